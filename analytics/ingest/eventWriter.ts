@@ -1,0 +1,260 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { NotReadyError, OverloadedError, StoreUnavailableError } from '../../core/errors.js'
+import type { ContactCipher } from '../../core/contactCipher.js'
+import type { ConsentState } from '../consentState.js'
+import { selectRows } from '../store.js'
+import { RecentIds } from './recentIds.js'
+import { type RowSet, consentRow, contactRows, emptyRowSet, eventRow, identityRows, traitRows } from './rows.js'
+import type { ConsentUpdate, IngestEvent } from './types.js'
+
+/**
+ * The durable write path. Requests are queued and written in group commits: while one insert
+ * runs, the next batch gathers, so throughput grows with load while each request waits for at
+ * most about two inserts. A request's promise resolves only after every row it carried is in
+ * the store; if the insert fails it rejects (→ 503) and nothing was acknowledged. The queue is
+ * bounded (→ 429), so overload costs retries, never memory or data.
+ */
+export interface WriterOptions {
+  client: ClickHouseClient
+  consent: ConsentState
+  cipher: ContactCipher
+  lookupKey: Buffer
+  maxBatchRows: number
+  lingerMs: number
+  maxQueuedRows: number
+  dedupeWindow: number
+  now?: () => number
+  log?: (msg: string, extra?: Record<string, unknown>) => void
+}
+
+export interface WriteRequest {
+  events: IngestEvent[]
+  consent?: Omit<ConsentUpdate, 'messageId'>[]
+}
+
+export interface FlushStats {
+  received: number
+  stored: number
+  duplicates: number
+  consentLimited: number
+  durationMs: number
+}
+
+type StoredListener = (events: IngestEvent[]) => void
+
+interface Pending {
+  req: WriteRequest
+  rows: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+export class EventWriter {
+  private readonly queue: Pending[] = []
+  private queuedRows = 0
+  private flushing = false
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+  private idleWaiters: (() => void)[] = []
+  private readonly recent: RecentIds
+  private readonly knownLinks = new Set<string>()
+  private readonly listeners: StoredListener[] = []
+  private readonly flushListeners: ((s: FlushStats) => void)[] = []
+  private readonly now: () => number
+
+  constructor(private readonly opts: WriterOptions) {
+    this.recent = new RecentIds(opts.dedupeWindow)
+    this.now = opts.now ?? Date.now
+  }
+
+  /** Remembers the newest stored message ids, so a retry after a restart is still recognised. */
+  async warmUp(): Promise<number> {
+    const rows = await selectRows<{ message_id: string }>(
+      this.opts.client,
+      'SELECT message_id FROM message_ids ORDER BY received_at DESC LIMIT {n:UInt64}',
+      { n: this.opts.dedupeWindow },
+    )
+    for (let i = rows.length - 1; i >= 0; i--) this.recent.add(rows[i]!.message_id)
+    return rows.length
+  }
+
+  onStored(listener: StoredListener): void {
+    this.listeners.push(listener)
+  }
+
+  onFlush(listener: (s: FlushStats) => void): void {
+    this.flushListeners.push(listener)
+  }
+
+  get queueDepth(): number {
+    return this.queuedRows
+  }
+
+  /** Resolves once everything in `req` is stored. Throws at once if the queue is full. */
+  write(req: WriteRequest): Promise<void> {
+    if (this.closed) return Promise.reject(new NotReadyError('Nudge is shutting down; retry against another instance'))
+    const rows = req.events.length + (req.consent?.length ?? 0)
+    if (this.queuedRows + rows > this.opts.maxQueuedRows)
+      return Promise.reject(new OverloadedError(`Ingest queue is full (${this.queuedRows} events waiting); retry shortly`))
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ req, rows, resolve, reject })
+      this.queuedRows += rows
+      this.schedule()
+    })
+  }
+
+  /** Waits until everything accepted so far is stored (or failed). */
+  drain(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve()
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+      void this.flush()
+    }
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Stops accepting; what was accepted is still written. */
+  async close(): Promise<void> {
+    this.closed = true
+    await this.drain()
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.timer) return
+    if (this.queuedRows >= this.opts.maxBatchRows || this.opts.lingerMs === 0) setImmediate(() => void this.flush())
+    else this.timer = setTimeout(() => void this.flush(), this.opts.lingerMs)
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined
+    if (this.flushing || this.queue.length === 0) return
+    this.flushing = true
+    const batch: Pending[] = []
+    let rows = 0
+    while (this.queue.length && (batch.length === 0 || rows + this.queue[0]!.rows <= this.opts.maxBatchRows)) {
+      const p = this.queue.shift()!
+      rows += p.rows
+      batch.push(p)
+    }
+    this.queuedRows -= rows
+    try {
+      const stored = await this.writeBatch(batch.map((p) => p.req))
+      for (const p of batch) p.resolve()
+      for (const l of this.listeners) {
+        try {
+          l(stored)
+        } catch (err) {
+          this.opts.log?.('stored-listener failed', { err: String(err) })
+        }
+      }
+    } catch (err) {
+      this.opts.log?.('ingest insert failed', { err: String(err) })
+      const failure = new StoreUnavailableError(`The event store did not accept the write (${short(err)}); nothing was stored, retry`)
+      for (const p of batch) p.reject(failure)
+    } finally {
+      this.flushing = false
+      if (this.queue.length) setImmediate(() => void this.flush()) // group commit: waiting requests go now
+      else for (const w of this.idleWaiters.splice(0)) w()
+    }
+  }
+
+  private async writeBatch(reqs: WriteRequest[]): Promise<IngestEvent[]> {
+    const started = this.now()
+    const events = reqs.flatMap((r) => r.events)
+    const fresh = await this.dedupe(events)
+    const rows = emptyRowSet()
+    const consentChanges: ConsentUpdate[] = []
+    const pendingConsent = new Map<string, boolean>() // changes earlier in this batch, not yet applied
+    const consentNow = (userKey: string, topic: string) =>
+      pendingConsent.get(`${userKey}\u0000${topic}`) ?? this.opts.consent.isGranted(userKey, topic)
+    const recordConsent = (c: ConsentUpdate) => {
+      const key = `${c.userKey}\u0000${c.topic}`
+      const previous = pendingConsent.has(key) ? pendingConsent.get(key) : this.opts.consent.explicit(c.userKey, c.topic)
+      if (previous === c.granted) return // a timeline of changes, not of repetitions
+      pendingConsent.set(key, c.granted)
+      consentChanges.push(c)
+    }
+    for (const r of reqs) for (const c of r.consent ?? []) recordConsent({ ...c, messageId: '' })
+
+    let limited = 0
+    const links = new Set<string>()
+    for (const e of fresh) {
+      for (const c of e.consent) {
+        for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean)))
+          recordConsent({ ...c, userKey: key, changedAt: e.timestamp, messageId: e.messageId })
+      }
+      const tracking = consentNow(e.userKey, 'tracking') && (!e.anonymousId || consentNow(e.anonymousId, 'tracking'))
+      if (!tracking) limited++
+      rows.events.push(eventRow(e, tracking))
+      rows.traits.push(...traitRows(e))
+      rows.contacts.push(...contactRows(e, this.opts.cipher, this.opts.lookupKey))
+      for (const link of identityRows(e)) {
+        const key = `${link.user_id}\u0000${link.anonymous_id}`
+        if (this.knownLinks.has(key) || links.has(key)) continue
+        links.add(key)
+        rows.identities.push(link)
+      }
+    }
+    const recordedAt = this.now()
+    rows.consent = consentChanges.map((c) => consentRow(c, recordedAt))
+
+    await this.insertAll(rows)
+
+    // Only now is it true: remember ids, links and consent for the next batches.
+    for (const e of fresh) this.recent.add(e.messageId)
+    if (this.knownLinks.size > 500_000) this.knownLinks.clear()
+    for (const l of links) this.knownLinks.add(l)
+    this.opts.consent.apply(consentChanges)
+    const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: limited, durationMs: this.now() - started }
+    for (const l of this.flushListeners) l(stats)
+    return fresh
+  }
+
+  /** Drops repeats within the batch and, after confirming with the store, repeats of stored events. */
+  private async dedupe(events: IngestEvent[]): Promise<IngestEvent[]> {
+    const inBatch = new Set<string>()
+    const unique: IngestEvent[] = []
+    const suspects: string[] = []
+    for (const e of events) {
+      if (inBatch.has(e.messageId)) continue
+      inBatch.add(e.messageId)
+      unique.push(e)
+      if (this.recent.has(e.messageId)) suspects.push(e.messageId)
+    }
+    if (suspects.length === 0) return unique
+    const stored = new Set(
+      (
+        await selectRows<{ message_id: string }>(
+          this.opts.client,
+          'SELECT DISTINCT message_id FROM message_ids WHERE message_id IN {ids:Array(String)}',
+          { ids: suspects },
+        )
+      ).map((r) => r.message_id),
+    )
+    return stored.size ? unique.filter((e) => !stored.has(e.messageId)) : unique
+  }
+
+  /**
+   * Profile tables first, the event rows last: the event insert also records the message id
+   * (materialized view), so if anything before it fails, a retry is not mistaken for a duplicate.
+   */
+  private async insertAll(rows: RowSet): Promise<void> {
+    const client = this.opts.client
+    const order: [string, unknown[]][] = [
+      ['identities', rows.identities],
+      ['traits', rows.traits],
+      ['contacts', rows.contacts],
+      ['consent', rows.consent],
+      ['events', rows.events],
+    ]
+    for (const [table, values] of order) {
+      if (values.length) await client.insert({ table, values, format: 'JSONEachRow' })
+    }
+  }
+}
+
+function short(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}

@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { selectRows } from './store.js'
+
+/**
+ * Versioned, idempotent migrations: `migrations/NNN_name.sql`, applied in order, recorded in
+ * `nudge_migrations`. Every statement is itself `IF NOT EXISTS`, so a crash between a
+ * statement and its record is harmless on the next run.
+ */
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations')
+
+export interface Migration {
+  version: number
+  name: string
+  statements: string[]
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((file) => ({
+      version: Number(file.slice(0, 3)),
+      name: file.slice(4, -4),
+      statements: splitStatements(readFileSync(join(dir, file), 'utf8')),
+    }))
+}
+
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+export async function migrate(client: ClickHouseClient, migrations = loadMigrations()): Promise<number[]> {
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS nudge_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
+            ENGINE = ReplacingMergeTree ORDER BY version`,
+  })
+  const done = new Set((await selectRows<{ version: number }>(client, 'SELECT version FROM nudge_migrations FINAL')).map((r) => Number(r.version)))
+  const applied: number[] = []
+  for (const m of migrations) {
+    if (done.has(m.version)) continue
+    for (const statement of m.statements) await client.command({ query: statement })
+    await client.insert({
+      table: 'nudge_migrations',
+      values: [{ version: m.version, name: m.name, applied_at: Date.now() }],
+      format: 'JSONEachRow',
+    })
+    applied.push(m.version)
+  }
+  return applied
+}

@@ -1,0 +1,20 @@
+-- Consent as a timeline: one row per change, never updated in place.
+CREATE TABLE IF NOT EXISTS consent (
+  user_key String,
+  topic LowCardinality(String),
+  granted UInt8,
+  changed_at DateTime64(3, 'UTC'),
+  source LowCardinality(String),
+  message_id String,
+  recorded_at DateTime64(3, 'UTC')
+) ENGINE = MergeTree
+ORDER BY (user_key, topic, changed_at);
+
+-- Proof that an erasure happened, without keeping who it was: a salted hash of the id.
+CREATE TABLE IF NOT EXISTS erasures (
+  user_hash String,
+  erased_at DateTime64(3, 'UTC'),
+  rows_deleted UInt64,
+  requested_by String
+) ENGINE = MergeTree
+ORDER BY erased_at;

@@ -1,0 +1,55 @@
+import express, { type Express } from 'express'
+import type { ConsentState } from '../analytics/consentState.js'
+import type { EventWriter } from '../analytics/ingest/eventWriter.js'
+import type { IngestService } from '../analytics/ingest/ingestService.js'
+import type { UserRepository } from '../analytics/users.js'
+import { NotFoundError } from '../core/errors.js'
+import { requireAdmin } from './auth.js'
+import { jsonBody } from './body.js'
+import { errorHandler } from './errorHandler.js'
+import { buildOpenApi } from './openapi.js'
+import type { RouteSpec } from './route.js'
+import { consentRouter, consentSpecs } from './routes/consent.js'
+import { docsRouter } from './routes/docs.js'
+import { type HealthReport, healthRouter, healthSpecs } from './routes/health.js'
+import { ingestRouter, ingestSpecs } from './routes/ingest.js'
+import { pixelRouter, pixelSpecs } from './routes/pixel.js'
+import { userSpecs, usersRouter } from './routes/users.js'
+
+export interface AppDeps {
+  writeKeys: Map<string, string>
+  adminKey: string
+  ingest: IngestService
+  writer: EventWriter
+  users: UserRepository
+  consent: ConsentState
+  health: () => Promise<HealthReport>
+  log: (msg: string, extra?: Record<string, unknown>) => void
+  version?: string
+  now?: () => number
+}
+
+export const allSpecs: RouteSpec[] = [
+  ...ingestSpecs,
+  ...pixelSpecs,
+  ...Object.values(userSpecs),
+  ...Object.values(consentSpecs),
+  ...healthSpecs,
+]
+
+/** The Express app: pure wiring; every dependency is passed in. */
+export function createApp(deps: AppDeps): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', true)
+  app.use(healthRouter(deps.health))
+  app.use(docsRouter(buildOpenApi(allSpecs, { version: deps.version ?? '0.1.0' })))
+  app.use(ingestRouter(deps))
+  app.use(pixelRouter(deps))
+  app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
+  app.use(usersRouter(deps))
+  app.use(consentRouter(deps))
+  app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
+  app.use(errorHandler(deps.log))
+  return app
+}

@@ -1,0 +1,41 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { NextFunction, Request, Response } from 'express'
+import { UnauthorizedError } from '../core/errors.js'
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/**
+ * Segment clients send the write key as the HTTP Basic username (password empty); some send it
+ * in the body as `writeKey`, and the pixel sends it as a query parameter.
+ */
+export function writeKeyFrom(req: Request): string | undefined {
+  const header = req.headers.authorization
+  if (header?.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    return colon >= 0 ? decoded.slice(0, colon) : decoded
+  }
+  const fromBody = (req.body as { writeKey?: unknown } | undefined)?.writeKey
+  if (typeof fromBody === 'string') return fromBody
+  return undefined
+}
+
+export function resolveSource(writeKeys: Map<string, string>, key: string | undefined): string {
+  if (!key) throw new UnauthorizedError('Missing write key: send it as the HTTP Basic username (Authorization: Basic base64("<writeKey>:"))')
+  for (const [known, source] of writeKeys) if (safeEqual(known, key)) return source
+  throw new UnauthorizedError('Unknown write key')
+}
+
+export function requireAdmin(adminKey: string) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+    if (!token) return next(new UnauthorizedError('Missing admin key: send Authorization: Bearer <ADMIN_API_KEY>'))
+    if (!safeEqual(token, adminKey)) return next(new UnauthorizedError('Invalid admin key'))
+    next()
+  }
+}

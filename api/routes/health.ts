@@ -1,0 +1,32 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import type { RouteSpec } from '../route.js'
+
+export interface HealthReport {
+  ok: boolean
+  checks: Record<string, { ok: boolean; detail?: string }>
+}
+
+const healthBody = z
+  .object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) })
+  .meta({ id: 'Health' })
+
+export const healthSpecs: RouteSpec[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Ready only when the API, the store and the worker (or, in an API-only process, Temporal) are',
+    tag: 'Ops',
+    auth: 'none',
+    responses: { 200: { description: 'Ready', schema: healthBody }, 503: { description: 'Not ready', schema: healthBody } },
+  },
+]
+
+export function healthRouter(check: () => Promise<HealthReport>): Router {
+  const router = Router()
+  router.get('/healthz', async (_req, res) => {
+    const report = await check()
+    res.status(report.ok ? 200 : 503).json({ status: report.ok ? 'ok' : 'unavailable', checks: report.checks })
+  })
+  return router
+}

@@ -1,0 +1,68 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import type { IngestService } from '../../analytics/ingest/ingestService.js'
+import { resolveSource, writeKeyFrom } from '../auth.js'
+import { jsonBody } from '../body.js'
+import type { RouteSpec } from '../route.js'
+import { errorBody } from '../schemas/common.js'
+import {
+  EVENT_TYPES,
+  type EventType,
+  MAX_BATCH_BYTES,
+  MAX_EVENT_BYTES,
+  aliasEvent,
+  batchRequest,
+  groupEvent,
+  identifyEvent,
+  ingestResponse,
+  pageEvent,
+  screenEvent,
+  trackEvent,
+} from '../schemas/segment.js'
+
+const documented: Record<EventType, z.ZodType> = {
+  track: trackEvent,
+  identify: identifyEvent,
+  page: pageEvent,
+  screen: screenEvent,
+  alias: aliasEvent,
+  group: groupEvent,
+}
+
+const ingestResponses: RouteSpec['responses'] = {
+  200: { description: 'Stored (durably) — a retry with the same messageId is stored once', schema: ingestResponse },
+  400: { description: 'Invalid JSON or event; `issues` names each field and rule', schema: errorBody },
+  401: { description: 'Missing or unknown write key', schema: errorBody },
+  413: { description: 'Event over 32 KB or batch over 500 KB', schema: errorBody },
+  429: { description: 'Ingest queue full; retry after Retry-After seconds', schema: errorBody },
+  503: { description: 'Store unavailable; nothing stored, retry after Retry-After seconds', schema: errorBody },
+}
+
+export const ingestSpecs: RouteSpec[] = [
+  ...EVENT_TYPES.map(
+    (type): RouteSpec => ({
+      method: 'post',
+      path: `/v1/${type}`,
+      summary: `Segment ${type} call`,
+      tag: 'Ingest',
+      auth: 'writeKey',
+      documentedBody: documented[type],
+      responses: ingestResponses,
+    }),
+  ),
+  { method: 'post', path: '/v1/batch', summary: 'Segment batch (up to 500 KB, each event up to 32 KB)', tag: 'Ingest', auth: 'writeKey', documentedBody: batchRequest, responses: ingestResponses },
+]
+
+export function ingestRouter(deps: { ingest: IngestService; writeKeys: Map<string, string>; now?: () => number }): Router {
+  const router = Router()
+  const now = deps.now ?? Date.now
+  for (const kind of [...EVENT_TYPES, 'batch'] as const) {
+    router.post(`/v1/${kind}`, jsonBody(kind === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES), async (req, res) => {
+      const receivedAt = now()
+      const source = resolveSource(deps.writeKeys, writeKeyFrom(req))
+      await deps.ingest.ingest({ kind, body: req.body, source, receivedAt, bodyBytes: req.bodyBytes ?? 0 })
+      res.json({ success: true })
+    })
+  }
+  return router
+}

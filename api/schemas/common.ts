@@ -1,0 +1,30 @@
+import { z } from 'zod'
+
+// ISO-8601 date-time with a zone, as Segment libraries send it (e.g. 2024-05-01T10:00:00.000Z).
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+
+export const isoDateTime = z
+  .string()
+  .refine((s) => ISO_DATE_TIME.test(s) && Number.isFinite(Date.parse(s)), {
+    message: 'must be an ISO-8601 date-time with a time zone, e.g. 2024-05-01T10:00:00.000Z',
+    params: { rule: 'iso8601' },
+  })
+  .meta({ format: 'date-time' })
+
+export const jsonObject = z.record(z.string(), z.unknown())
+
+/** Consent topics are slugs: the three built-in ones and any a customer adds. */
+export const consentTopic = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, _ and -)')
+  .meta({ examples: ['tracking', 'marketing', 'transactional'] })
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), rule: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' })

@@ -1,0 +1,100 @@
+/**
+ * Typed errors with stable codes. Everything the HTTP layer can answer with is one of these;
+ * `api/errorHandler.ts` maps them to a status and a JSON body once, in one place.
+ */
+export interface FieldIssue {
+  /** Where the problem is, e.g. `batch[3].timestamp` or `userId`. */
+  path: string
+  /** The rule that was broken, stable and machine-readable, e.g. `required`, `max_length`, `iso8601`. */
+  rule: string
+  message: string
+}
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'unsupported_encoding'
+  | 'overloaded'
+  | 'store_unavailable'
+  | 'conflict'
+  | 'not_ready'
+  | 'internal'
+
+export class NudgeError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+    /** Seconds a client should wait before retrying (429/503). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class ValidationError extends NudgeError {
+  constructor(message: string, issues: FieldIssue[]) {
+    super('invalid_request', 400, message, issues)
+  }
+}
+
+export class InvalidJsonError extends NudgeError {
+  constructor(message: string) {
+    super('invalid_json', 400, message, [{ path: '(body)', rule: 'json', message }])
+  }
+}
+
+export class UnauthorizedError extends NudgeError {
+  constructor(message: string) {
+    super('unauthorized', 401, message)
+  }
+}
+
+export class NotFoundError extends NudgeError {
+  constructor(message: string) {
+    super('not_found', 404, message)
+  }
+}
+
+export class PayloadTooLargeError extends NudgeError {
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super('payload_too_large', 413, message, issues)
+  }
+}
+
+export class UnsupportedEncodingError extends NudgeError {
+  constructor(encoding: string) {
+    super('unsupported_encoding', 415, `Content-Encoding "${encoding}" is not supported; send identity or gzip`)
+  }
+}
+
+/** The ingest queue is full: nothing was accepted, the client should retry later. */
+export class OverloadedError extends NudgeError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super('overloaded', 429, message, [], retryAfterSeconds)
+  }
+}
+
+/** The store refused or failed the write: nothing was acknowledged, the client should retry. */
+export class StoreUnavailableError extends NudgeError {
+  constructor(message: string, retryAfterSeconds = 2) {
+    super('store_unavailable', 503, message, [], retryAfterSeconds)
+  }
+}
+
+export class NotReadyError extends NudgeError {
+  constructor(message: string) {
+    super('not_ready', 503, message, [], 1)
+  }
+}
+
+export class ConflictError extends NudgeError {
+  constructor(message: string) {
+    super('conflict', 409, message)
+  }
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod'
+
+/**
+ * All configuration comes from the environment and is validated once at start.
+ * Every bad variable is reported by name with the rule it broke, all at once.
+ */
+const port = z.coerce.number().int().min(1).max(65535)
+const positiveInt = z.coerce.number().int().positive()
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  ADMIN_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  WRITE_KEYS: csv.optional(),
+  PUBLIC_URL: z.url().optional(),
+
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('nudge'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+
+  CLICKHOUSE_URL: z.url().optional(),
+  CLICKHOUSE_USER: z.string().optional(),
+  CLICKHOUSE_PASSWORD: z.string().optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier').optional(),
+
+  NUDGE_ENCRYPTION_KEY: z.string().optional(),
+  DROP_PROPERTY_KEYS: csv.default(['card_number', 'cardNumber', 'cc_number', 'cvv', 'cvc', 'password', 'ssn']),
+  CONSENT_DEFAULTS: z.string().default('tracking:granted,marketing:granted,transactional:granted'),
+  CONSENT_CATEGORY_MAP: z
+    .string()
+    .default('analytics:tracking,tracking:tracking,performance:tracking,marketing:marketing,advertising:marketing,email:marketing,transactional:transactional,necessary:transactional'),
+
+  INGEST_MAX_BATCH_ROWS: positiveInt.default(20_000),
+  INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  INGEST_MAX_QUEUED_ROWS: positiveInt.default(200_000),
+  DEDUPE_WINDOW_IDS: positiveInt.default(2_000_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+})
+
+export type Env = z.infer<typeof envSchema>
+export type ConsentTopicState = 'granted' | 'denied'
+
+export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
+  ADMIN_API_KEY: string
+  /** Embedded = no TEMPORAL_ADDRESS / CLICKHOUSE_URL: everything in this process. */
+  mode: { temporal: 'embedded' | 'external'; clickhouse: 'embedded' | 'external' }
+  writeKeys: Map<string, string> // key -> source name
+  consentDefaults: Record<string, boolean>
+  consentCategoryMap: Record<string, string>
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+}
+
+/** Dev defaults so the README's curl examples work out of the box; refused when NODE_ENV=production. */
+export const DEV_WRITE_KEY = 'wk_demo'
+export const DEV_ADMIN_KEY = 'admin_demo_key'
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(source)
+  const problems: string[] = []
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(problems)
+  }
+  const env = result.data
+  const production = source.NODE_ENV === 'production'
+  if (production && !env.ADMIN_API_KEY) problems.push('ADMIN_API_KEY: required when NODE_ENV=production')
+  if (production && !env.WRITE_KEYS) problems.push('WRITE_KEYS: required when NODE_ENV=production')
+  if (env.NUDGE_ENCRYPTION_KEY && !/^([0-9a-fA-F]{64}|[A-Za-z0-9+/=_-]{43,44})$/.test(env.NUDGE_ENCRYPTION_KEY.trim()))
+    problems.push('NUDGE_ENCRYPTION_KEY: must be 32 bytes as 64 hex characters or base64')
+
+  const writeKeys = new Map<string, string>()
+  for (const entry of env.WRITE_KEYS ?? [DEV_WRITE_KEY]) {
+    const colon = entry.indexOf(':')
+    const [sourceName, key] = colon > 0 ? [entry.slice(0, colon), entry.slice(colon + 1)] : [`source${writeKeys.size + 1}`, entry]
+    if (key.length < 6) problems.push(`WRITE_KEYS: key for "${sourceName}" must be at least 6 characters`)
+    writeKeys.set(key, sourceName)
+  }
+  const consentDefaults: Record<string, boolean> = {}
+  for (const [topic, state] of pairs(env.CONSENT_DEFAULTS, 'CONSENT_DEFAULTS', problems)) {
+    if (state !== 'granted' && state !== 'denied') problems.push(`CONSENT_DEFAULTS: "${topic}" must be granted or denied`)
+    consentDefaults[topic] = state === 'granted'
+  }
+  const consentCategoryMap: Record<string, string> = {}
+  for (const [category, topic] of pairs(env.CONSENT_CATEGORY_MAP, 'CONSENT_CATEGORY_MAP', problems))
+    consentCategoryMap[category.toLowerCase()] = topic
+  if (problems.length) throw new ConfigError(problems)
+
+  return {
+    ...env,
+    ADMIN_API_KEY: env.ADMIN_API_KEY ?? DEV_ADMIN_KEY,
+    mode: {
+      temporal: env.TEMPORAL_ADDRESS ? 'external' : 'embedded',
+      clickhouse: env.CLICKHOUSE_URL ? 'external' : 'embedded',
+    },
+    writeKeys,
+    consentDefaults,
+    consentCategoryMap,
+  }
+}
+
+function pairs(text: string, name: string, problems: string[]): [string, string][] {
+  const out: [string, string][] = []
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [a, b, ...rest] = part.split(':')
+    if (!a || !b || rest.length) problems.push(`${name}: "${part}" must look like name:value`)
+    else out.push([a.trim(), b.trim()])
+  }
+  return out
+}

@@ -1,0 +1,176 @@
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import { Client, Connection } from '@temporalio/client'
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker'
+import { createApp } from '../api/app.js'
+import type { HealthReport } from '../api/routes/health.js'
+import { ConsentState } from '../analytics/consentState.js'
+import { EventWriter } from '../analytics/ingest/eventWriter.js'
+import { IngestService } from '../analytics/ingest/ingestService.js'
+import { makeKeyMatcher } from '../analytics/ingest/minimize.js'
+import { migrate } from '../analytics/migrate.js'
+import { type Store, openStore } from '../analytics/store.js'
+import { UserRepository } from '../analytics/users.js'
+import { createContactCipher } from '../core/contactCipher.js'
+import { createActivities } from '../workflows/activities/index.js'
+import { ensureSearchAttributes } from '../workflows/searchAttributesSetup.js'
+import { createWorker } from '../workflows/worker.js'
+import type { Config } from './config.js'
+import type { Logger } from './log.js'
+import { loadSecrets } from './secrets.js'
+
+/**
+ * The composition root: builds every adapter from the config and hands them to the pure parts.
+ * Roles: `all` (embedded: API + worker in one process), `api`, `worker` (scaled mode).
+ */
+export type Role = 'all' | 'api' | 'worker'
+
+export interface NudgeOptions {
+  config: Config
+  role: Role
+  temporalAddress: string
+  log: Logger
+  /** Listen on config.PORT (default) or on this port; 0 picks a free one. */
+  port?: number
+}
+
+export interface RunningNudge {
+  url?: string
+  store: Store
+  writer: EventWriter
+  consent: ConsentState
+  users: UserRepository
+  temporal: Client
+  worker?: Worker
+  health(): Promise<HealthReport>
+  stop(): Promise<void>
+}
+
+export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
+  const { config, log, role } = opts
+  const embeddedStore = config.mode.clickhouse === 'embedded'
+  const secrets = loadSecrets(config.NUDGE_ENCRYPTION_KEY, config.DATA_DIR, embeddedStore, log.warn)
+  const cipher = createContactCipher(secrets.encryptionKey)
+
+  const store = await openStore({
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    dataDir: join(config.DATA_DIR, 'clickhouse'),
+  })
+  const applied = await migrate(store.client)
+  log.info('store ready', { store: store.describe, migrationsApplied: applied })
+
+  const consent = new ConsentState(config.consentDefaults)
+  await consent.load(store.client)
+  const writer = new EventWriter({
+    client: store.client,
+    consent,
+    cipher,
+    lookupKey: secrets.lookupKey,
+    maxBatchRows: config.INGEST_MAX_BATCH_ROWS,
+    lingerMs: config.INGEST_LINGER_MS,
+    maxQueuedRows: config.INGEST_MAX_QUEUED_ROWS,
+    dedupeWindow: config.DEDUPE_WINDOW_IDS,
+    log: log.warn,
+  })
+  const remembered = await writer.warmUp()
+  log.debug('dedupe window warmed', { ids: remembered })
+  const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
+
+  const connection = await Connection.connect({ address: opts.temporalAddress })
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
+  const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
+  if (missing.length) log.warn('search attributes missing on the Temporal namespace; add them with tcld/temporal operator', { missing })
+
+  // Other API replicas write consent too; catch up with them (embedded: a cheap no-op query).
+  const consentRefresh = setInterval(() => void consent.load(store.client).catch((err) => log.warn('consent refresh failed', { err: String(err) })), 2000)
+  consentRefresh.unref()
+
+  let worker: Worker | undefined
+  let workerRun: Promise<void> | undefined
+  let nativeConnection: NativeConnection | undefined
+  if (role !== 'api') {
+    installTemporalRuntime()
+    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      activities: createActivities({ client: store.client }),
+    })
+    workerRun = worker.run().catch((err) => log.error('worker stopped with an error', { err: String(err) }))
+    log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE })
+  }
+
+  const health = async (): Promise<HealthReport> => {
+    const checks: HealthReport['checks'] = { api: { ok: true } }
+    checks.store = { ok: await store.ping() }
+    if (worker) checks.worker = { ok: worker.getState() === 'RUNNING', detail: worker.getState() }
+    else {
+      const ok = await connection.workflowService.getSystemInfo({}).then(() => true, () => false)
+      checks.temporal = { ok }
+    }
+    return { ok: Object.values(checks).every((c) => c.ok), checks }
+  }
+
+  let server: Server | undefined
+  let url: string | undefined
+  if (role !== 'worker') {
+    const dropKey = makeKeyMatcher(config.DROP_PROPERTY_KEYS)
+    const ingest = new IngestService({ writer, dropKey, consentCategoryMap: config.consentCategoryMap })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, health, log: log.error })
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
+      s.once('error', reject)
+    })
+    // Segment clients keep connections alive; a long keep-alive avoids reconnect storms under load.
+    server.keepAliveTimeout = 65_000
+    const address = server.address()
+    const port = typeof address === 'object' && address ? address.port : config.PORT
+    url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`
+    log.info('API listening', { url })
+  }
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      // 1. stop accepting; in-flight requests finish (their writes are awaited by their handlers)
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()))
+        server.closeIdleConnections()
+        const force = setTimeout(() => server!.closeAllConnections(), 10_000)
+        await closed
+        clearTimeout(force)
+      }
+      // 2. flush whatever was accepted
+      await writer.close()
+      // 3. drain the worker: running activities finish, workflows resume elsewhere/later
+      if (worker) {
+        if (worker.getState() === 'RUNNING') worker.shutdown()
+        await workerRun
+      }
+      clearInterval(consentRefresh)
+      await nativeConnection?.close()
+      await connection.close()
+      await store.close()
+    })())
+
+  return { url, store, writer, consent, users, temporal, worker, health, stop }
+}
+
+let runtimeInstalled = false
+/**
+ * The SDK would otherwise shut workers down on SIGINT/SIGTERM by itself, before the API has
+ * stopped accepting and the writer has flushed; Nudge orders the shutdown itself.
+ */
+function installTemporalRuntime(): void {
+  if (runtimeInstalled) return
+  runtimeInstalled = true
+  try {
+    Runtime.install({ shutdownSignals: [] })
+  } catch {
+    // Already installed by the host (e.g. a test harness): keep theirs.
+  }
+}
