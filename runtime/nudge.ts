@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { Client, Connection } from '@temporalio/client'
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker'
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker'
 import { createApp } from '../api/app.js'
 import type { HealthReport } from '../api/routes/health.js'
 import { ConsentState } from '../analytics/consentState.js'
@@ -92,7 +92,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   let workerRun: Promise<void> | undefined
   let nativeConnection: NativeConnection | undefined
   if (role !== 'api') {
-    installTemporalRuntime()
+    installTemporalRuntime(config.LOG_LEVEL)
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
     worker = await createWorker({
       connection: nativeConnection,
@@ -165,11 +165,11 @@ let runtimeInstalled = false
  * The SDK would otherwise shut workers down on SIGINT/SIGTERM by itself, before the API has
  * stopped accepting and the writer has flushed; Nudge orders the shutdown itself.
  */
-function installTemporalRuntime(): void {
+function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
   if (runtimeInstalled) return
   runtimeInstalled = true
   try {
-    Runtime.install({ shutdownSignals: [] })
+    Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'warn' ? 'WARN' : 'ERROR') })
   } catch {
     // Already installed by the host (e.g. a test harness): keep theirs.
   }

@@ -57,7 +57,7 @@ export class IngestService {
       }
       const parsed = segmentEvent.safeParse(item)
       if (!parsed.success) {
-        if (issues.length < MAX_REPORTED_ISSUES) issues.push(...toFieldIssues(parsed.error, ['batch', i]))
+        if (issues.length < MAX_REPORTED_ISSUES) issues.push(...toFieldIssues(parsed.error, item, ['batch', i]))
         return
       }
       events.push(normalizeEvent(parsed.data, { ...base, batch: { sentAt: envelope.sentAt, context: envelope.context } }))

@@ -12,18 +12,27 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(body)'
 }
 
-function ruleOf(issue: z.core.$ZodIssue): { rule: string; message: string } {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input
+  for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined
+  return v
+}
+
+function ruleOf(issue: z.core.$ZodIssue, value: unknown): { rule: string; message: string } {
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && value === undefined) return { rule: 'required', message: 'is required' }
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
-        ? { rule: 'required', message: 'is required' }
-        : { rule: 'type', message: `must be ${article(issue.expected)}` }
+      return { rule: 'type', message: `must be ${article(issue.expected)}` }
     case 'too_big':
       return { rule: issue.origin === 'string' ? 'max_length' : 'max', message: issue.message }
     case 'too_small':
       return { rule: issue.origin === 'string' ? 'min_length' : 'min', message: issue.message }
-    case 'invalid_union':
-      return { rule: 'one_of', message: issue.message }
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options
+      if ('discriminator' in issue || options)
+        return { rule: 'one_of', message: options ? `must be one of ${options.join(', ')}` : issue.message }
+      return { rule: 'type', message: 'must be a string or a number' }
+    }
     case 'invalid_value':
       return { rule: 'one_of', message: issue.message }
     case 'invalid_format':
@@ -41,14 +50,14 @@ function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
 }
 
-export function toFieldIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), ...ruleOf(issue) }))
+export function toFieldIssues(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), ...ruleOf(issue, valueAt(input, issue.path)) }))
 }
 
 /** Parses or throws a ValidationError naming every field and rule. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: readonly PropertyKey[] = []): z.infer<S> {
   const result = schema.safeParse(input)
   if (result.success) return result.data
-  const issues = toFieldIssues(result.error, prefix)
+  const issues = toFieldIssues(result.error, input, prefix)
   throw new ValidationError(`Invalid ${what}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm test`: makes sure the Temporal CLI exists (built once per machine), runs every vitest test
+// against the real engines, and ends with the one line CI reads: "N passed, N failed".
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+const setup = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/setup-temporal.ts'], { stdio: 'inherit' })
+if (setup.status !== 0) {
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+
+mkdirSync('test-results', { recursive: true })
+const report = join('test-results', 'vitest.json')
+rmSync(report, { force: true })
+const run = spawnSync(
+  process.execPath,
+  ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { stdio: 'inherit' },
+)
+
+let passed = 0
+let failed = 0
+if (existsSync(report)) {
+  const r = JSON.parse(readFileSync(report, 'utf8'))
+  passed = r.numPassedTests ?? 0
+  failed = (r.numFailedTests ?? 0) + (r.numRuntimeErrorTestSuites ?? 0)
+  // A file that failed to load contributes no tests but is a failure all the same.
+  for (const suite of r.testResults ?? []) if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failed++
+}
+if (run.status !== 0 && failed === 0) failed = 1
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed === 0 && run.status === 0 ? 0 : 1)

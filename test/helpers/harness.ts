@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inject } from 'vitest'
+import { loadConfig } from '../../runtime/config.js'
+import { createLogger } from '../../runtime/log.js'
+import { type Role, type RunningNudge, startNudge } from '../../runtime/nudge.js'
+
+export const WRITE_KEY = 'wk_test_web'
+export const SERVER_WRITE_KEY = 'wk_test_server'
+export const ADMIN_KEY = 'admin_test_key_123'
+export const ENCRYPTION_KEY = 'a'.repeat(64)
+
+/** A fresh temp data directory for this test file's process (chdb: one directory per process). */
+export function tempDataDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-test-'))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface TestNudge extends RunningNudge {
+  url: string
+  dataDir: string
+}
+
+/** Starts the real thing — chdb store, Temporal client (and worker for role `all`), HTTP API on a free port. */
+export async function startTestNudge(opts: { dataDir: string; role?: Role; env?: Record<string, string> }): Promise<TestNudge> {
+  const config = loadConfig({
+    DATA_DIR: opts.dataDir,
+    WRITE_KEYS: `web:${WRITE_KEY},server:${SERVER_WRITE_KEY}`,
+    ADMIN_API_KEY: ADMIN_KEY,
+    NUDGE_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    TEMPORAL_TASK_QUEUE: `test-${process.pid}`,
+    ...opts.env,
+  })
+  const nudge = await startNudge({
+    config,
+    role: opts.role ?? 'api',
+    temporalAddress: inject('temporalAddress'),
+    log: createLogger(config.LOG_LEVEL),
+    port: 0,
+  })
+  return { ...nudge, url: nudge.url ?? '', dataDir: opts.dataDir }
+}
+
+export function basic(key: string): string {
+  return `Basic ${Buffer.from(`${key}:`).toString('base64')}`
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basic(WRITE_KEY), ...headers },
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  })
+  const text = await res.text()
+  let json: any
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, json, text }
+}
+
+export async function admin(url: string, method = 'GET', body?: unknown) {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  return { status: res.status, json: (await res.json()) as any }
+}
+
+let counter = 0
+export function uid(prefix = 'u'): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
+}
