@@ -43,5 +43,6 @@ export function maskContact(kind: 'email' | 'phone', value: string): string {
     if (at <= 0) return '***'
     return `${value[0]}***${value.slice(at)}`
   }
-  return value.length <= 4 ? '***' : `***${value.slice(-4)}`
+  const digits = value.replace(/\D/g, '')
+  return digits.length <= 4 ? '***' : `***${digits.slice(-4)}`
 }
