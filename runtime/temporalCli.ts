@@ -54,7 +54,7 @@ export async function ensureTemporalCli(
   const found = findTemporalCli(env)
   if (found) return found
 
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' })
+  const go = spawnSync('go', ['version'], { encoding: 'utf8', env })
   if (go.error || go.status !== 0)
     throw new TemporalCliUnavailable(`The Temporal CLI is not installed and Go is not available to build it (${go.error?.message ?? go.stderr}).${HELP}`)
 

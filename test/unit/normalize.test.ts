@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { makeKeyMatcher } from '../../analytics/ingest/minimize.js'
+import { correctedTimestamp, normalizeEvent } from '../../analytics/ingest/normalize.js'
+import { segmentEvent } from '../../api/schemas/segment.js'
+
+const opts = {
+  source: 'web',
+  receivedAt: Date.parse('2026-05-01T12:00:00.000Z'),
+  dropKey: makeKeyMatcher(['card_number', 'password']),
+  consentCategoryMap: { analytics: 'tracking', advertising: 'marketing', marketing: 'marketing' },
+}
+const parse = (e: unknown) => segmentEvent.parse(e)
+
+describe('normalizeEvent', () => {
+  it('skew: receivedAt − (sentAt − timestamp)', () => {
+    expect(correctedTimestamp(opts.receivedAt, '2026-05-01T14:00:00.000Z', '2026-05-01T14:00:05.000Z')).toBe(opts.receivedAt - 5000)
+    expect(correctedTimestamp(opts.receivedAt, '2020-01-01T00:00:00.000Z')).toBe(Date.parse('2020-01-01T00:00:00.000Z'))
+    expect(correctedTimestamp(opts.receivedAt)).toBe(opts.receivedAt)
+    // sentAt before timestamp: a broken clock; never place an event in the future
+    expect(correctedTimestamp(opts.receivedAt, '2026-05-01T14:00:05.000Z', '2026-05-01T14:00:00.000Z')).toBe(opts.receivedAt)
+  })
+
+  it('uses userId as the profile key, falling back to anonymousId; numeric ids become text', () => {
+    expect(normalizeEvent(parse({ type: 'track', event: 'E', userId: 42 }), opts).userKey).toBe('42')
+    expect(normalizeEvent(parse({ type: 'track', event: 'E', anonymousId: 'a1' }), opts).userKey).toBe('a1')
+  })
+
+  it('lifts contacts out of identify traits and context.traits, strips them elsewhere', () => {
+    const e = normalizeEvent(
+      parse({ type: 'identify', userId: 'u', traits: { email: 'a@b.co', name: 'A' }, context: { traits: { phone: '+1 555' } } }),
+      opts,
+    )
+    expect(e.contacts).toEqual({ email: 'a@b.co', phone: '+1 555' })
+    expect(e.traits).toEqual({ name: 'A' })
+    expect(e.context).toEqual({ traits: {} })
+    const t = normalizeEvent(parse({ type: 'track', userId: 'u', event: 'E', properties: { email: 'x@y.z', ok: 1 } }), opts)
+    expect(t.properties).toEqual({ ok: 1 })
+    expect(t.contacts).toEqual({})
+  })
+
+  it('collects consent from traits and from a CMP (category map, unmapped kept by name, any decline wins)', () => {
+    const e = normalizeEvent(
+      parse({
+        type: 'identify',
+        userId: 'u',
+        traits: { consent: { marketing: true } },
+        context: { consent: { categoryPreferences: { Advertising: false, Marketing: true, Analytics: true, C0004: true, bad: 'yes' } } },
+      }),
+      opts,
+    )
+    expect(e.consent).toEqual([
+      { topic: 'marketing', granted: true, source: 'identify' },
+      { topic: 'marketing', granted: false, source: 'cmp' },
+      { topic: 'tracking', granted: true, source: 'cmp' },
+      { topic: 'c0004', granted: true, source: 'cmp' },
+    ])
+    expect(e.traits).toEqual({})
+  })
+
+  it('drops configured keys at any depth and does not mutate the input', () => {
+    const raw = parse({ type: 'track', userId: 'u', event: 'E', properties: { card_number: '4111', nested: [{ Password: 'p', keep: true }] } })
+    const e = normalizeEvent(raw, opts)
+    expect(e.properties).toEqual({ nested: [{ keep: true }] })
+    expect((raw as { properties: Record<string, unknown> }).properties.card_number).toBe('4111')
+  })
+
+  it('keeps the given messageId, or makes one', () => {
+    expect(normalizeEvent(parse({ type: 'track', event: 'E', userId: 'u', messageId: 'm-1' }), opts).messageId).toBe('m-1')
+    expect(normalizeEvent(parse({ type: 'track', event: 'E', userId: 'u' }), opts).messageId).toMatch(/^nudge-/)
+  })
+})
