@@ -75,6 +75,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     dedupeWindow: config.DEDUPE_WINDOW_IDS,
     log: log.warn,
   })
+  writer.onFlush((s) => log.debug('ingest flush', { ...s }))
   const remembered = await writer.warmUp()
   log.debug('dedupe window warmed', { ids: remembered })
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)

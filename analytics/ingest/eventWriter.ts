@@ -4,7 +4,8 @@ import type { ContactCipher } from '../../core/contactCipher.js'
 import type { ConsentState } from '../consentState.js'
 import { selectRows } from '../store.js'
 import { RecentIds } from './recentIds.js'
-import { type RowSet, consentRow, contactRows, emptyRowSet, eventRow, identityRows, traitRows } from './rows.js'
+import { buildRows } from './buildRows.js'
+import { insertRows } from './insertRows.js'
 import type { ConsentUpdate, IngestEvent } from './types.js'
 
 /**
@@ -163,50 +164,20 @@ export class EventWriter {
     const started = this.now()
     const events = reqs.flatMap((r) => r.events)
     const fresh = await this.dedupe(events)
-    const rows = emptyRowSet()
-    const consentChanges: ConsentUpdate[] = []
-    const pendingConsent = new Map<string, boolean>() // changes earlier in this batch, not yet applied
-    const consentNow = (userKey: string, topic: string) =>
-      pendingConsent.get(`${userKey}\u0000${topic}`) ?? this.opts.consent.isGranted(userKey, topic)
-    const recordConsent = (c: ConsentUpdate) => {
-      const key = `${c.userKey}\u0000${c.topic}`
-      const previous = pendingConsent.has(key) ? pendingConsent.get(key) : this.opts.consent.explicit(c.userKey, c.topic)
-      if (previous === c.granted) return // a timeline of changes, not of repetitions
-      pendingConsent.set(key, c.granted)
-      consentChanges.push(c)
-    }
-    for (const r of reqs) for (const c of r.consent ?? []) recordConsent({ ...c, messageId: '' })
-
-    let limited = 0
-    const links = new Set<string>()
-    for (const e of fresh) {
-      for (const c of e.consent) {
-        for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean)))
-          recordConsent({ ...c, userKey: key, changedAt: e.timestamp, messageId: e.messageId })
-      }
-      const tracking = consentNow(e.userKey, 'tracking') && (!e.anonymousId || consentNow(e.anonymousId, 'tracking'))
-      if (!tracking) limited++
-      rows.events.push(eventRow(e, tracking))
-      rows.traits.push(...traitRows(e))
-      rows.contacts.push(...contactRows(e, this.opts.cipher, this.opts.lookupKey))
-      for (const link of identityRows(e)) {
-        const key = `${link.user_id}\u0000${link.anonymous_id}`
-        if (this.knownLinks.has(key) || links.has(key)) continue
-        links.add(key)
-        rows.identities.push(link)
-      }
-    }
-    const recordedAt = this.now()
-    rows.consent = consentChanges.map((c) => consentRow(c, recordedAt))
-
-    await this.insertAll(rows)
+    const built = buildRows(
+      fresh,
+      reqs.flatMap((r) => r.consent ?? []),
+      { consent: this.opts.consent, cipher: this.opts.cipher, lookupKey: this.opts.lookupKey, knownLinks: this.knownLinks },
+      this.now(),
+    )
+    await insertRows(this.opts.client, built.rows)
 
     // Only now is it true: remember ids, links and consent for the next batches.
     for (const e of fresh) this.recent.add(e.messageId)
     if (this.knownLinks.size > 500_000) this.knownLinks.clear()
-    for (const l of links) this.knownLinks.add(l)
-    this.opts.consent.apply(consentChanges)
-    const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: limited, durationMs: this.now() - started }
+    for (const l of built.newLinks) this.knownLinks.add(l)
+    this.opts.consent.apply(built.consentChanges)
+    const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: built.consentLimited, durationMs: this.now() - started }
     for (const l of this.flushListeners) l(stats)
     return fresh
   }
@@ -233,24 +204,6 @@ export class EventWriter {
       ).map((r) => r.message_id),
     )
     return stored.size ? unique.filter((e) => !stored.has(e.messageId)) : unique
-  }
-
-  /**
-   * Profile tables first, the event rows last: the event insert also records the message id
-   * (materialized view), so if anything before it fails, a retry is not mistaken for a duplicate.
-   */
-  private async insertAll(rows: RowSet): Promise<void> {
-    const client = this.opts.client
-    const order: [string, unknown[]][] = [
-      ['identities', rows.identities],
-      ['traits', rows.traits],
-      ['contacts', rows.contacts],
-      ['consent', rows.consent],
-      ['events', rows.events],
-    ]
-    for (const [table, values] of order) {
-      if (values.length) await client.insert({ table, values, format: 'JSONEachRow' })
-    }
   }
 }
 

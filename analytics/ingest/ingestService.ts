@@ -3,7 +3,7 @@ import { PayloadTooLargeError, ValidationError } from '../../core/errors.js'
 import { type EventType, MAX_EVENT_BYTES, batchRequest, segmentEvent } from '../../api/schemas/segment.js'
 import { parseOrThrow, toFieldIssues } from '../../api/schemas/issues.js'
 import type { EventWriter } from './eventWriter.js'
-import { normalizeEvent } from './normalize.js'
+import { normalizeEvent, storedSize } from './normalize.js'
 import type { IngestEvent } from './types.js'
 
 export interface IngestRequest {
@@ -49,18 +49,20 @@ export class IngestService {
     const issues: FieldIssue[] = []
     const tooLarge: FieldIssue[] = []
     const events: IngestEvent[] = []
-    const checkSizes = req.bodyBytes > MAX_EVENT_BYTES // a smaller body cannot hold an oversized event
+    // A body under the limit cannot hold an oversized event; otherwise each event is weighed as
+    // it will be stored (its JSON is serialised once anyway, for the row).
+    const checkSizes = req.bodyBytes > MAX_EVENT_BYTES
+    const batchOpts = { ...base, batch: { sentAt: envelope.sentAt, context: envelope.context } }
     envelope.batch.forEach((item, i) => {
-      if (checkSizes && JSON.stringify(item).length > MAX_EVENT_BYTES) {
-        tooLarge.push({ path: `batch[${i}]`, rule: 'max_bytes', message: `must be at most ${MAX_EVENT_BYTES} bytes` })
-        return
-      }
       const parsed = segmentEvent.safeParse(item)
       if (!parsed.success) {
         if (issues.length < MAX_REPORTED_ISSUES) issues.push(...toFieldIssues(parsed.error, item, ['batch', i]))
         return
       }
-      events.push(normalizeEvent(parsed.data, { ...base, batch: { sentAt: envelope.sentAt, context: envelope.context } }))
+      const event = normalizeEvent(parsed.data, batchOpts)
+      if (checkSizes && storedSize(event) > MAX_EVENT_BYTES)
+        tooLarge.push({ path: `batch[${i}]`, rule: 'max_bytes', message: `must be at most ${MAX_EVENT_BYTES} bytes` })
+      else events.push(event)
     })
     if (tooLarge.length) throw new PayloadTooLargeError(`${tooLarge.length} event(s) in the batch exceed ${MAX_EVENT_BYTES} bytes; nothing was stored`, tooLarge)
     if (issues.length) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { SegmentEvent } from '../../api/schemas/segment.js'
-import { dropKeysDeep, liftContacts } from './minimize.js'
+import { NO_DROP, dropKeysDeep, liftContacts } from './minimize.js'
 import type { ConsentSource, IngestEvent } from './types.js'
 
 export interface NormalizeOptions {
@@ -27,12 +27,19 @@ export function correctedTimestamp(receivedAt: number, timestamp?: string, sentA
   return skewed > receivedAt ? receivedAt : skewed
 }
 
+/** What an event weighs as stored — its JSON parts plus a margin for the fixed fields. */
+export function storedSize(e: IngestEvent): number {
+  return e.json.properties.length + e.json.traits.length + e.json.context.length + e.event.length + e.name.length + e.userId.length + e.anonymousId.length + 200
+}
+
 export function normalizeEvent(raw: SegmentEvent, opts: NormalizeOptions): IngestEvent {
   const sentAtText = raw.sentAt ?? opts.batch?.sentAt
   const clientTime = raw.timestamp ?? raw.originalTimestamp
-  const context = opts.batch?.context ? { ...opts.batch.context, ...(raw.context ?? {}) } : { ...(raw.context ?? {}) }
-  const properties = 'properties' in raw && raw.properties ? { ...raw.properties } : {}
-  const traits = 'traits' in raw && raw.traits ? { ...raw.traits } : {}
+  // `raw` is freshly parsed request JSON that nothing else holds, so it is changed in place;
+  // only the batch-level context is shared between events and must be copied.
+  const context = opts.batch?.context ? { ...opts.batch.context, ...(raw.context ?? {}) } : (raw.context ?? {})
+  const properties = 'properties' in raw && raw.properties ? raw.properties : {}
+  const traits = 'traits' in raw && raw.traits ? raw.traits : {}
   const userId = raw.userId ?? ''
   const anonymousId = raw.anonymousId ?? ''
 
@@ -52,9 +59,11 @@ export function normalizeEvent(raw: SegmentEvent, opts: NormalizeOptions): Inges
   }
   liftContacts(traits)
   liftContacts(properties)
-  dropKeysDeep(properties, opts.dropKey)
-  dropKeysDeep(traits, opts.dropKey)
-  dropKeysDeep(context, opts.dropKey)
+  if (opts.dropKey !== NO_DROP) {
+    dropKeysDeep(properties, opts.dropKey)
+    dropKeysDeep(traits, opts.dropKey)
+    dropKeysDeep(context, opts.dropKey)
+  }
 
   return {
     messageId: raw.messageId ?? `nudge-${randomUUID()}`,
@@ -72,6 +81,7 @@ export function normalizeEvent(raw: SegmentEvent, opts: NormalizeOptions): Inges
     properties,
     traits,
     context,
+    json: { properties: JSON.stringify(properties), traits: JSON.stringify(traits), context: JSON.stringify(context) },
     groupId: raw.type === 'group' ? raw.groupId : '',
     previousId: raw.type === 'alias' ? raw.previousId : '',
     contacts,

@@ -23,6 +23,11 @@ export interface EventRow {
   previous_id: string
   consent_limited: number
 }
+export const EVENT_COLUMNS = [
+  'message_id', 'source', 'type', 'event', 'name', 'user_id', 'anonymous_id', 'user_key', 'timestamp', 'original_timestamp',
+  'sent_at', 'received_at', 'properties', 'traits', 'context', 'group_id', 'previous_id', 'consent_limited',
+] as const satisfies readonly (keyof EventRow)[]
+
 export interface TraitRow { user_key: string; key: string; value: string; updated_at: number; message_id: string }
 export interface ContactRow { user_key: string; kind: string; value_enc: string; lookup_hash: string; updated_at: number }
 export interface IdentityRow { user_id: string; anonymous_id: string; kind: string; linked_at: number; message_id: string }
@@ -65,9 +70,9 @@ export function eventRow(e: IngestEvent, trackingAllowed: boolean): EventRow {
     original_timestamp: e.originalTimestamp,
     sent_at: e.sentAt,
     received_at: e.receivedAt,
-    properties: trackingAllowed ? JSON.stringify(e.properties) : '{}',
-    traits: trackingAllowed ? JSON.stringify(e.traits) : '{}',
-    context: trackingAllowed ? JSON.stringify(e.context) : '{}',
+    properties: trackingAllowed ? e.json.properties : '{}',
+    traits: trackingAllowed ? e.json.traits : '{}',
+    context: trackingAllowed ? e.json.context : '{}',
     group_id: e.groupId,
     previous_id: e.previousId,
     consent_limited: trackingAllowed ? 0 : 1,

@@ -29,6 +29,8 @@ export interface IngestEvent {
   properties: Record<string, unknown>
   traits: Record<string, unknown>
   context: Record<string, unknown>
+  /** The three objects serialised once, at ingest: the row stores them and the size check uses them. */
+  json: { properties: string; traits: string; context: string }
   groupId: string
   previousId: string
   /** Contact details lifted out of traits; they are stored encrypted in the profile, never in the event row. */

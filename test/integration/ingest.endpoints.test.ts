@@ -25,6 +25,15 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
     expect(JSON.parse(row!.properties)).toEqual({ sku: 'A1', price: 19.9 })
   })
 
+  it('stores text with tabs, newlines, backslashes, quotes and unicode exactly', async () => {
+    const messageId = uid('m')
+    const tricky = { note: 'a\tb\nc\\d"e\r', emoji: 'snow ☃ 🎉', path: 'C:\\Users\\x' }
+    await post(`${nudge.url}/v1/track`, { messageId, userId: 'u-esc\tx', event: 'Tricky\nName', properties: tricky })
+    const [row] = await rowsOf(messageId)
+    expect(JSON.parse(row!.properties)).toEqual(tricky)
+    expect(row).toMatchObject({ user_id: 'u-esc\tx', event: 'Tricky\nName' })
+  })
+
   it.each([
     ['identify', { traits: { plan: 'pro' } }, { type: 'identify' }],
     ['page', { name: 'Pricing', properties: { url: '/pricing' } }, { type: 'page', name: 'Pricing' }],

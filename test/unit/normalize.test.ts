@@ -57,11 +57,19 @@ describe('normalizeEvent', () => {
     expect(e.traits).toEqual({})
   })
 
-  it('drops configured keys at any depth and does not mutate the input', () => {
-    const raw = parse({ type: 'track', userId: 'u', event: 'E', properties: { card_number: '4111', nested: [{ Password: 'p', keep: true }] } })
-    const e = normalizeEvent(raw, opts)
+  it('drops configured keys at any depth, and serialises what is kept once', () => {
+    const e = normalizeEvent(parse({ type: 'track', userId: 'u', event: 'E', properties: { card_number: '4111', nested: [{ Password: 'p', keep: true }] } }), opts)
     expect(e.properties).toEqual({ nested: [{ keep: true }] })
-    expect((raw as { properties: Record<string, unknown> }).properties.card_number).toBe('4111')
+    expect(e.json.properties).toBe('{"nested":[{"keep":true}]}')
+  })
+
+  it('never lets a shared batch context leak one event’s contacts into another', () => {
+    const batch = { context: { traits: { email: 'shared@x.io' } } }
+    const a = normalizeEvent(parse({ type: 'track', userId: 'a', event: 'E' }), { ...opts, batch })
+    const b = normalizeEvent(parse({ type: 'track', userId: 'b', event: 'E' }), { ...opts, batch })
+    expect(a.contacts).toEqual({ email: 'shared@x.io' })
+    expect(b.contacts).toEqual({ email: 'shared@x.io' })
+    expect(b.json.context).toBe('{"traits":{}}')
   })
 
   it('keeps the given messageId, or makes one', () => {

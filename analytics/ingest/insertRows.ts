@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { EVENT_COLUMNS, type RowSet } from './rows.js'
+
+/**
+ * Writes one batch's rows. Profile tables first, event rows last: the event insert also
+ * records the message ids (materialized view), so if anything before it fails, the client's
+ * retry is not mistaken for a duplicate.
+ *
+ * Event rows go as TabSeparated: their properties/context are JSON text already, and JSON
+ * formats would escape every quote in them a second time. TSV only escapes tab, newline and
+ * backslash, and is the cheapest format for the engine to parse (measured in bench:ingest).
+ */
+export async function insertRows(client: ClickHouseClient, rows: RowSet): Promise<void> {
+  const side: [string, unknown[]][] = [
+    ['identities', rows.identities],
+    ['traits', rows.traits],
+    ['contacts', rows.contacts],
+    ['consent', rows.consent],
+  ]
+  for (const [table, values] of side) if (values.length) await client.insert({ table, values, format: 'JSONEachRow' })
+  if (rows.events.length)
+    await client.insert({
+      table: 'events',
+      columns: [...EVENT_COLUMNS] as [string, ...string[]],
+      values: Readable.from([Buffer.from(toTsv(rows.events))], { objectMode: false }),
+      format: 'TabSeparated',
+    })
+}
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/
+
+function tsvField(v: string | number | null): string {
+  if (v === null) return '\\N'
+  if (typeof v === 'number') return String(v)
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v
+}
+
+/** Times are epoch milliseconds in the rows; TSV takes them as seconds with a fraction. */
+const TIME_COLUMNS = new Set(['timestamp', 'original_timestamp', 'sent_at', 'received_at'])
+
+export function toTsv(rows: RowSet['events']): string {
+  let out = ''
+  for (const r of rows) {
+    let line = ''
+    for (let i = 0; i < EVENT_COLUMNS.length; i++) {
+      const c = EVENT_COLUMNS[i]!
+      const v = r[c]
+      line += (i ? '\t' : '') + (TIME_COLUMNS.has(c) && typeof v === 'number' ? (v / 1000).toFixed(3) : tsvField(v))
+    }
+    out += `${line}\n`
+  }
+  return out
+}

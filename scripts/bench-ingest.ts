@@ -1,0 +1,240 @@
+/**
+ * `npm run bench:ingest` — ingest throughput of the real product on this machine.
+ *
+ * 1. Raw engine rate: the same rows Nudge would write, inserted straight into chdb (no HTTP,
+ *    no validation) — the ceiling.
+ * 2. The product: `npm start`'s embedded process (Temporal dev server, chdb, worker, API) as a
+ *    child; concurrent keep-alive clients on loopback post /v1/batch (mixed track/identify/page,
+ *    100 events each) for BENCH_SECONDS (default 30).
+ * 3. Afterwards, every acknowledged event is counted in the store (none lost, none doubled).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConsentState } from '../analytics/consentState.js'
+import { makeKeyMatcher } from '../analytics/ingest/minimize.js'
+import { normalizeEvent } from '../analytics/ingest/normalize.js'
+import { buildRows } from '../analytics/ingest/buildRows.js'
+import { insertRows } from '../analytics/ingest/insertRows.js'
+import type { RowSet } from '../analytics/ingest/rows.js'
+import { migrate } from '../analytics/migrate.js'
+import { openStore, selectRows } from '../analytics/store.js'
+import { segmentEvent } from '../api/schemas/segment.js'
+import { createContactCipher } from '../core/contactCipher.js'
+import { freePort } from '../runtime/freePort.js'
+import { ensureTemporalCli } from '../runtime/temporalCli.js'
+import { makeBatchTemplate, stamp } from './bench/payloads.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 12)
+const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 10)
+const WRITE_KEY = 'wk_bench_key'
+const templates = Array.from({ length: 64 }, (_, i) => makeBatchTemplate(i))
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+async function rawEngineRate(): Promise<{ eventsPerSec: number; rows: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-bench-raw-'))
+  const store = await openStore({ dataDir: dir })
+  try {
+    await migrate(store.client)
+    const ctx = { consent: new ConsentState({ tracking: true }), cipher: createContactCipher(Buffer.alloc(32, 7)), lookupKey: Buffer.alloc(32, 1), knownLinks: new Set<string>() }
+    const dropKey = makeKeyMatcher(['card_number'])
+    // The writer's biggest batches (INGEST_MAX_BATCH_ROWS = 20k events), built by the writer's own
+    // row builder — the engine's best case for exactly these rows.
+    const batches: RowSet[] = []
+    let reqNo = 0
+    for (let b = 0; b < 10; b++) {
+      const events = []
+      for (let r = 0; r < 200; r++) {
+        const body = JSON.parse(stamp(templates[reqNo % templates.length]!, 1e9 + reqNo++).toString()) as { batch: unknown[] }
+        for (const item of body.batch)
+          events.push(normalizeEvent(segmentEvent.parse(item), { source: 'bench', receivedAt: Date.now(), dropKey, consentCategoryMap: {} }))
+      }
+      const built = buildRows(events, [], ctx, Date.now())
+      for (const l of built.newLinks) ctx.knownLinks.add(l)
+      batches.push(built.rows)
+    }
+    let events = 0
+    const started = performance.now()
+    while (performance.now() - started < RAW_SECONDS * 1000) {
+      for (const b of batches) {
+        await insertRows(store.client, b)
+        events += b.events.length
+        if (performance.now() - started >= RAW_SECONDS * 1000) break
+      }
+    }
+    const seconds = (performance.now() - started) / 1000
+    return { eventsPerSec: events / seconds, rows: events }
+  } finally {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function readStatus(pid: number): { rss: number; hwm: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) * 1024
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+  } catch {
+    return { rss: 0, hwm: 0 }
+  }
+}
+
+async function startProduct(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort()
+  // BENCH_PROFILE=dir writes a V8 CPU profile of the Nudge process there, to see where time goes.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'runtime/embedded.ts'], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TEMPORAL_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      WRITE_KEYS: `bench:${WRITE_KEY}`,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nudge exited with ${child.exitCode}`)
+    try {
+      const res = await fetch(`${url}/healthz`)
+      if (res.status === 200) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('nudge did not become healthy in 120 s')
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  return { child, url }
+}
+
+function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: '/v1/batch',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`,
+        },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN
+}
+
+async function main() {
+  await ensureTemporalCli()
+  console.log(`ingest benchmark: ${SECONDS} s, ${CLIENTS} concurrent clients, /v1/batch of 100 mixed events (~${Math.round(templates[0]!.body.length / 1024)} KB)`)
+
+  process.stdout.write(`raw engine insert rate (${RAW_SECONDS} s)… `)
+  const raw = await rawEngineRate()
+  console.log(`${fmt(raw.eventsPerSec)} events/s`)
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'nudge-bench-'))
+  const { child, url } = await startProduct(dataDir)
+  const target = new URL(url)
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS })
+  const latencies = new Float64Array(4_000_000)
+  let nLat = 0
+  const statuses: Record<number, number> = {}
+  const ackedRequests: number[] = []
+  let reqNo = 0
+  let peakRss = 0
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, readStatus(child.pid!).rss)), 100)
+  const perSecond: number[] = []
+  let lastAcked = 0
+  let ackedEvents = 0
+  const ticker = setInterval(() => {
+    perSecond.push(ackedEvents - lastAcked)
+    lastAcked = ackedEvents
+  }, 1000)
+
+  const started = performance.now()
+  const endAt = started + SECONDS * 1000
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < endAt) {
+        const n = reqNo++
+        const body = stamp(templates[n % templates.length]!, n)
+        const t0 = performance.now()
+        let status = 0
+        try {
+          status = await post(agent, target, body)
+        } catch {
+          status = 0
+        }
+        if (nLat < latencies.length) latencies[nLat++] = performance.now() - t0
+        statuses[status] = (statuses[status] ?? 0) + 1
+        if (status === 200) {
+          ackedRequests.push(n)
+          ackedEvents += 100
+        } else if (status === 429 || status === 503) await new Promise((r) => setTimeout(r, 50))
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  clearInterval(ticker)
+  clearInterval(sampler)
+  const hwm = readStatus(child.pid!).hwm
+  agent.destroy()
+
+  // Stop the product cleanly (flush, drain), then count what it stored.
+  child.kill('SIGINT')
+  await new Promise((r) => child.once('exit', r))
+  const store = await openStore({ dataDir: join(dataDir, 'clickhouse') })
+  const [counts] = await selectRows<{ n: string; u: string }>(store.client, 'SELECT count() AS n, uniqExact(message_id) AS u FROM events')
+  await store.close()
+  rmSync(dataDir, { recursive: true, force: true })
+
+  const sorted = latencies.slice(0, nLat).sort()
+  const eventsPerSec = ackedEvents / elapsed
+  const p50 = percentile(sorted, 0.5)
+  const p99 = percentile(sorted, 0.99)
+  const rssMb = Math.max(peakRss, hwm) / 1024 / 1024
+  const ratio = eventsPerSec / raw.eventsPerSec
+  const steady = perSecond.slice(2, -1).sort((a, b) => a - b)
+  const stored = Number(counts?.n ?? 0)
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED')
+  console.log(
+    [
+      '',
+      `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(ackedRequests.length / elapsed)} req/s) over ${fmt(elapsed, 1)} s`,
+      `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady[Math.floor(steady.length / 2)] ?? 0)} events/s`,
+      `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(statuses)}`,
+      `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
+      `raw engine    ${fmt(raw.eventsPerSec)} events/s (same rows, direct inserts)`,
+      `ratio         ${fmt(ratio * 100, 1)} % of the raw engine rate`,
+      `stored        ${fmt(stored)} rows, ${fmt(Number(counts?.u ?? 0))} unique, acknowledged ${fmt(ackedEvents)} → ${stored === ackedEvents ? 'none lost, none doubled' : 'MISMATCH'}`,
+      '',
+      `targets: ≥100k events/s ${check(eventsPerSec >= 100_000)} · ≥25 % of raw ${check(ratio >= 0.25)} · p99 < 100 ms ${check(p99 < 100)} · RSS < 600 MB ${check(rssMb < 600)}`,
+    ].join('\n'),
+  )
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
