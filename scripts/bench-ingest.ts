@@ -28,7 +28,7 @@ import { ensureTemporalCli } from '../runtime/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 12)
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 10)
 const WRITE_KEY = 'wk_bench_key'
 const templates = Array.from({ length: 64 }, (_, i) => makeBatchTemplate(i))

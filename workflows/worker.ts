@@ -1,26 +1,6 @@
-import { createRequire } from 'node:module'
-import { type NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker'
+import { type NativeConnection, Worker } from '@temporalio/worker'
 import type { Activities } from './activities/index.js'
-
-const require = createRequire(import.meta.url)
-export const WORKFLOWS_PATH = require.resolve('./index.ts')
-
-let bundlePromise: Promise<{ code: string }> | undefined
-
-/** Bundling takes seconds; do it once per process however many workers are created. */
-export function workflowBundle(): Promise<{ code: string }> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger })
-  return bundlePromise
-}
-
-const quietLogger = {
-  log: () => {},
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: (m: string) => process.stderr.write(`[bundler] ${m}\n`),
-  error: (m: string) => process.stderr.write(`[bundler] ${m}\n`),
-}
+import { workflowBundlePath } from './bundleCache.js'
 
 export interface WorkerOptions {
   connection: NativeConnection
@@ -34,7 +14,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: { codePath: await workflowBundlePath() },
     activities: opts.activities,
   })
 }
