@@ -85,6 +85,20 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
     expect((await rowsOf(messageId))[0]?.source).toBe('server')
   })
 
+  it("analytics.js's one-letter paths (/v1/t, /v1/p, /v1/i) are the same calls", async () => {
+    const ids = [uid('m'), uid('m'), uid('m')]
+    for (const [path, body] of [
+      ['t', { messageId: ids[0], anonymousId: 'ajs-1', event: 'Clicked' }],
+      ['p', { messageId: ids[1], anonymousId: 'ajs-1', name: 'Home' }],
+      ['i', { messageId: ids[2], anonymousId: 'ajs-1', userId: 'u-ajs' }],
+    ] as const) {
+      const res = await fetch(`${nudge.url}/v1/${path}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ...body, writeKey: 'wk_test_web' }) })
+      expect(res.status).toBe(200)
+    }
+    const rows = await eventRows(nudge.store.client, 'message_id IN {ids:Array(String)}', { ids })
+    expect(rows.map((r) => r.type).sort()).toEqual(['identify', 'page', 'track'])
+  })
+
   it('each source has its own write key; the source is recorded', async () => {
     const messageId = uid('m')
     const res = await post(`${nudge.url}/v1/track`, { messageId, userId: 'u-s', event: 'Server Event' }, { authorization: basic(SERVER_WRITE_KEY) })
