@@ -76,6 +76,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     log: log.warn,
   })
   writer.onFlush((s) => log.debug('ingest flush', { ...s }))
+  const memoryLog = setInterval(() => {
+    const m = process.memoryUsage()
+    log.debug('memory', { rssMb: Math.round(m.rss / 1e6), heapMb: Math.round(m.heapUsed / 1e6), externalMb: Math.round(m.external / 1e6), queued: writer.queueDepth })
+  }, 5000)
+  memoryLog.unref()
   const remembered = await writer.warmUp()
   log.debug('dedupe window warmed', { ids: remembered })
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
@@ -153,6 +158,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
         await workerRun
       }
       clearInterval(consentRefresh)
+      clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
       await store.close()
