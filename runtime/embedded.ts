@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path'
-import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './log.js'
 import { startNudge } from './nudge.js'
+import { configOrExit, stopOnSignals } from './processLifecycle.js'
 import { type DevServer, startDevServer } from './temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
 
@@ -11,16 +11,7 @@ import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
  * engine runs in this process. Ctrl-C: stop accepting, flush, drain the worker, stop the server.
  */
 export async function main(): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
+  const config = configOrExit()
   const log = createLogger(config.LOG_LEVEL)
   let dev: DevServer | undefined
   let address = config.TEMPORAL_ADDRESS
@@ -65,28 +56,10 @@ export async function main(): Promise<void> {
     ].join('\n'),
   )
 
-  let firstSignalAt = 0
-  const shutdown = async (signal: string) => {
-    // npm and the terminal may both deliver one Ctrl-C; only a second press, later, forces exit.
-    if (firstSignalAt) {
-      if (Date.now() - firstSignalAt < 2000) return
-      log.warn('second signal: exiting now')
-      process.exit(130)
-    }
-    firstSignalAt = Date.now()
-    log.info(`${signal}: stopping — no new requests, flushing accepted events, draining the worker`)
-    try {
-      await nudge.stop()
-      await dev?.stop()
-      log.info('stopped cleanly')
-      process.exit(0)
-    } catch (err) {
-      log.error('error while stopping', { err: String(err) })
-      process.exit(1)
-    }
-  }
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  stopOnSignals(async () => {
+    await nudge.stop()
+    await dev?.stop() // last: the worker has drained by now
+  }, log)
 }
 
 main().catch((err) => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { loadConfig } from '../../runtime/config.js'
 import { createLogger } from '../../runtime/log.js'
 import { type Role, type RunningNudge, startNudge } from '../../runtime/nudge.js'
@@ -76,4 +76,40 @@ export async function admin(url: string, method = 'GET', body?: unknown) {
 let counter = 0
 export function uid(prefix = 'u'): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`
+}
+
+export interface NudgeFixture {
+  /** The running instance (replaced by restart). */
+  readonly nudge: TestNudge
+  readonly dataDir: string
+  /** Close everything (store included) and start again on the same data directory. */
+  restart(): Promise<void>
+}
+
+/**
+ * Starts Nudge before the file's tests and stops it after, on a temp data directory of its own.
+ * `restart` proves what survives a restart: the store is closed and reopened.
+ */
+export function useTestNudge(opts: { role?: Role; env?: Record<string, string> } = {}): NudgeFixture {
+  const data = tempDataDir()
+  let current: TestNudge | undefined
+  const start = async () => {
+    current = await startTestNudge({ dataDir: data.dir, ...opts })
+  }
+  beforeAll(start)
+  afterAll(async () => {
+    await current?.stop()
+    data.remove()
+  })
+  return {
+    get nudge() {
+      if (!current) throw new Error('Nudge is not running (beforeAll failed?)')
+      return current
+    },
+    dataDir: data.dir,
+    async restart() {
+      await current?.stop()
+      await start()
+    },
+  }
 }
