@@ -81,8 +81,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     log.debug('memory', { rssMb: Math.round(m.rss / 1e6), heapMb: Math.round(m.heapUsed / 1e6), externalMb: Math.round(m.external / 1e6), queued: writer.queueDepth })
   }, 5000)
   memoryLog.unref()
-  const remembered = await writer.warmUp()
-  log.debug('dedupe window warmed', { ids: remembered })
+  if (role !== 'worker') {
+    const remembered = await writer.warmUp()
+    log.debug('dedupe window warmed', { ids: remembered })
+  }
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
 
   const connection = await Connection.connect({ address: opts.temporalAddress })
@@ -90,9 +92,13 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
   if (missing.length) log.warn('search attributes missing on the Temporal namespace; add them with tcld/temporal operator', { missing })
 
-  // Other API replicas write consent too; catch up with them (embedded: a cheap no-op query).
-  const consentRefresh = setInterval(() => void consent.load(store.client).catch((err) => log.warn('consent refresh failed', { err: String(err) })), 2000)
-  consentRefresh.unref()
+  // With a shared ClickHouse, other replicas write consent too: catch up with them. Embedded,
+  // every write goes through this process and the state is always current.
+  const consentRefresh =
+    config.mode.clickhouse === 'external'
+      ? setInterval(() => void consent.load(store.client).catch((err) => log.warn('consent refresh failed', { err: String(err) })), 2000)
+      : undefined
+  consentRefresh?.unref()
 
   let worker: Worker | undefined
   let workerRun: Promise<void> | undefined
