@@ -160,7 +160,7 @@ export class UserRepository {
    * Message ids are kept — they are random and say nothing about the person — so a late retry
    * of an erased event cannot bring it back.
    */
-  async erase(userId: string, requestedBy: string): Promise<{ rowsDeleted: number }> {
+  async erase(userId: string, requestedBy: string): Promise<{ rowsDeleted: number; keys: string[] }> {
     const { keys } = await this.keysOf(userId)
     const counts = await selectRows<{ n: string | number }>(
       this.client,
@@ -177,6 +177,8 @@ export class UserRepository {
       ['contacts', 'user_key IN {keys:Array(String)}'],
       ['consent', 'user_key IN {keys:Array(String)}'],
       ['identities', 'user_id = {id:String} OR anonymous_id IN {keys:Array(String)}'],
+      ['segment_membership', 'user_key IN {keys:Array(String)}'],
+      ['segment_transitions', 'user_key IN {keys:Array(String)}'],
     ]
     for (const [table, where] of deletions)
       await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: { keys, id: userId } })
@@ -187,7 +189,7 @@ export class UserRepository {
       values: [{ user_hash: this.erasureHash(userId), erased_at: Date.now(), rows_deleted: rowsDeleted, requested_by: requestedBy }],
       format: 'JSONEachRow',
     })
-    return { rowsDeleted }
+    return { rowsDeleted, keys }
   }
 
   erasureHash(userId: string): string {

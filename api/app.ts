@@ -2,6 +2,7 @@ import express, { type Express } from 'express'
 import type { ConsentState } from '../analytics/consentState.js'
 import type { EventWriter } from '../analytics/ingest/eventWriter.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
+import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../analytics/users.js'
 import { NotFoundError } from '../core/errors.js'
 import { requireAdmin } from './auth.js'
@@ -14,6 +15,7 @@ import { docsRouter } from './routes/docs.js'
 import { type HealthReport, healthRouter, healthSpecs } from './routes/health.js'
 import { ingestRouter, ingestSpecs } from './routes/ingest.js'
 import { pixelRouter, pixelSpecs } from './routes/pixel.js'
+import { segmentSpecs, segmentsRouter } from './routes/segments.js'
 import { userSpecs, usersRouter } from './routes/users.js'
 
 export interface AppDeps {
@@ -23,6 +25,7 @@ export interface AppDeps {
   writer: EventWriter
   users: UserRepository
   consent: ConsentState
+  segments: SegmentEngine
   health: () => Promise<HealthReport>
   log: (msg: string, extra?: Record<string, unknown>) => void
   version?: string
@@ -34,6 +37,7 @@ export const allSpecs: RouteSpec[] = [
   ...pixelSpecs,
   ...Object.values(userSpecs),
   ...Object.values(consentSpecs),
+  ...Object.values(segmentSpecs),
   ...healthSpecs,
 ]
 
@@ -49,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
+  app.use(segmentsRouter(deps.segments, deps.now))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log))
   return app

@@ -41,6 +41,10 @@ const envSchema = z.object({
   INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   INGEST_MAX_QUEUED_ROWS: positiveInt.default(200_000),
   DEDUPE_WINDOW_IDS: positiveInt.default(2_000_000),
+  PURCHASE_EVENT: z.string().min(1).default('Order Completed'),
+  LOYALTY_TIERS: z.string().default('silver:100,gold:500,platinum:2000'),
+  SEGMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  SEGMENT_BATCH_MS: z.coerce.number().int().min(0).max(5000).default(50),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 
@@ -54,6 +58,7 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
   writeKeys: Map<string, string> // key -> source name
   consentDefaults: Record<string, boolean>
   consentCategoryMap: Record<string, string>
+  loyaltyTiers: { name: string; minLtv: number }[]
 }
 
 export class ConfigError extends Error {
@@ -95,6 +100,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const consentCategoryMap: Record<string, string> = {}
   for (const [category, topic] of pairs(env.CONSENT_CATEGORY_MAP, 'CONSENT_CATEGORY_MAP', problems))
     consentCategoryMap[category.toLowerCase()] = topic
+  const loyaltyTiers: { name: string; minLtv: number }[] = []
+  for (const [name, min] of pairs(env.LOYALTY_TIERS, 'LOYALTY_TIERS', problems)) {
+    if (!Number.isFinite(Number(min))) problems.push(`LOYALTY_TIERS: "${name}" needs a number, e.g. gold:500`)
+    loyaltyTiers.push({ name, minLtv: Number(min) })
+  }
   if (problems.length) throw new ConfigError(problems)
 
   return {
@@ -107,6 +117,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     writeKeys,
     consentDefaults,
     consentCategoryMap,
+    loyaltyTiers: loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv),
   }
 }
 

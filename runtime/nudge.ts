@@ -10,6 +10,7 @@ import { IngestService } from '../analytics/ingest/ingestService.js'
 import { makeKeyMatcher } from '../analytics/ingest/minimize.js'
 import { migrate } from '../analytics/migrate.js'
 import { type Store, openStore } from '../analytics/store.js'
+import { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { UserRepository } from '../analytics/users.js'
 import { createContactCipher } from '../core/contactCipher.js'
 import { createActivities } from '../workflows/activities/index.js'
@@ -40,6 +41,7 @@ export interface RunningNudge {
   writer: EventWriter
   consent: ConsentState
   users: UserRepository
+  segments: SegmentEngine
   temporal: Client
   worker?: Worker
   health(): Promise<HealthReport>
@@ -87,6 +89,18 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   }
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
 
+  const segments = new SegmentEngine({
+    client: store.client,
+    computed: { purchaseEvent: config.PURCHASE_EVENT, loyaltyTiers: config.loyaltyTiers },
+    consentDefaults: config.consentDefaults,
+    sweepIntervalMs: config.SEGMENT_SWEEP_INTERVAL_MS,
+    batchMs: config.SEGMENT_BATCH_MS,
+    log: log.warn,
+  })
+  await segments.load()
+  writer.onStored((events, consentChanges) => segments.handleStored(events, consentChanges))
+  if (config.SEGMENT_SWEEP_INTERVAL_MS > 0 && role !== 'worker') segments.start()
+
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
@@ -132,7 +146,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const dropKey = makeKeyMatcher(config.DROP_PROPERTY_KEYS)
     const ingest = new IngestService({ writer, dropKey, consentCategoryMap: config.consentCategoryMap })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, health, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, health, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -156,8 +170,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
         await closed
         clearTimeout(force)
       }
-      // 2. flush whatever was accepted
+      // 2. flush whatever was accepted, and let segments see it
       await writer.close()
+      await segments.stop()
       // 3. drain the worker: running activities finish, workflows resume elsewhere/later
       if (worker) {
         if (worker.getState() === 'RUNNING') worker.shutdown()
@@ -170,7 +185,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, temporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, temporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

@@ -41,7 +41,8 @@ export interface FlushStats {
   durationMs: number
 }
 
-type StoredListener = (events: IngestEvent[]) => void
+/** Called after a batch is stored: its (new, deduplicated) events and the consent changes it recorded. */
+type StoredListener = (events: IngestEvent[], consent: ConsentUpdate[]) => void
 
 interface Pending {
   req: WriteRequest
@@ -144,7 +145,7 @@ export class EventWriter {
       for (const p of batch) p.resolve()
       for (const l of this.listeners) {
         try {
-          l(stored)
+          l(stored.events, stored.consent)
         } catch (err) {
           this.opts.log?.('stored-listener failed', { err: String(err) })
         }
@@ -160,7 +161,7 @@ export class EventWriter {
     }
   }
 
-  private async writeBatch(reqs: WriteRequest[]): Promise<IngestEvent[]> {
+  private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[] }> {
     const started = this.now()
     const events = reqs.flatMap((r) => r.events)
     const fresh = await this.dedupe(events)
@@ -179,7 +180,7 @@ export class EventWriter {
     this.opts.consent.apply(built.consentChanges)
     const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: built.consentLimited, durationMs: this.now() - started }
     for (const l of this.flushListeners) l(stats)
-    return fresh
+    return { events: fresh, consent: built.consentChanges }
   }
 
   /** Drops repeats within the batch and, after confirming with the store, repeats of stored events. */

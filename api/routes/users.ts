@@ -1,6 +1,7 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
+import type { SegmentEngine } from '../../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../../analytics/users.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../schemas/common.js'
@@ -15,7 +16,7 @@ export const userSpecs = {
   get: {
     method: 'get',
     path: '/api/users/:id',
-    summary: 'Profile, identities, consent and recent events of a user (contacts masked)',
+    summary: 'Profile, identities, consent, segments, computed properties (RFM, LTV, …) and recent events of a user (contacts masked)',
     tag: 'Users',
     auth: 'admin',
     params: userParams,
@@ -45,12 +46,13 @@ export const userSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-export function usersRouter(deps: { users: UserRepository; writer: EventWriter }): Router {
+export function usersRouter(deps: { users: UserRepository; writer: EventWriter; segments: SegmentEngine }): Router {
   const router = Router()
   router.get(
     userSpecs.get.path,
     validated(userSpecs.get, async ({ params, query }, _req, res) => {
-      res.json(await deps.users.profile(params.id, query.recent))
+      const profile = await deps.users.profile(params.id, query.recent)
+      res.json({ ...profile, ...(await deps.segments.profileOf(params.id)) })
     }),
   )
   router.get(
@@ -66,7 +68,9 @@ export function usersRouter(deps: { users: UserRepository; writer: EventWriter }
     validated(userSpecs.erase, async ({ params }, _req, res) => {
       // Anything of this user's still queued must land before the delete, or it would survive it.
       await deps.writer.drain()
-      const { rowsDeleted } = await deps.users.erase(params.id, 'admin-api')
+      await deps.segments.idle()
+      const { rowsDeleted, keys } = await deps.users.erase(params.id, 'admin-api')
+      await deps.segments.forget(keys)
       res.json({ erased: true, rowsDeleted })
     }),
   )

@@ -70,7 +70,8 @@ export async function admin(url: string, method = 'GET', body?: unknown) {
     headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   })
-  return { status: res.status, json: (await res.json()) as any }
+  const text = await res.text()
+  return { status: res.status, json: (text ? JSON.parse(text) : undefined) as any }
 }
 
 let counter = 0

@@ -1,0 +1,142 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { parseUtc } from '../consentState.js'
+import { selectRows } from '../store.js'
+import type { SegmentDefinition } from './ruleSchema.js'
+
+export type TransitionCause = 'event' | 'sweep' | 'recompute' | 'definition' | 'deleted' | 'dependency' | 'consent'
+
+export interface Transition {
+  segmentId: string
+  userKey: string
+  entered: boolean
+  at: number
+  cause: TransitionCause
+  triggerMessageId: string
+  segmentVersion: number
+}
+
+export interface StoredSegment {
+  definition: SegmentDefinition
+  version: number
+  updatedAt: number
+}
+
+/** The segment tables: definitions (versioned), current membership, and the transition log. */
+export class MembershipStore {
+  constructor(private readonly client: ClickHouseClient) {}
+
+  async loadDefinitions(): Promise<StoredSegment[]> {
+    const rows = await selectRows<{ def: string; v: number; at: string; gone: number }>(
+      this.client,
+      'SELECT argMax(definition, version) AS def, max(version) AS v, argMax(updated_at, version) AS at, argMax(deleted, version) AS gone FROM segments GROUP BY id',
+    )
+    return rows
+      .filter((r) => Number(r.gone) === 0)
+      .map((r) => ({ definition: JSON.parse(r.def) as SegmentDefinition, version: Number(r.v), updatedAt: parseUtc(r.at) }))
+  }
+
+  async saveDefinition(def: SegmentDefinition, version: number, at: number, deleted = false): Promise<void> {
+    await this.client.insert({
+      table: 'segments',
+      format: 'JSONEachRow',
+      values: [{ id: def.id, name: def.name, description: def.description ?? '', definition: JSON.stringify(def), version, updated_at: at, deleted: deleted ? 1 : 0 }],
+    })
+  }
+
+  async loadMembers(): Promise<Map<string, Set<string>>> {
+    const rows = await selectRows<{ segment_id: string; user_key: string }>(
+      this.client,
+      'SELECT segment_id, user_key FROM segment_membership FINAL WHERE is_member = 1',
+    )
+    const out = new Map<string, Set<string>>()
+    for (const r of rows) {
+      let set = out.get(r.segment_id)
+      if (!set) out.set(r.segment_id, (set = new Set()))
+      set.add(r.user_key)
+    }
+    return out
+  }
+
+  /** Membership rows and the transition log in one go; throws (and nothing is considered applied) on failure. */
+  async record(transitions: Transition[]): Promise<void> {
+    if (!transitions.length) return
+    await this.client.insert({
+      table: 'segment_membership',
+      format: 'JSONEachRow',
+      values: transitions.map((t) => ({ segment_id: t.segmentId, user_key: t.userKey, is_member: t.entered ? 1 : 0, changed_at: t.at })),
+    })
+    await this.client.insert({
+      table: 'segment_transitions',
+      format: 'JSONEachRow',
+      values: transitions.map((t) => ({
+        segment_id: t.segmentId,
+        user_key: t.userKey,
+        entered: t.entered ? 1 : 0,
+        at: t.at,
+        cause: t.cause,
+        trigger_message_id: t.triggerMessageId,
+        segment_version: t.segmentVersion,
+      })),
+    })
+  }
+
+  async members(segmentId: string, after: string, limit: number): Promise<string[]> {
+    const rows = await selectRows<{ user_key: string }>(
+      this.client,
+      `SELECT user_key FROM segment_membership FINAL
+       WHERE segment_id = {id:String} AND is_member = 1 AND user_key > {after:String}
+       ORDER BY user_key LIMIT {limit:UInt32}`,
+      { id: segmentId, after, limit },
+    )
+    return rows.map((r) => r.user_key)
+  }
+
+  /** Size at the end of each bucket, from the transition log. */
+  async sizeHistory(segmentId: string, bucket: 'hour' | 'day', from: number, to: number): Promise<{ at: string; size: number; entered: number; exited: number }[]> {
+    const fn = bucket === 'hour' ? 'toStartOfHour' : 'toStartOfDay'
+    const params = { id: segmentId, from: isoParam(from), to: isoParam(to) }
+    const [start] = await selectRows<{ n: string | number }>(
+      this.client,
+      `SELECT countIf(entered = 1) - countIf(entered = 0) AS n FROM segment_transitions WHERE segment_id = {id:String} AND at < {from:DateTime64(3, 'UTC')}`,
+      params,
+    )
+    const rows = await selectRows<{ bucket: string; ins: string | number; outs: string | number }>(
+      this.client,
+      `SELECT ${fn}(at) AS bucket, countIf(entered = 1) AS ins, countIf(entered = 0) AS outs
+       FROM segment_transitions
+       WHERE segment_id = {id:String} AND at >= {from:DateTime64(3, 'UTC')} AND at <= {to:DateTime64(3, 'UTC')}
+       GROUP BY bucket ORDER BY bucket`,
+      params,
+    )
+    let size = Number(start?.n ?? 0)
+    return rows.map((r) => {
+      size += Number(r.ins) - Number(r.outs)
+      return { at: new Date(parseUtc(r.bucket)).toISOString(), size, entered: Number(r.ins), exited: Number(r.outs) }
+    })
+  }
+
+  /** All user keys (user id and linked anonymous ids) of these canonical users. */
+  async keysOf(users: string[]): Promise<string[]> {
+    const rows = await selectRows<{ anonymous_id: string }>(
+      this.client,
+      'SELECT DISTINCT anonymous_id FROM identities WHERE user_id IN {users:Array(String)}',
+      { users },
+    )
+    return [...new Set([...users, ...rows.map((r) => r.anonymous_id)])]
+  }
+
+  /** Canonical user of each anonymous / previous id that has been linked. */
+  async canonicalOf(ids: string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map()
+    const rows = await selectRows<{ anonymous_id: string; uid: string }>(
+      this.client,
+      'SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities WHERE anonymous_id IN {ids:Array(String)} GROUP BY anonymous_id',
+      { ids },
+    )
+    return new Map(rows.map((r) => [r.anonymous_id, r.uid]))
+  }
+}
+
+export function isoParam(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+}

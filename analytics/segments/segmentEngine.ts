@@ -1,0 +1,317 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js'
+import type { ConsentUpdate, IngestEvent } from '../ingest/types.js'
+import { selectRows } from '../store.js'
+import { type CompileContext, compileSegment } from './compile.js'
+import { computedProfile } from './computedProfile.js'
+import { type ComputedContext, DEFAULT_RFM, type RfmCutoffs } from './computedSql.js'
+import { MembershipStore, type StoredSegment, type Transition, type TransitionCause } from './membershipStore.js'
+import { loadRfmCutoffs } from './rfmCutoffs.js'
+import type { Rule, SegmentDefinition } from './ruleSchema.js'
+import { type Triggers, affectedBy, triggersOf } from './triggers.js'
+import { findCycle, referencedSegments, validateRule } from './validateRule.js'
+
+/**
+ * Keeps segment membership current:
+ * - on each stored event, re-evaluates only the segments that event can affect, for its user only
+ *   (batched for `batchMs`, so a burst costs one query per segment);
+ * - a sweep revisits segments that time alone can change ("within 7 days" expiring, "no checkout
+ *   within 24 h" coming true);
+ * - a full recompute on demand and whenever a definition changes.
+ * Every enter/exit is stored with its time and cause, then published to listeners (journeys).
+ */
+export interface SegmentEngineOptions {
+  client: ClickHouseClient
+  computed: Omit<ComputedContext, 'rfm'>
+  consentDefaults: Record<string, boolean>
+  sweepIntervalMs: number
+  batchMs: number
+  now?: () => number
+  log?: (msg: string, extra?: Record<string, unknown>) => void
+}
+
+interface Loaded extends StoredSegment {
+  triggers: Triggers
+}
+
+export interface SweepStatus {
+  lastStartedAt: number | null
+  lastDurationMs: number | null
+  /** Upper bound on how late a time-driven change was recorded: interval between sweeps + the sweep itself. */
+  lagMs: number | null
+  segments: number
+}
+
+type Listener = (t: Transition) => void
+
+export class SegmentEngine {
+  private readonly store: MembershipStore
+  private readonly segments = new Map<string, Loaded>()
+  private members = new Map<string, Set<string>>()
+  private rfm: RfmCutoffs = DEFAULT_RFM
+  private rfmAt = 0
+  private readonly listeners: Listener[] = []
+  private pending = new Map<string, Map<string, string>>() // segment → user → triggering message id
+  private pendingTimer: NodeJS.Timeout | undefined
+  private running: Promise<void> = Promise.resolve()
+  private sweepTimer: NodeJS.Timeout | undefined
+  private readonly now: () => number
+  readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0 }
+
+  constructor(private readonly opts: SegmentEngineOptions) {
+    this.store = new MembershipStore(opts.client)
+    this.now = opts.now ?? Date.now
+  }
+
+  async load(): Promise<void> {
+    for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
+    this.members = await this.store.loadMembers()
+    await this.refreshRfm(true)
+  }
+
+  onTransition(listener: Listener): void {
+    this.listeners.push(listener)
+  }
+
+  start(): void {
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.opts.log?.('segment sweep failed', { err: String(err) })), this.opts.sweepIntervalMs)
+    this.sweepTimer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer)
+    if (this.pendingTimer) {
+      clearTimeout(this.pendingTimer)
+      this.pendingTimer = undefined
+      this.enqueue(() => this.flushPending())
+    }
+    await this.running
+  }
+
+  /** Waits until every event seen so far has been evaluated (tests, shutdown). */
+  async idle(): Promise<void> {
+    if (this.pendingTimer) {
+      clearTimeout(this.pendingTimer)
+      this.pendingTimer = undefined
+      this.enqueue(() => this.flushPending())
+    }
+    await this.running
+  }
+
+  list(): (StoredSegment & { size: number })[] {
+    return [...this.segments.values()].map(({ triggers: _t, ...s }) => ({ ...s, size: this.members.get(s.definition.id)?.size ?? 0 }))
+  }
+
+  get(id: string): StoredSegment & { size: number } {
+    const s = this.segments.get(id)
+    if (!s) throw new NotFoundError(`No segment "${id}"`)
+    return { definition: s.definition, version: s.version, updatedAt: s.updatedAt, size: this.members.get(id)?.size ?? 0 }
+  }
+
+  /** The user's segments and computed properties, for the user API (and later, templates). */
+  async profileOf(userKey: string): Promise<{ segments: string[]; computed: Record<string, unknown> }> {
+    await this.refreshRfm()
+    const keys = await this.store.keysOf([userKey])
+    return { segments: this.segmentsOf(userKey), computed: await computedProfile(this.opts.client, keys, { ...this.opts.computed, rfm: this.rfm }, this.now()) }
+  }
+
+  /** After an erasure: the person leaves every segment without a trace (no exit is recorded). */
+  forget(userKeys: string[]): Promise<void> {
+    return this.enqueue(async () => {
+      for (const set of this.members.values()) for (const k of userKeys) set.delete(k)
+      for (const users of this.pending.values()) for (const k of userKeys) users.delete(k)
+    })
+  }
+
+  segmentsOf(userKey: string): string[] {
+    return [...this.members.entries()].filter(([, m]) => m.has(userKey)).map(([id]) => id).sort()
+  }
+
+  /** Validates a rule (shape, references, cycles) for `id`; throws a 400 naming the bad node. */
+  check(id: string, input: unknown): Rule {
+    const { rule, issues } = validateRule(input)
+    if (!rule) throw new ValidationError(`Invalid rule: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
+    for (const ref of referencedSegments(rule))
+      if (!this.segments.has(ref) && ref !== id) throw new ValidationError(`Unknown segment "${ref}"`, [{ path: 'rule', rule: 'reference', message: `refers to unknown segment "${ref}"` }])
+    const cycle = findCycle(id, rule, (other) => this.segments.get(other)?.definition.rule)
+    if (cycle) throw new ValidationError(`Reference cycle: ${cycle.join(' → ')}`, [{ path: 'rule', rule: 'cycle', message: `reference cycle ${cycle.join(' → ')}` }])
+    return rule
+  }
+
+  /** Creates or replaces a definition (new version), then recomputes it and what depends on it. */
+  save(def: SegmentDefinition, mustExist?: boolean): Promise<StoredSegment & { size: number }> {
+    return this.enqueue(async () => {
+      if (mustExist && !this.segments.has(def.id)) throw new NotFoundError(`No segment "${def.id}"`)
+      if (mustExist === false && this.segments.has(def.id)) throw new ConflictError(`Segment "${def.id}" already exists; PUT /api/segments/${def.id} to change it`)
+      const rule = this.check(def.id, def.rule)
+      const version = (this.segments.get(def.id)?.version ?? 0) + 1
+      const stored = { definition: { ...def, rule }, version, updatedAt: this.now() }
+      await this.store.saveDefinition(stored.definition, version, stored.updatedAt)
+      this.segments.set(def.id, { ...stored, triggers: triggersOf(rule) })
+      await this.recomputeNow(def.id, 'definition')
+      return this.get(def.id)
+    })
+  }
+
+  remove(id: string): Promise<void> {
+    return this.enqueue(async () => {
+      const s = this.segments.get(id)
+      if (!s) throw new NotFoundError(`No segment "${id}"`)
+      const users = [...this.segments.values()].filter((o) => o.triggers.segments.has(id)).map((o) => o.definition.id)
+      if (users.length) throw new ConflictError(`Segment "${id}" is used by ${users.join(', ')}; change those first`)
+      const at = this.now()
+      await this.store.saveDefinition(s.definition, s.version + 1, at, true)
+      const exits = [...(this.members.get(id) ?? [])].map((userKey) => this.transition(id, userKey, false, at, 'deleted', ''))
+      await this.store.record(exits)
+      this.segments.delete(id)
+      this.members.delete(id)
+      for (const t of exits) this.emit(t)
+    })
+  }
+
+  /** Size and a sample of who would match, without saving anything. */
+  async preview(input: unknown, sample = 20): Promise<{ size: number; sample: string[] }> {
+    const rule = this.check('__preview__', input)
+    await this.refreshRfm()
+    const q = compileSegment(rule, this.context())
+    const rows = await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)
+    return { size: rows.length, sample: rows.slice(0, sample).map((r) => r.user_key).sort() }
+  }
+
+  recompute(id: string, cause: TransitionCause = 'recompute'): Promise<Transition[]> {
+    return this.enqueue(() => this.recomputeNow(id, cause))
+  }
+
+  memberPage(id: string, after: string, limit: number) {
+    this.get(id)
+    return this.store.members(id, after, limit)
+  }
+
+  sizeHistory(id: string, bucket: 'hour' | 'day', from: number, to: number) {
+    this.get(id)
+    return this.store.sizeHistory(id, bucket, from, to)
+  }
+
+  /** Called with every batch the ingest path stored. */
+  handleStored(events: IngestEvent[], consent: Pick<ConsentUpdate, 'userKey'>[] = []): void {
+    if (!this.segments.size) return
+    const byUser: { user: string; anonymous: boolean; messageId: string; event?: IngestEvent }[] = []
+    for (const e of events) byUser.push({ user: e.userId || e.anonymousId, anonymous: !e.userId, messageId: e.messageId, event: e })
+    for (const c of consent) byUser.push({ user: c.userKey, anonymous: false, messageId: '' })
+    this.enqueue(async () => {
+      const anonymous = [...new Set(byUser.filter((x) => x.anonymous).map((x) => x.user))]
+      const canonical = await this.store.canonicalOf(anonymous)
+      for (const x of byUser) {
+        const user = (x.anonymous && canonical.get(x.user)) || x.user
+        for (const s of this.segments.values()) {
+          if (x.event ? !affectedBy(s.triggers, x.event) : !s.triggers.consent) continue
+          let users = this.pending.get(s.definition.id)
+          if (!users) this.pending.set(s.definition.id, (users = new Map()))
+          users.set(user, x.messageId)
+        }
+      }
+      if (this.pending.size && !this.pendingTimer)
+        this.pendingTimer = setTimeout(() => {
+          this.pendingTimer = undefined
+          this.enqueue(() => this.flushPending())
+        }, this.opts.batchMs)
+    })
+  }
+
+  /** Revisits every segment that time alone can change. */
+  sweep(): Promise<void> {
+    return this.enqueue(async () => {
+      const started = this.now()
+      const previous = this.sweepStatus.lastStartedAt
+      await this.refreshRfm()
+      const due = [...this.segments.values()].filter((s) => s.triggers.timeDependent)
+      for (const s of due) await this.recomputeNow(s.definition.id, 'sweep')
+      const duration = this.now() - started
+      Object.assign(this.sweepStatus, {
+        lastStartedAt: started,
+        lastDurationMs: duration,
+        lagMs: (previous === null ? this.opts.sweepIntervalMs : started - previous) + duration,
+        segments: due.length,
+      })
+    })
+  }
+
+  private async flushPending(): Promise<void> {
+    const pending = this.pending
+    this.pending = new Map()
+    for (const [id, users] of pending) {
+      if (!this.segments.has(id)) continue
+      await this.evaluateUsers(id, [...users.keys()], 'event', users)
+    }
+  }
+
+  private async evaluateUsers(id: string, users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
+    const keys = await this.store.keysOf(users)
+    const q = compileSegment(this.segments.get(id)!.definition.rule, this.context(), { users, keys })
+    const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
+    return this.apply(id, users, now, cause, triggers)
+  }
+
+  private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
+    const s = this.segments.get(id)
+    if (!s) throw new NotFoundError(`No segment "${id}"`)
+    const q = compileSegment(s.definition.rule, this.context())
+    const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
+    const candidates = new Set([...(this.members.get(id) ?? []), ...now])
+    return this.apply(id, [...candidates], now, cause)
+  }
+
+  private async apply(id: string, candidates: string[], now: Set<string>, cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
+    const current = this.members.get(id) ?? new Set<string>()
+    const at = this.now()
+    const changes: Transition[] = []
+    for (const user of candidates) {
+      const is = now.has(user)
+      if (current.has(user) !== is) changes.push(this.transition(id, user, is, at, cause, triggers?.get(user) ?? ''))
+    }
+    if (!changes.length) return changes
+    await this.store.record(changes)
+    for (const t of changes) (t.entered ? current.add(t.userKey) : current.delete(t.userKey))
+    this.members.set(id, current)
+    for (const t of changes) this.emit(t)
+    // Segments built on this one may change for exactly these users.
+    const changed = changes.map((t) => t.userKey)
+    for (const dep of this.segments.values())
+      if (dep.triggers.segments.has(id)) await this.evaluateUsers(dep.definition.id, changed, 'dependency')
+    return changes
+  }
+
+  private transition(segmentId: string, userKey: string, entered: boolean, at: number, cause: TransitionCause, triggerMessageId: string): Transition {
+    return { segmentId, userKey, entered, at, cause, triggerMessageId, segmentVersion: this.segments.get(segmentId)?.version ?? 0 }
+  }
+
+  private emit(t: Transition): void {
+    for (const l of this.listeners) {
+      try {
+        l(t)
+      } catch (err) {
+        this.opts.log?.('segment listener failed', { err: String(err) })
+      }
+    }
+  }
+
+  private context(): CompileContext {
+    return { ...this.opts.computed, rfm: this.rfm, consentDefaults: this.opts.consentDefaults, now: this.now() }
+  }
+
+  private async refreshRfm(force = false): Promise<void> {
+    if (!force && this.now() - this.rfmAt < 3_600_000) return
+    this.rfm = await loadRfmCutoffs(this.opts.client, this.opts.computed.purchaseEvent, this.now())
+    this.rfmAt = this.now()
+  }
+
+  /** All work runs one at a time, in arrival order: evaluations never race each other's diffs. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.running.then(work)
+    this.running = result.then(
+      () => undefined,
+      (err) => this.opts.log?.('segment work failed', { err: String(err) }),
+    )
+    return result
+  }
+}
