@@ -44,7 +44,7 @@ const envSchema = z.object({
   PURCHASE_EVENT: z.string().min(1).default('Order Completed'),
   LOYALTY_TIERS: z.string().default('silver:100,gold:500,platinum:2000'),
   SEGMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
-  SEGMENT_BATCH_MS: z.coerce.number().int().min(0).max(5000).default(50),
+  SEGMENT_BATCH_MS: z.coerce.number().int().min(0).max(5000).default(0),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 

@@ -28,7 +28,8 @@ export interface CompiledQuery {
   params: Record<string, unknown>
 }
 
-const IDENTITY_MAP = '(SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities GROUP BY anonymous_id)'
+const identityMap = (keysParam?: string) =>
+  `(SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities ${keysParam ? `WHERE anonymous_id IN ${keysParam} ` : ''}GROUP BY anonymous_id)`
 
 class Compiler {
   readonly p = new Params()
@@ -171,7 +172,7 @@ export function compileSegment(rule: Rule, ctx: CompileContext, scope?: Scope): 
 
   const source = (table: string, alias: string, aggs: string[], prefix: string, where: string[]) =>
     `SELECT ${canonical(alias)} AS u, ${aggs.map((a, i) => `${a} AS ${prefix}${i}`).join(', ')}
-   FROM ${table} AS ${alias} LEFT ANY JOIN ${IDENTITY_MAP} AS m ON ${alias}.user_key = m.anonymous_id
+   FROM ${table} AS ${alias} LEFT ANY JOIN ${identityMap(keys || undefined)} AS m ON ${alias}.user_key = m.anonymous_id
    WHERE ${[...where, ...(scope ? [`${alias}.user_key IN ${keys}`] : [])].join(' AND ') || '1'}
    GROUP BY u`
 
@@ -186,9 +187,9 @@ export function compileSegment(rule: Rule, ctx: CompileContext, scope?: Scope): 
   if (mainFromEvents) from = ''
   else if (scope) from = `(SELECT arrayJoin(${c.p.bind(scope.users, 'Array(String)')}) AS u) AS uni`
   else
-    from = `(SELECT ${canonical('e')} AS u FROM events AS e LEFT ANY JOIN ${IDENTITY_MAP} AS m ON e.user_key = m.anonymous_id GROUP BY u
+    from = `(SELECT ${canonical('e')} AS u FROM events AS e LEFT ANY JOIN ${identityMap()} AS m ON e.user_key = m.anonymous_id GROUP BY u
    UNION DISTINCT
-   SELECT ${canonical('t')} AS u FROM traits AS t LEFT ANY JOIN ${IDENTITY_MAP} AS m ON t.user_key = m.anonymous_id GROUP BY u) AS uni`
+   SELECT ${canonical('t')} AS u FROM traits AS t LEFT ANY JOIN ${identityMap()} AS m ON t.user_key = m.anonymous_id GROUP BY u) AS uni`
 
   const parts: string[] = []
   for (const [alias, sql] of subqueries) {

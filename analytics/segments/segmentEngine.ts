@@ -52,7 +52,10 @@ export class SegmentEngine {
   private rfmAt = 0
   private readonly listeners: Listener[] = []
   private pending = new Map<string, Map<string, string>>() // segment → user → triggering message id
+  private pendingSince = new Map<string, number>() // message id → when the engine got it
   private pendingTimer: NodeJS.Timeout | undefined
+  private flushQueued = false
+  private readonly evaluatedListeners: ((latenciesMs: number[]) => void)[] = []
   private running: Promise<void> = Promise.resolve()
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly now: () => number
@@ -71,6 +74,11 @@ export class SegmentEngine {
 
   onTransition(listener: Listener): void {
     this.listeners.push(listener)
+  }
+
+  /** Called after each incremental evaluation with, per event, the time from storage to evaluated. */
+  onEvaluated(listener: (latenciesMs: number[]) => void): void {
+    this.evaluatedListeners.push(listener)
   }
 
   start(): void {
@@ -195,6 +203,7 @@ export class SegmentEngine {
   /** Called with every batch the ingest path stored. */
   handleStored(events: IngestEvent[], consent: Pick<ConsentUpdate, 'userKey'>[] = []): void {
     if (!this.segments.size) return
+    const received = this.now()
     const byUser: { user: string; anonymous: boolean; messageId: string; event?: IngestEvent }[] = []
     for (const e of events) byUser.push({ user: e.userId || e.anonymousId, anonymous: !e.userId, messageId: e.messageId, event: e })
     for (const c of consent) byUser.push({ user: c.userKey, anonymous: false, messageId: '' })
@@ -208,9 +217,17 @@ export class SegmentEngine {
           let users = this.pending.get(s.definition.id)
           if (!users) this.pending.set(s.definition.id, (users = new Map()))
           users.set(user, x.messageId)
+          if (x.messageId) this.pendingSince.set(x.messageId, received)
         }
       }
-      if (this.pending.size && !this.pendingTimer)
+      if (!this.pending.size) return
+      if (this.opts.batchMs === 0) {
+        // Group commit: evaluate as soon as the engine is free; what arrives meanwhile joins the next round.
+        if (!this.flushQueued) {
+          this.flushQueued = true
+          this.enqueue(() => this.flushPending())
+        }
+      } else if (!this.pendingTimer)
         this.pendingTimer = setTimeout(() => {
           this.pendingTimer = undefined
           this.enqueue(() => this.flushPending())
@@ -237,11 +254,19 @@ export class SegmentEngine {
   }
 
   private async flushPending(): Promise<void> {
+    this.flushQueued = false
     const pending = this.pending
+    const since = this.pendingSince
     this.pending = new Map()
+    this.pendingSince = new Map()
     for (const [id, users] of pending) {
       if (!this.segments.has(id)) continue
       await this.evaluateUsers(id, [...users.keys()], 'event', users)
+    }
+    if (this.evaluatedListeners.length && since.size) {
+      const done = this.now()
+      const latencies = [...since.values()].map((t) => done - t)
+      for (const l of this.evaluatedListeners) l(latencies)
     }
   }
 
