@@ -30,3 +30,7 @@ CREATE TABLE IF NOT EXISTS segment_transitions (
   segment_version UInt32
 ) ENGINE = MergeTree
 ORDER BY (segment_id, at, user_key);
+
+-- Membership follows the log: one insert records both (and they cannot disagree).
+CREATE MATERIALIZED VIEW IF NOT EXISTS segment_transitions_to_membership TO segment_membership AS
+SELECT segment_id, user_key, entered AS is_member, at AS changed_at FROM segment_transitions;

@@ -57,14 +57,9 @@ export class MembershipStore {
     return out
   }
 
-  /** Membership rows and the transition log in one go; throws (and nothing is considered applied) on failure. */
+  /** The transition log; current membership follows by materialized view. Throws on failure (nothing applied). */
   async record(transitions: Transition[]): Promise<void> {
     if (!transitions.length) return
-    await this.client.insert({
-      table: 'segment_membership',
-      format: 'JSONEachRow',
-      values: transitions.map((t) => ({ segment_id: t.segmentId, user_key: t.userKey, is_member: t.entered ? 1 : 0, changed_at: t.at })),
-    })
     await this.client.insert({
       table: 'segment_transitions',
       format: 'JSONEachRow',
@@ -117,12 +112,20 @@ export class MembershipStore {
 
   /** All user keys (user id and linked anonymous ids) of these canonical users. */
   async keysOf(users: string[]): Promise<string[]> {
-    const rows = await selectRows<{ anonymous_id: string }>(
+    return [...new Set([...(await this.keysOfUsers(users)).values()].flat())]
+  }
+
+  /** Per user: the user id and every anonymous id linked to it. */
+  async keysOfUsers(users: string[]): Promise<Map<string, string[]>> {
+    const out = new Map(users.map((u) => [u, [u]]))
+    if (!users.length) return out
+    const rows = await selectRows<{ user_id: string; anonymous_id: string }>(
       this.client,
-      'SELECT DISTINCT anonymous_id FROM identities WHERE user_id IN {users:Array(String)}',
+      'SELECT DISTINCT user_id, anonymous_id FROM identities WHERE user_id IN {users:Array(String)}',
       { users },
     )
-    return [...new Set([...users, ...rows.map((r) => r.anonymous_id)])]
+    for (const r of rows) out.get(r.user_id)?.push(r.anonymous_id)
+    return out
   }
 
   /** Canonical user of each anonymous / previous id that has been linked. */

@@ -259,9 +259,11 @@ export class SegmentEngine {
     const since = this.pendingSince
     this.pending = new Map()
     this.pendingSince = new Map()
+    // One identity lookup for everyone in this round, shared by every segment's query.
+    const keysByRound = await this.store.keysOfUsers([...new Set([...pending.values()].flatMap((u) => [...u.keys()]))])
     for (const [id, users] of pending) {
       if (!this.segments.has(id)) continue
-      await this.evaluateUsers(id, [...users.keys()], 'event', users)
+      await this.evaluateUsers(id, [...users.keys()], 'event', users, keysByRound)
     }
     if (this.evaluatedListeners.length && since.size) {
       const done = this.now()
@@ -270,11 +272,23 @@ export class SegmentEngine {
     }
   }
 
-  private async evaluateUsers(id: string, users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
-    const keys = await this.store.keysOf(users)
+  private async evaluateUsers(
+    id: string,
+    users: string[],
+    cause: TransitionCause,
+    triggers?: Map<string, string>,
+    keysByUser?: Map<string, string[]>,
+  ): Promise<Transition[]> {
+    const t0 = performance.now()
+    const byUser = keysByUser ?? (await this.store.keysOfUsers(users))
+    const keys = users.flatMap((u) => byUser.get(u) ?? [u])
+    const t1 = performance.now()
     const q = compileSegment(this.segments.get(id)!.definition.rule, this.context(), { users, keys })
     const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
-    return this.apply(id, users, now, cause, triggers)
+    const t2 = performance.now()
+    const changes = await this.apply(id, users, now, cause, triggers)
+    if (process.env.NUDGE_TRACE_SEGMENTS) console.error(`[segments] ${id} users=${users.length} keys=${(t1 - t0).toFixed(0)}ms query=${(t2 - t1).toFixed(0)}ms apply=${(performance.now() - t2).toFixed(0)}ms changes=${changes.length}`)
+    return changes
   }
 
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {

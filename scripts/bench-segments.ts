@@ -1,0 +1,199 @@
+/**
+ * `npm run bench:segments` — segments at scale on this machine, against the embedded engine.
+ *
+ * Synthetic store: BENCH_USERS users (default 1M), BENCH_EVENTS events (default 10M) over 90
+ * days, two traits per user, 10 % of users with anonymous history. Then:
+ *  1. full recompute of a 3-condition behavioural + demographic segment (query, and end to end);
+ *  2. incremental updates at BENCH_RATE events/s (default 2,000) through the real ingest writer:
+ *     time from "stored" to "segments re-evaluated" per event;
+ *  3. sweeps of the time-dependent segments: duration, and lag = interval + duration.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConsentState } from '../analytics/consentState.js'
+import { EventWriter } from '../analytics/ingest/eventWriter.js'
+import { normalizeEvent } from '../analytics/ingest/normalize.js'
+import { NO_DROP } from '../analytics/ingest/minimize.js'
+import { migrate } from '../analytics/migrate.js'
+import { compileSegment } from '../analytics/segments/compile.js'
+import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../analytics/segments/computedSql.js'
+import type { SegmentDefinition } from '../analytics/segments/ruleSchema.js'
+import { SegmentEngine } from '../analytics/segments/segmentEngine.js'
+import { openStore, selectRows } from '../analytics/store.js'
+import { segmentEvent } from '../api/schemas/segment.js'
+import { createContactCipher } from '../core/contactCipher.js'
+
+const USERS = Number(process.env.BENCH_USERS ?? 1_000_000)
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
+const RATE = Number(process.env.BENCH_RATE ?? 2000)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
+const SWEEP_INTERVAL_MS = 30_000
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN
+}
+const time = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now()
+  const r = await f()
+  return [r, performance.now() - t]
+}
+
+const threeConditions: SegmentDefinition = {
+  id: 'engaged-nordic-adults',
+  name: 'Viewed ≥ 2 products in 7 days, in NO/SE, aged 25–45',
+  rule: {
+    and: [
+      { performed: { event: 'Product Viewed', within: '7d', count: { gte: 2 } } },
+      { trait: { key: 'country', op: 'in', value: ['NO', 'SE'] } },
+      { trait: { key: 'age', op: 'between', value: [25, 45] } },
+    ],
+  },
+}
+const cartAbandoned: SegmentDefinition = {
+  id: 'cart-abandoned',
+  name: 'Added to cart, no checkout of that cart within 24 h',
+  rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', lookback: '7d', sameProperty: 'cartId' } },
+}
+const lapsedVip: SegmentDefinition = {
+  id: 'lapsed-vip',
+  name: 'Lapsed VIPs',
+  rule: { and: [{ computed: { property: 'ltv', op: 'gte', value: 1000 } }, { computed: { property: 'days_inactive', op: 'gte', value: 30 } }] },
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-bench-seg-'))
+  const store = await openStore({ dataDir: dir })
+  const c = store.client
+  await migrate(c)
+  console.log(`segments benchmark: ${fmt(USERS)} users, ${fmt(EVENTS)} events, incremental at ${fmt(RATE)} events/s for ${SECONDS} s`)
+
+  const [, genMs] = await time(async () => {
+    await c.command({
+      query: `INSERT INTO events (message_id, source, type, event, name, user_id, anonymous_id, user_key, timestamp, received_at, properties, traits, context, group_id, previous_id, consent_limited)
+        SELECT concat('m', toString(number)), 'bench', 'track',
+          arrayElement(['Product Viewed', 'Product Viewed', 'Product Viewed', 'Product Added', 'Order Completed', 'Email Opened', 'Email Link Clicked', 'Products Searched'], 1 + cityHash64(number, 1) % 8) AS ev,
+          '', concat('u', toString(cityHash64(number, 2) % {users:UInt64})) AS uid, '', uid,
+          now64(3) - toIntervalMillisecond(cityHash64(number, 3) % (90 * 86400000)) AS ts, ts,
+          concat('{"category":"', arrayElement(['shoes', 'bags', 'hats', 'shirts'], 1 + cityHash64(number, 4) % 4), '","revenue":', toString(20 + cityHash64(number, 5) % 400), ',"cartId":"c', toString(cityHash64(number, 6) % 3000000), '"}'),
+          '{}', '{}', '', '', 0
+        FROM numbers({events:UInt64})`,
+      query_params: { users: USERS, events: EVENTS },
+    })
+    // Anonymous browsing before sign-in for 10 % of users, linked by identify.
+    await c.command({
+      query: `INSERT INTO events (message_id, source, type, event, name, user_id, anonymous_id, user_key, timestamp, received_at, properties, traits, context, group_id, previous_id, consent_limited)
+        SELECT concat('a', toString(number)), 'bench', 'track', 'Product Viewed', '', '', concat('anon', toString(number % {linked:UInt64})) AS a, a,
+          now64(3) - toIntervalMillisecond(cityHash64(number, 7) % (30 * 86400000)) AS ts, ts, '{"category":"shoes"}', '{}', '{}', '', '', 0
+        FROM numbers({n:UInt64})`,
+      query_params: { linked: Math.floor(USERS / 10), n: Math.floor(EVENTS / 20) },
+    })
+    await c.command({
+      query: `INSERT INTO identities SELECT concat('u', toString(number)), concat('anon', toString(number)), 'identify', now64(3) - toIntervalDay(31), '' FROM numbers({n:UInt64})`,
+      query_params: { n: Math.floor(USERS / 10) },
+    })
+    await c.command({
+      query: `INSERT INTO traits SELECT concat('u', toString(number)), k, v, now64(3) - toIntervalDay(100), ''
+        FROM numbers({users:UInt64}) ARRAY JOIN ['country', 'age'] AS k,
+          [concat('"', arrayElement(['NO', 'SE', 'DK', 'DE', 'FR'], 1 + cityHash64(number, 8) % 5), '"'), toString(18 + cityHash64(number, 9) % 60)] AS v`,
+      query_params: { users: USERS },
+    })
+    await c.command({ query: 'OPTIMIZE TABLE events FINAL' })
+  })
+  const [[counts]] = await time(() => selectRows<{ n: string }>(c, 'SELECT count() AS n FROM events'))
+  console.log(`data          ${fmt(Number(counts!.n))} events generated in ${fmt(genMs / 1000, 1)} s`)
+
+  // 1. Full recompute
+  const ctx = { now: Date.now(), purchaseEvent: 'Order Completed', rfm: DEFAULT_RFM, loyaltyTiers: DEFAULT_LOYALTY_TIERS, consentDefaults: {} }
+  const q = compileSegment(threeConditions.rule, ctx)
+  const queryTimes: number[] = []
+  let size = 0
+  for (let i = 0; i < 3; i++) {
+    const [rows, ms] = await time(() => selectRows<{ user_key: string }>(c, q.sql, q.params))
+    size = rows.length
+    queryTimes.push(ms)
+  }
+  const engine = new SegmentEngine({
+    client: c,
+    computed: { purchaseEvent: 'Order Completed', loyaltyTiers: DEFAULT_LOYALTY_TIERS },
+    consentDefaults: {},
+    sweepIntervalMs: SWEEP_INTERVAL_MS,
+    batchMs: 0,
+  })
+  await engine.load()
+  const [, createMs] = await time(() => engine.save(threeConditions, false))
+  const [, recomputeMs] = await time(() => engine.recompute(threeConditions.id))
+  console.log(`full recompute  3-condition segment (${fmt(size)} members): query ${fmt(Math.min(...queryTimes))} ms (best of 3), ${fmt(pct(queryTimes, 0.5))} ms median; create with first membership ${fmt(createMs)} ms; recompute ${fmt(recomputeMs)} ms`)
+  const [, cartMs] = await time(() => engine.save(cartAbandoned, false))
+  const [, vipMs] = await time(() => engine.save(lapsedVip, false))
+  console.log(`                cart-abandoned ${fmt(engine.get('cart-abandoned').size)} members in ${fmt(cartMs)} ms; lapsed-vip ${fmt(engine.get('lapsed-vip').size)} members in ${fmt(vipMs)} ms`)
+
+  // 2. Incremental, through the real writer
+  const writer = new EventWriter({
+    client: c,
+    consent: new ConsentState({ tracking: true }),
+    cipher: createContactCipher(Buffer.alloc(32, 3)),
+    lookupKey: Buffer.alloc(32, 4),
+    maxBatchRows: 20_000,
+    lingerMs: 5,
+    maxQueuedRows: 200_000,
+    dedupeWindow: 100_000,
+  })
+  writer.onStored((events, consent) => engine.handleStored(events, consent))
+  const latencies: number[] = []
+  const storedAt = new Map<string, number>()
+  engine.onEvaluated((ls) => latencies.push(...ls))
+  let sent = 0
+  const names = ['Product Viewed', 'Product Added', 'Order Completed', 'Email Opened']
+  const tickMs = 10
+  const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000))
+  const started = performance.now()
+  const inflight: Promise<void>[] = []
+  while (performance.now() - started < SECONDS * 1000) {
+    const batch = Array.from({ length: perTick }, () => {
+      const n = sent++
+      const raw = segmentEvent.parse({
+        type: 'track',
+        messageId: `live-${n}`,
+        userId: `u${Math.floor(Math.random() * USERS)}`,
+        event: names[n % names.length],
+        properties: { cartId: `live-cart-${n % 5000}`, revenue: 50, category: 'shoes' },
+      })
+      return normalizeEvent(raw, { source: 'bench', receivedAt: Date.now(), dropKey: NO_DROP, consentCategoryMap: {} })
+    })
+    inflight.push(writer.write({ events: batch }).then(() => void storedAt.set(batch[0]!.messageId, Date.now())))
+    const next = started + (sent / RATE) * 1000
+    const wait = next - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  }
+  await Promise.all(inflight)
+  await writer.close()
+  await engine.idle()
+  const elapsed = (performance.now() - started) / 1000
+  console.log(
+    `incremental   ${fmt(sent)} events at ${fmt(sent / elapsed)} events/s: stored → re-evaluated p50 ${fmt(pct(latencies, 0.5), 1)} ms, p99 ${fmt(pct(latencies, 0.99), 1)} ms, max ${fmt(Math.max(...latencies), 1)} ms (${fmt(latencies.length)} events affecting a segment)`,
+  )
+
+  // 3. Sweeps
+  const sweepMs: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const [, ms] = await time(() => engine.sweep())
+    sweepMs.push(ms)
+  }
+  const lagP99 = SWEEP_INTERVAL_MS + pct(sweepMs, 0.99)
+  console.log(`sweep         ${engine.sweepStatus.segments} time-dependent segments: ${sweepMs.map((m) => fmt(m)).join(', ')} ms; lag (interval ${SWEEP_INTERVAL_MS / 1000} s + sweep) p99 ${fmt(lagP99 / 1000, 1)} s`)
+
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED')
+  console.log(
+    `\ntargets: full recompute < 3 s ${check(Math.min(...queryTimes) < 3000)} · incremental p99 < 50 ms ${check(pct(latencies, 0.99) < 50)} · sweep lag p99 < 60 s ${check(lagP99 < 60_000)}`,
+  )
+  await engine.stop()
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
