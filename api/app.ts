@@ -5,6 +5,7 @@ import type { IngestService } from '../analytics/ingest/ingestService.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../analytics/users.js'
 import { NotFoundError } from '../core/errors.js'
+import type { Metrics } from '../runtime/metrics.js'
 import { requireAdmin } from './auth.js'
 import { jsonBody } from './body.js'
 import { errorHandler } from './errorHandler.js'
@@ -27,6 +28,7 @@ export interface AppDeps {
   consent: ConsentState
   segments: SegmentEngine
   health: () => Promise<HealthReport>
+  metrics?: Metrics
   log: (msg: string, extra?: Record<string, unknown>) => void
   version?: string
   now?: () => number
@@ -47,6 +49,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by')
   app.set('trust proxy', true)
   app.use(healthRouter(deps.health))
+  if (deps.metrics) {
+    const { registry } = deps.metrics
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics())
+    })
+  }
   app.use(docsRouter(buildOpenApi(allSpecs, { version: deps.version ?? '0.1.0' })))
   app.use(ingestRouter(deps))
   app.use(pixelRouter(deps))
@@ -55,6 +63,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(consentRouter(deps))
   app.use(segmentsRouter(deps.segments, deps.now))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
-  app.use(errorHandler(deps.log))
+  app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app
 }

@@ -18,6 +18,7 @@ import { ensureSearchAttributes } from '../workflows/searchAttributesSetup.js'
 import { createWorker } from '../workflows/worker.js'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
+import { createMetrics } from './metrics.js'
 import { loadSecrets } from './secrets.js'
 
 /**
@@ -100,6 +101,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   await segments.load()
   writer.onStored((events, consentChanges) => segments.handleStored(events, consentChanges))
   if (config.SEGMENT_SWEEP_INTERVAL_MS > 0 && role !== 'worker') segments.start()
+  const metrics = createMetrics({ writer, segments })
 
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
@@ -146,7 +148,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const dropKey = makeKeyMatcher(config.DROP_PROPERTY_KEYS)
     const ingest = new IngestService({ writer, dropKey, consentCategoryMap: config.consentCategoryMap })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, health, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)

@@ -20,6 +20,14 @@ export const healthSpecs: RouteSpec[] = [
     auth: 'none',
     responses: { 200: { description: 'Ready', schema: healthBody }, 503: { description: 'Not ready', schema: healthBody } },
   },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics: ingest (events, rejects, batch time, queue), segments (evaluation latency, transitions, sweep lag), process',
+    tag: 'Ops',
+    auth: 'none',
+    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+  },
 ]
 
 export function healthRouter(check: () => Promise<HealthReport>): Router {

@@ -138,3 +138,21 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
     expect(rows).toEqual([])
   })
 })
+
+describe('metrics', () => {
+  const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000' } })
+
+  it('exports ingest, rejects, segment evaluation and sweep lag for Prometheus', async () => {
+    await admin(`${fx.nudge.url}/api/segments`, 'POST', { id: 'm-viewed', name: 'Viewed', rule: { performed: { event: 'Product Viewed', within: '7d' } } })
+    await post(`${fx.nudge.url}/v1/track`, { userId: uid('u'), event: 'Product Viewed' })
+    await post(`${fx.nudge.url}/v1/track`, { event: 'No user' })
+    await fx.nudge.segments.idle()
+    await fx.nudge.segments.sweep()
+    const text = await (await fetch(`${fx.nudge.url}/metrics`)).text()
+    expect(text).toMatch(/nudge_ingest_events_total\{outcome="stored"\} 1\b/)
+    expect(text).toMatch(/nudge_ingest_rejects_total\{code="invalid_request",status="400"\} 1\b/)
+    expect(text).toMatch(/nudge_segment_transitions_total\{segment="m-viewed",direction="enter",cause="event"\} 1\b/)
+    expect(text).toMatch(/nudge_segment_evaluation_seconds_count 1\b/)
+    expect(text).toMatch(/nudge_segment_sweep_lag_seconds \d/)
+  })
+})

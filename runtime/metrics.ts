@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { EventWriter } from '../analytics/ingest/eventWriter.js'
+import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
+
+/**
+ * Prometheus metrics (`GET /metrics`). One registry per Nudge instance, so tests running several
+ * instances in a process never share counters.
+ */
+export interface Metrics {
+  registry: Registry
+  rejected(code: string, status: number): void
+}
+
+export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngine }): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'nudge_' })
+  const events = new Counter({ name: 'nudge_ingest_events_total', help: 'Events received by the writer, by outcome', labelNames: ['outcome'], registers: [registry] })
+  const rejects = new Counter({ name: 'nudge_ingest_rejects_total', help: 'Requests answered with an error, by code and status', labelNames: ['code', 'status'], registers: [registry] })
+  const flush = new Histogram({
+    name: 'nudge_ingest_batch_seconds',
+    help: 'Time to store one write batch (dedupe, rows, inserts)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  new Gauge({ name: 'nudge_ingest_queue_events', help: 'Events accepted and waiting to be stored', registers: [registry], collect() { this.set(deps.writer.queueDepth) } })
+  const evaluation = new Histogram({
+    name: 'nudge_segment_evaluation_seconds',
+    help: 'From an event being stored to its segments being re-evaluated',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  const transitions = new Counter({ name: 'nudge_segment_transitions_total', help: 'Segment entries and exits', labelNames: ['segment', 'direction', 'cause'], registers: [registry] })
+  new Gauge({
+    name: 'nudge_segment_sweep_lag_seconds',
+    help: 'Upper bound on how late a time-driven membership change is recorded (interval between sweeps + sweep duration)',
+    registers: [registry],
+    collect() {
+      const lag = deps.segments.sweepStatus.lagMs
+      if (lag !== null) this.set(lag / 1000)
+    },
+  })
+  new Gauge({
+    name: 'nudge_segment_sweep_duration_seconds',
+    help: 'Duration of the last sweep',
+    registers: [registry],
+    collect() {
+      const d = deps.segments.sweepStatus.lastDurationMs
+      if (d !== null) this.set(d / 1000)
+    },
+  })
+
+  deps.writer.onFlush((s) => {
+    events.inc({ outcome: 'stored' }, s.stored)
+    if (s.duplicates) events.inc({ outcome: 'duplicate' }, s.duplicates)
+    if (s.consentLimited) events.inc({ outcome: 'consent_limited' }, s.consentLimited)
+    flush.observe(s.durationMs / 1000)
+  })
+  deps.segments.onEvaluated((ls) => {
+    for (const l of ls) evaluation.observe(l / 1000)
+  })
+  deps.segments.onTransition((t) => transitions.inc({ segment: t.segmentId, direction: t.entered ? 'enter' : 'exit', cause: t.cause }))
+
+  return { registry, rejected: (code, status) => rejects.inc({ code, status: String(status) }) }
+}
