@@ -279,16 +279,11 @@ export class SegmentEngine {
     triggers?: Map<string, string>,
     keysByUser?: Map<string, string[]>,
   ): Promise<Transition[]> {
-    const t0 = performance.now()
     const byUser = keysByUser ?? (await this.store.keysOfUsers(users))
     const keys = users.flatMap((u) => byUser.get(u) ?? [u])
-    const t1 = performance.now()
     const q = compileSegment(this.segments.get(id)!.definition.rule, this.context(), { users, keys })
     const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
-    const t2 = performance.now()
-    const changes = await this.apply(id, users, now, cause, triggers)
-    if (process.env.NUDGE_TRACE_SEGMENTS) console.error(`[segments] ${id} users=${users.length} keys=${(t1 - t0).toFixed(0)}ms query=${(t2 - t1).toFixed(0)}ms apply=${(performance.now() - t2).toFixed(0)}ms changes=${changes.length}`)
-    return changes
+    return this.apply(id, users, now, cause, triggers)
   }
 
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
