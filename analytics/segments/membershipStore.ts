@@ -128,6 +128,36 @@ export class MembershipStore {
     return out
   }
 
+  /**
+   * Users with a relevant event whose age crossed one of `windows` between two sweeps: the only
+   * users whose membership time alone can have changed.
+   */
+  async crossedWindows(
+    match: { events: string[]; types: string[]; anyEvent: boolean },
+    windows: number[],
+    previous: number,
+    now: number,
+    limit: number,
+  ): Promise<string[] | null> {
+    const params: Record<string, unknown> = { events: match.events, types: match.types, limit: limit + 1 }
+    const ranges = windows.map((w, i) => {
+      params[`from${i}`] = isoParam(previous - w)
+      params[`to${i}`] = isoParam(now - w)
+      return `(e.timestamp > {from${i}:DateTime64(3, 'UTC')} AND e.timestamp <= {to${i}:DateTime64(3, 'UTC')})`
+    })
+    const relevant = match.anyEvent ? '1' : "((e.type = 'track' AND e.event IN {events:Array(String)}) OR (e.type != 'track' AND e.type IN {types:Array(String)}))"
+    const rows = await selectRows<{ u: string }>(
+      this.client,
+      `SELECT DISTINCT if(m.uid != '', m.uid, e.user_key) AS u
+       FROM events AS e LEFT ANY JOIN (SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities GROUP BY anonymous_id) AS m ON e.user_key = m.anonymous_id
+       WHERE ${relevant} AND (${ranges.join(' OR ')})
+       LIMIT {limit:UInt64}`,
+      params,
+    )
+    // Past the limit a full recompute is cheaper than a scoped one.
+    return rows.length > limit ? null : rows.map((r) => r.u)
+  }
+
   /** Canonical user of each anonymous / previous id that has been linked. */
   async canonicalOf(ids: string[]): Promise<Map<string, string>> {
     if (!ids.length) return new Map()

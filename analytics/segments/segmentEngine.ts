@@ -40,7 +40,12 @@ export interface SweepStatus {
   /** Upper bound on how late a time-driven change was recorded: interval between sweeps + the sweep itself. */
   lagMs: number | null
   segments: number
+  /** Of those, how many were swept incrementally (only the users whose events crossed a window). */
+  incremental: number
 }
+
+/** Above this many candidates a full recompute beats a scoped evaluation. */
+const MAX_SWEEP_CANDIDATES = 50_000
 
 type Listener = (t: Transition) => void
 
@@ -59,7 +64,9 @@ export class SegmentEngine {
   private running: Promise<void> = Promise.resolve()
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly now: () => number
-  readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0 }
+  readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0, incremental: 0 }
+  /** When each segment was last brought up to date with time (recompute or sweep). */
+  private readonly currentAsOf = new Map<string, number>()
 
   constructor(private readonly opts: SegmentEngineOptions) {
     this.store = new MembershipStore(opts.client)
@@ -242,15 +249,45 @@ export class SegmentEngine {
       const previous = this.sweepStatus.lastStartedAt
       await this.refreshRfm()
       const due = [...this.segments.values()].filter((s) => s.triggers.timeDependent)
-      for (const s of due) await this.recomputeNow(s.definition.id, 'sweep')
+      let incremental = 0
+      for (const s of due) if (await this.sweepOne(s, started)) incremental++
       const duration = this.now() - started
       Object.assign(this.sweepStatus, {
         lastStartedAt: started,
         lastDurationMs: duration,
         lagMs: (previous === null ? this.opts.sweepIntervalMs : started - previous) + duration,
         segments: due.length,
+        incremental,
       })
     })
+  }
+
+  /**
+   * Incremental where it can be: only users with a relevant event that crossed one of the rule's
+   * windows since the segment was last current. Returns whether it was incremental.
+   */
+  private async sweepOne(s: Loaded, now: number): Promise<boolean> {
+    const id = s.definition.id
+    const since = this.currentAsOf.get(id)
+    const t = s.triggers
+    if (since === undefined || t.fullSweep || !t.windows.size) {
+      await this.recomputeNow(id, 'sweep')
+      return false
+    }
+    const candidates = await this.store.crossedWindows(
+      { events: [...t.events], types: [...t.types], anyEvent: t.anyEvent },
+      [...t.windows],
+      since,
+      now,
+      MAX_SWEEP_CANDIDATES,
+    )
+    if (candidates === null) {
+      await this.recomputeNow(id, 'sweep')
+      return false
+    }
+    if (candidates.length) await this.evaluateUsers(id, candidates, 'sweep')
+    this.currentAsOf.set(id, now)
+    return true
   }
 
   private async flushPending(): Promise<void> {
@@ -289,7 +326,9 @@ export class SegmentEngine {
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
     const s = this.segments.get(id)
     if (!s) throw new NotFoundError(`No segment "${id}"`)
-    const q = compileSegment(s.definition.rule, this.context())
+    const context = this.context()
+    this.currentAsOf.set(id, context.now)
+    const q = compileSegment(s.definition.rule, context)
     const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
     const candidates = new Set([...(this.members.get(id) ?? []), ...now])
     return this.apply(id, [...candidates], now, cause)

@@ -75,6 +75,25 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
     expect(fx.nudge.segments.segmentsOf(buyer)).not.toContain('cart-abandoned')
     expect(seen).toContainEqual(expect.objectContaining({ segmentId: 'viewed-1s', userKey: quick, entered: false, cause: 'sweep' }))
     expect(fx.nudge.segments.sweepStatus.lagMs).toBeGreaterThan(0)
+    // Both were swept incrementally: only users whose events crossed a window were evaluated.
+    expect(fx.nudge.segments.sweepStatus.incremental).toBe(fx.nudge.segments.sweepStatus.segments)
+  })
+
+  it('the incremental sweep also finds entries that time causes (a negated window)', async () => {
+    await admin(segmentsUrl(), 'POST', {
+      id: 'signed-up-idle',
+      name: 'Signed up, no product view in the last second',
+      rule: { and: [{ performed: { event: 'Signed Up' } }, { not: { performed: { event: 'Product Viewed', within: 1 } } }] },
+    })
+    const user = uid('u')
+    await track(user, 'Signed Up')
+    await track(user, 'Product Viewed')
+    await fx.nudge.segments.idle()
+    expect(fx.nudge.segments.segmentsOf(user)).not.toContain('signed-up-idle')
+    await new Promise((r) => setTimeout(r, 1200))
+    await fx.nudge.segments.sweep()
+    expect(fx.nudge.segments.segmentsOf(user)).toContain('signed-up-idle')
+    expect(seen).toContainEqual(expect.objectContaining({ segmentId: 'signed-up-idle', userKey: user, entered: true, cause: 'sweep' }))
   })
 
   it('invalid rules → 400 with the JSON path; cycles and unknown references → 400; duplicates → 409', async () => {

@@ -3,6 +3,7 @@ import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../analytics/segments/com
 import { compileSegment, requiresEvents } from '../../analytics/segments/compile.js'
 import type { Rule } from '../../analytics/segments/ruleSchema.js'
 import { findCycle, validateRule } from '../../analytics/segments/validateRule.js'
+import { triggersOf } from '../../analytics/segments/triggers.js'
 
 const ctx = {
   now: Date.parse('2026-06-30T12:00:00.000Z'),
@@ -69,5 +70,23 @@ describe('rule validation names the JSON path of the bad node', () => {
     const rules: Record<string, Rule> = { a: { segment: { id: 'b' } }, b: { and: [{ segment: { id: 'c' } }] }, c: { performed: { event: 'X' } } }
     expect(findCycle('c', { segment: { id: 'a' } }, (id) => rules[id])).toEqual(['c', 'a', 'b', 'c'])
     expect(findCycle('c', { performed: { event: 'Y' } }, (id) => rules[id])).toBeUndefined()
+  })
+})
+
+describe('what can change a segment', () => {
+  it('collects event names, windows and whether the sweep must recompute in full', () => {
+    const t = triggersOf({
+      and: [
+        { performed: { event: 'Product Viewed', within: '7d' } },
+        { not: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h' } } },
+        { trait: { key: 'age', op: 'gt', value: 20 } },
+      ],
+    })
+    expect([...t.events].sort()).toEqual(['Order Completed', 'Product Added', 'Product Viewed'])
+    expect([...t.types]).toEqual(['identify'])
+    expect([...t.windows].sort((a, b) => a - b)).toEqual([86_400_000, 604_800_000, 2_592_000_000])
+    expect(t.fullSweep).toBe(false)
+    expect(triggersOf({ computed: { property: 'days_inactive', op: 'gte', value: 30 } })).toMatchObject({ anyEvent: true, fullSweep: true, timeDependent: true })
+    expect(triggersOf({ performed: { event: 'X', between: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' } } }).timeDependent).toBe(false)
   })
 })
