@@ -53,11 +53,11 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
   })
 
   it('time alone: the sweep records exits when a window expires and entries when "no checkout within T" comes true', async () => {
-    await admin(segmentsUrl(), 'POST', { id: 'viewed-1s', name: 'Viewed in the last second', rule: { performed: { event: 'Product Viewed', within: 1 } } })
+    await admin(segmentsUrl(), 'POST', { id: 'viewed-1s', name: 'Viewed in the last 3 seconds', rule: { performed: { event: 'Product Viewed', within: 3 } } })
     await admin(segmentsUrl(), 'POST', {
       id: 'cart-abandoned',
-      name: 'Added to cart, no checkout within 1 s',
-      rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: 1, sameProperty: 'cartId' } },
+      name: 'Added to cart, no checkout within 3 s',
+      rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: 3, sameProperty: 'cartId' } },
     })
     const [quick, abandoner, buyer] = [uid('u'), uid('u'), uid('u')]
     await track(quick, 'Product Viewed')
@@ -68,7 +68,7 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
     expect(fx.nudge.segments.segmentsOf(quick)).toContain('viewed-1s')
     expect(fx.nudge.segments.segmentsOf(abandoner)).not.toContain('cart-abandoned')
 
-    await new Promise((r) => setTimeout(r, 1200))
+    await new Promise((r) => setTimeout(r, 3300))
     await fx.nudge.segments.sweep()
     expect(fx.nudge.segments.segmentsOf(quick)).not.toContain('viewed-1s')
     expect(fx.nudge.segments.segmentsOf(abandoner)).toContain('cart-abandoned')
@@ -83,14 +83,14 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
     await admin(segmentsUrl(), 'POST', {
       id: 'signed-up-idle',
       name: 'Signed up, no product view in the last second',
-      rule: { and: [{ performed: { event: 'Signed Up' } }, { not: { performed: { event: 'Product Viewed', within: 1 } } }] },
+      rule: { and: [{ performed: { event: 'Signed Up' } }, { not: { performed: { event: 'Product Viewed', within: 3 } } }] },
     })
     const user = uid('u')
     await track(user, 'Signed Up')
     await track(user, 'Product Viewed')
     await fx.nudge.segments.idle()
     expect(fx.nudge.segments.segmentsOf(user)).not.toContain('signed-up-idle')
-    await new Promise((r) => setTimeout(r, 1200))
+    await new Promise((r) => setTimeout(r, 3300))
     await fx.nudge.segments.sweep()
     expect(fx.nudge.segments.segmentsOf(user)).toContain('signed-up-idle')
     expect(seen).toContainEqual(expect.objectContaining({ segmentId: 'signed-up-idle', userKey: user, entered: true, cause: 'sweep' }))
@@ -145,7 +145,7 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
   it('definitions and memberships survive a restart; erasure removes a user from every segment', async () => {
     const user = uid('u')
     await track(user, 'Product Added', { cartId: 'cx' })
-    await new Promise((r) => setTimeout(r, 1100))
+    await new Promise((r) => setTimeout(r, 3300))
     await fx.nudge.segments.sweep()
     expect(fx.nudge.segments.segmentsOf(user)).toContain('cart-abandoned')
     await fx.restart()
