@@ -163,25 +163,31 @@ function canonical(alias: string): string {
   return `if(m.uid != '', m.uid, ${alias}.user_key)`
 }
 
+function sourceSql(c: Compiler, keysParam: string, table: string, alias: string, aggs: string[], prefix: string, where: string[]): string {
+  return `SELECT ${canonical(alias)} AS u, ${aggs.map((a, i) => `${a} AS ${prefix}${i}`).join(', ')}
+   FROM ${table} AS ${alias} LEFT ANY JOIN ${identityMap(keysParam || undefined)} AS m ON ${alias}.user_key = m.anonymous_id
+   WHERE ${[...where, ...(keysParam ? [`${alias}.user_key IN ${keysParam}`] : [])].join(' AND ') || '1'}
+   GROUP BY u`
+}
+
+/** The per-user passes over events, traits and consent that the compiled leaves read. */
+function subqueries(c: Compiler, keysParam: string): [string, string][] {
+  const since = c.since()
+  const evWhere = since !== null && Number.isFinite(since) ? [`e.timestamp >= ${c.p.time(since)}`] : []
+  const out: [string, string][] = []
+  if (c.ev.length) out.push(['ev', sourceSql(c, keysParam, 'events', 'e', c.ev, 'a', evWhere)])
+  if (c.tr.length) out.push(['tr', sourceSql(c, keysParam, 'traits', 't', c.tr, 't', [])])
+  if (c.cs.length) out.push(['cs', sourceSql(c, keysParam, 'consent', 'c', c.cs, 'c', [])])
+  return out
+}
+
 export function compileSegment(rule: Rule, ctx: CompileContext, scope?: Scope): CompiledQuery {
   const c = new Compiler(ctx)
   const mainFromEvents = requiresEvents(rule)
   c.user = mainFromEvents ? 'ev.u' : 'uni.u'
   const condition = c.rule(rule)
   const keys = scope ? c.p.bind(scope.keys, 'Array(String)') : ''
-
-  const source = (table: string, alias: string, aggs: string[], prefix: string, where: string[]) =>
-    `SELECT ${canonical(alias)} AS u, ${aggs.map((a, i) => `${a} AS ${prefix}${i}`).join(', ')}
-   FROM ${table} AS ${alias} LEFT ANY JOIN ${identityMap(keys || undefined)} AS m ON ${alias}.user_key = m.anonymous_id
-   WHERE ${[...where, ...(scope ? [`${alias}.user_key IN ${keys}`] : [])].join(' AND ') || '1'}
-   GROUP BY u`
-
-  const since = c.since()
-  const evWhere = since !== null && Number.isFinite(since) ? [`e.timestamp >= ${c.p.time(since)}`] : []
-  const subqueries: [string, string][] = []
-  if (c.ev.length) subqueries.push(['ev', source('events', 'e', c.ev, 'a', evWhere)])
-  if (c.tr.length) subqueries.push(['tr', source('traits', 't', c.tr, 't', [])])
-  if (c.cs.length) subqueries.push(['cs', source('consent', 'c', c.cs, 'c', [])])
+  const sources = subqueries(c, keys)
 
   let from: string
   if (mainFromEvents) from = ''
@@ -192,12 +198,31 @@ export function compileSegment(rule: Rule, ctx: CompileContext, scope?: Scope): 
    SELECT ${canonical('t')} AS u FROM traits AS t LEFT ANY JOIN ${identityMap()} AS m ON t.user_key = m.anonymous_id GROUP BY u) AS uni`
 
   const parts: string[] = []
-  for (const [alias, sql] of subqueries) {
+  for (const [alias, sql] of sources) {
     if (mainFromEvents && alias === 'ev') parts.unshift(`FROM (${sql}) AS ev`)
     else parts.push(`LEFT JOIN (${sql}) AS ${alias} ON ${alias}.u = ${c.user}`)
   }
   if (!mainFromEvents) parts.unshift(`FROM ${from}`)
   const scopeFilter = scope && mainFromEvents ? ` AND ev.u IN ${c.p.bind(scope.users, 'Array(String)')}` : ''
   const sql = `SELECT ${c.user} AS user_key\n${parts.join('\n')}\nWHERE ${condition}${scopeFilter}\nSETTINGS join_use_nulls = 0`
+  return { sql, params: c.p.values }
+}
+
+/**
+ * Several segments for the same users in one query: one pass over those users' events, traits and
+ * consent serves every rule (shared aggregates are computed once). Returns, per user, one 0/1
+ * column per rule (`s0`, `s1`, … in the order given). Used for real-time re-evaluation, where the
+ * per-query cost matters more than anything else.
+ */
+export function compileScoped(rules: Rule[], ctx: CompileContext, scope: Scope): CompiledQuery {
+  const c = new Compiler(ctx)
+  c.user = 'uni.u'
+  const conditions = rules.map((r) => c.rule(r))
+  const keys = c.p.bind(scope.keys, 'Array(String)')
+  const joins = subqueries(c, keys).map(([alias, sql]) => `LEFT JOIN (${sql}) AS ${alias} ON ${alias}.u = uni.u`)
+  const sql = `SELECT uni.u AS user_key, ${conditions.map((x, i) => `toUInt8(${x}) AS s${i}`).join(', ')}
+FROM (SELECT arrayJoin(${c.p.bind(scope.users, 'Array(String)')}) AS u) AS uni
+${joins.join('\n')}
+SETTINGS join_use_nulls = 0`
   return { sql, params: c.p.values }
 }

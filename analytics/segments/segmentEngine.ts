@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js'
 import type { ConsentUpdate, IngestEvent } from '../ingest/types.js'
 import { selectRows } from '../store.js'
-import { type CompileContext, compileSegment } from './compile.js'
+import { type CompileContext, compileScoped, compileSegment } from './compile.js'
 import { computedProfile } from './computedProfile.js'
 import { type ComputedContext, DEFAULT_RFM, type RfmCutoffs } from './computedSql.js'
 import { MembershipStore, type StoredSegment, type Transition, type TransitionCause } from './membershipStore.js'
@@ -296,17 +296,27 @@ export class SegmentEngine {
     const since = this.pendingSince
     this.pending = new Map()
     this.pendingSince = new Map()
-    // One identity lookup for everyone in this round, shared by every segment's query.
-    const keysByRound = await this.store.keysOfUsers([...new Set([...pending.values()].flatMap((u) => [...u.keys()]))])
-    for (const [id, users] of pending) {
-      if (!this.segments.has(id)) continue
-      await this.evaluateUsers(id, [...users.keys()], 'event', users, keysByRound)
-    }
+    // One identity lookup and one query for everyone in this round and every segment it touches.
+    const ids = [...pending.keys()].filter((id) => this.segments.has(id))
+    const users = [...new Set(ids.flatMap((id) => [...pending.get(id)!.keys()]))]
+    const triggers = new Map<string, string>()
+    for (const id of ids) for (const [u, m] of pending.get(id)!) if (m) triggers.set(u, m)
+    if (ids.length) await this.evaluateMany(ids, users, 'event', triggers)
     if (this.evaluatedListeners.length && since.size) {
       const done = this.now()
       const latencies = [...since.values()].map((t) => done - t)
       for (const l of this.evaluatedListeners) l(latencies)
     }
+  }
+
+  private async evaluateMany(ids: string[], users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<void> {
+    const byUser = await this.store.keysOfUsers(users)
+    const keys = users.flatMap((u) => byUser.get(u) ?? [u])
+    const q = compileScoped(ids.map((id) => this.segments.get(id)!.definition.rule), this.context(), { users, keys })
+    const rows = await selectRows<Record<string, string | number>>(this.opts.client, q.sql, q.params)
+    const results = new Map(ids.map((id) => [id, new Set<string>()]))
+    for (const row of rows) ids.forEach((id, i) => Number(row[`s${i}`]) === 1 && results.get(id)!.add(String(row.user_key)))
+    await this.applyMany(ids.map((id) => ({ id, now: results.get(id)! })), users, cause, triggers)
   }
 
   private async evaluateUsers(
@@ -334,23 +344,37 @@ export class SegmentEngine {
     return this.apply(id, [...candidates], now, cause)
   }
 
-  private async apply(id: string, candidates: string[], now: Set<string>, cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
-    const current = this.members.get(id) ?? new Set<string>()
+  private apply(id: string, candidates: string[], now: Set<string>, cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
+    return this.applyMany([{ id, now }], candidates, cause, triggers)
+  }
+
+  /** Diffs new results against current membership, records every change in one insert, publishes. */
+  private async applyMany(results: { id: string; now: Set<string> }[], candidates: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
     const at = this.now()
     const changes: Transition[] = []
-    for (const user of candidates) {
-      const is = now.has(user)
-      if (current.has(user) !== is) changes.push(this.transition(id, user, is, at, cause, triggers?.get(user) ?? ''))
+    for (const { id, now } of results) {
+      const current = this.members.get(id) ?? new Set<string>()
+      for (const user of candidates) {
+        const is = now.has(user)
+        if (current.has(user) !== is) changes.push(this.transition(id, user, is, at, cause, triggers?.get(user) ?? ''))
+      }
     }
     if (!changes.length) return changes
     await this.store.record(changes)
-    for (const t of changes) (t.entered ? current.add(t.userKey) : current.delete(t.userKey))
-    this.members.set(id, current)
+    for (const t of changes) {
+      let current = this.members.get(t.segmentId)
+      if (!current) this.members.set(t.segmentId, (current = new Set()))
+      if (t.entered) current.add(t.userKey)
+      else current.delete(t.userKey)
+    }
     for (const t of changes) this.emit(t)
-    // Segments built on this one may change for exactly these users.
-    const changed = changes.map((t) => t.userKey)
-    for (const dep of this.segments.values())
-      if (dep.triggers.segments.has(id)) await this.evaluateUsers(dep.definition.id, changed, 'dependency')
+    // Segments built on these may change for exactly the users that changed.
+    for (const { id } of results) {
+      const changed = [...new Set(changes.filter((t) => t.segmentId === id).map((t) => t.userKey))]
+      if (!changed.length) continue
+      for (const dep of this.segments.values())
+        if (dep.triggers.segments.has(id)) await this.evaluateUsers(dep.definition.id, changed, 'dependency')
+    }
     return changes
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../../analytics/migrate.js'
 import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../analytics/segments/computedSql.js'
-import { type CompileContext, compileSegment } from '../../analytics/segments/compile.js'
+import { type CompileContext, compileScoped, compileSegment } from '../../analytics/segments/compile.js'
 import type { Rule } from '../../analytics/segments/ruleSchema.js'
 import { type Store, openStore, selectRows } from '../../analytics/store.js'
 import { tempDataDir } from '../helpers/harness.js'
@@ -99,7 +99,7 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     data.remove()
   })
 
-  it.each<[string, Rule, string[]]>([
+  const cases: [string, Rule, string[]][] = [
     ['viewed a product within 7 days (anonymous history included)', { performed: { event: 'Product Viewed', within: '7d' } }, ['ann', 'hal']],
     [
       'opened ≥ 3 emails in the last month but did not click (machine opens excluded)',
@@ -134,8 +134,19 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     ['loyalty tier platinum', { computed: { property: 'loyalty_tier', op: 'in', value: ['platinum'] } }, ['gus']],
     ['favourite category', { computed: { property: 'favourite_category', op: 'eq', value: 'bags' } }, ['bob']],
     ['or of traits', { or: [{ trait: { key: 'country', op: 'eq', value: 'SE' } }, { trait: { key: 'age', op: 'gt', value: 40 } }] }, ['bob', 'cy']],
-  ])('%s', async (_name, rule, expected) => {
+  ]
+  it.each(cases)('%s', async (_name, rule, expected) => {
     expect(await members(rule)).toEqual(expected)
+  })
+
+  it('all segments at once for some users (the real-time query) agrees with each full result', async () => {
+    const users = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal']
+    const q = compileScoped(cases.map(([, rule]) => rule), ctx, { users, keys: [...users, 'anon-hal'] })
+    const rows = await selectRows<Record<string, string | number>>(store.client, q.sql, q.params)
+    cases.forEach(([name, , expected], i) => {
+      const got = rows.filter((r) => Number(r[`s${i}`]) === 1).map((r) => String(r.user_key)).sort()
+      expect(got, name).toEqual(expected)
+    })
   })
 
   it('incremental evaluation for some users agrees with the full result', async () => {
