@@ -7,6 +7,8 @@ import type { ConsentUpdate } from './ingest/types.js'
  * "may we keep this event?" for every event. The timeline itself lives in the `consent` table;
  * this is its latest row per (user, topic). Users with no recorded choice get the defaults.
  */
+const EMPTY: ReadonlyMap<string, { granted: boolean; at: number }> = new Map()
+
 export class ConsentState {
   private readonly byUser = new Map<string, Map<string, { granted: boolean; at: number }>>()
   private lastRecordedAt = 0
@@ -15,6 +17,11 @@ export class ConsentState {
 
   explicit(userKey: string, topic: string): boolean | undefined {
     return this.byUser.get(userKey)?.get(topic)?.granted
+  }
+
+  /** Recorded choices of a user with their times. */
+  recorded(userKey: string): ReadonlyMap<string, { granted: boolean; at: number }> {
+    return this.byUser.get(userKey) ?? EMPTY
   }
 
   isGranted(userKey: string, topic: string): boolean {
@@ -47,11 +54,14 @@ export class ConsentState {
    * the same table, so scaled deployments call this on an interval.
    */
   async load(client: ClickHouseClient): Promise<number> {
+    // Re-read a minute of overlap: another replica's row can be stamped before an earlier-seen one
+    // lands. apply() ignores what it already has, so reading twice is harmless.
+    const since = Math.max(0, this.lastRecordedAt - 60_000)
     const rows = await selectRows<{ user_key: string; topic: string; granted: number; changed_at: string; recorded_at: string }>(
       client,
       `SELECT user_key, topic, granted, changed_at, recorded_at FROM consent
        WHERE recorded_at > fromUnixTimestamp64Milli({since:Int64}, 'UTC') ORDER BY changed_at`,
-      { since: this.lastRecordedAt },
+      { since },
     )
     for (const r of rows) {
       this.apply([{ userKey: r.user_key, topic: r.topic, granted: Number(r.granted) === 1, changedAt: parseUtc(r.changed_at) }])

@@ -84,16 +84,17 @@ export class UserRepository {
   async consentTimeline(keys: string[]) {
     return selectRows<{ user_key: string; topic: string; granted: number; changed_at: string; source: string }>(
       this.client,
-      `SELECT user_key, topic, granted, changed_at, source FROM consent WHERE user_key IN {keys:Array(String)} ORDER BY changed_at, topic`,
+      `SELECT user_key, topic, granted, changed_at, source FROM consent FINAL WHERE user_key IN {keys:Array(String)} ORDER BY changed_at, topic`,
       { keys },
     ).then((rows) => rows.map((r) => ({ userKey: r.user_key, topic: r.topic, granted: Number(r.granted) === 1, changedAt: r.changed_at, source: r.source })))
   }
 
   async events(keys: string[], limit?: number): Promise<StoredEvent[]> {
+    if (limit === 0) return []
     const rows = await selectRows<EventRowOut>(
       this.client,
       `SELECT ${EVENT_COLUMNS} FROM events WHERE user_key IN {keys:Array(String)}
-       ORDER BY timestamp DESC, message_id ${limit ? 'LIMIT {limit:UInt32}' : ''}`,
+       ORDER BY timestamp DESC, message_id ${limit !== undefined ? 'LIMIT {limit:UInt32}' : ''}`,
       { keys, limit: limit ?? 0 },
     )
     return rows.map((r) => ({
@@ -115,13 +116,14 @@ export class UserRepository {
   /** `GET /api/users/:id`: contact details masked — they are decrypted in full only to send or export. */
   async profile(userId: string, recent = 50) {
     const { keys, identities } = await this.keysOf(userId)
-    const [traits, contacts, timeline, events] = await Promise.all([
+    const [traits, contacts, timeline, events, anyEvent] = await Promise.all([
       this.traits(keys),
       this.contacts(keys),
       this.consentTimeline(keys),
       this.events(keys, recent),
+      selectRows(this.client, 'SELECT 1 FROM events WHERE user_key IN {keys:Array(String)} LIMIT 1', { keys }),
     ])
-    if (!identities.length && !Object.keys(traits).length && !Object.keys(contacts).length && !timeline.length && !events.length)
+    if (!identities.length && !Object.keys(traits).length && !Object.keys(contacts).length && !timeline.length && !anyEvent.length)
       throw new NotFoundError(`No data is held for user "${userId}"`)
     const masked = Object.fromEntries(Object.entries(contacts).map(([k, v]) => [k, maskContact(k as 'email' | 'phone', v)]))
     return {

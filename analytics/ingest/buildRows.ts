@@ -25,22 +25,42 @@ export interface BuiltRows {
 export function buildRows(events: IngestEvent[], apiConsent: Omit<ConsentUpdate, 'messageId'>[], ctx: BuildContext, recordedAt: number): BuiltRows {
   const rows = emptyRowSet()
   const consentChanges: ConsentUpdate[] = []
-  const pending = new Map<string, boolean>() // changes earlier in this batch, not yet applied to ctx.consent
-  const grantedNow = (userKey: string, topic: string) => pending.get(`${userKey}\u0000${topic}`) ?? ctx.consent.isGranted(userKey, topic)
+  // Changes earlier in this batch, not yet applied to ctx.consent.
+  const pending = new Map<string, { granted: boolean; at: number }>()
+  const pendingTopics = new Map<string, Set<string>>()
+  const grantedNow = (userKey: string, topic: string) => pending.get(`${userKey}\u0000${topic}`)?.granted ?? ctx.consent.isGranted(userKey, topic)
+  const recordedNow = (userKey: string, topic: string) => pending.get(`${userKey}\u0000${topic}`) ?? ctx.consent.recorded(userKey).get(topic)
   const record = (c: ConsentUpdate) => {
-    const key = `${c.userKey}\u0000${c.topic}`
-    const previous = pending.has(key) ? pending.get(key) : ctx.consent.explicit(c.userKey, c.topic)
-    if (previous === c.granted) return // a timeline of changes, not of repetitions
-    pending.set(key, c.granted)
+    const previous = recordedNow(c.userKey, c.topic)
+    if (previous?.granted === c.granted) return // a timeline of changes, not of repetitions
+    if (previous && previous.at > c.changedAt) return // an older choice never overrides a newer one
+    pending.set(`${c.userKey}\u0000${c.topic}`, { granted: c.granted, at: c.changedAt })
+    let topics = pendingTopics.get(c.userKey)
+    if (!topics) pendingTopics.set(c.userKey, (topics = new Set()))
+    topics.add(c.topic)
     consentChanges.push(c)
+  }
+  const topicsOf = (key: string) => [...ctx.consent.recorded(key).keys(), ...(pendingTopics.get(key) ?? [])]
+  /** On a link, the newer recorded choice of either id holds for both. */
+  const carryOver = (user: string, anonymous: string, messageId: string) => {
+    for (const topic of new Set([...topicsOf(user), ...topicsOf(anonymous)])) {
+      const u = recordedNow(user, topic)
+      const a = recordedNow(anonymous, topic)
+      const newer = !u ? a : !a ? u : a.at > u.at ? a : u
+      if (!newer) continue
+      for (const key of [user, anonymous]) record({ userKey: key, topic, granted: newer.granted, changedAt: newer.at, source: 'link', messageId })
+    }
   }
   for (const c of apiConsent) record({ ...c, messageId: '' })
 
   let consentLimited = 0
   const newLinks = new Set<string>()
   for (const e of events) {
+    // A device clock in the future must not outrank a later withdrawal: never after receipt.
+    const changedAt = Math.min(e.timestamp, e.receivedAt)
     for (const c of e.consent)
-      for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean))) record({ ...c, userKey: key, changedAt: e.timestamp, messageId: e.messageId })
+      for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean))) record({ ...c, userKey: key, changedAt, messageId: e.messageId })
+    if (e.userId && e.anonymousId && e.userId !== e.anonymousId) carryOver(e.userId, e.anonymousId, e.messageId)
     const tracking = grantedNow(e.userKey, 'tracking') && (!e.anonymousId || grantedNow(e.anonymousId, 'tracking'))
     if (!tracking) consentLimited++
     rows.events.push(eventRow(e, tracking))

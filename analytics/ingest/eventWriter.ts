@@ -45,6 +45,7 @@ export interface FlushStats {
 type StoredListener = (events: IngestEvent[], consent: ConsentUpdate[]) => void
 
 interface Pending {
+  seq: number
   req: WriteRequest
   rows: number
   resolve: () => void
@@ -57,7 +58,10 @@ export class EventWriter {
   private flushing = false
   private timer: NodeJS.Timeout | undefined
   private closed = false
-  private idleWaiters: (() => void)[] = []
+  private nextSeq = 1
+  /** Every request with a lower sequence number has been stored or refused. */
+  private doneBefore = 1
+  private drainWaiters: { seq: number; resolve: () => void }[] = []
   private readonly recent: RecentIds
   private readonly knownLinks = new Set<string>()
   private readonly listeners: StoredListener[] = []
@@ -99,21 +103,34 @@ export class EventWriter {
     if (this.queuedRows + rows > this.opts.maxQueuedRows)
       return Promise.reject(new OverloadedError(`Ingest queue is full (${this.queuedRows} events waiting); retry shortly`))
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ req, rows, resolve, reject })
+      this.queue.push({ seq: this.nextSeq++, req, rows, resolve, reject })
       this.queuedRows += rows
       this.schedule()
     })
   }
 
-  /** Waits until everything accepted so far is stored (or failed). */
+  /**
+   * Waits until everything accepted before this call is stored (or refused) — not for what
+   * arrives later, so it returns under sustained ingest too.
+   */
   drain(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve()
+    const seq = this.nextSeq
+    if (this.doneBefore >= seq) return Promise.resolve()
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = undefined
       void this.flush()
     }
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
+    return new Promise((resolve) => this.drainWaiters.push({ seq, resolve }))
+  }
+
+  /** After an erasure: links of these ids must be written again if they reappear. */
+  forgetLinks(keys: string[]): void {
+    const ids = new Set(keys)
+    for (const link of this.knownLinks) {
+      const [user, anon] = link.split('\u0000')
+      if (ids.has(user!) || ids.has(anon!)) this.knownLinks.delete(link)
+    }
   }
 
   /** Stops accepting; what was accepted is still written. */
@@ -141,24 +158,39 @@ export class EventWriter {
     }
     this.queuedRows -= rows
     try {
-      const stored = await this.writeBatch(batch.map((p) => p.req))
-      for (const p of batch) p.resolve()
-      for (const l of this.listeners) {
-        try {
-          l(stored.events, stored.consent)
-        } catch (err) {
-          this.opts.log?.('stored-listener failed', { err: String(err) })
-        }
-      }
+      await this.store(batch)
     } catch (err) {
-      this.opts.log?.('ingest insert failed', { err: String(err) })
-      const failure = new StoreUnavailableError(`The event store did not accept the write (${short(err)}); nothing was stored, retry`)
-      for (const p of batch) p.reject(failure)
+      // One bad request must not fail the others it was batched with: retry each on its own.
+      this.opts.log?.('ingest insert failed; retrying requests one by one', { err: String(err), requests: batch.length })
+      if (batch.length === 1) this.refuse(batch[0]!, err)
+      else
+        for (const p of batch)
+          await this.store([p]).catch((e) => {
+            this.opts.log?.('ingest insert failed', { err: String(e) })
+            this.refuse(p, e)
+          })
     } finally {
       this.flushing = false
+      this.doneBefore = Math.max(this.doneBefore, batch[batch.length - 1]!.seq + 1)
+      this.drainWaiters = this.drainWaiters.filter((w) => (w.seq <= this.doneBefore ? (w.resolve(), false) : true))
       if (this.queue.length) setImmediate(() => void this.flush()) // group commit: waiting requests go now
-      else for (const w of this.idleWaiters.splice(0)) w()
     }
+  }
+
+  private async store(batch: Pending[]): Promise<void> {
+    const stored = await this.writeBatch(batch.map((p) => p.req))
+    for (const p of batch) p.resolve()
+    for (const l of this.listeners) {
+      try {
+        l(stored.events, stored.consent)
+      } catch (err) {
+        this.opts.log?.('stored-listener failed', { err: String(err) })
+      }
+    }
+  }
+
+  private refuse(p: Pending, err: unknown): void {
+    p.reject(new StoreUnavailableError(`The event store did not accept the write (${short(err)}); nothing was stored, retry`))
   }
 
   private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[] }> {

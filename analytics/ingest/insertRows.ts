@@ -25,6 +25,8 @@ export async function insertRows(client: ClickHouseClient, rows: RowSet): Promis
       columns: [...EVENT_COLUMNS] as [string, ...string[]],
       values: Readable.from([Buffer.from(toTsv(rows.events))], { objectMode: false }),
       format: 'TabSeparated',
+      // A historical import may span many months (one partition each); the default cap is 100.
+      clickhouse_settings: { max_partitions_per_insert_block: '0' },
     })
 }
 

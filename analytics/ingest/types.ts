@@ -1,6 +1,7 @@
 import type { EventType } from '../../api/schemas/segment.js'
 
-export type ConsentSource = 'api' | 'identify' | 'cmp'
+/** `link`: carried over when an anonymous id and a user id are linked (a choice made before sign-in holds after it). */
+export type ConsentSource = 'api' | 'identify' | 'cmp' | 'link'
 
 export interface ConsentUpdate {
   userKey: string

@@ -1,4 +1,5 @@
--- Consent as a timeline: one row per change, never updated in place.
+-- Consent as a timeline: one row per change, never updated in place. Replacing on the full key
+-- only so that a retried write (same change, same message) cannot appear twice.
 CREATE TABLE IF NOT EXISTS consent (
   user_key String,
   topic LowCardinality(String),
@@ -7,8 +8,8 @@ CREATE TABLE IF NOT EXISTS consent (
   source LowCardinality(String),
   message_id String,
   recorded_at DateTime64(3, 'UTC')
-) ENGINE = MergeTree
-ORDER BY (user_key, topic, changed_at);
+) ENGINE = ReplacingMergeTree
+ORDER BY (user_key, topic, changed_at, source, message_id);
 
 -- Proof that an erasure happened, without keeping who it was: a salted hash of the id.
 CREATE TABLE IF NOT EXISTS erasures (

@@ -116,13 +116,15 @@ class Compiler {
       const a = times(l.first)
       const b = times(l.then)
       // Some A whose window has fully passed with no matching B inside it.
-      return `arrayExists(x -> x.1 <= ${this.p.bind(this.ctx.now - window, 'Int64')} AND NOT arrayExists(y -> y.1 >= x.1 AND y.1 <= x.1 + ${this.p.bind(window, 'Int64')} AND y.2 = x.2, ${b}), ${a})`
+      // B strictly after A: when A and B are the same event, an A must not cancel itself.
+      return `arrayExists(x -> x.1 <= ${this.p.bind(this.ctx.now - window, 'Int64')} AND NOT arrayExists(y -> y.1 > x.1 AND y.1 <= x.1 + ${this.p.bind(window, 'Int64')} AND y.2 = x.2, ${b}), ${a})`
     }
     if ('trait' in r) {
       const l = r.trait
       const k = this.p.bind(l.key, 'String')
       const value = this.add(this.tr, 'tr', `argMaxIf(t.value, t.updated_at, t.key = ${k})`)
-      const has = this.add(this.tr, 'tr', `countIf(t.key = ${k} AND t.value != 'null') > 0`)
+      // Present = written at least once and the latest value is not null (older rows don't count).
+      const has = `(${this.add(this.tr, 'tr', `countIf(t.key = ${k})`)} > 0 AND ${value} != 'null')`
       return compare(this.p, (kind) => `JSONExtract${kind}(${value})`, has, l as Comparable)
     }
     if ('computed' in r) {

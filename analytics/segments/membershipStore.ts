@@ -35,6 +35,12 @@ export class MembershipStore {
       .map((r) => ({ definition: JSON.parse(r.def) as SegmentDefinition, version: Number(r.v), updatedAt: parseUtc(r.at) }))
   }
 
+  /** The highest version ever stored for an id, deletions included (0 if none). */
+  async lastVersion(id: string): Promise<number> {
+    const [row] = await selectRows<{ v: number | string }>(this.client, 'SELECT max(version) AS v FROM segments WHERE id = {id:String}', { id })
+    return Number(row?.v ?? 0)
+  }
+
   async saveDefinition(def: SegmentDefinition, version: number, at: number, deleted = false): Promise<void> {
     await this.client.insert({
       table: 'segments',

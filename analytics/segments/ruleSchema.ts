@@ -6,8 +6,15 @@ import { z } from 'zod'
  *
  * Durations are `<n><unit>` with unit m, h, d or w (e.g. "7d", "24h"), or a number of seconds.
  */
+// Ten years is more than any behavioural window means, and keeps date arithmetic in range.
+const MAX_DURATION_MS = 10 * 365 * 86_400_000
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 export const duration = z
   .union([z.string().regex(/^\d+(\.\d+)?[mhdw]$/, 'must look like 15m, 24h, 7d or 2w'), z.number().positive()])
+  .refine((d) => (typeof d === 'number' ? d * 1000 : Number(d.slice(0, -1)) * UNIT_MS[d.slice(-1)]!) <= MAX_DURATION_MS, {
+    message: 'must be at most 10 years',
+    params: { rule: 'max' },
+  })
   .meta({ description: 'A duration: "15m", "24h", "7d", "2w", or seconds', examples: ['7d', '24h'] })
 
 const propertyValue = z.union([z.string(), z.number(), z.boolean()])

@@ -95,22 +95,23 @@ export class SegmentEngine {
 
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer)
-    if (this.pendingTimer) {
-      clearTimeout(this.pendingTimer)
-      this.pendingTimer = undefined
-      this.enqueue(() => this.flushPending())
-    }
-    await this.running
+    await this.idle()
   }
 
-  /** Waits until every event seen so far has been evaluated (tests, shutdown). */
-  async idle(): Promise<void> {
-    if (this.pendingTimer) {
-      clearTimeout(this.pendingTimer)
-      this.pendingTimer = undefined
-      this.enqueue(() => this.flushPending())
+  /** Waits until every event seen so far has been evaluated (tests, shutdown, erasure). */
+  async idle(maxRounds = Number.POSITIVE_INFINITY): Promise<void> {
+    // Work queues more work (an event round schedules its evaluation), so wait until none is left
+    // — or, under sustained ingest, for a bounded number of rounds.
+    for (let round = 0; round < maxRounds; round++) {
+      if (this.pendingTimer) {
+        clearTimeout(this.pendingTimer)
+        this.pendingTimer = undefined
+        this.enqueue(() => this.flushPending())
+      }
+      const running = this.running
+      await running
+      if (running === this.running && !this.pendingTimer) return
     }
-    await this.running
   }
 
   list(): (StoredSegment & { size: number })[] {
@@ -159,7 +160,9 @@ export class SegmentEngine {
       if (mustExist && !this.segments.has(def.id)) throw new NotFoundError(`No segment "${def.id}"`)
       if (mustExist === false && this.segments.has(def.id)) throw new ConflictError(`Segment "${def.id}" already exists; PUT /api/segments/${def.id} to change it`)
       const rule = this.check(def.id, def.rule)
-      const version = (this.segments.get(def.id)?.version ?? 0) + 1
+      await this.dryRun(rule)
+      // After a delete the id's history goes on: a re-created segment outranks its deletion.
+      const version = (await this.store.lastVersion(def.id)) + 1
       const stored = { definition: { ...def, rule }, version, updatedAt: this.now() }
       await this.store.saveDefinition(stored.definition, version, stored.updatedAt)
       this.segments.set(def.id, { ...stored, triggers: triggersOf(rule) })
@@ -184,10 +187,25 @@ export class SegmentEngine {
     })
   }
 
+  /**
+   * Runs the compiled rule on no rows: what only the engine can refuse (a string compared with a
+   * number, say) is a 400 at save time, never a broken segment later.
+   */
+  private async dryRun(rule: Rule): Promise<void> {
+    const q = compileSegment(rule, this.context())
+    try {
+      await selectRows(this.opts.client, `SELECT * FROM (${q.sql.replace(/\nSETTINGS join_use_nulls = 0$/, '')}) LIMIT 0 SETTINGS join_use_nulls = 0`, q.params)
+    } catch (err) {
+      const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300)
+      throw new ValidationError(`The rule cannot be evaluated: ${message}`, [{ path: 'rule', rule: 'evaluable', message: `cannot be evaluated: ${message}` }])
+    }
+  }
+
   /** Size and a sample of who would match, without saving anything. */
   async preview(input: unknown, sample = 20): Promise<{ size: number; sample: string[] }> {
     const rule = this.check('__preview__', input)
     await this.refreshRfm()
+    await this.dryRun(rule)
     const q = compileSegment(rule, this.context())
     const rows = await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)
     return { size: rows.length, sample: rows.slice(0, sample).map((r) => r.user_key).sort() }
@@ -212,8 +230,15 @@ export class SegmentEngine {
     if (!this.segments.size) return
     const received = this.now()
     const byUser: { user: string; anonymous: boolean; messageId: string; event?: IngestEvent }[] = []
-    for (const e of events) byUser.push({ user: e.userId || e.anonymousId, anonymous: !e.userId, messageId: e.messageId, event: e })
-    for (const c of consent) byUser.push({ user: c.userKey, anonymous: false, messageId: '' })
+    const relinked: { user: string; previous: string; messageId: string }[] = []
+    for (const e of events) {
+      byUser.push({ user: e.userId || e.anonymousId, anonymous: !e.userId, messageId: e.messageId, event: e })
+      // A new link moves the anonymous history to the user: both ids must be looked at again.
+      const previous = e.type === 'alias' ? e.previousId : e.type === 'identify' ? e.anonymousId : ''
+      if (previous && e.userId && previous !== e.userId) relinked.push({ user: e.userId, previous, messageId: e.messageId })
+    }
+    // Consent rows are kept per id; an anonymous id that is linked counts for its user.
+    for (const c of consent) byUser.push({ user: c.userKey, anonymous: true, messageId: '' })
     this.enqueue(async () => {
       const anonymous = [...new Set(byUser.filter((x) => x.anonymous).map((x) => x.user))]
       const canonical = await this.store.canonicalOf(anonymous)
@@ -227,6 +252,13 @@ export class SegmentEngine {
           if (x.messageId) this.pendingSince.set(x.messageId, received)
         }
       }
+      for (const r of relinked)
+        for (const s of this.segments.values()) {
+          let users = this.pending.get(s.definition.id)
+          if (!users) this.pending.set(s.definition.id, (users = new Map()))
+          users.set(r.user, r.messageId)
+          users.set(r.previous, r.messageId)
+        }
       if (!this.pending.size) return
       if (this.opts.batchMs === 0) {
         // Group commit: evaluate as soon as the engine is free; what arrives meanwhile joins the next round.
@@ -301,7 +333,15 @@ export class SegmentEngine {
     const users = [...new Set(ids.flatMap((id) => [...pending.get(id)!.keys()]))]
     const triggers = new Map<string, string>()
     for (const id of ids) for (const [u, m] of pending.get(id)!) if (m) triggers.set(u, m)
-    if (ids.length) await this.evaluateMany(ids, users, 'event', triggers)
+    if (ids.length)
+      await this.evaluateMany(ids, users, 'event', triggers).catch(async (err) => {
+        // One segment failing must not stall the others: evaluate them one at a time.
+        this.opts.log?.('segment round failed; evaluating segments one by one', { err: String(err) })
+        for (const id of ids)
+          await this.evaluateUsers(id, [...pending.get(id)!.keys()], 'event', pending.get(id)).catch((e) =>
+            this.opts.log?.('segment evaluation failed', { segment: id, err: String(e) }),
+          )
+      })
     if (this.evaluatedListeners.length && since.size) {
       const done = this.now()
       const latencies = [...since.values()].map((t) => done - t)

@@ -22,7 +22,8 @@ export interface Triggers {
   segments: Set<string>
 }
 
-const TIME_BASED_COMPUTED = new Set(['days_inactive', 'days_since_last_order', 'r_score', 'rfm_tier'])
+// Day counts change at midnight for everyone; scores change when the hourly quintiles do.
+const TIME_BASED_COMPUTED = new Set(['days_inactive', 'days_since_last_order', 'r_score', 'f_score', 'm_score', 'rfm_tier'])
 
 export function triggersOf(rule: Rule, t: Triggers = emptyTriggers()): Triggers {
   if ('and' in rule) rule.and.forEach((r) => triggersOf(r, t))

@@ -68,9 +68,10 @@ export function usersRouter(deps: { users: UserRepository; writer: EventWriter; 
     validated(userSpecs.erase, async ({ params }, _req, res) => {
       // Anything of this user's still queued must land before the delete, or it would survive it.
       await deps.writer.drain()
-      await deps.segments.idle()
+      await deps.segments.idle(3) // what was queued for this user settles first
       const { rowsDeleted, keys } = await deps.users.erase(params.id, 'admin-api')
       await deps.segments.forget(keys)
+      deps.writer.forgetLinks(keys)
       res.json({ erased: true, rowsDeleted })
     }),
   )

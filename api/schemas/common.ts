@@ -3,11 +3,19 @@ import { z } from 'zod'
 // ISO-8601 date-time with a zone, as Segment libraries send it (e.g. 2024-05-01T10:00:00.000Z).
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
 
+// What the store can hold (DateTime64 from 1970) and what can be meant (nothing after 2299).
+const EARLIEST = Date.parse('1970-01-01T00:00:00Z')
+const LATEST = Date.parse('2300-01-01T00:00:00Z')
+
 export const isoDateTime = z
   .string()
   .refine((s) => ISO_DATE_TIME.test(s) && Number.isFinite(Date.parse(s)), {
     message: 'must be an ISO-8601 date-time with a time zone, e.g. 2024-05-01T10:00:00.000Z',
     params: { rule: 'iso8601' },
+  })
+  .refine((s) => !Number.isFinite(Date.parse(s)) || (Date.parse(s) >= EARLIEST && Date.parse(s) < LATEST), {
+    message: 'must be between 1970-01-01 and 2299-12-31',
+    params: { rule: 'range' },
   })
   .meta({ format: 'date-time' })
 

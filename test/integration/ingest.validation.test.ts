@@ -18,6 +18,8 @@ describe('bad input gets a clear 4xx naming the field and the rule; nothing is s
     ['wrong type for userId', { userId: { id: 1 }, event: 'E' }, 'userId', 'type'],
     ['bad timestamp', { userId: 'u', event: 'E', timestamp: '31/12/2024' }, 'timestamp', 'iso8601'],
     ['timestamp without zone', { userId: 'u', event: 'E', timestamp: '2024-05-01T10:00:00' }, 'timestamp', 'iso8601'],
+    ['timestamp before 1970', { userId: 'u', event: 'E', timestamp: '1960-01-01T00:00:00Z' }, 'timestamp', 'range'],
+    ['timestamp after 2299', { userId: 'u', event: 'E', timestamp: '9999-01-01T00:00:00Z' }, 'timestamp', 'range'],
     ['messageId over 100 chars', { userId: 'u', event: 'E', messageId: 'x'.repeat(101) }, 'messageId', 'max_length'],
   ])('track with %s → 400 naming %s (%s)', async (_what, body, path, rule) => {
     const res = await post(`${fx.nudge.url}/v1/track`, body)

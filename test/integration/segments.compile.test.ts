@@ -133,6 +133,7 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     ['rfm tier vip', { computed: { property: 'rfm_tier', op: 'eq', value: 'vip' } }, ['ann']],
     ['loyalty tier platinum', { computed: { property: 'loyalty_tier', op: 'in', value: ['platinum'] } }, ['gus']],
     ['favourite category', { computed: { property: 'favourite_category', op: 'eq', value: 'bags' } }, ['bob']],
+    ['a sequence of an event with itself: a lone event is not cancelled by itself', { sequence: { first: { event: 'Product Viewed' }, then: { event: 'Product Viewed' }, within: '1h' } }, ['ann', 'bob', 'hal']],
     ['or of traits', { or: [{ trait: { key: 'country', op: 'eq', value: 'SE' } }, { trait: { key: 'age', op: 'gt', value: 40 } }] }, ['bob', 'cy']],
   ]
   it.each(cases)('%s', async (_name, rule, expected) => {
