@@ -55,13 +55,14 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const secrets = loadSecrets(config.NUDGE_ENCRYPTION_KEY, config.DATA_DIR, embeddedStore, log.warn)
   const cipher = createContactCipher(secrets.encryptionKey)
 
-  const store = await openStore({
+  const storeOptions = {
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database: config.CLICKHOUSE_DATABASE,
     dataDir: join(config.DATA_DIR, 'clickhouse'),
-  })
+  }
+  const store = await openStore(storeOptions)
   const applied = await migrate(store.client)
   log.info('store ready', { store: store.describe, migrationsApplied: applied })
 
@@ -90,8 +91,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   }
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
 
+  // The embedded engine runs one statement at a time per connection; segment evaluation gets a
+  // connection of its own so it never queues behind ingest inserts (and the reverse).
+  const segmentStore = await openStore(storeOptions)
   const segments = new SegmentEngine({
-    client: store.client,
+    client: segmentStore.client,
     computed: { purchaseEvent: config.PURCHASE_EVENT, loyaltyTiers: config.loyaltyTiers },
     consentDefaults: config.consentDefaults,
     sweepIntervalMs: config.SEGMENT_SWEEP_INTERVAL_MS,
@@ -184,6 +188,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
+      await segmentStore.close()
       await store.close()
     })())
 
