@@ -155,7 +155,8 @@ export class SegmentEngine {
   }
 
   /** Creates or replaces a definition (new version), then recomputes it and what depends on it. */
-  save(def: SegmentDefinition, mustExist?: boolean): Promise<StoredSegment & { size: number }> {
+  /** `rule` is checked here, node by node (the HTTP layer validates only the envelope). */
+  save(def: Omit<SegmentDefinition, 'rule'> & { rule: unknown }, mustExist?: boolean): Promise<StoredSegment & { size: number }> {
     return this.enqueue(async () => {
       if (mustExist && !this.segments.has(def.id)) throw new NotFoundError(`No segment "${def.id}"`)
       if (mustExist === false && this.segments.has(def.id)) throw new ConflictError(`Segment "${def.id}" already exists; PUT /api/segments/${def.id} to change it`)

@@ -115,13 +115,13 @@ export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.n
     res.json(await engine.preview(body.rule, body.sample))
   }))
   r.post(segmentSpecs.create.path, validated(segmentSpecs.create, async ({ body }, _req, res) => {
-    res.status(201).json(view(await engine.save(body as never, false)))
+    res.status(201).json(view(await engine.save(body, false)))
   }))
   r.get(segmentSpecs.get.path, validated(segmentSpecs.get, ({ params }, _req, res) => {
     res.json(view(engine.get(params.id)))
   }))
   r.put(segmentSpecs.update.path, validated(segmentSpecs.update, async ({ params, body }, _req, res) => {
-    res.json(view(await engine.save({ ...body, id: params.id } as never, true)))
+    res.json(view(await engine.save({ ...body, id: params.id }, true)))
   }))
   r.delete(segmentSpecs.remove.path, validated(segmentSpecs.remove, async ({ params }, _req, res) => {
     await engine.remove(params.id)
