@@ -128,6 +128,7 @@ export class UserRepository {
     const masked = Object.fromEntries(Object.entries(contacts).map(([k, v]) => [k, maskContact(k as 'email' | 'phone', v)]))
     return {
       userId,
+      keys,
       traits,
       contacts: masked,
       identities,

@@ -125,9 +125,9 @@ export class SegmentEngine {
   }
 
   /** The user's segments and computed properties, for the user API (and later, templates). */
-  async profileOf(userKey: string): Promise<{ segments: string[]; computed: Record<string, unknown> }> {
+  async profileOf(userKey: string, knownKeys?: string[]): Promise<{ segments: string[]; computed: Record<string, unknown> }> {
     await this.refreshRfm()
-    const keys = await this.store.keysOf([userKey])
+    const keys = knownKeys ?? (await this.store.keysOf([userKey]))
     return { segments: this.segmentsOf(userKey), computed: await computedProfile(this.opts.client, keys, { ...this.opts.computed, rfm: this.rfm }, this.now()) }
   }
 

@@ -51,8 +51,8 @@ export function usersRouter(deps: { users: UserRepository; writer: EventWriter; 
   router.get(
     userSpecs.get.path,
     validated(userSpecs.get, async ({ params, query }, _req, res) => {
-      const profile = await deps.users.profile(params.id, query.recent)
-      res.json({ ...profile, ...(await deps.segments.profileOf(params.id)) })
+      const { keys, ...profile } = await deps.users.profile(params.id, query.recent)
+      res.json({ ...profile, ...(await deps.segments.profileOf(params.id, keys)) })
     }),
   )
   router.get(
