@@ -113,49 +113,33 @@ export class UserRepository {
     }))
   }
 
+  /** Everything held about a user (events: the newest `limit`, or all); 404 when nothing is. */
+  private async collect(userId: string, limit?: number) {
+    const { keys, identities } = await this.keysOf(userId)
+    const [traits, contacts, timeline, events] = await Promise.all([this.traits(keys), this.contacts(keys), this.consentTimeline(keys), this.events(keys, limit)])
+    const held =
+      identities.length > 0 ||
+      Object.keys(traits).length > 0 ||
+      Object.keys(contacts).length > 0 ||
+      timeline.length > 0 ||
+      events.length > 0 ||
+      // With recent=0 no event was read; whether there are any is still asked.
+      (limit === 0 && (await selectRows(this.client, 'SELECT 1 FROM events WHERE user_key IN {keys:Array(String)} LIMIT 1', { keys })).length > 0)
+    if (!held) throw new NotFoundError(`No data is held for user "${userId}"`)
+    return { keys, identities, traits, contacts, timeline, events, consent: { current: this.consent.snapshot(userId), timeline } }
+  }
+
   /** `GET /api/users/:id`: contact details masked — they are decrypted in full only to send or export. */
   async profile(userId: string, recent = 50) {
-    const { keys, identities } = await this.keysOf(userId)
-    const [traits, contacts, timeline, events, anyEvent] = await Promise.all([
-      this.traits(keys),
-      this.contacts(keys),
-      this.consentTimeline(keys),
-      this.events(keys, recent),
-      selectRows(this.client, 'SELECT 1 FROM events WHERE user_key IN {keys:Array(String)} LIMIT 1', { keys }),
-    ])
-    if (!identities.length && !Object.keys(traits).length && !Object.keys(contacts).length && !timeline.length && !anyEvent.length)
-      throw new NotFoundError(`No data is held for user "${userId}"`)
+    const { keys, identities, traits, contacts, consent, events } = await this.collect(userId, recent)
     const masked = Object.fromEntries(Object.entries(contacts).map(([k, v]) => [k, maskContact(k as 'email' | 'phone', v)]))
-    return {
-      userId,
-      keys,
-      traits,
-      contacts: masked,
-      identities,
-      consent: { current: this.consent.snapshot(userId), timeline },
-      recentEvents: events,
-    }
+    return { userId, keys, traits, contacts: masked, identities, consent, recentEvents: events }
   }
 
   /** `GET /api/users/:id/export`: everything held about the person, decrypted. */
   async export(userId: string) {
-    const { keys, identities } = await this.keysOf(userId)
-    const [traits, contacts, timeline, events] = await Promise.all([
-      this.traits(keys),
-      this.contacts(keys),
-      this.consentTimeline(keys),
-      this.events(keys),
-    ])
-    if (!identities.length && !Object.keys(traits).length && !Object.keys(contacts).length && !timeline.length && !events.length)
-      throw new NotFoundError(`No data is held for user "${userId}"`)
-    return {
-      exportedAt: new Date().toISOString(),
-      userId,
-      profile: { traits, contacts },
-      identities,
-      consent: { current: this.consent.snapshot(userId), timeline },
-      events,
-    }
+    const { identities, traits, contacts, consent, events } = await this.collect(userId)
+    return { exportedAt: new Date().toISOString(), userId, profile: { traits, contacts }, identities, consent, events }
   }
 
   /**

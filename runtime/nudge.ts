@@ -92,8 +92,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
 
   // The embedded engine runs one statement at a time per connection; segment evaluation gets a
-  // connection of its own so it never queues behind ingest inserts (and the reverse).
-  const segmentStore = await openStore(storeOptions)
+  // connection of its own so it never queues behind ingest inserts (and the reverse). A worker
+  // process neither ingests nor evaluates segments.
+  const segmentStore = role === 'worker' ? store : await openStore(storeOptions)
   const segments = new SegmentEngine({
     client: segmentStore.client,
     computed: { purchaseEvent: config.PURCHASE_EVENT, loyaltyTiers: config.loyaltyTiers },
@@ -102,9 +103,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     batchMs: config.SEGMENT_BATCH_MS,
     log: log.warn,
   })
-  await segments.load()
-  writer.onStored((events, consentChanges) => segments.handleStored(events, consentChanges))
-  if (config.SEGMENT_SWEEP_INTERVAL_MS > 0 && role !== 'worker') segments.start()
+  if (role !== 'worker') {
+    await segments.load()
+    writer.onStored((events, consentChanges) => segments.handleStored(events, consentChanges))
+    if (config.SEGMENT_SWEEP_INTERVAL_MS > 0) segments.start()
+  }
   const metrics = createMetrics({ writer, segments })
 
   const connection = await Connection.connect({ address: opts.temporalAddress })
@@ -188,7 +191,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
-      await segmentStore.close()
+      if (segmentStore !== store) await segmentStore.close()
       await store.close()
     })())
 

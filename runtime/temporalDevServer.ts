@@ -40,8 +40,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace)
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`)
-  // Workflow ids are reused across journey re-entries; the dev server's default is fine, but
-  // keep history fast to fetch for the UI.
+  // Workflow updates (synchronous messages to a running journey) are used by later features.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true')
 
   // Own process group: a terminal's Ctrl-C reaches Nudge, which stops the server last, after the

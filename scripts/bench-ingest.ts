@@ -26,13 +26,13 @@ import { createContactCipher } from '../core/contactCipher.js'
 import { freePort } from '../runtime/freePort.js'
 import { ensureTemporalCli } from '../runtime/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
+import { check, fmt, percentile } from './bench/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 10)
 const WRITE_KEY = 'wk_bench_key'
 const templates = Array.from({ length: 64 }, (_, i) => makeBatchTemplate(i))
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 async function rawEngineRate(): Promise<{ eventsPerSec: number; rows: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-bench-raw-'))
@@ -141,10 +141,6 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
   })
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN
-}
-
 async function main() {
   await ensureTemporalCli()
   console.log(`ingest benchmark: ${SECONDS} s, ${CLIENTS} concurrent clients, /v1/batch of 100 mixed events (~${Math.round(templates[0]!.body.length / 1024)} KB)`)
@@ -237,22 +233,21 @@ async function main() {
   await store.close()
   rmSync(dataDir, { recursive: true, force: true })
 
-  const sorted = latencies.slice(0, nLat).sort()
+  const measured = latencies.subarray(0, nLat)
   const eventsPerSec = saturatedEvents / elapsed
-  const p50 = percentile(sorted, 0.5)
-  const p99 = percentile(sorted, 0.99)
+  const p50 = percentile(measured, 0.5)
+  const p99 = percentile(measured, 0.99)
   const rssMb = Math.max(peakRss, hwm) / 1024 / 1024
   const ratio = eventsPerSec / raw.eventsPerSec
   const steady = perSecond.slice(2, -1).sort((a, b) => a - b)
   const stored = Number(counts?.n ?? 0)
-  const check = (ok: boolean) => (ok ? 'met' : 'MISSED')
   console.log(
     [
       '',
       `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(ackedRequests.length / elapsed)} req/s) over ${fmt(elapsed, 1)} s`,
       `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady[Math.floor(steady.length / 2)] ?? 0)} events/s`,
       `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(statuses)}`,
-      `below saturation (open loop, ${fmt(pacedRate * 100)} events/s for ${pacedSeconds} s): p50 ${fmt(percentile(Float64Array.from(paced).sort(), 0.5), 1)} ms, p99 ${fmt(percentile(Float64Array.from(paced).sort(), 0.99), 1)} ms   statuses ${JSON.stringify(pacedStatuses)}`,
+      `below saturation (open loop, ${fmt(pacedRate * 100)} events/s for ${pacedSeconds} s): p50 ${fmt(percentile(paced, 0.5), 1)} ms, p99 ${fmt(percentile(paced, 0.99), 1)} ms   statuses ${JSON.stringify(pacedStatuses)}`,
       `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
       `raw engine    ${fmt(raw.eventsPerSec)} events/s (same rows, direct inserts)`,
       `ratio         ${fmt(ratio * 100, 1)} % of the raw engine rate`,

@@ -25,25 +25,24 @@ export interface BuiltRows {
 export function buildRows(events: IngestEvent[], apiConsent: Omit<ConsentUpdate, 'messageId'>[], ctx: BuildContext, recordedAt: number): BuiltRows {
   const rows = emptyRowSet()
   const consentChanges: ConsentUpdate[] = []
-  // Changes earlier in this batch, not yet applied to ctx.consent.
-  const pending = new Map<string, { granted: boolean; at: number }>()
-  const pendingTopics = new Map<string, Set<string>>()
-  const grantedNow = (userKey: string, topic: string) => pending.get(`${userKey}\u0000${topic}`)?.granted ?? ctx.consent.isGranted(userKey, topic)
-  const recordedNow = (userKey: string, topic: string) => pending.get(`${userKey}\u0000${topic}`) ?? ctx.consent.recorded(userKey).get(topic)
+  // Changes earlier in this batch, not yet applied to ctx.consent: user → topic → choice.
+  const pending = new Map<string, Map<string, { granted: boolean; at: number }>>()
+  const grantedNow = (userKey: string, topic: string) => pending.get(userKey)?.get(topic)?.granted ?? ctx.consent.isGranted(userKey, topic)
+  const recordedNow = (userKey: string, topic: string) => pending.get(userKey)?.get(topic) ?? ctx.consent.recorded(userKey).get(topic)
   const record = (c: ConsentUpdate) => {
     const previous = recordedNow(c.userKey, c.topic)
     if (previous?.granted === c.granted) return // a timeline of changes, not of repetitions
     if (previous && previous.at > c.changedAt) return // an older choice never overrides a newer one
-    pending.set(`${c.userKey}\u0000${c.topic}`, { granted: c.granted, at: c.changedAt })
-    let topics = pendingTopics.get(c.userKey)
-    if (!topics) pendingTopics.set(c.userKey, (topics = new Set()))
-    topics.add(c.topic)
+    let topics = pending.get(c.userKey)
+    if (!topics) pending.set(c.userKey, (topics = new Map()))
+    topics.set(c.topic, { granted: c.granted, at: c.changedAt })
     consentChanges.push(c)
   }
-  const topicsOf = (key: string) => [...ctx.consent.recorded(key).keys(), ...(pendingTopics.get(key) ?? [])]
+  const topicsOf = (key: string) => [...ctx.consent.recorded(key).keys(), ...(pending.get(key)?.keys() ?? [])]
   /** On a link, the newer recorded choice of either id holds for both. */
   const carryOver = (user: string, anonymous: string, messageId: string) => {
-    for (const topic of new Set([...topicsOf(user), ...topicsOf(anonymous)])) {
+    const topics = new Set([...topicsOf(user), ...topicsOf(anonymous)])
+    for (const topic of topics) {
       const u = recordedNow(user, topic)
       const a = recordedNow(anonymous, topic)
       const newer = !u ? a : !a ? u : a.at > u.at ? a : u

@@ -39,16 +39,15 @@ function tsvField(v: string | number | null): string {
 }
 
 /** Times are epoch milliseconds in the rows; TSV takes them as seconds with a fraction. */
-const TIME_COLUMNS = new Set(['timestamp', 'original_timestamp', 'sent_at', 'received_at'])
+const IS_TIME = EVENT_COLUMNS.map((c) => ['timestamp', 'original_timestamp', 'sent_at', 'received_at'].includes(c))
 
 export function toTsv(rows: RowSet['events']): string {
   let out = ''
   for (const r of rows) {
     let line = ''
     for (let i = 0; i < EVENT_COLUMNS.length; i++) {
-      const c = EVENT_COLUMNS[i]!
-      const v = r[c]
-      line += (i ? '\t' : '') + (TIME_COLUMNS.has(c) && typeof v === 'number' ? (v / 1000).toFixed(3) : tsvField(v))
+      const v = r[EVENT_COLUMNS[i]!]
+      line += (i ? '\t' : '') + (IS_TIME[i] && typeof v === 'number' ? (v / 1000).toFixed(3) : tsvField(v))
     }
     out += `${line}\n`
   }

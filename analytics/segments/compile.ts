@@ -28,7 +28,8 @@ export interface CompiledQuery {
   params: Record<string, unknown>
 }
 
-const identityMap = (keysParam?: string) =>
+/** anonymous / previous id → the user it was last linked to (limited to `keysParam` when given). */
+export const identityMap = (keysParam?: string) =>
   `(SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities ${keysParam ? `WHERE anonymous_id IN ${keysParam} ` : ''}GROUP BY anonymous_id)`
 
 class Compiler {
@@ -161,7 +162,8 @@ export function requiresEvents(r: Rule): boolean {
   return 'sequence' in r
 }
 
-function canonical(alias: string): string {
+/** The user a row belongs to: its linked user if any (`m` is the identity map), else its own key. */
+export function canonical(alias: string): string {
   return `if(m.uid != '', m.uid, ${alias}.user_key)`
 }
 

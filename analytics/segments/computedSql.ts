@@ -46,6 +46,11 @@ export const COMPUTED_KIND: Record<ComputedProperty, 'number' | 'date' | 'string
   loyalty_tier: 'string',
 }
 
+/** An order's value: `revenue`, else `total` (Segment's e-commerce spec has both). */
+export function revenueOf(properties: string): string {
+  return `if(JSONHas(${properties}, 'revenue'), JSONExtractFloat(${properties}, 'revenue'), JSONExtractFloat(${properties}, 'total'))`
+}
+
 /** "Never" for day counts of users with no such activity: far beyond any window a rule uses. */
 export const NEVER_DAYS = 100000
 
@@ -55,7 +60,7 @@ type Agg = (expr: string) => string
 /** Returns the SQL expression of a computed property; `agg` registers an aggregate and returns its column. */
 export function computedExpr(property: ComputedProperty, ctx: ComputedContext, agg: Agg, bind: Bind, nowParam: string): string {
   const purchase = () => `e.event = ${bind(ctx.purchaseEvent, 'String')}`
-  const revenue = "if(JSONHas(e.properties, 'revenue'), JSONExtractFloat(e.properties, 'revenue'), JSONExtractFloat(e.properties, 'total'))"
+  const revenue = revenueOf('e.properties')
   const orders = () => agg(`countIf(${purchase()})`)
   const sales = () => agg(`sumIf(${revenue}, ${purchase()})`)
   const sinceLastOrder = () => `if(${orders()} > 0, dateDiff('day', ${agg(`maxIf(e.timestamp, ${purchase()})`)}, ${nowParam}), ${NEVER_DAYS})`

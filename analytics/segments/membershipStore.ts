@@ -1,7 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { parseUtc } from '../consentState.js'
 import { selectRows } from '../store.js'
+import { canonical, identityMap } from './compile.js'
 import type { SegmentDefinition } from './ruleSchema.js'
+import { dateTimeParam } from './sqlBuilder.js'
 
 export type TransitionCause = 'event' | 'sweep' | 'recompute' | 'definition' | 'deleted' | 'dependency' | 'consent'
 
@@ -95,7 +97,7 @@ export class MembershipStore {
   /** Size at the end of each bucket, from the transition log. */
   async sizeHistory(segmentId: string, bucket: 'hour' | 'day', from: number, to: number): Promise<{ at: string; size: number; entered: number; exited: number }[]> {
     const fn = bucket === 'hour' ? 'toStartOfHour' : 'toStartOfDay'
-    const params = { id: segmentId, from: isoParam(from), to: isoParam(to) }
+    const params = { id: segmentId, from: dateTimeParam(from), to: dateTimeParam(to) }
     const [start] = await selectRows<{ n: string | number }>(
       this.client,
       `SELECT countIf(entered = 1) - countIf(entered = 0) AS n FROM segment_transitions WHERE segment_id = {id:String} AND at < {from:DateTime64(3, 'UTC')}`,
@@ -147,15 +149,15 @@ export class MembershipStore {
   ): Promise<string[] | null> {
     const params: Record<string, unknown> = { events: match.events, types: match.types, limit: limit + 1 }
     const ranges = windows.map((w, i) => {
-      params[`from${i}`] = isoParam(previous - w)
-      params[`to${i}`] = isoParam(now - w)
+      params[`from${i}`] = dateTimeParam(previous - w)
+      params[`to${i}`] = dateTimeParam(now - w)
       return `(e.timestamp > {from${i}:DateTime64(3, 'UTC')} AND e.timestamp <= {to${i}:DateTime64(3, 'UTC')})`
     })
     const relevant = match.anyEvent ? '1' : "((e.type = 'track' AND e.event IN {events:Array(String)}) OR (e.type != 'track' AND e.type IN {types:Array(String)}))"
     const rows = await selectRows<{ u: string }>(
       this.client,
-      `SELECT DISTINCT if(m.uid != '', m.uid, e.user_key) AS u
-       FROM events AS e LEFT ANY JOIN (SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities GROUP BY anonymous_id) AS m ON e.user_key = m.anonymous_id
+      `SELECT DISTINCT ${canonical('e')} AS u
+       FROM events AS e LEFT ANY JOIN ${identityMap()} AS m ON e.user_key = m.anonymous_id
        WHERE ${relevant} AND (${ranges.join(' OR ')})
        LIMIT {limit:UInt64}`,
       params,
@@ -174,8 +176,4 @@ export class MembershipStore {
     )
     return new Map(rows.map((r) => [r.anonymous_id, r.uid]))
   }
-}
-
-export function isoParam(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 }

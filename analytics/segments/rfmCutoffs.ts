@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../store.js'
-import { DEFAULT_RFM, type RfmCutoffs } from './computedSql.js'
-import { isoParam } from './membershipStore.js'
+import { DEFAULT_RFM, type RfmCutoffs, revenueOf } from './computedSql.js'
+import { dateTimeParam } from './sqlBuilder.js'
 
 /**
  * RFM scores are quintiles among purchasers, so they need the population: the cut points are
@@ -18,10 +18,10 @@ export async function loadRfmCutoffs(client: ClickHouseClient, purchaseEvent: st
        SELECT user_key,
               dateDiff('day', max(timestamp), {now:DateTime64(3, 'UTC')}) AS recency,
               count() AS frequency,
-              sum(if(JSONHas(properties, 'revenue'), JSONExtractFloat(properties, 'revenue'), JSONExtractFloat(properties, 'total'))) AS monetary
+              sum(${revenueOf('properties')}) AS monetary
        FROM events WHERE type = 'track' AND event = {purchase:String}
        GROUP BY user_key)`,
-    { now: isoParam(now), purchase: purchaseEvent },
+    { now: dateTimeParam(now), purchase: purchaseEvent },
   )
   // Too few purchasers for quintiles to mean anything: keep the documented defaults.
   if (!row || Number(row.n) < 20) return DEFAULT_RFM

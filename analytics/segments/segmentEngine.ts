@@ -154,8 +154,10 @@ export class SegmentEngine {
     return rule
   }
 
-  /** Creates or replaces a definition (new version), then recomputes it and what depends on it. */
-  /** `rule` is checked here, node by node (the HTTP layer validates only the envelope). */
+  /**
+   * Creates or replaces a definition (new version), then recomputes it and what depends on it.
+   * `rule` is checked here, node by node (the HTTP layer validates only the envelope).
+   */
   save(def: Omit<SegmentDefinition, 'rule'> & { rule: unknown }, mustExist?: boolean): Promise<StoredSegment & { size: number }> {
     return this.enqueue(async () => {
       if (mustExist && !this.segments.has(def.id)) throw new NotFoundError(`No segment "${def.id}"`)
@@ -194,8 +196,15 @@ export class SegmentEngine {
    */
   private async dryRun(rule: Rule): Promise<void> {
     const q = compileSegment(rule, this.context())
+    await this.evaluable(() =>
+      selectRows(this.opts.client, `SELECT * FROM (${q.sql.replace(/\nSETTINGS join_use_nulls = 0$/, '')}) LIMIT 0 SETTINGS join_use_nulls = 0`, q.params),
+    )
+  }
+
+  /** Runs a query of a rule the user gave; an engine refusal is a 400 about the rule, not a 500. */
+  private async evaluable<T>(run: () => Promise<T>): Promise<T> {
     try {
-      await selectRows(this.opts.client, `SELECT * FROM (${q.sql.replace(/\nSETTINGS join_use_nulls = 0$/, '')}) LIMIT 0 SETTINGS join_use_nulls = 0`, q.params)
+      return await run()
     } catch (err) {
       const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300)
       throw new ValidationError(`The rule cannot be evaluated: ${message}`, [{ path: 'rule', rule: 'evaluable', message: `cannot be evaluated: ${message}` }])
@@ -206,9 +215,8 @@ export class SegmentEngine {
   async preview(input: unknown, sample = 20): Promise<{ size: number; sample: string[] }> {
     const rule = this.check('__preview__', input)
     await this.refreshRfm()
-    await this.dryRun(rule)
     const q = compileSegment(rule, this.context())
-    const rows = await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)
+    const rows = await this.evaluable(() => selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params))
     return { size: rows.length, sample: rows.slice(0, sample).map((r) => r.user_key).sort() }
   }
 
@@ -245,21 +253,16 @@ export class SegmentEngine {
       const canonical = await this.store.canonicalOf(anonymous)
       for (const x of byUser) {
         const user = (x.anonymous && canonical.get(x.user)) || x.user
+        let affected = false
         for (const s of this.segments.values()) {
           if (x.event ? !affectedBy(s.triggers, x.event) : !s.triggers.consent) continue
-          let users = this.pending.get(s.definition.id)
-          if (!users) this.pending.set(s.definition.id, (users = new Map()))
-          users.set(user, x.messageId)
-          if (x.messageId) this.pendingSince.set(x.messageId, received)
+          this.pendingFor(s.definition.id).set(user, x.messageId)
+          affected = true
         }
+        if (affected && x.messageId) this.pendingSince.set(x.messageId, received)
       }
       for (const r of relinked)
-        for (const s of this.segments.values()) {
-          let users = this.pending.get(s.definition.id)
-          if (!users) this.pending.set(s.definition.id, (users = new Map()))
-          users.set(r.user, r.messageId)
-          users.set(r.previous, r.messageId)
-        }
+        for (const s of this.segments.values()) this.pendingFor(s.definition.id).set(r.user, r.messageId).set(r.previous, r.messageId)
       if (!this.pending.size) return
       if (this.opts.batchMs === 0) {
         // Group commit: evaluate as soon as the engine is free; what arrives meanwhile joins the next round.
@@ -273,6 +276,12 @@ export class SegmentEngine {
           this.enqueue(() => this.flushPending())
         }, this.opts.batchMs)
     })
+  }
+
+  private pendingFor(segmentId: string): Map<string, string> {
+    let users = this.pending.get(segmentId)
+    if (!users) this.pending.set(segmentId, (users = new Map()))
+    return users
   }
 
   /** Revisits every segment that time alone can change. */
@@ -318,7 +327,7 @@ export class SegmentEngine {
       await this.recomputeNow(id, 'sweep')
       return false
     }
-    if (candidates.length) await this.evaluateUsers(id, candidates, 'sweep')
+    if (candidates.length) await this.evaluate([id], candidates, 'sweep')
     this.currentAsOf.set(id, now)
     return true
   }
@@ -335,11 +344,11 @@ export class SegmentEngine {
     const triggers = new Map<string, string>()
     for (const id of ids) for (const [u, m] of pending.get(id)!) if (m) triggers.set(u, m)
     if (ids.length)
-      await this.evaluateMany(ids, users, 'event', triggers).catch(async (err) => {
+      await this.evaluate(ids, users, 'event', triggers).catch(async (err) => {
         // One segment failing must not stall the others: evaluate them one at a time.
         this.opts.log?.('segment round failed; evaluating segments one by one', { err: String(err) })
         for (const id of ids)
-          await this.evaluateUsers(id, [...pending.get(id)!.keys()], 'event', pending.get(id)).catch((e) =>
+          await this.evaluate([id], [...pending.get(id)!.keys()], 'event', pending.get(id)).catch((e) =>
             this.opts.log?.('segment evaluation failed', { segment: id, err: String(e) }),
           )
       })
@@ -350,28 +359,15 @@ export class SegmentEngine {
     }
   }
 
-  private async evaluateMany(ids: string[], users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<void> {
+  /** Re-evaluates these segments for these users only, in one query, and applies the changes. */
+  private async evaluate(ids: string[], users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<void> {
     const byUser = await this.store.keysOfUsers(users)
     const keys = users.flatMap((u) => byUser.get(u) ?? [u])
     const q = compileScoped(ids.map((id) => this.segments.get(id)!.definition.rule), this.context(), { users, keys })
     const rows = await selectRows<Record<string, string | number>>(this.opts.client, q.sql, q.params)
     const results = new Map(ids.map((id) => [id, new Set<string>()]))
     for (const row of rows) ids.forEach((id, i) => Number(row[`s${i}`]) === 1 && results.get(id)!.add(String(row.user_key)))
-    await this.applyMany(ids.map((id) => ({ id, now: results.get(id)! })), users, cause, triggers)
-  }
-
-  private async evaluateUsers(
-    id: string,
-    users: string[],
-    cause: TransitionCause,
-    triggers?: Map<string, string>,
-    keysByUser?: Map<string, string[]>,
-  ): Promise<Transition[]> {
-    const byUser = keysByUser ?? (await this.store.keysOfUsers(users))
-    const keys = users.flatMap((u) => byUser.get(u) ?? [u])
-    const q = compileSegment(this.segments.get(id)!.definition.rule, this.context(), { users, keys })
-    const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
-    return this.apply(id, users, now, cause, triggers)
+    await this.applyChanges(ids.map((id) => ({ id, now: results.get(id)! })), users, cause, triggers)
   }
 
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
@@ -382,15 +378,11 @@ export class SegmentEngine {
     const q = compileSegment(s.definition.rule, context)
     const now = new Set((await selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params)).map((r) => r.user_key))
     const candidates = new Set([...(this.members.get(id) ?? []), ...now])
-    return this.apply(id, [...candidates], now, cause)
-  }
-
-  private apply(id: string, candidates: string[], now: Set<string>, cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
-    return this.applyMany([{ id, now }], candidates, cause, triggers)
+    return this.applyChanges([{ id, now }], [...candidates], cause)
   }
 
   /** Diffs new results against current membership, records every change in one insert, publishes. */
-  private async applyMany(results: { id: string; now: Set<string> }[], candidates: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
+  private async applyChanges(results: { id: string; now: Set<string> }[], candidates: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
     const at = this.now()
     const changes: Transition[] = []
     for (const { id, now } of results) {
@@ -414,7 +406,7 @@ export class SegmentEngine {
       const changed = [...new Set(changes.filter((t) => t.segmentId === id).map((t) => t.userKey))]
       if (!changed.length) continue
       for (const dep of this.segments.values())
-        if (dep.triggers.segments.has(id)) await this.evaluateUsers(dep.definition.id, changed, 'dependency')
+        if (dep.triggers.segments.has(id)) await this.evaluate([dep.definition.id], changed, 'dependency')
     }
     return changes
   }

@@ -1,3 +1,8 @@
+/** A time as a DateTime64(3, 'UTC') query parameter value. */
+export function dateTimeParam(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+}
+
 /**
  * Bound parameters for generated SQL: every value goes in as `{pN:Type}`, never into the text.
  */
@@ -20,7 +25,7 @@ export class Params {
 
   /** A point in time for a DateTime64(3, 'UTC') comparison. */
   time(ms: number): string {
-    return this.bind(new Date(ms).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')")
+    return this.bind(dateTimeParam(ms), "DateTime64(3, 'UTC')")
   }
 }
 
