@@ -6,6 +6,7 @@ import { selectRows } from '../store.js'
 import { RecentIds } from './recentIds.js'
 import { buildRows } from './buildRows.js'
 import { insertRows } from './insertRows.js'
+import type { RowSet } from './rows.js'
 import type { ConsentUpdate, IngestEvent } from './types.js'
 
 /**
@@ -41,8 +42,11 @@ export interface FlushStats {
   durationMs: number
 }
 
-/** Called after a batch is stored: its (new, deduplicated) events and the consent changes it recorded. */
-type StoredListener = (events: IngestEvent[], consent: ConsentUpdate[]) => void
+/**
+ * Called after a batch is stored: its (new, deduplicated) events, the consent changes it recorded,
+ * and the rows exactly as inserted (`rows.events[i]` is `events[i]` as stored).
+ */
+export type StoredListener = (events: IngestEvent[], consent: ConsentUpdate[], rows: RowSet) => void
 
 interface Pending {
   seq: number
@@ -56,6 +60,8 @@ export class EventWriter {
   private readonly queue: Pending[] = []
   private queuedRows = 0
   private flushing = false
+  private holds = 0
+  private idleWaiters: (() => void)[] = []
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private nextSeq = 1
@@ -145,9 +151,25 @@ export class EventWriter {
     else this.timer = setTimeout(() => void this.flush(), this.opts.lingerMs)
   }
 
+  /**
+   * Runs `fn` while no batch is being stored: accepted requests wait (they are still acknowledged
+   * only once stored). Whoever reads the store and then follows it from `onStored` needs this, or
+   * a batch could be both in what it read and in what it is told next.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.holds++
+    try {
+      while (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+      return await fn()
+    } finally {
+      this.holds--
+      if (this.holds === 0 && this.queue.length) this.schedule()
+    }
+  }
+
   private async flush(): Promise<void> {
     this.timer = undefined
-    if (this.flushing || this.queue.length === 0) return
+    if (this.flushing || this.holds > 0 || this.queue.length === 0) return
     this.flushing = true
     const batch: Pending[] = []
     let rows = 0
@@ -171,6 +193,7 @@ export class EventWriter {
           })
     } finally {
       this.flushing = false
+      for (const w of this.idleWaiters.splice(0)) w()
       this.doneBefore = Math.max(this.doneBefore, batch[batch.length - 1]!.seq + 1)
       this.drainWaiters = this.drainWaiters.filter((w) => (w.seq <= this.doneBefore ? (w.resolve(), false) : true))
       if (this.queue.length) setImmediate(() => void this.flush()) // group commit: waiting requests go now
@@ -182,7 +205,7 @@ export class EventWriter {
     for (const p of batch) p.resolve()
     for (const l of this.listeners) {
       try {
-        l(stored.events, stored.consent)
+        l(stored.events, stored.consent, stored.rows)
       } catch (err) {
         this.opts.log?.('stored-listener failed', { err: String(err) })
       }
@@ -193,7 +216,7 @@ export class EventWriter {
     p.reject(new StoreUnavailableError(`The event store did not accept the write (${short(err)}); nothing was stored, retry`))
   }
 
-  private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[] }> {
+  private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[]; rows: RowSet }> {
     const started = this.now()
     const events = reqs.flatMap((r) => r.events)
     const fresh = await this.dedupe(events)
@@ -212,7 +235,7 @@ export class EventWriter {
     this.opts.consent.apply(built.consentChanges)
     const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: built.consentLimited, durationMs: this.now() - started }
     for (const l of this.flushListeners) l(stats)
-    return { events: fresh, consent: built.consentChanges }
+    return { events: fresh, consent: built.consentChanges, rows: built.rows }
   }
 
   /** Drops repeats within the batch and, after confirming with the store, repeats of stored events. */

@@ -1,6 +1,7 @@
 import { type ComputedContext, COMPUTED_KIND, computedExpr } from './computedSql.js'
 import { durationMs } from './duration.js'
 import { type Rule, ENGAGEMENT_EVENTS } from './ruleSchema.js'
+import type { EventMatchSpec } from './live/factPlan.js'
 import { type Comparable, Params, compare, jsonPath } from './sqlBuilder.js'
 
 /**
@@ -61,15 +62,8 @@ class Compiler {
     return this.evSince
   }
 
-  eventMatch(m: { event?: string; type?: string; where?: { path: string; op: string; value?: unknown }[] }): string {
-    const type = m.type ?? 'track'
-    const parts = [`e.type = ${this.p.bind(type, 'String')}`]
-    if (m.event) parts.push(type === 'track' ? `e.event = ${this.p.bind(m.event, 'String')}` : `e.name = ${this.p.bind(m.event, 'String')}`)
-    for (const f of m.where ?? []) {
-      const args = jsonPath(this.p, 'e.properties', f.path)
-      parts.push(compare(this.p, (kind) => `JSONExtract${kind}(${args.join(', ')})`, `JSONHas(${args.join(', ')})`, f as Comparable))
-    }
-    return parts.join(' AND ')
+  eventMatch(m: EventMatchSpec): string {
+    return eventMatchSql(this.p, m)
   }
 
   timeRange(r: { within?: string | number; between?: { from: string; to: string } }): { cond: string; since: number | null } {
@@ -103,8 +97,7 @@ class Compiler {
     if ('engagement' in r) {
       const l = r.engagement
       const t = this.timeRange(l)
-      const automated = l.includeAutomated ? '' : " AND NOT JSONExtractBool(e.properties, 'automated')"
-      const match = `e.type = ${this.p.bind('track', 'String')} AND e.event = ${this.p.bind(ENGAGEMENT_EVENTS[l.action], 'String')}${automated}`
+      const match = this.eventMatch({ type: 'track', event: ENGAGEMENT_EVENTS[l.action], excludeAutomated: !l.includeAutomated })
       return this.countCond(this.evAgg(`countIf(${match}${t.cond})`, t.since), l.count)
     }
     if ('sequence' in r) {
@@ -148,6 +141,19 @@ class Compiler {
     const members = `(SELECT user_key FROM segment_membership FINAL WHERE segment_id = ${this.p.bind(l.id, 'String')} AND is_member = 1)`
     return `(${this.user} ${l.member === false ? 'NOT IN' : 'IN'} ${members})`
   }
+}
+
+/** The SQL test of one event (`e`) against a match spec; shared with the live facts loader. */
+export function eventMatchSql(p: Params, m: EventMatchSpec): string {
+  const type = m.type ?? 'track'
+  const parts = [`e.type = ${p.bind(type, 'String')}`]
+  if (m.event) parts.push(type === 'track' ? `e.event = ${p.bind(m.event, 'String')}` : `e.name = ${p.bind(m.event, 'String')}`)
+  if (m.excludeAutomated) parts.push("NOT JSONExtractBool(e.properties, 'automated')")
+  for (const f of m.where ?? []) {
+    const args = jsonPath(p, 'e.properties', f.path)
+    parts.push(compare(p, (kind) => `JSONExtract${kind}(${args.join(', ')})`, `JSONHas(${args.join(', ')})`, f as Comparable))
+  }
+  return parts.join(' AND ')
 }
 
 /** Can a user with no events at all satisfy the rule? If not, the events pass is the universe. */

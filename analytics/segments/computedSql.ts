@@ -51,6 +51,9 @@ export function revenueOf(properties: string): string {
   return `if(JSONHas(${properties}, 'revenue'), JSONExtractFloat(${properties}, 'revenue'), JSONExtractFloat(${properties}, 'total'))`
 }
 
+/** Per category, how many of the user's events name it. */
+export const CATEGORY_COUNTS = "sumMapIf(map(JSONExtractString(e.properties, 'category'), toUInt64(1)), JSONExtractString(e.properties, 'category') != '')"
+
 /** "Never" for day counts of users with no such activity: far beyond any window a rule uses. */
 export const NEVER_DAYS = 100000
 
@@ -90,7 +93,8 @@ export function computedExpr(property: ComputedProperty, ctx: ComputedContext, a
     case 'days_since_last_order':
       return sinceLastOrder()
     case 'favourite_category':
-      return `arrayElement(${agg("topKIf(1)(JSONExtractString(e.properties, 'category'), JSONExtractString(e.properties, 'category') != '')")}, 1)`
+      // Exact counts, ties to the alphabetically first: the live evaluator must pick the same one.
+      return `arrayElement(arraySort(x -> (-toInt64(x.2), x.1), arrayZip(mapKeys(${agg(CATEGORY_COUNTS)}), mapValues(${agg(CATEGORY_COUNTS)}))), 1).1`
     case 'r_score':
       return r()
     case 'f_score':
