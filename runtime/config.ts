@@ -45,6 +45,9 @@ const envSchema = z.object({
   LOYALTY_TIERS: z.string().default('silver:100,gold:500,platinum:2000'),
   SEGMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   SEGMENT_BATCH_MS: z.coerce.number().int().min(0).max(5000).default(0),
+  // live: facts in memory, one process owns ingest; sql: a scoped query per round (any number of
+  // API processes). auto = live on the embedded engine, sql with a ClickHouse server.
+  SEGMENT_EVALUATION: z.enum(['auto', 'live', 'sql']).default('auto'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 

@@ -102,10 +102,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     sweepIntervalMs: config.SEGMENT_SWEEP_INTERVAL_MS,
     batchMs: config.SEGMENT_BATCH_MS,
     log: log.warn,
+    ...(role !== 'worker' && liveSegments(config) ? { live: { pauseWrites: (fn) => writer.exclusive(fn) } } : {}),
   })
   if (role !== 'worker') {
     await segments.load()
-    writer.onStored((events, consentChanges) => segments.handleStored(events, consentChanges))
+    writer.onStored((events, consentChanges, rows) => segments.handleStored(events, consentChanges, rows))
     if (config.SEGMENT_SWEEP_INTERVAL_MS > 0) segments.start()
   }
   const metrics = createMetrics({ writer, segments })
@@ -211,4 +212,9 @@ function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
   } catch {
     // Already installed by the host (e.g. a test harness): keep theirs.
   }
+}
+
+/** Live segment evaluation needs every stored event to pass through this one process. */
+function liveSegments(config: Config): boolean {
+  return config.SEGMENT_EVALUATION === 'live' || (config.SEGMENT_EVALUATION === 'auto' && config.mode.clickhouse === 'embedded')
 }

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js'
+import type { RowSet } from '../ingest/rows.js'
 import type { ConsentUpdate, IngestEvent } from '../ingest/types.js'
 import { selectRows } from '../store.js'
 import { type CompileContext, compileScoped, compileSegment } from './compile.js'
@@ -9,6 +10,9 @@ import { MembershipStore, type StoredSegment, type Transition, type TransitionCa
 import { loadRfmCutoffs } from './rfmCutoffs.js'
 import type { Rule, SegmentDefinition } from './ruleSchema.js'
 import { type Triggers, affectedBy, triggersOf } from './triggers.js'
+import { type LiveContext, type LivePredicate, compileLive } from './live/evaluateFacts.js'
+import { LiveFacts } from './live/liveFacts.js'
+import { TransitionLog } from './transitionLog.js'
 import { findCycle, referencedSegments, validateRule } from './validateRule.js'
 
 /**
@@ -19,6 +23,13 @@ import { findCycle, referencedSegments, validateRule } from './validateRule.js'
  *   within 24 h" coming true);
  * - a full recompute on demand and whenever a definition changes.
  * Every enter/exit is stored with its time and cause, then published to listeners (journeys).
+ *
+ * Two ways to evaluate, the same answers (a differential test holds them together):
+ * - live (one process owns ingest): every user's facts are kept in memory (live/), so an event
+ *   is evaluated without a query and transitions are decided in microseconds, then recorded in
+ *   group commits; the sweep reads a timeline of when windows expire;
+ * - SQL: the compiled rule runs scoped to the users an event touched (any number of processes,
+ *   a ClickHouse server), at the cost of a query per round.
  */
 export interface SegmentEngineOptions {
   client: ClickHouseClient
@@ -28,7 +39,15 @@ export interface SegmentEngineOptions {
   batchMs: number
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
+  /**
+   * Live evaluation. `pauseWrites` runs a function while no ingest batch is being stored (the
+   * facts are read from the store and then followed from `handleStored`: no batch may fall
+   * between the two, or land in both).
+   */
+  live?: { pauseWrites: <T>(fn: () => Promise<T>) => Promise<T> }
 }
+
+const DAY_MS = 86_400_000
 
 interface Loaded extends StoredSegment {
   triggers: Triggers
@@ -67,16 +86,33 @@ export class SegmentEngine {
   readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0, incremental: 0 }
   /** When each segment was last brought up to date with time (recompute or sweep). */
   private readonly currentAsOf = new Map<string, number>()
+  private readonly facts?: LiveFacts
+  private readonly predicates = new Map<string, LivePredicate>()
+  private readonly log?: TransitionLog
+  /** UTC day of the last full pass over day-based segments (live). */
+  private lastFullDay = -1
 
   constructor(private readonly opts: SegmentEngineOptions) {
     this.store = new MembershipStore(opts.client)
     this.now = opts.now ?? Date.now
+    if (opts.live) {
+      this.facts = new LiveFacts(opts.client, opts.computed.purchaseEvent)
+      this.log = new TransitionLog(this.store, (ts) => ts.forEach((t) => this.emit(t)), opts.log)
+    }
+  }
+
+  /** Whether segments are evaluated from facts in memory (see the class comment). */
+  get isLive(): boolean {
+    return this.facts !== undefined
   }
 
   async load(): Promise<void> {
     for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
     this.members = await this.store.loadMembers()
     await this.refreshRfm(true)
+    if (this.facts && this.segments.size)
+      // Whatever was stored but not evaluated before a stop (a crash) is caught up here.
+      await this.commit(await this.withFreshFacts(() => this.decideAll([...this.segments.keys()], 'recompute')))
   }
 
   onTransition(listener: Listener): void {
@@ -96,6 +132,7 @@ export class SegmentEngine {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer)
     await this.idle()
+    await this.log?.close()
   }
 
   /** Waits until every event seen so far has been evaluated (tests, shutdown, erasure). */
@@ -110,6 +147,7 @@ export class SegmentEngine {
       }
       const running = this.running
       await running
+      await this.log?.settled()
       if (running === this.running && !this.pendingTimer) return
     }
   }
@@ -134,6 +172,8 @@ export class SegmentEngine {
   /** After an erasure: the person leaves every segment without a trace (no exit is recorded). */
   forget(userKeys: string[]): Promise<void> {
     return this.enqueue(async () => {
+      await this.log?.settled()
+      this.facts?.forget(userKeys)
       for (const set of this.members.values()) for (const k of userKeys) set.delete(k)
       for (const users of this.pending.values()) for (const k of userKeys) users.delete(k)
     })
@@ -169,6 +209,7 @@ export class SegmentEngine {
       const stored = { definition: { ...def, rule }, version, updatedAt: this.now() }
       await this.store.saveDefinition(stored.definition, version, stored.updatedAt)
       this.segments.set(def.id, { ...stored, triggers: triggersOf(rule) })
+      this.predicates.delete(def.id) // the old rule must not decide anything until the new one is compiled
       await this.recomputeNow(def.id, 'definition')
       return this.get(def.id)
     })
@@ -183,10 +224,10 @@ export class SegmentEngine {
       const at = this.now()
       await this.store.saveDefinition(s.definition, s.version + 1, at, true)
       const exits = [...(this.members.get(id) ?? [])].map((userKey) => this.transition(id, userKey, false, at, 'deleted', ''))
-      await this.store.record(exits)
       this.segments.delete(id)
+      this.predicates.delete(id)
       this.members.delete(id)
-      for (const t of exits) this.emit(t)
+      await this.commit(exits)
     })
   }
 
@@ -234,9 +275,14 @@ export class SegmentEngine {
     return this.store.sizeHistory(id, bucket, from, to)
   }
 
-  /** Called with every batch the ingest path stored. */
-  handleStored(events: IngestEvent[], consent: Pick<ConsentUpdate, 'userKey'>[] = []): void {
+  /** Called with every batch the ingest path stored (with the rows as stored, for live facts). */
+  handleStored(events: IngestEvent[], consent: ConsentUpdate[] = [], rows?: RowSet): void {
     if (!this.segments.size) return
+    if (this.facts) {
+      if (!rows) throw new Error('live segments need the stored rows')
+      this.handleLive(events, consent, rows)
+      return
+    }
     const received = this.now()
     const byUser: { user: string; anonymous: boolean; messageId: string; event?: IngestEvent }[] = []
     const relinked: { user: string; previous: string; messageId: string }[] = []
@@ -286,6 +332,7 @@ export class SegmentEngine {
 
   /** Revisits every segment that time alone can change. */
   sweep(): Promise<void> {
+    if (this.facts) return this.enqueue(() => this.sweepLive())
     return this.enqueue(async () => {
       const started = this.now()
       const previous = this.sweepStatus.lastStartedAt
@@ -373,6 +420,12 @@ export class SegmentEngine {
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
     const s = this.segments.get(id)
     if (!s) throw new NotFoundError(`No segment "${id}"`)
+    if (this.facts) {
+      // The facts are read again (a new rule may read new ones; and any drift heals).
+      const changes = await this.withFreshFacts(() => this.decideAll([id], cause))
+      await this.commit(changes)
+      return changes
+    }
     const context = this.context()
     this.currentAsOf.set(id, context.now)
     const q = compileSegment(s.definition.rule, context)
@@ -429,10 +482,157 @@ export class SegmentEngine {
     return { ...this.opts.computed, rfm: this.rfm, consentDefaults: this.opts.consentDefaults, now: this.now() }
   }
 
-  private async refreshRfm(force = false): Promise<void> {
-    if (!force && this.now() - this.rfmAt < 3_600_000) return
+  /** Returns whether the cut points changed. */
+  private async refreshRfm(force = false): Promise<boolean> {
+    if (!force && this.now() - this.rfmAt < 3_600_000) return false
+    const before = JSON.stringify(this.rfm)
     this.rfm = await loadRfmCutoffs(this.opts.client, this.opts.computed.purchaseEvent, this.now())
     this.rfmAt = this.now()
+    return JSON.stringify(this.rfm) !== before
+  }
+
+  // ── live evaluation ────────────────────────────────────────────────────────────────────────
+
+  /** Reads every rule's facts from the store, with ingest held, then runs `then` before it resumes. */
+  private async withFreshFacts<T>(then: () => T): Promise<T> {
+    const facts = this.facts!
+    return this.opts.live!.pauseWrites(async () => {
+      const rules = [...this.segments.values()].map((s) => s.definition.rule)
+      await facts.rebuild(rules, this.now())
+      this.predicates.clear()
+      for (const s of this.segments.values()) this.predicates.set(s.definition.id, compileLive(s.definition.rule, facts.plan))
+      return then()
+    })
+  }
+
+  private handleLive(events: IngestEvent[], consent: ConsentUpdate[], rows: RowSet): void {
+    const received = this.now()
+    const applied = this.facts!.apply(events, rows, consent, received)
+    // segment → user → [triggering message id, cause]
+    const pending = new Map<string, Map<string, [string, TransitionCause]>>()
+    const add = (id: string, user: string, messageId: string, cause: TransitionCause) => {
+      let users = pending.get(id)
+      if (!users) pending.set(id, (users = new Map()))
+      if (!users.has(user) || cause === 'event') users.set(user, [messageId, cause])
+    }
+    const affecting: string[] = []
+    for (const t of applied.touched) {
+      let any = false
+      for (const s of this.segments.values()) {
+        if (t.event ? !affectedBy(s.triggers, t.event) : !s.triggers.consent) continue
+        add(s.definition.id, t.user, t.messageId, t.event ? 'event' : 'consent')
+        any = true
+      }
+      if (any && t.event) affecting.push(t.messageId)
+    }
+    for (const user of applied.relinked) for (const id of this.segments.keys()) add(id, user, '', 'event')
+    const changes: Transition[] = []
+    for (const [id, users] of pending) changes.push(...this.decide(id, users.keys(), (u) => users.get(u)!))
+    this.log!.add(changes)
+    if (this.evaluatedListeners.length && affecting.length) {
+      const done = this.now()
+      for (const l of this.evaluatedListeners) l(affecting.map(() => done - received))
+    }
+    if (applied.reload.length) {
+      const users = [...new Set(applied.reload)]
+      this.enqueue(async () => {
+        const changes = await this.opts.live!.pauseWrites(async () => {
+          await this.facts!.reload(users, this.now())
+          return [...this.segments.keys()].flatMap((id) => this.decide(id, users, () => ['', 'event']))
+        })
+        this.log!.add(changes)
+      })
+    }
+  }
+
+  /**
+   * Evaluates one segment for these users from their facts, applies the changes to membership at
+   * once, and follows them into the segments built on this one. Synchronous: nothing can change
+   * a user's facts or membership in between.
+   */
+  private decide(id: string, users: Iterable<string>, why: (user: string) => [string, TransitionCause], ctx = this.liveContext()): Transition[] {
+    const predicate = this.predicates.get(id)
+    if (!predicate) return []
+    let current = this.members.get(id)
+    if (!current) this.members.set(id, (current = new Set()))
+    const changes: Transition[] = []
+    for (const user of users) {
+      const f = this.facts!.factsOf(user)
+      const is = f?.seen === true && predicate(user, f, ctx)
+      if (current.has(user) === is) continue
+      if (is) current.add(user)
+      else current.delete(user)
+      const [messageId, cause] = why(user)
+      changes.push(this.transition(id, user, is, ctx.now, cause, messageId))
+    }
+    if (changes.length) {
+      const changed = changes.map((t) => t.userKey)
+      for (const dep of this.segments.values())
+        if (dep.triggers.segments.has(id)) changes.push(...this.decide(dep.definition.id, changed, () => ['', 'dependency'], ctx))
+    }
+    return changes
+  }
+
+  /** These segments for everyone: their members and every user with events or traits. */
+  private decideAll(ids: string[], cause: TransitionCause): Transition[] {
+    const ctx = this.liveContext()
+    this.lastFullDay = Math.floor(ctx.now / DAY_MS)
+    return ids.flatMap((id) => {
+      const candidates = new Set([...this.facts!.universe(), ...(this.members.get(id) ?? [])])
+      return this.decide(id, candidates, () => ['', cause], ctx)
+    })
+  }
+
+  /**
+   * Windows that expired since the last sweep are on the facts' timeline, so only those users are
+   * evaluated; day-based properties (days inactive, RFM) change for everyone at midnight UTC or
+   * when the RFM cut points move, and get a full pass then.
+   */
+  private async sweepLive(): Promise<void> {
+    const started = this.now()
+    const previous = this.sweepStatus.lastStartedAt
+    const rfmMoved = await this.refreshRfm()
+    const now = this.now()
+    const fullPass = Math.floor(now / DAY_MS) !== this.lastFullDay || rfmMoved
+    const due = [...this.segments.values()].filter((s) => s.triggers.timeDependent)
+    const users = this.facts!.popDue(now)
+    const ctx = this.liveContext()
+    const changes: Transition[] = []
+    let incremental = 0
+    for (const s of due) {
+      if (s.triggers.fullSweep && fullPass) {
+        const candidates = new Set([...this.facts!.universe(), ...(this.members.get(s.definition.id) ?? [])])
+        changes.push(...this.decide(s.definition.id, candidates, () => ['', 'sweep'], ctx))
+      } else {
+        changes.push(...this.decide(s.definition.id, users, () => ['', 'sweep'], ctx))
+        incremental++
+      }
+    }
+    if (fullPass) this.lastFullDay = Math.floor(now / DAY_MS)
+    await this.commit(changes)
+    const duration = this.now() - started
+    Object.assign(this.sweepStatus, {
+      lastStartedAt: started,
+      lastDurationMs: duration,
+      lagMs: (previous === null ? this.opts.sweepIntervalMs : started - previous) + duration,
+      segments: due.length,
+      incremental,
+    })
+  }
+
+  private liveContext(): LiveContext {
+    return { ...this.context(), isMember: (id, user) => this.members.get(id)?.has(user) === true }
+  }
+
+  /** Records decided changes and waits until they are stored and announced. */
+  private async commit(changes: Transition[]): Promise<void> {
+    if (this.log) {
+      this.log.add(changes)
+      await this.log.settled()
+      return
+    }
+    await this.store.record(changes)
+    for (const t of changes) this.emit(t)
   }
 
   /** All work runs one at a time, in arrival order: evaluations never race each other's diffs. */

@@ -3,9 +3,14 @@ import type { Transition } from '../../analytics/segments/membershipStore.js'
 import { selectRows } from '../../analytics/store.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 
-describe('segments: API, real-time membership from ingested events, sweep, references', () => {
+// Both evaluation modes must behave the same: facts in memory (live) and a scoped query (sql).
+describe.each(['live', 'sql'])('segments (%s): API, real-time membership from ingested events, sweep, references', (mode) => {
   // A long sweep interval: the tests call the sweep themselves, when time has done its work.
-  const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000', SEGMENT_BATCH_MS: '10' } })
+  const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000', SEGMENT_BATCH_MS: '10', SEGMENT_EVALUATION: mode } })
+
+  it('runs in the mode asked for', () => {
+    expect(fx.nudge.segments.isLive).toBe(mode === 'live')
+  })
   const seen: Transition[] = []
   const segmentsUrl = () => `${fx.nudge.url}/api/segments`
   const track = (userId: string, event: string, properties: Record<string, unknown> = {}) =>
@@ -155,6 +160,43 @@ describe('segments: API, real-time membership from ingested events, sweep, refer
     expect(fx.nudge.segments.segmentsOf(user)).toEqual([])
     const rows = await selectRows(fx.nudge.store.client, 'SELECT * FROM segment_transitions WHERE user_key = {u:String}', { u: user })
     expect(rows).toEqual([])
+  })
+})
+
+describe('live segments after a stop', () => {
+  const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000', SEGMENT_EVALUATION: 'live' } })
+
+  it('events stored but never evaluated (a crash between the two) are caught up at start', async () => {
+    await admin(`${fx.nudge.url}/api/segments`, 'POST', { id: 'searched', name: 'Searched', rule: { performed: { event: 'Products Searched', within: '7d' } } })
+    const user = uid('u')
+    // Straight into the store, as if the process died after the insert and before evaluating.
+    await fx.nudge.store.client.insert({
+      table: 'events',
+      format: 'JSONEachRow',
+      values: [{ message_id: uid('m'), source: 'test', type: 'track', event: 'Products Searched', user_id: user, user_key: user, timestamp: Date.now(), received_at: Date.now(), properties: '{}' }],
+    })
+    expect(fx.nudge.segments.segmentsOf(user)).toEqual([])
+    await fx.restart()
+    expect(fx.nudge.segments.segmentsOf(user)).toEqual(['searched'])
+    const [row] = await selectRows<{ cause: string }>(fx.nudge.store.client, 'SELECT cause FROM segment_transitions WHERE user_key = {u:String}', { u: user })
+    expect(row?.cause).toBe('recompute')
+  })
+
+  it('an anonymous visitor who signs in brings their history: the user enters, the anonymous id leaves', async () => {
+    await admin(`${fx.nudge.url}/api/segments`, 'POST', {
+      id: 'searched-twice',
+      name: 'Searched twice',
+      rule: { performed: { event: 'Products Searched', within: '7d', count: { gte: 2 } } },
+    })
+    const [anon, user] = [uid('anon'), uid('u')]
+    await post(`${fx.nudge.url}/v1/track`, { anonymousId: anon, event: 'Products Searched', messageId: uid('m') })
+    await post(`${fx.nudge.url}/v1/track`, { anonymousId: anon, event: 'Products Searched', messageId: uid('m') })
+    await fx.nudge.segments.idle()
+    expect(fx.nudge.segments.segmentsOf(anon)).toContain('searched-twice')
+    await post(`${fx.nudge.url}/v1/identify`, { anonymousId: anon, userId: user, traits: { plan: 'free' }, messageId: uid('m') })
+    await fx.nudge.segments.idle()
+    expect(fx.nudge.segments.segmentsOf(user)).toContain('searched-twice')
+    expect(fx.nudge.segments.segmentsOf(anon)).toEqual([])
   })
 })
 

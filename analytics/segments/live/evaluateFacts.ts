@@ -5,7 +5,7 @@ import type { Comparable } from '../sqlBuilder.js'
 import { comparer, readerOf } from './compareValue.js'
 import { type FactPlan, countedMatch, leafSlots } from './factPlan.js'
 import { extractBool, extractFloat, extractString, MISSING, parseStored } from './jsonValue.js'
-import type { Totals, UserFacts } from './userFacts.js'
+import type { FactsView, Totals } from './factTable.js'
 
 /**
  * The live twin of the segment compiler: a rule → a predicate over one user's facts, with the
@@ -18,7 +18,7 @@ export interface LiveContext extends ComputedContext {
   isMember(segmentId: string, userKey: string): boolean
 }
 
-export type LivePredicate = (userKey: string, f: UserFacts | undefined, ctx: LiveContext) => boolean
+export type LivePredicate = (userKey: string, f: FactsView | undefined, ctx: LiveContext) => boolean
 
 const DAY = 86_400_000
 /** ClickHouse's dateDiff('day', a, b) in UTC: midnights crossed, not 24-hour periods. */
@@ -43,7 +43,7 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
     const gte = count?.gte ?? (count?.lte === undefined ? 1 : 0)
     const lte = count?.lte
     return (_u, f, ctx) => {
-      const v = f?.s[i]
+      const v = f?.slot(i)
       const n = v === undefined ? 0 : typeof v === 'number' ? v : within === undefined ? 0 : countSince(v as number[], ctx.now - within)
       return n >= gte && (lte === undefined || n <= lte)
     }
@@ -54,9 +54,9 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
     const lookback = durationMs(rule.sequence.lookback ?? '30d')
     return (_u, f, ctx) => {
       const since = ctx.now - lookback
-      const as = (f?.s[a!] as [number, string][] | undefined)?.filter((x) => x[0] >= since) ?? []
+      const as = (f?.slot(a!) as [number, string][] | undefined)?.filter((x) => x[0] >= since) ?? []
       if (!as.length) return false
-      const bs = (f?.s[b!] as [number, string][] | undefined)?.filter((x) => x[0] >= since) ?? []
+      const bs = (f?.slot(b!) as [number, string][] | undefined)?.filter((x) => x[0] >= since) ?? []
       // Some A whose window has fully passed with no matching B strictly after it, inside it.
       return as.some((x) => x[0] <= ctx.now - within && !bs.some((y) => y[0] > x[0] && y[0] <= x[0] + within && y[1] === x[1]))
     }
@@ -65,7 +65,7 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
     const i = plan.slotOf({ kind: 'trait', key: rule.trait.key })
     const cmp = comparer(rule.trait as Comparable)
     return (_u, f) => {
-      const cur = f?.s[i] as [string, number] | undefined
+      const cur = f?.slot(i) as [string, number] | undefined
       const has = cur !== undefined && cur[0] !== 'null'
       const v = cur ? parseStored(cur[0]) : MISSING
       return cmp(has, readerOf({ string: () => extractString(v), float: () => extractFloat(v), bool: () => extractBool(v) }))
@@ -77,7 +77,7 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
     const value = asDate ? (Array.isArray(l.value) ? l.value.map((x) => Date.parse(String(x))) : Date.parse(String(l.value))) : l.value
     const cmp = comparer({ ...(l as Comparable), value } as Comparable)
     return (_u, f, ctx) => {
-      const x = computedValue(l.property, f?.tot, ctx)
+      const x = computedValue(l.property, f?.totals(), ctx)
       const has = l.property === 'favourite_category' ? x !== '' : true
       return cmp(has, readerOf({ string: () => String(x), float: () => Number(x), bool: () => Boolean(x) }))
     }
@@ -86,7 +86,7 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
     const i = plan.slotOf({ kind: 'consent', topic: rule.consent.topic })
     const { topic, granted } = rule.consent
     return (_u, f, ctx) => {
-      const cur = f?.s[i] as [boolean, number] | undefined
+      const cur = f?.slot(i) as [boolean, number] | undefined
       return (cur ? cur[0] : Boolean(ctx.consentDefaults[topic])) === granted
     }
   }

@@ -3,8 +3,8 @@ import type { RowSet } from '../../ingest/rows.js'
 import type { ConsentUpdate, IngestEvent } from '../../ingest/types.js'
 import type { Rule } from '../ruleSchema.js'
 import { FactPlan, type LiveEvent } from './factPlan.js'
+import { type FactsView, FactTable } from './factTable.js'
 import { loadFacts, loadLinks } from './factsLoader.js'
-import { type UserFacts, applyEvent, applyLatest, mergeFacts, newFacts } from './userFacts.js'
 
 /**
  * Every user's facts, in memory, kept current from what the ingest path stores — so a segment
@@ -34,20 +34,23 @@ export interface Applied {
 const BUCKET_MS = 10_000
 
 export class LiveFacts {
-  plan: FactPlan
-  private users = new Map<string, UserFacts>()
+  private table: FactTable
   private links = new Map<string, [string, number]>()
-  private timeline = new Map<number, string[]>()
+  private timeline = new Map<number, { users: string[]; at: number[] }>()
 
   constructor(
     private readonly client: ClickHouseClient,
     private readonly purchaseEvent: string,
   ) {
-    this.plan = new FactPlan(purchaseEvent)
+    this.table = new FactTable(new FactPlan(purchaseEvent))
+  }
+
+  get plan(): FactPlan {
+    return this.table.plan
   }
 
   get size(): number {
-    return this.users.size
+    return this.table.size
   }
 
   /** Loads everything the rules read, for every user. The caller keeps writes still meanwhile. */
@@ -56,9 +59,8 @@ export class LiveFacts {
     for (const r of rules) plan.add(r)
     const links = await loadLinks(this.client)
     const loaded = await loadFacts(this.client, plan, now)
-    this.plan = plan
     this.links = links
-    this.users = loaded.users
+    this.table = loaded.table
     this.timeline = new Map()
     for (const [u, t] of loaded.due) this.schedule(u, t)
   }
@@ -69,8 +71,11 @@ export class LiveFacts {
     const keys = new Set(users)
     for (const [anon, [u]] of this.links) if (wanted.has(u)) keys.add(anon)
     const loaded = await loadFacts(this.client, this.plan, now, [...keys])
-    for (const u of users) this.users.delete(u)
-    for (const [u, f] of loaded.users) if (wanted.has(u)) this.users.set(u, f)
+    for (const u of users) {
+      this.table.remove(u)
+      const fresh = loaded.table.view(u)
+      if (fresh) this.table.copyFrom(this.table.row(u), fresh)
+    }
     for (const [u, t] of loaded.due) if (wanted.has(u)) this.schedule(u, t)
   }
 
@@ -85,13 +90,13 @@ export class LiveFacts {
     return out
   }
 
-  factsOf(user: string): UserFacts | undefined {
-    return this.users.get(user)
+  factsOf(user: string): FactsView | undefined {
+    return this.table.view(user)
   }
 
   /** Users in a segment's universe: anyone with events or traits. */
-  *universe(): IterableIterator<string> {
-    for (const [u, f] of this.users) if (f.seen) yield u
+  universe(): IterableIterator<string> {
+    return this.table.universe()
   }
 
   /** Takes in one stored batch: its links first (as the store's next query would see them), then rows. */
@@ -103,19 +108,19 @@ export class LiveFacts {
       const row = rows.events[i]!
       const user = this.canonical(e.userKey)
       const live: LiveEvent = { type: e.type, event: row.event, name: row.name, t: e.timestamp, props: row.consent_limited ? {} : e.properties }
-      for (const due of applyEvent(plan, this.factsFor(user), live, now)) this.schedule(user, due)
+      for (const due of this.table.addEvent(this.table.row(user), live, now)) this.schedule(user, due)
       out.touched.push({ user, messageId: e.messageId, event: e })
     })
     for (const t of rows.traits) {
-      const f = this.factsFor(this.canonical(t.user_key))
-      f.seen = true
+      const i = this.table.row(this.canonical(t.user_key))
+      this.table.markSeen(i)
       const slot = plan.traitSlots.get(t.key)
-      if (slot !== undefined) applyLatest(f, slot, t.value, t.updated_at)
+      if (slot !== undefined) this.table.setLatest(i, slot, t.value, t.updated_at)
     }
     for (const c of consent) {
       const user = this.canonical(c.userKey)
       const slot = plan.consentSlots.get(c.topic)
-      if (slot !== undefined) applyLatest(this.factsFor(user), slot, c.granted, c.changedAt)
+      if (slot !== undefined) this.table.setLatest(this.table.row(user), slot, c.granted, c.changedAt)
       out.touched.push({ user, messageId: c.messageId, consent: true })
     }
     return out
@@ -132,34 +137,37 @@ export class LiveFacts {
       out.reload.push(before, user)
       return
     }
-    const from = this.users.get(anon)
-    if (from) {
-      mergeFacts(this.plan, this.factsFor(user), from)
-      this.users.delete(anon)
+    if (this.table.has(anon)) {
+      this.table.merge(this.table.row(user), this.table.row(anon))
+      this.table.remove(anon)
     }
     out.relinked.push(anon, user)
   }
 
-  private factsFor(user: string): UserFacts {
-    let f = this.users.get(user)
-    if (!f) this.users.set(user, (f = newFacts()))
-    return f
-  }
-
   private schedule(user: string, at: number): void {
-    const bucket = Math.ceil(at / BUCKET_MS)
-    const list = this.timeline.get(bucket)
-    if (list) list.push(user)
-    else this.timeline.set(bucket, [user])
+    const bucket = Math.floor(at / BUCKET_MS)
+    const entry = this.timeline.get(bucket)
+    if (entry) {
+      entry.users.push(user)
+      entry.at.push(at)
+    } else this.timeline.set(bucket, { users: [user], at: [at] })
   }
 
-  /** Users for whom time may have changed something by `now` (each once). */
+  /** Users for whom time may have changed something by `now` (each once); later ones stay. */
   popDue(now: number): string[] {
     const out = new Set<string>()
-    for (const [bucket, users] of this.timeline) {
+    for (const [bucket, entry] of this.timeline) {
       if (bucket * BUCKET_MS > now) continue
-      for (const u of users) out.add(this.canonical(u))
-      this.timeline.delete(bucket)
+      const later: typeof entry = { users: [], at: [] }
+      entry.users.forEach((u, i) => {
+        if (entry.at[i]! <= now) out.add(this.canonical(u))
+        else {
+          later.users.push(u)
+          later.at.push(entry.at[i]!)
+        }
+      })
+      if (later.users.length) this.timeline.set(bucket, later)
+      else this.timeline.delete(bucket)
     }
     return [...out]
   }
@@ -167,7 +175,7 @@ export class LiveFacts {
   /** After an erasure. */
   forget(keys: string[]): void {
     for (const k of keys) {
-      this.users.delete(k)
+      this.table.remove(k)
       this.links.delete(k)
     }
     const gone = new Set(keys)
