@@ -102,11 +102,12 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     sweepIntervalMs: config.SEGMENT_SWEEP_INTERVAL_MS,
     batchMs: config.SEGMENT_BATCH_MS,
     log: log.warn,
-    ...(role !== 'worker' && liveSegments(config) ? { live: { pauseWrites: (fn) => writer.exclusive(fn) } } : {}),
+    ...(role !== 'worker' && liveSegments(config) ? { live: { storedSeq: () => writer.storedSeq, pauseWrites: (fn) => writer.exclusive(fn) } } : {}),
   })
   if (role !== 'worker') {
-    await segments.load()
+    // Following first, then loading: whatever is stored while facts load is replayed onto them.
     writer.onStored((events, consentChanges, rows) => segments.handleStored(events, consentChanges, rows))
+    await segments.load()
     if (config.SEGMENT_SWEEP_INTERVAL_MS > 0) segments.start()
   }
   const metrics = createMetrics({ writer, segments })

@@ -131,7 +131,7 @@ async function main() {
     consentDefaults: {},
     sweepIntervalMs: SWEEP_INTERVAL_MS,
     batchMs: 0,
-    ...(LIVE ? { live: { pauseWrites: <T>(fn: () => Promise<T>) => writer.exclusive(fn) } } : {}),
+    ...(LIVE ? { live: { storedSeq: () => writer.storedSeq, pauseWrites: <T>(fn: () => Promise<T>) => writer.exclusive(fn) } } : {}),
   })
   await engine.load()
   const rssBefore = process.memoryUsage().rss

@@ -65,6 +65,8 @@ export class EventWriter {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private nextSeq = 1
+  /** Write batches stored so far (see migration 005); continues from the store after a restart. */
+  private batchSeq = 0
   /** Every request with a lower sequence number has been stored or refused. */
   private doneBefore = 1
   private drainWaiters: { seq: number; resolve: () => void }[] = []
@@ -79,8 +81,14 @@ export class EventWriter {
     this.now = opts.now ?? Date.now
   }
 
+  /** The last batch stored (and announced to `onStored` listeners, which run right after). */
+  get storedSeq(): number {
+    return this.batchSeq
+  }
+
   /** Remembers the newest stored message ids, so a retry after a restart is still recognised. */
   async warmUp(): Promise<number> {
+    await this.resumeSeq()
     const rows = await selectRows<{ message_id: string }>(
       this.opts.client,
       'SELECT message_id FROM message_ids ORDER BY received_at DESC LIMIT {n:UInt64}',
@@ -88,6 +96,16 @@ export class EventWriter {
     )
     for (let i = rows.length - 1; i >= 0; i--) this.recent.add(rows[i]!.message_id)
     return rows.length
+  }
+
+  /** Batch numbers go on from the highest stored (a restart must not reuse one). */
+  async resumeSeq(): Promise<number> {
+    const [row] = await selectRows<{ s: number | string }>(
+      this.opts.client,
+      'SELECT greatest((SELECT max(ingest_seq) FROM events), (SELECT max(ingest_seq) FROM traits), (SELECT max(ingest_seq) FROM consent), (SELECT max(ingest_seq) FROM identities)) AS s',
+    )
+    this.batchSeq = Math.max(this.batchSeq, Number(row?.s ?? 0))
+    return this.batchSeq
   }
 
   onStored(listener: StoredListener): void {
@@ -226,7 +244,12 @@ export class EventWriter {
       { consent: this.opts.consent, cipher: this.opts.cipher, lookupKey: this.opts.lookupKey, knownLinks: this.knownLinks },
       this.now(),
     )
+    // Stamp the batch: readers that load "up to batch N" and follow on from there rely on it.
+    const seq = this.batchSeq + 1
+    built.rows.seq = seq
+    for (const rows of [built.rows.events, built.rows.traits, built.rows.identities, built.rows.consent]) for (const r of rows) r.ingest_seq = seq
     await insertRows(this.opts.client, built.rows)
+    this.batchSeq = seq
 
     // Only now is it true: remember ids, links and consent for the next batches.
     for (const e of fresh) this.recent.add(e.messageId)

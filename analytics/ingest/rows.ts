@@ -22,15 +22,17 @@ export interface EventRow {
   group_id: string
   previous_id: string
   consent_limited: number
+  /** The write batch that stored it (stamped by the writer; see migration 005). */
+  ingest_seq: number
 }
 export const EVENT_COLUMNS = [
   'message_id', 'source', 'type', 'event', 'name', 'user_id', 'anonymous_id', 'user_key', 'timestamp', 'original_timestamp',
-  'sent_at', 'received_at', 'properties', 'traits', 'context', 'group_id', 'previous_id', 'consent_limited',
+  'sent_at', 'received_at', 'properties', 'traits', 'context', 'group_id', 'previous_id', 'consent_limited', 'ingest_seq',
 ] as const satisfies readonly (keyof EventRow)[]
 
-export interface TraitRow { user_key: string; key: string; value: string; updated_at: number; message_id: string }
+export interface TraitRow { user_key: string; key: string; value: string; updated_at: number; message_id: string; ingest_seq?: number }
 export interface ContactRow { user_key: string; kind: string; value_enc: string; lookup_hash: string; updated_at: number }
-export interface IdentityRow { user_id: string; anonymous_id: string; kind: string; linked_at: number; message_id: string }
+export interface IdentityRow { user_id: string; anonymous_id: string; kind: string; linked_at: number; message_id: string; ingest_seq?: number }
 export interface ConsentRow {
   user_key: string
   topic: string
@@ -39,9 +41,12 @@ export interface ConsentRow {
   source: string
   message_id: string
   recorded_at: number
+  ingest_seq?: number
 }
 
 export interface RowSet {
+  /** The write batch (0 until the writer stamps it). */
+  seq: number
   events: EventRow[]
   traits: TraitRow[]
   contacts: ContactRow[]
@@ -49,7 +54,7 @@ export interface RowSet {
   consent: ConsentRow[]
 }
 
-export const emptyRowSet = (): RowSet => ({ events: [], traits: [], contacts: [], identities: [], consent: [] })
+export const emptyRowSet = (): RowSet => ({ seq: 0, events: [], traits: [], contacts: [], identities: [], consent: [] })
 
 /**
  * The event row. With tracking consent withheld only the minimum is kept — ids, type, name and
@@ -76,6 +81,7 @@ export function eventRow(e: IngestEvent, trackingAllowed: boolean): EventRow {
     group_id: e.groupId,
     previous_id: e.previousId,
     consent_limited: trackingAllowed ? 0 : 1,
+    ingest_seq: 0,
   }
 }
 

@@ -29,9 +29,11 @@ export interface CompiledQuery {
   params: Record<string, unknown>
 }
 
-/** anonymous / previous id → the user it was last linked to (limited to `keysParam` when given). */
-export const identityMap = (keysParam?: string) =>
-  `(SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities ${keysParam ? `WHERE anonymous_id IN ${keysParam} ` : ''}GROUP BY anonymous_id)`
+/** anonymous / previous id → the user it was last linked to (limited to `keysParam`, and to links stored up to batch `maxSeqParam`, when given). */
+export const identityMap = (keysParam?: string, maxSeqParam?: string) => {
+  const where = [...(keysParam ? [`anonymous_id IN ${keysParam}`] : []), ...(maxSeqParam ? [`ingest_seq <= ${maxSeqParam}`] : [])]
+  return `(SELECT anonymous_id, argMax(user_id, linked_at) AS uid FROM identities ${where.length ? `WHERE ${where.join(' AND ')} ` : ''}GROUP BY anonymous_id)`
+}
 
 class Compiler {
   readonly p = new Params()

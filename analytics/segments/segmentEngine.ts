@@ -40,11 +40,11 @@ export interface SegmentEngineOptions {
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
   /**
-   * Live evaluation. `pauseWrites` runs a function while no ingest batch is being stored (the
-   * facts are read from the store and then followed from `handleStored`: no batch may fall
-   * between the two, or land in both).
+   * Live evaluation, following the ingest writer: `storedSeq` is the last write batch it stored
+   * (facts load up to it and replay what follows); `pauseWrites` holds ingest for the rare
+   * re-read of a few users (an id that moved between two users).
    */
-  live?: { pauseWrites: <T>(fn: () => Promise<T>) => Promise<T> }
+  live?: { storedSeq: () => number; pauseWrites: <T>(fn: () => Promise<T>) => Promise<T> }
 }
 
 const DAY_MS = 86_400_000
@@ -87,7 +87,10 @@ export class SegmentEngine {
   /** When each segment was last brought up to date with time (recompute or sweep). */
   private readonly currentAsOf = new Map<string, number>()
   private readonly facts?: LiveFacts
-  private readonly predicates = new Map<string, LivePredicate>()
+  /** Compiled rules, for the plan they were compiled against (a rebuild brings a new plan). */
+  private predicates = { plan: undefined as unknown, byId: new Map<string, LivePredicate>() }
+  /** Segments whose facts are loaded: only these are evaluated live. */
+  private readonly ready = new Set<string>()
   private readonly log?: TransitionLog
   /** UTC day of the last full pass over day-based segments (live). */
   private lastFullDay = -1
@@ -96,7 +99,7 @@ export class SegmentEngine {
     this.store = new MembershipStore(opts.client)
     this.now = opts.now ?? Date.now
     if (opts.live) {
-      this.facts = new LiveFacts(opts.client, opts.computed.purchaseEvent)
+      this.facts = new LiveFacts(opts.client, opts.computed.purchaseEvent, opts.live.storedSeq)
       this.log = new TransitionLog(this.store, (ts) => ts.forEach((t) => this.emit(t)), opts.log)
     }
   }
@@ -110,7 +113,7 @@ export class SegmentEngine {
     for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
     this.members = await this.store.loadMembers()
     await this.refreshRfm(true)
-    if (this.facts && this.segments.size)
+    if (this.facts)
       // Whatever was stored but not evaluated before a stop (a crash) is caught up here.
       await this.commit(await this.withFreshFacts(() => this.decideAll([...this.segments.keys()], 'recompute')))
   }
@@ -209,7 +212,9 @@ export class SegmentEngine {
       const stored = { definition: { ...def, rule }, version, updatedAt: this.now() }
       await this.store.saveDefinition(stored.definition, version, stored.updatedAt)
       this.segments.set(def.id, { ...stored, triggers: triggersOf(rule) })
-      this.predicates.delete(def.id) // the old rule must not decide anything until the new one is compiled
+      // The old rule must not decide anything; the new one waits for its facts.
+      this.ready.delete(def.id)
+      this.predicates.byId.delete(def.id)
       await this.recomputeNow(def.id, 'definition')
       return this.get(def.id)
     })
@@ -225,7 +230,8 @@ export class SegmentEngine {
       await this.store.saveDefinition(s.definition, s.version + 1, at, true)
       const exits = [...(this.members.get(id) ?? [])].map((userKey) => this.transition(id, userKey, false, at, 'deleted', ''))
       this.segments.delete(id)
-      this.predicates.delete(id)
+      this.ready.delete(id)
+      this.predicates.byId.delete(id)
       this.members.delete(id)
       await this.commit(exits)
     })
@@ -277,12 +283,13 @@ export class SegmentEngine {
 
   /** Called with every batch the ingest path stored (with the rows as stored, for live facts). */
   handleStored(events: IngestEvent[], consent: ConsentUpdate[] = [], rows?: RowSet): void {
-    if (!this.segments.size) return
     if (this.facts) {
+      // Even with no segment yet: the facts (who exists, who is linked) must stay current.
       if (!rows) throw new Error('live segments need the stored rows')
       this.handleLive(events, consent, rows)
       return
     }
+    if (!this.segments.size) return
     const received = this.now()
     const byUser: { user: string; anonymous: boolean; messageId: string; event?: IngestEvent }[] = []
     const relinked: { user: string; previous: string; messageId: string }[] = []
@@ -422,7 +429,8 @@ export class SegmentEngine {
     if (!s) throw new NotFoundError(`No segment "${id}"`)
     if (this.facts) {
       // The facts are read again (a new rule may read new ones; and any drift heals).
-      const changes = await this.withFreshFacts(() => this.decideAll([id], cause))
+      // A new or changed rule loads only what it adds; a recompute reads everything again (drift heals).
+      const changes = cause === 'definition' ? await this.withNewFacts(id, () => this.decideAll([id], cause)) : await this.withFreshFacts(() => this.decideAll([id], cause))
       await this.commit(changes)
       return changes
     }
@@ -493,16 +501,31 @@ export class SegmentEngine {
 
   // ── live evaluation ────────────────────────────────────────────────────────────────────────
 
-  /** Reads every rule's facts from the store, with ingest held, then runs `then` before it resumes. */
+  /** Reads every rule's facts from the store again (ingest goes on), then runs `then`. */
   private async withFreshFacts<T>(then: () => T): Promise<T> {
-    const facts = this.facts!
-    return this.opts.live!.pauseWrites(async () => {
-      const rules = [...this.segments.values()].map((s) => s.definition.rule)
-      await facts.rebuild(rules, this.now())
-      this.predicates.clear()
-      for (const s of this.segments.values()) this.predicates.set(s.definition.id, compileLive(s.definition.rule, facts.plan))
-      return then()
-    })
+    await this.facts!.rebuild(
+      [...this.segments.values()].map((s) => s.definition.rule),
+      this.now(),
+    )
+    for (const id of this.segments.keys()) this.ready.add(id)
+    return then()
+  }
+
+  /** Loads what segment `id`'s rule reads and the facts lack (ingest goes on), then runs `then`. */
+  private async withNewFacts<T>(id: string, then: () => T): Promise<T> {
+    await this.facts!.extend([this.segments.get(id)!.definition.rule], this.now())
+    this.ready.add(id)
+    return then()
+  }
+
+  private predicate(id: string): LivePredicate | undefined {
+    const s = this.segments.get(id)
+    if (!s || !this.ready.has(id)) return undefined
+    const plan = this.facts!.plan
+    if (this.predicates.plan !== plan) this.predicates = { plan, byId: new Map() }
+    let p = this.predicates.byId.get(id)
+    if (!p) this.predicates.byId.set(id, (p = compileLive(s.definition.rule, plan)))
+    return p
   }
 
   private handleLive(events: IngestEvent[], consent: ConsentUpdate[], rows: RowSet): void {
@@ -551,7 +574,7 @@ export class SegmentEngine {
    * a user's facts or membership in between.
    */
   private decide(id: string, users: Iterable<string>, why: (user: string) => [string, TransitionCause], ctx = this.liveContext()): Transition[] {
-    const predicate = this.predicates.get(id)
+    const predicate = this.predicate(id)
     if (!predicate) return []
     let current = this.members.get(id)
     if (!current) this.members.set(id, (current = new Set()))

@@ -140,6 +140,7 @@ describe('live segment facts agree with the compiled SQL', () => {
   let store: Store
   let followed: LiveFacts
   let loaded: LiveFacts
+  let writer: EventWriter
   const ctx: CompileContext & LiveContext = {
     now: NOW,
     purchaseEvent: 'Order Completed',
@@ -152,7 +153,7 @@ describe('live segment facts agree with the compiled SQL', () => {
   beforeAll(async () => {
     store = await openStore({ dataDir: data.dir })
     await migrate(store.client)
-    const writer = new EventWriter({
+    writer = new EventWriter({
       client: store.client,
       consent: new ConsentState(ctx.consentDefaults),
       cipher: createContactCipher(Buffer.alloc(32, 1)),
@@ -162,7 +163,7 @@ describe('live segment facts agree with the compiled SQL', () => {
       maxQueuedRows: 100_000,
       dedupeWindow: 10_000,
     })
-    followed = new LiveFacts(store.client, ctx.purchaseEvent)
+    followed = new LiveFacts(store.client, ctx.purchaseEvent, () => writer.storedSeq)
     await followed.rebuild(
       rules.map(([, r]) => r),
       NOW,
@@ -188,7 +189,7 @@ describe('live segment facts agree with the compiled SQL', () => {
     await writer.close()
     // An id that moved from one user to another is read again from the store.
     await followed.reload([...reload], NOW)
-    loaded = new LiveFacts(store.client, ctx.purchaseEvent)
+    loaded = new LiveFacts(store.client, ctx.purchaseEvent, () => writer.storedSeq)
     await loaded.rebuild(
       rules.map(([, r]) => r),
       NOW,
@@ -218,5 +219,79 @@ describe('live segment facts agree with the compiled SQL', () => {
     expect(sizes.filter((n) => n > 0 && n < universe).length).toBeGreaterThan(rules.length * 0.8)
     const [row] = await selectRows<{ limited: number }>(store.client, 'SELECT countIf(consent_limited = 1) AS limited FROM events')
     expect(Number(row?.limited)).toBeGreaterThan(0) // some rows were stored without properties
+  })
+})
+
+describe('live facts load while ingest goes on', () => {
+  const data = tempDataDir()
+  let store: Store
+  afterAll(async () => {
+    await store?.close()
+    data.remove()
+  })
+
+  it('batches stored while a new rule loads are counted exactly once (neither lost nor doubled)', async () => {
+    store = await openStore({ dataDir: data.dir })
+    await migrate(store.client)
+    const writer = new EventWriter({
+      client: store.client,
+      consent: new ConsentState({ tracking: true }),
+      cipher: createContactCipher(Buffer.alloc(32, 1)),
+      lookupKey: Buffer.alloc(32, 2),
+      maxBatchRows: 50,
+      lingerMs: 0,
+      maxQueuedRows: 10_000,
+      dedupeWindow: 10_000,
+    })
+    // The loader's queries wait at a gate we open, so batches are stored after the load began
+    // and before its snapshot: they are in the store *and* replayed — the case to get right.
+    let open: () => void = () => {}
+    const gate = new Promise<void>((r) => (open = r))
+    let gated = 0
+    const client = new Proxy(store.client, {
+      get(target, prop, receiver) {
+        if (prop === 'query') return async (...args: Parameters<typeof target.query>) => (gated++, await gate, target.query(...args))
+        return Reflect.get(target, prop, receiver)
+      },
+    })
+    const facts = new LiveFacts(client, 'Order Completed', () => writer.storedSeq)
+    writer.onStored((events, consent, rows) => void facts.apply(events, rows, consent, Date.now()))
+    const send = (n: number, from: number) =>
+      writer.write({
+        events: Array.from({ length: n }, (_, i) =>
+          normalizeEvent(segmentEvent.parse({ type: 'track', event: 'Products Searched', userId: `s${((from + i) * (from + i)) % 7}`, messageId: `q${from + i}` }), {
+            source: 'test',
+            receivedAt: Date.now(),
+            dropKey: NO_DROP,
+            consentCategoryMap: {},
+          }),
+        ),
+      })
+    await send(20, 0) // before the load: in the store, read by the load
+    // k² mod 7 over 35 messages: s0 searches 5 times, s1, s2 and s4 10 times each. Exact counts:
+    // one event lost or doubled moves its user out.
+    const rules: Rule[] = [{ performed: { event: 'Products Searched', count: { gte: 5, lte: 5 } } }, { performed: { event: 'Products Searched', count: { gte: 10, lte: 10 } } }]
+    const loading = facts.extend(rules, Date.now())
+    await send(9, 20) // while the load waits at the gate: stored, and replayed
+    const early = await Promise.race([loading.then(() => 'done', (e) => String(e)), new Promise((r) => setTimeout(() => r('waiting'), 50))])
+    expect(early).toBe('waiting')
+    expect(gated).toBeGreaterThan(0)
+    open()
+    await loading
+    await send(6, 29) // after: followed live
+    await writer.close()
+
+    const ctx: LiveContext & CompileContext = { now: Date.now(), purchaseEvent: 'Order Completed', rfm: DEFAULT_RFM, loyaltyTiers: DEFAULT_LOYALTY_TIERS, consentDefaults: {}, isMember: () => false }
+    for (const rule of rules) {
+      const q = compileSegment(rule, ctx)
+      const sql = (await selectRows<{ user_key: string }>(store.client, q.sql, q.params)).map((r) => r.user_key).sort()
+      const pred = compileLive(rule, facts.plan)
+      expect([...facts.universe()].filter((u) => pred(u, facts.factsOf(u), ctx)).sort()).toEqual(sql)
+    }
+    const sizes = rules.map((rule) => {
+      const pred = compileLive(rule, facts.plan)
+      return [...facts.universe()].filter((u) => pred(u, facts.factsOf(u), ctx)).length
+    })
+    expect(sizes).toEqual([1, 3])
   })
 })

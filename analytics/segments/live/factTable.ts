@@ -39,26 +39,61 @@ type Column =
 
 const TOTAL_FIELDS = ['n', 'first', 'last', 'orders', 'sales', 'lastOrder'] as const
 
+/**
+ * Which columns an operation touches. New columns (a new segment's slots) are filled from the
+ * store while ingest goes on; until then live events must not touch them (`live`), and what
+ * arrived meanwhile is replayed onto exactly them (`pending`).
+ */
+export interface ColumnRange {
+  from: number
+  to: number
+  totals: boolean
+  categories: boolean
+}
+
 export class FactTable {
   private readonly index = new Map<string, number>()
   private keys: (string | undefined)[] = []
   private capacity = 1024
   private seenCol = new Uint8Array(this.capacity)
-  private readonly tot: Record<(typeof TOTAL_FIELDS)[number], Float64Array> | undefined
+  private tot: Record<(typeof TOTAL_FIELDS)[number], Float64Array> | undefined
   private readonly cats = new Map<number, Map<string, number>>()
-  private readonly cols: Column[]
+  private readonly cols: Column[] = []
+  /** The columns live events update. */
+  private live: ColumnRange = { from: 0, to: 0, totals: false, categories: false }
   /** Trait values repeat ("NO", 34): one string each. */
   private readonly interned = new Map<string, string>()
 
   constructor(readonly plan: FactPlan) {
-    this.tot = plan.totals ? (Object.fromEntries(TOTAL_FIELDS.map((f) => [f, new Float64Array(this.capacity)])) as FactTable['tot']) : undefined
-    this.cols = plan.slots.map(({ slot }): Column => {
-      if (slot.kind === 'count') return { kind: 'count', v: new Float64Array(this.capacity) }
-      if (slot.kind === 'times') return { kind: 'times', v: new Map() }
-      if (slot.kind === 'pairs') return { kind: 'pairs', v: new Map() }
-      if (slot.kind === 'trait') return { kind: 'trait', v: [], at: new Float64Array(this.capacity) }
-      return { kind: 'consent', v: new Uint8Array(this.capacity), at: new Float64Array(this.capacity) }
-    })
+    this.goLive(this.extend())
+  }
+
+  /** Allocates columns for what the plan gained since; they are not live until `goLive`. */
+  extend(): ColumnRange {
+    const plan = this.plan
+    const range: ColumnRange = { from: this.cols.length, to: plan.slots.length, totals: plan.totals && !this.tot, categories: plan.categories && !this.live.categories }
+    if (range.totals) this.tot = Object.fromEntries(TOTAL_FIELDS.map((f) => [f, new Float64Array(this.capacity)])) as FactTable['tot']
+    for (const { slot } of plan.slots.slice(range.from)) {
+      if (slot.kind === 'count') this.cols.push({ kind: 'count', v: new Float64Array(this.capacity) })
+      else if (slot.kind === 'times') this.cols.push({ kind: 'times', v: new Map() })
+      else if (slot.kind === 'pairs') this.cols.push({ kind: 'pairs', v: new Map() })
+      else if (slot.kind === 'trait') this.cols.push({ kind: 'trait', v: [], at: new Float64Array(this.capacity) })
+      else this.cols.push({ kind: 'consent', v: new Uint8Array(this.capacity), at: new Float64Array(this.capacity) })
+    }
+    return range
+  }
+
+  goLive(range: ColumnRange): void {
+    this.live = { from: 0, to: Math.max(this.live.to, range.to), totals: this.live.totals || range.totals, categories: this.live.categories || range.categories }
+  }
+
+  /** Everything, live or not (a whole table being built). */
+  get all(): ColumnRange {
+    return { from: 0, to: this.cols.length, totals: this.tot !== undefined, categories: this.plan.categories }
+  }
+
+  isLive(slot: number): boolean {
+    return slot < this.live.to
   }
 
   get size(): number {
@@ -171,10 +206,10 @@ export class FactTable {
    * Adds one stored event to row `i`. Returns the times (ms) at which time alone may change a
    * rule that read it, for the sweep's timeline.
    */
-  addEvent(i: number, e: LiveEvent, now: number): number[] {
+  addEvent(i: number, e: LiveEvent, now: number, only: ColumnRange = this.live): number[] {
     const plan = this.plan
     this.seenCol[i] = 1
-    if (this.tot) {
+    if (this.tot && only.totals) {
       const t = this.tot
       const first = t.n[i] === 0
       t.first[i] = first ? e.t : Math.min(t.first[i]!, e.t)
@@ -185,17 +220,17 @@ export class FactTable {
         t.orders[i]!++
         t.sales[i]! += orderValue(e.props)
       }
-      if (plan.categories) {
-        const c = extractString(atPath(e.props, ['category']))
-        if (c !== '') {
-          let m = this.cats.get(i)
-          if (!m) this.cats.set(i, (m = new Map()))
-          m.set(c, (m.get(c) ?? 0) + 1)
-        }
+    }
+    if (only.categories) {
+      const c = extractString(atPath(e.props, ['category']))
+      if (c !== '') {
+        let m = this.cats.get(i)
+        if (!m) this.cats.set(i, (m = new Map()))
+        m.set(c, (m.get(c) ?? 0) + 1)
       }
     }
     const due: number[] = []
-    for (let s = 0; s < plan.slots.length; s++) {
+    for (let s = only.from; s < only.to; s++) {
       const p = plan.slots[s]!
       if (!p.matches || !p.matches(e)) continue
       const slot = p.slot

@@ -3,14 +3,15 @@ import type { RowSet } from '../../ingest/rows.js'
 import type { ConsentUpdate, IngestEvent } from '../../ingest/types.js'
 import type { Rule } from '../ruleSchema.js'
 import { FactPlan, type LiveEvent } from './factPlan.js'
-import { type FactsView, FactTable } from './factTable.js'
+import { type ColumnRange, type FactsView, FactTable } from './factTable.js'
 import { loadFacts, loadLinks } from './factsLoader.js'
 
 /**
  * Every user's facts, in memory, kept current from what the ingest path stores — so a segment
- * is re-evaluated for a user without a query. Loaded from the store at start and whenever the
- * set of rules changes; updated per stored batch; a timeline says when time alone can change a
- * user's rules (the sweep reads it).
+ * is re-evaluated for a user without a query. Loaded from the store at start; a new rule's facts
+ * are loaded while ingest goes on (rows up to the last stored write batch are read, the batches
+ * stored meanwhile are replayed onto the new columns: nothing missed, nothing twice). A timeline
+ * says when time alone can change a user's rules (the sweep reads it).
  *
  * Only one process may own it: it sees the events this process stored (see the README on scaling).
  */
@@ -30,17 +31,30 @@ export interface Applied {
   reload: string[]
 }
 
-// Timeline buckets: coarse enough to stay small, fine enough next to a 30 s sweep.
+/** A stored batch as it was applied, kept while a load is running so it can be replayed. */
+interface Followed {
+  seq: number
+  events: IngestEvent[]
+  rows: RowSet
+  consent: ConsentUpdate[]
+  /** [anonymous id, user] links that joined an id's facts to a user's. */
+  merges: [string, string][]
+}
+
+// Timeline buckets: coarse enough to stay small; entries inside keep their exact time.
 const BUCKET_MS = 10_000
 
 export class LiveFacts {
   private table: FactTable
   private links = new Map<string, [string, number]>()
   private timeline = new Map<number, { users: string[]; at: number[] }>()
+  private readonly following = new Set<Followed[]>()
 
   constructor(
     private readonly client: ClickHouseClient,
     private readonly purchaseEvent: string,
+    /** The last write batch stored and announced (its listeners have run or run right now). */
+    private readonly storedSeq: () => number,
   ) {
     this.table = new FactTable(new FactPlan(purchaseEvent))
   }
@@ -53,41 +67,59 @@ export class LiveFacts {
     return this.table.size
   }
 
-  /** Loads everything the rules read, for every user. The caller keeps writes still meanwhile. */
+  /** Everything the rules read, for every user, into a new table (which then replaces this one). */
   async rebuild(rules: Rule[], now: number): Promise<void> {
     const plan = new FactPlan(this.purchaseEvent)
     for (const r of rules) plan.add(r)
-    const links = await loadLinks(this.client)
-    const loaded = await loadFacts(this.client, plan, now)
-    this.links = links
-    this.table = loaded.table
-    this.timeline = new Map()
-    for (const [u, t] of loaded.due) this.schedule(u, t)
+    const table = new FactTable(plan)
+    if (!this.links.size) this.links = await loadLinks(this.client)
+    await this.loadFollowing(table, table.all, true, now)
+    this.table = table
   }
 
-  /** Reads these users' facts again from the store. The caller keeps writes still meanwhile. */
+  /** Adds what these rules read and the table lacks; ingest goes on meanwhile. */
+  async extend(rules: Rule[], now: number): Promise<void> {
+    for (const r of rules) this.plan.add(r)
+    const range = this.table.extend()
+    if (range.from === range.to && !range.totals && !range.categories) return
+    await this.loadFollowing(this.table, range, false, now)
+    this.table.goLive(range)
+  }
+
+  /**
+   * Loads `range` of `table` as of the last stored batch, then replays onto it the batches stored
+   * while the queries ran. The replay is synchronous: no batch can slip in between.
+   */
+  private async loadFollowing(table: FactTable, range: ColumnRange, universe: boolean, now: number): Promise<void> {
+    const maxSeq = this.storedSeq()
+    const meanwhile: Followed[] = []
+    this.following.add(meanwhile)
+    try {
+      const due = await loadFacts(this.client, table, { range, universe, now, maxSeq })
+      for (const [u, t] of due) this.schedule(u, t)
+      for (const b of meanwhile) if (b.seq > maxSeq) this.applyTo(table, range, b, now)
+    } finally {
+      this.following.delete(meanwhile)
+    }
+  }
+
+  /** Reads these users' facts again from the store. The caller holds ingest meanwhile. */
   async reload(users: string[], now: number): Promise<void> {
     const wanted = new Set(users)
     const keys = new Set(users)
     for (const [anon, [u]] of this.links) if (wanted.has(u)) keys.add(anon)
-    const loaded = await loadFacts(this.client, this.plan, now, [...keys])
+    const fresh = new FactTable(this.plan)
+    const due = await loadFacts(this.client, fresh, { range: fresh.all, universe: true, now, keys: [...keys] })
     for (const u of users) {
       this.table.remove(u)
-      const fresh = loaded.table.view(u)
-      if (fresh) this.table.copyFrom(this.table.row(u), fresh)
+      const view = fresh.view(u)
+      if (view) this.table.copyFrom(this.table.row(u), view)
     }
-    for (const [u, t] of loaded.due) if (wanted.has(u)) this.schedule(u, t)
+    for (const [u, t] of due) if (wanted.has(u)) this.schedule(u, t)
   }
 
   canonical(key: string): string {
     return this.links.get(key)?.[0] ?? key
-  }
-
-  /** All ids of a user: their own and every id linked to them. */
-  keysOf(user: string): string[] {
-    const out = [user]
-    for (const [anon, [u]] of this.links) if (u === user) out.push(anon)
-    return out
   }
 
   factsOf(user: string): FactsView | undefined {
@@ -102,46 +134,52 @@ export class LiveFacts {
   /** Takes in one stored batch: its links first (as the store's next query would see them), then rows. */
   apply(events: IngestEvent[], rows: RowSet, consent: ConsentUpdate[], now: number): Applied {
     const out: Applied = { touched: [], relinked: [], reload: [] }
-    for (const link of rows.identities) this.link(link.anonymous_id, link.user_id, link.linked_at, out)
-    const plan = this.plan
-    events.forEach((e, i) => {
-      const row = rows.events[i]!
-      const user = this.canonical(e.userKey)
-      const live: LiveEvent = { type: e.type, event: row.event, name: row.name, t: e.timestamp, props: row.consent_limited ? {} : e.properties }
-      for (const due of this.table.addEvent(this.table.row(user), live, now)) this.schedule(user, due)
-      out.touched.push({ user, messageId: e.messageId, event: e })
-    })
-    for (const t of rows.traits) {
-      const i = this.table.row(this.canonical(t.user_key))
-      this.table.markSeen(i)
-      const slot = plan.traitSlots.get(t.key)
-      if (slot !== undefined) this.table.setLatest(i, slot, t.value, t.updated_at)
+    const merges: [string, string][] = []
+    for (const link of rows.identities) {
+      const prev = this.links.get(link.anonymous_id)
+      if (prev && link.linked_at < prev[1]) continue // an older link: the newer one still wins
+      const before = prev?.[0] ?? link.anonymous_id
+      this.links.set(link.anonymous_id, [link.user_id, link.linked_at])
+      if (before === link.user_id) continue
+      // An id's history moving from one user to another: only the store can split it again.
+      if (before !== link.anonymous_id) out.reload.push(before, link.user_id)
+      else {
+        merges.push([link.anonymous_id, link.user_id])
+        out.relinked.push(link.anonymous_id, link.user_id)
+      }
     }
-    for (const c of consent) {
-      const user = this.canonical(c.userKey)
-      const slot = plan.consentSlots.get(c.topic)
-      if (slot !== undefined) this.table.setLatest(this.table.row(user), slot, c.granted, c.changedAt)
-      out.touched.push({ user, messageId: c.messageId, consent: true })
-    }
+    const followed: Followed = { seq: rows.seq, events, rows, consent, merges }
+    for (const f of this.following) f.push(followed)
+    this.applyTo(this.table, undefined, followed, now)
+    for (const e of events) out.touched.push({ user: this.canonical(e.userKey), messageId: e.messageId, event: e })
+    for (const c of consent) out.touched.push({ user: this.canonical(c.userKey), messageId: c.messageId, consent: true })
     return out
   }
 
-  private link(anon: string, user: string, at: number, out: Applied): void {
-    const prev = this.links.get(anon)
-    if (prev && at < prev[1]) return // an older link: the newer one still wins
-    const before = prev?.[0] ?? anon
-    this.links.set(anon, [user, at])
-    if (before === user) return
-    if (before !== anon) {
-      // The id's history moves from one user to another: only the store can split it again.
-      out.reload.push(before, user)
-      return
+  /** One batch onto `table`: all live columns, or only `range` (a replay onto new columns). */
+  private applyTo(table: FactTable, range: ColumnRange | undefined, b: Followed, now: number): void {
+    for (const [anon, user] of b.merges)
+      if (table.has(anon)) {
+        table.merge(table.row(user), table.row(anon))
+        table.remove(anon)
+      }
+    const inRange = (slot: number | undefined) => slot !== undefined && (range ? slot >= range.from && slot < range.to : table.isLive(slot))
+    b.events.forEach((e, i) => {
+      const row = b.rows.events[i]!
+      const user = this.canonical(e.userKey)
+      const live: LiveEvent = { type: e.type, event: row.event, name: row.name, t: e.timestamp, props: row.consent_limited ? {} : e.properties }
+      for (const due of table.addEvent(table.row(user), live, now, range)) this.schedule(user, due)
+    })
+    for (const t of b.rows.traits) {
+      const i = table.row(this.canonical(t.user_key))
+      table.markSeen(i)
+      const slot = table.plan.traitSlots.get(t.key)
+      if (inRange(slot)) table.setLatest(i, slot!, t.value, t.updated_at)
     }
-    if (this.table.has(anon)) {
-      this.table.merge(this.table.row(user), this.table.row(anon))
-      this.table.remove(anon)
+    for (const c of b.consent) {
+      const slot = table.plan.consentSlots.get(c.topic)
+      if (inRange(slot)) table.setLatest(table.row(this.canonical(c.userKey)), slot!, c.granted, c.changedAt)
     }
-    out.relinked.push(anon, user)
   }
 
   private schedule(user: string, at: number): void {
