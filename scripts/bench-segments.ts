@@ -88,11 +88,11 @@ async function main() {
       query_params: { linked: Math.floor(USERS / 10), n: Math.floor(EVENTS / 20) },
     })
     await c.command({
-      query: `INSERT INTO identities SELECT concat('u', toString(number)), concat('anon', toString(number)), 'identify', now64(3) - toIntervalDay(31), '' FROM numbers({n:UInt64})`,
+      query: `INSERT INTO identities (user_id, anonymous_id, kind, linked_at, message_id) SELECT concat('u', toString(number)), concat('anon', toString(number)), 'identify', now64(3) - toIntervalDay(31), '' FROM numbers({n:UInt64})`,
       query_params: { n: Math.floor(USERS / 10) },
     })
     await c.command({
-      query: `INSERT INTO traits SELECT concat('u', toString(number)), k, v, now64(3) - toIntervalDay(100), ''
+      query: `INSERT INTO traits (user_key, key, value, updated_at, message_id) SELECT concat('u', toString(number)), k, v, now64(3) - toIntervalDay(100), ''
         FROM numbers({users:UInt64}) ARRAY JOIN ['country', 'age'] AS k,
           [concat('"', arrayElement(['NO', 'SE', 'DK', 'DE', 'FR'], 1 + cityHash64(number, 8) % 5), '"'), toString(18 + cityHash64(number, 9) % 60)] AS v`,
       query_params: { users: USERS },

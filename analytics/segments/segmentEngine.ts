@@ -91,6 +91,8 @@ export class SegmentEngine {
   private predicates = { plan: undefined as unknown, byId: new Map<string, LivePredicate>() }
   /** Segments whose facts are loaded: only these are evaluated live. */
   private readonly ready = new Set<string>()
+  /** For segments not ready yet: users events touched meanwhile, with the triggering message. */
+  private readonly waiting = new Map<string, Map<string, [string, TransitionCause]>>()
   private readonly log?: TransitionLog
   /** UTC day of the last full pass over day-based segments (live). */
   private lastFullDay = -1
@@ -427,13 +429,26 @@ export class SegmentEngine {
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
     const s = this.segments.get(id)
     if (!s) throw new NotFoundError(`No segment "${id}"`)
-    if (this.facts) {
-      // The facts are read again (a new rule may read new ones; and any drift heals).
-      // A new or changed rule loads only what it adds; a recompute reads everything again (drift heals).
-      const changes = cause === 'definition' ? await this.withNewFacts(id, () => this.decideAll([id], cause)) : await this.withFreshFacts(() => this.decideAll([id], cause))
-      await this.commit(changes)
-      return changes
+    if (!this.facts) return this.recomputeSql(id, cause)
+    // Live: the compiled query gives membership at once (live decisions for this segment wait,
+    // so a stale result cannot overwrite a newer one); then the facts catch up in memory. A new
+    // or changed rule first loads what it adds — in the background, ingest going on: at a million
+    // users that takes seconds, and the answer must not wait for it.
+    this.ready.delete(id)
+    const changes = await this.recomputeSql(id, cause)
+    const catchUp = async () => {
+      if (!this.segments.has(id)) return
+      this.ready.add(id)
+      await this.commit(this.decideAll([id], 'recompute'))
     }
+    if (cause === 'definition') void this.enqueue(() => this.withNewFacts(id, catchUp))
+    else await catchUp()
+    return changes
+  }
+
+  /** Runs the compiled rule over everyone and applies the difference. */
+  private async recomputeSql(id: string, cause: TransitionCause): Promise<Transition[]> {
+    const s = this.segments.get(id)!
     const context = this.context()
     this.currentAsOf.set(id, context.now)
     const q = compileSegment(s.definition.rule, context)
@@ -512,9 +527,10 @@ export class SegmentEngine {
   }
 
   /** Loads what segment `id`'s rule reads and the facts lack (ingest goes on), then runs `then`. */
-  private async withNewFacts<T>(id: string, then: () => T): Promise<T> {
-    await this.facts!.extend([this.segments.get(id)!.definition.rule], this.now())
-    this.ready.add(id)
+  private async withNewFacts<T>(id: string, then: () => Promise<T>): Promise<T | undefined> {
+    const s = this.segments.get(id)
+    if (!s) return undefined
+    await this.facts!.extend([s.definition.rule], this.now())
     return then()
   }
 
@@ -550,7 +566,15 @@ export class SegmentEngine {
     }
     for (const user of applied.relinked) for (const id of this.segments.keys()) add(id, user, '', 'event')
     const changes: Transition[] = []
-    for (const [id, users] of pending) changes.push(...this.decide(id, users.keys(), (u) => users.get(u)!))
+    for (const [id, users] of pending) {
+      if (this.ready.has(id)) changes.push(...this.decide(id, users.keys(), (u) => users.get(u)!))
+      else {
+        // Its facts are still loading: remember who to look at, and why, for when they are in.
+        let waiting = this.waiting.get(id)
+        if (!waiting) this.waiting.set(id, (waiting = new Map()))
+        for (const [u, why] of users) waiting.set(u, why)
+      }
+    }
     this.log!.add(changes)
     if (this.evaluatedListeners.length && affecting.length) {
       const done = this.now()
@@ -597,12 +621,15 @@ export class SegmentEngine {
   }
 
   /** These segments for everyone: their members and every user with events or traits. */
+  /** Everyone, for these segments; what changed for a user an event touched while they waited says so. */
   private decideAll(ids: string[], cause: TransitionCause): Transition[] {
     const ctx = this.liveContext()
     this.lastFullDay = Math.floor(ctx.now / DAY_MS)
     return ids.flatMap((id) => {
       const candidates = new Set([...this.facts!.universe(), ...(this.members.get(id) ?? [])])
-      return this.decide(id, candidates, () => ['', cause], ctx)
+      const waiting = this.waiting.get(id)
+      this.waiting.delete(id)
+      return this.decide(id, candidates, (u) => waiting?.get(u) ?? ['', cause], ctx)
     })
   }
 

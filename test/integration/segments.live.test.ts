@@ -140,6 +140,7 @@ describe('live segment facts agree with the compiled SQL', () => {
   let store: Store
   let followed: LiveFacts
   let loaded: LiveFacts
+  let extended: LiveFacts
   let writer: EventWriter
   const ctx: CompileContext & LiveContext = {
     now: NOW,
@@ -194,6 +195,10 @@ describe('live segment facts agree with the compiled SQL', () => {
       rules.map(([, r]) => r),
       NOW,
     )
+    // As when segments are added one by one: each loads only the columns it adds.
+    extended = new LiveFacts(store.client, ctx.purchaseEvent, () => writer.storedSeq)
+    await extended.rebuild([], NOW)
+    for (const [, r] of rules) await extended.extend([r], NOW)
   })
   afterAll(async () => {
     await store?.close()
@@ -210,6 +215,7 @@ describe('live segment facts agree with the compiled SQL', () => {
     const sql = (await selectRows<{ user_key: string }>(store.client, q.sql, q.params)).map((r) => r.user_key).sort()
     expect(live(loaded, rule)).toEqual(sql)
     expect(live(followed, rule)).toEqual(sql)
+    expect(live(extended, rule)).toEqual(sql)
   })
 
   it('the data exercises the rules: most select some users but not all', async () => {

@@ -107,7 +107,16 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
     })
   }
   if (outer.length) {
-    const ev = await columns(client, `SELECT ${outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${inner.map((x) => `, ${x}`).join('')} ${from('events', 'e')} GROUP BY u)`, p.values)
+    // New slots only (no totals, no universe): read just the events they can match, not all.
+    const narrow: string[] = []
+    if (!opts.universe && !range.totals && !range.categories) {
+      const slots = plan.slots.slice(range.from, range.to).map((ps) => ps.slot)
+      const matches = slots.flatMap((sl) => (sl.kind === 'times' || sl.kind === 'pairs' || sl.kind === 'count' ? [`(${eventMatchSql(p, sl.match)})`] : []))
+      if (matches.length) narrow.push(`(${matches.join(' OR ')})`)
+      const since = slots.map((sl) => (sl.kind === 'times' ? now - sl.windowMs : sl.kind === 'pairs' ? now - sl.lookbackMs : sl.kind === 'count' ? sl.from : undefined))
+      if (since.length && since.every((t) => t !== undefined)) narrow.push(`e.timestamp >= ${p.time(Math.min(...(since as number[])))}`)
+    }
+    const ev = await columns(client, `SELECT ${outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${inner.map((x) => `, ${x}`).join('')} ${from('events', 'e', narrow)} GROUP BY u)`, p.values)
     const col = (c: number) => ev[c] ?? []
     if (opts.universe) for (const u of col(usersAt) as string[]) table.markSeen(table.row(u))
     for (const r of read) r(col)
