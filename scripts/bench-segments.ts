@@ -135,16 +135,24 @@ async function main() {
   })
   await engine.load()
   const rssBefore = process.memoryUsage().rss
+  // Live: save answers once the compiled query has set membership; the rule's facts then load in
+  // the background (ingest going on) — `idle` waits for that.
   const [, createMs] = await time(() => engine.save(threeConditions, false))
+  const [, readyMs] = await time(() => engine.idle())
   const [, recomputeMs] = await time(() => engine.recompute(threeConditions.id))
-  console.log(`full recompute  3-condition segment (${fmt(size)} members): query ${fmt(Math.min(...queryTimes))} ms (best of 3), ${fmt(percentile(queryTimes, 0.5))} ms median; create with first membership ${fmt(createMs)} ms; recompute ${fmt(recomputeMs)} ms`)
+  console.log(
+    `full recompute  3-condition segment (${fmt(size)} members): query ${fmt(Math.min(...queryTimes))} ms (best of 3), ${fmt(percentile(queryTimes, 0.5))} ms median; create with first membership ${fmt(createMs)} ms; recompute ${fmt(recomputeMs)} ms`,
+  )
+  if (LIVE) console.log(`                its facts loaded in the background in ${fmt(readyMs)} ms (ingest not held)`)
   // BENCH_NO_COMPUTED=1 leaves out the all-history computed segment, to see what it costs.
   const [, cartMs] = await time(() => engine.save(cartAbandoned, false))
+  const [, cartReady] = await time(() => engine.idle())
+  console.log(`                cart-abandoned ${fmt(engine.get('cart-abandoned').size)} members in ${fmt(cartMs)} ms${LIVE ? `, facts in ${fmt(cartReady)} ms more` : ''}`)
   if (!process.env.BENCH_NO_COMPUTED) {
     const [, vipMs] = await time(() => engine.save(lapsedVip, false))
-    console.log(`                lapsed-vip ${fmt(engine.get('lapsed-vip').size)} members in ${fmt(vipMs)} ms`)
+    const [, vipReady] = await time(() => engine.idle())
+    console.log(`                lapsed-vip ${fmt(engine.get('lapsed-vip').size)} members in ${fmt(vipMs)} ms${LIVE ? `, facts (all-history totals) in ${fmt(vipReady)} ms more` : ''}`)
   }
-  console.log(`                cart-abandoned ${fmt(engine.get('cart-abandoned').size)} members in ${fmt(cartMs)} ms`)
   const rssMb = (b: number) => fmt(b / 1e6)
   if (LIVE) console.log(`live facts      RSS ${rssMb(rssBefore)} MB before → ${rssMb(process.memoryUsage().rss)} MB with every user's facts for the 3 segments (heap ${rssMb(process.memoryUsage().heapUsed)} MB)`)
 

@@ -11,6 +11,7 @@ import { loadRfmCutoffs } from './rfmCutoffs.js'
 import type { Rule, SegmentDefinition } from './ruleSchema.js'
 import { type Triggers, affectedBy, triggersOf } from './triggers.js'
 import { type LiveContext, type LivePredicate, compileLive } from './live/evaluateFacts.js'
+import type { FactsView } from './live/factTable.js'
 import { LiveFacts } from './live/liveFacts.js'
 import { TransitionLog } from './transitionLog.js'
 import { findCycle, referencedSegments, validateRule } from './validateRule.js'
@@ -81,6 +82,8 @@ export class SegmentEngine {
   private flushQueued = false
   private readonly evaluatedListeners: ((latenciesMs: number[]) => void)[] = []
   private running: Promise<void> = Promise.resolve()
+  /** Facts loading in the background (live). */
+  private loading: Promise<void> = Promise.resolve()
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly now: () => number
   readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0, incremental: 0 }
@@ -115,9 +118,21 @@ export class SegmentEngine {
     for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
     this.members = await this.store.loadMembers()
     await this.refreshRfm(true)
-    if (this.facts)
-      // Whatever was stored but not evaluated before a stop (a crash) is caught up here.
-      await this.commit(await this.withFreshFacts(() => this.decideAll([...this.segments.keys()], 'recompute')))
+    // Live: membership as stored holds until the facts are in (seconds at a million users, so
+    // in the background); then everyone is evaluated — which also catches up whatever was stored
+    // but not evaluated before a stop (a crash) — and events that came meanwhile keep their cause.
+    if (this.facts) this.inBackground(() => this.withFreshFacts((ids) => this.commit(this.decideAll(ids, 'recompute'))))
+  }
+
+  /**
+   * Loads facts off the work queue (sweeps and saves go on), one load at a time: each extends
+   * the same table.
+   */
+  private inBackground(work: () => Promise<unknown>): void {
+    this.loading = this.loading.then(work).then(
+      () => undefined,
+      (err) => this.opts.log?.('loading segment facts failed', { err: String(err) }),
+    )
   }
 
   onTransition(listener: Listener): void {
@@ -150,10 +165,11 @@ export class SegmentEngine {
         this.pendingTimer = undefined
         this.enqueue(() => this.flushPending())
       }
-      const running = this.running
+      const [running, loading] = [this.running, this.loading]
       await running
+      await loading
       await this.log?.settled()
-      if (running === this.running && !this.pendingTimer) return
+      if (running === this.running && loading === this.loading && !this.pendingTimer) return
     }
   }
 
@@ -441,7 +457,7 @@ export class SegmentEngine {
       this.ready.add(id)
       await this.commit(this.decideAll([id], 'recompute'))
     }
-    if (cause === 'definition') void this.enqueue(() => this.withNewFacts(id, catchUp))
+    if (cause === 'definition') this.inBackground(() => this.withNewFacts(id, catchUp))
     else await catchUp()
     return changes
   }
@@ -517,13 +533,16 @@ export class SegmentEngine {
   // ── live evaluation ────────────────────────────────────────────────────────────────────────
 
   /** Reads every rule's facts from the store again (ingest goes on), then runs `then`. */
-  private async withFreshFacts<T>(then: () => T): Promise<T> {
+  private async withFreshFacts<T>(then: (ids: string[]) => T): Promise<T> {
+    const loaded = [...this.segments.values()]
     await this.facts!.rebuild(
-      [...this.segments.values()].map((s) => s.definition.rule),
+      loaded.map((s) => s.definition.rule),
       this.now(),
     )
-    for (const id of this.segments.keys()) this.ready.add(id)
-    return then()
+    // Only the rules read (a segment saved meanwhile waits for its own load).
+    const ids = loaded.filter((s) => this.segments.get(s.definition.id) === s).map((s) => s.definition.id)
+    for (const id of ids) this.ready.add(id)
+    return then(ids)
   }
 
   /** Loads what segment `id`'s rule reads and the facts lack (ingest goes on), then runs `then`. */
@@ -597,21 +616,27 @@ export class SegmentEngine {
    * once, and follows them into the segments built on this one. Synchronous: nothing can change
    * a user's facts or membership in between.
    */
-  private decide(id: string, users: Iterable<string>, why: (user: string) => [string, TransitionCause], ctx = this.liveContext()): Transition[] {
+  private decide(id: string, users: Iterable<string> | 'everyone', why: (user: string) => [string, TransitionCause], ctx = this.liveContext()): Transition[] {
     const predicate = this.predicate(id)
     if (!predicate) return []
     let current = this.members.get(id)
     if (!current) this.members.set(id, (current = new Set()))
+    const members = current
     const changes: Transition[] = []
-    for (const user of users) {
-      const f = this.facts!.factsOf(user)
+    const judge = (user: string, f: FactsView | undefined) => {
       const is = f?.seen === true && predicate(user, f, ctx)
-      if (current.has(user) === is) continue
-      if (is) current.add(user)
-      else current.delete(user)
+      if (members.has(user) === is) return
+      if (is) members.add(user)
+      else members.delete(user)
       const [messageId, cause] = why(user)
       changes.push(this.transition(id, user, is, ctx.now, cause, messageId))
     }
+    if (users === 'everyone') {
+      // A pass over every row (no lookups), then the members who are no longer anyone (erased, linked).
+      const before = [...members]
+      this.facts!.forEachSeen(judge)
+      for (const user of before) if (this.facts!.factsOf(user)?.seen !== true) judge(user, undefined)
+    } else for (const user of users) judge(user, this.facts!.factsOf(user))
     if (changes.length) {
       const changed = changes.map((t) => t.userKey)
       for (const dep of this.segments.values())
@@ -620,16 +645,14 @@ export class SegmentEngine {
     return changes
   }
 
-  /** These segments for everyone: their members and every user with events or traits. */
   /** Everyone, for these segments; what changed for a user an event touched while they waited says so. */
   private decideAll(ids: string[], cause: TransitionCause): Transition[] {
     const ctx = this.liveContext()
     this.lastFullDay = Math.floor(ctx.now / DAY_MS)
     return ids.flatMap((id) => {
-      const candidates = new Set([...this.facts!.universe(), ...(this.members.get(id) ?? [])])
       const waiting = this.waiting.get(id)
       this.waiting.delete(id)
-      return this.decide(id, candidates, (u) => waiting?.get(u) ?? ['', cause], ctx)
+      return this.decide(id, 'everyone', (u) => waiting?.get(u) ?? ['', cause], ctx)
     })
   }
 
@@ -650,10 +673,8 @@ export class SegmentEngine {
     const changes: Transition[] = []
     let incremental = 0
     for (const s of due) {
-      if (s.triggers.fullSweep && fullPass) {
-        const candidates = new Set([...this.facts!.universe(), ...(this.members.get(s.definition.id) ?? [])])
-        changes.push(...this.decide(s.definition.id, candidates, () => ['', 'sweep'], ctx))
-      } else {
+      if (s.triggers.fullSweep && fullPass) changes.push(...this.decide(s.definition.id, 'everyone', () => ['', 'sweep'], ctx))
+      else {
         changes.push(...this.decide(s.definition.id, users, () => ['', 'sweep'], ctx))
         incremental++
       }

@@ -177,6 +177,7 @@ describe('live segments after a stop', () => {
     })
     expect(fx.nudge.segments.segmentsOf(user)).toEqual([])
     await fx.restart()
+    await fx.nudge.segments.idle() // the facts load in the background, then everyone is evaluated
     expect(fx.nudge.segments.segmentsOf(user)).toEqual(['searched'])
     const [row] = await selectRows<{ cause: string }>(fx.nudge.store.client, 'SELECT cause FROM segment_transitions WHERE user_key = {u:String}', { u: user })
     expect(row?.cause).toBe('recompute')

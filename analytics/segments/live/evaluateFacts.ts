@@ -64,11 +64,22 @@ export function compileLive(rule: Rule, plan: FactPlan): LivePredicate {
   if ('trait' in rule) {
     const i = plan.slotOf({ kind: 'trait', key: rule.trait.key })
     const cmp = comparer(rule.trait as Comparable)
-    return (_u, f) => {
-      const cur = f?.slot(i) as [string, number] | undefined
-      const has = cur !== undefined && cur[0] !== 'null'
-      const v = cur ? parseStored(cur[0]) : MISSING
+    const test = (text: string | undefined): boolean => {
+      const has = text !== undefined && text !== 'null'
+      const v = text === undefined ? MISSING : parseStored(text)
       return cmp(has, readerOf({ string: () => extractString(v), float: () => extractFloat(v), bool: () => extractBool(v) }))
+    }
+    // The answer depends on the stored text only, and traits repeat ("NO", 34): remember it.
+    const known = new Map<string, boolean>()
+    return (_u, f) => {
+      const text = (f?.slot(i) as [string, number] | undefined)?.[0]
+      if (text === undefined) return test(undefined)
+      let r = known.get(text)
+      if (r === undefined) {
+        r = test(text)
+        if (known.size < 100_000) known.set(text, r)
+      }
+      return r
     }
   }
   if ('computed' in rule) {

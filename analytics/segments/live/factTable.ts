@@ -125,20 +125,27 @@ export class FactTable {
     for (let i = 0; i < this.keys.length; i++) if (this.seenCol[i]) yield this.keys[i]!
   }
 
+  /** Every user in the universe with their facts, in row order (no lookups). */
+  forEachSeen(f: (user: string, view: FactsView) => void): void {
+    const view = new MovingView(this)
+    for (let i = 0; i < this.keys.length; i++)
+      if (this.seenCol[i]) {
+        view.i = i
+        f(this.keys[i]!, view)
+      }
+  }
+
   view(user: string): FactsView | undefined {
     const i = this.index.get(user)
     return i === undefined ? undefined : this.viewAt(i)
   }
 
   private viewAt(i: number): FactsView {
-    return {
-      seen: this.seenCol[i] === 1,
-      slot: (s) => this.slotValue(i, s),
-      totals: () => this.totalsOf(i),
-    }
+    return new RowView(this, i)
   }
 
-  private slotValue(i: number, s: number): SlotValue {
+  /** @internal (RowView) */
+  slotValue(i: number, s: number): SlotValue {
     const c = this.cols[s]!
     switch (c.kind) {
       case 'count':
@@ -155,7 +162,13 @@ export class FactTable {
     }
   }
 
-  private totalsOf(i: number): Totals | undefined {
+  /** @internal (RowView) */
+  isSeen(i: number): boolean {
+    return this.seenCol[i] === 1
+  }
+
+  /** @internal (RowView) */
+  totalsOf(i: number): Totals | undefined {
     const t = this.tot
     if (!t || !t.n[i]) return undefined
     const out: Totals = { n: t.n[i]!, first: t.first[i]!, last: t.last[i]!, orders: t.orders[i]!, sales: t.sales[i]!, lastOrder: t.lastOrder[i]! }
@@ -339,6 +352,44 @@ export class FactTable {
       }
     }
     this.capacity = cap
+  }
+}
+
+/** One row, read on demand (no copy: evaluation reads a slot or two of a million rows). */
+class RowView implements FactsView {
+  constructor(
+    private readonly table: FactTable,
+    private readonly i: number,
+  ) {}
+
+  get seen(): boolean {
+    return this.table.isSeen(this.i)
+  }
+
+  slot(s: number): SlotValue {
+    return this.table.slotValue(this.i, s)
+  }
+
+  totals(): Totals | undefined {
+    return this.table.totalsOf(this.i)
+  }
+}
+
+/** One view moved along the rows: a pass over a million users allocates nothing per user. */
+class MovingView implements FactsView {
+  i = 0
+  constructor(private readonly table: FactTable) {}
+
+  get seen(): boolean {
+    return this.table.isSeen(this.i)
+  }
+
+  slot(s: number): SlotValue {
+    return this.table.slotValue(this.i, s)
+  }
+
+  totals(): Totals | undefined {
+    return this.table.totalsOf(this.i)
   }
 }
 

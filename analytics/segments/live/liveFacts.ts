@@ -131,6 +131,11 @@ export class LiveFacts {
     return this.table.universe()
   }
 
+  /** Every user in the universe with their facts; the view is only valid during the call. */
+  forEachSeen(f: (user: string, view: FactsView) => void): void {
+    this.table.forEachSeen(f)
+  }
+
   /** Takes in one stored batch: its links first (as the store's next query would see them), then rows. */
   apply(events: IngestEvent[], rows: RowSet, consent: ConsentUpdate[], now: number): Applied {
     const out: Applied = { touched: [], relinked: [], reload: [] }
