@@ -134,6 +134,9 @@ async function main() {
     ...(LIVE ? { live: { storedSeq: () => writer.storedSeq, pauseWrites: <T>(fn: () => Promise<T>) => writer.exclusive(fn) } } : {}),
   })
   await engine.load()
+  // Live: the universe (who exists) loads in the background at start.
+  const [, startMs] = await time(() => engine.idle())
+  if (LIVE) console.log(`live facts      start: every user's existence loaded in ${fmt(startMs)} ms (in the background)`)
   const rssBefore = process.memoryUsage().rss
   // Live: save answers once the compiled query has set membership; the rule's facts then load in
   // the background (ingest going on) — `idle` waits for that.
