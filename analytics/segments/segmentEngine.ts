@@ -10,10 +10,7 @@ import { MembershipStore, type StoredSegment, type Transition, type TransitionCa
 import { loadRfmCutoffs } from './rfmCutoffs.js'
 import type { Rule, SegmentDefinition } from './ruleSchema.js'
 import { type Triggers, affectedBy, triggersOf } from './triggers.js'
-import { type LiveContext, type LivePredicate, compileLive } from './live/evaluateFacts.js'
-import type { FactsView } from './live/factTable.js'
-import { LiveFacts } from './live/liveFacts.js'
-import { TransitionLog } from './transitionLog.js'
+import { LiveEvaluator, type LiveOptions } from './liveEvaluator.js'
 import { findCycle, referencedSegments, validateRule } from './validateRule.js'
 
 /**
@@ -45,10 +42,8 @@ export interface SegmentEngineOptions {
    * (facts load up to it and replay what follows); `pauseWrites` holds ingest for the rare
    * re-read of a few users (an id that moved between two users).
    */
-  live?: { storedSeq: () => number; pauseWrites: <T>(fn: () => Promise<T>) => Promise<T> }
+  live?: LiveOptions
 }
-
-const DAY_MS = 86_400_000
 
 interface Loaded extends StoredSegment {
   triggers: Triggers
@@ -82,57 +77,50 @@ export class SegmentEngine {
   private flushQueued = false
   private readonly evaluatedListeners: ((latenciesMs: number[]) => void)[] = []
   private running: Promise<void> = Promise.resolve()
-  /** Facts loading in the background (live). */
-  private loading: Promise<void> = Promise.resolve()
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly now: () => number
   readonly sweepStatus: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0, incremental: 0 }
   /** When each segment was last brought up to date with time (recompute or sweep). */
   private readonly currentAsOf = new Map<string, number>()
-  private readonly facts?: LiveFacts
-  /** Compiled rules, for the plan they were compiled against (a rebuild brings a new plan). */
-  private predicates = { plan: undefined as unknown, byId: new Map<string, LivePredicate>() }
-  /** Segments whose facts are loaded: only these are evaluated live. */
-  private readonly ready = new Set<string>()
-  /** For segments not ready yet: users events touched meanwhile, with the triggering message. */
-  private readonly waiting = new Map<string, Map<string, [string, TransitionCause]>>()
-  private readonly log?: TransitionLog
-  /** UTC day of the last full pass over day-based segments (live). */
-  private lastFullDay = -1
+  private readonly live?: LiveEvaluator
 
   constructor(private readonly opts: SegmentEngineOptions) {
     this.store = new MembershipStore(opts.client)
     this.now = opts.now ?? Date.now
-    if (opts.live) {
-      this.facts = new LiveFacts(opts.client, opts.computed.purchaseEvent, opts.live.storedSeq)
-      this.log = new TransitionLog(this.store, (ts) => ts.forEach((t) => this.emit(t)), opts.log)
-    }
+    if (opts.live)
+      this.live = new LiveEvaluator(
+        {
+          segments: this.segments,
+          membersOf: (id) => {
+            let set = this.members.get(id)
+            if (!set) this.members.set(id, (set = new Set()))
+            return set
+          },
+          transition: (...a) => this.transition(...a),
+          context: () => this.context(),
+          enqueue: (work) => this.enqueue(work),
+          evaluated: (ls) => this.evaluatedListeners.forEach((l) => l(ls)),
+          emit: (t) => this.emit(t),
+          now: () => this.now(),
+          log: opts.log,
+        },
+        this.store,
+        opts.client,
+        opts.computed.purchaseEvent,
+        opts.live,
+      )
   }
 
   /** Whether segments are evaluated from facts in memory (see the class comment). */
   get isLive(): boolean {
-    return this.facts !== undefined
+    return this.live !== undefined
   }
 
   async load(): Promise<void> {
     for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
     this.members = await this.store.loadMembers()
     await this.refreshRfm(true)
-    // Live: membership as stored holds until the facts are in (seconds at a million users, so
-    // in the background); then everyone is evaluated — which also catches up whatever was stored
-    // but not evaluated before a stop (a crash) — and events that came meanwhile keep their cause.
-    if (this.facts) this.inBackground(() => this.withFreshFacts((ids) => this.commit(this.decideAll(ids, 'recompute'))))
-  }
-
-  /**
-   * Loads facts off the work queue (sweeps and saves go on), one load at a time: each extends
-   * the same table.
-   */
-  private inBackground(work: () => Promise<unknown>): void {
-    this.loading = this.loading.then(work).then(
-      () => undefined,
-      (err) => this.opts.log?.('loading segment facts failed', { err: String(err) }),
-    )
+    this.live?.start()
   }
 
   onTransition(listener: Listener): void {
@@ -152,7 +140,7 @@ export class SegmentEngine {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer)
     await this.idle()
-    await this.log?.close()
+    await this.live?.close()
   }
 
   /** Waits until every event seen so far has been evaluated (tests, shutdown, erasure). */
@@ -165,11 +153,10 @@ export class SegmentEngine {
         this.pendingTimer = undefined
         this.enqueue(() => this.flushPending())
       }
-      const [running, loading] = [this.running, this.loading]
+      const running = this.running
       await running
-      await loading
-      await this.log?.settled()
-      if (running === this.running && loading === this.loading && !this.pendingTimer) return
+      await this.live?.settled()
+      if (running === this.running && !this.pendingTimer) return
     }
   }
 
@@ -193,8 +180,8 @@ export class SegmentEngine {
   /** After an erasure: the person leaves every segment without a trace (no exit is recorded). */
   forget(userKeys: string[]): Promise<void> {
     return this.enqueue(async () => {
-      await this.log?.settled()
-      this.facts?.forget(userKeys)
+      await this.live?.settled()
+      this.live?.forget(userKeys)
       for (const set of this.members.values()) for (const k of userKeys) set.delete(k)
       for (const users of this.pending.values()) for (const k of userKeys) users.delete(k)
     })
@@ -230,9 +217,7 @@ export class SegmentEngine {
       const stored = { definition: { ...def, rule }, version, updatedAt: this.now() }
       await this.store.saveDefinition(stored.definition, version, stored.updatedAt)
       this.segments.set(def.id, { ...stored, triggers: triggersOf(rule) })
-      // The old rule must not decide anything; the new one waits for its facts.
-      this.ready.delete(def.id)
-      this.predicates.byId.delete(def.id)
+      this.live?.retire(def.id)
       await this.recomputeNow(def.id, 'definition')
       return this.get(def.id)
     })
@@ -248,8 +233,7 @@ export class SegmentEngine {
       await this.store.saveDefinition(s.definition, s.version + 1, at, true)
       const exits = [...(this.members.get(id) ?? [])].map((userKey) => this.transition(id, userKey, false, at, 'deleted', ''))
       this.segments.delete(id)
-      this.ready.delete(id)
-      this.predicates.byId.delete(id)
+      this.live?.retire(id)
       this.members.delete(id)
       await this.commit(exits)
     })
@@ -301,10 +285,10 @@ export class SegmentEngine {
 
   /** Called with every batch the ingest path stored (with the rows as stored, for live facts). */
   handleStored(events: IngestEvent[], consent: ConsentUpdate[] = [], rows?: RowSet): void {
-    if (this.facts) {
+    if (this.live) {
       // Even with no segment yet: the facts (who exists, who is linked) must stay current.
       if (!rows) throw new Error('live segments need the stored rows')
-      this.handleLive(events, consent, rows)
+      this.live.handleStored(events, consent, rows)
       return
     }
     if (!this.segments.size) return
@@ -357,22 +341,15 @@ export class SegmentEngine {
 
   /** Revisits every segment that time alone can change. */
   sweep(): Promise<void> {
-    if (this.facts) return this.enqueue(() => this.sweepLive())
     return this.enqueue(async () => {
       const started = this.now()
       const previous = this.sweepStatus.lastStartedAt
-      await this.refreshRfm()
+      const rfmMoved = await this.refreshRfm()
       const due = [...this.segments.values()].filter((s) => s.triggers.timeDependent)
       let incremental = 0
-      for (const s of due) if (await this.sweepOne(s, started)) incremental++
-      const duration = this.now() - started
-      Object.assign(this.sweepStatus, {
-        lastStartedAt: started,
-        lastDurationMs: duration,
-        lagMs: (previous === null ? this.opts.sweepIntervalMs : started - previous) + duration,
-        segments: due.length,
-        incremental,
-      })
+      if (this.live) incremental = await this.live.sweep(due, rfmMoved)
+      else for (const s of due) if (await this.sweepOne(s, started)) incremental++
+      this.sweepDone(started, previous, due.length, incremental)
     })
   }
 
@@ -445,20 +422,12 @@ export class SegmentEngine {
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
     const s = this.segments.get(id)
     if (!s) throw new NotFoundError(`No segment "${id}"`)
-    if (!this.facts) return this.recomputeSql(id, cause)
-    // Live: the compiled query gives membership at once (live decisions for this segment wait,
-    // so a stale result cannot overwrite a newer one); then the facts catch up in memory. A new
-    // or changed rule first loads what it adds — in the background, ingest going on: at a million
-    // users that takes seconds, and the answer must not wait for it.
-    this.ready.delete(id)
+    if (!this.live) return this.recomputeSql(id, cause)
+    // Live: the compiled query gives membership at once, then the facts catch up (a new rule's
+    // load in the background: at a million users it takes seconds, the answer must not wait).
+    this.live.hold(id)
     const changes = await this.recomputeSql(id, cause)
-    const catchUp = async () => {
-      if (!this.segments.has(id)) return
-      this.ready.add(id)
-      await this.commit(this.decideAll([id], 'recompute'))
-    }
-    if (cause === 'definition') this.inBackground(() => this.withNewFacts(id, catchUp))
-    else await catchUp()
+    await this.live.afterRecompute(id, cause)
     return changes
   }
 
@@ -530,178 +499,20 @@ export class SegmentEngine {
     return JSON.stringify(this.rfm) !== before
   }
 
-  // ── live evaluation ────────────────────────────────────────────────────────────────────────
-
-  /** Reads every rule's facts from the store again (ingest goes on), then runs `then`. */
-  private async withFreshFacts<T>(then: (ids: string[]) => T): Promise<T> {
-    const loaded = [...this.segments.values()]
-    await this.facts!.rebuild(
-      loaded.map((s) => s.definition.rule),
-      this.now(),
-    )
-    // Only the rules read (a segment saved meanwhile waits for its own load).
-    const ids = loaded.filter((s) => this.segments.get(s.definition.id) === s).map((s) => s.definition.id)
-    for (const id of ids) this.ready.add(id)
-    return then(ids)
-  }
-
-  /** Loads what segment `id`'s rule reads and the facts lack (ingest goes on), then runs `then`. */
-  private async withNewFacts<T>(id: string, then: () => Promise<T>): Promise<T | undefined> {
-    const s = this.segments.get(id)
-    if (!s) return undefined
-    await this.facts!.extend([s.definition.rule], this.now())
-    return then()
-  }
-
-  private predicate(id: string): LivePredicate | undefined {
-    const s = this.segments.get(id)
-    if (!s || !this.ready.has(id)) return undefined
-    const plan = this.facts!.plan
-    if (this.predicates.plan !== plan) this.predicates = { plan, byId: new Map() }
-    let p = this.predicates.byId.get(id)
-    if (!p) this.predicates.byId.set(id, (p = compileLive(s.definition.rule, plan)))
-    return p
-  }
-
-  private handleLive(events: IngestEvent[], consent: ConsentUpdate[], rows: RowSet): void {
-    const received = this.now()
-    const applied = this.facts!.apply(events, rows, consent, received)
-    // segment → user → [triggering message id, cause]
-    const pending = new Map<string, Map<string, [string, TransitionCause]>>()
-    const add = (id: string, user: string, messageId: string, cause: TransitionCause) => {
-      let users = pending.get(id)
-      if (!users) pending.set(id, (users = new Map()))
-      if (!users.has(user) || cause === 'event') users.set(user, [messageId, cause])
-    }
-    const affecting: string[] = []
-    for (const t of applied.touched) {
-      let any = false
-      for (const s of this.segments.values()) {
-        if (t.event ? !affectedBy(s.triggers, t.event) : !s.triggers.consent) continue
-        add(s.definition.id, t.user, t.messageId, t.event ? 'event' : 'consent')
-        any = true
-      }
-      if (any && t.event) affecting.push(t.messageId)
-    }
-    for (const user of applied.relinked) for (const id of this.segments.keys()) add(id, user, '', 'event')
-    const changes: Transition[] = []
-    for (const [id, users] of pending) {
-      if (this.ready.has(id)) changes.push(...this.decide(id, users.keys(), (u) => users.get(u)!))
-      else {
-        // Its facts are still loading: remember who to look at, and why, for when they are in.
-        let waiting = this.waiting.get(id)
-        if (!waiting) this.waiting.set(id, (waiting = new Map()))
-        for (const [u, why] of users) waiting.set(u, why)
-      }
-    }
-    this.log!.add(changes)
-    if (this.evaluatedListeners.length && affecting.length) {
-      const done = this.now()
-      for (const l of this.evaluatedListeners) l(affecting.map(() => done - received))
-    }
-    if (applied.reload.length) {
-      const users = [...new Set(applied.reload)]
-      this.enqueue(async () => {
-        const changes = await this.opts.live!.pauseWrites(async () => {
-          await this.facts!.reload(users, this.now())
-          return [...this.segments.keys()].flatMap((id) => this.decide(id, users, () => ['', 'event']))
-        })
-        this.log!.add(changes)
-      })
-    }
-  }
-
-  /**
-   * Evaluates one segment for these users from their facts, applies the changes to membership at
-   * once, and follows them into the segments built on this one. Synchronous: nothing can change
-   * a user's facts or membership in between.
-   */
-  private decide(id: string, users: Iterable<string> | 'everyone', why: (user: string) => [string, TransitionCause], ctx = this.liveContext()): Transition[] {
-    const predicate = this.predicate(id)
-    if (!predicate) return []
-    let current = this.members.get(id)
-    if (!current) this.members.set(id, (current = new Set()))
-    const members = current
-    const changes: Transition[] = []
-    const judge = (user: string, f: FactsView | undefined) => {
-      const is = f?.seen === true && predicate(user, f, ctx)
-      if (members.has(user) === is) return
-      if (is) members.add(user)
-      else members.delete(user)
-      const [messageId, cause] = why(user)
-      changes.push(this.transition(id, user, is, ctx.now, cause, messageId))
-    }
-    if (users === 'everyone') {
-      // A pass over every row (no lookups), then the members who are no longer anyone (erased, linked).
-      const before = [...members]
-      this.facts!.forEachSeen(judge)
-      for (const user of before) if (this.facts!.factsOf(user)?.seen !== true) judge(user, undefined)
-    } else for (const user of users) judge(user, this.facts!.factsOf(user))
-    if (changes.length) {
-      const changed = changes.map((t) => t.userKey)
-      for (const dep of this.segments.values())
-        if (dep.triggers.segments.has(id)) changes.push(...this.decide(dep.definition.id, changed, () => ['', 'dependency'], ctx))
-    }
-    return changes
-  }
-
-  /** Everyone, for these segments; what changed for a user an event touched while they waited says so. */
-  private decideAll(ids: string[], cause: TransitionCause): Transition[] {
-    const ctx = this.liveContext()
-    this.lastFullDay = Math.floor(ctx.now / DAY_MS)
-    return ids.flatMap((id) => {
-      const waiting = this.waiting.get(id)
-      this.waiting.delete(id)
-      return this.decide(id, 'everyone', (u) => waiting?.get(u) ?? ['', cause], ctx)
-    })
-  }
-
-  /**
-   * Windows that expired since the last sweep are on the facts' timeline, so only those users are
-   * evaluated; day-based properties (days inactive, RFM) change for everyone at midnight UTC or
-   * when the RFM cut points move, and get a full pass then.
-   */
-  private async sweepLive(): Promise<void> {
-    const started = this.now()
-    const previous = this.sweepStatus.lastStartedAt
-    const rfmMoved = await this.refreshRfm()
-    const now = this.now()
-    const fullPass = Math.floor(now / DAY_MS) !== this.lastFullDay || rfmMoved
-    const due = [...this.segments.values()].filter((s) => s.triggers.timeDependent)
-    const users = this.facts!.popDue(now)
-    const ctx = this.liveContext()
-    const changes: Transition[] = []
-    let incremental = 0
-    for (const s of due) {
-      if (s.triggers.fullSweep && fullPass) changes.push(...this.decide(s.definition.id, 'everyone', () => ['', 'sweep'], ctx))
-      else {
-        changes.push(...this.decide(s.definition.id, users, () => ['', 'sweep'], ctx))
-        incremental++
-      }
-    }
-    if (fullPass) this.lastFullDay = Math.floor(now / DAY_MS)
-    await this.commit(changes)
+  private sweepDone(started: number, previous: number | null, segments: number, incremental: number): void {
     const duration = this.now() - started
     Object.assign(this.sweepStatus, {
       lastStartedAt: started,
       lastDurationMs: duration,
       lagMs: (previous === null ? this.opts.sweepIntervalMs : started - previous) + duration,
-      segments: due.length,
+      segments,
       incremental,
     })
   }
 
-  private liveContext(): LiveContext {
-    return { ...this.context(), isMember: (id, user) => this.members.get(id)?.has(user) === true }
-  }
-
   /** Records decided changes and waits until they are stored and announced. */
   private async commit(changes: Transition[]): Promise<void> {
-    if (this.log) {
-      this.log.add(changes)
-      await this.log.settled()
-      return
-    }
+    if (this.live) return this.live.commit(changes)
     await this.store.record(changes)
     for (const t of changes) this.emit(t)
   }

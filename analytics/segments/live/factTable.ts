@@ -127,7 +127,7 @@ export class FactTable {
 
   /** Every user in the universe with their facts, in row order (no lookups). */
   forEachSeen(f: (user: string, view: FactsView) => void): void {
-    const view = new MovingView(this)
+    const view = new RowView(this, 0)
     for (let i = 0; i < this.keys.length; i++)
       if (this.seenCol[i]) {
         view.i = i
@@ -355,30 +355,15 @@ export class FactTable {
   }
 }
 
-/** One row, read on demand (no copy: evaluation reads a slot or two of a million rows). */
+/**
+ * One row, read on demand (no copy: evaluation reads a slot or two of a million rows). A pass
+ * over every row moves one view along (`i`) and allocates nothing per user.
+ */
 class RowView implements FactsView {
   constructor(
     private readonly table: FactTable,
-    private readonly i: number,
+    public i: number,
   ) {}
-
-  get seen(): boolean {
-    return this.table.isSeen(this.i)
-  }
-
-  slot(s: number): SlotValue {
-    return this.table.slotValue(this.i, s)
-  }
-
-  totals(): Totals | undefined {
-    return this.table.totalsOf(this.i)
-  }
-}
-
-/** One view moved along the rows: a pass over a million users allocates nothing per user. */
-class MovingView implements FactsView {
-  i = 0
-  constructor(private readonly table: FactTable) {}
 
   get seen(): boolean {
     return this.table.isSeen(this.i)
