@@ -4,6 +4,8 @@ import type { EventWriter } from '../analytics/ingest/eventWriter.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../analytics/users.js'
+import type { ExperimentService } from '../experiments/experimentService.js'
+import type { FlagService } from '../experiments/flags/flagService.js'
 import { NotFoundError } from '../core/errors.js'
 import type { Metrics } from '../runtime/metrics.js'
 import { requireAdmin } from './auth.js'
@@ -13,6 +15,8 @@ import { buildOpenApi } from './openapi.js'
 import type { RouteSpec } from './route.js'
 import { consentRouter, consentSpecs } from './routes/consent.js'
 import { docsRouter } from './routes/docs.js'
+import { experimentSpecs, experimentsRouter } from './routes/experiments.js'
+import { flagSpecs, flagsRouter } from './routes/flags.js'
 import { type HealthReport, healthRouter, healthSpecs } from './routes/health.js'
 import { ingestRouter, ingestSpecs } from './routes/ingest.js'
 import { pixelRouter, pixelSpecs } from './routes/pixel.js'
@@ -27,6 +31,8 @@ export interface AppDeps {
   users: UserRepository
   consent: ConsentState
   segments: SegmentEngine
+  experiments: ExperimentService
+  flags: FlagService
   health: () => Promise<HealthReport>
   metrics?: Metrics
   log: (msg: string, extra?: Record<string, unknown>) => void
@@ -40,6 +46,8 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(userSpecs),
   ...Object.values(consentSpecs),
   ...Object.values(segmentSpecs),
+  ...Object.values(experimentSpecs),
+  ...Object.values(flagSpecs),
   ...healthSpecs,
 ]
 
@@ -62,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
   app.use(segmentsRouter(deps.segments, deps.now))
+  app.use(experimentsRouter(deps.experiments))
+  app.use(flagsRouter(deps.flags))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app

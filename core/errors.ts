@@ -94,7 +94,7 @@ export class NotReadyError extends NudgeError {
 }
 
 export class ConflictError extends NudgeError {
-  constructor(message: string) {
-    super('conflict', 409, message)
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super('conflict', 409, message, issues)
   }
 }

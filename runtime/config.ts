@@ -48,6 +48,10 @@ const envSchema = z.object({
   // live: facts in memory, one process owns ingest; sql: a scoped query per round (any number of
   // API processes). auto = live on the embedded engine, sql with a ClickHouse server.
   SEGMENT_EVALUATION: z.enum(['auto', 'live', 'sql']).default('auto'),
+  // Share (0–1) of all users who get no journey email at all: the baseline for lift across all messaging.
+  GLOBAL_HOLDOUT: z.coerce.number().min(0).max(0.5).default(0),
+  // How often a process looks for experiment and flag changes made by another one.
+  CONFIG_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 

@@ -13,6 +13,10 @@ import { type Store, openStore } from '../analytics/store.js'
 import { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { UserRepository } from '../analytics/users.js'
 import { createContactCipher } from '../core/contactCipher.js'
+import { ExperimentService } from '../experiments/experimentService.js'
+import { FlagService } from '../experiments/flags/flagService.js'
+import { NudgeFlagProvider } from '../experiments/flags/openFeatureProvider.js'
+import { OpenFeature } from '@openfeature/server-sdk'
 import { createActivities } from '../workflows/activities/index.js'
 import { ensureSearchAttributes } from '../workflows/searchAttributesSetup.js'
 import { createWorker } from '../workflows/worker.js'
@@ -43,6 +47,8 @@ export interface RunningNudge {
   consent: ConsentState
   users: UserRepository
   segments: SegmentEngine
+  experiments: ExperimentService
+  flags: FlagService
   temporal: Client
   worker?: Worker
   health(): Promise<HealthReport>
@@ -112,6 +118,22 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   }
   const metrics = createMetrics({ writer, segments })
 
+  // Experiments and flags: in memory everywhere (assignment and evaluation need no I/O), following
+  // changes other processes make. Code asks for flags through OpenFeature.
+  const isMember = (segmentId: string, unit: string) => segments.isMember(segmentId, unit)
+  const experiments = new ExperimentService({ client: store.client, globalHoldout: config.GLOBAL_HOLDOUT, isMember, pollMs: config.CONFIG_POLL_MS, log: log.warn })
+  await experiments.load()
+  experiments.start()
+  const flags = new FlagService({
+    client: store.client,
+    deps: { isMember, assign: (key, unit, context) => (experiments.has(key) ? experiments.assign(key, unit, context) : undefined) },
+    pollMs: config.CONFIG_POLL_MS,
+    log: log.warn,
+  })
+  await flags.load()
+  flags.start()
+  await OpenFeature.setProviderAndWait(new NudgeFlagProvider(flags))
+
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
@@ -157,7 +179,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const dropKey = makeKeyMatcher(config.DROP_PROPERTY_KEYS)
     const ingest = new IngestService({ writer, dropKey, consentCategoryMap: config.consentCategoryMap })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, health, metrics, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, experiments, flags, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -184,6 +206,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       // 2. flush whatever was accepted, and let segments see it
       await writer.close()
       await segments.stop()
+      flags.stop()
+      await experiments.stop()
       // 3. drain the worker: running activities finish, workflows resume elsewhere/later
       if (worker) {
         if (worker.getState() === 'RUNNING') worker.shutdown()
@@ -197,7 +221,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, temporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, temporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

@@ -187,6 +187,10 @@ export class SegmentEngine {
     })
   }
 
+  isMember(segmentId: string, userKey: string): boolean {
+    return this.members.get(segmentId)?.has(userKey) === true
+  }
+
   segmentsOf(userKey: string): string[] {
     return [...this.members.entries()].filter(([, m]) => m.has(userKey)).map(([id]) => id).sort()
   }

@@ -1,0 +1,100 @@
+import { z } from 'zod'
+
+/**
+ * A feature flag, as one schema (API validation, types, OpenAPI). Values are typed; a duration
+ * is written "15m", "1h", "90s" (or milliseconds) and served as milliseconds.
+ */
+export const FLAG_TYPES = ['boolean', 'string', 'number', 'duration', 'json'] as const
+export type FlagType = (typeof FLAG_TYPES)[number]
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** Milliseconds, or null when `v` is not a duration. */
+export function parseDuration(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null
+  if (typeof v !== 'string') return null
+  const m = DURATION.exec(v.trim())
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null
+}
+
+/** The value as served for its type, or undefined when it is not one. */
+export function coerceFlagValue(type: FlagType, v: unknown): unknown {
+  switch (type) {
+    case 'boolean':
+      return typeof v === 'boolean' ? v : undefined
+    case 'string':
+      return typeof v === 'string' ? v : undefined
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+    case 'duration':
+      return parseDuration(v) ?? undefined
+    case 'json':
+      return v === undefined ? undefined : v
+  }
+}
+
+const attributeCondition = z.object({
+  /** A dotted path into the evaluation context, e.g. `country` or `plan.tier`. */
+  attribute: z.string().min(1).max(200),
+  op: z.enum(['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'gt', 'gte', 'lt', 'lte', 'between', 'exists', 'not_exists']),
+  value: z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean()]))]).optional(),
+})
+
+export const flagRule = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    description: z.string().max(500).optional(),
+    /** The unit (targetingKey) must be a member of this segment. */
+    segment: z.string().min(1).max(100).optional(),
+    /** Every condition on the evaluation context must hold. */
+    conditions: z.array(attributeCondition).max(20).default([]),
+    /** Only this share of matching units (0–100), by the same hash as experiments. */
+    percentage: z.number().min(0).max(100).optional(),
+    /** Serve what the unit's variant of this experiment sets for the flag (`payload.flags`). */
+    experiment: z.string().min(1).max(100).optional(),
+    value: z.unknown().optional(),
+  })
+  .meta({ id: 'FlagRule' })
+
+const flagFields = z.object({
+  key: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,199}$/, 'must be lowercase: a-z, 0-9, _ . - (e.g. cart_abandonment.reminder_delay)'),
+  description: z.string().max(2000).optional(),
+  type: z.enum(FLAG_TYPES),
+  defaultValue: z.unknown(),
+  enabled: z.boolean().default(true),
+  rules: z.array(flagRule).max(50).default([]),
+})
+
+/** Values must be of the flag's type; rule ids unique. */
+function checkValues(f: Omit<z.output<typeof flagFields>, 'key'>, ctx: z.RefinementCtx): void {
+  const check = (path: (string | number)[], v: unknown) => {
+    if (coerceFlagValue(f.type, v) === undefined)
+      ctx.addIssue({ code: 'custom', path, message: `must be a ${f.type}${f.type === 'duration' ? ' ("15m", "1h", "90s" or milliseconds)' : ''}`, params: { rule: 'type' } })
+  }
+  check(['defaultValue'], f.defaultValue)
+  const ids = new Set<string>()
+  f.rules.forEach((r, i) => {
+    if (r.value !== undefined || !r.experiment) check(['rules', i, 'value'], r.value)
+    const id = r.id ?? `rule-${i + 1}`
+    if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"`, params: { rule: 'unique' } })
+    ids.add(id)
+  })
+}
+
+export const flagDefinition = flagFields.superRefine(checkValues).meta({ id: 'FlagDefinition' })
+/** A replacement (PUT): the key comes from the path. */
+export const flagUpdate = flagFields.omit({ key: true }).superRefine(checkValues)
+
+export type FlagInput = z.output<typeof flagDefinition>
+export type FlagRule = FlagInput['rules'][number] & { id: string }
+export type FlagDefinition = Omit<FlagInput, 'rules'> & { rules: FlagRule[] }
+
+/** Stored and served normalised: durations in milliseconds; every rule has an id. */
+export function normalizeFlag(f: FlagInput): FlagDefinition {
+  return {
+    ...f,
+    defaultValue: coerceFlagValue(f.type, f.defaultValue),
+    rules: f.rules.map((r, i) => ({ ...r, id: r.id ?? `rule-${i + 1}`, ...(r.value !== undefined ? { value: coerceFlagValue(f.type, r.value) } : {}) })),
+  }
+}
