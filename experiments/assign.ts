@@ -1,5 +1,5 @@
 import type { Experiment, Variant } from './experimentSchema.js'
-import { bucketOf } from './hash.js'
+import { bucketerOf } from './hash.js'
 
 /**
  * Assignment, pure: the same unit always lands in the same variant of an experiment — across
@@ -33,7 +33,6 @@ export interface Assignment {
   holdout: boolean
   bucket: number
   reason: AssignReason
-  explanation: string
   payload: Record<string, unknown>
 }
 
@@ -44,8 +43,10 @@ export interface AssignContext {
   isMember(segmentId: string, unit: string): boolean
 }
 
+const globalBucket = bucketerOf(GLOBAL_HOLDOUT_KEY)
+
 export function inGlobalHoldout(unit: string, share: number): boolean {
-  return share > 0 && bucketOf(GLOBAL_HOLDOUT_KEY, unit) < share
+  return share > 0 && globalBucket(unit) < share
 }
 
 export function variantRanges(variants: Pick<Variant, 'weight'>[], traffic: number): [number, number][] {
@@ -57,39 +58,104 @@ export function variantRanges(variants: Pick<Variant, 'weight'>[], traffic: numb
   })
 }
 
+/** What assignment needs of a definition, worked out once per experiment version. */
+interface Prepared {
+  ranges: [number, number][]
+  bucket: (unit: string) => number
+  layerBucket?: (unit: string) => number
+  start: number
+  end: number
+}
+const prepared = new WeakMap<Experiment, Prepared>()
+
+// The last one asked for: a loop over units of one experiment skips the lookup.
+let lastExp: Experiment | undefined
+let lastPrepared: Prepared | undefined
+
+function prepare(exp: Experiment): Prepared {
+  let p = prepared.get(exp)
+  if (!p) {
+    const d = exp.definition
+    p = {
+      ranges: variantRanges(d.variants, d.traffic),
+      bucket: bucketerOf(d.key),
+      ...(d.layer ? { layerBucket: bucketerOf(d.layer.id) } : {}),
+      start: d.schedule.start ? Date.parse(d.schedule.start) : Number.NEGATIVE_INFINITY,
+      end: d.schedule.end ? Date.parse(d.schedule.end) : Number.POSITIVE_INFINITY,
+    }
+    prepared.set(exp, p)
+  }
+  lastExp = exp
+  lastPrepared = p
+  return p
+}
+
 export function assign(exp: Experiment, unit: string, ctx: AssignContext): Assignment {
   const d = exp.definition
-  const bucket = bucketOf(d.key, unit)
-  const out = (reason: AssignReason, explanation: string, v?: Variant, inExperiment = false): Assignment => ({
+  const p = exp === lastExp ? lastPrepared! : prepare(exp)
+  const bucket = p.bucket(unit)
+  let reason: AssignReason = 'outside_traffic'
+  let v: Variant | undefined
+  if (ctx.globalHoldout > 0 && globalBucket(unit) < ctx.globalHoldout) reason = 'global_holdout'
+  else if (exp.status === 'rolled_out') {
+    reason = 'rolled_out'
+    v = d.variants.find((x) => x.key === exp.rolledOut)
+  } else if (exp.status !== 'running') reason = 'not_running'
+  else if (ctx.now < p.start) reason = 'not_started'
+  else if (ctx.now >= p.end) reason = 'ended'
+  else if (d.targeting.segment && !ctx.isMember(d.targeting.segment, unit)) reason = 'not_targeted'
+  else if (p.layerBucket && !inRange(p.layerBucket(unit), d.layer!.range)) reason = 'outside_layer'
+  else
+    for (let i = 0; i < p.ranges.length; i++)
+      if (inRange(bucket, p.ranges[i]!)) {
+        reason = 'assigned'
+        v = d.variants[i]
+        break
+      }
+  return {
     experiment: d.key,
     unit,
-    inExperiment,
-    variant: v?.key ?? null,
-    holdout: v?.holdout ?? false,
+    inExperiment: reason === 'assigned',
+    variant: v ? v.key : null,
+    holdout: v ? v.holdout : false,
     bucket,
     reason,
-    explanation,
-    payload: v?.payload ?? {},
-  })
-  if (inGlobalHoldout(unit, ctx.globalHoldout)) return out('global_holdout', `in the global holdout (${pct(ctx.globalHoldout)} of all units get no journey email)`)
-  if (exp.status === 'rolled_out') {
-    const winner = d.variants.find((v) => v.key === exp.rolledOut)
-    return out('rolled_out', `rolled out: everyone gets "${exp.rolledOut}"`, winner)
+    payload: v ? v.payload : NO_PAYLOAD,
   }
-  if (exp.status !== 'running') return out('not_running', `the experiment is ${exp.status}`)
-  if (d.schedule.start && ctx.now < Date.parse(d.schedule.start)) return out('not_started', `starts ${d.schedule.start}`)
-  if (d.schedule.end && ctx.now >= Date.parse(d.schedule.end)) return out('ended', `ended ${d.schedule.end}`)
-  if (d.targeting.segment && !ctx.isMember(d.targeting.segment, unit)) return out('not_targeted', `not in segment "${d.targeting.segment}"`)
-  if (d.layer) {
-    const at = bucketOf(d.layer.id, unit)
-    if (at < d.layer.range[0] || at >= d.layer.range[1])
-      return out('outside_layer', `layer "${d.layer.id}" bucket ${at.toFixed(4)} is outside this experiment's part [${d.layer.range[0]}, ${d.layer.range[1]})`)
+}
+
+const inRange = (x: number, r: readonly [number, number]) => x >= r[0] && x < r[1]
+
+const NO_PAYLOAD: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
+
+/** The assignment in words, for a person (the API); kept off the hot path. */
+export function explainAssignment(exp: Experiment, a: Assignment, globalHoldout: number): string {
+  const d = exp.definition
+  switch (a.reason) {
+    case 'global_holdout':
+      return `in the global holdout (${pct(globalHoldout)} of all units get no journey email)`
+    case 'rolled_out':
+      return `rolled out: everyone gets "${exp.rolledOut}"`
+    case 'not_running':
+      return `the experiment is ${exp.status}`
+    case 'not_started':
+      return `starts ${d.schedule.start}`
+    case 'ended':
+      return `ended ${d.schedule.end}`
+    case 'not_targeted':
+      return `not in segment "${d.targeting.segment}"`
+    case 'outside_layer': {
+      const [from, to] = d.layer!.range
+      return `layer "${d.layer!.id}" bucket ${prepare(exp).layerBucket!(a.unit).toFixed(4)} is outside this experiment's part [${from}, ${to})`
+    }
+    case 'outside_traffic':
+      return `bucket ${a.bucket.toFixed(4)} is outside the ${pct(d.traffic)} of traffic in the experiment`
+    case 'assigned': {
+      const i = d.variants.findIndex((v) => v.key === a.variant)
+      const [from, to] = prepare(exp).ranges[i]!
+      return `bucket ${a.bucket.toFixed(4)} is in [${from.toFixed(4)}, ${to.toFixed(4)}) → "${a.variant}"${a.holdout ? ' (holdout: nothing is sent)' : ''}`
+    }
   }
-  const ranges = variantRanges(d.variants, d.traffic)
-  const i = ranges.findIndex(([from, to]) => bucket >= from && bucket < to)
-  if (i < 0) return out('outside_traffic', `bucket ${bucket.toFixed(4)} is outside the ${pct(d.traffic)} of traffic in the experiment`)
-  const v = d.variants[i]!
-  return out('assigned', `bucket ${bucket.toFixed(4)} is in [${ranges[i]![0].toFixed(4)}, ${ranges[i]![1].toFixed(4)}) → "${v.key}"${v.holdout ? ' (holdout: nothing is sent)' : ''}`, v, true)
 }
 
 /** Two layer parts overlap (experiments in one layer must not, or they would share units). */

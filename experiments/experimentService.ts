@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { BufferedInsert } from '../analytics/bufferedInsert.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
-import { type AssignContext, type Assignment, assign, rangesOverlap } from './assign.js'
+import { type AssignContext, type Assignment, assign, explainAssignment, rangesOverlap } from './assign.js'
 import { type Experiment, type ExperimentDefinition, type ExperimentStatus, SAFE_WHILE_RUNNING } from './experimentSchema.js'
 import { ExperimentStore } from './experimentStore.js'
 
@@ -151,11 +151,16 @@ export class ExperimentService {
   }
 
   /** Why a unit gets what it gets, and when it was first exposed (nothing is logged). */
-  async explain(key: string, unit: string): Promise<Assignment & { firstExposure: { variant: string; at: string } | null }> {
+  async explain(key: string, unit: string): Promise<Assignment & { explanation: string; firstExposure: { variant: string; at: string } | null }> {
     await this.exposures.flush()
-    const a = assign(this.get(key), unit, this.assignContext())
+    const exp = this.get(key)
+    const a = assign(exp, unit, this.assignContext())
     const first = await this.store.firstExposure(key, unit)
-    return { ...a, firstExposure: first ? { variant: first.variant, at: new Date(first.at).toISOString() } : null }
+    return {
+      ...a,
+      explanation: explainAssignment(exp, a, this.opts.globalHoldout),
+      firstExposure: first ? { variant: first.variant, at: new Date(first.at).toISOString() } : null,
+    }
   }
 
   /** Waits until every exposure logged so far is stored (tests, shutdown). */

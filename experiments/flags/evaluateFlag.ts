@@ -2,7 +2,7 @@ import { comparer, readerOf } from '../../analytics/segments/live/compareValue.j
 import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../../analytics/segments/live/jsonValue.js'
 import type { Comparable } from '../../analytics/segments/sqlBuilder.js'
 import type { Assignment } from '../assign.js'
-import { bucketOf } from '../hash.js'
+import { bucketerOf } from '../hash.js'
 import { type FlagDefinition, coerceFlagValue } from './flagSchema.js'
 
 /**
@@ -37,13 +37,17 @@ const SERVED_AS: Record<FlagDefinition['type'], Requested> = { boolean: 'boolean
 export function compileFlag(flag: FlagDefinition) {
   const rules = flag.rules.map((r) => ({
     rule: r,
+    // The rollout's own hash key: a unit's share of one rule is independent of other rules and flags.
+    bucket: bucketerOf(`${flag.key}.${r.id}`),
     conditions: r.conditions.map((c) => {
       const path = c.attribute.split('.')
       const cmp = comparer(c as Comparable)
+      // One reader per condition, pointed at the value being compared: nothing allocated per call.
+      let current: Json | typeof MISSING = MISSING
+      const read = readerOf({ string: () => extractString(current), float: () => extractFloat(current), bool: () => extractBool(current) })
       return (ctx: EvaluationContext) => {
-        const v = atPath(ctx, path) as Json | typeof MISSING
-        const has = v !== MISSING && v !== null
-        return cmp(has, readerOf({ string: () => extractString(v), float: () => extractFloat(v), bool: () => extractBool(v) }))
+        current = path.length === 1 ? (Object.hasOwn(ctx, path[0]!) ? (ctx[path[0]!] as Json) : MISSING) : (atPath(ctx, path) as Json | typeof MISSING)
+        return cmp(current !== MISSING && current !== null, read)
       }
     }),
   }))
@@ -58,9 +62,11 @@ export function evaluateFlag<T>(compiled: CompiledFlag | undefined, key: string,
     return { value: defaultValue, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `"${key}" is a ${flag.type} flag (served as ${servedAs}), asked for ${requested}` }
   if (!flag.enabled) return { value: flag.defaultValue as T, reason: 'DISABLED' }
   const unit = typeof ctx.targetingKey === 'string' && ctx.targetingKey ? ctx.targetingKey : undefined
-  for (const { rule, conditions } of rules) {
+  for (const { rule, conditions, bucket } of rules) {
     if (rule.segment && (!unit || !deps.isMember(rule.segment, unit))) continue
-    if (!conditions.every((c) => c(ctx))) continue
+    let holds = true
+    for (const c of conditions) if (!(holds = c(ctx))) break
+    if (!holds) continue
     if (rule.experiment) {
       if (!unit) continue
       const a = deps.assign(rule.experiment, unit, ctx)
@@ -74,7 +80,7 @@ export function evaluateFlag<T>(compiled: CompiledFlag | undefined, key: string,
       return { value: value as T, reason: 'SPLIT', variant: a.variant, flagMetadata: { experimentKey: rule.experiment, variant: a.variant, ruleId: rule.id, inExperiment: a.inExperiment } }
     }
     if (rule.percentage !== undefined) {
-      if (!unit || bucketOf(`${flag.key}.${rule.id}`, unit) >= rule.percentage / 100) continue
+      if (!unit || bucket(unit) >= rule.percentage / 100) continue
       return { value: rule.value as T, reason: 'SPLIT', variant: rule.id, flagMetadata: { ruleId: rule.id } }
     }
     return { value: rule.value as T, reason: 'TARGETING_MATCH', variant: rule.id, flagMetadata: { ruleId: rule.id } }

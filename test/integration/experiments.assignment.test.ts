@@ -2,7 +2,7 @@ import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../../analytics/migrate.js'
 import { type Store, openStore, selectRows } from '../../analytics/store.js'
-import { type AssignContext, assign, variantRanges } from '../../experiments/assign.js'
+import { type AssignContext, assign, explainAssignment, variantRanges } from '../../experiments/assign.js'
 import type { Experiment, ExperimentDefinition } from '../../experiments/experimentSchema.js'
 import { experimentDefinition } from '../../experiments/experimentSchema.js'
 import { bucketOf, bucketSql, murmur3 } from '../../experiments/hash.js'
@@ -131,7 +131,11 @@ describe('assignment rules (pure)', () => {
     expect(assign({ ...running(d), status: 'draft' }, 'u1', ctx)).toMatchObject({ inExperiment: false, variant: null, reason: 'not_running' })
     expect(assign(running(d), 'u1', ctx)).toMatchObject({ reason: 'not_started' })
     const started = { ...ctx, now: Date.parse('2026-07-02T00:00:00Z') }
-    expect(assign(running(d), 'u1', { ...started, isMember: () => false })).toMatchObject({ reason: 'not_targeted', explanation: 'not in segment "cart-abandoned"' })
+    const untargeted = assign(running(d), 'u1', { ...started, isMember: () => false })
+    expect(untargeted).toMatchObject({ reason: 'not_targeted', inExperiment: false })
+    expect(explainAssignment(running(d), untargeted, 0)).toBe('not in segment "cart-abandoned"')
+    const a = assign(running(d), 'u1', started)
+    expect(explainAssignment(running(d), a, 0)).toMatch(new RegExp(`^bucket ${a.bucket.toFixed(4)} is in \\[.*\\) → "${a.variant}"`))
     expect(assign(running(d), 'u1', started)).toMatchObject({ reason: 'assigned', inExperiment: true })
     const rolled = { ...running(d), status: 'rolled_out' as const, rolledOut: 'fast' }
     expect(assign(rolled, 'u1', ctx)).toMatchObject({ variant: 'fast', inExperiment: false, reason: 'rolled_out' })
