@@ -9,6 +9,7 @@
  */
 import { OpenFeature } from '@openfeature/server-sdk'
 import { type AssignContext, assign } from '../experiments/assign.js'
+import { reminderDelayFlag, reminderTimingExperiment } from '../experiments/examples.js'
 import { type Experiment, experimentDefinition } from '../experiments/experimentSchema.js'
 import { type FlagInput, flagDefinition, normalizeFlag } from '../experiments/flags/flagSchema.js'
 import { compileFlag, evaluateFlag } from '../experiments/flags/evaluateFlag.js'
@@ -20,17 +21,7 @@ const UNITS = Number(process.env.BENCH_UNITS ?? 2_000_000)
 const units = Array.from({ length: UNITS }, (_, i) => `user-${i}`)
 
 const experiment: Experiment = {
-  definition: experimentDefinition.parse({
-    key: 'cart-reminder-timing',
-    name: 'Reminder timing',
-    variants: [
-      { key: 'h1', weight: 0.4, payload: { flags: { 'cart_abandonment.reminder_delay': '1h' } } },
-      { key: 'm15', weight: 0.4, payload: { flags: { 'cart_abandonment.reminder_delay': '15m' } } },
-      { key: 'holdout', weight: 0.2, holdout: true },
-    ],
-    primaryMetric: { event: 'Order Completed' },
-    layer: { id: 'cart-step', range: [0, 0.8] },
-  }),
+  definition: experimentDefinition.parse({ ...reminderTimingExperiment, layer: { id: 'cart-step', range: [0, 0.8] } }),
   status: 'running',
   version: 1,
   updatedAt: 0,
@@ -50,27 +41,13 @@ function rate(label: string, n: number, run: () => void): number {
 async function main() {
   console.log(`assignment and flag benchmark: ${fmt(UNITS)} distinct units, Node ${process.version}`)
   let inExperiment = 0
-  const assignments = rate('assignments (pure, with explanation)', UNITS, () => {
+  const assignments = rate('assignments (pure, in-process)', UNITS, () => {
     inExperiment = 0
     for (const u of units) if (assign(experiment, u, ctx).inExperiment) inExperiment++
   })
   console.log(`${''.padEnd(44)} ${fmt((inExperiment / UNITS) * 100, 1)} % in the experiment (layer 80 %, global holdout 5 %)`)
 
-  const compiled = compileFlag(
-    normalizeFlag(
-      flagDefinition.parse({
-        key: 'cart_abandonment.reminder_delay',
-        type: 'duration',
-        defaultValue: '1h',
-        rules: [
-          { id: 'vips', segment: 'vip', value: '15m' },
-          { id: 'nordics', conditions: [{ attribute: 'country', op: 'in', value: ['NO', 'SE'] }], value: '30m' },
-          { id: 'timing', experiment: 'cart-reminder-timing' },
-          { id: 'half', percentage: 50, value: '4h' },
-        ],
-      }) as FlagInput,
-    ),
-  )
+  const compiled = compileFlag(normalizeFlag(flagDefinition.parse(reminderDelayFlag) as FlagInput))
   const deps = { isMember: ctx.isMember, assign: (_k: string, u: string) => assign(experiment, u, ctx) }
   const contexts = units.map((u, i) => ({ targetingKey: u, country: i % 7 === 0 ? 'NO' : 'DE' }))
   const n = Math.min(UNITS, 1_000_000)

@@ -2,19 +2,11 @@ import { OpenFeature } from '@openfeature/server-sdk'
 import { describe, expect, it } from 'vitest'
 import { openStore, selectRows } from '../../analytics/store.js'
 import { FlagService } from '../../experiments/flags/flagService.js'
+import { reminderTimingExperiment } from '../../experiments/examples.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 
 const timing = {
-  key: 'cart-reminder-timing',
-  name: 'Cart reminder: 15 min vs 1 h vs 4 h',
-  hypothesis: 'A sooner reminder recovers more carts',
-  variants: [
-    { key: 'h1', weight: 0.4, payload: { flags: { 'cart_abandonment.reminder_delay': '1h' } } },
-    { key: 'm15', weight: 0.4, payload: { flags: { 'cart_abandonment.reminder_delay': '15m' } } },
-    { key: 'holdout', weight: 0.2, holdout: true },
-  ],
-  primaryMetric: { event: 'Order Completed', kind: 'sum', property: 'revenue', windowDays: 7 },
-  guardrailMetrics: [{ event: 'Unsubscribed', inverse: true }],
+  ...reminderTimingExperiment,
   stats: { engine: 'bayesian', sequential: { enabled: true, tuning: 5000 }, cuped: { enabled: true, preDays: 14 } },
   layer: { id: 'cart-step', range: [0, 0.5] },
 }
@@ -141,6 +133,14 @@ describe('flags API and the OpenFeature provider', () => {
     ])
     const evaluated = await admin(url(`/${key}/evaluate`), 'POST', { context: { targetingKey: 'shopper-1' } })
     expect(evaluated.json).toMatchObject({ value: 7_200_000, reason: 'DEFAULT' })
+  })
+
+  it('the OpenAPI document describes experiments and flags from the same schemas', async () => {
+    const doc = (await (await fetch(`${fx.nudge.url}/openapi.json`)).json()) as any
+    for (const path of ['/api/experiments', '/api/experiments/{key}/assignment', '/api/experiments/{key}/rollout', '/api/flags', '/api/flags/{key}/audit'])
+      expect(doc.paths[path], path).toBeDefined()
+    expect(doc.components.schemas.ExperimentDefinition.properties.variants).toBeDefined()
+    expect(doc.components.schemas.FlagDefinition.properties.type.enum).toEqual(['boolean', 'string', 'number', 'duration', 'json'])
   })
 
   it('another process sees a change within a second, without a restart', async () => {

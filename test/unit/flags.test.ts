@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Assignment } from '../../experiments/assign.js'
+import { reminderDelayFlag, reminderTimingExperiment } from '../../experiments/examples.js'
 import { type FlagDeps, compileFlag, evaluateFlag } from '../../experiments/flags/evaluateFlag.js'
 import { type FlagInput, flagDefinition, normalizeFlag, parseDuration } from '../../experiments/flags/flagSchema.js'
 
 const flag = (input: Record<string, unknown>) => compileFlag(normalizeFlag(flagDefinition.parse(input) as FlagInput))
 const deps = (over: Partial<FlagDeps> = {}): FlagDeps => ({ isMember: () => false, assign: () => undefined, ...over })
 const assignment = (variant: string | null, flags: Record<string, unknown> = {}): Assignment => ({
-  experiment: 'timing',
+  experiment: reminderTimingExperiment.key,
   unit: 'u1',
   inExperiment: variant !== null,
   variant,
@@ -16,17 +17,7 @@ const assignment = (variant: string | null, flags: Record<string, unknown> = {})
   payload: { flags },
 })
 
-const delay = {
-  key: 'cart_abandonment.reminder_delay',
-  type: 'duration',
-  defaultValue: '1h',
-  rules: [
-    { id: 'vips', segment: 'vip', value: '15m' },
-    { id: 'nordics', conditions: [{ attribute: 'country', op: 'in', value: ['NO', 'SE'] }], value: '30m' },
-    { id: 'timing-test', experiment: 'timing' },
-    { id: 'half', percentage: 50, value: '4h' },
-  ],
-}
+const delay = reminderDelayFlag
 
 describe('flag evaluation (OpenFeature reasons)', () => {
   it('durations are served as milliseconds; "15m", "1h", "90s" and numbers are read', () => {
@@ -50,7 +41,7 @@ describe('flag evaluation (OpenFeature reasons)', () => {
   it('an experiment rule serves what the unit’s variant sets, with the variant (SPLIT)', () => {
     const f = flag(delay)
     const d = evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u3' }, deps({ assign: () => assignment('fast', { 'cart_abandonment.reminder_delay': '15m' }) }))
-    expect(d).toMatchObject({ value: 900_000, reason: 'SPLIT', variant: 'fast', flagMetadata: { experimentKey: 'timing', variant: 'fast' } })
+    expect(d).toMatchObject({ value: 900_000, reason: 'SPLIT', variant: 'fast', flagMetadata: { experimentKey: reminderTimingExperiment.key, variant: 'fast' } })
     // Not in the experiment: the next rule decides.
     const out = evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u3' }, deps({ assign: () => assignment(null) }))
     expect(['SPLIT', 'DEFAULT']).toContain(out.reason)
