@@ -1,2 +1,3 @@
 // Every workflow the worker runs; the bundler starts from this file.
 export { healthcheckWorkflow } from './healthcheck.workflow.js'
+export { flaggedDelayWorkflow } from './flaggedDelay.js'

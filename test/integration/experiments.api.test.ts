@@ -97,7 +97,7 @@ describe('experiments API: definitions, lifecycle, assignment and exposures', ()
 })
 
 describe('flags API and the OpenFeature provider', () => {
-  const fx = useTestNudge({ env: { CONFIG_POLL_MS: '100' } })
+  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100' } })
   const url = (p = '') => `${fx.nudge.url}/api/flags${p}`
   const key = 'cart_abandonment.reminder_delay'
 
@@ -161,5 +161,29 @@ describe('flags API and the OpenFeature provider', () => {
       worker.stop()
       await other.close()
     }
+  })
+
+  it('a journey delay from a timing experiment: the run records the value, reason and variant it used', async () => {
+    const exp = {
+      ...reminderTimingExperiment,
+      key: 'probe-timing',
+      variants: [
+        { key: 'fast', weight: 0.5, payload: { flags: { 'probe.delay': '150ms' } } },
+        { key: 'slow', weight: 0.5, payload: { flags: { 'probe.delay': '250ms' } } },
+      ],
+    }
+    await admin(`${fx.nudge.url}/api/experiments`, 'POST', exp)
+    await admin(`${fx.nudge.url}/api/experiments/probe-timing/start`, 'POST')
+    await admin(url(), 'POST', { key: 'probe.delay', type: 'duration', defaultValue: '100ms', rules: [{ id: 'timing', experiment: 'probe-timing' }] })
+    const unit = uid('shopper')
+    const expected = fx.nudge.experiments.assign('probe-timing', unit).variant!
+    const workflowId = uid('delay')
+    const started = Date.now()
+    const used = await fx.nudge.temporal.workflow.execute('flaggedDelayWorkflow', { taskQueue: `test-${process.pid}`, workflowId, args: ['probe.delay', unit, 60_000] })
+    expect(used).toEqual({ flag: 'probe.delay', value: expected === 'fast' ? 150 : 250, reason: 'SPLIT', variant: expected, experimentKey: 'probe-timing' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(used.value) // it waited what it recorded
+    const described = await fx.nudge.temporal.workflow.getHandle(workflowId).describe()
+    expect(described.memo?.flags).toEqual({ 'probe.delay': used })
+    expect(described.searchAttributes).toMatchObject({ ExperimentKey: ['probe-timing'], Variant: [expected] })
   })
 })
