@@ -22,6 +22,9 @@ import { ingestRouter, ingestSpecs } from './routes/ingest.js'
 import { pixelRouter, pixelSpecs } from './routes/pixel.js'
 import { segmentSpecs, segmentsRouter } from './routes/segments.js'
 import { userSpecs, usersRouter } from './routes/users.js'
+import { journeySpecs, journeysRouter } from './routes/journeys.js'
+import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
+import type { Journeys } from '../runtime/journeysWiring.js'
 
 export interface AppDeps {
   writeKeys: Map<string, string>
@@ -33,6 +36,7 @@ export interface AppDeps {
   segments: SegmentEngine
   experiments: ExperimentService
   flags: FlagService
+  journeys: Journeys
   health: () => Promise<HealthReport>
   metrics?: Metrics
   log: (msg: string, extra?: Record<string, unknown>) => void
@@ -48,6 +52,8 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(segmentSpecs),
   ...Object.values(experimentSpecs),
   ...Object.values(flagSpecs),
+  ...Object.values(journeySpecs),
+  ...Object.values(messageSpecs),
   ...healthSpecs,
 ]
 
@@ -66,12 +72,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(docsRouter(buildOpenApi(allSpecs, { version: deps.version ?? '0.1.0' })))
   app.use(ingestRouter(deps))
   app.use(pixelRouter(deps))
+  app.use(messagesPage())
   app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
   app.use(segmentsRouter(deps.segments, deps.now))
   app.use(experimentsRouter(deps.experiments))
   app.use(flagsRouter(deps.flags))
+  app.use(journeysRouter(deps.journeys))
+  app.use(messagesRouter(deps.journeys.mailbox))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { parseDuration } from '../experiments/flags/flagSchema.js'
+import { isTimeZone, parseWindow } from '../journeys/localTime.js'
 
 /**
  * All configuration comes from the environment and is validated once at start.
@@ -52,6 +54,19 @@ const envSchema = z.object({
   GLOBAL_HOLDOUT: z.coerce.number().min(0).max(0.5).default(0),
   // How often a process looks for experiment and flag changes made by another one.
   CONFIG_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  // Delivery. Without SMTP_URL, mail goes to the embedded capture mailbox (GET /api/messages).
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://… or smtps://…').optional(),
+  MAIL_FROM: z.string().min(3).default('Nudge <nudge@localhost>'),
+  MAILBOX_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  // At most N marketing emails per window per user, across journeys ("1/16h"; "" = no cap).
+  FREQUENCY_CAP: z.string().regex(/^(\d+\/\d+(\.\d+)?(ms|s|m|h|d|w))?$/, 'must look like 1/16h').default('1/16h'),
+  FREQUENCY_CAP_MODE: z.enum(['defer', 'skip']).default('defer'),
+  // No marketing email in these local hours (user's `timezone` trait, else QUIET_HOURS_TZ); "" = none.
+  QUIET_HOURS: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-08:00').default(''),
+  QUIET_HOURS_TZ: z.string().default('UTC'),
+  // Test accounts: their journeys run for real but mail only the capture mailbox, and analytics leave them out.
+  TEST_USER_IDS: csv.default([]),
+  TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 
@@ -66,6 +81,9 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
   consentDefaults: Record<string, boolean>
   consentCategoryMap: Record<string, string>
   loyaltyTiers: { name: string; minLtv: number }[]
+  frequencyCap: { max: number; windowMs: number } | undefined
+  quietHours: { from: string; to: string } | undefined
+  testEmailPattern: RegExp | undefined
 }
 
 export class ConfigError extends Error {
@@ -112,6 +130,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (!Number.isFinite(Number(min))) problems.push(`LOYALTY_TIERS: "${name}" needs a number, e.g. gold:500`)
     loyaltyTiers.push({ name, minLtv: Number(min) })
   }
+  let testEmailPattern: RegExp | undefined
+  if (env.TEST_EMAIL_PATTERN)
+    try {
+      testEmailPattern = new RegExp(env.TEST_EMAIL_PATTERN, 'i')
+    } catch {
+      problems.push('TEST_EMAIL_PATTERN: must be a regular expression, e.g. @example\\.test$')
+    }
+  if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)
 
   return {
@@ -125,6 +151,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     consentDefaults,
     consentCategoryMap,
     loyaltyTiers: loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv),
+    frequencyCap: env.FREQUENCY_CAP ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! } : undefined,
+    quietHours: parseWindow(env.QUIET_HOURS),
+    testEmailPattern,
   }
 }
 

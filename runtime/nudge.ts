@@ -22,6 +22,7 @@ import { ensureSearchAttributes } from '../workflows/searchAttributesSetup.js'
 import { createWorker } from '../workflows/worker.js'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
+import { type Journeys, buildJourneys } from './journeysWiring.js'
 import { createMetrics } from './metrics.js'
 import { loadSecrets } from './secrets.js'
 
@@ -49,6 +50,7 @@ export interface RunningNudge {
   segments: SegmentEngine
   experiments: ExperimentService
   flags: FlagService
+  journeys: Journeys
   temporal: Client
   worker?: Worker
   health(): Promise<HealthReport>
@@ -136,6 +138,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
+  const ingest = role !== 'worker' ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap }) : undefined
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, segments, experiments, flags, consent, cipher, ingest, log: log.warn })
+  // Runs hear only of what is stored: the router follows the writer, after segments.
+  if (journeys.router) writer.onStored((events, consentChanges) => journeys.router!.handleStored(events, consentChanges))
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
   if (missing.length) log.warn('search attributes missing on the Temporal namespace; add them with tcld/temporal operator', { missing })
 
@@ -157,7 +163,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ client: store.client, flags }),
+      activities: { ...createActivities({ client: store.client, flags }), ...journeys.activities! },
     })
     workerRun = worker.run().catch((err) => log.error('worker stopped with an error', { err: String(err) }))
     log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE })
@@ -177,9 +183,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   let server: Server | undefined
   let url: string | undefined
   if (role !== 'worker') {
-    const dropKey = makeKeyMatcher(config.DROP_PROPERTY_KEYS)
-    const ingest = new IngestService({ writer, dropKey, consentCategoryMap: config.consentCategoryMap })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest, writer, users, consent, segments, experiments, flags, health, metrics, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -203,9 +207,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
         await closed
         clearTimeout(force)
       }
-      // 2. flush whatever was accepted, and let segments see it
+      // 2. flush whatever was accepted, and let segments and journeys see it
       await writer.close()
       await segments.stop()
+      await journeys.stop()
       flags.stop()
       await experiments.stop()
       // 3. drain the worker: running activities finish, workflows resume elsewhere/later
@@ -221,7 +226,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, temporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, temporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const WORKFLOWS_DIR = dirname(fileURLToPath(import.meta.url))
+const WORKFLOW_IMPORTS = ['journeys', join('analytics', 'segments', 'live')]
 
 /** A hash of everything that goes into the bundle: the workflow sources and the SDK version. */
 export function workflowSourceHash(): string {
@@ -18,6 +19,8 @@ export function workflowSourceHash(): string {
     }
   }
   walk(WORKFLOWS_DIR)
+  // Pure modules the workflow code imports from outside this folder (see journey.workflow.ts).
+  for (const dir of WORKFLOW_IMPORTS) walk(join(WORKFLOWS_DIR, '..', dir))
   const sdk = JSON.parse(readFileSync(join(WORKFLOWS_DIR, '..', 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as { version: string }
   return hash.update(sdk.version).digest('hex').slice(0, 16)
 }

@@ -1,3 +1,4 @@
 // Every workflow the worker runs; the bundler starts from this file.
 export { healthcheckWorkflow } from './healthcheck.workflow.js'
 export { flaggedDelayWorkflow } from './flaggedDelay.js'
+export { journeyWorkflow } from './journey.workflow.js'

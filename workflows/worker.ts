@@ -1,12 +1,13 @@
 import { type NativeConnection, Worker } from '@temporalio/worker'
 import type { Activities } from './activities/index.js'
+import type { JourneyActivities } from './activities/journeyActivities.js'
 import { workflowBundlePath } from './bundleCache.js'
 
 export interface WorkerOptions {
   connection: NativeConnection
   namespace: string
   taskQueue: string
-  activities: Activities
+  activities: Activities & Partial<JourneyActivities>
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {

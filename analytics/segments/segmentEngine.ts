@@ -160,6 +160,10 @@ export class SegmentEngine {
     }
   }
 
+  has(id: string): boolean {
+    return this.segments.has(id)
+  }
+
   list(): (StoredSegment & { size: number })[] {
     return [...this.segments.values()].map(({ triggers: _t, ...s }) => ({ ...s, size: this.members.get(s.definition.id)?.size ?? 0 }))
   }

@@ -78,6 +78,10 @@ export class FlagService {
     if ((await this.currentStamp()) !== this.stamp) await this.load()
   }
 
+  has(key: string): boolean {
+    return this.flags.has(key)
+  }
+
   list(): StoredFlag[] {
     return [...this.flags.values()].map(({ compiled: _c, ...f }) => f).sort((a, b) => a.definition.key.localeCompare(b.definition.key))
   }

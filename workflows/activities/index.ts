@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../analytics/store.js'
 import type { FlagService } from '../../experiments/flags/flagService.js'
+import { type FlagUse, flagUse } from './journeyActivities.js'
 
 /** Activities get their adapters injected, so tests run them against a real temp store. */
 export interface ActivityDeps {
@@ -8,14 +9,7 @@ export interface ActivityDeps {
   flags: FlagService
 }
 
-/** What a run asked a flag and got: kept on the run (memo, search attributes) and in its history. */
-export interface FlagUse {
-  flag: string
-  value: number
-  reason: string
-  variant?: string
-  experimentKey?: string
-}
+export type { FlagUse }
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -25,9 +19,7 @@ export function createActivities(deps: ActivityDeps) {
      * in the history so a replay waits exactly as the first run did.
      */
     async resolveDuration(flag: string, unit: string, defaultMs: number, context: Record<string, unknown> = {}): Promise<FlagUse> {
-      const d = deps.flags.evaluate(flag, 'number', defaultMs, { ...context, targetingKey: unit })
-      const experimentKey = d.flagMetadata?.experimentKey
-      return { flag, value: d.value, reason: d.errorCode ? `${d.reason}:${d.errorCode}` : d.reason, ...(d.variant ? { variant: d.variant } : {}), ...(typeof experimentKey === 'string' ? { experimentKey } : {}) }
+      return flagUse(deps.flags, flag, unit, defaultMs, context)
     },
 
     async storeVersion(): Promise<string> {

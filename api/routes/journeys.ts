@@ -1,0 +1,126 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import { selectRows } from '../../analytics/store.js'
+import { NotFoundError } from '../../core/errors.js'
+import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
+import type { StoredJourney } from '../../journeys/journeyService.js'
+import type { Journeys } from '../../runtime/journeysWiring.js'
+import { runId } from '../../workflows/journeyRuns.js'
+import { type RouteSpec, validated } from '../route.js'
+import { errorBody } from '../schemas/common.js'
+
+const idParams = z.object({ id: z.string().min(1).max(64) })
+const journeyView = journeyDefinition.safeExtend({ status: z.enum(JOURNEY_STATUSES), version: z.number(), updatedAt: z.string() }).meta({ id: 'Journey' })
+const bad = { description: 'Invalid definition: `issues` give the JSON path and rule (unreachable step, unknown template, flag or segment, …)', schema: errorBody }
+const unknown = { description: 'Unknown journey', schema: errorBody }
+const conflict = { description: 'Not allowed in its current status', schema: errorBody }
+const runRow = z.object({ workflowId: z.string(), userKey: z.string(), correlation: z.string(), version: z.number(), startedAt: z.string(), endedAt: z.string().nullable(), outcome: z.string(), test: z.boolean() })
+
+export const journeySpecs = {
+  list: { method: 'get', path: '/api/journeys', summary: 'All journeys', tag: 'Journeys', auth: 'admin', responses: { 200: { description: 'Journeys', schema: z.object({ journeys: z.array(journeyView) }) } } },
+  create: {
+    method: 'post',
+    path: '/api/journeys',
+    summary: 'Create a journey (a draft; activate it to start triggering)',
+    tag: 'Journeys',
+    auth: 'admin',
+    body: journeyDefinition,
+    responses: { 201: { description: 'Created', schema: journeyView }, 400: bad, 409: { description: 'Exists already', schema: errorBody } },
+  },
+  get: { method: 'get', path: '/api/journeys/:id', summary: 'One journey', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Journey', schema: journeyView }, 404: unknown } },
+  update: {
+    method: 'put',
+    path: '/api/journeys/:id',
+    summary: 'Save a new version: runs already going keep the version they started with',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    body: journeyDefinition.omit({ id: true }),
+    responses: { 200: { description: 'Updated', schema: journeyView }, 400: bad, 404: unknown, 409: conflict },
+  },
+  remove: { method: 'delete', path: '/api/journeys/:id', summary: 'Delete a journey (running runs finish on their version)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 204: { description: 'Deleted' }, 404: unknown } },
+  activate: { method: 'post', path: '/api/journeys/:id/activate', summary: 'Start triggering runs', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Active', schema: journeyView }, 400: bad, 404: unknown, 409: conflict } },
+  pause: { method: 'post', path: '/api/journeys/:id/pause', summary: 'Stop new entries (running runs go on)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Paused', schema: journeyView }, 404: unknown, 409: conflict } },
+  archive: { method: 'post', path: '/api/journeys/:id/archive', summary: 'Retire (no new entries, no more edits)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Archived', schema: journeyView }, 404: unknown, 409: conflict } },
+  version: {
+    method: 'get',
+    path: '/api/journeys/:id/versions/:version',
+    summary: 'A past version of the definition (what older runs follow)',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: z.object({ id: z.string().min(1).max(64), version: z.coerce.number().int().min(1) }),
+    responses: { 200: { description: 'Definition', schema: journeyDefinition }, 404: unknown },
+  },
+  runs: {
+    method: 'get',
+    path: '/api/journeys/:id/runs',
+    summary: 'Recent runs, newest first (from the store)',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), user: z.string().max(200).optional() }),
+    responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(runRow) }) } },
+  },
+  state: {
+    method: 'get',
+    path: '/api/journeys/:id/runs/:user/state',
+    summary: 'A run’s live state (current step, what it waits for, experiment, flags) from its workflow',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: z.object({ id: z.string().min(1).max(64), user: z.string().min(1).max(200) }),
+    query: z.object({ correlation: z.string().max(200).optional() }),
+    responses: { 200: { description: 'State', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such run', schema: errorBody } },
+  },
+} satisfies Record<string, RouteSpec>
+
+function view(j: StoredJourney) {
+  return { ...j.definition, status: j.status, version: j.version, updatedAt: new Date(j.updatedAt).toISOString() }
+}
+
+export function journeysRouter(j: Journeys): Router {
+  const r = Router()
+  r.get(journeySpecs.list.path, validated(journeySpecs.list, (_i, _req, res) => {
+    res.json({ journeys: j.journeys.list().map(view) })
+  }))
+  r.post(journeySpecs.create.path, validated(journeySpecs.create, async (_i, req, res) => {
+    // The raw body, so the service reports issues against what was sent (defaults not yet applied).
+    res.status(201).json(view(await j.journeys.create(req.body)))
+  }))
+  r.get(journeySpecs.get.path, validated(journeySpecs.get, ({ params }, _req, res) => {
+    res.json(view(j.journeys.get(params.id)))
+  }))
+  r.put(journeySpecs.update.path, validated(journeySpecs.update, async ({ params }, req, res) => {
+    res.json(view(await j.journeys.update(params.id, req.body)))
+  }))
+  r.delete(journeySpecs.remove.path, validated(journeySpecs.remove, async ({ params }, _req, res) => {
+    await j.journeys.remove(params.id)
+    res.status(204).end()
+  }))
+  for (const [spec, status] of [[journeySpecs.activate, 'active'], [journeySpecs.pause, 'paused'], [journeySpecs.archive, 'archived']] as const)
+    r.post(spec.path, validated(spec, async ({ params }, _req, res) => {
+      res.json(view(await j.journeys.setStatus(params.id, status)))
+    }))
+  r.get(journeySpecs.version.path, validated(journeySpecs.version, async ({ params }, _req, res) => {
+    res.json(await j.journeys.version(params.id, params.version))
+  }))
+  r.get(journeySpecs.runs.path, validated(journeySpecs.runs, async ({ params, query }, _req, res) => {
+    const rows = await selectRows<{ workflow_id: string; uk: string; corr: string; v: number; started: string; ended: string | null; outcome: string; test: number }>(
+      j.store.client,
+      `SELECT workflow_id, any(user_key) AS uk, any(correlation) AS corr, max(journey_version) AS v,
+              minIf(at, phase = 'started') AS started, if(countIf(phase = 'ended') > 0, toString(maxIf(at, phase = 'ended')), NULL) AS ended,
+              argMaxIf(outcome, at, phase = 'ended') AS outcome, max(is_test) AS test
+       FROM journey_runs WHERE journey_id = {id:String} AND ({user:String} = '' OR user_key = {user:String})
+       GROUP BY workflow_id, trigger_message_id ORDER BY started DESC LIMIT {limit:UInt32}`,
+      { id: params.id, user: query.user ?? '', limit: query.limit },
+    )
+    res.json({
+      runs: rows.map((x) => ({ workflowId: x.workflow_id, userKey: x.uk, correlation: x.corr, version: Number(x.v), startedAt: x.started, endedAt: x.ended, outcome: x.outcome, test: Number(x.test) === 1 })),
+    })
+  }))
+  r.get(journeySpecs.state.path, validated(journeySpecs.state, async ({ params, query }, _req, res) => {
+    const state = await j.runs.state(runId(params.id, params.user, query.correlation))
+    if (!state) throw new NotFoundError(`No run of "${params.id}" for "${params.user}"`)
+    res.json(state)
+  }))
+  return r
+}

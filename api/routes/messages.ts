@@ -1,0 +1,70 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import { NotFoundError } from '../../core/errors.js'
+import type { CaptureMailbox } from '../../journeys/delivery/captureMailbox.js'
+import { type RouteSpec, validated } from '../route.js'
+import { errorBody } from '../schemas/common.js'
+
+const message = z
+  .object({ messageId: z.string(), receivedAt: z.string(), from: z.string(), to: z.array(z.string()), subject: z.string(), deliveries: z.number() })
+  .meta({ id: 'CapturedMessage' })
+
+export const messageSpecs = {
+  list: {
+    method: 'get',
+    path: '/api/messages',
+    summary: 'Messages in the capture mailbox (embedded default; test accounts’ mail), newest first; retries of one Message-ID collapse',
+    tag: 'Messages',
+    auth: 'admin',
+    query: z.object({ to: z.string().max(320).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().max(40).optional() }),
+    responses: { 200: { description: 'Messages', schema: z.object({ messages: z.array(message) }) } },
+  },
+  raw: {
+    method: 'get',
+    path: '/api/messages/:id',
+    summary: 'One captured message as raw MIME (message/rfc822)',
+    tag: 'Messages',
+    auth: 'admin',
+    params: z.object({ id: z.string().min(1).max(200) }),
+    responses: { 200: { description: 'The raw message', contentType: 'message/rfc822' }, 404: { description: 'Not captured', schema: errorBody } },
+  },
+} satisfies Record<string, RouteSpec>
+
+export function messagesRouter(mailbox: CaptureMailbox): Router {
+  const r = Router()
+  r.get(messageSpecs.list.path, validated(messageSpecs.list, async ({ query }, _req, res) => {
+    res.json({ messages: await mailbox.list(query) })
+  }))
+  r.get(messageSpecs.raw.path, validated(messageSpecs.raw, async ({ params }, _req, res) => {
+    const raw = await mailbox.raw(params.id)
+    if (raw === undefined) throw new NotFoundError(`No captured message "${params.id}"`)
+    res.type('message/rfc822').send(raw)
+  }))
+  return r
+}
+
+/** The mailbox as a page: it asks for the admin key once and reads the API with it. */
+export function messagesPage(): Router {
+  const r = Router()
+  r.get('/messages', (_req, res) => {
+    res.type('html').send(`<!doctype html><meta charset="utf-8"><title>Nudge — captured mail</title>
+<style>body{font:14px system-ui;margin:2em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left}iframe{width:100%;height:60vh;border:1px solid #ccc}</style>
+<h1>Captured mail</h1><table id="t"><tr><th>Received</th><th>To</th><th>Subject</th><th>Deliveries</th></tr></table><iframe id="f" sandbox></iframe>
+<script>
+const key = localStorage.nudgeAdminKey || (localStorage.nudgeAdminKey = prompt('Admin API key') || '')
+const h = { authorization: 'Bearer ' + key }
+const td = (s) => { const c = document.createElement('td'); c.textContent = s; return c }
+fetch('/api/messages?limit=200', { headers: h }).then((r) => r.json()).then(({ messages }) => {
+  for (const m of messages || []) {
+    const tr = document.createElement('tr'); tr.style.cursor = 'pointer'
+    tr.append(td(m.receivedAt), td(m.to.join(', ')), td(m.subject), td(String(m.deliveries)))
+    tr.onclick = () => fetch('/api/messages/' + encodeURIComponent(m.messageId), { headers: h }).then((r) => r.text()).then((raw) => {
+      const html = raw.split(/\\r?\\n\\r?\\n/).slice(1).join('\\n\\n'); document.getElementById('f').srcdoc = '<pre>' + raw.replace(/[<&]/g, (c) => c === '<' ? '&lt;' : '&amp;') + '</pre>'
+    })
+    document.getElementById('t').append(tr)
+  }
+})
+</script>`)
+  })
+  return r
+}

@@ -1,0 +1,254 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { selectRows } from '../../analytics/store.js'
+import { ENGAGEMENT_EVENTS } from '../../analytics/segments/ruleSchema.js'
+import type { ContactCipher } from '../../core/contactCipher.js'
+import type { ExitCriterion } from '../journeySchema.js'
+import { type JourneyEvent, matchesRunEvent } from '../matchEvent.js'
+import { isTimeZone, msUntilInside } from '../localTime.js'
+
+/** A send a run asks for; the message id is the workflow's, stable across retries. */
+export interface SendRequest {
+  messageId: string
+  workflowId: string
+  journeyId: string
+  journeyVersion: number
+  stepId: string
+  userKey: string
+  correlationKey?: string
+  correlation?: string
+  trigger: JourneyEvent
+  template: string
+  subject?: string
+  topic: string
+  priority: number
+  exit: ExitCriterion[]
+  experimentKey?: string
+  variant?: string
+  flags: Record<string, unknown>
+  scheduledAt: number
+  test: boolean
+}
+
+export interface Recipient {
+  email?: string
+  traits: Record<string, unknown>
+  test: boolean
+}
+
+export type GateDecision =
+  | { action: 'send'; recipient: Recipient; resumed: boolean }
+  | { action: 'already_sent' }
+  | { action: 'skip'; reason: string; exit: boolean }
+  | { action: 'defer'; reason: string; until: number }
+
+export interface GateOptions {
+  client: ClickHouseClient
+  cipher: ContactCipher
+  consentDefaults: Record<string, boolean>
+  frequencyCap?: { max: number; windowMs: number }
+  capMode: 'defer' | 'skip'
+  quietHours?: { from: string; to: string }
+  quietHoursTz: string
+  testUserIds: ReadonlySet<string>
+  testEmailPattern?: RegExp
+  isMember(segmentId: string, userKey: string): boolean
+  inGlobalHoldout(userKey: string): boolean
+  now?: () => number
+}
+
+/** Transactional mail is never capped or held for quiet hours. */
+const UNCAPPED_TOPICS = new Set(['transactional'])
+const SUPPRESSING = [ENGAGEMENT_EVENTS.complained, ENGAGEMENT_EVENTS.bounced]
+
+interface Pending {
+  req: SendRequest
+  resolve: (d: GateDecision) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * The check right before every send, against the store (so it holds across processes): the send
+ * ledger (a retried send never mails twice), consent for the message's topic, the journey's exit
+ * criteria (a conversion that arrived a millisecond ago), suppression, the global holdout, quiet
+ * hours and the frequency cap. Checks that arrive together share one round of queries, so a
+ * burst of sends costs a handful of queries, not a handful per send.
+ */
+export class SendGate {
+  private pending: Pending[] = []
+  private running: Promise<void> | null = null
+  /** Sends decided here whose ledger row may not be readable yet: message id → decided at, per user. */
+  private readonly reserved = new Map<string, Map<string, number>>()
+  private readonly now: () => number
+
+  constructor(private readonly opts: GateOptions) {
+    this.now = opts.now ?? Date.now
+  }
+
+  check(req: SendRequest): Promise<GateDecision> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ req, resolve, reject })
+      this.running ??= this.loop()
+    })
+  }
+
+  /** A decided send that did not happen after all (render or transport failed): free its cap slot. */
+  release(userKey: string, messageId: string): void {
+    this.reserved.get(userKey)?.delete(messageId)
+  }
+
+  private async loop(): Promise<void> {
+    await new Promise((r) => setImmediate(r))
+    while (this.pending.length) {
+      const round = this.pending
+      this.pending = []
+      try {
+        const decisions = await this.decide(round.map((p) => p.req))
+        round.forEach((p, i) => p.resolve(decisions[i]!))
+      } catch (err) {
+        for (const p of round) p.reject(err)
+      }
+    }
+    this.running = null
+  }
+
+  private async decide(reqs: SendRequest[]): Promise<GateDecision[]> {
+    const now = this.now()
+    const keys = [...new Set(reqs.map((r) => r.userKey))]
+    const ids = reqs.map((r) => r.messageId)
+    const cap = this.opts.frequencyCap
+    const capSince = now - (cap?.windowMs ?? 0)
+    const exitEvents = [...new Set(reqs.flatMap((r) => r.exit.flatMap((x) => (x.type === 'event' ? [x.event] : []))))]
+    const since = Math.min(...reqs.map((r) => r.trigger.timestamp))
+
+    const [ledger, consent, events, traits, contacts] = await Promise.all([
+      selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number }>(
+        this.opts.client,
+        `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_
+         FROM send_ledger WHERE user_key IN {keys:Array(String)} AND (message_id IN {ids:Array(String)} OR at >= fromUnixTimestamp64Milli({capSince:Int64}))
+         GROUP BY user_key, message_id`,
+        { keys, ids, capSince: cap ? capSince : now + 1 },
+      ),
+      selectRows<{ user_key: string; topic: string; granted: number }>(
+        this.opts.client,
+        'SELECT user_key, topic, argMax(granted, changed_at) AS granted FROM consent WHERE user_key IN {keys:Array(String)} GROUP BY user_key, topic',
+        { keys },
+      ),
+      selectRows<{ user_key: string; message_id: string; event: string; properties: string; ts: string }>(
+        this.opts.client,
+        `SELECT user_key, message_id, event, properties, toUnixTimestamp64Milli(timestamp) AS ts FROM events
+         WHERE user_key IN {keys:Array(String)}
+           AND ((event IN {exits:Array(String)} AND timestamp >= fromUnixTimestamp64Milli({since:Int64})) OR event IN {suppress:Array(String)})`,
+        { keys, exits: exitEvents, since, suppress: SUPPRESSING },
+      ),
+      selectRows<{ user_key: string; key: string; value: string }>(
+        this.opts.client,
+        'SELECT user_key, key, argMax(value, updated_at) AS value FROM traits WHERE user_key IN {keys:Array(String)} GROUP BY user_key, key',
+        { keys },
+      ),
+      selectRows<{ user_key: string; value_enc: string }>(
+        this.opts.client,
+        `SELECT user_key, argMax(value_enc, updated_at) AS value_enc FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key`,
+        { keys },
+      ),
+    ])
+
+    const statusOf = new Map(ledger.filter((r) => ids.includes(r.message_id)).map((r) => [r.message_id, r.status]))
+    const usedByUser = new Map<string, { id: string; at: number }[]>()
+    for (const r of ledger)
+      if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_) && (r.status === 'sent' || r.status === 'sending'))
+        push(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
+    const consentOf = new Map(consent.map((r) => [`${r.user_key}\u0000${r.topic}`, Number(r.granted) === 1]))
+    const eventsOf = new Map<string, JourneyEvent[]>()
+    for (const e of events)
+      push(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJson(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
+    const traitsOf = new Map<string, Record<string, unknown>>()
+    for (const t of traits) (traitsOf.get(t.user_key) ?? traitsOf.set(t.user_key, {}).get(t.user_key)!)[t.key] = parseValue(t.value)
+    const emailOf = new Map(contacts.map((c) => [c.user_key, this.opts.cipher.decrypt(c.value_enc)]))
+
+    // Higher priority first, so when two journeys compete for one slot the more important one wins.
+    const order = reqs.map((_, i) => i).sort((a, b) => reqs[b]!.priority - reqs[a]!.priority || reqs[a]!.scheduledAt - reqs[b]!.scheduledAt)
+    const out: GateDecision[] = new Array(reqs.length)
+    for (const i of order) {
+      const r = reqs[i]!
+      const email = emailOf.get(r.userKey)
+      const recipient: Recipient = {
+        ...(email ? { email } : {}),
+        traits: traitsOf.get(r.userKey) ?? {},
+        test: r.test || this.opts.testUserIds.has(r.userKey) || (!!email && !!this.opts.testEmailPattern?.test(email)),
+      }
+      const status = statusOf.get(r.messageId)
+      if (status === 'sent') out[i] = { action: 'already_sent' }
+      // Decided before a crash, perhaps handed over: send again with the same Message-ID (the
+      // transport collapses it), without deciding again.
+      else if (status === 'sending') out[i] = { action: 'send', recipient, resumed: true }
+      else out[i] = this.decideOne(r, recipient, now, { consent: consentOf, events: eventsOf.get(r.userKey) ?? [], used: usedByUser.get(r.userKey) ?? [] })
+    }
+    return out
+  }
+
+  private decideOne(r: SendRequest, recipient: Recipient, now: number, facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[] }): GateDecision {
+    const granted = facts.consent.get(`${r.userKey}\u0000${r.topic}`) ?? this.opts.consentDefaults[r.topic] ?? false
+    if (!granted) return { action: 'skip', reason: 'consent', exit: true }
+    const run = { userKey: r.userKey, correlationKey: r.correlationKey, correlation: r.correlation }
+    for (const x of r.exit) {
+      if (x.type === 'event' && facts.events.some((e) => e.timestamp >= r.trigger.timestamp && e.messageId !== r.trigger.messageId && matchesRunEvent(x, e, run)))
+        return { action: 'skip', reason: `exit:${x.event}`, exit: true }
+      if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey)) return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
+    }
+    const suppressed = facts.events.some((e) => e.event === ENGAGEMENT_EVENTS.complained || (e.event === ENGAGEMENT_EVENTS.bounced && (e.properties.bounce_type ?? 'hard') !== 'soft'))
+    if (suppressed) return { action: 'skip', reason: 'suppressed', exit: true }
+    if (!recipient.email) return { action: 'skip', reason: 'no_address', exit: true }
+    if (!recipient.test && this.opts.inGlobalHoldout(r.userKey)) return { action: 'skip', reason: 'global_holdout', exit: true }
+    if (UNCAPPED_TOPICS.has(r.topic)) return this.reserve(r, recipient, now)
+    const quiet = this.opts.quietHours
+    if (quiet && !recipient.test) {
+      const tz = isTimeZone(recipient.traits.timezone) ? recipient.traits.timezone : this.opts.quietHoursTz
+      const wait = msUntilInside(now, tz, quiet.to, quiet.from)
+      if (wait > 0) return { action: 'defer', reason: 'quiet_hours', until: now + wait }
+    }
+    const cap = this.opts.frequencyCap
+    if (cap && !recipient.test) {
+      const used = new Map(facts.used.map((u) => [u.id, u.at]))
+      for (const [id, at] of this.reserved.get(r.userKey) ?? []) if (at >= now - cap.windowMs) used.set(id, at)
+      used.delete(r.messageId)
+      if (used.size >= cap.max) {
+        if (this.opts.capMode === 'skip') return { action: 'skip', reason: 'frequency_cap', exit: false }
+        const oldest = [...used.values()].sort((a, b) => a - b)[used.size - cap.max]!
+        return { action: 'defer', reason: 'frequency_cap', until: oldest + cap.windowMs + 1 }
+      }
+    }
+    return this.reserve(r, recipient, now)
+  }
+
+  private reserve(r: SendRequest, recipient: Recipient, now: number): GateDecision {
+    let mine = this.reserved.get(r.userKey)
+    if (!mine) this.reserved.set(r.userKey, (mine = new Map()))
+    mine.set(r.messageId, now)
+    // Keep the map small: forget reservations the ledger certainly shows by now.
+    if (this.reserved.size > 50_000) for (const [k, m] of this.reserved) if ([...m.values()].every((t) => t < now - 60_000)) this.reserved.delete(k)
+    return { action: 'send', recipient, resumed: false }
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k)
+  if (list) list.push(v)
+  else m.set(k, [v])
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text)
+    return v && typeof v === 'object' ? v : { value: v }
+  } catch {
+    return {}
+  }
+}
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}

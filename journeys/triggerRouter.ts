@@ -1,0 +1,249 @@
+import type { ConsentUpdate, IngestEvent } from '../analytics/ingest/types.js'
+import type { JourneyDefinition } from './journeySchema.js'
+import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
+import type { StoredJourney } from './journeyService.js'
+
+/** What the router needs of Temporal (workflows/journeyRuns.ts) — an interface so it can be tested alone. */
+export interface RunPort {
+  start(journey: JourneyDefinition, version: number, userKey: string, trigger: JourneyEvent, opts: { correlation?: string; test: boolean }): Promise<unknown>
+  signalEvent(workflowId: string, event: JourneyEvent): Promise<boolean>
+  signalExit(workflowId: string, reason: string): Promise<boolean>
+  openRuns(userKey: string, journeyId?: string): Promise<{ workflowId: string; journeyId: string }[]>
+}
+
+export interface RouterOptions {
+  runs: RunPort
+  journeys: () => StoredJourney[]
+  runId: (journeyId: string, userKey: string, correlation?: string) => string
+  isGranted: (userKey: string, topic: string) => boolean
+  isTestUser: (userKey: string) => boolean
+  /** Most Temporal calls in flight at once. */
+  concurrency?: number
+  now?: () => number
+  log?: (msg: string, extra?: Record<string, unknown>) => void
+  /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
+  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number) => void
+}
+
+interface Index {
+  /** Journeys started by an event name. */
+  byTrigger: Map<string, StoredJourney[]>
+  bySegmentEntry: Map<string, StoredJourney[]>
+  bySegmentExit: Map<string, StoredJourney[]>
+  /** Journeys whose runs follow events by correlation key (any event name). */
+  correlated: StoredJourney[]
+  /** Event name → journeys whose runs wait for it or exit on it, by user. */
+  byUserEvent: Map<string, StoredJourney[]>
+  /** Segment → journeys whose runs exit when the user leaves it. */
+  exitOnSegment: Map<string, StoredJourney[]>
+  byConsentTopic: Map<string, StoredJourney[]>
+}
+
+/**
+ * Turns what was stored into journey runs: trigger events start (or signal) a run; follow-up
+ * events reach running runs by correlation key — whatever their name — or by user; opt-outs and
+ * segment exits end runs at once. Runs only ever hear of events the store has (the writer calls
+ * this after a batch is stored). Decisions are local; Temporal calls go through a bounded queue
+ * and are retried, so a slow server delays runs but never drops a trigger.
+ */
+export class TriggerRouter {
+  private index: Index = emptyIndex()
+  private readonly queue: (() => Promise<void>)[] = []
+  private inFlight = 0
+  private idleWaiters: (() => void)[] = []
+  private readonly now: () => number
+  routed = 0
+  failed = 0
+
+  constructor(private readonly opts: RouterOptions) {
+    this.now = opts.now ?? Date.now
+    this.reindex()
+  }
+
+  /** Rebuilds the lookup tables from the current journeys (call on every definition change). */
+  reindex(): void {
+    const ix = emptyIndex()
+    for (const j of this.opts.journeys()) {
+      const d = j.definition
+      // Runs of paused or archived journeys still run to their end: they keep hearing events.
+      if (j.status === 'active') {
+        if (d.trigger.type === 'event') add(ix.byTrigger, d.trigger.event, j)
+        if (d.trigger.type === 'segment_entry') add(ix.bySegmentEntry, d.trigger.segment, j)
+        if (d.trigger.type === 'segment_exit') add(ix.bySegmentExit, d.trigger.segment, j)
+      }
+      if (j.status === 'draft') continue
+      if (d.entry.correlationKey) ix.correlated.push(j)
+      const userEvents = new Set<string>()
+      for (const x of d.exit) {
+        if (x.type === 'event' && x.match === 'user') userEvents.add(x.event)
+        if (x.type === 'segment_exit') add(ix.exitOnSegment, x.segment, j)
+      }
+      for (const s of d.steps) if (s.type === 'wait' && s.for.match === 'user') userEvents.add(s.for.event)
+      for (const e of userEvents) add(ix.byUserEvent, e, j)
+      add(ix.byConsentTopic, d.entry.consent, j)
+    }
+    this.index = ix
+  }
+
+  /** The writer's stored-batch listener. */
+  handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[]): void {
+    for (const e of events) this.routeEvent(e)
+    for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])
+  }
+
+  /** The segment engine's transition listener. */
+  handleTransitions(ts: readonly { segmentId: string; userKey: string; entered: boolean; at: number; triggerMessageId?: string }[]): void {
+    for (const t of ts) {
+      const starts = (t.entered ? this.index.bySegmentEntry : this.index.bySegmentExit).get(t.segmentId) ?? []
+      const trigger: JourneyEvent = {
+        messageId: `segment:${t.segmentId}:${t.entered ? 'entered' : 'exited'}:${t.userKey}:${t.at}`,
+        event: t.entered ? 'Segment Entered' : 'Segment Exited',
+        type: 'segment',
+        userKey: t.userKey,
+        properties: { segment: t.segmentId, ...(t.triggerMessageId ? { causeMessageId: t.triggerMessageId } : {}) },
+        timestamp: t.at,
+        receivedAt: t.at,
+      }
+      for (const j of starts) this.start(j, trigger, undefined)
+      if (!t.entered) this.exitUser(t.userKey, `left_segment:${t.segmentId}`, this.index.exitOnSegment.get(t.segmentId) ?? [])
+    }
+  }
+
+  private routeEvent(e: IngestEvent): void {
+    if (!e.userKey) return
+    const je = toJourneyEvent(e)
+    const name = je.event
+    const started = new Set<string>()
+    for (const j of this.index.byTrigger.get(name) ?? []) {
+      const d = j.definition
+      if (d.trigger.type !== 'event' || !matchesFilters(e.properties, d.trigger.where)) continue
+      const correlation = correlationOf(e.properties, d.entry.correlationKey)
+      if (d.entry.correlationKey && correlation === undefined) continue // nothing to correlate by
+      if (!this.opts.isGranted(e.userKey, d.entry.consent)) continue
+      started.add(this.opts.runId(d.id, e.userKey, correlation))
+      this.start(j, je, correlation)
+    }
+    for (const j of this.index.correlated) {
+      const correlation = correlationOf(e.properties, j.definition.entry.correlationKey)
+      if (correlation === undefined) continue
+      const id = this.opts.runId(j.definition.id, e.userKey, correlation)
+      if (!started.has(id)) this.signal(id, je)
+    }
+    for (const j of this.index.byUserEvent.get(name) ?? []) {
+      if (j.definition.entry.correlationKey) {
+        // A user-level event for runs keyed by something else: ask Temporal which are open.
+        const t0 = this.now()
+        this.enqueue(async () => {
+          for (const r of await this.opts.runs.openRuns(e.userKey, j.definition.id)) if (!started.has(r.workflowId)) await this.opts.runs.signalEvent(r.workflowId, je)
+          this.opts.onRouted?.('signal', this.now() - t0)
+        })
+      } else {
+        const id = this.opts.runId(j.definition.id, e.userKey)
+        if (!started.has(id)) this.signal(id, je)
+      }
+    }
+  }
+
+  private start(j: StoredJourney, trigger: JourneyEvent, correlation: string | undefined): void {
+    const t0 = this.now()
+    const test = this.opts.isTestUser(trigger.userKey)
+    this.enqueue(async () => {
+      await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
+      this.opts.onRouted?.('start', this.now() - t0)
+    })
+  }
+
+  private signal(workflowId: string, e: JourneyEvent): void {
+    const t0 = this.now()
+    this.enqueue(async () => {
+      if (await this.opts.runs.signalEvent(workflowId, e)) this.opts.onRouted?.('signal', this.now() - t0)
+    })
+  }
+
+  /** Ends the user's open runs of these journeys (opt-out, left a segment). */
+  private exitUser(userKey: string, reason: string, journeys: StoredJourney[]): void {
+    if (!journeys.length) return
+    const ids = new Set(journeys.map((j) => j.definition.id))
+    const t0 = this.now()
+    this.enqueue(async () => {
+      for (const r of await this.opts.runs.openRuns(userKey)) if (ids.has(r.journeyId)) await this.opts.runs.signalExit(r.workflowId, reason)
+      this.opts.onRouted?.('exit', this.now() - t0)
+    })
+  }
+
+  /** Resolves when every queued Temporal call has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    if (!this.inFlight && !this.queue.length) return
+    await new Promise<void>((r) => this.idleWaiters.push(r))
+  }
+
+  get depth(): number {
+    return this.queue.length + this.inFlight
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue.push(task)
+    this.pump()
+  }
+
+  private pump(): void {
+    const limit = this.opts.concurrency ?? 32
+    while (this.inFlight < limit && this.queue.length) {
+      const task = this.queue.shift()!
+      this.inFlight++
+      void this.attempt(task).finally(() => {
+        this.inFlight--
+        this.routed++
+        this.pump()
+        if (!this.inFlight && !this.queue.length) for (const w of this.idleWaiters.splice(0)) w()
+      })
+    }
+  }
+
+  /** Retries with back-off: Temporal being briefly unavailable must not cost a trigger. */
+  private async attempt(task: () => Promise<void>): Promise<void> {
+    let delay = 200
+    for (let i = 0; ; i++) {
+      try {
+        return await task()
+      } catch (err) {
+        if (i >= 8) {
+          this.failed++
+          this.opts.log?.('journey routing failed after retries', { err: String(err) })
+          return
+        }
+        await new Promise((r) => setTimeout(r, delay))
+        delay = Math.min(delay * 2, 10_000)
+      }
+    }
+  }
+}
+
+export function toJourneyEvent(e: IngestEvent): JourneyEvent {
+  return {
+    messageId: e.messageId,
+    event: e.type === 'track' ? e.event : e.type,
+    type: e.type,
+    userKey: e.userKey,
+    properties: e.properties,
+    timestamp: e.timestamp,
+    receivedAt: e.receivedAt,
+    context: pick(e.context, ['locale', 'timezone', 'page', 'campaign']),
+  }
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k]
+  return out
+}
+
+function add<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k)
+  if (list) list.push(v)
+  else m.set(k, [v])
+}
+
+function emptyIndex(): Index {
+  return { byTrigger: new Map(), bySegmentEntry: new Map(), bySegmentExit: new Map(), correlated: [], byUserEvent: new Map(), exitOnSegment: new Map(), byConsentTopic: new Map() }
+}

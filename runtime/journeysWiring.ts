@@ -1,0 +1,154 @@
+import type { Client } from '@temporalio/client'
+import type { ConsentState } from '../analytics/consentState.js'
+import type { IngestService } from '../analytics/ingest/ingestService.js'
+import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
+import { type Store, type StoreOptions, openStore, selectRows } from '../analytics/store.js'
+import { TemplateStore } from '../content/templateStore.js'
+import type { ContactCipher } from '../core/contactCipher.js'
+import { inGlobalHoldout } from '../experiments/assign.js'
+import type { ExperimentService } from '../experiments/experimentService.js'
+import type { FlagService } from '../experiments/flags/flagService.js'
+import { CaptureMailbox } from '../journeys/delivery/captureMailbox.js'
+import { Deliverer } from '../journeys/delivery/deliver.js'
+import { SendGate } from '../journeys/delivery/sendGate.js'
+import { MailTransport } from '../journeys/delivery/transport.js'
+import { JourneyRecorder } from '../journeys/journeyRecorder.js'
+import { JourneyService } from '../journeys/journeyService.js'
+import { TriggerRouter } from '../journeys/triggerRouter.js'
+import { createJourneyActivities } from '../workflows/activities/journeyActivities.js'
+import { JourneyRuns, runId } from '../workflows/journeyRuns.js'
+import type { Config } from './config.js'
+import type { Role } from './nudge.js'
+
+export interface JourneyDepsIn {
+  config: Config
+  role: Role
+  store: Store
+  storeOptions: StoreOptions
+  temporal: Client
+  segments: SegmentEngine
+  experiments: ExperimentService
+  flags: FlagService
+  consent: ConsentState
+  cipher: ContactCipher
+  ingest?: IngestService
+  log: (msg: string, extra?: Record<string, unknown>) => void
+}
+
+/**
+ * Journeys' composition: definitions, the trigger router (processes that ingest), and the send
+ * path and activities (processes that run the worker). The send path gets a store connection of
+ * its own, so pre-send checks never queue behind ingest inserts on the embedded engine.
+ */
+export async function buildJourneys(d: JourneyDepsIn) {
+  const { config } = d
+  const templates = new TemplateStore()
+  const journeys = new JourneyService({
+    client: d.store.client,
+    pollMs: config.CONFIG_POLL_MS,
+    log: d.log,
+    catalog: {
+      hasTemplate: (id) => templates.has(id),
+      flagType: (key) => (d.flags.has(key) ? d.flags.get(key).definition.type : undefined),
+      hasSegment: (id) => d.segments.has(id),
+      variantsOf: (key) => (d.experiments.has(key) ? d.experiments.get(key).definition.variants.map((v) => v.key) : undefined),
+    },
+  })
+  await journeys.load()
+  journeys.start()
+  const runs = new JourneyRuns(d.temporal, config.TEMPORAL_TASK_QUEUE)
+  const testUsers = new Set(config.TEST_USER_IDS)
+
+  // The capture mailbox always runs: it is the embedded default and where test accounts' mail goes.
+  const sendStore = d.role === 'api' ? d.store : await openStore(d.storeOptions)
+  const mailbox = new CaptureMailbox(sendStore.client, d.log)
+  const captureUrl = await mailbox.start(config.MAILBOX_SMTP_PORT)
+  const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
+
+  let router: TriggerRouter | undefined
+  if (d.role !== 'worker') {
+    router = new TriggerRouter({
+      runs,
+      journeys: () => journeys.list(),
+      runId,
+      isGranted: (u, topic) => d.consent.isGranted(u, topic),
+      isTestUser: (u) => testUsers.has(u),
+      log: d.log,
+    })
+    journeys.onChange(() => router!.reindex())
+    d.segments.onTransition((t) => router!.handleTransitions([t]))
+  }
+
+  let activities: ReturnType<typeof createJourneyActivities> | undefined
+  let recorder: JourneyRecorder | undefined
+  if (d.role !== 'api') {
+    recorder = new JourneyRecorder(sendStore.client)
+    const gate = new SendGate({
+      client: sendStore.client,
+      cipher: d.cipher,
+      consentDefaults: config.consentDefaults,
+      frequencyCap: config.frequencyCap,
+      capMode: config.FREQUENCY_CAP_MODE,
+      quietHours: config.quietHours,
+      quietHoursTz: config.QUIET_HOURS_TZ,
+      testUserIds: testUsers,
+      testEmailPattern: config.testEmailPattern,
+      isMember: (s, u) => d.segments.isMember(s, u),
+      inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
+    })
+    const deliverer = new Deliverer({ gate, recorder, templates, transport, computed: async (u) => (await d.segments.profileOf(u)).computed })
+    activities = createJourneyActivities({
+      flags: d.flags,
+      experiments: d.experiments,
+      recorder,
+      deliverer,
+      defaultTimeZone: config.QUIET_HOURS_TZ,
+      facts: async (u, want) => {
+        const p = want.computed ? await d.segments.profileOf(u) : { segments: d.segments.segmentsOf(u), computed: {} }
+        const traits = await traitsOf(sendStore, u)
+        return { traits, segments: p.segments, computed: p.computed }
+      },
+      setTrait: async (u, key, value, messageId) => {
+        if (d.ingest) {
+          // Through ingest, as an identify: stored, deduplicated by message id, seen by segments.
+          await d.ingest.ingest({ kind: 'identify', body: { type: 'identify', userId: u, traits: { [key]: value }, messageId }, source: 'journeys', receivedAt: Date.now(), bodyBytes: 0 })
+        } else {
+          await sendStore.client.insert({ table: 'traits', format: 'JSONEachRow', values: [{ user_key: u, key, value: JSON.stringify(value), updated_at: Date.now(), message_id: messageId }] })
+        }
+      },
+    })
+  }
+
+  return {
+    store: sendStore,
+    templates,
+    journeys,
+    runs,
+    router,
+    mailbox,
+    activities,
+    async stop() {
+      journeys.stop()
+      await router?.idle()
+      await recorder?.settled()
+      transport.close()
+      await mailbox.stop()
+      if (sendStore !== d.store) await sendStore.close()
+    },
+  }
+}
+
+async function traitsOf(store: Store, userKey: string): Promise<Record<string, unknown>> {
+  const rows = await selectRows<{ key: string; value: string }>(store.client, 'SELECT key, argMax(value, updated_at) AS value FROM traits WHERE user_key = {u:String} GROUP BY key', { u: userKey })
+  return Object.fromEntries(rows.map((r) => [r.key, safeParse(r.value)]))
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export type Journeys = Awaited<ReturnType<typeof buildJourneys>>

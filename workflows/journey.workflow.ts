@@ -1,0 +1,247 @@
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow'
+import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
+import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'
+import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
+
+/**
+ * The journey interpreter: one run per (journey, user[, correlation value]). Deterministic — every
+ * lookup, flag, assignment, clock-dependent decision and send is an activity whose result lands in
+ * the history — so a replay after a crash walks the same path and waits the same times.
+ *
+ * Events reach a run as `event` signals (the trigger itself first: `signalWithStart`); an exit
+ * criterion matched, an opt-out, or leaving a segment ends it at once, and the send activity
+ * re-checks all of them against the store right before it hands a message to the transport.
+ */
+export interface JourneyInput {
+  journey: JourneyDefinition
+  version: number
+  userKey: string
+  correlation?: string
+  trigger: JourneyEvent
+  /** A test account: the run is real, delivery goes to the capture mailbox, analytics leave it out. */
+  test: boolean
+  /** Set when the run continues as new: where it was. */
+  resume?: Resume
+}
+
+interface Resume {
+  stepId: string
+  received: JourneyEvent[]
+  seen: string[]
+  payload: Record<string, unknown>
+  experimentKey?: string
+  variant?: string
+  flags: Record<string, FlagUse>
+  sends: number
+}
+
+export interface JourneyState {
+  journeyId: string
+  version: number
+  userKey: string
+  correlation?: string
+  step: string
+  status: 'running' | 'waiting' | 'sending' | 'cooldown' | 'ended'
+  /** Until when the current step waits (ms), if it does. */
+  until?: number
+  outcome?: string
+  experimentKey?: string
+  variant?: string
+  flags: Record<string, FlagUse>
+  sends: number
+  eventsSeen: number
+}
+
+export const eventSignal = defineSignal<[JourneyEvent]>('event')
+export const exitSignal = defineSignal<[{ reason: string }]>('exit')
+export const stateQuery = defineQuery<JourneyState>('state')
+
+const local = proxyLocalActivities<JourneyActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '200ms', maximumInterval: '10 seconds' } })
+const { deliver } = proxyActivities<JourneyActivities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '500ms', maximumInterval: '30 seconds' } })
+
+const MAX_KEPT_EVENTS = 200
+
+export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
+  const { journey, userKey, correlation, trigger } = input
+  const steps = journey.steps
+  const run = { userKey, correlationKey: journey.entry.correlationKey, correlation }
+  const r = input.resume
+  const seen = new Set<string>(r?.seen ?? [trigger.messageId])
+  const received: JourneyEvent[] = r?.received ?? []
+  let exitReason: string | undefined
+  let payload: Record<string, unknown> = r?.payload ?? {}
+  const state: JourneyState = {
+    journeyId: journey.id,
+    version: input.version,
+    userKey,
+    ...(correlation !== undefined ? { correlation } : {}),
+    step: r?.stepId ?? steps[0]!.id,
+    status: 'running',
+    flags: r?.flags ?? {},
+    sends: r?.sends ?? 0,
+    eventsSeen: seen.size,
+    ...(r?.experimentKey ? { experimentKey: r.experimentKey, variant: r.variant } : {}),
+  }
+
+  setHandler(eventSignal, (e) => {
+    if (seen.has(e.messageId)) return // a duplicate trigger or a replayed delivery
+    seen.add(e.messageId)
+    state.eventsSeen = seen.size
+    for (const x of journey.exit) if (x.type === 'event' && matchesRunEvent(x, e, run)) exitReason ??= `exit:${x.event}`
+    received.push(e)
+    if (received.length > MAX_KEPT_EVENTS) received.shift()
+  })
+  setHandler(exitSignal, ({ reason }) => void (exitReason ??= reason))
+  setHandler(stateQuery, () => state)
+
+  const base = { workflowId: workflowInfo().workflowId, journeyId: journey.id, journeyVersion: input.version, userKey, test: input.test }
+  const step = (s: JourneyStep, outcome: string, extra: { reason?: string; scheduledAt?: number; messageId?: string } = {}) =>
+    local.recordStep({ ...base, stepId: s.id, stepType: s.type, outcome, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, ...extra })
+  /** Waits `ms` unless the run is told to exit first; true when it was. */
+  const pause = async (ms: number) => {
+    state.until = Date.now() + ms
+    const exited = await condition(() => exitReason !== undefined, ms)
+    state.until = undefined
+    return exited
+  }
+
+  if (!r) await local.recordRun({ ...base, phase: 'started', correlation: correlation ?? '', trigger })
+
+  let i: number | undefined = steps.findIndex((s) => s.id === state.step)
+  let outcome = 'completed'
+  while (i !== undefined && i >= 0 && i < steps.length) {
+    if (exitReason) break
+    const s: JourneyStep = steps[i]!
+    state.step = s.id
+    state.status = 'running'
+    upsertSearchAttributes({ JourneyStep: [s.id] })
+    const fallthrough: string | undefined = i + 1 < steps.length ? steps[i + 1]!.id : undefined
+    let to: string | undefined = 'next' in s ? (s.next ?? fallthrough) : fallthrough
+
+    if (s.type === 'delay') {
+      const d = await local.resolveDelay({ step: s, userKey })
+      if (d.flag) {
+        state.flags = { ...state.flags, [d.flag.flag]: d.flag }
+        // The memo shows what the run used; the search attributes let the UI filter by arm.
+        upsertMemo({ flags: state.flags })
+        if (d.flag.experimentKey && d.flag.variant) {
+          state.experimentKey ??= d.flag.experimentKey
+          state.variant ??= d.flag.variant
+          upsertSearchAttributes({ ExperimentKey: [d.flag.experimentKey], Variant: [d.flag.variant] })
+        }
+      }
+      state.status = 'waiting'
+      const scheduledAt = Date.now() + d.ms
+      if (await pause(d.ms)) break
+      await step(s, 'waited', { scheduledAt, reason: d.flag ? `${d.flag.flag}=${d.flag.value}ms (${d.flag.reason})` : undefined })
+    } else if (s.type === 'wait') {
+      state.status = 'waiting'
+      const timeout = (await local.resolveDelay({ step: { id: s.id, type: 'delay', duration: s.timeout }, userKey })).ms
+      const scheduledAt = Date.now() + timeout
+      state.until = scheduledAt
+      const hit = () => received.some((e) => matchesRunEvent(s.for, e, run))
+      const got = await condition(() => exitReason !== undefined || hit(), timeout)
+      state.until = undefined
+      if (exitReason) break
+      const matched = got && hit()
+      await step(s, matched ? 'event' : 'timeout', { scheduledAt })
+      to = matched ? (s.onEvent ?? fallthrough) : (s.onTimeout ?? fallthrough)
+    } else if (s.type === 'condition') {
+      const holds = await local.evaluateCondition({ tests: s.when, userKey, trigger })
+      await step(s, holds ? 'then' : 'else')
+      to = holds ? (s.then ?? fallthrough) : (s.else ?? fallthrough)
+    } else if (s.type === 'experiment') {
+      const a = await local.assignVariant({ experiment: s.experiment, userKey, context: { journey: journey.id, step: s.id } })
+      if (a.variant) {
+        state.experimentKey = s.experiment
+        state.variant = a.variant
+        payload = { ...payload, ...a.payload }
+        upsertSearchAttributes({ ExperimentKey: [s.experiment], Variant: [a.variant] })
+      }
+      if (a.holdout) {
+        await step(s, 'holdout', { reason: a.reason })
+        outcome = 'holdout'
+        break
+      }
+      await step(s, a.variant ? 'assigned' : 'not_in_experiment', { reason: a.reason })
+      if (a.variant && s.branches[a.variant]) to = s.branches[a.variant]
+    } else if (s.type === 'send') {
+      const messageId = uuid4()
+      const scheduledAt = Date.now()
+      state.status = 'sending'
+      for (;;) {
+        if (exitReason) break
+        const res = await deliver({
+          ...base,
+          messageId,
+          stepId: s.id,
+          correlationKey: journey.entry.correlationKey,
+          correlation,
+          trigger,
+          template: typeof payload.template === 'string' ? payload.template : s.template,
+          subject: typeof payload.subject === 'string' ? payload.subject : s.subject,
+          topic: s.topic ?? journey.entry.consent,
+          priority: journey.priority,
+          exit: journey.exit,
+          experimentKey: state.experimentKey,
+          variant: state.variant,
+          flags: state.flags,
+          scheduledAt,
+        })
+        if (res.status === 'deferred') {
+          state.status = 'waiting'
+          if (await pause(Math.max(0, res.until! - Date.now()))) break
+          continue
+        }
+        if (res.status === 'sent') state.sends++
+        if (res.status === 'skipped' && res.exit) exitReason ??= res.reason
+        break
+      }
+      if (exitReason) break
+    } else if (s.type === 'update_trait') {
+      await local.updateTrait({ userKey, key: s.key, value: s.value, messageId: `${base.workflowId}:${s.id}:${uuid4()}` })
+      await step(s, 'updated')
+    } else if (s.type === 'exit') {
+      await step(s, 'exit')
+      outcome = 'exited'
+      break
+    }
+
+    i = to === undefined ? undefined : steps.findIndex((x) => x.id === to)
+    if (i !== undefined && workflowInfo().continueAsNewSuggested) {
+      // A long-lived run (many waits, many events) starts a fresh history where it stands.
+      await continueAsNew<typeof journeyWorkflow>({
+        ...input,
+        resume: { stepId: steps[i]!.id, received, seen: [...seen].slice(-1000), payload, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, sends: state.sends },
+      })
+    }
+  }
+  if (exitReason) outcome = exitReason
+  state.outcome = outcome
+  state.status = 'ended'
+  state.until = undefined
+  await local.recordRun({ ...base, phase: 'ended', correlation: correlation ?? '', trigger, outcome })
+  if (journey.entry.reentry === 'cooldown' && journey.entry.cooldown !== undefined) {
+    // The run stays open, ignoring triggers, until the cooldown since it started has passed: the
+    // same workflow id cannot start again before then (measured from when the trigger arrived), in any process.
+    state.status = 'cooldown'
+    const cooldown = (await local.resolveDelay({ step: { id: 'cooldown', type: 'delay', duration: journey.entry.cooldown }, userKey })).ms
+    const left = trigger.receivedAt + cooldown - Date.now()
+    if (left > 0) await sleep(left)
+    state.status = 'ended'
+  }
+  return state
+}

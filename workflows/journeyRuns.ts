@@ -1,0 +1,101 @@
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
+import type { JourneyDefinition } from '../journeys/journeySchema.js'
+import type { JourneyEvent } from '../journeys/matchEvent.js'
+import type { JourneyInput, JourneyState } from './journey.workflow.js'
+
+/** A run's workflow id: readable in the Temporal UI, and the same for the same (journey, user, key). */
+export function runId(journeyId: string, userKey: string, correlation?: string): string {
+  return `journey:${journeyId}:${userKey}${correlation !== undefined ? `:${correlation}` : ''}`
+}
+
+export type StartOutcome = 'started_or_signalled' | 'not_reentered'
+
+/**
+ * The Temporal side of journeys: start-or-signal a run, send events and exits to runs, find a
+ * user's runs. The router (pure decisions) calls these; tests and the API use them too.
+ */
+export class JourneyRuns {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  /**
+   * `signalWithStart`: the first trigger starts the run, any later one (same id) is a signal the
+   * run ignores when it has seen that message — so a duplicate trigger never makes a second run.
+   */
+  async start(journey: JourneyDefinition, version: number, userKey: string, trigger: JourneyEvent, opts: { correlation?: string; test: boolean }): Promise<StartOutcome> {
+    const workflowId = runId(journey.id, userKey, opts.correlation)
+    const input: JourneyInput = { journey, version, userKey, trigger, test: opts.test, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}) }
+    try {
+      await this.client.workflow.signalWithStart('journeyWorkflow', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        signal: 'event',
+        signalArgs: [trigger],
+        // never: a closed run of this id blocks a new one (for as long as the namespace retains it)
+        workflowIdReusePolicy: journey.entry.reentry === 'never' ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
+        searchAttributes: { JourneyId: [journey.id], UserId: [userKey] },
+        memo: { journey: journey.name, version, trigger: trigger.event, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}), ...(opts.test ? { test: true } : {}) },
+      })
+      return 'started_or_signalled'
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'not_reentered'
+      throw err
+    }
+  }
+
+  /** Sends an event to a run if it is open; false when there is none. */
+  async signalEvent(workflowId: string, event: JourneyEvent): Promise<boolean> {
+    return this.signal(workflowId, 'event', event)
+  }
+
+  async signalExit(workflowId: string, reason: string): Promise<boolean> {
+    return this.signal(workflowId, 'exit', { reason })
+  }
+
+  private async signal(workflowId: string, name: string, arg: unknown): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(workflowId).signal(name, arg)
+      return true
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false
+      throw err
+    }
+  }
+
+  /** A run's live state through its query handler; undefined when there is no such run. */
+  async state(workflowId: string): Promise<JourneyState | undefined> {
+    try {
+      return await this.client.workflow.getHandle(workflowId).query<JourneyState>('state')
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined
+      throw err
+    }
+  }
+
+  /** Open runs of a user (optionally of one journey), from Temporal's visibility store. */
+  async openRuns(userKey: string, journeyId?: string): Promise<{ workflowId: string; journeyId: string }[]> {
+    const q = [`UserId = ${quote(userKey)}`, `ExecutionStatus = 'Running'`, `WorkflowType = 'journeyWorkflow'`]
+    if (journeyId) q.push(`JourneyId = ${quote(journeyId)}`)
+    const out: { workflowId: string; journeyId: string }[] = []
+    for await (const w of this.client.workflow.list({ query: q.join(' AND ') })) {
+      const j = w.searchAttributes?.JourneyId
+      out.push({ workflowId: w.workflowId, journeyId: Array.isArray(j) ? String(j[0]) : '' })
+    }
+    return out
+  }
+
+  /** Erasure: the user's runs end now, without another step (their data is being deleted). */
+  async terminateUserRuns(userKey: string, reason: string): Promise<number> {
+    const runs = await this.openRuns(userKey)
+    await Promise.all(runs.map((r) => this.client.workflow.getHandle(r.workflowId).terminate(reason).catch((err) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)))))
+    return runs.length
+  }
+}
+
+/** A visibility-query string literal (the value is data, never query syntax). */
+function quote(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+}
