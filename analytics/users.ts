@@ -166,9 +166,15 @@ export class UserRepository {
       ['identities', 'user_id = {id:String} OR anonymous_id IN {keys:Array(String)}'],
       ['segment_membership', 'user_key IN {keys:Array(String)}'],
       ['segment_transitions', 'user_key IN {keys:Array(String)}'],
+      ['journey_runs', 'user_key IN {keys:Array(String)}'],
+      ['journey_steps', 'user_key IN {keys:Array(String)}'],
+      ['send_ledger', 'user_key IN {keys:Array(String)}'],
+      ['experiment_exposures', 'unit IN {keys:Array(String)}'],
+      ['mailbox', 'hasAny(rcpt_to, {emails:Array(String)})'],
     ]
+    const emails = Object.values(await this.contacts(keys).catch(() => ({}))).filter((v) => v.includes('@'))
     for (const [table, where] of deletions)
-      await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: { keys, id: userId } })
+      await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: { keys, id: userId, emails } })
     this.consent.forget(keys)
     const rowsDeleted = Number(counts[0]?.n ?? 0)
     await this.client.insert({

@@ -117,6 +117,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     writer.onStored((events, consentChanges, rows) => segments.handleStored(events, consentChanges, rows))
     await segments.load()
     if (config.SEGMENT_SWEEP_INTERVAL_MS > 0) segments.start()
+  } else {
+    // A worker reads membership (journey conditions, flag and experiment targeting); it follows
+    // what the ingesting process records.
+    await segments.load()
+    segments.follow(config.CONFIG_POLL_MS)
   }
   const metrics = createMetrics({ writer, segments })
 

@@ -65,6 +65,16 @@ export class MembershipStore {
     return out
   }
 
+  /** Transitions recorded after `since` (ms), oldest first: how a read-only process follows membership. */
+  async transitionsSince(since: number): Promise<{ segment_id: string; user_key: string; entered: number; at: string }[]> {
+    return selectRows(
+      this.client,
+      `SELECT segment_id, user_key, entered, toUnixTimestamp64Milli(at) AS at FROM segment_transitions
+       WHERE at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY at, segment_id, user_key`,
+      { since },
+    )
+  }
+
   /** The transition log; current membership follows by materialized view. Throws on failure (nothing applied). */
   async record(transitions: Transition[]): Promise<void> {
     if (!transitions.length) return

@@ -123,6 +123,29 @@ export class SegmentEngine {
     this.live?.start()
   }
 
+  /**
+   * For a process that neither ingests nor evaluates (a scaled-mode worker): membership and
+   * definitions follow what the evaluating process records, polled every `pollMs`. Journey
+   * conditions and flag targeting read it; it lags by at most a poll.
+   */
+  follow(pollMs: number): void {
+    let since = Date.now() - 60_000 // overlap: transitions recorded while load() ran
+    const tick = async () => {
+      for (const s of await this.store.loadDefinitions()) if (!this.segments.has(s.definition.id)) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
+      // Re-read a few seconds back each time: a transition is recorded a little after its `at`.
+      // Replaying them in order is idempotent.
+      for (const t of await this.store.transitionsSince(since - 5_000)) {
+        let set = this.members.get(t.segment_id)
+        if (!set) this.members.set(t.segment_id, (set = new Set()))
+        if (Number(t.entered)) set.add(t.user_key)
+        else set.delete(t.user_key)
+        since = Math.max(since, Number(t.at))
+      }
+    }
+    this.sweepTimer = setInterval(() => void tick().catch((err) => this.opts.log?.('segment follow failed', { err: String(err) })), pollMs)
+    this.sweepTimer.unref()
+  }
+
   onTransition(listener: Listener): void {
     this.listeners.push(listener)
   }

@@ -46,7 +46,7 @@ export const userSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-export function usersRouter(deps: { users: UserRepository; writer: EventWriter; segments: SegmentEngine }): Router {
+export function usersRouter(deps: { users: UserRepository; writer: EventWriter; segments: SegmentEngine; journeys?: { runs: { terminateUserRuns(userKey: string, reason: string): Promise<number> } } }): Router {
   const router = Router()
   router.get(
     userSpecs.get.path,
@@ -69,6 +69,8 @@ export function usersRouter(deps: { users: UserRepository; writer: EventWriter; 
       // Anything of this user's still queued must land before the delete, or it would survive it.
       await deps.writer.drain()
       await deps.segments.idle(3) // what was queued for this user settles first
+      // Their journeys end first: no step may send, record or look them up after the erasure.
+      for (const k of (await deps.users.keysOf(params.id)).keys) await deps.journeys?.runs.terminateUserRuns(k, 'user erased')
       const { rowsDeleted, keys } = await deps.users.erase(params.id, 'admin-api')
       await deps.segments.forget(keys)
       deps.writer.forgetLinks(keys)

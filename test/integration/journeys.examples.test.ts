@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest'
+import { selectRows } from '../../analytics/store.js'
+import { browseAbandonment, browseExperiment, contentFollowUp, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
+import { runId } from '../../workflows/journeyRuns.js'
+import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
+import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
+
+/** The seed's other journeys end to end, definitions' validation and lifecycle, and erasure. */
+describe('journeys: definitions, the seed examples end to end, erasure', () => {
+  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' } })
+  const base = () => fx.nudge.url
+  const url = (p = '') => `${base()}/api/journeys${p}`
+  async function person(prefix: string, traits: Record<string, unknown> = {}) {
+    const userId = uid(prefix)
+    const email = `${userId}@example.test`
+    await identify(base(), userId, { email, first_name: 'Grace', ...traits })
+    return { userId, email }
+  }
+
+  it('refuses bad definitions with 400 naming the path and rule', async () => {
+    const bad = await admin(url(), 'POST', {
+      id: 'broken',
+      name: 'Broken',
+      trigger: { type: 'event', event: 'Signed Up' },
+      exit: [{ type: 'event', event: 'Order Completed', match: 'correlation' }],
+      steps: [
+        { id: 'wait', type: 'delay', flag: { key: 'no.such.flag', default: '1h' }, next: 'send' },
+        { id: 'orphan', type: 'send', template: 'cart-reminder' },
+        { id: 'send', type: 'send', template: 'no-such-template', next: 'nowhere' },
+      ],
+    })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'steps[0].flag.key', rule: 'reference' }),
+        expect.objectContaining({ path: 'steps[1]', rule: 'unreachable' }),
+        expect.objectContaining({ path: 'steps[2].template', rule: 'reference' }),
+        expect.objectContaining({ path: 'steps[2].next', rule: 'reference' }),
+        expect.objectContaining({ path: 'exit[0].match', rule: 'correlation_key' }),
+      ]),
+    )
+    const shape = await admin(url(), 'POST', { id: 'Bad Id', name: '', trigger: { type: 'event' }, steps: [] })
+    expect(shape.status).toBe(400)
+    expect(shape.json.error.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['id', 'name', 'trigger.event', 'steps']))
+    const loop = await admin(url(), 'POST', { id: 'spin', name: 'Spin', trigger: { type: 'event', event: 'X' }, steps: [{ id: 'a', type: 'update_trait', key: 'k', value: 1, next: 'b' }, { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'eq', value: 1 } }], then: 'a', else: 'a' }] })
+    expect(loop.json.error.issues).toEqual([expect.objectContaining({ rule: 'cycle' })])
+  })
+
+  it('lifecycle: a draft does not trigger; a paused journey takes no new entries; archived is final; runs keep their version', async () => {
+    const def = { ...contentFollowUp, id: 'lifecycle', trigger: { type: 'event', event: 'Lifecycle Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1500ms' }, { id: 'related', type: 'send', template: 'related-products' }] }
+    expect((await admin(url(), 'POST', def)).status).toBe(201)
+    const early = await person('draft')
+    await track(base(), early.userId, 'Lifecycle Probe', { title: 'x' })
+    expect((await admin(url('/lifecycle/activate'), 'POST')).json).toMatchObject({ status: 'active', version: 2 })
+    const first = await person('v2')
+    await track(base(), first.userId, 'Lifecycle Probe', { title: 'Trail guide' })
+    await waitFor(async () => (await admin(url(`/lifecycle/runs/${first.userId}/state`))).status === 200, 5000, 'the run')
+    const updated = await admin(url('/lifecycle'), 'PUT', { ...def, id: undefined, name: 'Lifecycle v3', steps: [{ id: 'wait', type: 'delay', duration: '100ms' }, { id: 'related', type: 'send', template: 'related-products', subject: 'Version three' }] })
+    expect(updated.json).toMatchObject({ version: 3, status: 'active' })
+    const [old] = await waitFor(async () => (await messagesTo(base(), first.email)).length === 1 && messagesTo(base(), first.email), 10_000, 'the v2 run to send')
+    expect(old!.subject).toBe('More like Trail guide') // the run followed version 2
+    const second = await person('v3')
+    await track(base(), second.userId, 'Lifecycle Probe', { title: 'y' })
+    const [fresh] = await waitFor(async () => (await messagesTo(base(), second.email)).length === 1 && messagesTo(base(), second.email), 10_000, 'the v3 run to send')
+    expect(fresh!.subject).toBe('Version three')
+    expect((await admin(url('/lifecycle/versions/2'))).json.steps[0].duration).toBe('1500ms')
+    await admin(url('/lifecycle/pause'), 'POST')
+    const late = await person('paused')
+    await track(base(), late.userId, 'Lifecycle Probe', { title: 'z' })
+    expect((await admin(url('/lifecycle/archive'), 'POST')).json.status).toBe('archived')
+    expect((await admin(url('/lifecycle/activate'), 'POST')).status).toBe(409)
+    expect((await admin(url('/lifecycle'), 'PUT', { ...def, id: undefined })).status).toBe(409)
+    await sleep(500)
+    expect(await messagesTo(base(), early.email)).toEqual([])
+    expect(await messagesTo(base(), late.email)).toEqual([])
+  })
+
+  it('browse abandonment: viewed, not purchased → an experiment picks the tailored offer or social proof', async () => {
+    await admin(`${base()}/api/experiments`, 'POST', browseExperiment)
+    await admin(`${base()}/api/experiments/${browseExperiment.key}/start`, 'POST')
+    await activeJourney(base(), { ...browseAbandonment, steps: browseAbandonment.steps.map((s) => (s.id === 'wait' ? { ...s, duration: '300ms' } : s)) })
+    const shoppers = await Promise.all(Array.from({ length: 6 }, () => person('browser')))
+    for (const s of shoppers) await track(base(), s.userId, 'Product Viewed', { name: 'Alpine Jacket', category: 'outerwear', image_url: 'https://cdn.example/j.jpg' })
+    const buyer = await person('buyer')
+    await track(base(), buyer.userId, 'Product Viewed', { name: 'Alpine Jacket' })
+    await track(base(), buyer.userId, 'Order Completed', { revenue: 120 })
+    for (const s of shoppers) {
+      const [m] = await waitFor(async () => (await messagesTo(base(), s.email)).length === 1 && messagesTo(base(), s.email), 15_000, 'the browse email')
+      const arm = fx.nudge.experiments.assign(browseExperiment.key, s.userId).variant
+      expect(m!.subject).toBe(arm === 'offer' ? 'Still thinking about Alpine Jacket?' : 'Alpine Jacket is popular this week')
+    }
+    expect((await endedRun(base(), browseAbandonment.id, buyer.userId)).outcome).toBe('exit:Order Completed')
+    expect(await messagesTo(base(), buyer.email)).toEqual([])
+  })
+
+  it('re-engagement: entering the inactive-30-days segment sends content from past behaviour', async () => {
+    expect((await admin(`${base()}/api/segments`, 'POST', inactiveSegment)).status).toBe(201)
+    await activeJourney(base(), reengagement)
+    const userId = uid('lapsed')
+    const email = `${userId}@example.test`
+    const longAgo = new Date(Date.now() - 40 * 86_400_000).toISOString()
+    // Everything they did, they did 40 days ago: the event that arrives now puts them in the segment.
+    expect((await post(`${base()}/v1/identify`, { userId, traits: { email, first_name: 'Grace' }, timestamp: longAgo })).status).toBe(200)
+    await track(base(), userId, 'Collection Browsed', { category: 'climbing' }, { timestamp: longAgo })
+    const [m] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 15_000, 'the win-back email')
+    expect(m!.subject).toBe('We miss you, Grace')
+    expect(await rawMessage(base(), m!.messageId)).toContain('New in climbing since your last visit.')
+  })
+
+  it('post-purchase loyalty: a repeat visit after a purchase → a loyalty offer; no visit → nothing', async () => {
+    await activeJourney(base(), { ...postPurchaseLoyalty, steps: postPurchaseLoyalty.steps.map((s) => (s.id === 'visit' ? { ...s, timeout: '1500ms' } : s)) })
+    const back = await person('loyal')
+    const gone = await person('oneoff')
+    for (const p of [back, gone]) await track(base(), p.userId, 'Order Completed', { revenue: 40 })
+    await waitFor(async () => (await admin(url(`/post-purchase-loyalty/runs/${back.userId}/state`))).json?.step === 'visit', 5000, 'the wait')
+    expect((await post(`${base()}/v1/page`, { userId: back.userId, name: 'Home' })).status).toBe(200)
+    const [m] = await waitFor(async () => (await messagesTo(base(), back.email)).length === 1 && messagesTo(base(), back.email), 10_000, 'the loyalty offer')
+    expect(m!.subject).toBe('Thanks for coming back — a loyalty treat inside')
+    expect((await endedRun(base(), 'post-purchase-loyalty', gone.userId)).outcome).toBe('exited')
+    expect(await messagesTo(base(), gone.email)).toEqual([])
+  })
+
+  it('content follow-up: a viewed video → related products; an article view of another type does not enter', async () => {
+    await activeJourney(base(), { ...contentFollowUp, steps: contentFollowUp.steps.map((s) => (s.id === 'wait' ? { ...s, duration: '200ms' } : s)) })
+    const viewer = await person('viewer')
+    const reader = await person('reader')
+    await track(base(), viewer.userId, 'Content Viewed', { type: 'video', title: 'Waxing skis', category: 'ski care' })
+    await track(base(), reader.userId, 'Content Viewed', { type: 'podcast', title: 'Talk' })
+    const [m] = await waitFor(async () => (await messagesTo(base(), viewer.email)).length === 1 && messagesTo(base(), viewer.email), 10_000, 'the follow-up')
+    expect(m!.subject).toBe('More like Waxing skis')
+    expect(await rawMessage(base(), m!.messageId)).toContain('in ski care')
+    await sleep(500)
+    expect(await messagesTo(base(), reader.email)).toEqual([])
+  })
+
+  it('erasing a user ends their running journeys', async () => {
+    await activeJourney(base(), { ...contentFollowUp, id: 'erasable', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1h' }, { id: 'related', type: 'send', template: 'related-products' }] })
+    const { userId } = await person('erased')
+    await track(base(), userId, 'Erase Probe')
+    const handle = fx.nudge.temporal.workflow.getHandle(runId('erasable', userId))
+    await waitFor(async () => (await handle.describe().catch(() => undefined))?.status.name === 'RUNNING', 5000, 'the run')
+    expect((await admin(`${base()}/api/users/${userId}`, 'DELETE')).status).toBe(200)
+    expect((await handle.describe()).status.name).toBe('TERMINATED')
+    const left = await selectRows<{ n: string }>(fx.nudge.store.client, 'SELECT count() AS n FROM journey_runs WHERE user_key = {u:String}', { u: userId })
+    expect(Number(left[0]!.n)).toBe(0)
+  })
+})
