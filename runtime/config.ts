@@ -61,6 +61,8 @@ const envSchema = z.object({
   // At most N marketing emails per window per user, across journeys ("1/16h"; "" = no cap).
   FREQUENCY_CAP: z.string().regex(/^(\d+\/\d+(\.\d+)?(ms|s|m|h|d|w))?$/, 'must look like 1/16h').default('1/16h'),
   FREQUENCY_CAP_MODE: z.enum(['defer', 'skip']).default('defer'),
+  // Capped sends to one user within this window compete: the journey with the higher priority wins.
+  FREQUENCY_CAP_PRIORITY_WINDOW_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   // No marketing email in these local hours (user's `timezone` trait, else QUIET_HOURS_TZ); "" = none.
   QUIET_HOURS: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-08:00').default(''),
   QUIET_HOURS_TZ: z.string().default('UTC'),

@@ -89,6 +89,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       consentDefaults: config.consentDefaults,
       frequencyCap: config.frequencyCap,
       capMode: config.FREQUENCY_CAP_MODE,
+      priorityWindowMs: config.FREQUENCY_CAP_PRIORITY_WINDOW_MS,
       quietHours: config.quietHours,
       quietHoursTz: config.QUIET_HOURS_TZ,
       testUserIds: testUsers,

@@ -47,6 +47,8 @@ export interface GateOptions {
   consentDefaults: Record<string, boolean>
   frequencyCap?: { max: number; windowMs: number }
   capMode: 'defer' | 'skip'
+  /** How long a capped send waits for competing sends to the same user (priority decides). */
+  priorityWindowMs?: number
   quietHours?: { from: string; to: string }
   quietHoursTz: string
   testUserIds: ReadonlySet<string>
@@ -75,6 +77,7 @@ interface Pending {
  */
 export class SendGate {
   private pending: Pending[] = []
+  private readonly contending = new Map<string, Pending[]>()
   private running: Promise<void> | null = null
   /** Sends decided here whose ledger row may not be readable yet: message id → decided at, per user. */
   private readonly reserved = new Map<string, Map<string, number>>()
@@ -86,9 +89,28 @@ export class SendGate {
 
   check(req: SendRequest): Promise<GateDecision> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ req, resolve, reject })
-      this.running ??= this.loop()
+      const p = { req, resolve, reject }
+      const window = this.opts.priorityWindowMs ?? 0
+      if (window > 0 && this.opts.frequencyCap && !UNCAPPED_TOPICS.has(req.topic)) {
+        // Capped sends for one user that arrive close together are decided together, so the
+        // journey with the higher priority gets the slot whichever asked first.
+        const group = this.contending.get(req.userKey)
+        if (group) return void group.push(p)
+        this.contending.set(req.userKey, [p])
+        setTimeout(() => {
+          const ready = this.contending.get(req.userKey) ?? []
+          this.contending.delete(req.userKey)
+          this.enqueue(ready)
+        }, window).unref()
+        return
+      }
+      this.enqueue([p])
     })
+  }
+
+  private enqueue(ps: Pending[]): void {
+    this.pending.push(...ps)
+    this.running ??= this.loop()
   }
 
   /** A decided send that did not happen after all (render or transport failed): free its cap slot. */

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { selectRows } from '../../analytics/store.js'
+import { uid, useTestNudge } from '../helpers/harness.js'
+import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
+
+// Quiet hours around the current UTC time, so every send in this file meets them unless exempt.
+const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16)
+const QUIET = `${hhmm(Date.now() - 3_600_000)}-${hhmm(Date.now() + 3_600_000)}`
+const QUIET_END = Date.parse(`${new Date(Date.now() + 3_600_000).toISOString().slice(0, 16)}:00.000Z`)
+
+/** Frequency cap with priority, quiet hours, test accounts — each against the real store and server. */
+describe('journey policies: frequency cap, quiet hours, test accounts', () => {
+  const fx = useTestNudge({
+    role: 'all',
+    env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '1/1h', FREQUENCY_CAP_MODE: 'skip', QUIET_HOURS: QUIET, QUIET_HOURS_TZ: 'UTC', TEST_EMAIL_PATTERN: '@qa\\.example$' },
+  })
+  const base = () => fx.nudge.url
+  const immediate = (id: string, event: string, priority: number, topic?: string) => ({
+    id,
+    name: id,
+    trigger: { type: 'event', event },
+    priority,
+    steps: [{ id: 'send', type: 'send', template: 'related-products', subject: `from ${id}`, ...(topic ? { topic } : {}) }],
+  })
+  const steps = (workflowId: string) =>
+    selectRows<{ outcome: string; reason: string }>(fx.nudge.store.client, "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at", { w: workflowId })
+
+  it('quiet hours defer a marketing send to the end of the window (user’s timezone); transactional mail is not held', async () => {
+    await activeJourney(base(), immediate('quiet-mkt', 'Quiet Probe', 50))
+    await activeJourney(base(), { ...immediate('quiet-tx', 'Receipt Probe', 50, 'transactional'), entry: { consent: 'transactional' } })
+    const userId = uid('night')
+    const email = `${userId}@example.test`
+    await identify(base(), userId, { email, timezone: 'UTC' })
+    await track(base(), userId, 'Quiet Probe')
+    await track(base(), userId, 'Receipt Probe')
+    const [receipt] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 10_000, 'the transactional mail')
+    expect(receipt!.subject).toBe('from quiet-tx')
+    const state = await waitFor(async () => {
+      const s = await fetch(`${base()}/api/journeys/quiet-mkt/runs/${userId}/state`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json() as Promise<{ status: string; until?: number }>)
+      return s.status === 'waiting' && s
+    }, 10_000, 'the deferral')
+    expect(Math.abs(state.until! - QUIET_END)).toBeLessThan(1000)
+    expect(await steps(`journey:quiet-mkt:${userId}`)).toEqual([{ outcome: 'deferred', reason: 'quiet_hours' }])
+    expect(await messagesTo(base(), email)).toHaveLength(1)
+  })
+
+  it('test accounts run for real, mail only the capture mailbox (marked), skip cap and quiet hours, and are flagged for analytics to leave out', async () => {
+    await activeJourney(base(), immediate('qa-probe', 'QA Probe', 50))
+    const userId = uid('qa')
+    const email = `${userId}@qa.example`
+    await identify(base(), userId, { email })
+    await track(base(), userId, 'QA Probe')
+    const [m] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 10_000, 'the test account’s mail')
+    expect(await rawMessage(base(), m!.messageId)).toMatch(/X-Nudge-Test: 1/i)
+    const ledger = await selectRows<{ is_test: number }>(fx.nudge.store.client, "SELECT is_test FROM send_ledger WHERE message_id = {id:String} AND status = 'sent'", { id: m!.messageId })
+    expect(ledger.map((r) => Number(r.is_test))).toEqual([1])
+  })
+})
+
+describe('frequency cap across journeys: the higher priority wins the slot', () => {
+  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '1/1h', FREQUENCY_CAP_MODE: 'skip', QUIET_HOURS: '' } })
+  const base = () => fx.nudge.url
+
+  it('two journeys want the same user at once: one email, from the higher priority; the other is skipped with its reason', async () => {
+    const send = (id: string, priority: number) => ({ id, name: id, trigger: { type: 'event', event: 'Both Probe' }, priority, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: `from ${id}` }] })
+    await activeJourney(base(), send('low-prio', 10))
+    await activeJourney(base(), send('high-prio', 90))
+    const results: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const userId = uid('capped')
+      const email = `${userId}@example.test`
+      await identify(base(), userId, { email })
+      await track(base(), userId, 'Both Probe')
+      await endedRun(base(), 'low-prio', userId)
+      await endedRun(base(), 'high-prio', userId)
+      await sleep(200)
+      const got = await messagesTo(base(), email)
+      expect(got).toHaveLength(1)
+      results.push(got[0]!.subject)
+      const skipped = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE user_key = {u:String} AND outcome = 'skipped'", { u: userId })
+      expect(skipped.map((r) => r.reason)).toEqual(['frequency_cap'])
+    }
+    // Sends that reach the gate within FREQUENCY_CAP_PRIORITY_WINDOW_MS of each other compete.
+    expect(results).toEqual(['from high-prio', 'from high-prio', 'from high-prio'])
+  })
+})
