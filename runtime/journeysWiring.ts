@@ -80,10 +80,11 @@ export async function buildJourneys(d: JourneyDepsIn) {
   }
 
   let activities: ReturnType<typeof createJourneyActivities> | undefined
+  let gate: SendGate | undefined
   let recorder: JourneyRecorder | undefined
   if (d.role !== 'api') {
     recorder = new JourneyRecorder(sendStore.client)
-    const gate = new SendGate({
+    gate = new SendGate({
       client: sendStore.client,
       cipher: d.cipher,
       consentDefaults: config.consentDefaults,
@@ -126,6 +127,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
     journeys,
     runs,
     router,
+    gate,
     mailbox,
     activities,
     async stop() {

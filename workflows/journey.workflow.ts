@@ -70,7 +70,8 @@ export const exitSignal = defineSignal<[{ reason: string }]>('exit')
 export const stateQuery = defineQuery<JourneyState>('state')
 
 const local = proxyLocalActivities<JourneyActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '200ms', maximumInterval: '10 seconds' } })
-const { deliver } = proxyActivities<JourneyActivities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '500ms', maximumInterval: '30 seconds' } })
+// Short: after a worker dies, its send is retried elsewhere once this passes (the ledger keeps it once).
+const { deliver } = proxyActivities<JourneyActivities>({ startToCloseTimeout: '15 seconds', retry: { initialInterval: '500ms', maximumInterval: '30 seconds' } })
 
 const MAX_KEPT_EVENTS = 200
 

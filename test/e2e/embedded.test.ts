@@ -1,31 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../runtime/freePort.js'
+import { startEmbedded } from '../helpers/child.js'
 
 /**
  * `npm start` as a user runs it: the embedded process with its own Temporal dev server, chdb and
  * API; Ctrl-C (SIGINT) stops it cleanly, and what it acknowledged is there after a restart.
  */
-async function startEmbedded(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/embedded.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const deadline = Date.now() + 90_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`exited early: ${out}`)
-    const ok = await fetch(`http://127.0.0.1:${env.PORT}/healthz`).then((r) => r.status === 200, () => false)
-    if (ok) break
-    if (Date.now() > deadline) throw new Error(`not healthy in 90 s: ${out}`)
-    await new Promise((r) => setTimeout(r, 300))
-  }
-  return { child, output: () => out, exited }
-}
-
 describe('npm start: embedded Nudge end to end', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-e2e-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -23,7 +23,7 @@ export interface TestNudge extends RunningNudge {
 }
 
 /** Starts the real thing — chdb store, Temporal client (and worker for role `all`), HTTP API on a free port. */
-export async function startTestNudge(opts: { dataDir: string; role?: Role; env?: Record<string, string> }): Promise<TestNudge> {
+export async function startTestNudge(opts: { dataDir: string; role?: Role; env?: Record<string, string>; temporalAddress?: string }): Promise<TestNudge> {
   const config = loadConfig({
     DATA_DIR: opts.dataDir,
     WRITE_KEYS: `web:${WRITE_KEY},server:${SERVER_WRITE_KEY}`,
@@ -37,7 +37,7 @@ export async function startTestNudge(opts: { dataDir: string; role?: Role; env?:
   const nudge = await startNudge({
     config,
     role: opts.role ?? 'api',
-    temporalAddress: inject('temporalAddress'),
+    temporalAddress: opts.temporalAddress ?? inject('temporalAddress'),
     log: createLogger(config.LOG_LEVEL),
     port: 0,
   })

@@ -78,6 +78,36 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     expect(await messagesTo(base(), email)).toEqual([])
   })
 
+  it('the pre-send check alone stops a reminder: a conversion in the store, whatever the run has heard', async () => {
+    const { userId } = await shopper()
+    const cart = uid('cart')
+    const added = Date.now() - 60_000
+    await track(base(), userId, 'Order Completed', { cart_id: cart, revenue: 89 })
+    const request = {
+      messageId: uid('msg'),
+      workflowId: 'probe',
+      journeyId: 'probe',
+      journeyVersion: 1,
+      stepId: 'reminder',
+      userKey: userId,
+      correlationKey: 'cart_id',
+      correlation: cart,
+      trigger: { messageId: uid('m'), event: 'Product Added', type: 'track', userKey: userId, properties: { cart_id: cart }, timestamp: added, receivedAt: added },
+      template: 'cart-reminder',
+      topic: 'marketing',
+      priority: 50,
+      exit: [{ type: 'event' as const, event: 'Order Completed', match: 'correlation' as const }],
+      flags: {},
+      scheduledAt: Date.now(),
+      test: false,
+    }
+    expect(await fx.nudge.journeys.gate!.check(request)).toEqual({ action: 'skip', reason: 'exit:Order Completed', exit: true })
+    // Another cart's run is not stopped by it; one that started after the purchase is not either.
+    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), correlation: uid('cart') })).toMatchObject({ action: 'send' })
+    const later = Date.now() + 1000
+    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), trigger: { ...request.trigger, timestamp: later, receivedAt: later } })).toMatchObject({ action: 'send' })
+  })
+
   it('the purchase of another cart does not end this cart’s run', async () => {
     await cartJourney('cart-other', '600ms')
     const { userId, email } = await shopper()

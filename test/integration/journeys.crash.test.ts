@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { freePort } from '../../runtime/freePort.js'
+import { ensureTemporalCli } from '../../runtime/temporalCli.js'
+import { startDevServer } from '../../runtime/temporalDevServer.js'
+import { startEmbedded } from '../helpers/child.js'
+import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid } from '../helpers/harness.js'
+import { activeJourney, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
+
+const probe = (id: string, event: string, delay: string) => ({ id, name: id, trigger: { type: 'event', event }, steps: [{ id: 'wait', type: 'delay', duration: delay }, { id: 'send', type: 'send', template: 'related-products', subject: `${id} for {{ user.id }}` }] })
+
+describe('crashes: every due message is sent exactly once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-crash-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('the Nudge process (worker, API, engine) is killed with SIGKILL while runs are in flight → after restart every message is sent once', async () => {
+    const env = {
+      DATA_DIR: dir,
+      PORT: String(await freePort()),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `crash-${process.pid}`,
+      WRITE_KEYS: `web:${WRITE_KEY}`,
+      ADMIN_API_KEY: ADMIN_KEY,
+      NUDGE_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      FREQUENCY_CAP: '',
+      QUIET_HOURS: '',
+      LOG_LEVEL: 'warn',
+    }
+    const base = `http://127.0.0.1:${env.PORT}`
+    const first = await startEmbedded(env)
+    await activeJourney(base, probe('crash-probe', 'Crash Probe', '1200ms'))
+    const users = Array.from({ length: 40 }, () => uid('crash'))
+    for (const u of users) await identify(base, u, { email: `${u}@example.test` })
+    const t0 = Date.now()
+    await Promise.all(users.map((u) => track(base, u, 'Crash Probe')))
+    // Kill while timers fire and sends are being handed over.
+    await sleep(Math.max(0, 1300 - (Date.now() - t0)))
+    first.child.kill('SIGKILL')
+    await first.exited
+
+    const second = await startEmbedded(env)
+    try {
+      for (const u of users) await waitFor(async () => (await messagesTo(base, `${u}@example.test`)).length > 0, 60_000, `the message to ${u}`)
+      await sleep(1000)
+      for (const u of users) {
+        const got = await messagesTo(base, `${u}@example.test`)
+        expect(got, u).toHaveLength(1)
+        expect(got[0]!.subject).toBe(`crash-probe for ${u}`)
+      }
+    } finally {
+      second.child.kill('SIGINT')
+      await second.exited
+    }
+  })
+})
+
+describe('the Temporal dev server restarts on its data file → runs resume', () => {
+  const data = tempDataDir()
+  const temporalDir = mkdtempSync(join(tmpdir(), 'nudge-temporal-'))
+  afterAll(() => {
+    data.remove()
+    rmSync(temporalDir, { recursive: true, force: true })
+  })
+
+  it('runs waiting on a timer when the server stops are sent after it comes back', async () => {
+    const cliPath = await ensureTemporalCli()
+    const port = await freePort()
+    const dbFile = join(temporalDir, 'temporal.db')
+    let server = await startDevServer({ cliPath, port, dbFile })
+    const nudge = await startTestNudge({ dataDir: data.dir, role: 'all', temporalAddress: server.address, env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' } })
+    try {
+      await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '2500ms'))
+      const users = Array.from({ length: 5 }, () => uid('restart'))
+      for (const u of users) await identify(nudge.url, u, { email: `${u}@example.test` })
+      for (const u of users) await track(nudge.url, u, 'Restart Probe')
+      await waitFor(async () => (await admin(`${nudge.url}/api/journeys/restart-probe/runs`)).json.runs.length === users.length, 10_000, 'the runs')
+      await server.stop()
+      await sleep(1000)
+      server = await startDevServer({ cliPath, port, dbFile })
+      for (const u of users) await waitFor(async () => (await messagesTo(nudge.url, `${u}@example.test`)).length === 1, 60_000, `the message to ${u}`)
+      expect((await post(`${nudge.url}/v1/track`, { userId: users[0], event: 'After Restart' })).status).toBe(200)
+    } finally {
+      await nudge.stop()
+      await server.stop()
+    }
+  })
+})
