@@ -12,6 +12,8 @@ export interface RunRecord {
   outcome?: string
   trigger: JourneyEvent
   test: boolean
+  /** When it happened (ms); default: when recorded. Runs buffer records and write them later. */
+  at?: number
 }
 
 export interface StepRecord {
@@ -29,6 +31,13 @@ export interface StepRecord {
   flags?: Record<string, unknown>
   messageId?: string
   test: boolean
+  at?: number
+}
+
+/** What a run buffered since it last wrote: its start and the steps it took. */
+export interface RunRecords {
+  runs: RunRecord[]
+  steps: StepRecord[]
 }
 
 export interface LedgerRecord {
@@ -78,7 +87,7 @@ export class JourneyRecorder {
       trigger_event: r.trigger.event,
       trigger_at: r.trigger.timestamp,
       received_at: r.trigger.receivedAt,
-      at: this.now(),
+      at: r.at ?? this.now(),
       is_test: r.test ? 1 : 0,
     })
   }
@@ -94,13 +103,17 @@ export class JourneyRecorder {
       outcome: s.outcome,
       reason: s.reason ?? '',
       scheduled_at: s.scheduledAt ?? null,
-      at: this.now(),
+      at: s.at ?? this.now(),
       experiment_key: s.experimentKey ?? '',
       variant: s.variant ?? '',
       flags: JSON.stringify(s.flags ?? {}),
       message_id: s.messageId ?? '',
       is_test: s.test ? 1 : 0,
     })
+  }
+
+  async all(r: RunRecords): Promise<void> {
+    await Promise.all([...r.runs.map((x) => this.run(x)), ...r.steps.map((x) => this.step(x))])
   }
 
   send(l: LedgerRecord): Promise<void> {

@@ -21,8 +21,6 @@ export interface RouterOptions {
   concurrency?: number
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
-  /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
-  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number) => void
 }
 
 interface Index {
@@ -54,6 +52,8 @@ export class TriggerRouter {
   private readonly now: () => number
   routed = 0
   failed = 0
+  /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
+  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number) => void
 
   constructor(private readonly opts: RouterOptions) {
     this.now = opts.now ?? Date.now
@@ -135,7 +135,7 @@ export class TriggerRouter {
         const t0 = this.now()
         this.enqueue(async () => {
           for (const r of await this.opts.runs.openRuns(e.userKey, j.definition.id)) if (!started.has(r.workflowId)) await this.opts.runs.signalEvent(r.workflowId, je)
-          this.opts.onRouted?.('signal', this.now() - t0)
+          this.onRouted?.('signal', this.now() - t0)
         })
       } else {
         const id = this.opts.runId(j.definition.id, e.userKey)
@@ -149,14 +149,14 @@ export class TriggerRouter {
     const test = this.opts.isTestUser(trigger.userKey)
     this.enqueue(async () => {
       await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
-      this.opts.onRouted?.('start', this.now() - t0)
+      this.onRouted?.('start', this.now() - t0)
     })
   }
 
   private signal(workflowId: string, e: JourneyEvent): void {
     const t0 = this.now()
     this.enqueue(async () => {
-      if (await this.opts.runs.signalEvent(workflowId, e)) this.opts.onRouted?.('signal', this.now() - t0)
+      if (await this.opts.runs.signalEvent(workflowId, e)) this.onRouted?.('signal', this.now() - t0)
     })
   }
 
@@ -167,7 +167,7 @@ export class TriggerRouter {
     const t0 = this.now()
     this.enqueue(async () => {
       for (const r of await this.opts.runs.openRuns(userKey)) if (ids.has(r.journeyId)) await this.opts.runs.signalExit(r.workflowId, reason)
-      this.opts.onRouted?.('exit', this.now() - t0)
+      this.onRouted?.('exit', this.now() - t0)
     })
   }
 

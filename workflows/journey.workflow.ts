@@ -12,6 +12,8 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow'
+import { parseDuration } from '../journeys/duration.js'
+import type { RunRecords } from '../journeys/journeyRecorder.js'
 import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'
 import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
@@ -74,6 +76,8 @@ const local = proxyLocalActivities<JourneyActivities>({ startToCloseTimeout: '30
 const { deliver } = proxyActivities<JourneyActivities>({ startToCloseTimeout: '15 seconds', retry: { initialInterval: '500ms', maximumInterval: '30 seconds' } })
 
 const MAX_KEPT_EVENTS = 200
+/** Records wait in the run until its next activity; a wait this long writes them first. */
+const FLUSH_BEFORE_WAIT_MS = 5_000
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
   const { journey, userKey, correlation, trigger } = input
@@ -109,17 +113,35 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   setHandler(stateQuery, () => state)
 
   const base = { workflowId: workflowInfo().workflowId, journeyId: journey.id, journeyVersion: input.version, userKey, test: input.test }
+  // What the run did, buffered and written with its next activity (a send carries them), or
+  // before a long wait: each step costs no extra round trip through the server.
+  let records: RunRecords = { runs: [], steps: [] }
+  const take = (): RunRecords | undefined => {
+    if (!records.runs.length && !records.steps.length) return undefined
+    const out = records
+    records = { runs: [], steps: [] }
+    return out
+  }
+  const flush = async () => {
+    const r = take()
+    if (r) await local.record(r)
+  }
   const step = (s: JourneyStep, outcome: string, extra: { reason?: string; scheduledAt?: number; messageId?: string } = {}) =>
-    local.recordStep({ ...base, stepId: s.id, stepType: s.type, outcome, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, ...extra })
+    void records.steps.push({ ...base, stepId: s.id, stepType: s.type, outcome, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, at: Date.now(), ...extra })
+  let shownStep = steps[0]!.id // set at start by the router
+  const show = (id: string) => {
+    if (id !== shownStep) upsertSearchAttributes({ JourneyStep: [(shownStep = id)] })
+  }
   /** Waits `ms` unless the run is told to exit first; true when it was. */
   const pause = async (ms: number) => {
+    if (ms >= FLUSH_BEFORE_WAIT_MS) await flush()
     state.until = Date.now() + ms
     const exited = await condition(() => exitReason !== undefined, ms)
     state.until = undefined
     return exited
   }
 
-  if (!r) await local.recordRun({ ...base, phase: 'started', correlation: correlation ?? '', trigger })
+  if (!r) records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: Date.now() })
 
   let i: number | undefined = steps.findIndex((s) => s.id === state.step)
   let outcome = 'completed'
@@ -128,12 +150,14 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     const s: JourneyStep = steps[i]!
     state.step = s.id
     state.status = 'running'
-    upsertSearchAttributes({ JourneyStep: [s.id] })
+    // Only where a run can sit (an operator filters by it); instant steps would cost a visibility write each.
+    if (s.type === 'delay' || s.type === 'wait' || s.type === 'send') show(s.id)
     const fallthrough: string | undefined = i + 1 < steps.length ? steps[i + 1]!.id : undefined
     let to: string | undefined = 'next' in s ? (s.next ?? fallthrough) : fallthrough
 
     if (s.type === 'delay') {
-      const d = await local.resolveDelay({ step: s, userKey })
+      // A fixed wait is known here; a flag or a local-time window is asked of an activity.
+      const d: { ms: number; flag?: FlagUse } = s.flag || s.until ? await local.resolveDelay({ step: s, userKey }) : { ms: parseDuration(s.duration) ?? 0 }
       if (d.flag) {
         state.flags = { ...state.flags, [d.flag.flag]: d.flag }
         // The memo shows what the run used; the search attributes let the UI filter by arm.
@@ -150,8 +174,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       await step(s, 'waited', { scheduledAt, reason: d.flag ? `${d.flag.flag}=${d.flag.value}ms (${d.flag.reason})` : undefined })
     } else if (s.type === 'wait') {
       state.status = 'waiting'
-      const timeout = (await local.resolveDelay({ step: { id: s.id, type: 'delay', duration: s.timeout }, userKey })).ms
+      const timeout = parseDuration(s.timeout) ?? 0
       const scheduledAt = Date.now() + timeout
+      if (timeout >= FLUSH_BEFORE_WAIT_MS) await flush()
       state.until = scheduledAt
       const hit = () => received.some((e) => matchesRunEvent(s.for, e, run))
       const got = await condition(() => exitReason !== undefined || hit(), timeout)
@@ -201,6 +226,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
           variant: state.variant,
           flags: state.flags,
           scheduledAt,
+          records: take(),
         })
         if (res.status === 'deferred') {
           state.status = 'waiting'
@@ -224,6 +250,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     i = to === undefined ? undefined : steps.findIndex((x) => x.id === to)
     if (i !== undefined && workflowInfo().continueAsNewSuggested) {
       // A long-lived run (many waits, many events) starts a fresh history where it stands.
+      await flush()
       await continueAsNew<typeof journeyWorkflow>({
         ...input,
         resume: { stepId: steps[i]!.id, received, seen: [...seen].slice(-1000), payload, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, sends: state.sends },
@@ -234,12 +261,13 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   state.outcome = outcome
   state.status = 'ended'
   state.until = undefined
-  await local.recordRun({ ...base, phase: 'ended', correlation: correlation ?? '', trigger, outcome })
+  records.runs.push({ ...base, phase: 'ended', correlation: correlation ?? '', trigger, outcome, at: Date.now() })
+  await flush()
   if (journey.entry.reentry === 'cooldown' && journey.entry.cooldown !== undefined) {
     // The run stays open, ignoring triggers, until the cooldown since it started has passed: the
     // same workflow id cannot start again before then (measured from when the trigger arrived), in any process.
     state.status = 'cooldown'
-    const cooldown = (await local.resolveDelay({ step: { id: 'cooldown', type: 'delay', duration: journey.entry.cooldown }, userKey })).ms
+    const cooldown = parseDuration(journey.entry.cooldown) ?? 0
     const left = trigger.receivedAt + cooldown - Date.now()
     if (left > 0) await sleep(left)
     state.status = 'ended'

@@ -36,7 +36,7 @@ export class JourneyRuns {
         signalArgs: [trigger],
         // never: a closed run of this id blocks a new one (for as long as the namespace retains it)
         workflowIdReusePolicy: journey.entry.reentry === 'never' ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
-        searchAttributes: { JourneyId: [journey.id], UserId: [userKey] },
+        searchAttributes: { JourneyId: [journey.id], UserId: [userKey], JourneyStep: [journey.steps[0]!.id] },
         memo: { journey: journey.name, version, trigger: trigger.event, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}), ...(opts.test ? { test: true } : {}) },
       })
       return 'started_or_signalled'

@@ -1,4 +1,7 @@
 import { z } from 'zod'
+import { parseDuration } from '../../journeys/duration.js'
+
+export { parseDuration }
 
 /**
  * A feature flag, as one schema (API validation, types, OpenAPI). Values are typed; a duration
@@ -6,17 +9,6 @@ import { z } from 'zod'
  */
 export const FLAG_TYPES = ['boolean', 'string', 'number', 'duration', 'json'] as const
 export type FlagType = (typeof FLAG_TYPES)[number]
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
-
-/** Milliseconds, or null when `v` is not a duration. */
-export function parseDuration(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null
-  if (typeof v !== 'string') return null
-  const m = DURATION.exec(v.trim())
-  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null
-}
 
 /** The value as served for its type, or undefined when it is not one. */
 export function coerceFlagValue(type: FlagType, v: unknown): unknown {

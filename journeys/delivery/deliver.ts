@@ -33,7 +33,7 @@ export class Deliverer {
 
   async deliver(req: SendRequest): Promise<DeliverResult> {
     const { gate, recorder } = this.opts
-    const decision = await gate.check(req)
+    const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
     const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }
     if (decision.action === 'already_sent') return { status: 'sent', reason: 'already_sent' }
     if (decision.action === 'skip') {

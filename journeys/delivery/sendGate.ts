@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../analytics/store.js'
 import { ENGAGEMENT_EVENTS } from '../../analytics/segments/ruleSchema.js'
 import type { ContactCipher } from '../../core/contactCipher.js'
+import type { RunRecords } from '../journeyRecorder.js'
 import type { ExitCriterion } from '../journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../matchEvent.js'
 import { isTimeZone, msUntilInside } from '../localTime.js'
@@ -27,6 +28,8 @@ export interface SendRequest {
   flags: Record<string, unknown>
   scheduledAt: number
   test: boolean
+  /** Records the run buffered; stored with this send's own (one round trip fewer per step). */
+  records?: RunRecords
 }
 
 export interface Recipient {

@@ -3,7 +3,7 @@ import type { FlagService } from '../../experiments/flags/flagService.js'
 import { parseDuration } from '../../experiments/flags/flagSchema.js'
 import type { Deliverer, DeliverResult } from '../../journeys/delivery/deliver.js'
 import type { SendRequest } from '../../journeys/delivery/sendGate.js'
-import type { JourneyRecorder, RunRecord, StepRecord } from '../../journeys/journeyRecorder.js'
+import type { JourneyRecorder, RunRecord, RunRecords, StepRecord } from '../../journeys/journeyRecorder.js'
 import type { ConditionTest, JourneyStep } from '../../journeys/journeySchema.js'
 import { evaluateTests, type UserFacts } from '../../journeys/evaluateCondition.js'
 import { isTimeZone, msUntilInside } from '../../journeys/localTime.js'
@@ -93,6 +93,10 @@ export function createJourneyActivities(deps: JourneyActivityDeps) {
 
     async recordStep(s: StepRecord): Promise<void> {
       await deps.recorder.step(s)
+    },
+
+    async record(r: RunRecords): Promise<void> {
+      await deps.recorder.all(r)
     },
 
     async deliver(req: SendRequest): Promise<DeliverResult> {
