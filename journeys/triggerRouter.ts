@@ -53,7 +53,7 @@ export class TriggerRouter {
   routed = 0
   failed = 0
   /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
-  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number) => void
+  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string) => void
 
   constructor(private readonly opts: RouterOptions) {
     this.now = opts.now ?? Date.now
@@ -149,7 +149,7 @@ export class TriggerRouter {
     const test = this.opts.isTestUser(trigger.userKey)
     this.enqueue(async () => {
       await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
-      this.onRouted?.('start', this.now() - t0)
+      this.onRouted?.('start', this.now() - t0, trigger.userKey)
     })
   }
 

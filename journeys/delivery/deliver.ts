@@ -11,6 +11,8 @@ export interface DeliverResult {
   until?: number
   /** Skipped for a reason that ends the run (opt-out, conversion, suppression, …). */
   exit?: boolean
+  /** The run's end was recorded with this send (a last step that was not deferred). */
+  ended?: boolean
 }
 
 export interface DelivererOptions {
@@ -35,10 +37,15 @@ export class Deliverer {
     const { gate, recorder } = this.opts
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
     const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }
-    if (decision.action === 'already_sent') return { status: 'sent', reason: 'already_sent' }
+    const end = (outcome: string, test: boolean) =>
+      req.last ? recorder.run({ workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, correlation: req.correlation ?? '', phase: 'ended', outcome, trigger: req.trigger, test }) : undefined
+    if (decision.action === 'already_sent') {
+      await end('completed', req.test)
+      return { status: 'sent', reason: 'already_sent', ended: !!req.last }
+    }
     if (decision.action === 'skip') {
-      await recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test })
-      return { status: 'skipped', reason: decision.reason, exit: decision.exit }
+      await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }), end(decision.exit ? decision.reason : 'completed', req.test)])
+      return { status: 'skipped', reason: decision.reason, exit: decision.exit, ended: !!req.last }
     }
     if (decision.action === 'defer') {
       await recorder.step({ ...step, outcome: 'deferred', reason: decision.reason, test: req.test })
@@ -76,9 +83,8 @@ export class Deliverer {
       }
       if (!decision.resumed) await recorder.send({ ...ledger, status: 'sending' })
       await this.opts.transport.send({ messageId: req.messageId, to: recipient.email!, subject: rendered.subject, html: rendered.html, text: rendered.text, test })
-      await recorder.send({ ...ledger, status: 'sent' })
-      await recorder.step({ ...step, outcome: 'sent', test })
-      return { status: 'sent' }
+      await Promise.all([recorder.send({ ...ledger, status: 'sent' }), recorder.step({ ...step, outcome: 'sent', test }), end('completed', test)])
+      return { status: 'sent', ended: !!req.last }
     } catch (err) {
       gate.release(req.userKey, req.messageId)
       throw err

@@ -30,6 +30,8 @@ export interface SendRequest {
   test: boolean
   /** Records the run buffered; stored with this send's own (one round trip fewer per step). */
   records?: RunRecords
+  /** The run's last step: record its end with this send. */
+  last?: boolean
 }
 
 export interface Recipient {
