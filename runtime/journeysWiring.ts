@@ -17,6 +17,7 @@ import { JourneyService } from '../journeys/journeyService.js'
 import { TriggerRouter } from '../journeys/triggerRouter.js'
 import { createJourneyActivities } from '../workflows/activities/journeyActivities.js'
 import { JourneyRuns, runId } from '../workflows/journeyRuns.js'
+import { reconcileSchedules } from '../workflows/journeySchedules.js'
 import type { Config } from './config.js'
 import type { Role } from './nudge.js'
 
@@ -76,6 +77,14 @@ export async function buildJourneys(d: JourneyDepsIn) {
       log: d.log,
     })
     journeys.onChange(() => router!.reindex())
+    // Schedule-triggered journeys: one Temporal Schedule each, kept in step with the definitions.
+    let reconciling = Promise.resolve()
+    const reconcile = () =>
+      (reconciling = reconciling
+        .then(() => reconcileSchedules(d.temporal, config.TEMPORAL_TASK_QUEUE, journeys.list()))
+        .catch((err) => d.log('journey schedules not reconciled', { err: String(err) })))
+    journeys.onChange(() => void reconcile())
+    await reconcile()
     d.segments.onTransition((t) => router!.handleTransitions([t]))
   }
 
@@ -109,6 +118,28 @@ export async function buildJourneys(d: JourneyDepsIn) {
         const p = want.computed ? await d.segments.profileOf(u) : { segments: d.segments.segmentsOf(u), computed: {} }
         const traits = await traitsOf(sendStore, u)
         return { traits, segments: p.segments, computed: p.computed }
+      },
+      fanOut: async (journeyId, slot, beat) => {
+        const j = journeys.has(journeyId) ? journeys.get(journeyId) : undefined
+        const t = j?.definition.trigger
+        if (!j || j.status !== 'active' || t?.type !== 'schedule') return 0
+        let after = ''
+        let started = 0
+        for (;;) {
+          const page = await d.segments.memberPage(t.segment, after, 500)
+          const entering = page.filter((u) => d.consent.isGranted(u, j.definition.entry.consent))
+          for (let i = 0; i < entering.length; i += 16)
+            await Promise.all(
+              entering.slice(i, i + 16).map((u) => {
+                const trigger = { messageId: `schedule:${journeyId}:${slot}:${u}`, event: 'Scheduled', type: 'schedule', userKey: u, properties: { journey: journeyId }, timestamp: slot, receivedAt: slot }
+                return runs.start(j.definition, j.version, u, trigger, { test: testUsers.has(u) })
+              }),
+            )
+          started += entering.length
+          beat()
+          if (page.length < 500) return started
+          after = page[page.length - 1]!
+        }
       },
       setTrait: async (u, key, value, messageId) => {
         if (d.ingest) {

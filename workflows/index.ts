@@ -2,3 +2,4 @@
 export { healthcheckWorkflow } from './healthcheck.workflow.js'
 export { flaggedDelayWorkflow } from './flaggedDelay.js'
 export { journeyWorkflow } from './journey.workflow.js'
+export { journeyScheduleWorkflow } from './journeySchedule.workflow.js'

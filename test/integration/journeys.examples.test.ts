@@ -133,6 +133,23 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     expect(await messagesTo(base(), reader.email)).toEqual([])
   })
 
+  it('a schedule trigger: a Temporal Schedule enters every member of the segment each interval', async () => {
+    expect((await admin(`${base()}/api/segments`, 'POST', { id: 'digest-readers', name: 'Digest readers', rule: { trait: { key: 'digest', op: 'eq', value: true } } })).status).toBe(201)
+    const readers = await Promise.all([person('reader-a', { digest: true }), person('reader-b', { digest: true })])
+    const other = await person('not-reader', { digest: false })
+    await waitFor(async () => (await admin(`${base()}/api/segments/digest-readers/members`)).json.members.length === 2, 5000, 'the segment')
+    await activeJourney(base(), { id: 'weekly-digest', name: 'Digest', trigger: { type: 'schedule', every: '2s', segment: 'digest-readers' }, entry: { reentry: 'never' }, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'Your digest' }] })
+    const schedule = fx.nudge.temporal.schedule.getHandle('journey-schedule:weekly-digest')
+    const described = await waitFor(() => schedule.describe().catch(() => undefined), 5000, 'the schedule')
+    expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })])
+    for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 15_000, 'the digest')
+    await sleep(2500) // another interval: re-entry "never" keeps it at one each
+    for (const r of readers) expect(await messagesTo(base(), r.email)).toHaveLength(1)
+    expect(await messagesTo(base(), other.email)).toEqual([])
+    await admin(url('/weekly-digest/pause'), 'POST')
+    await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 5000, 'the schedule to go')
+  })
+
   it('erasing a user ends their running journeys', async () => {
     await activeJourney(base(), { ...contentFollowUp, id: 'erasable', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1h' }, { id: 'related', type: 'send', template: 'related-products' }] })
     const { userId } = await person('erased')

@@ -1,3 +1,4 @@
+import { heartbeat } from '@temporalio/activity'
 import type { ExperimentService } from '../../experiments/experimentService.js'
 import type { FlagService } from '../../experiments/flags/flagService.js'
 import { parseDuration } from '../../experiments/flags/flagSchema.js'
@@ -28,6 +29,8 @@ export interface JourneyActivityDeps {
   /** Writes a trait as an identify would (through ingest where this process has it). */
   setTrait(userKey: string, key: string, value: unknown, messageId: string): Promise<void>
   defaultTimeZone: string
+  /** Starts the journey's run for each member of its segment (a schedule trigger's interval). */
+  fanOut?: (journeyId: string, slot: number, heartbeat: () => void) => Promise<number>
   now?: () => number
 }
 
@@ -97,6 +100,11 @@ export function createJourneyActivities(deps: JourneyActivityDeps) {
 
     async record(r: RunRecords): Promise<void> {
       await deps.recorder.all(r)
+    },
+
+    async fanOutSchedule(a: { journeyId: string; slot: number }): Promise<number> {
+      if (!deps.fanOut) throw new Error('this worker cannot fan out scheduled journeys')
+      return deps.fanOut(a.journeyId, a.slot, () => heartbeat())
     },
 
     async deliver(req: SendRequest): Promise<DeliverResult> {
