@@ -62,7 +62,10 @@ export async function buildJourneys(d: JourneyDepsIn) {
 
   // The capture mailbox always runs: it is the embedded default and where test accounts' mail goes.
   const sendStore = d.role === 'api' ? d.store : await openStore(d.storeOptions)
-  const mailbox = new CaptureMailbox(sendStore.client, d.log)
+  // The mailbox stands for a remote SMTP service: its writes get a connection of their own, so
+  // they never queue behind (or hold up) the pre-send checks.
+  const mailStore = d.role === 'api' ? d.store : await openStore(d.storeOptions)
+  const mailbox = new CaptureMailbox(mailStore.client, d.log)
   const captureUrl = await mailbox.start(config.MAILBOX_SMTP_PORT)
   const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
 
@@ -90,11 +93,15 @@ export async function buildJourneys(d: JourneyDepsIn) {
 
   let activities: ReturnType<typeof createJourneyActivities> | undefined
   let gate: SendGate | undefined
+  let gateStore: Store | undefined
   let recorder: JourneyRecorder | undefined
   if (d.role !== 'api') {
     recorder = new JourneyRecorder(sendStore.client)
+    // Reads for the pre-send check on their own connection: the embedded engine runs one
+    // statement at a time per connection, and the recorder's group commits use the other.
+    gateStore = await openStore(d.storeOptions)
     gate = new SendGate({
-      client: sendStore.client,
+      client: gateStore.client,
       cipher: d.cipher,
       consentDefaults: config.consentDefaults,
       frequencyCap: config.frequencyCap,
@@ -168,6 +175,8 @@ export async function buildJourneys(d: JourneyDepsIn) {
       transport.close()
       await mailbox.stop()
       if (sendStore !== d.store) await sendStore.close()
+      if (mailStore !== d.store) await mailStore.close()
+      await gateStore?.close()
     },
   }
 }

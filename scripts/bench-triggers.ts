@@ -124,6 +124,14 @@ try {
      FROM (SELECT workflow_id, min(at) AS at FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent' GROUP BY workflow_id) AS l
      INNER JOIN (SELECT workflow_id, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' AND phase = 'started' GROUP BY workflow_id) AS r USING workflow_id`,
   )
+  // Where a send's time goes: until the run began, the pre-send check, the hand-over.
+  const phases = await q<{ begin: number; check: number; hand: number }>(
+    `SELECT toUnixTimestamp64Milli(r.started) - toUnixTimestamp64Milli(r.received_at) AS begin,
+            toUnixTimestamp64Milli(l.sending) - toUnixTimestamp64Milli(r.started) AS check,
+            toUnixTimestamp64Milli(l.sent) - toUnixTimestamp64Milli(l.sending) AS hand
+     FROM (SELECT workflow_id, minIf(at, status = 'sending') AS sending, minIf(at, status = 'sent') AS sent FROM send_ledger WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS l
+     INNER JOIN (SELECT workflow_id, minIf(at, phase = 'started') AS started, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS r USING workflow_id`,
+  )
   const captured = Number((await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM mailbox WHERE arrayElement(rcpt_to, 1) LIKE 'i-%'"))[0]!.n)
 
   const delayed = await drive('d', 'Bench Delay', DELAY_RATE)
@@ -135,6 +143,7 @@ try {
   row(`event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`, sends.map((r) => Number(r.ms)), 1000)
   row(`delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`, late.map((r) => Number(r.ms)), 1000)
   row(`event → run accepted by Temporal (${START_RATE}/s)`, [...accepted].map(([u, at]) => at - triggerAt.get(u)!), 250)
+  for (const k of ['begin', 'check', 'hand'] as const) row(`  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`, phases.map((p) => Number(p[k])), Infinity)
   console.log(`correctness: ${dupStarts} runs started twice; ${sent.length} sends due, ${captured} distinct messages captured`)
   const mem = process.memoryUsage()
   console.log(`memory: RSS ${fmt(mem.rss / 1e6)} MB, heap ${fmt(mem.heapUsed / 1e6)} MB`)

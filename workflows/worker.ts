@@ -17,5 +17,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: await workflowBundlePath() },
     activities: opts.activities,
+    // Sends and record writes are local activities: a workflow task stays open while one runs
+    // (tens to hundreds of ms, waiting on the store and SMTP, not on CPU), so many are in flight.
+    maxConcurrentWorkflowTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 400,
   })
 }

@@ -22,7 +22,7 @@ export class MailTransport {
   private readonly capture: Transporter
 
   constructor(opts: { smtpUrl?: string; captureUrl: string; from: string; domain?: string }) {
-    const pool = { pool: true, maxConnections: 4, maxMessages: Infinity }
+    const pool = { pool: true, maxConnections: 16, maxMessages: Infinity }
     this.capture = nodemailer.createTransport({ url: opts.captureUrl, ...pool, ignoreTLS: true } as never, { from: opts.from })
     this.primary = opts.smtpUrl ? nodemailer.createTransport({ url: opts.smtpUrl, ...pool } as never, { from: opts.from }) : this.capture
     this.domain = opts.domain ?? 'nudge.local'
