@@ -46,12 +46,16 @@ interface Index {
  */
 export class TriggerRouter {
   private index: Index = emptyIndex()
-  private readonly queue: (() => Promise<void>)[] = []
+  private readonly queue: { task: () => Promise<void>; seq: number }[] = []
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
   private readonly now: () => number
   routed = 0
   failed = 0
+  private currentSeq = 0
+  private watermark = 0
+  private readonly seqs: number[] = []
+  private readonly open = new Map<number, number>()
   /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
   onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string) => void
 
@@ -85,10 +89,38 @@ export class TriggerRouter {
     this.index = ix
   }
 
-  /** The writer's stored-batch listener. */
-  handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[]): void {
-    for (const e of events) this.routeEvent(e)
-    for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])
+  /**
+   * The writer's stored-batch listener. `seq` is the batch's number: once every Temporal call a
+   * batch caused has finished (and every earlier batch's), `routedSeq` moves past it — what a
+   * restart replays from.
+   */
+  handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[], seq = 0, skipStarts?: ReadonlySet<string>): void {
+    this.currentSeq = seq
+    if (seq) this.seqs.push(seq), this.open.set(seq, (this.open.get(seq) ?? 0) + 1)
+    try {
+      for (const e of events) this.routeEvent(e, skipStarts)
+      for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])
+    } finally {
+      this.currentSeq = 0
+      if (seq) this.settle(seq)
+    }
+  }
+
+  /** The newest batch whose routing (and every earlier batch's) is complete. */
+  get routedSeq(): number {
+    return this.watermark
+  }
+
+  /** Starts from a known point (what the store says was routed before a restart). */
+  resumeFrom(seq: number): void {
+    this.watermark = Math.max(this.watermark, seq)
+  }
+
+  private settle(seq: number): void {
+    const left = (this.open.get(seq) ?? 1) - 1
+    if (left > 0) return void this.open.set(seq, left)
+    this.open.delete(seq)
+    while (this.seqs.length && !this.open.has(this.seqs[0]!)) this.watermark = Math.max(this.watermark, this.seqs.shift()!)
   }
 
   /** The segment engine's transition listener. */
@@ -109,7 +141,7 @@ export class TriggerRouter {
     }
   }
 
-  private routeEvent(e: IngestEvent): void {
+  private routeEvent(e: IngestEvent, skipStarts?: ReadonlySet<string>): void {
     if (!e.userKey) return
     const je = toJourneyEvent(e)
     const name = je.event
@@ -121,7 +153,8 @@ export class TriggerRouter {
       if (d.entry.correlationKey && correlation === undefined) continue // nothing to correlate by
       if (!this.opts.isGranted(e.userKey, d.entry.consent)) continue
       started.add(this.opts.runId(d.id, e.userKey, correlation))
-      this.start(j, je, correlation)
+      // A replay after a restart: runs this trigger already started (and recorded) are not started again.
+      if (!skipStarts?.has(e.messageId)) this.start(j, je, correlation)
     }
     for (const j of this.index.correlated) {
       const correlation = correlationOf(e.properties, j.definition.entry.correlationKey)
@@ -182,16 +215,19 @@ export class TriggerRouter {
   }
 
   private enqueue(task: () => Promise<void>): void {
-    this.queue.push(task)
+    const seq = this.currentSeq
+    if (seq) this.open.set(seq, (this.open.get(seq) ?? 0) + 1)
+    this.queue.push({ task, seq })
     this.pump()
   }
 
   private pump(): void {
     const limit = this.opts.concurrency ?? 32
     while (this.inFlight < limit && this.queue.length) {
-      const task = this.queue.shift()!
+      const { task, seq } = this.queue.shift()!
       this.inFlight++
       void this.attempt(task).finally(() => {
+        if (seq) this.settle(seq)
         this.inFlight--
         this.routed++
         this.pump()
@@ -200,20 +236,19 @@ export class TriggerRouter {
     }
   }
 
-  /** Retries with back-off: Temporal being briefly unavailable must not cost a trigger. */
+  /** Retries with back-off until it succeeds: Temporal being unavailable must not cost a trigger. */
   private async attempt(task: () => Promise<void>): Promise<void> {
     let delay = 200
-    for (let i = 0; ; i++) {
+    for (let i = 1; ; i++) {
       try {
         return await task()
       } catch (err) {
-        if (i >= 8) {
+        if (i % 8 === 0) {
           this.failed++
-          this.opts.log?.('journey routing failed after retries', { err: String(err) })
-          return
+          this.opts.log?.('journey routing keeps failing; retrying', { err: String(err), attempts: i })
         }
         await new Promise((r) => setTimeout(r, delay))
-        delay = Math.min(delay * 2, 10_000)
+        delay = Math.min(delay * 2, 30_000)
       }
     }
   }

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client'
 import type { ConsentState } from '../analytics/consentState.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
+import type { IngestEvent } from '../analytics/ingest/types.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { type Store, type StoreOptions, openStore, selectRows } from '../analytics/store.js'
 import { TemplateStore } from '../content/templateStore.js'
@@ -33,6 +34,8 @@ export interface JourneyDepsIn {
   consent: ConsentState
   cipher: ContactCipher
   ingest?: IngestService
+  /** The writer's last stored batch (where routing starts on a fresh store). */
+  storedSeq?: () => number
   log: (msg: string, extra?: Record<string, unknown>) => void
 }
 
@@ -70,6 +73,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
 
   let router: TriggerRouter | undefined
+  let progress: NodeJS.Timeout | undefined
   if (d.role !== 'worker') {
     router = new TriggerRouter({
       runs,
@@ -88,6 +92,9 @@ export async function buildJourneys(d: JourneyDepsIn) {
         .catch((err) => d.log('journey schedules not reconciled', { err: String(err) })))
     journeys.onChange(() => void reconcile())
     await reconcile()
+    await resumeRouting(sendStore, router, d.storedSeq?.() ?? 0, d.log)
+    progress = setInterval(() => void saveProgress(sendStore, router!).catch((err) => d.log('routing progress not saved', { err: String(err) })), 1000)
+    progress.unref()
     d.segments.onTransition((t) => router!.handleTransitions([t]))
   }
 
@@ -170,7 +177,9 @@ export async function buildJourneys(d: JourneyDepsIn) {
     activities,
     async stop() {
       journeys.stop()
+      clearInterval(progress)
       await router?.idle()
+      if (router) await saveProgress(sendStore, router).catch(() => undefined)
       await recorder?.settled()
       transport.close()
       await mailbox.stop()
@@ -179,6 +188,50 @@ export async function buildJourneys(d: JourneyDepsIn) {
       await gateStore?.close()
     },
   }
+}
+
+const savedSeqs = new WeakMap<TriggerRouter, number>()
+async function saveProgress(store: Store, router: TriggerRouter): Promise<void> {
+  const seq = router.routedSeq
+  if (seq <= (savedSeqs.get(router) ?? -1)) return
+  await store.client.insert({ table: 'journey_router_progress', format: 'JSONEachRow', values: [{ seq, at: Date.now() }] })
+  savedSeqs.set(router, seq)
+}
+
+/**
+ * After a restart, routes again what was stored but not fully routed before it (a crash between
+ * the store's acknowledgement and Temporal's): triggers whose runs already recorded their start
+ * are not started twice; signals are harmless twice (runs ignore messages they have seen).
+ */
+async function resumeRouting(store: Store, router: TriggerRouter, storedSeq: number, log: (msg: string, extra?: Record<string, unknown>) => void): Promise<void> {
+  const [p] = await selectRows<{ s: number | string; n: number | string }>(store.client, 'SELECT max(seq) AS s, count() AS n FROM journey_router_progress')
+  if (!Number(p?.n)) {
+    // A new store (or one from before routing was tracked): nothing earlier is replayed.
+    router.resumeFrom(storedSeq)
+    await saveProgress(store, router)
+    return
+  }
+  const from = Number(p!.s)
+  router.resumeFrom(from)
+  const rows = await selectRows<{ message_id: string; type: string; event: string; user_key: string; properties: string; context: string; ts: string; received: string; seq: string }>(
+    store.client,
+    `SELECT message_id, type, event, user_key, properties, context, toUnixTimestamp64Milli(timestamp) AS ts, toUnixTimestamp64Milli(received_at) AS received, ingest_seq AS seq
+     FROM events WHERE ingest_seq > {from:UInt64} ORDER BY ingest_seq, timestamp LIMIT 200000`,
+    { from },
+  )
+  if (!rows.length) return
+  const started = new Set(
+    (await selectRows<{ id: string }>(store.client, 'SELECT DISTINCT trigger_message_id AS id FROM journey_runs WHERE trigger_message_id IN {ids:Array(String)}', { ids: rows.map((r) => r.message_id) })).map((r) => r.id),
+  )
+  const bySeq = new Map<number, IngestEvent[]>()
+  for (const r of rows) {
+    const e = { messageId: r.message_id, type: r.type, event: r.event, userKey: r.user_key, properties: safeParse(r.properties), context: safeParse(r.context), timestamp: Number(r.ts), receivedAt: Number(r.received) } as unknown as IngestEvent
+    const list = bySeq.get(Number(r.seq))
+    if (list) list.push(e)
+    else bySeq.set(Number(r.seq), [e])
+  }
+  for (const [seq, events] of bySeq) router.handleStored(events, [], seq, started)
+  log('journey routing resumed after a restart', { batches: bySeq.size, events: rows.length, alreadyStarted: started.size })
 }
 
 async function traitsOf(store: Store, userKey: string): Promise<Record<string, unknown>> {

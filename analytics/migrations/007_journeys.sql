@@ -86,3 +86,10 @@ CREATE TABLE IF NOT EXISTS mailbox (
   raw String
 ) ENGINE = MergeTree
 ORDER BY (received_at, message_id);
+
+-- How far the trigger router has routed stored batches (`ingest_seq`): a restart replays from here.
+CREATE TABLE IF NOT EXISTS journey_router_progress (
+  seq UInt64,
+  at DateTime64(3, 'UTC')
+) ENGINE = MergeTree
+ORDER BY seq;

@@ -6,7 +6,8 @@ import { freePort } from '../../runtime/freePort.js'
 import { ensureTemporalCli } from '../../runtime/temporalCli.js'
 import { startDevServer } from '../../runtime/temporalDevServer.js'
 import { startEmbedded } from '../helpers/child.js'
-import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid } from '../helpers/harness.js'
+import { selectRows } from '../../analytics/store.js'
+import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
 
 const probe = (id: string, event: string, delay: string) => ({ id, name: id, trigger: { type: 'event', event }, steps: [{ id: 'wait', type: 'delay', duration: delay }, { id: 'send', type: 'send', template: 'related-products', subject: `${id} for {{ user.id }}` }] })
@@ -53,6 +54,36 @@ describe('crashes: every due message is sent exactly once', () => {
       second.child.kill('SIGINT')
       await second.exited
     }
+  })
+})
+
+describe('a trigger stored but not routed before a crash is routed after the restart', () => {
+  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' } })
+
+  it('replays from the last routed batch; runs that already started are not started again', async () => {
+    const base = () => fx.nudge.url
+    await activeJourney(base(), probe('replay-probe', 'Replay Probe', '100ms'))
+    const done = uid('done')
+    const lost = uid('lost')
+    for (const u of [done, lost]) await identify(base(), u, { email: `${u}@example.test` })
+    await track(base(), done, 'Replay Probe')
+    await waitFor(async () => (await messagesTo(base(), `${done}@example.test`)).length === 1, 10_000, 'the first run')
+    // The crash window: a batch stored (acknowledged) whose routing never finished. Forget that
+    // routing got past the first run's trigger, and store the second trigger behind the router's back.
+    const client = fx.nudge.store.client
+    const [{ seq }] = (await selectRows<{ seq: string }>(client, "SELECT max(ingest_seq) AS seq FROM events WHERE event = 'Replay Probe'")) as [{ seq: string }]
+    await client.command({ query: 'ALTER TABLE journey_router_progress DELETE WHERE seq >= {s:UInt64} SETTINGS mutations_sync = 2', query_params: { s: Number(seq) } })
+    await fx.restart() // replays the first trigger: its run recorded its start, so it is not started again
+    const now = Date.now()
+    await fx.nudge.store.client.insert({
+      table: 'events',
+      format: 'JSONEachRow',
+      values: [{ message_id: uid('m'), source: 'web', type: 'track', event: 'Replay Probe', name: '', user_id: lost, anonymous_id: '', user_key: lost, timestamp: now, received_at: now, properties: '{}', traits: '{}', context: '{}', group_id: '', previous_id: '', consent_limited: 0, ingest_seq: Number(seq) + 1_000_000 }],
+    })
+    await fx.restart() // replays the second: stored, never routed
+    await waitFor(async () => (await messagesTo(base(), `${lost}@example.test`)).length === 1, 15_000, 'the replayed trigger’s message')
+    await sleep(500)
+    expect(await messagesTo(base(), `${done}@example.test`)).toHaveLength(1)
   })
 })
 
