@@ -17,6 +17,8 @@ export interface DevServerOptions {
   namespace?: string
   log?: (line: string) => void
   readyTimeoutMs?: number
+  /** Server dynamic config (`--dynamic-config-value key=value`), e.g. for tests. */
+  dynamicConfig?: Record<string, string | number | boolean>
 }
 
 export interface DevServer {
@@ -34,6 +36,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn']
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort))
   else args.push('--headless')
+  for (const [k, v] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`)
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true })
     args.push('--db-filename', opts.dbFile)

@@ -112,6 +112,20 @@ try {
   await journey('bench-send', 'Bench Send', [{ id: 'send', type: 'send', template: 'related-products' }])
   await journey('bench-delay', 'Bench Delay', [{ id: 'wait', type: 'delay', duration: '2s' }, { id: 'done', type: 'exit' }])
 
+  // The floor: an empty workflow started and completed at the same rate, no Nudge code involved.
+  const floor: number[] = []
+  {
+    const t0 = Date.now()
+    const runs: Promise<void>[] = []
+    for (let i = 0; i < START_RATE * Math.min(SECONDS, 5); i++) {
+      const wait = t0 + (i * 1000) / START_RATE - Date.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      const s0 = Date.now()
+      runs.push(nudge.temporal.workflow.execute('noopWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-${i}` }).then(() => void floor.push(Date.now() - s0)))
+    }
+    await Promise.all(runs)
+  }
+
   const started = await drive('s', 'Bench Start', START_RATE)
   await settle('runs started', async () => Number((await q<{ n: string }>("SELECT count() AS n FROM journey_runs WHERE journey_id = 'bench-start' AND phase = 'started'"))[0]!.n), started.length)
   const starts = await q<{ ms: number }>("SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(received_at) AS ms FROM journey_runs WHERE journey_id = 'bench-start' AND phase = 'started'")
@@ -139,6 +153,7 @@ try {
   const late = await q<{ ms: number }>("SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'")
 
   console.log('')
+  row(`floor: empty workflow start → done (${START_RATE}/s, ${floor.length})`, floor, 250)
   row(`event → run's first step (${START_RATE}/s, ${starts.length} runs)`, starts.map((r) => Number(r.ms)), 250)
   row(`event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`, sends.map((r) => Number(r.ms)), 1000)
   row(`delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`, late.map((r) => Number(r.ms)), 1000)

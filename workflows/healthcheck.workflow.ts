@@ -10,3 +10,9 @@ const { storeVersion } = proxyActivities<Activities>({ startToCloseTimeout: '30 
 export async function healthcheckWorkflow(label: string): Promise<{ label: string; store: string }> {
   return { label, store: await storeVersion() }
 }
+
+/**
+ * Does nothing: the benchmark times it to show what the Temporal server and worker alone cost on
+ * a machine (the floor under every journey's latency).
+ */
+export async function noopWorkflow(): Promise<void> {}

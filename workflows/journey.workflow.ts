@@ -47,6 +47,8 @@ interface Resume {
   variant?: string
   flags: Record<string, FlagUse>
   sends: number
+  /** The delay or wait being resumed ends at this time (ms), as it would have in the old run. */
+  waitUntil?: number
 }
 
 export interface JourneyState {
@@ -132,13 +134,42 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   const show = (id: string) => {
     if (id !== shownStep) upsertSearchAttributes({ JourneyStep: [(shownStep = id)] })
   }
-  /** Waits `ms` unless the run is told to exit first; true when it was. */
-  const pause = async (ms: number) => {
+  const suggested = () => workflowInfo().continueAsNewSuggested
+  /** Where the run stands, for a fresh history (continue-as-new). */
+  const resumeAt = (stepId: string, waitUntil?: number): Resume => ({
+    stepId,
+    received,
+    seen: [...seen].slice(-1000),
+    payload,
+    experimentKey: state.experimentKey,
+    variant: state.variant,
+    flags: state.flags,
+    sends: state.sends,
+    ...(waitUntil !== undefined ? { waitUntil } : {}),
+  })
+  const continueFrom = async (stepId: string, waitUntil?: number): Promise<never> => {
+    await flush()
+    return continueAsNew<typeof journeyWorkflow>({ ...input, resume: resumeAt(stepId, waitUntil) })
+  }
+  // A resumed delay or wait keeps its original end.
+  let resumedUntil = r?.waitUntil
+  const takeResumed = (): number | undefined => {
+    const u = resumedUntil
+    resumedUntil = undefined
+    return u === undefined ? undefined : Math.max(0, u - Date.now())
+  }
+  /**
+   * Waits `ms` unless the run is told to exit first (true then). A run whose history has grown
+   * long (many events while it waits) continues as new mid-wait, keeping the wait's end.
+   */
+  const pause = async (ms: number, stepId: string) => {
     if (ms >= FLUSH_BEFORE_WAIT_MS) await flush()
-    state.until = Date.now() + ms
-    const exited = await condition(() => exitReason !== undefined, ms)
+    const until = Date.now() + ms
+    state.until = until
+    await condition(() => exitReason !== undefined || suggested(), ms)
     state.until = undefined
-    return exited
+    if (exitReason === undefined && suggested() && Date.now() < until) await continueFrom(stepId, until)
+    return exitReason !== undefined
   }
 
   if (!r) records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: Date.now() })
@@ -158,7 +189,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
 
     if (s.type === 'delay') {
       // A fixed wait is known here; a flag or a local-time window is asked of an activity.
-      const d: { ms: number; flag?: FlagUse } = s.flag || s.until ? await local.resolveDelay({ step: s, userKey }) : { ms: parseDuration(s.duration) ?? 0 }
+      const left = takeResumed()
+      const d: { ms: number; flag?: FlagUse } =
+        left !== undefined ? { ms: left } : s.flag || s.until ? await local.resolveDelay({ step: s, userKey }) : { ms: parseDuration(s.duration) ?? 0 }
       if (d.flag) {
         state.flags = { ...state.flags, [d.flag.flag]: d.flag }
         // The memo shows what the run used; the search attributes let the UI filter by arm.
@@ -171,18 +204,19 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       }
       state.status = 'waiting'
       const scheduledAt = Date.now() + d.ms
-      if (await pause(d.ms)) break
+      if (await pause(d.ms, s.id)) break
       await step(s, 'waited', { scheduledAt, reason: d.flag ? `${d.flag.flag}=${d.flag.value}ms (${d.flag.reason})` : undefined })
     } else if (s.type === 'wait') {
       state.status = 'waiting'
-      const timeout = parseDuration(s.timeout) ?? 0
+      const timeout = takeResumed() ?? parseDuration(s.timeout) ?? 0
       const scheduledAt = Date.now() + timeout
       if (timeout >= FLUSH_BEFORE_WAIT_MS) await flush()
       state.until = scheduledAt
       const hit = () => received.some((e) => matchesRunEvent(s.for, e, run))
-      const got = await condition(() => exitReason !== undefined || hit(), timeout)
+      const got = await condition(() => exitReason !== undefined || hit() || suggested(), timeout)
       state.until = undefined
       if (exitReason) break
+      if (!hit() && suggested() && Date.now() < scheduledAt) await continueFrom(s.id, scheduledAt)
       const matched = got && hit()
       await step(s, matched ? 'event' : 'timeout', { scheduledAt })
       to = matched ? (s.onEvent ?? fallthrough) : (s.onTimeout ?? fallthrough)
@@ -206,6 +240,9 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       await step(s, a.variant ? 'assigned' : 'not_in_experiment', { reason: a.reason })
       if (a.variant && s.branches[a.variant]) to = s.branches[a.variant]
     } else if (s.type === 'send') {
+      // Continued as new while deferred (quiet hours, cap): finish that wait first.
+      const deferredLeft = takeResumed()
+      if (deferredLeft !== undefined && (await pause(deferredLeft, s.id))) break
       const messageId = uuid4()
       const scheduledAt = Date.now()
       state.status = 'sending'
@@ -233,7 +270,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
         })
         if (res.status === 'deferred') {
           state.status = 'waiting'
-          if (await pause(Math.max(0, res.until! - Date.now()))) break
+          if (await pause(Math.max(0, res.until! - Date.now()), s.id)) break
           continue
         }
         if (res.status === 'sent') state.sends++
@@ -252,14 +289,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     }
 
     i = to === undefined ? undefined : steps.findIndex((x) => x.id === to)
-    if (i !== undefined && workflowInfo().continueAsNewSuggested) {
-      // A long-lived run (many waits, many events) starts a fresh history where it stands.
-      await flush()
-      await continueAsNew<typeof journeyWorkflow>({
-        ...input,
-        resume: { stepId: steps[i]!.id, received, seen: [...seen].slice(-1000), payload, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, sends: state.sends },
-      })
-    }
+    // A long-lived run (many steps, many events) starts a fresh history where it stands.
+    if (i !== undefined && suggested()) await continueFrom(steps[i]!.id)
   }
   if (exitReason) outcome = exitReason
   state.outcome = outcome

@@ -128,6 +128,38 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     expect(await messagesTo(base(), email)).toHaveLength(1)
   })
 
+  it('a run that hears many events while it waits continues as new, keeping its wait and what it heard', async () => {
+    await activeJourney(base(), {
+      ...cartAbandonment,
+      id: 'cart-long',
+      trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: 'cart-long' }] },
+      steps: [
+        { id: 'checkout', type: 'wait', for: { event: 'Checkout Started', match: 'correlation' }, timeout: '60s', onEvent: 'nudge', onTimeout: 'stop' },
+        { id: 'nudge', type: 'send', template: 'cart-reminder', subject: 'Finish your order', next: 'stop' },
+        { id: 'stop', type: 'exit' },
+      ],
+    })
+    const { userId, email } = await shopper()
+    const cart = uid('cart')
+    await track(base(), userId, 'Product Added', product(cart, 'cart-long'))
+    // The test server suggests continue-as-new after 200 history events; each of these adds a few.
+    for (let i = 0; i < 90; i++) await track(base(), userId, 'Cart Viewed', { cart_id: cart, i })
+    const workflowId = runId('cart-long', userId, cart)
+    const runs = async () => {
+      let n = 0
+      for await (const _ of fx.nudge.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++
+      return n
+    }
+    await waitFor(async () => (await runs()) >= 2, 15_000, 'a continued run')
+    const state = await admin(`${base()}/api/journeys/cart-long/runs/${userId}/state?correlation=${cart}`)
+    expect(state.json).toMatchObject({ step: 'checkout', status: 'waiting' })
+    expect(state.json.eventsSeen).toBeGreaterThan(50)
+    await track(base(), userId, 'Checkout Started', { cart_id: cart })
+    const [m] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 10_000, 'the nudge')
+    expect(m!.subject).toBe('Finish your order')
+    expect((await endedRun(base(), 'cart-long', userId)).outcome).toBe('exited')
+  })
+
   it('a duplicate trigger → one run; a follow-up with another name but the same cart id reaches it', async () => {
     await cartJourney('cart-dup', '1500ms')
     const { userId, email } = await shopper()
