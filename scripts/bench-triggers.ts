@@ -42,6 +42,8 @@ const config = loadConfig({
   QUIET_HOURS: '',
   LOG_LEVEL: 'error',
   SEGMENT_SWEEP_INTERVAL_MS: '0',
+  // Any other Nudge setting can be tried from the environment (e.g. INGEST_LINGER_MS).
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(INGEST_|SEGMENT_|FREQUENCY_)/.test(k))),
 })
 const nudge = await startNudge({ config, role: 'all', temporalAddress: server.address, log: createLogger('error'), port: 0 })
 const base = nudge.url!
