@@ -114,18 +114,28 @@ try {
   await journey('bench-send', 'Bench Send', [{ id: 'send', type: 'send', template: 'related-products' }])
   await journey('bench-delay', 'Bench Delay', [{ id: 'wait', type: 'delay', duration: '2s' }, { id: 'done', type: 'exit' }])
 
-  // The floor: an empty workflow started and completed at the same rate, no Nudge code involved.
+  // The floor: empty workflows started at the same rate (no Nudge code, no ingest), and how long
+  // after its start each one's first workflow task was done (from the histories of a sample).
   const floor: number[] = []
+  const floorAccepted: number[] = []
   {
+    const n = START_RATE * Math.min(SECONDS, 8)
     const t0 = Date.now()
     const runs: Promise<void>[] = []
-    for (let i = 0; i < START_RATE * Math.min(SECONDS, 5); i++) {
+    for (let i = 0; i < n; i++) {
       const wait = t0 + (i * 1000) / START_RATE - Date.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
       const s0 = Date.now()
-      runs.push(nudge.temporal.workflow.execute('noopWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-${i}` }).then(() => void floor.push(Date.now() - s0)))
+      runs.push(nudge.temporal.workflow.start('noopWorkflow', { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-${i}` }).then(() => void floorAccepted.push(Date.now() - s0)))
     }
     await Promise.all(runs)
+    await new Promise((r) => setTimeout(r, 3000))
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6)
+    for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 200))) {
+      const h = await nudge.temporal.workflow.getHandle(`noop-${i}`).fetchHistory()
+      const done = h.events?.find((e) => String(e.eventType) === '7' || String(e.eventType) === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED')
+      if (done) floor.push(ms(done.eventTime) - ms(h.events![0]!.eventTime))
+    }
   }
 
   // What ingest alone costs this process at the start rate (events no journey listens to), one
@@ -165,7 +175,8 @@ try {
   const late = await q<{ ms: number }>("SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'")
 
   console.log('')
-  row(`floor: empty workflow start → done (${START_RATE}/s, ${floor.length})`, floor, 250)
+  row(`floor: empty workflow accepted (${START_RATE}/s)`, floorAccepted, 250)
+  row(`floor: empty workflow's first task done (sample ${floor.length})`, floor, 250)
   row(`event → run's first step (${START_RATE}/s, ${starts.length} runs)`, starts.map((r) => Number(r.ms)), 250)
   row(`event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`, sends.map((r) => Number(r.ms)), 1000)
   row(`delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`, late.map((r) => Number(r.ms)), 1000)
