@@ -150,6 +150,38 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 5000, 'the schedule to go')
   })
 
+  it('conditions on the trigger and traits branch; update_trait writes a trait the next send reads; a local-time window that is open does not wait', async () => {
+    const now = new Date()
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16)
+    await activeJourney(base(), {
+      id: 'quiz',
+      name: 'Quiz',
+      trigger: { type: 'event', event: 'Quiz Done' },
+      steps: [
+        { id: 'score', type: 'condition', when: [{ trigger: { path: 'properties.score', op: 'gte', value: 80 } }], then: 'tag', else: 'consolation' },
+        { id: 'tag', type: 'update_trait', key: 'tier', value: 'gold' },
+        { id: 'office-hours', type: 'delay', until: { from: hhmm(new Date(now.getTime() - 3_600_000)), to: hhmm(new Date(now.getTime() + 3_600_000)), timezone: 'UTC' } },
+        { id: 'congrats', type: 'send', template: 'related-products', subject: 'Welcome to {{ user.tier }}', next: 'done' },
+        { id: 'consolation', type: 'condition', when: [{ trait: { key: 'first_name', op: 'eq', value: 'Grace' } }], then: 'retry', else: 'done' },
+        { id: 'retry', type: 'send', template: 'related-products', subject: 'Try again, {{ user.first_name }}' },
+        { id: 'done', type: 'exit' },
+      ],
+    })
+    const high = await person('high')
+    const low = await person('low')
+    await track(base(), high.userId, 'Quiz Done', { score: 91 })
+    await track(base(), low.userId, 'Quiz Done', { score: 12 })
+    const [a] = await waitFor(async () => (await messagesTo(base(), high.email)).length === 1 && messagesTo(base(), high.email), 10_000, 'the high scorer’s mail')
+    expect(a!.subject).toBe('Welcome to gold')
+    const [b] = await waitFor(async () => (await messagesTo(base(), low.email)).length === 1 && messagesTo(base(), low.email), 10_000, 'the low scorer’s mail')
+    expect(b!.subject).toBe('Try again, Grace')
+    const profile = await admin(`${base()}/api/users/${high.userId}`)
+    expect(profile.json.traits.tier).toBe('gold')
+    const steps = await selectRows<{ step_id: string; outcome: string }>(fx.nudge.store.client, 'SELECT step_id, outcome FROM journey_steps WHERE user_key = {u:String} ORDER BY at, step_id', { u: low.userId })
+    // (Steps recorded by the workflow carry workflow time, which stands still within a task.)
+    expect(steps.map((x) => `${x.step_id}:${x.outcome}`).sort()).toEqual(['consolation:then', 'done:exit', 'retry:sent', 'score:else'])
+  })
+
   it('erasing a user ends their running journeys', async () => {
     await activeJourney(base(), { ...contentFollowUp, id: 'erasable', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1h' }, { id: 'related', type: 'send', template: 'related-products' }] })
     const { userId } = await person('erased')
