@@ -56,8 +56,7 @@ export class TriggerRouter {
   private watermark = 0
   private readonly seqs: number[] = []
   private readonly open = new Map<number, number>()
-  /** Observes trigger → run started/signalled latency (ms), for metrics and the benchmark. */
-  onRouted?: (kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string) => void
+  private readonly observers: ((kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string) => void)[] = []
 
   constructor(private readonly opts: RouterOptions) {
     this.now = opts.now ?? Date.now
@@ -168,7 +167,7 @@ export class TriggerRouter {
         const t0 = this.now()
         this.enqueue(async () => {
           for (const r of await this.opts.runs.openRuns(e.userKey, j.definition.id)) if (!started.has(r.workflowId)) await this.opts.runs.signalEvent(r.workflowId, je)
-          this.onRouted?.('signal', this.now() - t0)
+          this.routed_('signal', this.now() - t0)
         })
       } else {
         const id = this.opts.runId(j.definition.id, e.userKey)
@@ -182,14 +181,14 @@ export class TriggerRouter {
     const test = this.opts.isTestUser(trigger.userKey)
     this.enqueue(async () => {
       await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
-      this.onRouted?.('start', this.now() - t0, trigger.userKey)
+      this.routed_('start', this.now() - t0, trigger.userKey)
     })
   }
 
   private signal(workflowId: string, e: JourneyEvent): void {
     const t0 = this.now()
     this.enqueue(async () => {
-      if (await this.opts.runs.signalEvent(workflowId, e)) this.onRouted?.('signal', this.now() - t0)
+      if (await this.opts.runs.signalEvent(workflowId, e)) this.routed_('signal', this.now() - t0)
     })
   }
 
@@ -200,8 +199,17 @@ export class TriggerRouter {
     const t0 = this.now()
     this.enqueue(async () => {
       for (const r of await this.opts.runs.openRuns(userKey)) if (ids.has(r.journeyId)) await this.opts.runs.signalExit(r.workflowId, reason)
-      this.onRouted?.('exit', this.now() - t0)
+      this.routed_('exit', this.now() - t0)
     })
+  }
+
+  /** Observes each routed call: kind, stored → accepted by Temporal (ms), user (metrics, the benchmark). */
+  observe(fn: (kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string) => void): void {
+    this.observers.push(fn)
+  }
+
+  private routed_(kind: 'start' | 'signal' | 'exit', ms: number, userKey?: string): void {
+    for (const o of this.observers) o(kind, ms, userKey)
   }
 
   /** Resolves when every queued Temporal call has finished (tests, shutdown). */

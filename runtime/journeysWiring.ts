@@ -102,6 +102,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   let gate: SendGate | undefined
   let gateStore: Store | undefined
   let recorder: JourneyRecorder | undefined
+  let deliverer: Deliverer | undefined
   if (d.role !== 'api') {
     recorder = new JourneyRecorder(sendStore.client)
     // Reads for the pre-send check on their own connection: the embedded engine runs one
@@ -121,7 +122,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       isMember: (s, u) => d.segments.isMember(s, u),
       inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
     })
-    const deliverer = new Deliverer({ gate, recorder, templates, transport, computed: async (u) => (await d.segments.profileOf(u)).computed })
+    deliverer = new Deliverer({ gate, recorder, templates, transport, computed: async (u) => (await d.segments.profileOf(u)).computed })
     activities = createJourneyActivities({
       flags: d.flags,
       experiments: d.experiments,
@@ -173,6 +174,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
     runs,
     router,
     gate,
+    deliverer,
     mailbox,
     activities,
     async stop() {

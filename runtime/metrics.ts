@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { EventWriter } from '../analytics/ingest/eventWriter.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
+import type { Deliverer } from '../journeys/delivery/deliver.js'
+import type { TriggerRouter } from '../journeys/triggerRouter.js'
 
 /**
  * Prometheus metrics (`GET /metrics`). One registry per Nudge instance, so tests running several
@@ -61,4 +63,25 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
   deps.segments.onTransition((t) => transitions.inc({ segment: t.segmentId, direction: t.entered ? 'enter' : 'exit', cause: t.cause }))
 
   return { registry, rejected: (code, status) => rejects.inc({ code, status: String(status) }) }
+}
+
+/** Journey metrics: routing latency and backlog, and every send's outcome. */
+export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRouter; deliverer?: Deliverer }): void {
+  if (j.router) {
+    const router = j.router
+    const routed = new Histogram({
+      name: 'nudge_journey_routing_seconds',
+      help: 'From a batch being stored to Temporal accepting the start, signal or exit it caused',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    })
+    router.observe((kind, ms) => routed.observe({ kind }, ms / 1000))
+    new Gauge({ name: 'nudge_journey_routing_queue', help: 'Temporal calls queued or in flight', registers: [registry], collect() { this.set(router.depth) } })
+    new Gauge({ name: 'nudge_journey_routing_retries', help: 'Routing calls that failed 8 times in a row (and are still retried)', registers: [registry], collect() { this.set(router.failed) } })
+  }
+  if (j.deliverer) {
+    const sends = new Counter({ name: 'nudge_journey_sends_total', help: 'Send steps by journey and outcome (sent, skipped:<reason>, deferred:<reason>)', labelNames: ['journey', 'outcome', 'test'], registers: [registry] })
+    j.deliverer.observe((req, r) => sends.inc({ journey: req.journeyId, outcome: r.status === 'sent' ? 'sent' : `${r.status}:${r.reason ?? ''}`, test: String(req.test) }))
+  }
 }

@@ -23,7 +23,7 @@ import { createWorker } from '../workflows/worker.js'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import { type Journeys, buildJourneys } from './journeysWiring.js'
-import { createMetrics } from './metrics.js'
+import { addJourneyMetrics, createMetrics } from './metrics.js'
 import { loadSecrets } from './secrets.js'
 
 /**
@@ -145,6 +145,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
   const ingest = role !== 'worker' ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap }) : undefined
   const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, segments, experiments, flags, consent, cipher, ingest, storedSeq: () => writer.storedSeq, log: log.warn })
+  addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])

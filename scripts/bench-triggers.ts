@@ -51,9 +51,9 @@ const base = nudge.url!
 // next), per trigger: the router's start call returns after that.
 const accepted = new Map<string, number>()
 const triggerAt = new Map<string, number>()
-nudge.journeys.router!.onRouted = (kind, ms, userKey) => {
+nudge.journeys.router!.observe((kind, _ms, userKey) => {
   if (kind === 'start' && userKey?.startsWith('s-')) accepted.set(userKey, Date.now())
-}
+})
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
 
 async function call(path: string, body: unknown, headers: Record<string, string> = { authorization: auth }): Promise<number> {

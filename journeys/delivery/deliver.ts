@@ -31,9 +31,22 @@ export interface DelivererOptions {
  * the same message over again (`sending`: the transport collapses it by Message-ID).
  */
 export class Deliverer {
+  private readonly observers: ((req: SendRequest, result: DeliverResult) => void)[] = []
+
   constructor(private readonly opts: DelivererOptions) {}
 
+  /** Observes every outcome (metrics). */
+  observe(fn: (req: SendRequest, result: DeliverResult) => void): void {
+    this.observers.push(fn)
+  }
+
   async deliver(req: SendRequest): Promise<DeliverResult> {
+    const result = await this.deliverOnce(req)
+    for (const o of this.observers) o(req, result)
+    return result
+  }
+
+  private async deliverOnce(req: SendRequest): Promise<DeliverResult> {
     const { gate, recorder } = this.opts
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
     const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }

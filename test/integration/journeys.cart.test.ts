@@ -61,6 +61,9 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     expect(run).toMatchObject({ correlation: cart, outcome: 'completed', test: false })
     const ledger = await selectRows<{ status: string; variant: string }>(fx.nudge.store.client, 'SELECT status, variant FROM send_ledger WHERE message_id = {id:String} ORDER BY at', { id: message!.messageId })
     expect(ledger).toEqual([{ status: 'sending', variant: expected }, { status: 'sent', variant: expected }])
+    const metrics = await (await fetch(`${base()}/metrics`)).text()
+    expect(metrics).toMatch(/nudge_journey_sends_total\{journey="cart-abandonment",outcome="sent",test="false"\} 1/)
+    expect(metrics).toMatch(/nudge_journey_routing_seconds_count\{kind="start"\} [1-9]/)
   })
 
   it('a purchase ingested 1 ms before the reminder is due → no reminder; the run ends as converted', async () => {
