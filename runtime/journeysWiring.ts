@@ -86,10 +86,14 @@ export async function buildJourneys(d: JourneyDepsIn) {
     journeys.onChange(() => router!.reindex())
     // Schedule-triggered journeys: one Temporal Schedule each, kept in step with the definitions.
     let reconciling = Promise.resolve()
-    const reconcile = () =>
+    const reconcile = (): Promise<void> =>
       (reconciling = reconciling
         .then(() => reconcileSchedules(d.temporal, config.TEMPORAL_TASK_QUEUE, journeys.list()))
-        .catch((err) => d.log('journey schedules not reconciled', { err: String(err) })))
+        .catch((err) => {
+          // Temporal busy or briefly away: try again shortly (the reconcile is idempotent).
+          d.log('journey schedules not reconciled; retrying', { err: String(err) })
+          setTimeout(() => void reconcile(), 1000).unref()
+        }))
     journeys.onChange(() => void reconcile())
     await reconcile()
     await resumeRouting(sendStore, router, d.storedSeq?.() ?? 0, d.log)

@@ -140,14 +140,14 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     await waitFor(async () => (await admin(`${base()}/api/segments/digest-readers/members`)).json.members.length === 2, 5000, 'the segment')
     await activeJourney(base(), { id: 'weekly-digest', name: 'Digest', trigger: { type: 'schedule', every: '2s', segment: 'digest-readers' }, entry: { reentry: 'never' }, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'Your digest' }] })
     const schedule = fx.nudge.temporal.schedule.getHandle('journey-schedule:weekly-digest')
-    const described = await waitFor(() => schedule.describe().catch(() => undefined), 5000, 'the schedule')
+    const described = await waitFor(() => schedule.describe().catch(() => undefined), 20_000, 'the schedule')
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })])
     for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 15_000, 'the digest')
     await sleep(2500) // another interval: re-entry "never" keeps it at one each
     for (const r of readers) expect(await messagesTo(base(), r.email)).toHaveLength(1)
     expect(await messagesTo(base(), other.email)).toEqual([])
     await admin(url('/weekly-digest/pause'), 'POST')
-    await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 5000, 'the schedule to go')
+    await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 20_000, 'the schedule to go')
   })
 
   it('conditions on the trigger and traits branch; update_trait writes a trait the next send reads; a local-time window that is open does not wait', async () => {
