@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client'
 import type { ConsentState } from '../analytics/consentState.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
 import type { IngestEvent } from '../analytics/ingest/types.js'
+import type { UserRepository } from '../analytics/users.js'
+import { parseJsonObject } from '../core/jsonText.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { type Store, type StoreOptions, openStore, selectRows } from '../analytics/store.js'
 import { TemplateStore } from '../content/templateStore.js'
@@ -34,6 +36,7 @@ export interface JourneyDepsIn {
   consent: ConsentState
   cipher: ContactCipher
   ingest?: IngestService
+  users: UserRepository
   /** The writer's last stored batch (where routing starts on a fresh store). */
   storedSeq?: () => number
   log: (msg: string, extra?: Record<string, unknown>) => void
@@ -135,7 +138,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       defaultTimeZone: config.QUIET_HOURS_TZ,
       facts: async (u, want) => {
         const p = want.computed ? await d.segments.profileOf(u) : { segments: d.segments.segmentsOf(u), computed: {} }
-        const traits = await traitsOf(sendStore, u)
+        const traits = await d.users.traits([u])
         return { traits, segments: p.segments, computed: p.computed }
       },
       fanOut: async (journeyId, slot, beat) => {
@@ -231,26 +234,13 @@ async function resumeRouting(store: Store, router: TriggerRouter, storedSeq: num
   )
   const bySeq = new Map<number, IngestEvent[]>()
   for (const r of rows) {
-    const e = { messageId: r.message_id, type: r.type, event: r.event, userKey: r.user_key, properties: safeParse(r.properties), context: safeParse(r.context), timestamp: Number(r.ts), receivedAt: Number(r.received) } as unknown as IngestEvent
+    const e = { messageId: r.message_id, type: r.type, event: r.event, userKey: r.user_key, properties: parseJsonObject(r.properties), context: parseJsonObject(r.context), timestamp: Number(r.ts), receivedAt: Number(r.received) } as unknown as IngestEvent
     const list = bySeq.get(Number(r.seq))
     if (list) list.push(e)
     else bySeq.set(Number(r.seq), [e])
   }
   for (const [seq, events] of bySeq) router.handleStored(events, [], seq, started)
   log('journey routing resumed after a restart', { batches: bySeq.size, events: rows.length, alreadyStarted: started.size })
-}
-
-async function traitsOf(store: Store, userKey: string): Promise<Record<string, unknown>> {
-  const rows = await selectRows<{ key: string; value: string }>(store.client, 'SELECT key, argMax(value, updated_at) AS value FROM traits WHERE user_key = {u:String} GROUP BY key', { u: userKey })
-  return Object.fromEntries(rows.map((r) => [r.key, safeParse(r.value)]))
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }
 
 export type Journeys = Awaited<ReturnType<typeof buildJourneys>>

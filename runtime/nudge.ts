@@ -144,7 +144,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
   const ingest = role !== 'worker' ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap }) : undefined
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, segments, experiments, flags, consent, cipher, ingest, storedSeq: () => writer.storedSeq, log: log.warn })
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../analytics/store.js'
 import { ENGAGEMENT_EVENTS } from '../../analytics/segments/ruleSchema.js'
 import type { ContactCipher } from '../../core/contactCipher.js'
+import { parseJsonObject, parseJsonText } from '../../core/jsonText.js'
 import type { RunRecords } from '../journeyRecorder.js'
 import type { ExitCriterion } from '../journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../matchEvent.js'
@@ -187,9 +188,9 @@ export class SendGate {
     const consentOf = new Map(consent.map((r) => [`${r.user_key}\u0000${r.topic}`, Number(r.granted) === 1]))
     const eventsOf = new Map<string, JourneyEvent[]>()
     for (const e of events)
-      push(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJson(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
+      push(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJsonObject(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
     const traitsOf = new Map<string, Record<string, unknown>>()
-    for (const t of traits) (traitsOf.get(t.user_key) ?? traitsOf.set(t.user_key, {}).get(t.user_key)!)[t.key] = parseValue(t.value)
+    for (const t of traits) (traitsOf.get(t.user_key) ?? traitsOf.set(t.user_key, {}).get(t.user_key)!)[t.key] = parseJsonText(t.value)
     const emailOf = new Map(contacts.map((c) => [c.user_key, this.opts.cipher.decrypt(c.value_enc)]))
 
     // Higher priority first, so when two journeys compete for one slot the more important one wins.
@@ -261,21 +262,4 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const list = m.get(k)
   if (list) list.push(v)
   else m.set(k, [v])
-}
-
-function parseJson(text: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(text)
-    return v && typeof v === 'object' ? v : { value: v }
-  } catch {
-    return {}
-  }
-}
-
-function parseValue(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }

@@ -142,7 +142,7 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     const schedule = fx.nudge.temporal.schedule.getHandle('journey-schedule:weekly-digest')
     const described = await waitFor(() => schedule.describe().catch(() => undefined), 20_000, 'the schedule')
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })])
-    for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 15_000, 'the digest')
+    for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 30_000, 'the digest (the schedule fires every 2 s)')
     await sleep(2500) // another interval: re-entry "never" keeps it at one each
     for (const r of readers) expect(await messagesTo(base(), r.email)).toHaveLength(1)
     expect(await messagesTo(base(), other.email)).toEqual([])
