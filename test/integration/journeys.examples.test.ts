@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../analytics/store.js'
 import { browseAbandonment, browseExperiment, contentFollowUp, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
 import { runId } from '../../workflows/journeyRuns.js'
+import { scheduleId } from '../../workflows/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
 
@@ -139,7 +140,7 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     const other = await person('not-reader', { digest: false })
     await waitFor(async () => (await admin(`${base()}/api/segments/digest-readers/members`)).json.members.length === 2, 5000, 'the segment')
     await activeJourney(base(), { id: 'weekly-digest', name: 'Digest', trigger: { type: 'schedule', every: '2s', segment: 'digest-readers' }, entry: { reentry: 'never' }, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'Your digest' }] })
-    const schedule = fx.nudge.temporal.schedule.getHandle('journey-schedule:weekly-digest')
+    const schedule = fx.nudge.temporal.schedule.getHandle(scheduleId(`test-${process.pid}`, 'weekly-digest'))
     const described = await waitFor(() => schedule.describe().catch(() => undefined), 20_000, 'the schedule')
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })])
     for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 30_000, 'the digest (the schedule fires every 2 s)')
