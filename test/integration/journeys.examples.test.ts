@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../analytics/store.js'
-import { browseAbandonment, browseExperiment, contentFollowUp, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
+import { browseAbandonment, browseExperiment, contentFollowUp, exampleJourneys, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
+import { installExamples } from '../../scripts/install-examples.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { scheduleId } from '../../workflows/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
@@ -193,5 +194,14 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     expect((await handle.describe()).status.name).toBe('TERMINATED')
     const left = await selectRows<{ n: string }>(fx.nudge.store.client, 'SELECT count() AS n FROM journey_runs WHERE user_key = {u:String}', { u: userId })
     expect(Number(left[0]!.n)).toBe(0)
+  })
+
+  it('npm run examples installs the seed journeys (and can run again)', async () => {
+    const lines: string[] = []
+    await installExamples(base(), 'admin_test_key_123', (l) => lines.push(l))
+    await installExamples(base(), 'admin_test_key_123', (l) => lines.push(l))
+    const journeys = (await admin(url())).json.journeys as { id: string; status: string }[]
+    for (const j of exampleJourneys) expect(journeys.find((x) => x.id === j.id)?.status, j.id).toBe('active')
+    expect(lines.filter((l) => l.startsWith('exists')).length).toBeGreaterThan(exampleJourneys.length)
   })
 })

@@ -1,0 +1,38 @@
+/**
+ * `npm run examples` — installs the seed's journeys into a running Nudge through its API: the
+ * reminder-delay flag and timing experiment, the browse experiment, the inactive segment, and the
+ * five journeys, activated. Idempotent: what exists already is left as it is.
+ *
+ * NUDGE_URL (default http://127.0.0.1:3000), ADMIN_API_KEY (default the dev key).
+ */
+import { reminderDelayFlag, reminderTimingExperiment } from '../experiments/examples.js'
+import { browseExperiment, exampleJourneys, inactiveSegment } from '../journeys/examples.js'
+
+export async function installExamples(base: string, adminKey: string, log: (line: string) => void = () => {}): Promise<void> {
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    })
+    const text = await res.text()
+    // 409: it exists (or is already in that state) — fine for an idempotent install.
+    if (!res.ok && res.status !== 409) throw new Error(`${path}: ${res.status} ${text}`)
+    log(`${res.status === 409 ? 'exists ' : 'created'} ${path}`)
+  }
+  await call('/api/segments', inactiveSegment)
+  for (const e of [reminderTimingExperiment, browseExperiment]) {
+    await call('/api/experiments', e)
+    await call(`/api/experiments/${e.key}/start`)
+  }
+  await call('/api/flags', reminderDelayFlag)
+  for (const j of exampleJourneys) {
+    await call('/api/journeys', j)
+    await call(`/api/journeys/${j.id}/activate`)
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await installExamples(process.env.NUDGE_URL ?? 'http://127.0.0.1:3000', process.env.ADMIN_API_KEY ?? 'admin_demo_key', (l) => console.log(l))
+  console.log('The seed journeys are active. Send events (see the README) and watch runs in the Temporal UI.')
+}
