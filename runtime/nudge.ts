@@ -169,7 +169,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: { ...createActivities({ client: store.client, flags }), ...journeys.activities! },
+      activities: { ...createActivities({ client: store.client }), ...journeys.activities! },
     })
     workerRun = worker.run().catch((err) => log.error('worker stopped with an error', { err: String(err) }))
     log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE })

@@ -6,7 +6,6 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
-  upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -16,6 +15,7 @@ import type { RunRecords } from '../journeys/journeyRecorder.js'
 import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'
 import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
+import { showFlagUse } from './flaggedDelay.js'
 
 /**
  * The journey interpreter: one run per (journey, user[, correlation value]). Deterministic — every
@@ -193,13 +193,10 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       const d: { ms: number; flag?: FlagUse } =
         left !== undefined ? { ms: left } : s.flag || s.until ? await local.resolveDelay({ step: s, userKey }) : { ms: parseDuration(s.duration) ?? 0 }
       if (d.flag) {
-        state.flags = { ...state.flags, [d.flag.flag]: d.flag }
-        // The memo shows what the run used; the search attributes let the UI filter by arm.
-        upsertMemo({ flags: state.flags })
+        state.flags = showFlagUse(state.flags, d.flag)
         if (d.flag.experimentKey && d.flag.variant) {
           state.experimentKey ??= d.flag.experimentKey
           state.variant ??= d.flag.variant
-          upsertSearchAttributes({ ExperimentKey: [d.flag.experimentKey], Variant: [d.flag.variant] })
         }
       }
       state.status = 'waiting'

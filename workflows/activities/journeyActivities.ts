@@ -4,7 +4,7 @@ import type { FlagService } from '../../experiments/flags/flagService.js'
 import { parseDuration } from '../../experiments/flags/flagSchema.js'
 import type { Deliverer, DeliverResult } from '../../journeys/delivery/deliver.js'
 import type { SendRequest } from '../../journeys/delivery/sendGate.js'
-import type { JourneyRecorder, RunRecord, RunRecords, StepRecord } from '../../journeys/journeyRecorder.js'
+import type { JourneyRecorder, RunRecords } from '../../journeys/journeyRecorder.js'
 import type { ConditionTest, JourneyStep } from '../../journeys/journeySchema.js'
 import { evaluateTests, type UserFacts } from '../../journeys/evaluateCondition.js'
 import { isTimeZone, msUntilInside } from '../../journeys/localTime.js'
@@ -36,7 +36,7 @@ export interface JourneyActivityDeps {
 
 type DelayStep = Extract<JourneyStep, { type: 'delay' }>
 
-export function flagUse(flags: FlagService, flag: string, unit: string, defaultMs: number, context: Record<string, unknown> = {}): FlagUse {
+function flagUse(flags: FlagService, flag: string, unit: string, defaultMs: number, context: Record<string, unknown> = {}): FlagUse {
   const d = flags.evaluate(flag, 'number', defaultMs, { ...context, targetingKey: unit })
   const experimentKey = d.flagMetadata?.experimentKey
   return {
@@ -56,16 +56,16 @@ export function flagUse(flags: FlagService, flag: string, unit: string, defaultM
 export function createJourneyActivities(deps: JourneyActivityDeps) {
   const now = deps.now ?? Date.now
   return {
-    async resolveDelay(a: { step: DelayStep | { id: string; type: 'delay'; duration: string | number }; userKey: string }): Promise<{ ms: number; flag?: FlagUse }> {
+    async resolveDelay(a: { step: DelayStep; userKey: string }): Promise<{ ms: number; flag?: FlagUse }> {
       const s = a.step
       let ms = 0
       let flag: FlagUse | undefined
-      if ('flag' in s && s.flag) {
+      if (s.flag) {
         const fallback = parseDuration(s.flag.default) ?? 0
         flag = flagUse(deps.flags, s.flag.key, a.userKey, fallback)
         ms = flag.value
       } else if (s.duration !== undefined) ms = parseDuration(s.duration) ?? 0
-      if ('until' in s && s.until) {
+      if (s.until) {
         const facts = await deps.facts(a.userKey, { computed: false })
         const tz = [s.until.timezone, facts.traits.timezone].find(isTimeZone) ?? deps.defaultTimeZone
         ms += msUntilInside(now() + ms, tz, s.until.from, s.until.to)
@@ -88,14 +88,6 @@ export function createJourneyActivities(deps: JourneyActivityDeps) {
 
     async updateTrait(a: { userKey: string; key: string; value: unknown; messageId: string }): Promise<void> {
       await deps.setTrait(a.userKey, a.key, a.value, a.messageId)
-    },
-
-    async recordRun(r: RunRecord): Promise<void> {
-      await deps.recorder.run(r)
-    },
-
-    async recordStep(s: StepRecord): Promise<void> {
-      await deps.recorder.step(s)
     },
 
     async record(r: RunRecords): Promise<void> {
