@@ -1,4 +1,5 @@
 import type { ConsentUpdate, IngestEvent } from '../analytics/ingest/types.js'
+import { pushTo } from '../core/multimap.js'
 import type { JourneyDefinition } from './journeySchema.js'
 import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
 import type { StoredJourney } from './journeyService.js'
@@ -70,20 +71,20 @@ export class TriggerRouter {
       const d = j.definition
       // Runs of paused or archived journeys still run to their end: they keep hearing events.
       if (j.status === 'active') {
-        if (d.trigger.type === 'event') add(ix.byTrigger, d.trigger.event, j)
-        if (d.trigger.type === 'segment_entry') add(ix.bySegmentEntry, d.trigger.segment, j)
-        if (d.trigger.type === 'segment_exit') add(ix.bySegmentExit, d.trigger.segment, j)
+        if (d.trigger.type === 'event') pushTo(ix.byTrigger, d.trigger.event, j)
+        if (d.trigger.type === 'segment_entry') pushTo(ix.bySegmentEntry, d.trigger.segment, j)
+        if (d.trigger.type === 'segment_exit') pushTo(ix.bySegmentExit, d.trigger.segment, j)
       }
       if (j.status === 'draft') continue
       if (d.entry.correlationKey) ix.correlated.push(j)
       const userEvents = new Set<string>()
       for (const x of d.exit) {
         if (x.type === 'event' && x.match === 'user') userEvents.add(x.event)
-        if (x.type === 'segment_exit') add(ix.exitOnSegment, x.segment, j)
+        if (x.type === 'segment_exit') pushTo(ix.exitOnSegment, x.segment, j)
       }
       for (const s of d.steps) if (s.type === 'wait' && s.for.match === 'user') userEvents.add(s.for.event)
-      for (const e of userEvents) add(ix.byUserEvent, e, j)
-      add(ix.byConsentTopic, d.entry.consent, j)
+      for (const e of userEvents) pushTo(ix.byUserEvent, e, j)
+      pushTo(ix.byConsentTopic, d.entry.consent, j)
     }
     this.index = ix
   }
@@ -281,11 +282,6 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
   return out
 }
 
-function add<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k)
-  if (list) list.push(v)
-  else m.set(k, [v])
-}
 
 function emptyIndex(): Index {
   return { byTrigger: new Map(), bySegmentEntry: new Map(), bySegmentExit: new Map(), correlated: [], byUserEvent: new Map(), exitOnSegment: new Map(), byConsentTopic: new Map() }

@@ -1,11 +1,9 @@
 import type { Client } from '@temporalio/client'
 import type { ConsentState } from '../analytics/consentState.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
-import type { IngestEvent } from '../analytics/ingest/types.js'
 import type { UserRepository } from '../analytics/users.js'
-import { parseJsonObject } from '../core/jsonText.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
-import { type Store, type StoreOptions, openStore, selectRows } from '../analytics/store.js'
+import { type Store, type StoreOptions, openStore } from '../analytics/store.js'
 import { TemplateStore } from '../content/templateStore.js'
 import type { ContactCipher } from '../core/contactCipher.js'
 import { inGlobalHoldout } from '../experiments/assign.js'
@@ -17,6 +15,8 @@ import { SendGate } from '../journeys/delivery/sendGate.js'
 import { MailTransport } from '../journeys/delivery/transport.js'
 import { JourneyRecorder } from '../journeys/journeyRecorder.js'
 import { JourneyService } from '../journeys/journeyService.js'
+import { RoutingProgress } from '../journeys/routingProgress.js'
+import { scheduleFanOut } from '../journeys/scheduleFanOut.js'
 import { TriggerRouter } from '../journeys/triggerRouter.js'
 import { createJourneyActivities } from '../workflows/activities/journeyActivities.js'
 import { JourneyRuns, runId } from '../workflows/journeyRuns.js'
@@ -76,7 +76,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
 
   let router: TriggerRouter | undefined
-  let progress: NodeJS.Timeout | undefined
+  let progress: RoutingProgress | undefined
   if (d.role !== 'worker') {
     router = new TriggerRouter({
       runs,
@@ -99,9 +99,9 @@ export async function buildJourneys(d: JourneyDepsIn) {
         }))
     journeys.onChange(() => void reconcile())
     await reconcile()
-    await resumeRouting(sendStore, router, d.storedSeq?.() ?? 0, d.log)
-    progress = setInterval(() => void saveProgress(sendStore, router!).catch((err) => d.log('routing progress not saved', { err: String(err) })), 1000)
-    progress.unref()
+    progress = new RoutingProgress(sendStore.client, router, d.log)
+    await progress.resume(d.storedSeq?.() ?? 0)
+    progress.start()
     d.segments.onTransition((t) => router!.handleTransitions([t]))
   }
 
@@ -141,28 +141,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
         const traits = await d.users.traits([u])
         return { traits, segments: p.segments, computed: p.computed }
       },
-      fanOut: async (journeyId, slot, beat) => {
-        const j = journeys.has(journeyId) ? journeys.get(journeyId) : undefined
-        const t = j?.definition.trigger
-        if (!j || j.status !== 'active' || t?.type !== 'schedule') return 0
-        let after = ''
-        let started = 0
-        for (;;) {
-          const page = await d.segments.memberPage(t.segment, after, 500)
-          const entering = page.filter((u) => d.consent.isGranted(u, j.definition.entry.consent))
-          for (let i = 0; i < entering.length; i += 16)
-            await Promise.all(
-              entering.slice(i, i + 16).map((u) => {
-                const trigger = { messageId: `schedule:${journeyId}:${slot}:${u}`, event: 'Scheduled', type: 'schedule', userKey: u, properties: { journey: journeyId }, timestamp: slot, receivedAt: slot }
-                return runs.start(j.definition, j.version, u, trigger, { test: testUsers.has(u) })
-              }),
-            )
-          started += entering.length
-          beat()
-          if (page.length < 500) return started
-          after = page[page.length - 1]!
-        }
-      },
+      fanOut: scheduleFanOut({ journeys, memberPage: (seg, after, limit) => d.segments.memberPage(seg, after, limit), isGranted: (u, t) => d.consent.isGranted(u, t), isTestUser: (u) => testUsers.has(u), runs }),
       setTrait: async (u, key, value, messageId) => {
         if (d.ingest) {
           // Through ingest, as an identify: stored, deduplicated by message id, seen by segments.
@@ -186,9 +165,8 @@ export async function buildJourneys(d: JourneyDepsIn) {
     activities,
     async stop() {
       journeys.stop()
-      clearInterval(progress)
       await router?.idle()
-      if (router) await saveProgress(sendStore, router).catch(() => undefined)
+      await progress?.stop()
       await recorder?.settled()
       transport.close()
       await mailbox.stop()
@@ -197,50 +175,6 @@ export async function buildJourneys(d: JourneyDepsIn) {
       await gateStore?.close()
     },
   }
-}
-
-const savedSeqs = new WeakMap<TriggerRouter, number>()
-async function saveProgress(store: Store, router: TriggerRouter): Promise<void> {
-  const seq = router.routedSeq
-  if (seq <= (savedSeqs.get(router) ?? -1)) return
-  await store.client.insert({ table: 'journey_router_progress', format: 'JSONEachRow', values: [{ seq, at: Date.now() }] })
-  savedSeqs.set(router, seq)
-}
-
-/**
- * After a restart, routes again what was stored but not fully routed before it (a crash between
- * the store's acknowledgement and Temporal's): triggers whose runs already recorded their start
- * are not started twice; signals are harmless twice (runs ignore messages they have seen).
- */
-async function resumeRouting(store: Store, router: TriggerRouter, storedSeq: number, log: (msg: string, extra?: Record<string, unknown>) => void): Promise<void> {
-  const [p] = await selectRows<{ s: number | string; n: number | string }>(store.client, 'SELECT max(seq) AS s, count() AS n FROM journey_router_progress')
-  if (!Number(p?.n)) {
-    // A new store (or one from before routing was tracked): nothing earlier is replayed.
-    router.resumeFrom(storedSeq)
-    await saveProgress(store, router)
-    return
-  }
-  const from = Number(p!.s)
-  router.resumeFrom(from)
-  const rows = await selectRows<{ message_id: string; type: string; event: string; user_key: string; properties: string; context: string; ts: string; received: string; seq: string }>(
-    store.client,
-    `SELECT message_id, type, event, user_key, properties, context, toUnixTimestamp64Milli(timestamp) AS ts, toUnixTimestamp64Milli(received_at) AS received, ingest_seq AS seq
-     FROM events WHERE ingest_seq > {from:UInt64} ORDER BY ingest_seq, timestamp LIMIT 200000`,
-    { from },
-  )
-  if (!rows.length) return
-  const started = new Set(
-    (await selectRows<{ id: string }>(store.client, 'SELECT DISTINCT trigger_message_id AS id FROM journey_runs WHERE trigger_message_id IN {ids:Array(String)}', { ids: rows.map((r) => r.message_id) })).map((r) => r.id),
-  )
-  const bySeq = new Map<number, IngestEvent[]>()
-  for (const r of rows) {
-    const e = { messageId: r.message_id, type: r.type, event: r.event, userKey: r.user_key, properties: parseJsonObject(r.properties), context: parseJsonObject(r.context), timestamp: Number(r.ts), receivedAt: Number(r.received) } as unknown as IngestEvent
-    const list = bySeq.get(Number(r.seq))
-    if (list) list.push(e)
-    else bySeq.set(Number(r.seq), [e])
-  }
-  for (const [seq, events] of bySeq) router.handleStored(events, [], seq, started)
-  log('journey routing resumed after a restart', { batches: bySeq.size, events: rows.length, alreadyStarted: started.size })
 }
 
 export type Journeys = Awaited<ReturnType<typeof buildJourneys>>

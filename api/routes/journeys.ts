@@ -1,9 +1,9 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import { selectRows } from '../../analytics/store.js'
 import { NotFoundError } from '../../core/errors.js'
 import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
 import type { StoredJourney } from '../../journeys/journeyService.js'
+import { recentRuns } from '../../journeys/runHistory.js'
 import type { Journeys } from '../../runtime/journeysWiring.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
@@ -104,18 +104,7 @@ export function journeysRouter(j: Journeys): Router {
     res.json(await j.journeys.version(params.id, params.version))
   }))
   r.get(journeySpecs.runs.path, validated(journeySpecs.runs, async ({ params, query }, _req, res) => {
-    const rows = await selectRows<{ workflow_id: string; uk: string; corr: string; v: number; started: string; ended: string | null; outcome: string; test: number }>(
-      j.store.client,
-      `SELECT workflow_id, any(user_key) AS uk, any(correlation) AS corr, max(journey_version) AS v,
-              minIf(at, phase = 'started') AS started, if(countIf(phase = 'ended') > 0, toString(maxIf(at, phase = 'ended')), NULL) AS ended,
-              argMaxIf(outcome, at, phase = 'ended') AS outcome, max(is_test) AS test
-       FROM journey_runs WHERE journey_id = {id:String} AND ({user:String} = '' OR user_key = {user:String})
-       GROUP BY workflow_id, trigger_message_id ORDER BY started DESC LIMIT {limit:UInt32}`,
-      { id: params.id, user: query.user ?? '', limit: query.limit },
-    )
-    res.json({
-      runs: rows.map((x) => ({ workflowId: x.workflow_id, userKey: x.uk, correlation: x.corr, version: Number(x.v), startedAt: x.started, endedAt: x.ended, outcome: x.outcome, test: Number(x.test) === 1 })),
-    })
+    res.json({ runs: await recentRuns(j.store.client, params.id, query) })
   }))
   r.get(journeySpecs.state.path, validated(journeySpecs.state, async ({ params, query }, _req, res) => {
     const state = await j.runs.state(runId(params.id, params.user, query.correlation))

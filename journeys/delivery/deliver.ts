@@ -84,7 +84,7 @@ export class Deliverer {
         journeyId: req.journeyId,
         stepId: req.stepId,
         userKey: req.userKey,
-        recipientHash: createHash('sha256').update(recipient.email!.toLowerCase()).digest('hex').slice(0, 32),
+        recipientHash: recipient.lookupHash ?? '',
         template: req.template,
         subject: rendered.subject,
         topic: req.topic,

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { pushTo } from '../../core/multimap.js'
 import { selectRows } from '../../analytics/store.js'
 import { ENGAGEMENT_EVENTS } from '../../analytics/segments/ruleSchema.js'
 import type { ContactCipher } from '../../core/contactCipher.js'
@@ -37,6 +38,8 @@ export interface SendRequest {
 
 export interface Recipient {
   email?: string
+  /** The contact's keyed lookup hash (as stored with it): what the ledger keeps instead of the address. */
+  lookupHash?: string
   traits: Record<string, unknown>
   test: boolean
 }
@@ -173,34 +176,36 @@ export class SendGate {
         'SELECT user_key, key, argMax(value, updated_at) AS value FROM traits WHERE user_key IN {keys:Array(String)} GROUP BY user_key, key',
         { keys },
       ),
-      selectRows<{ user_key: string; value_enc: string }>(
+      selectRows<{ user_key: string; value_enc: string; lookup: string }>(
         this.opts.client,
-        `SELECT user_key, argMax(value_enc, updated_at) AS value_enc FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key`,
+        `SELECT user_key, argMax(value_enc, updated_at) AS value_enc, argMax(lookup_hash, updated_at) AS lookup FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key`,
         { keys },
       ),
     ])
 
-    const statusOf = new Map(ledger.filter((r) => ids.includes(r.message_id)).map((r) => [r.message_id, r.status]))
+    const asked = new Set(ids)
+    const statusOf = new Map(ledger.filter((r) => asked.has(r.message_id)).map((r) => [r.message_id, r.status]))
     const usedByUser = new Map<string, { id: string; at: number }[]>()
     for (const r of ledger)
       if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_) && (r.status === 'sent' || r.status === 'sending'))
-        push(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
+        pushTo(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
     const consentOf = new Map(consent.map((r) => [`${r.user_key}\u0000${r.topic}`, Number(r.granted) === 1]))
     const eventsOf = new Map<string, JourneyEvent[]>()
     for (const e of events)
-      push(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJsonObject(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
+      pushTo(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJsonObject(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
     const traitsOf = new Map<string, Record<string, unknown>>()
     for (const t of traits) (traitsOf.get(t.user_key) ?? traitsOf.set(t.user_key, {}).get(t.user_key)!)[t.key] = parseJsonText(t.value)
-    const emailOf = new Map(contacts.map((c) => [c.user_key, this.opts.cipher.decrypt(c.value_enc)]))
+    const contactOf = new Map(contacts.map((c) => [c.user_key, { email: this.opts.cipher.decrypt(c.value_enc), lookupHash: c.lookup }]))
 
     // Higher priority first, so when two journeys compete for one slot the more important one wins.
     const order = reqs.map((_, i) => i).sort((a, b) => reqs[b]!.priority - reqs[a]!.priority || reqs[a]!.scheduledAt - reqs[b]!.scheduledAt)
     const out: GateDecision[] = new Array(reqs.length)
     for (const i of order) {
       const r = reqs[i]!
-      const email = emailOf.get(r.userKey)
+      const contact = contactOf.get(r.userKey)
+      const email = contact?.email
       const recipient: Recipient = {
-        ...(email ? { email } : {}),
+        ...(contact ? contact : {}),
         traits: traitsOf.get(r.userKey) ?? {},
         test: r.test || this.opts.testUserIds.has(r.userKey) || (!!email && !!this.opts.testEmailPattern?.test(email)),
       }
@@ -258,8 +263,3 @@ export class SendGate {
   }
 }
 
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k)
-  if (list) list.push(v)
-  else m.set(k, [v])
-}
