@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { propertyFilter } from '../analytics/segments/ruleSchema.js'
 import { COMPUTED_PROPERTIES } from '../analytics/segments/ruleSchema.js'
 import { consentTopic } from '../api/schemas/common.js'
-import { parseDuration } from '../experiments/flags/flagSchema.js'
+import { parseDuration } from './duration.js'
 
 /**
  * A journey, as one schema: the API validates with it, the types come from it, the workflow

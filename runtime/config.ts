@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseDuration } from '../experiments/flags/flagSchema.js'
+import { parseDuration } from '../journeys/duration.js'
 import { isTimeZone, parseWindow } from '../journeys/localTime.js'
 
 /**

@@ -124,14 +124,14 @@ export class SegmentEngine {
   }
 
   /**
-   * For a process that neither ingests nor evaluates (a scaled-mode worker): membership and
-   * definitions follow what the evaluating process records, polled every `pollMs`. Journey
-   * conditions and flag targeting read it; it lags by at most a poll.
+   * For a process that neither ingests nor evaluates (a scaled-mode worker): membership follows
+   * what the evaluating process records, polled every `pollMs`. Journey conditions and flag
+   * targeting read it; it lags by at most a poll. Definitions are not followed: they are checked
+   * where journeys are saved, in an API process.
    */
   follow(pollMs: number): void {
     let since = Date.now() - 60_000 // overlap: transitions recorded while load() ran
     const tick = async () => {
-      for (const s of await this.store.loadDefinitions()) if (!this.segments.has(s.definition.id)) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
       // Re-read a few seconds back each time: a transition is recorded a little after its `at`.
       // Replaying them in order is idempotent.
       for (const t of await this.store.transitionsSince(since - 5_000)) {

@@ -1,7 +1,7 @@
 import { heartbeat } from '@temporalio/activity'
 import type { ExperimentService } from '../../experiments/experimentService.js'
 import type { FlagService } from '../../experiments/flags/flagService.js'
-import { parseDuration } from '../../experiments/flags/flagSchema.js'
+import { parseDuration } from '../../journeys/duration.js'
 import type { Deliverer, DeliverResult } from '../../journeys/delivery/deliver.js'
 import type { SendRequest } from '../../journeys/delivery/sendGate.js'
 import type { JourneyRecorder, RunRecords } from '../../journeys/journeyRecorder.js'
