@@ -26,6 +26,8 @@ const envSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  // Role `all`: start runs eagerly on this process's worker (their first task skips task matching).
+  TEMPORAL_EAGER_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 
   CLICKHOUSE_URL: z.url().optional(),
   CLICKHOUSE_USER: z.string().optional(),
@@ -40,7 +42,7 @@ const envSchema = z.object({
     .default('analytics:tracking,tracking:tracking,performance:tracking,marketing:marketing,advertising:marketing,email:marketing,transactional:transactional,necessary:transactional'),
 
   INGEST_MAX_BATCH_ROWS: positiveInt.default(20_000),
-  INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
   INGEST_MAX_QUEUED_ROWS: positiveInt.default(200_000),
   DEDUPE_WINDOW_IDS: positiveInt.default(2_000_000),
   PURCHASE_EVENT: z.string().min(1).default('Order Completed'),

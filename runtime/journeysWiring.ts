@@ -30,6 +30,8 @@ export interface JourneyDepsIn {
   store: Store
   storeOptions: StoreOptions
   temporal: Client
+  /** Role `all`: a client on the worker's connection, for eager starts. */
+  eagerTemporal?: Client
   segments: SegmentEngine
   experiments: ExperimentService
   flags: FlagService
@@ -63,7 +65,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   })
   await journeys.load()
   journeys.start()
-  const runs = new JourneyRuns(d.temporal, config.TEMPORAL_TASK_QUEUE)
+  const runs = new JourneyRuns(d.temporal, config.TEMPORAL_TASK_QUEUE, d.eagerTemporal)
   const testUsers = new Set(config.TEST_USER_IDS)
 
   // The capture mailbox always runs: it is the embedded default and where test accounts' mail goes.

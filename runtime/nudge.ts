@@ -51,6 +51,8 @@ export interface RunningNudge {
   experiments: ExperimentService
   flags: FlagService
   journeys: Journeys
+  /** Role `all` with TEMPORAL_EAGER_START: a client that starts runs on this process's worker. */
+  eagerTemporal?: Client
   temporal: Client
   worker?: Worker
   health(): Promise<HealthReport>
@@ -144,7 +146,14 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
   const ingest = role !== 'worker' ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap }) : undefined
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
+  // The worker's connection exists before the router, so the router can start runs eagerly on it.
+  let nativeConnection: NativeConnection | undefined
+  if (role !== 'api') {
+    installTemporalRuntime(config.LOG_LEVEL)
+    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
+  }
+  const eagerTemporal = role === 'all' && config.TEMPORAL_EAGER_START ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE }) : undefined
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
@@ -161,12 +170,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   let worker: Worker | undefined
   let workerRun: Promise<void> | undefined
-  let nativeConnection: NativeConnection | undefined
   if (role !== 'api') {
-    installTemporalRuntime(config.LOG_LEVEL)
-    nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
     worker = await createWorker({
-      connection: nativeConnection,
+      connection: nativeConnection!,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities: { ...createActivities({ client: store.client }), ...journeys.activities! },
@@ -232,7 +238,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, temporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, temporal, eagerTemporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

@@ -45,6 +45,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`)
   // Workflow updates (synchronous messages to a running journey) are used by later features.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true')
+  // Eager start: a run started by a process that is also a worker gets its first task back directly.
+  args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true')
 
   // Own process group: a terminal's Ctrl-C reaches Nudge, which stops the server last, after the
   // worker has drained — not the server first, under a worker still finishing activities.

@@ -172,7 +172,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     return exitReason !== undefined
   }
 
-  if (!r) records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: Date.now() })
+  // Started when Temporal recorded the start (not when this first task ran): the server's time.
+  if (!r) records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: workflowInfo().runStartTime.getTime() })
 
   let endRecorded = false
   let i: number | undefined = steps.findIndex((s) => s.id === state.step)

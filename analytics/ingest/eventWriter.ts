@@ -166,8 +166,11 @@ export class EventWriter {
 
   private schedule(): void {
     if (this.flushing || this.timer) return
-    if (this.queuedRows >= this.opts.maxBatchRows || this.opts.lingerMs === 0) setImmediate(() => void this.flush())
-    else this.timer = setTimeout(() => void this.flush(), this.opts.lingerMs)
+    // Batches start at least `lingerMs` apart: a writer that has not written for that long writes
+    // at once (a quiet system adds no latency); under load requests gather into fewer inserts.
+    const wait = this.flushStartedAt + this.opts.lingerMs - this.now()
+    if (this.queuedRows >= this.opts.maxBatchRows || wait <= 0) setImmediate(() => void this.flush())
+    else this.timer = setTimeout(() => void this.flush(), wait)
   }
 
   /**
