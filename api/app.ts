@@ -24,6 +24,8 @@ import { segmentSpecs, segmentsRouter } from './routes/segments.js'
 import { userSpecs, usersRouter } from './routes/users.js'
 import { journeySpecs, journeysRouter } from './routes/journeys.js'
 import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
+import { templateSpecs, templatesRouter } from './routes/templates.js'
+import { trackingRouter } from './routes/tracking.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
 
 export interface AppDeps {
@@ -54,6 +56,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(flagSpecs),
   ...Object.values(journeySpecs),
   ...Object.values(messageSpecs),
+  ...Object.values(templateSpecs),
   ...healthSpecs,
 ]
 
@@ -73,6 +76,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(ingestRouter(deps))
   app.use(pixelRouter(deps))
   app.use(messagesPage())
+  const j = deps.journeys
+  app.use(
+    trackingRouter({
+      key: j.tracking.key,
+      messages: j.messages,
+      outcomes: j.outcomes,
+      writer: deps.writer,
+      consent: deps.consent,
+      client: j.store.client,
+      topics: { marketing: 'Offers, reminders and recommendations' },
+      publicUrl: j.tracking.publicUrl,
+      log: deps.log,
+    }),
+  )
   app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
@@ -81,6 +98,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flagsRouter(deps.flags))
   app.use(journeysRouter(deps.journeys))
   app.use(messagesRouter(deps.journeys.mailbox))
+  app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app

@@ -8,6 +8,9 @@ export interface FieldIssue {
   /** The rule that was broken, stable and machine-readable, e.g. `required`, `max_length`, `iso8601`. */
   rule: string
   message: string
+  /** For errors in a text the request carried (a template): where, 1-based. */
+  line?: number
+  column?: number
 }
 
 export type ErrorCode =

@@ -49,6 +49,8 @@ export interface LedgerRecord {
   userKey: string
   recipientHash: string
   template: string
+  /** The template version rendered (0: built in). */
+  templateVersion?: number
   subject: string
   topic: string
   priority: number
@@ -127,6 +129,7 @@ export class JourneyRecorder {
       user_key: l.userKey,
       recipient_hash: l.recipientHash,
       template: l.template,
+      template_version: l.templateVersion ?? 0,
       subject: l.subject,
       topic: l.topic,
       priority: l.priority,

@@ -70,6 +70,14 @@ const envSchema = z.object({
   QUIET_HOURS_TZ: z.string().default('UTC'),
   // Test accounts: their journeys run for real but mail only the capture mailbox, and analytics leave them out.
   TEST_USER_IDS: csv.default([]),
+  // PUBLIC_URL (above) is where recipients reach tracking, unsubscribe and view-in-browser links
+  // (default: this process's own address); use https in production — RFC 8058 one-click needs it.
+  TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // Bounce/complaint webhooks authenticate with this key (?key= or X-Nudge-Webhook-Key); unset: the admin key.
+  WEBHOOK_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
+  SOFT_BOUNCE_LIMIT: positiveInt.default(3),
   TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })

@@ -5,6 +5,11 @@ import type { UserRepository } from '../analytics/users.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { type Store, type StoreOptions, openStore } from '../analytics/store.js'
 import { TemplateStore } from '../content/templateStore.js'
+import { GroupInsert } from '../analytics/groupInsert.js'
+import type { TrackingConfig } from '../content/composeMessage.js'
+import { MessageLookup } from '../content/engagement/messageLookup.js'
+import { OutcomeRecorder } from '../content/engagement/outcomes.js'
+import type { Behavior, Product, RecommendationBlock } from '../content/renderContext.js'
 import type { ContactCipher } from '../core/contactCipher.js'
 import { inGlobalHoldout } from '../experiments/assign.js'
 import type { ExperimentService } from '../experiments/experimentService.js'
@@ -39,6 +44,9 @@ export interface JourneyDepsIn {
   cipher: ContactCipher
   ingest?: IngestService
   users: UserRepository
+  tracking: TrackingConfig
+  /** Recommendation blocks and behavioral flags for templates (in memory). */
+  recommendations?: { forUser(userKey: string, block: RecommendationBlock, opts?: { productId?: string; limit?: number }): Product[]; behavior(userKey: string): Behavior }
   /** The writer's last stored batch (where routing starts on a fresh store). */
   storedSeq?: () => number
   log: (msg: string, extra?: Record<string, unknown>) => void
@@ -51,7 +59,9 @@ export interface JourneyDepsIn {
  */
 export async function buildJourneys(d: JourneyDepsIn) {
   const { config } = d
-  const templates = new TemplateStore()
+  const templates = new TemplateStore({ client: d.store.client, log: d.log })
+  await templates.load()
+  templates.start(Math.max(config.CONFIG_POLL_MS, 1000))
   const journeys = new JourneyService({
     client: d.store.client,
     pollMs: config.CONFIG_POLL_MS,
@@ -76,6 +86,19 @@ export async function buildJourneys(d: JourneyDepsIn) {
   const mailbox = new CaptureMailbox(mailStore.client, d.log)
   const captureUrl = await mailbox.start(config.MAILBOX_SMTP_PORT)
   const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
+
+  // Outcomes (delivered here; opens, clicks, unsubscribes and bounces at the API) and the
+  // message lookup tracking needs. Where this process ingests, outcomes are also the user's events.
+  const messages = new MessageLookup(sendStore.client)
+  const ingest = d.ingest
+  const outcomes = new OutcomeRecorder(
+    sendStore.client,
+    ingest
+      ? async (userKey, event, properties, at) => {
+          await ingest.ingest({ kind: 'track', body: { type: 'track', userId: userKey, event, properties, timestamp: new Date(at).toISOString() }, source: 'nudge-engagement', receivedAt: Date.now(), bodyBytes: 0 })
+        }
+      : undefined,
+  )
 
   let router: TriggerRouter | undefined
   let progress: RoutingProgress | undefined
@@ -131,7 +154,21 @@ export async function buildJourneys(d: JourneyDepsIn) {
       isMember: (s, u) => d.segments.isMember(s, u),
       inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
     })
-    deliverer = new Deliverer({ gate, recorder, templates, transport, computed: async (u) => (await d.segments.profileOf(u)).computed })
+    const bodies = new GroupInsert<Record<string, unknown>>(sendStore.client, 'message_bodies')
+    const codes = new GroupInsert<Record<string, unknown>>(sendStore.client, 'discount_codes')
+    const recs = d.recommendations
+    deliverer = new Deliverer({
+      gate,
+      recorder,
+      templates,
+      transport,
+      computed: async (u) => (await d.segments.profileOf(u)).computed,
+      tracking: d.tracking,
+      ...(recs ? { recommend: (u: string, block: RecommendationBlock, productId?: string) => recs.forUser(u, block, { ...(productId ? { productId } : {}) }), behavior: (u: string) => recs.behavior(u) } : {}),
+      extras: { bodies: (row) => bodies.add(row), codes: (row) => codes.add(row) },
+      outcomes,
+      messages,
+    })
     activities = createJourneyActivities({
       flags: d.flags,
       experiments: d.experiments,
@@ -158,6 +195,11 @@ export async function buildJourneys(d: JourneyDepsIn) {
   return {
     store: sendStore,
     templates,
+    tracking: d.tracking,
+    recommendations: d.recommendations,
+    computed: async (u: string) => (await d.segments.profileOf(u)).computed,
+    messages,
+    outcomes,
     journeys,
     runs,
     router,
@@ -167,7 +209,9 @@ export async function buildJourneys(d: JourneyDepsIn) {
     activities,
     async stop() {
       journeys.stop()
+      templates.stop()
       await router?.idle()
+      await outcomes.settled()
       await progress?.stop()
       await recorder?.settled()
       transport.close()

@@ -153,7 +153,16 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
   }
   const eagerTemporal = role === 'all' && config.TEMPORAL_EAGER_START ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE }) : undefined
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
+  // Links in mail point at PUBLIC_URL, or at this process once it listens (embedded default).
+  let listening: string | undefined
+  const tracking = {
+    publicUrl: () => config.PUBLIC_URL ?? listening ?? `http://127.0.0.1:${config.PORT}`,
+    key: secrets.trackingKey,
+    opens: config.TRACK_OPENS,
+    clicks: config.TRACK_CLICKS,
+    mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',
+  }
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
@@ -205,6 +214,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : config.PORT
     url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`
+    listening = url
     log.info('API listening', { url })
   }
 

@@ -9,6 +9,8 @@ export interface Secrets {
   lookupKey: Buffer
   /** Salt for the hashed ids kept in the erasure log. */
   erasureSalt: Buffer
+  /** Signs tracking, unsubscribe and view-in-browser links. */
+  trackingKey: Buffer
 }
 
 /**
@@ -31,5 +33,5 @@ export function loadSecrets(envKey: string | undefined, dataDir: string, embedde
     }
   }
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32))
-  return { encryptionKey: key, lookupKey: derive('nudge/contact-lookup'), erasureSalt: derive('nudge/erasure-log') }
+  return { encryptionKey: key, lookupKey: derive('nudge/contact-lookup'), erasureSalt: derive('nudge/erasure-log'), trackingKey: derive('nudge/tracking-links') }
 }

@@ -1,7 +1,7 @@
 import type { EventType } from '../../api/schemas/segment.js'
 
 /** `link`: carried over when an anonymous id and a user id are linked (a choice made before sign-in holds after it). */
-export type ConsentSource = 'api' | 'identify' | 'cmp' | 'link'
+export type ConsentSource = 'api' | 'identify' | 'cmp' | 'link' | 'unsubscribe'
 
 export interface ConsentUpdate {
   userKey: string

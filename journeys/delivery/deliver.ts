@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { TemplateStore } from '../../content/templateStore.js'
+import { type TrackingConfig, composeMessage, messageUrls } from '../../content/composeMessage.js'
+import { type Behavior, type Product, type RecommendationBlock, buildRenderContext } from '../../content/renderContext.js'
+import { TemplateRenderError } from '../../content/renderTemplate.js'
+import type { MessageLookup } from '../../content/engagement/messageLookup.js'
+import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
 import type { JourneyRecorder } from '../journeyRecorder.js'
 import type { SendGate, SendRequest } from './sendGate.js'
 import type { MailTransport } from './transport.js'
@@ -22,6 +27,13 @@ export interface DelivererOptions {
   transport: MailTransport
   /** Computed properties for templates that read them (a query; only then). */
   computed?: (userKey: string) => Promise<Record<string, unknown>>
+  tracking: TrackingConfig
+  recommend?: (userKey: string, block: RecommendationBlock, productId?: string) => Product[]
+  behavior?: (userKey: string) => Behavior
+  /** Where a message's extras go: its body (view in browser), its discount code, its delivery. */
+  extras?: { bodies: (row: Record<string, unknown>) => Promise<void>; codes: (row: Record<string, unknown>) => Promise<void> }
+  outcomes?: OutcomeRecorder
+  messages?: MessageLookup
 }
 
 /**
@@ -68,16 +80,36 @@ export class Deliverer {
     const test = recipient.test
     try {
       const computed = this.opts.computed && this.opts.templates.usesComputed(req.template) ? await this.opts.computed(req.userKey) : undefined
-      const rendered = await this.opts.templates.render(
-        req.template,
-        {
-          user: { id: req.userKey, email: recipient.email, ...recipient.traits },
-          event: { name: req.trigger.event, properties: req.trigger.properties, timestamp: new Date(req.trigger.timestamp).toISOString() },
-          message: { id: req.messageId, journey: req.journeyId, step: req.stepId, variant: req.variant ?? '', discount_code: discountCode(req.messageId) },
-          ...(computed ? { computed } : {}),
-        },
-        req.subject,
-      )
+      const topic = req.topic
+      const code = discountCode(req.messageId)
+      let rendered
+      try {
+        rendered = await this.opts.templates.render(
+          req.template,
+          buildRenderContext({
+            userKey: req.userKey,
+            email: recipient.email,
+            traits: recipient.traits,
+            ...(computed ? { computed } : {}),
+            trigger: { event: req.trigger.event, properties: req.trigger.properties, timestamp: req.trigger.timestamp },
+            journey: { id: req.journeyId, step: req.stepId },
+            experiment: { key: req.experimentKey, variant: req.variant },
+            message: { id: req.messageId, discountCode: code },
+            urls: messageUrls(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic }),
+            ...(this.opts.recommend ? { recommend: (b: RecommendationBlock, p?: string) => this.opts.recommend!(req.userKey, b, p) } : {}),
+            ...(this.opts.behavior ? { behavior: this.opts.behavior(req.userKey) } : {}),
+          }),
+          req.subject,
+        )
+      } catch (err) {
+        // A template that cannot render for this user skips the send (recorded with the reason):
+        // retrying would fail the same way, and half an email is worse than none.
+        if (!(err instanceof TemplateRenderError)) throw err
+        gate.release(req.userKey, req.messageId)
+        await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: 'template_error', test: req.test }), end('template_error', req.test)])
+        return { status: 'skipped', reason: 'template_error', ended: !!req.last }
+      }
+      const composed = composeMessage(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic, html: rendered.html })
       const ledger = {
         messageId: req.messageId,
         workflowId: req.workflowId,
@@ -86,17 +118,30 @@ export class Deliverer {
         userKey: req.userKey,
         recipientHash: recipient.lookupHash ?? '',
         template: req.template,
+        templateVersion: rendered.version,
         subject: rendered.subject,
-        topic: req.topic,
+        topic,
         priority: req.priority,
         experimentKey: req.experimentKey,
         variant: req.variant,
         scheduledAt: req.scheduledAt,
         test,
       }
-      if (!decision.resumed) await recorder.send({ ...ledger, status: 'sending' })
-      await this.opts.transport.send({ messageId: req.messageId, to: recipient.email!, subject: rendered.subject, html: rendered.html, text: rendered.text, test })
-      await Promise.all([recorder.send({ ...ledger, status: 'sent' }), recorder.step({ ...step, outcome: 'sent', test }), end('completed', test)])
+      const now = Date.now()
+      await Promise.all([
+        decision.resumed ? undefined : recorder.send({ ...ledger, status: 'sending' }),
+        this.opts.extras?.bodies({ message_id: req.messageId, user_key: req.userKey, html: composed.html, created_at: now }),
+        rendered.html.includes(code) ? this.opts.extras?.codes({ code, message_id: req.messageId, user_key: req.userKey, journey_id: req.journeyId, template: req.template, created_at: now }) : undefined,
+      ])
+      await this.opts.transport.send({ messageId: req.messageId, to: recipient.email!, subject: rendered.subject, html: composed.html, text: rendered.text, test, headers: composed.headers })
+      const info = { messageId: req.messageId, userKey: req.userKey, journeyId: req.journeyId, stepId: req.stepId, template: req.template, topic, experimentKey: req.experimentKey ?? '', variant: req.variant ?? '', recipientHash: recipient.lookupHash ?? '', sentAt: Date.now(), test }
+      this.opts.messages?.remember(info)
+      await Promise.all([
+        recorder.send({ ...ledger, status: 'sent' }),
+        recorder.step({ ...step, outcome: 'sent', test }),
+        end('completed', test),
+        this.opts.outcomes?.record({ kind: 'delivered', message: info, at: info.sentAt }),
+      ])
       return { status: 'sent', ended: !!req.last }
     } catch (err) {
       gate.release(req.userKey, req.messageId)

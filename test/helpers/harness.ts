@@ -91,11 +91,12 @@ export interface NudgeFixture {
  * Starts Nudge before the file's tests and stops it after, on a temp data directory of its own.
  * `restart` proves what survives a restart: the store is closed and reopened.
  */
-export function useTestNudge(opts: { role?: Role; env?: Record<string, string> } = {}): NudgeFixture {
+export function useTestNudge(opts: { role?: Role; env?: Record<string, string> | (() => Record<string, string>) } = {}): NudgeFixture {
   const data = tempDataDir()
   let current: TestNudge | undefined
+  // env may be a function: settings known only once the file's own beforeAll ran (a port).
   const start = async () => {
-    current = await startTestNudge({ dataDir: data.dir, ...opts })
+    current = await startTestNudge({ dataDir: data.dir, ...(opts.role ? { role: opts.role } : {}), env: typeof opts.env === 'function' ? opts.env() : opts.env })
   }
   beforeAll(start)
   afterAll(async () => {

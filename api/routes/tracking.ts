@@ -1,0 +1,140 @@
+import express, { Router, type Request } from 'express'
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { ConsentState } from '../../analytics/consentState.js'
+import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
+import { selectRows } from '../../analytics/store.js'
+import type { MessageLookup } from '../../content/engagement/messageLookup.js'
+import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
+import { classifyClick, classifyOpen } from '../../content/tracking/machineDetection.js'
+import { verifyToken } from '../../content/tracking/tokens.js'
+import { isOneClickBody, parsePreferencesForm, preferencesPage } from '../../content/tracking/unsubscribeHeaders.js'
+import { NotFoundError, ValidationError } from '../../core/errors.js'
+
+const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
+
+export interface TrackingRouteDeps {
+  key: Buffer
+  messages: MessageLookup
+  outcomes: OutcomeRecorder
+  writer: EventWriter
+  consent: ConsentState
+  client: ClickHouseClient
+  /** Topics a recipient can choose on the preferences page (label by topic). */
+  topics: Record<string, string>
+  publicUrl: () => string
+  log?: (msg: string, extra?: Record<string, unknown>) => void
+  now?: () => number
+}
+
+/**
+ * The public endpoints in every email: open pixel, click redirect, view in browser, unsubscribe
+ * and preferences. Each is authorised by its signed token alone; a token that does not verify is
+ * a 404 — never a redirect to wherever the request says (no open redirect). Machine opens and
+ * scanner clicks are recorded and flagged, not dropped.
+ */
+export function trackingRouter(d: TrackingRouteDeps): Router {
+  const r = Router()
+  const now = d.now ?? Date.now
+  const bad = () => new NotFoundError('This link is not valid (it may have been changed or cut off)')
+  const verify = <K extends 'o' | 'c' | 'u' | 'v'>(token: string, kind: K) => {
+    const p = verifyToken(d.key, token)
+    if (!p || p.k !== kind) throw bad()
+    return p as Extract<NonNullable<typeof p>, { k: K }>
+  }
+  const agent = (req: Request) => req.get('user-agent') ?? ''
+  // Different links of one message clicked in the last second: a scanner walks them all at once.
+  const recentClicks = new Map<string, { at: number; link: number }[]>()
+
+  r.get('/t/o/:token', async (req, res, next) => {
+    try {
+      const p = verify(req.params.token!, 'o')
+      res.set('cache-control', 'no-store, private').type('image/gif').send(GIF)
+      const message = await d.messages.get(p.m)
+      if (!message) return
+      const at = now()
+      const c = classifyOpen({ userAgent: agent(req), ip: req.ip, at, sentAt: message.sentAt })
+      await d.outcomes.record({ kind: 'open', message, at, machine: c.machine, ...(c.reason ? { machineReason: c.reason } : {}), userAgent: agent(req) })
+    } catch (err) {
+      if (!res.headersSent) next(err)
+      else d.log?.('open not recorded', { err: String(err) })
+    }
+  })
+
+  const click = async (req: Request, res: express.Response, next: express.NextFunction) => {
+    try {
+      const p = verify(String(req.params.token), 'c')
+      res.redirect(302, p.u)
+      const message = await d.messages.get(p.m)
+      if (!message) return
+      const at = now()
+      const seen = (recentClicks.get(p.m) ?? []).filter((c) => at - c.at <= 1000)
+      seen.push({ at, link: p.i })
+      recentClicks.set(p.m, seen)
+      if (recentClicks.size > 10_000) recentClicks.delete(recentClicks.keys().next().value!)
+      const c = classifyClick({ userAgent: agent(req), ip: req.ip, method: req.method, at, sentAt: message.sentAt, linksClickedWithinSecond: new Set(seen.map((s) => s.link)).size })
+      await d.outcomes.record({ kind: 'click', message, at, url: p.u, machine: c.machine, ...(c.reason ? { machineReason: c.reason } : {}), userAgent: agent(req) })
+    } catch (err) {
+      if (!res.headersSent) next(err)
+      else d.log?.('click not recorded', { err: String(err) })
+    }
+  }
+  r.get('/t/c/:token', click)
+  r.head('/t/c/:token', click)
+
+  r.get('/t/v/:token', async (req, res, next) => {
+    try {
+      const p = verify(req.params.token!, 'v')
+      const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', { id: p.m })
+      if (!row) throw new NotFoundError('This message is no longer available online')
+      res.set('cache-control', 'private, no-store').set('referrer-policy', 'no-referrer').type('html').send(row.html)
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  const unsubscribe = async (p: { m: string; t: string; uk: string }, topics: string[], granted: Record<string, boolean>) => {
+    const changedAt = now()
+    const changes = topics.map((topic) => ({ userKey: p.uk, topic, granted: granted[topic] ?? false, changedAt, source: 'unsubscribe' as const }))
+    // Through the writer: stored, and the journey router ends running journeys of that topic at once.
+    await d.writer.write({ events: [], consent: changes })
+    const message = await d.messages.get(p.m)
+    if (message && changes.some((c) => !c.granted)) await d.outcomes.record({ kind: 'unsubscribe', message, at: changedAt })
+  }
+  const page = (p: { t: string; uk: string }, token: string, done: boolean) =>
+    preferencesPage({
+      topics: Object.entries(d.topics).map(([topic, label]) => ({ topic, label, subscribed: d.consent.isGranted(p.uk, topic) })),
+      actionUrl: `${d.publicUrl().replace(/\/+$/, '')}/u/${token}`,
+      done,
+    })
+
+  r.get('/u/:token', (req, res, next) => {
+    try {
+      const p = verify(req.params.token!, 'u')
+      res.set('cache-control', 'no-store').set('referrer-policy', 'no-referrer').type('html').send(page(p, req.params.token!, false))
+    } catch (err) {
+      next(err)
+    }
+  })
+  r.post('/u/:token', express.raw({ type: () => true, limit: '16kb' }), async (req, res, next) => {
+    try {
+      const p = verify(req.params.token!, 'u')
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+      // RFC 8058 one-click: the mailbox provider's POST, no page, no second step.
+      if (isOneClickBody(req.get('content-type'), body)) {
+        await unsubscribe(p, [p.t], {})
+        res.status(200).type('text').send('Unsubscribed.')
+        return
+      }
+      if (!/application\/x-www-form-urlencoded|multipart\/form-data/i.test(req.get('content-type') ?? ''))
+        throw new ValidationError('Send the preferences form or an RFC 8058 one-click body', [{ path: '(body)', rule: 'content_type', message: 'must be application/x-www-form-urlencoded or multipart/form-data' }])
+      const form = parsePreferencesForm(body)
+      const all = Object.keys(d.topics)
+      const keep = form.action === 'unsubscribe_all' ? new Set<string>() : new Set(form.topics.filter((t) => all.includes(t)))
+      await unsubscribe(p, all, Object.fromEntries(all.map((t) => [t, keep.has(t)])))
+      res.set('cache-control', 'no-store').type('html').send(page(p, req.params.token!, true))
+    } catch (err) {
+      next(err)
+    }
+  })
+  return r
+}

@@ -1,0 +1,12 @@
+/** Product recommendations from behaviour, for email templates: the public surface. */
+export { RecommendationService, type LoadStats, type RecommendationServiceOptions } from './service.js'
+export { CatalogStore, type CatalogStoreOptions } from './catalogStore.js'
+export { CatalogSnapshot } from './catalog.js'
+export { BehaviorIndex, type Entry, type UserBehavior } from './behaviorIndex.js'
+export { loadBehavior, type LoadOptions, type LoadResult } from './behaviorLoader.js'
+export { refreshAggregates, type AggregateOptions } from './aggregateQueries.js'
+export { type Aggregates, EMPTY_AGGREGATES, type Partner, type RawAggregates, buildAggregates, rankPartners } from './aggregates.js'
+export { Recommender, type RecommenderOptions, type RecommenderSources, partnersOf, similarTo } from './recommender.js'
+export { behaviorFlags, favouriteCategory } from './behaviorFlags.js'
+export { productIdOf, productsOf } from './eventProducts.js'
+export * from './types.js'

@@ -1,0 +1,63 @@
+import type { Liquid } from 'liquidjs'
+import type { CompiledTemplate } from './compileTemplate.js'
+import { htmlToText } from './htmlToText.js'
+
+export interface RenderedMessage {
+  subject: string
+  preheader: string
+  html: string
+  text: string
+}
+
+/** A render that failed: the send is skipped with this reason — never a half-rendered email. */
+export class TemplateRenderError extends Error {
+  constructor(
+    readonly templateId: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(`template "${templateId}" ${field}: ${message}`)
+    this.name = 'TemplateRenderError'
+  }
+}
+
+/** Largest HTML part a render may produce (Gmail clips at ~100 KB; this stops runaway output). */
+export const MAX_HTML_BYTES = 512 * 1024
+
+/**
+ * Renders every part for one recipient. All parts or nothing: any error (a missing variable, a
+ * limit hit, output too large) is a TemplateRenderError naming the field.
+ */
+export async function renderTemplate(t: CompiledTemplate, context: Record<string, unknown>, engines: { html: Liquid; text: Liquid }, subjectOverride?: CompiledTemplate["subject"]): Promise<RenderedMessage> {
+  const id = t.definition.id
+  const run = async (field: string, liquid: Liquid, tpl: CompiledTemplate['subject']) => {
+    try {
+      return String(await liquid.render(tpl, context))
+    } catch (err) {
+      throw new TemplateRenderError(id, field, (err instanceof Error ? err.message : String(err)).split('\n')[0]!)
+    }
+  }
+  const subject = oneLine(await run('subject', engines.text, subjectOverride ?? t.subject))
+  const preheader = t.preheader ? oneLine(await run('preheader', engines.text, t.preheader)) : ''
+  let html = await run('body', engines.html, t.html)
+  if (Buffer.byteLength(html) > MAX_HTML_BYTES) throw new TemplateRenderError(id, 'body', `output is larger than ${MAX_HTML_BYTES} bytes`)
+  const text = t.text ? await run('text', engines.text, t.text) : htmlToText(html)
+  if (preheader) html = withPreheader(html, preheader)
+  if (!subject) throw new TemplateRenderError(id, 'subject', 'rendered empty')
+  return { subject, preheader, html, text }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim()
+}
+
+/** The preview line inboxes show after the subject: first in the body, hidden when opened. */
+function withPreheader(html: string, preheader: string): string {
+  const div = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${escapeHtml(preheader)}</div>`
+  const body = /<body[^>]*>/i.exec(html)
+  return body ? html.slice(0, body.index + body[0].length) + div + html.slice(body.index + body[0].length) : div + html
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+}

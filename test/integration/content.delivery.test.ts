@@ -1,0 +1,154 @@
+import { type AddressInfo } from 'node:net'
+import { simpleParser } from 'mailparser'
+import { SMTPServer } from 'smtp-server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { selectRows } from '../../analytics/store.js'
+import { admin, uid, useTestNudge } from '../helpers/harness.js'
+import { activeJourney, endedRun, identify, track, waitFor } from '../helpers/journeys.js'
+
+/**
+ * Personalized mail end to end through a real SMTP server on loopback (SMTP_URL): the MIME a
+ * mailbox provider receives — HTML and text parts, RFC 8058 headers — and what its links do:
+ * tracked clicks resolve to their targets (tampered tokens do not), the pixel records an open, and
+ * one-click unsubscribe changes consent at once.
+ */
+const received: { to: string; raw: string }[] = []
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  onData(stream, session, done) {
+    const chunks: Buffer[] = []
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.on('end', () => {
+      for (const r of session.envelope.rcptTo) received.push({ to: r.address, raw: Buffer.concat(chunks).toString('utf8') })
+      done()
+    })
+  },
+})
+let smtpPort = 0
+beforeAll(async () => {
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()))
+  smtpPort = (smtp.server.address() as AddressInfo).port
+})
+afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())))
+
+describe('content and engagement tracking', () => {
+  const fx = useTestNudge({ role: 'all', env: () => ({ CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }) })
+  const base = () => fx.nudge.url!
+
+  async function shopper() {
+    const userId = uid('reader')
+    const email = `${userId}@example.test`
+    await identify(base(), userId, { email, first_name: 'Ada <Lovelace>', locale: 'de-DE', currency: 'EUR' })
+    return { userId, email }
+  }
+  const inbox = (email: string) => waitFor(async () => received.find((m) => m.to === email), 20_000, `mail to ${email}`)
+
+  it('a journey email: MJML rendered to HTML and text parts, personalized and escaped, RFC 8058 headers, tracked links and pixel', async () => {
+    const id = uid('cj')
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }] })
+    const { userId, email } = await shopper()
+    await track(base(), userId, 'Product Added', { lane: id, product_id: 'p-9', name: 'Trail Runner', price: 89.5, image_url: 'https://cdn.example/p-9.jpg', url: 'https://shop.example/p-9', cart_url: 'https://shop.example/cart?id=1&x=2' })
+    const mail = await simpleParser((await inbox(email)).raw)
+
+    expect(mail.subject).toBe('Ada <Lovelace>, your cart is waiting')
+    const html = String(mail.html)
+    expect(html).toContain('Ada &lt;Lovelace&gt;') // a trait never becomes markup
+    expect(html).not.toContain('<Lovelace>')
+    expect(html).toContain('https://cdn.example/p-9.jpg')
+    expect(html).toMatch(/89,50\s*€/) // money in the user's locale and currency
+    expect(html).toContain('mj-column') // MJML's responsive layout, compiled
+    expect(mail.text).toContain('You left something in your cart')
+    expect(mail.text).toContain('Hi Ada <Lovelace>') // plain text: the name as written, no markup
+    expect(mail.text).not.toMatch(/<\/?(table|td|div|p|a)\b/)
+    const header = (name: string) => mail.headerLines.find((h) => h.key === name)?.line ?? ''
+    expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click')
+    const listUnsub = header('list-unsubscribe')
+    expect(listUnsub).toMatch(/<http:\/\/127\.0\.0\.1:\d+\/u\/[\w.-]+>/)
+    expect(listUnsub).toMatch(/<mailto:unsubscribe\+[\w.-]+@/)
+
+    // Every web link goes through /t/c/… and lands on its target; the pixel is there.
+    const links = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'))
+    const tracked = links.filter((l) => l.includes('/t/c/'))
+    expect(tracked.length).toBeGreaterThan(0)
+    expect(links.filter((l) => /^https:\/\/shop\.example/.test(l))).toEqual([]) // none left untracked
+    const targets = await Promise.all(tracked.map(async (l) => (await fetch(l, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' } })).headers.get('location')))
+    expect(targets).toContain('https://shop.example/cart?id=1&x=2')
+    expect(targets).toContain('https://shop.example/p-9')
+    // Tampered: another URL in the payload, or a cut-off token → 404, never a redirect.
+    const token = tracked[0]!.split('/t/c/')[1]!
+    const [payload, mac] = token.split('.')
+    const forged = `${Buffer.from(Buffer.from(payload!, 'base64url').toString().replace(/https:\/\/[^"]+/, 'https://evil.example/')).toString('base64url')}.${mac}`
+    for (const t of [forged, token.slice(0, -3), 'nonsense']) {
+      const res = await fetch(`${base()}/t/c/${t}`, { redirect: 'manual' })
+      expect(res.status).toBe(404)
+      expect(res.headers.get('location')).toBeNull()
+    }
+    const pixel = /src="([^"]+\/t\/o\/[^"]+)"/.exec(html)![1]!
+    const img = await fetch(pixel.replace(/&amp;/g, '&'), { headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Thunderbird/115' } })
+    expect(img.headers.get('content-type')).toBe('image/gif')
+
+    const messageId = String(mail.headers.get('x-nudge-message-id'))
+    const outcomes = await waitFor(async () => {
+      const rows = await selectRows<{ event: string; journey_id: string; step_id: string; url: string }>(fx.nudge.store.client, 'SELECT event, journey_id, step_id, url FROM message_events WHERE message_id = {m:String}', { m: messageId })
+      return rows.some((r) => r.event === 'open') && rows.filter((r) => r.event === 'click').length >= 2 && rows
+    })
+    expect(outcomes.every((r) => r.journey_id === id && r.step_id === 'mail')).toBe(true)
+    expect(outcomes.map((r) => r.event)).toContain('delivered')
+    // The discount code in the mail is recorded for this message.
+    const code = /SAVE-[0-9A-F]{8}/.exec(html)![0]
+    const [row] = await selectRows<{ message_id: string }>(fx.nudge.store.client, 'SELECT message_id FROM discount_codes WHERE code = {c:String}', { c: code })
+    expect(row?.message_id).toBe(messageId)
+    // View in browser shows the same message.
+    const view = /href="([^"]+\/t\/v\/[^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&')
+    expect(await (await fetch(view)).text()).toContain(code)
+  }, 60_000)
+
+  it('machine opens and scanner clicks are recorded and flagged, not dropped', async () => {
+    const id = uid('mj')
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'browse-offer' }] })
+    const { userId, email } = await shopper()
+    await track(base(), userId, 'Product Viewed', { lane: id, product_id: 'p-1', name: 'Boot', price: 120, url: 'https://shop.example/p-1' })
+    const mail = await simpleParser((await inbox(email)).raw)
+    const html = String(mail.html)
+    const link = /href="([^"]+\/t\/c\/[^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&')
+    const pixel = /src="([^"]+\/t\/o\/[^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&')
+    await fetch(link, { method: 'HEAD', redirect: 'manual' }) // a link scanner's HEAD
+    await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0' } }) // Apple Mail Privacy Protection's bare agent
+    const messageId = String(mail.headers.get('x-nudge-message-id'))
+    const rows = await waitFor(async () => {
+      const r = await selectRows<{ event: string; machine: number; machine_reason: string }>(fx.nudge.store.client, "SELECT event, machine, machine_reason FROM message_events WHERE message_id = {m:String} AND event IN ('open', 'click')", { m: messageId })
+      return r.length >= 2 && r
+    })
+    expect(rows.find((r) => r.event === 'click')).toMatchObject({ machine: 1, machine_reason: 'head_request' })
+    expect(Number(rows.find((r) => r.event === 'open')!.machine)).toBe(1)
+  }, 60_000)
+
+  it('one-click unsubscribe (RFC 8058 POST) changes consent at once and ends the running journey before its next send', async () => {
+    const id = uid('uj')
+    await activeJourney(base(), {
+      id,
+      name: id,
+      trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] },
+      steps: [{ id: 'first', type: 'send', template: 'cart-reminder' }, { id: 'wait', type: 'delay', duration: '3s' }, { id: 'second', type: 'send', template: 'cart-reminder' }],
+    })
+    const { userId, email } = await shopper()
+    await track(base(), userId, 'Product Added', { lane: id, product_id: 'p-2', name: 'Sock', price: 5 })
+    const mail = await simpleParser((await inbox(email)).raw)
+    const unsubUrl = /<(http[^>]+\/u\/[^>]+)>/.exec(mail.headerLines.find((h) => h.key === 'list-unsubscribe')!.line)![1]!
+    // The preferences page (GET) is a page, and changes nothing.
+    const page = await fetch(unsubUrl)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<form')
+    expect((await admin(`${base()}/api/consent/${userId}`)).json.consent.marketing).toBe(true)
+    const res = await fetch(unsubUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })
+    expect(res.status).toBe(200)
+    expect((await admin(`${base()}/api/consent/${userId}`)).json.consent.marketing).toBe(false)
+    const run = await endedRun(base(), id, userId, 20_000)
+    expect(run.outcome).toMatch(/opt_out|consent/)
+    expect(received.filter((m) => m.to === email)).toHaveLength(1)
+    const messageId = String(mail.headers.get('x-nudge-message-id'))
+    const [row] = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM message_events WHERE message_id = {m:String} AND event = 'unsubscribe'", { m: messageId })
+    expect(Number(row!.n)).toBe(1)
+  }, 60_000)
+})
