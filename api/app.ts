@@ -26,11 +26,15 @@ import { journeySpecs, journeysRouter } from './routes/journeys.js'
 import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
 import { templateSpecs, templatesRouter } from './routes/templates.js'
 import { trackingRouter } from './routes/tracking.js'
+import { webhooksRouter } from './routes/webhooks.js'
+import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
 
 export interface AppDeps {
   writeKeys: Map<string, string>
   adminKey: string
+  /** Bounce/complaint webhooks accept this key (and the admin key). */
+  webhookKey?: string
   ingest: IngestService
   writer: EventWriter
   users: UserRepository
@@ -57,6 +61,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(journeySpecs),
   ...Object.values(messageSpecs),
   ...Object.values(templateSpecs),
+  ...Object.values(suppressionSpecs),
   ...healthSpecs,
 ]
 
@@ -90,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
       log: deps.log,
     }),
   )
+  app.use(webhooksRouter({ keys: [deps.webhookKey, deps.adminKey].filter((k): k is string => !!k), messages: j.messages, outcomes: j.outcomes, suppressions: j.suppressions, log: deps.log }))
   app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
@@ -98,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flagsRouter(deps.flags))
   app.use(journeysRouter(deps.journeys))
   app.use(messagesRouter(deps.journeys.mailbox))
+  app.use(suppressionsRouter(j.suppressions))
   app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))

@@ -9,6 +9,7 @@ import { GroupInsert } from '../analytics/groupInsert.js'
 import type { TrackingConfig } from '../content/composeMessage.js'
 import { MessageLookup } from '../content/engagement/messageLookup.js'
 import { OutcomeRecorder } from '../content/engagement/outcomes.js'
+import { SuppressionList } from '../content/engagement/suppressions.js'
 import type { Behavior, Product, RecommendationBlock } from '../content/renderContext.js'
 import type { ContactCipher } from '../core/contactCipher.js'
 import { inGlobalHoldout } from '../experiments/assign.js'
@@ -45,6 +46,8 @@ export interface JourneyDepsIn {
   ingest?: IngestService
   users: UserRepository
   tracking: TrackingConfig
+  /** Keyed hash of contact details (the suppression list is by address). */
+  lookupKey: Buffer
   /** Recommendation blocks and behavioral flags for templates (in memory). */
   recommendations?: { forUser(userKey: string, block: RecommendationBlock, opts?: { productId?: string; limit?: number }): Product[]; behavior(userKey: string): Behavior }
   /** The writer's last stored batch (where routing starts on a fresh store). */
@@ -90,6 +93,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   // Outcomes (delivered here; opens, clicks, unsubscribes and bounces at the API) and the
   // message lookup tracking needs. Where this process ingests, outcomes are also the user's events.
   const messages = new MessageLookup(sendStore.client)
+  const suppressions = new SuppressionList(sendStore.client, d.lookupKey)
   const ingest = d.ingest
   const outcomes = new OutcomeRecorder(
     sendStore.client,
@@ -153,6 +157,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       testEmailPattern: config.testEmailPattern,
       isMember: (s, u) => d.segments.isMember(s, u),
       inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
+      softBounceLimit: config.SOFT_BOUNCE_LIMIT,
     })
     const bodies = new GroupInsert<Record<string, unknown>>(sendStore.client, 'message_bodies')
     const codes = new GroupInsert<Record<string, unknown>>(sendStore.client, 'discount_codes')
@@ -200,6 +205,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
     computed: async (u: string) => (await d.segments.profileOf(u)).computed,
     messages,
     outcomes,
+    suppressions,
     journeys,
     runs,
     router,

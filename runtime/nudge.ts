@@ -162,7 +162,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     clicks: config.TRACK_CLICKS,
     mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',
   }
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
@@ -204,7 +204,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   let server: Server | undefined
   let url: string | undefined
   if (role !== 'worker') {
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)

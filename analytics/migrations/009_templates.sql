@@ -57,3 +57,14 @@ CREATE TABLE IF NOT EXISTS message_bodies (
 ) ENGINE = MergeTree
 ORDER BY message_id
 TTL toDateTime(created_at) + INTERVAL 30 DAY;
+
+-- Addresses that must not be mailed: hard bounces, complaints, repeated soft bounces, or added by
+-- hand. Keyed by the contact's lookup hash (an HMAC; the address itself is not stored here).
+CREATE TABLE IF NOT EXISTS suppressions (
+  lookup_hash String,
+  reason LowCardinality(String),
+  source LowCardinality(String),
+  at DateTime64(3, 'UTC'),
+  active UInt8
+) ENGINE = ReplacingMergeTree(at)
+ORDER BY lookup_hash;

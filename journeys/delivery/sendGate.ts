@@ -64,8 +64,12 @@ export interface GateOptions {
   testEmailPattern?: RegExp
   isMember(segmentId: string, userKey: string): boolean
   inGlobalHoldout(userKey: string): boolean
+  /** Soft bounces within 30 days that suppress an address (hard bounces and complaints: one). */
+  softBounceLimit?: number
   now?: () => number
 }
+
+const SOFT_BOUNCE_WINDOW_MS = 30 * 86_400_000
 
 /** Transactional mail is never capped or held for quiet hours. */
 const UNCAPPED_TOPICS = new Set(['transactional'])
@@ -151,7 +155,7 @@ export class SendGate {
     const exitEvents = [...new Set(reqs.flatMap((r) => r.exit.flatMap((x) => (x.type === 'event' ? [x.event] : []))))]
     const since = Math.min(...reqs.map((r) => r.trigger.timestamp))
 
-    const [ledger, consent, events, traits, contacts] = await Promise.all([
+    const [ledger, consent, events, traits, contacts, suppressed] = await Promise.all([
       selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number }>(
         this.opts.client,
         `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_
@@ -181,7 +185,15 @@ export class SendGate {
         `SELECT user_key, argMax(value_enc, updated_at) AS value_enc, argMax(lookup_hash, updated_at) AS lookup FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key`,
         { keys },
       ),
+      // The suppression list is by address: a bounced address stays suppressed whoever it belongs to.
+      selectRows<{ lookup_hash: string }>(
+        this.opts.client,
+        `SELECT lookup_hash FROM suppressions FINAL WHERE active = 1 AND lookup_hash IN (
+           SELECT argMax(lookup_hash, updated_at) FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key)`,
+        { keys },
+      ),
     ])
+    const suppressedHashes = new Set(suppressed.map((r) => r.lookup_hash))
 
     const asked = new Set(ids)
     const statusOf = new Map(ledger.filter((r) => asked.has(r.message_id)).map((r) => [r.message_id, r.status]))
@@ -214,12 +226,12 @@ export class SendGate {
       // Decided before a crash, perhaps handed over: send again with the same Message-ID (the
       // transport collapses it), without deciding again.
       else if (status === 'sending') out[i] = { action: 'send', recipient, resumed: true }
-      else out[i] = this.decideOne(r, recipient, now, { consent: consentOf, events: eventsOf.get(r.userKey) ?? [], used: usedByUser.get(r.userKey) ?? [] })
+      else out[i] = this.decideOne(r, recipient, now, { consent: consentOf, events: eventsOf.get(r.userKey) ?? [], used: usedByUser.get(r.userKey) ?? [], suppressed: !!contact?.lookupHash && suppressedHashes.has(contact.lookupHash) })
     }
     return out
   }
 
-  private decideOne(r: SendRequest, recipient: Recipient, now: number, facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[] }): GateDecision {
+  private decideOne(r: SendRequest, recipient: Recipient, now: number, facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; suppressed: boolean }): GateDecision {
     const granted = facts.consent.get(`${r.userKey}\u0000${r.topic}`) ?? this.opts.consentDefaults[r.topic] ?? false
     if (!granted) return { action: 'skip', reason: 'consent', exit: true }
     const run = { userKey: r.userKey, correlationKey: r.correlationKey, correlation: r.correlation }
@@ -228,7 +240,11 @@ export class SendGate {
         return { action: 'skip', reason: `exit:${x.event}`, exit: true }
       if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey)) return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
     }
-    const suppressed = facts.events.some((e) => e.event === ENGAGEMENT_EVENTS.complained || (e.event === ENGAGEMENT_EVENTS.bounced && (e.properties.bounce_type ?? 'hard') !== 'soft'))
+    const softBounces = facts.events.filter((e) => e.event === ENGAGEMENT_EVENTS.bounced && e.properties.bounce_type === 'soft' && e.timestamp >= now - SOFT_BOUNCE_WINDOW_MS).length
+    const suppressed =
+      facts.suppressed ||
+      softBounces >= (this.opts.softBounceLimit ?? 3) ||
+      facts.events.some((e) => e.event === ENGAGEMENT_EVENTS.complained || (e.event === ENGAGEMENT_EVENTS.bounced && (e.properties.bounce_type ?? 'hard') !== 'soft'))
     if (suppressed) return { action: 'skip', reason: 'suppressed', exit: true }
     if (!recipient.email) return { action: 'skip', reason: 'no_address', exit: true }
     if (!recipient.test && this.opts.inGlobalHoldout(r.userKey)) return { action: 'skip', reason: 'global_holdout', exit: true }

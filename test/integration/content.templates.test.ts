@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { admin, uid, useTestNudge } from '../helpers/harness.js'
+import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
+
+/** Templates through the API: versions, compile errors with positions, preview, the sandbox. */
+describe('templates', () => {
+  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn' } })
+  const base = () => fx.nudge.url!
+  const mjml = (inner: string) => `<mjml><mj-body><mj-section><mj-column>${inner}</mj-column></mj-section></mj-body></mjml>`
+
+  it('saves MJML templates as versions; the newest is current; every version stays readable', async () => {
+    const id = uid('tpl').toLowerCase()
+    const v1 = await admin(`${base()}/api/templates`, 'POST', { id, format: 'mjml', subject: 'Hello {{ user.first_name | default: "you" }}', body: mjml('<mj-text>One</mj-text>') })
+    expect(v1.status).toBe(201)
+    expect(v1.json.version).toBe(1)
+    const v2 = await admin(`${base()}/api/templates/${id}`, 'PUT', { format: 'mjml', subject: 'Hello again', body: mjml('<mj-text>Two</mj-text>') })
+    expect(v2.json.version).toBe(2)
+    expect((await admin(`${base()}/api/templates/${id}`)).json.definition.subject).toBe('Hello again')
+    const versions = (await admin(`${base()}/api/templates/${id}/versions`)).json.versions
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([1, 2])
+    const preview = await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})
+    expect(preview.status).toBe(200)
+    expect(preview.json.html).toContain('Two')
+    expect(preview.json.html).toMatch(/<!doctype html>/i)
+  })
+
+  it('a syntax error → 400 naming the field, the line and the column; nothing is saved', async () => {
+    const id = uid('bad').toLowerCase()
+    const res = await admin(`${base()}/api/templates`, 'POST', { id, subject: 'ok', body: '<p>fine</p>\n<p>{% if user.first_name %}hi</p>' })
+    expect(res.status).toBe(400)
+    const issue = res.json.error.issues.find((i: { path: string }) => i.path === 'body')
+    expect(issue).toMatchObject({ rule: 'liquid_syntax', line: 2 })
+    expect(typeof issue.column).toBe('number')
+    const subj = await admin(`${base()}/api/templates`, 'POST', { id, subject: 'Hi {{ user.name ', body: '<p>x</p>' })
+    expect(subj.json.error.issues[0]).toMatchObject({ path: 'subject', rule: 'liquid_syntax', line: 1 })
+    const badMjml = await admin(`${base()}/api/templates`, 'POST', { id, format: 'mjml', subject: 'x', body: '<mjml><mj-body><mj-sectionx></mj-sectionx></mj-body></mjml>' })
+    expect(badMjml.json.error.issues[0]).toMatchObject({ path: 'body', rule: 'mjml', line: 1 })
+    const unknownFilter = await admin(`${base()}/api/templates`, 'POST', { id, subject: 'x', body: '{{ user.name | shout }}' })
+    expect(unknownFilter.status).toBe(400)
+    expect((await admin(`${base()}/api/templates/${id}`)).status).toBe(404)
+  })
+
+  it('preview renders for a real user with their profile, and for a sample profile, without sending', async () => {
+    const userId = uid('pv')
+    await identify(base(), userId, { email: `${userId}@example.test`, first_name: 'Grace', locale: 'fr-FR', currency: 'EUR' })
+    const id = uid('money').toLowerCase()
+    await admin(`${base()}/api/templates`, 'POST', { id, subject: '{{ user.first_name }}: {{ 3 | pluralize: "article", "articles", locale }}', body: '<p>{{ event.properties.price | money: currency, locale }}</p>{% render "footer", urls: urls %}' })
+    const real = await admin(`${base()}/api/templates/${id}/preview`, 'POST', { userId, event: { name: 'Product Viewed', properties: { price: 1234.5 } } })
+    expect(real.status).toBe(200)
+    expect(real.json.subject).toBe('Grace: 3 articles')
+    expect(real.json.html).toMatch(/1\s234,50\s€/)
+    expect(real.json.html).toContain('/u/') // the unsubscribe link in the footer partial
+    const sample = await admin(`${base()}/api/templates/${id}/preview`, 'POST', { profile: { first_name: 'Sam' }, event: { name: 'X', properties: { price: 2 } } })
+    expect(sample.json.subject).toBe('Sam: 3 articles')
+    expect(sample.json.html).toContain('$2.00')
+    expect(await messagesTo(base(), `${userId}@example.test`)).toEqual([])
+  })
+
+  it('the sandbox: no prototype access, strict variables, loop and output limits — a 400 at preview, never a half-rendered email', async () => {
+    const cases: [string, string][] = [
+      ['proto', '{{ user.constructor.name }}{{ user.__proto__ }}'],
+      ['missing', 'Hello {{ user.no_such_trait }}'],
+      ['loop', '{% for i in (1..50000000) %}x{% endfor %}'],
+      ['output', '{% assign s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" %}{% for i in (1..6000) %}{{ s }}{% endfor %}'],
+    ]
+    for (const [name, body] of cases) {
+      const id = uid(`sb-${name}`).toLowerCase()
+      expect((await admin(`${base()}/api/templates`, 'POST', { id, subject: 'x', body })).status).toBe(201)
+      const res = await admin(`${base()}/api/templates/${id}/preview`, 'POST', { profile: { first_name: 'A' } })
+      expect(res.status, name).toBe(400)
+      expect(res.json.error.issues[0].rule).toBe('render')
+    }
+    // Defaults make a missing variable fine.
+    const id = uid('sb-default').toLowerCase()
+    await admin(`${base()}/api/templates`, 'POST', { id, subject: 'x', body: 'Hello {{ user.no_such_trait | default: "friend" }}{% if user.nope %}!{% endif %}' })
+    expect((await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})).json.html).toBe('Hello friend')
+  })
+
+  it('a template that cannot render for a user skips the send with reason template_error — no email goes out', async () => {
+    const tpl = uid('needs').toLowerCase()
+    await admin(`${base()}/api/templates`, 'POST', { id: tpl, subject: 'For {{ user.first_name }}', body: '<p>{{ event.properties.coupon }}</p>' })
+    const id = uid('tj')
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Coupon Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: tpl }] })
+    const userId = uid('tu')
+    await identify(base(), userId, { email: `${userId}@example.test`, first_name: 'Lin' })
+    await track(base(), userId, 'Coupon Viewed', { lane: id }) // no coupon property: strict variables fail
+    const run = await endedRun(base(), id, userId)
+    expect(run.outcome).toBe('template_error')
+    await sleep(300)
+    expect(await messagesTo(base(), `${userId}@example.test`)).toEqual([])
+    // With the property, the same template sends.
+    const other = uid('tu')
+    await identify(base(), other, { email: `${other}@example.test`, first_name: 'Max' })
+    await track(base(), other, 'Coupon Viewed', { lane: id, coupon: 'C-1' })
+    const [m] = await waitFor(async () => (await messagesTo(base(), `${other}@example.test`)).length > 0 && messagesTo(base(), `${other}@example.test`))
+    expect(await rawMessage(base(), m!.messageId)).toContain('C-1')
+  })
+})
