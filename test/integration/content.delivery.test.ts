@@ -151,4 +151,53 @@ describe('content and engagement tracking', () => {
     const [row] = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM message_events WHERE message_id = {m:String} AND event = 'unsubscribe'", { m: messageId })
     expect(Number(row!.n)).toBe(1)
   }, 60_000)
+
+  it('bounce and complaint webhooks: outcomes on the message, a hard bounce suppresses the address, soft bounces count, bad payloads are 400s naming the field', async () => {
+    const id = uid('bj')
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'browse-social-proof' }] })
+    const hook = (provider: string, body: unknown, key = 'admin_test_key_123') =>
+      fetch(`${base()}/webhooks/email/${provider}?key=${key}`, { method: 'POST', headers: { 'content-type': provider === 'ses' ? 'text/plain' : 'application/json' }, body: JSON.stringify(body) })
+
+    // SES (through SNS) hard-bounces the first shopper's message: its outcome, then suppression.
+    const a = await shopper()
+    await track(base(), a.userId, 'Product Viewed', { lane: id, product_id: 'p-1', name: 'Boot' })
+    const mailA = await simpleParser((await inbox(a.email)).raw)
+    const idA = String(mailA.headers.get('x-nudge-message-id'))
+    const ses = { Type: 'Notification', MessageId: 'sns-1', TopicArn: 'arn:aws:sns:eu-west-1:1:ses', Message: JSON.stringify({ notificationType: 'Bounce', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), source: 'shop@example.com', destination: [a.email], headers: [{ name: 'Message-ID', value: `<${idA}@nudge.local>` }] }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: new Date().toISOString(), bouncedRecipients: [{ emailAddress: a.email }] } }), Timestamp: new Date().toISOString() }
+    const res = await hook('ses', ses)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ received: 1, matched: 1, suppressed: 1 })
+    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(a.email)}`)).json).toMatchObject({ suppressed: true, reason: 'hard_bounce' })
+    const [bounce] = await waitFor(async () => {
+      const r = await selectRows<{ bounce_type: string; provider: string; journey_id: string }>(fx.nudge.store.client, "SELECT bounce_type, provider, journey_id FROM message_events WHERE message_id = {m:String} AND event = 'bounce'", { m: idA })
+      return r.length > 0 && r
+    })
+    expect(bounce).toMatchObject({ bounce_type: 'hard', provider: 'ses', journey_id: id })
+    // The next trigger for that address is skipped as suppressed: no second email.
+    await track(base(), a.userId, 'Product Viewed', { lane: id, product_id: 'p-2', name: 'Hat' }, { messageId: uid('again') })
+    await waitFor(async () => {
+      const rows = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'", { j: id, u: a.userId })
+      return rows.some((r) => r.reason === 'suppressed')
+    })
+    expect(received.filter((m) => m.to === a.email)).toHaveLength(1)
+
+    // SendGrid: a complaint by address (no message id) suppresses too; soft bounces (generic format) only count.
+    const b = await shopper()
+    await track(base(), b.userId, 'Product Viewed', { lane: id, product_id: 'p-3', name: 'Cap' })
+    await inbox(b.email)
+    const sg = await hook('sendgrid', [{ email: b.email, timestamp: Math.floor(Date.now() / 1000), event: 'spamreport', sg_message_id: 'sg-1' }])
+    expect(await sg.json()).toMatchObject({ received: 1, matched: 1, suppressed: 1 })
+    const c = await shopper()
+    const soft = await hook('nudge', { events: [{ type: 'bounce', bounceType: 'soft', email: c.email }] })
+    expect(await soft.json()).toMatchObject({ received: 1, suppressed: 0 })
+    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(c.email)}`)).json.suppressed).toBe(false)
+
+    // Bad input: a missing field is named; a wrong key is refused; an unknown provider is a 404.
+    const bad = await hook('nudge', { events: [{ type: 'bounce' }] })
+    expect(bad.status).toBe(400)
+    expect(JSON.stringify(await bad.json())).toContain('events[0].email')
+    expect((await hook('nudge', { events: [{ type: 'bounce', email: c.email }] }, 'wrong-key')).status).toBe(401)
+    expect((await hook('mailgun', {})).status).toBe(404)
+    expect((await fetch(`${base()}/webhooks/email/nudge?key=admin_test_key_123`, { method: 'POST', body: '{not json' })).status).toBe(400)
+  }, 60_000)
 })
