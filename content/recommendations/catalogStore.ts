@@ -78,12 +78,15 @@ export class CatalogStore {
     return this.read({ category: opts.category, limit: opts.limit ?? 100 })
   }
 
-  /** Every product: the recommendations' in-memory catalog. */
-  snapshot(): Promise<Product[]> {
-    return this.read({})
+  /**
+   * Every product: the recommendations' in-memory catalog. `fromEvents: false` reads the API's
+   * products only (one small table, not the events of the window).
+   */
+  snapshot(opts: { fromEvents?: boolean } = {}): Promise<Product[]> {
+    return this.read({ apiOnly: opts.fromEvents === false })
   }
 
-  private async read(f: { ids?: string[]; category?: string; limit?: number }): Promise<Product[]> {
+  private async read(f: { ids?: string[]; category?: string; limit?: number; apiOnly?: boolean }): Promise<Product[]> {
     const params: Record<string, unknown> = {
       since: dateTimeParam(this.now() - this.windowDays * DAY_MS),
       names: [PRODUCT_VIEWED, PRODUCT_ADDED, ORDER_COMPLETED],
@@ -108,14 +111,14 @@ export class CatalogStore {
         SELECT product_id, name, toString(category) AS category, price, toString(currency) AS currency, image_url, url, attributes, in_stock,
                toUnixTimestamp64Milli(updated_at) AS at_ms, 'catalog' AS src
         FROM products FINAL ${catalogWhere.length ? `WHERE ${catalogWhere.join(' AND ')}` : ''}
-        UNION ALL
+        ${f.apiOnly ? '' : `UNION ALL
         SELECT pid, ${latest('p_name', "p_name != ''")}, ${latest('p_category', "p_category != ''")}, ${latest('p_price', 'NOT isNaN(p_price)')},
                ${latest('p_currency', "p_currency != ''")}, ${latest('p_image', "p_image != ''")}, ${latest('p_url', "p_url != ''")},
                if(${latest('p_brand', "p_brand != ''")} = '', '{}', toJSONString(map('brand', ${latest('p_brand', "p_brand != ''")}))),
                toUInt8(1), toUnixTimestamp64Milli(max(ts)), 'events'
         FROM (${sightingsSql('event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, \'UTC\')}', '{purchase:String}')})
         WHERE ${eventsWhere.join(' AND ')}
-        GROUP BY pid
+        GROUP BY pid`}
       ) ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}
       ORDER BY product_id ${f.limit !== undefined ? 'LIMIT {limit:UInt32}' : ''}`
     return (await selectRows<ProductRow>(this.client, sql, params)).map(fromRow)

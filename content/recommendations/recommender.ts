@@ -11,6 +11,8 @@ import { type BehaviorFlags, type BlockName, DAY_MS, type Reason, type Recommend
  * so it is never empty while an eligible product exists. What is never shown: a product bought in
  * the last `recentPurchaseDays`, one out of stock, the block's own anchor, a duplicate.
  */
+export const MAX_LIMIT = 100
+
 export interface RecommenderSources {
   readonly index: BehaviorIndex
   readonly aggregates: Aggregates
@@ -74,7 +76,8 @@ export class Recommender {
   recommend(userKey: string, block: BlockName, opts: RecommendOptions, now: number): RecommendedProduct[] {
     const { aggregates: agg, catalog } = this.src
     const u = this.src.index.user(userKey)
-    const limit = Math.max(0, Math.floor(opts.limit ?? 4))
+    // Bounded: a render must stay cheap whatever a template asks for.
+    const limit = Math.min(MAX_LIMIT, Math.max(0, Math.floor(opts.limit ?? 4)))
     const anchor = opts.productId
     const exclude = new Set<string>()
     if (anchor) exclude.add(anchor)

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { type Aggregates, EMPTY_AGGREGATES, buildAggregates } from './aggregates.js'
-import { refreshAggregates } from './aggregateQueries.js'
+import { type Aggregates, EMPTY_AGGREGATES, type RawAggregates, buildAggregates } from './aggregates.js'
+import { queryPairs, queryRankings } from './aggregateQueries.js'
 import { BehaviorIndex, KIND_OF_EVENT } from './behaviorIndex.js'
 import { loadBehavior } from './behaviorLoader.js'
 import { CatalogSnapshot } from './catalog.js'
@@ -21,8 +21,10 @@ import {
 /**
  * Recommendations for renders: everything a block needs is in memory (the behaviour index, the
  * last aggregates, the catalog), so `forUser` and `behavior` never query. `load()` once at start;
- * stored events (`onStored`) keep the index and catalog current at once; `start()` refreshes the
- * store-wide aggregates and the catalog on a timer.
+ * stored events (`onStored`) keep the index and catalog current at once; `start()` refreshes on a
+ * timer: every time the API's catalog and the rankings (trending, best sellers), every
+ * `fullRefreshEveryMs` also the costly part — co-occurrence pairs and the products known from
+ * events (which stored events keep current in between).
  */
 export interface RecommendationServiceOptions {
   client: ClickHouseClient
@@ -38,6 +40,8 @@ export interface RecommendationServiceOptions {
   recentPurchaseDays?: number
   /** Rows per page of the index load. Default 100 000. */
   pageSize?: number
+  /** How often a refresh also recomputes pairs and re-reads event-derived products. Default 10 min. */
+  fullRefreshEveryMs?: number
 }
 
 export interface LoadStats {
@@ -67,7 +71,11 @@ export class RecommendationService {
   /** The last write batch the loaded index read; later `onStored` batches are new. */
   private loadedSeq = -1
   private changes: CatalogChange[] | undefined
-  private refreshing: Promise<number> | undefined
+  private pairs: Pick<RawAggregates, 'boughtTogether' | 'viewedTogether'> = { boughtTogether: [], viewedTogether: [] }
+  private lastFullAt: number | undefined
+  /** Refreshes run one after another. */
+  private chain: Promise<unknown> = Promise.resolve()
+  private timerBusy = false
   private timer: NodeJS.Timeout | undefined
 
   constructor(opts: RecommendationServiceOptions) {
@@ -85,7 +93,7 @@ export class RecommendationService {
     const buffered: NonNullable<typeof this.buffered> = []
     this.buffered = buffered
     try {
-      const refreshMs = await this.refresh()
+      const refreshMs = await this.refresh({ full: true })
       const started = performance.now()
       const loaded = await loadBehavior(this.client, this.now(), { days: this.opts.windowDays, pageSize: this.opts.pageSize })
       this.state.index = loaded.index
@@ -106,19 +114,27 @@ export class RecommendationService {
     }
   }
 
-  /** Re-reads the catalog and recomputes the aggregates (one at a time); resolves to its duration in ms. */
-  refresh(): Promise<number> {
-    this.refreshing ??= this.doRefresh().finally(() => {
-      this.refreshing = undefined
-    })
-    return this.refreshing
+  /**
+   * Re-reads the catalog and recomputes the rankings — and the pairs and event-derived products
+   * when `full` or due. Runs after any refresh under way; resolves to its duration in ms.
+   */
+  refresh(opts: { full?: boolean } = {}): Promise<number> {
+    const run = this.chain.catch(() => {}).then(() => this.doRefresh(opts.full ?? false))
+    this.chain = run
+    return run
   }
 
-  /** Refreshes every `intervalMs` (the timer does not keep the process alive). */
+  /** Refreshes every `intervalMs`, skipping a tick while one runs (the timer does not keep the process alive). */
   start(intervalMs = 60_000): void {
     if (this.timer) return
     this.timer = setInterval(() => {
-      this.refresh().catch((err) => this.log('recommendations refresh failed', { err: String(err) }))
+      if (this.timerBusy) return
+      this.timerBusy = true
+      this.refresh()
+        .catch((err) => this.log('recommendations refresh failed', { err: String(err) }))
+        .finally(() => {
+          this.timerBusy = false
+        })
     }, intervalMs)
     this.timer.unref()
   }
@@ -127,7 +143,7 @@ export class RecommendationService {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    await this.refreshing?.catch(() => {})
+    await this.chain.catch(() => {})
   }
 
   /** A stored batch (the writer's `onStored`: its events and `rows.seq`): reflected at once. */
@@ -159,22 +175,24 @@ export class RecommendationService {
     return this.recommender.behavior(userKey, this.now())
   }
 
-  private async doRefresh(): Promise<number> {
+  private async doRefresh(forceFull: boolean): Promise<number> {
     const started = performance.now()
     const now = this.now()
+    const full = forceFull || this.lastFullAt === undefined || now - this.lastFullAt >= (this.opts.fullRefreshEveryMs ?? 600_000)
+    const aggOpts = { windowDays: this.opts.windowDays, trendingDays: this.opts.trendingDays, partners: this.opts.partners }
     const changes: CatalogChange[] = []
     this.changes = changes
     try {
-      const products = await this.catalog.snapshot()
-      const raw = await refreshAggregates(this.client, now, {
-        windowDays: this.opts.windowDays,
-        trendingDays: this.opts.trendingDays,
-        partners: this.opts.partners,
-      })
+      const products = await this.catalog.snapshot({ fromEvents: full })
+      const rankings = await queryRankings(this.client, now, aggOpts)
+      if (full) this.pairs = await queryPairs(this.client, now, aggOpts)
       const catalog = new CatalogSnapshot(products)
+      // Not re-read this time: the products known from events stay as stored events left them.
+      if (!full) for (const p of this.state.catalog.all()) if (p.source === 'events' && !catalog.get(p.product_id)) catalog.put(p)
       for (const change of changes) change(catalog)
       this.state.catalog = catalog
-      this.state.aggregates = buildAggregates(raw, catalog, { partners: this.opts.partners })
+      this.state.aggregates = buildAggregates({ ...this.pairs, ...rankings }, catalog, { partners: this.opts.partners })
+      if (full) this.lastFullAt = now
       this.state.index.prune(now - (this.opts.windowDays ?? 90) * DAY_MS)
     } finally {
       if (this.changes === changes) this.changes = undefined

@@ -53,7 +53,7 @@ export type Reason = BlockName | 'trending' | 'best_sellers' | 'catalog'
 export type RecommendedProduct = Product & { reason: Reason }
 
 export interface RecommendOptions {
-  /** Default 4. */
+  /** Default 4, at most 100. */
   limit?: number
   /** Recommend around this product (the trigger event's) instead of the user's history. */
   productId?: string

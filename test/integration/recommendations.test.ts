@@ -236,8 +236,9 @@ describe('recommendations on real data (chdb), injected clock', () => {
     for (const user of ['ann', 'bob', 'cy', 'dee', 'eve', 'gus', 'hal']) expect(paged.index.user(user)).toEqual(one.index.user(user))
   })
 
-  it('the timer refreshes aggregates and catalog', async () => {
+  it('the timer refreshes the catalog; products known from events stay known in between full refreshes', async () => {
     await svc.catalog.upsert([{ product_id: 'K2', name: 'Wool socks', category: 'socks', price: 12, updated_at: NOW }])
+    svc.onStored([{ userKey: 'yul', event: 'Product Viewed', timestamp: NOW - 10, properties: { product_id: 'N2', name: 'Beanie', category: 'hats' } }])
     svc.start(20)
     const deadline = Date.now() + 10_000
     while (!svc.forUser('nobody', 'similar', { productId: 'K1', limit: 1 }).some((p) => p.product_id === 'K2') && Date.now() < deadline) {
@@ -245,6 +246,9 @@ describe('recommendations on real data (chdb), injected clock', () => {
     }
     await svc.stop()
     expect(reasons(svc.forUser('nobody', 'similar', { productId: 'K1', limit: 1 }))).toEqual(['K2:similar'])
+    // Not re-read by this (not full) refresh: T1 from the load, N2 from a stored event.
+    expect(svc.forUser('gus', 'recently_viewed', { limit: 1 })[0]).toMatchObject({ product_id: 'T1', name: 'Tee', reason: 'recently_viewed' })
+    expect(svc.forUser('yul', 'recently_viewed', { limit: 1 })[0]).toMatchObject({ product_id: 'N2', name: 'Beanie', reason: 'recently_viewed' })
   })
 
   it('lookups are fast', () => {
