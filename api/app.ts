@@ -27,6 +27,7 @@ import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js
 import { templateSpecs, templatesRouter } from './routes/templates.js'
 import { trackingRouter } from './routes/tracking.js'
 import { webhooksRouter } from './routes/webhooks.js'
+import { catalogRouter, catalogSpecs } from './routes/catalog.js'
 import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
 
@@ -62,6 +63,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(messageSpecs),
   ...Object.values(templateSpecs),
   ...Object.values(suppressionSpecs),
+  ...Object.values(catalogSpecs),
   ...healthSpecs,
 ]
 
@@ -105,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(journeysRouter(deps.journeys))
   app.use(messagesRouter(deps.journeys.mailbox))
   app.use(suppressionsRouter(j.suppressions))
+  if (j.recommendations) app.use(catalogRouter(j.recommendations))
   app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))

@@ -10,7 +10,8 @@ import type { TrackingConfig } from '../content/composeMessage.js'
 import { MessageLookup } from '../content/engagement/messageLookup.js'
 import { OutcomeRecorder } from '../content/engagement/outcomes.js'
 import { SuppressionList } from '../content/engagement/suppressions.js'
-import type { Behavior, Product, RecommendationBlock } from '../content/renderContext.js'
+import type { RecommendationBlock } from '../content/renderContext.js'
+import type { RecommendationService } from '../content/recommendations/service.js'
 import type { ContactCipher } from '../core/contactCipher.js'
 import { inGlobalHoldout } from '../experiments/assign.js'
 import type { ExperimentService } from '../experiments/experimentService.js'
@@ -49,7 +50,7 @@ export interface JourneyDepsIn {
   /** Keyed hash of contact details (the suppression list is by address). */
   lookupKey: Buffer
   /** Recommendation blocks and behavioral flags for templates (in memory). */
-  recommendations?: { forUser(userKey: string, block: RecommendationBlock, opts?: { productId?: string; limit?: number }): Product[]; behavior(userKey: string): Behavior }
+  recommendations?: RecommendationService
   /** The writer's last stored batch (where routing starts on a fresh store). */
   storedSeq?: () => number
   log: (msg: string, extra?: Record<string, unknown>) => void

@@ -25,6 +25,7 @@ import type { Logger } from './log.js'
 import { type Journeys, buildJourneys } from './journeysWiring.js'
 import { addJourneyMetrics, createMetrics } from './metrics.js'
 import { loadSecrets } from './secrets.js'
+import { RecommendationService } from '../content/recommendations/service.js'
 
 /**
  * The composition root: builds every adapter from the config and hands them to the pure parts.
@@ -51,6 +52,7 @@ export interface RunningNudge {
   experiments: ExperimentService
   flags: FlagService
   journeys: Journeys
+  recommendations: RecommendationService
   /** Role `all` with TEMPORAL_EAGER_START: a client that starts runs on this process's worker. */
   eagerTemporal?: Client
   temporal: Client
@@ -153,6 +155,16 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
   }
   const eagerTemporal = role === 'all' && config.TEMPORAL_EAGER_START ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE }) : undefined
+  // Recommendations and behavioral flags for templates: in memory, fed by every stored batch; the
+  // history and the store-wide aggregates load in the background on a connection of their own.
+  const recsStore = await openStore(storeOptions)
+  const recommendations = new RecommendationService({ client: recsStore.client, log: log.warn })
+  if (role !== 'worker') writer.onStored((events, _consent, rows) => recommendations.onStored(events, rows.seq))
+  const recsLoaded = recommendations
+    .load()
+    .then(() => recommendations.start())
+    .catch((err) => log.warn('recommendations did not load; blocks fall back until the next refresh', { err: String(err) }))
+
   // Links in mail point at PUBLIC_URL, or at this process once it listens (embedded default).
   let listening: string | undefined
   const tracking = {
@@ -162,7 +174,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     clicks: config.TRACK_CLICKS,
     mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',
   }
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, recommendations, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
@@ -244,11 +256,14 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
+      await recsLoaded
+      await recommendations.stop()
+      await recsStore.close()
       if (segmentStore !== store) await segmentStore.close()
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, temporal, eagerTemporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, temporal, eagerTemporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

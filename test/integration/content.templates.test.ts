@@ -95,4 +95,37 @@ describe('templates', () => {
     const [m] = await waitFor(async () => (await messagesTo(base(), `${other}@example.test`)).length > 0 && messagesTo(base(), `${other}@example.test`))
     expect(await rawMessage(base(), m!.messageId)).toContain('C-1')
   })
+
+  it('recommendations and behavioral flags from seeded behavior: the expected products, and the seed’s conditional content', async () => {
+    const lane = uid('shop').toLowerCase()
+    const pid = (n: number) => `${lane}-p${n}`
+    await admin(`${base()}/api/catalog/products`, 'PUT', {
+      products: [1, 2, 3, 4, 5].map((n) => ({ product_id: pid(n), name: `Item ${n}`, category: n <= 3 ? `${lane}-shoes` : `${lane}-bags`, price: 50 + n, currency: 'EUR', url: `https://shop.example/${n}` })),
+    })
+    // Two orders put p1 and p3 together; the viewer looked at p1 three times and at p2 once.
+    for (const buyer of [uid('b'), uid('b')]) await track(base(), buyer, 'Order Completed', { order_id: uid('o'), products: [{ product_id: pid(1) }, { product_id: pid(3) }] })
+    const viewer = uid('v')
+    for (const n of [1, 1, 1, 2]) await track(base(), viewer, 'Product Viewed', { product_id: pid(n) }, { messageId: uid('m') })
+    const loyal = uid('l')
+    await track(base(), loyal, 'Order Completed', { order_id: uid('o'), products: [{ product_id: pid(4) }] }, { timestamp: new Date(Date.now() - 5 * 86_400_000).toISOString() })
+    await fx.nudge.recommendations.refresh({ full: true })
+
+    const id = uid('recs').toLowerCase()
+    const body =
+      '{% for p in recommendations.recently_viewed %}{{ p.id }} {% endfor %}|{% for p in recommendations.bought_together %}{{ p.id }} {% endfor %}|' +
+      '{{ behavior.most_viewed_product.id }}x{{ behavior.most_viewed_product.views }}|{{ behavior.favourite_category }}|' +
+      '{% if behavior.days_since_purchase != nil and behavior.days_since_purchase < 30 %}loyalty discount{% else %}upsell{% endif %}'
+    expect((await admin(`${base()}/api/templates`, 'POST', { id, subject: 'x', body })).status).toBe(201)
+    const seen = (await admin(`${base()}/api/templates/${id}/preview`, 'POST', { userId: viewer })).json.html.split('|')
+    expect(seen[0].trim().split(' ').slice(0, 2)).toEqual([pid(2), pid(1)]) // newest first (then fallbacks fill the block)
+    expect(seen[1].trim().split(' ')[0]).toBe(pid(3)) // bought with p1
+    expect(seen[2]).toBe(`${pid(1)}x3`)
+    expect(seen[3]).toBe(`${lane}-shoes`)
+    expect(seen[4]).toBe('upsell')
+    const loyalView = (await admin(`${base()}/api/templates/${id}/preview`, 'POST', { userId: loyal })).json.html.split('|')
+    expect(loyalView[4]).toBe('loyalty discount')
+    // A user with no history still gets products (the fallback), never an empty block.
+    const fresh = (await admin(`${base()}/api/recommendations/${uid('nobody')}?block=similar`)).json
+    expect(fresh.products.length).toBeGreaterThan(0)
+  })
 })
