@@ -25,8 +25,8 @@ import { userSpecs, usersRouter } from './routes/users.js'
 import { journeySpecs, journeysRouter } from './routes/journeys.js'
 import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
 import { templateSpecs, templatesRouter } from './routes/templates.js'
-import { trackingRouter } from './routes/tracking.js'
-import { webhooksRouter } from './routes/webhooks.js'
+import { trackingRouter, trackingSpecs } from './routes/tracking.js'
+import { webhookSpecs, webhooksRouter } from './routes/webhooks.js'
 import { catalogRouter, catalogSpecs } from './routes/catalog.js'
 import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
@@ -64,6 +64,8 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(templateSpecs),
   ...Object.values(suppressionSpecs),
   ...Object.values(catalogSpecs),
+  ...Object.values(trackingSpecs),
+  ...Object.values(webhookSpecs),
   ...healthSpecs,
 ]
 

@@ -1,3 +1,5 @@
+import { BLOCKS, type BehaviorFlags, type BlockName } from './recommendations/types.js'
+
 /**
  * What a template sees — the same shape for a send and a preview. Every name a built-in template
  * reads is always present (null or empty when unknown), so strict variables only catch typos.
@@ -13,17 +15,10 @@ export interface Product {
   url?: string
 }
 
-export interface Behavior {
-  abandoned_cart: boolean
-  viewed_categories: string[]
-  favourite_category: string | null
-  most_viewed_product: { id: string; views: number } | null
-  days_since_purchase: number | null
-  purchases: number
-}
-
-export const RECOMMENDATION_BLOCKS = ['recently_viewed', 'bought_together', 'viewed_together', 'trending_in_category', 'similar'] as const
-export type RecommendationBlock = (typeof RECOMMENDATION_BLOCKS)[number]
+/** Behavioral flags and recommendation blocks are the recommendation module's (one definition). */
+export type Behavior = BehaviorFlags
+export const RECOMMENDATION_BLOCKS = BLOCKS
+export type RecommendationBlock = BlockName
 
 export interface ContextInput {
   userKey: string

@@ -9,6 +9,27 @@ import { classifyClick, classifyOpen } from '../../content/tracking/machineDetec
 import { verifyToken } from '../../content/tracking/tokens.js'
 import { isOneClickBody, parsePreferencesForm, preferencesPage } from '../../content/tracking/unsubscribeHeaders.js'
 import { NotFoundError, ValidationError } from '../../core/errors.js'
+import { z } from 'zod'
+import type { RouteSpec } from '../route.js'
+import { errorBody } from '../schemas/common.js'
+
+const token = z.object({ token: z.string().describe('A signed token from the email') })
+/** The public endpoints, documented (handlers below read tokens and raw bodies themselves). */
+export const trackingSpecs = {
+  open: { method: 'get', path: '/t/o/:token', summary: 'Open pixel (a 1×1 GIF); machine opens are recorded and flagged', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'GIF', contentType: 'image/gif' }, 404: { description: 'Token not valid', schema: errorBody } } },
+  click: { method: 'get', path: '/t/c/:token', summary: 'Click: 302 to the URL the token was signed for (never another)', tag: 'Tracking', auth: 'none', params: token, responses: { 302: { description: 'To the link target' }, 404: { description: 'Token not valid', schema: errorBody } } },
+  view: { method: 'get', path: '/t/v/:token', summary: 'The message in a browser (kept 30 days)', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'HTML', contentType: 'text/html' }, 404: { description: 'Unknown or expired', schema: errorBody } } },
+  preferences: { method: 'get', path: '/u/:token', summary: 'Email preferences page by topic', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'HTML', contentType: 'text/html' } } },
+  unsubscribe: {
+    method: 'post',
+    path: '/u/:token',
+    summary: 'RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click), or the preferences form',
+    tag: 'Tracking',
+    auth: 'none',
+    params: token,
+    responses: { 200: { description: 'Done' }, 400: { description: 'Neither form nor one-click body', schema: errorBody }, 404: { description: 'Token not valid', schema: errorBody } },
+  },
+} satisfies Record<string, RouteSpec>
 
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
 

@@ -2,11 +2,32 @@ import express, { Router } from 'express'
 import type { MessageLookup } from '../../content/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
 import type { SuppressionList } from '../../content/engagement/suppressions.js'
-import { type WebhookProvider, normalizeWebhook } from '../../content/tracking/webhookFormats.js'
+import { type WebhookProvider, normalizeWebhook, nudgeWebhookSchema, sendGridEventsSchema, snsEnvelopeSchema } from '../../content/tracking/webhookFormats.js'
+import { z } from 'zod'
+import type { RouteSpec } from '../route.js'
+import { errorBody } from '../schemas/common.js'
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../core/errors.js'
 import { safeEqual } from '../auth.js'
 
 const PROVIDERS: WebhookProvider[] = ['nudge', 'ses', 'sendgrid']
+
+/** Documented here (the handler reads the body as text: SNS posts JSON as text/plain). */
+export const webhookSpecs = {
+  report: {
+    method: 'post',
+    path: '/webhooks/email/:provider',
+    summary: 'Bounce and complaint reports: nudge ({ events: [...] }), ses (SNS notifications; confirms the subscription), sendgrid (Event Webhook). Key: ?key= or X-Nudge-Webhook-Key',
+    tag: 'Deliverability',
+    auth: 'none',
+    params: z.object({ provider: z.enum(['nudge', 'ses', 'sendgrid']) }),
+    documentedBody: z.union([nudgeWebhookSchema, snsEnvelopeSchema, sendGridEventsSchema]),
+    responses: {
+      200: { description: 'Recorded', schema: z.object({ received: z.number(), matched: z.number(), suppressed: z.number() }) },
+      400: { description: 'Invalid payload (the field is named)', schema: errorBody },
+      401: { description: 'Missing or wrong key', schema: errorBody },
+    },
+  },
+} satisfies Record<string, RouteSpec>
 
 export interface WebhookRouteDeps {
   /** Accepted keys (WEBHOOK_KEY, else the admin key): `?key=` or `X-Nudge-Webhook-Key`. */

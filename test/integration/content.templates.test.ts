@@ -128,4 +128,11 @@ describe('templates', () => {
     const fresh = (await admin(`${base()}/api/recommendations/${uid('nobody')}?block=similar`)).json
     expect(fresh.products.length).toBeGreaterThan(0)
   })
+
+  it('the OpenAPI document describes templates, catalog, suppressions, tracking and webhooks', async () => {
+    const doc = (await (await fetch(`${base()}/openapi.json`)).json()) as any
+    for (const path of ['/api/templates', '/api/templates/{id}/preview', '/api/catalog/products', '/api/recommendations/{userId}', '/api/suppressions', '/t/c/{token}', '/u/{token}', '/webhooks/email/{provider}'])
+      expect(doc.paths[path], path).toBeDefined()
+    expect(doc.components.schemas.TemplatePreviewRequest.properties.userId).toBeDefined()
+  })
 })
