@@ -192,6 +192,22 @@ describe('content and engagement tracking', () => {
     expect(await soft.json()).toMatchObject({ received: 1, suppressed: 0 })
     expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(c.email)}`)).json.suppressed).toBe(false)
 
+    // Soft bounces on a delivered message count; the third within 30 days suppresses at send time.
+    const d = await shopper()
+    await track(base(), d.userId, 'Product Viewed', { lane: id, product_id: 'p-4', name: 'Bag' })
+    const idD = String((await simpleParser((await inbox(d.email)).raw)).headers.get('x-nudge-message-id'))
+    for (let i = 0; i < 3; i++) expect((await hook('nudge', { events: [{ type: 'bounce', bounceType: 'soft', messageId: idD }] })).status).toBe(200)
+    await waitFor(async () => {
+      const r = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'", { u: d.userId })
+      return Number(r[0]!.n) >= 3
+    })
+    await track(base(), d.userId, 'Product Viewed', { lane: id, product_id: 'p-5', name: 'Belt' }, { messageId: uid('again') })
+    await waitFor(async () => {
+      const rows = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'", { j: id, u: d.userId })
+      return rows.some((r) => r.reason === 'suppressed')
+    })
+    expect(received.filter((m) => m.to === d.email)).toHaveLength(1)
+
     // Bad input: a missing field is named; a wrong key is refused; an unknown provider is a 404.
     const bad = await hook('nudge', { events: [{ type: 'bounce' }] })
     expect(bad.status).toBe(400)
