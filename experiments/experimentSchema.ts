@@ -18,6 +18,8 @@ export const metric = z
     windowDays: z.number().positive().max(365).default(7),
     /** Lower is better (unsubscribes, complaints). */
     inverse: z.boolean().default(false),
+    /** Per-unit values above this percentile of all units are capped to it (revenue outliers), e.g. 0.99. */
+    capPercentile: z.number().gt(0.5).lt(1).optional(),
     name: z.string().max(200).optional(),
   })
   .refine((m) => m.kind !== 'sum' || m.property, { message: 'a sum metric needs the property it sums', path: ['property'], params: { rule: 'required' } })
