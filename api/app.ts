@@ -28,12 +28,16 @@ import { templateSpecs, templatesRouter } from './routes/templates.js'
 import { trackingRouter, trackingSpecs } from './routes/tracking.js'
 import { webhookSpecs, webhooksRouter } from './routes/webhooks.js'
 import { catalogRouter, catalogSpecs } from './routes/catalog.js'
+import { statsRouter, statsSpecs } from './routes/stats.js'
+import type { ExperimentResults } from '../experiments/results/resultsService.js'
 import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
 
 export interface AppDeps {
   writeKeys: Map<string, string>
   adminKey: string
+  results: ExperimentResults
+  holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>
   /** Bounce/complaint webhooks accept this key (and the admin key). */
   webhookKey?: string
   ingest: IngestService
@@ -65,6 +69,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(suppressionSpecs),
   ...Object.values(catalogSpecs),
   ...Object.values(trackingSpecs),
+  ...Object.values(statsSpecs),
   ...Object.values(webhookSpecs),
   ...healthSpecs,
 ]
@@ -110,6 +115,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(messagesRouter(deps.journeys.mailbox))
   app.use(suppressionsRouter(j.suppressions))
   if (j.recommendations) app.use(catalogRouter(j.recommendations))
+  app.use(statsRouter(deps.results, deps.holdout))
   app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))

@@ -26,6 +26,8 @@ import { type Journeys, buildJourneys } from './journeysWiring.js'
 import { addJourneyMetrics, createMetrics } from './metrics.js'
 import { loadSecrets } from './secrets.js'
 import { RecommendationService } from '../content/recommendations/service.js'
+import { ExperimentResults } from '../experiments/results/resultsService.js'
+import { holdoutReport } from '../experiments/results/holdoutReport.js'
 
 /**
  * The composition root: builds every adapter from the config and hands them to the pure parts.
@@ -216,7 +218,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   let server: Server | undefined
   let url: string | undefined
   if (role !== 'worker') {
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+    // Results and reports read much: on the recommendations' connection (not the ingest one).
+    const results = new ExperimentResults({ client: recsStore.client, experiments, testUsers: config.TEST_USER_IDS })
+    const holdout = (q: { from: number; until: number; windowDays: number }) =>
+      holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { admin, useTestNudge } from '../helpers/harness.js'
+
+/**
+ * The stats engine over HTTP ("bring your own aggregates") and an experiment's results computed
+ * from stored exposures and events, through the real API and engine.
+ */
+const DAY = 86_400_000
+
+describe('stats API and experiment results', () => {
+  const fx = useTestNudge({ role: 'api', env: { LOG_LEVEL: 'warn', TEST_USER_IDS: 'qa-1' } })
+  const base = () => fx.nudge.url!
+
+  it('POST /api/stats/analyze: the contract — control first, one comparison per other arm; invalid aggregates are 400s naming the field', async () => {
+    const ok = await admin(`${base()}/api/stats/analyze`, 'POST', {
+      metric: { type: 'binomial' },
+      engine: 'frequentist',
+      differenceType: 'relative',
+      arms: [{ name: 'control', n: 1000, sum: 100 }, { name: 'a', n: 1000, sum: 130 }, { name: 'b', n: 1000, sum: 90 }],
+    })
+    expect(ok.status).toBe(200)
+    expect(ok.json.arms.map((a: { name: string }) => a.name)).toEqual(['control', 'a', 'b'])
+    expect(ok.json.arms[0]).toMatchObject({ n: 1000, mean: 0.1 })
+    expect(ok.json.comparisons.map((c: { arm: string }) => c.arm)).toEqual(['a', 'b'])
+    expect(ok.json.comparisons[0].effect).toBeCloseTo(0.3, 10)
+    expect(ok.json.comparisons[0].ci[0]).toBeLessThan(0.3)
+    expect(ok.json.comparisons[0].pValue).toBeGreaterThan(0)
+    const bayes = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'bayesian', differenceType: 'absolute', alternative: 'two-sided', arms: [{ name: 'c', n: 100, sum: 500, sumSquares: 2900 }, { name: 't', n: 100, sum: 560, sumSquares: 3500 }] })
+    expect(bayes.json.comparisons[0].chanceToWin).toBeGreaterThan(0.5)
+    expect(bayes.json.comparisons[0].risk).toHaveLength(2)
+    const oneSided = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'absolute', alternative: 'greater', arms: [{ name: 'c', n: 100, sum: 500, sumSquares: 2900 }, { name: 't', n: 100, sum: 560, sumSquares: 3500 }] })
+    expect(oneSided.json.comparisons[0].ci[1]).toBeNull()
+
+    for (const [body, field] of [
+      [{ metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 1, sum: 1, sumSquares: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].n'],
+      [{ metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].sumSquares'],
+      [{ metric: { type: 'ratio' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 1, sumSquares: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].denominatorSum'],
+    ] as const) {
+      const res = await admin(`${base()}/api/stats/analyze`, 'POST', body)
+      expect(res.status, field).toBe(400)
+      expect(res.json.error.issues.map((i: { path: string }) => i.path), field).toContain(field)
+    }
+    // Degenerate: no variance anywhere → explicit flags, and nothing that is not JSON.
+    const flat = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 10, sumSquares: 10 }, { name: 't', n: 10, sum: 10, sumSquares: 10 }] })
+    expect(flat.status).toBe(200)
+    expect(JSON.stringify(flat.json)).not.toMatch(/NaN|Infinity/)
+    expect(JSON.stringify(flat.json)).toContain('zero_variance')
+  })
+
+  it('srm, adjust and power endpoints', async () => {
+    const srm = await admin(`${base()}/api/stats/srm`, 'POST', { observed: [51_000, 49_000], weights: [0.5, 0.5] })
+    expect(srm.json).toMatchObject({ flagged: true })
+    expect(srm.json.chiSquare).toBeCloseTo(40, 8)
+    expect((await admin(`${base()}/api/stats/srm`, 'POST', { observed: [50_010, 49_990], weights: [0.5, 0.5] })).json.flagged).toBe(false)
+    expect((await admin(`${base()}/api/stats/srm`, 'POST', { observed: [1, 2], weights: [0.5] })).status).toBe(400)
+    const adj = await admin(`${base()}/api/stats/adjust`, 'POST', { pValues: [0.04, 0.01, 0.03], method: 'holm' })
+    expect(adj.json.adjusted[1]).toBeCloseTo(0.03, 12)
+    expect(adj.json.adjusted[0]).toBeCloseTo(0.06, 12)
+    const pw = await admin(`${base()}/api/stats/power`, 'POST', { metric: { type: 'binomial', conversionRate: 0.1 }, totalUnits: 20_000, arms: 2, effect: 0.1 })
+    expect(pw.json.power).toBeGreaterThan(0.5)
+    expect(pw.json.mde).toBeGreaterThan(0)
+    expect((await admin(`${base()}/api/stats/power`, 'POST', { metric: { type: 'binomial', conversionRate: 2 }, totalUnits: 100, arms: 2, effect: 0.1 })).status).toBe(400)
+  })
+
+  it('GET /api/experiments/:key/results: from stored exposures and events — the known lift, SRM, guardrail, decision, daily series; test accounts left out', async () => {
+    const key = `res-${Date.now().toString(36)}`
+    const created = await admin(`${base()}/api/experiments`, 'POST', {
+      key,
+      name: 'results',
+      variants: [{ key: 'control', weight: 0.5 }, { key: 'treatment', weight: 0.5 }],
+      primaryMetric: { event: `Purchase ${key}`, kind: 'conversion', windowDays: 7 },
+      secondaryMetrics: [{ event: `Purchase ${key}`, kind: 'sum', property: 'revenue', windowDays: 7 }],
+      guardrailMetrics: [{ event: `Unsub ${key}`, kind: 'conversion', windowDays: 7, inverse: true }],
+    })
+    expect(created.status).toBe(201)
+    expect((await admin(`${base()}/api/experiments/${key}/start`, 'POST')).status).toBe(200)
+    const now = Date.now()
+    const exposures: Record<string, unknown>[] = []
+    const events: Record<string, unknown>[] = []
+    // 3,000 units per arm over 5 days: control converts 20 %, treatment 26 %; a test account converts always.
+    for (let i = 0; i < 6000; i++) {
+      const unit = `${key}-u${i}`
+      const variant = i % 2 ? 'treatment' : 'control'
+      const at = now - 5 * DAY + (i % 5) * DAY + (i % 97) * 60_000
+      exposures.push({ experiment_key: key, unit, variant, first_at: at, context: '{}', rank: 1e15 - at })
+      const rate = variant === 'control' ? 0.2 : 0.26
+      if ((i * 7919) % 1000 < rate * 1000) events.push({ message_id: `${unit}-p`, source: 't', type: 'track', event: `Purchase ${key}`, user_id: unit, user_key: unit, timestamp: at + 3_600_000, received_at: at + 3_600_000, properties: '{"revenue":40}', traits: '{}', context: '{}' })
+      if (i % 50 === 0) events.push({ message_id: `${unit}-u`, source: 't', type: 'track', event: `Unsub ${key}`, user_id: unit, user_key: unit, timestamp: at + 1000, received_at: at + 1000, properties: '{}', traits: '{}', context: '{}' })
+    }
+    exposures.push({ experiment_key: key, unit: 'qa-1', variant: 'treatment', first_at: now - DAY, context: '{}', rank: 1 })
+    events.push({ message_id: `qa-${key}`, source: 't', type: 'track', event: `Purchase ${key}`, user_id: 'qa-1', user_key: 'qa-1', timestamp: now - DAY + 1000, received_at: now, properties: '{"revenue":99999}', traits: '{}', context: '{}' })
+    await fx.nudge.store.client.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: exposures })
+    await fx.nudge.store.client.insert({ table: 'events', format: 'JSONEachRow', values: events })
+
+    const res = await admin(`${base()}/api/experiments/${key}/results`)
+    expect(res.status).toBe(200)
+    const r = res.json
+    expect(r.units).toEqual({ control: 3000, treatment: 3000 }) // qa-1 left out
+    expect(r.srm.flagged).toBe(false)
+    const [primary, revenue, guardrail] = r.metrics
+    expect(primary.arms.map((a: { mean: number }) => a.mean)).toEqual([0.2, 0.26])
+    expect(primary.comparisons[0].effect).toBeCloseTo(0.3, 10)
+    expect(primary.comparisons[0].direction).toBe('better')
+    expect(primary.comparisons[0].adjustedPValue).toBeGreaterThanOrEqual(primary.comparisons[0].pValue)
+    expect(revenue.arms[1].mean).toBeCloseTo(0.26 * 40, 10)
+    expect(guardrail.role).toBe('guardrail')
+    expect(guardrail.comparisons[0].direction).toBe('flat')
+    expect(r.decision).toMatchObject({ hint: 'ship', arm: 'treatment' })
+    expect(r.warnings.map((w: { code: string }) => w.code)).toContain('peeking')
+    expect(r.power.neededUnits).toBeGreaterThan(0)
+    expect(r.overTime.length).toBeGreaterThanOrEqual(5)
+    const lastDay = r.overTime[r.overTime.length - 1]
+    expect(lastDay.units).toEqual({ control: 3000, treatment: 3000 })
+    expect(lastDay.comparisons[0].effect).toBeCloseTo(0.3, 10)
+    expect((await admin(`${base()}/api/experiments/nope/results`)).status).toBe(404)
+  })
+})
