@@ -8,21 +8,12 @@ import { srm } from '../../analytics/stats/srm.js'
 import type { ExperimentService } from '../experimentService.js'
 import type { Metric } from '../experimentSchema.js'
 import { MIN_UNITS_PER_ARM, type MetricVerdict, type Warning, decide } from './decide.js'
-import { type MetricQueryParams, armStatsSql, dailySql, metricParams } from './metricSql.js'
+import { type ArmStats, loadArmStats, loadDaily } from './armStats.js'
 
 const DAY = 86_400_000
 /** The relative effect the runtime estimate plans for when an experiment names none. */
 export const DEFAULT_TARGET_MDE = 0.05
 const MAX_DAYS_OVER_TIME = 60
-
-interface ArmStats {
-  n: number
-  sum: number
-  sumSquares: number
-  covariateSum: number
-  covariateSumSquares: number
-  sumProductCovariate: number
-}
 
 /**
  * `GET /api/experiments/:key/results`: ClickHouse reduces exposures and events to per-arm
@@ -48,13 +39,12 @@ export class ExperimentResults {
       ...def.guardrailMetrics.map((metric) => ({ role: 'guardrail' as const, metric })),
     ]
     const warnings: Warning[] = []
-    const base = { key, until, testUsers: this.opts.testUsers, ...(s.cuped.enabled ? { cupedPreDays: s.cuped.preDays } : {}) }
-
+    const q = { key, until, testUsers: this.opts.testUsers, metrics: metrics.map((m) => m.metric), ...(s.cuped.enabled ? { cupedPreDays: s.cuped.preDays } : {}) }
+    const stored = await loadArmStats(this.opts.client, q)
     // Exposures decide when it began (a start date can precede or trail the first real exposure).
-    const [first] = await selectRows<{ at: string | null }>(this.opts.client, 'SELECT toUnixTimestamp64Milli(min(first_at)) AS at FROM experiment_exposures WHERE experiment_key = {key:String}', { key })
-    const began = first?.at && Number(first.at) > 0 ? Number(first.at) : (exp.startedAt ?? until)
-    const perMetric = await Promise.all(metrics.map(async ({ role, metric }) => ({ role, metric, stats: await this.armStats({ ...base, metric }) })))
-    const units = arms.map((a) => perMetric[0]!.stats.get(a)?.n ?? 0)
+    const began = stored.firstExposure ?? exp.startedAt ?? until
+    const perMetric = metrics.map((m, i) => ({ ...m, stats: stored.metrics[i]!, cap: stored.caps[i] }))
+    const units = arms.map((a) => stored.units.get(a) ?? 0)
     const ratio = srm(units, def.variants.map((v) => v.weight))
     if (ratio.flagged) warnings.push({ code: 'srm', message: `Sample ratio mismatch (p = ${ratio.pValue.toExponential(2)}): observed ${units.join(' / ')} for weights ${def.variants.map((v) => v.weight).join(' / ')}` })
     arms.forEach((a, i) => {
@@ -87,12 +77,19 @@ export class ExperimentResults {
         verdicts.push({ role: r.role, name: r.metric.name ?? r.metric.event, arm: c.arm, better: !!better, worse: !!worse })
         return { ...c, ...(adj !== undefined ? { adjustedPValue: adj } : {}), significant: !!(better || worse), direction: better ? 'better' : worse ? 'worse' : 'flat' }
       })
-      return { role: r.role, metric: r.metric, arms: r.result?.arms ?? [], comparisons, flags: (r.result as { flags?: string[] } | undefined)?.flags ?? [] }
+      return { role: r.role, metric: r.metric, ...(perMetric[mi]!.cap !== undefined ? { cappedAt: perMetric[mi]!.cap } : {}), arms: r.result?.arms ?? [], comparisons }
     })
 
     const plan = this.plan(began, until, perMetric[0]!.metric, perMetric[0]!.stats.get(arms[0]!), units, s.alpha, s.sequential.enabled ? s.sequential.tuning : undefined)
     const enoughData = units.every((n) => n >= MIN_UNITS_PER_ARM)
-    const overTime = query.overTime === false ? undefined : await this.overTime({ ...base, metric: def.primaryMetric }, began, until, s, analyzable)
+    const overTime =
+      query.overTime === false
+        ? undefined
+        : (await loadDaily(this.opts.client, { ...q, metrics: [def.primaryMetric] }, began, stored.exposedByDay)).map(({ day, stats }) => {
+            const present = analyzable.filter((a) => (stats.get(a)?.n ?? 0) >= 2)
+            const res: AnalyzeResponse | undefined = present.length >= 2 && present[0] === analyzable[0] ? analyze(this.request(def.primaryMetric, 'primary', { ...s, cuped: { ...s.cuped, enabled: false } }, present, stats)) : undefined
+            return { day, units: Object.fromEntries(arms.map((a) => [a, stats.get(a)?.n ?? 0])), comparisons: res?.comparisons.map((c) => ({ arm: c.arm, effect: c.effect, ci: c.ci })) ?? [] }
+          })
     return {
       experiment: key,
       status: exp.status,
@@ -109,23 +106,6 @@ export class ExperimentResults {
       decision: decide({ verdicts, srmFlagged: ratio.flagged, enoughData, reachedSample: plan.remainingDays === 0 }),
       ...(overTime ? { overTime } : {}),
     }
-  }
-
-  private async armStats(p: MetricQueryParams): Promise<Map<string, ArmStats>> {
-    const rows = await selectRows<Record<string, string | number>>(this.opts.client, armStatsSql(p), metricParams(p))
-    return new Map(
-      rows.map((r) => [
-        String(r.variant),
-        {
-          n: Number(r.n),
-          sum: Number(r.sum),
-          sumSquares: Number(r.sum_squares),
-          covariateSum: Number(r.covariate_sum),
-          covariateSumSquares: Number(r.covariate_sum_squares),
-          sumProductCovariate: Number(r.sum_product_covariate),
-        },
-      ]),
-    )
   }
 
   private request(metric: Metric, role: MetricVerdict['role'], s: ReturnType<ExperimentService['get']>['definition']['stats'], arms: string[], stats: Map<string, ArmStats>): AnalyzeRequest {
@@ -176,25 +156,5 @@ export class ExperimentResults {
     const perDay = days ? total / days : undefined
     const remainingDays = total >= needed ? 0 : perDay ? Math.round(((needed - total) / perDay) * 10) / 10 : null
     return { mde: now.mde, targetEffect: DEFAULT_TARGET_MDE, neededUnits: needed, remainingDays }
-  }
-
-  /** The primary metric's comparison each day, cumulative (up to 60 days). */
-  private async overTime(p: MetricQueryParams, from: number, until: number, s: ReturnType<ExperimentService['get']>['definition']['stats'], arms: string[]) {
-    const first = Math.floor(from / DAY) * DAY + DAY
-    const days: number[] = []
-    for (let d = first; d < until && days.length < MAX_DAYS_OVER_TIME - 1; d += DAY) days.push(d)
-    days.push(until)
-    const rows = await selectRows<{ day: string; variant: string; n: string; sum: number; sum_squares: number }>(this.opts.client, dailySql({ ...p, cupedPreDays: undefined }), metricParams({ ...p, cupedPreDays: undefined }, days))
-    const byDay = new Map<string, Map<string, ArmStats>>()
-    for (const r of rows) {
-      let m = byDay.get(r.day)
-      if (!m) byDay.set(r.day, (m = new Map()))
-      m.set(r.variant, { n: Number(r.n), sum: Number(r.sum), sumSquares: Number(r.sum_squares), covariateSum: 0, covariateSumSquares: 0, sumProductCovariate: 0 })
-    }
-    return [...byDay].map(([day, stats]) => {
-      const present = arms.filter((a) => (stats.get(a)?.n ?? 0) >= 2)
-      const res: AnalyzeResponse | undefined = present.length >= 2 && present[0] === arms[0] ? analyze(this.request(p.metric, 'primary', { ...s, cuped: { ...s.cuped, enabled: false } }, present, stats)) : undefined
-      return { day, units: Object.fromEntries(arms.map((a) => [a, stats.get(a)?.n ?? 0])), comparisons: res?.comparisons.map((c) => ({ arm: c.arm, effect: c.effect, ci: c.ci })) ?? [] }
-    })
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../../analytics/migrate.js'
 import { type Store, openStore, selectRows } from '../../analytics/store.js'
 import type { Metric } from '../../experiments/experimentSchema.js'
-import { armStatsSql, dailySql, metricParams } from '../../experiments/results/metricSql.js'
+import { loadArmStats, loadDaily } from '../../experiments/results/armStats.js'
 import { tempDataDir } from '../helpers/harness.js'
 
 /**
@@ -88,9 +88,11 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
   })
 
   const run = async (metric: Metric, opts: { until: number; preDays?: number }) => {
-    const p = { key: 'exp', metric, until: opts.until, testUsers: ['qa-1'], ...(opts.preDays ? { cupedPreDays: opts.preDays } : {}) }
-    const rows = await selectRows<Record<string, string | number>>(store.client, armStatsSql(p), metricParams(p))
-    return Object.fromEntries(rows.map((r) => [r.variant, { n: Number(r.n), sum: Number(r.sum), sumSquares: Number(r.sum_squares), xs: Number(r.covariate_sum), xss: Number(r.covariate_sum_squares), xy: Number(r.sum_product_covariate) }]))
+    // With a second metric alongside: every metric is computed in the same pass.
+    const q = { key: 'exp', metrics: [metric, { ...metric, event: 'Never Happens' }], until: opts.until, testUsers: ['qa-1'], ...(opts.preDays ? { cupedPreDays: opts.preDays } : {}) }
+    const got = await loadArmStats(store.client, q)
+    expect([...got.metrics[1]!.values()].every((a) => a.sum === 0)).toBe(true)
+    return Object.fromEntries([...got.metrics[0]!].map(([arm, a]) => [arm, { n: a.n, sum: a.sum, sumSquares: a.sumSquares, xs: a.covariateSum, xss: a.covariateSumSquares, xy: a.sumProductCovariate }]))
   }
   const metric = (m: Partial<Metric>): Metric => ({ event: 'Order Completed', kind: 'conversion', windowDays: 7, inverse: false, ...m }) as Metric
 
@@ -125,17 +127,18 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
 
   it('daily cumulative series: the last day equals the whole-period figures', async () => {
     const m = metric({ kind: 'count' })
-    const days = Array.from({ length: 10 }, (_, i) => Date.parse('2026-06-21T00:00:00Z') + i * DAY).filter((d) => d <= NOW).concat([NOW])
-    const p = { key: 'exp', metric: m, until: NOW, testUsers: ['qa-1'] }
-    const rows = await selectRows<{ day: string; variant: string; n: string; sum: number }>(store.client, dailySql(p), metricParams(p, days))
-    const last = rows.filter((r) => r.day === rows[rows.length - 1]!.day)
+    const q = { key: 'exp', metrics: [m], until: NOW, testUsers: ['qa-1'] }
+    const { exposedByDay } = await loadArmStats(store.client, q)
+    const series = await loadDaily(store.client, q, START, exposedByDay)
     const whole = expected(m, { until: NOW })
-    for (const r of last) {
-      expect(Number(r.n)).toBe(whole[r.variant]!.n)
-      expect(Number(r.sum)).toBe(whole[r.variant]!.sum)
+    const last = series[series.length - 1]!
+    for (const [arm, a] of last.stats) {
+      expect(a.n).toBe(whole[arm]!.n)
+      expect(a.sum).toBe(whole[arm]!.sum)
     }
-    // Cumulative: n never falls from one day to the next.
-    const control = rows.filter((r) => r.variant === 'control').map((r) => Number(r.n))
-    expect(control).toEqual([...control].sort((a, b) => a - b))
+    // Each day equals the whole-period figures as of that day's end.
+    const mid = series[4]!
+    const asOf = expected(m, { until: Date.parse(`${mid.day}T00:00:00Z`) + DAY - 1 })
+    for (const [arm, a] of mid.stats) expect({ n: a.n, sum: a.sum }).toEqual({ n: asOf[arm]?.n ?? 0, sum: asOf[arm]?.sum ?? 0 })
   })
 })
