@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../analytics/store.js'
-import { adjustPValues } from '../../analytics/stats/adjust.js'
+import { adjustPValues, adjustedInterval } from '../../analytics/stats/adjust.js'
 import { analyze } from '../../analytics/stats/analyze.js'
 import type { AnalyzeRequest, AnalyzeResponse } from '../../analytics/stats/analyzeSchema.js'
 import { power } from '../../analytics/stats/power.js'
@@ -75,7 +75,12 @@ export class ExperimentResults {
         const better = significant !== undefined ? significant && up !== r.metric.inverse : (c.chanceToWin ?? 0) > 0.95
         const worse = significant !== undefined ? significant && up === r.metric.inverse : typeof c.chanceToWin === "number" && c.chanceToWin < 0.05
         verdicts.push({ role: r.role, name: r.metric.name ?? r.metric.event, arm: c.arm, better: !!better, worse: !!worse })
-        return { ...c, ...(adj !== undefined ? { adjustedPValue: adj } : {}), significant: !!(better || worse), direction: better ? 'better' : worse ? 'worse' : 'flat' }
+        // The interval that matches the adjusted p-value (it excludes 0 exactly when that is below α).
+        const adjustedCi =
+          adj !== undefined && typeof c.effect === 'number' && c.ci && typeof c.ci[0] === 'number' && typeof c.ci[1] === 'number'
+            ? adjustedInterval({ estimate: c.effect, ci: [c.ci[0], c.ci[1]], adjustedPValue: adj, alpha: s.alpha })
+            : undefined
+        return { ...c, ...(adj !== undefined ? { adjustedPValue: adj } : {}), ...(adjustedCi ? { adjustedCi: [adjustedCi.lower, adjustedCi.upper] } : {}), significant: !!(better || worse), direction: better ? 'better' : worse ? 'worse' : 'flat' }
       })
       return { role: r.role, metric: r.metric, ...(perMetric[mi]!.cap !== undefined ? { cappedAt: perMetric[mi]!.cap } : {}), arms: r.result?.arms ?? [], comparisons }
     })

@@ -102,6 +102,10 @@ describe('stats API and experiment results', () => {
     expect(primary.comparisons[0].effect).toBeCloseTo(0.3, 10)
     expect(primary.comparisons[0].direction).toBe('better')
     expect(primary.comparisons[0].adjustedPValue).toBeGreaterThanOrEqual(primary.comparisons[0].pValue)
+    const [lo, hi] = primary.comparisons[0].adjustedCi
+    expect(lo).toBeLessThanOrEqual(primary.comparisons[0].ci[0]) // never narrower than the raw interval
+    expect(hi).toBeGreaterThanOrEqual(primary.comparisons[0].ci[1])
+    expect(lo > 0).toBe(primary.comparisons[0].adjustedPValue < 0.05)
     expect(revenue.arms[1].mean).toBeCloseTo(0.26 * 40, 10)
     expect(guardrail.role).toBe('guardrail')
     expect(guardrail.comparisons[0].direction).toBe('flat')
@@ -113,5 +117,36 @@ describe('stats API and experiment results', () => {
     expect(lastDay.units).toEqual({ control: 3000, treatment: 3000 })
     expect(lastDay.comparisons[0].effect).toBeCloseTo(0.3, 10)
     expect((await admin(`${base()}/api/experiments/nope/results`)).status).toBe(404)
+  })
+
+  it('GET /api/reports/holdout: conversion and revenue per recipient, global holdout vs mailed, per journey and overall', async () => {
+    const j = `hj-${Date.now().toString(36)}`
+    const now = Date.now()
+    const runs: Record<string, unknown>[] = []
+    const steps: Record<string, unknown>[] = []
+    const events: Record<string, unknown>[] = []
+    for (let i = 0; i < 2000; i++) {
+      const user = `${j}-u${i}`
+      const held = i % 4 === 0 // a quarter held out
+      const at = now - 3 * DAY + i * 1000
+      runs.push({ workflow_id: `w-${user}`, journey_id: j, journey_version: 1, user_key: user, correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${user}`, trigger_event: 'X', trigger_at: at, received_at: at, at, is_test: 0 })
+      if (held) steps.push({ workflow_id: `w-${user}`, journey_id: j, journey_version: 1, user_key: user, step_id: 'mail', step_type: 'send', outcome: 'skipped', reason: 'global_holdout', scheduled_at: at, at, experiment_key: '', variant: '', flags: '{}', message_id: '', is_test: 0 })
+      // Held-out users buy 10 % of the time, mailed ones 20 %; each purchase is 50.
+      const k = held ? i / 4 : i - Math.floor(i / 4) - 1 // index within its group
+      if (held ? k % 10 === 0 : k % 5 === 0) events.push({ message_id: `o-${user}`, source: 't', type: 'track', event: 'Order Completed', user_id: user, user_key: user, timestamp: at + 3_600_000, received_at: at + 3_600_000, properties: '{"revenue":50}', traits: '{}', context: '{}' })
+    }
+    await fx.nudge.store.client.insert({ table: 'journey_runs', format: 'JSONEachRow', values: runs })
+    await fx.nudge.store.client.insert({ table: 'journey_steps', format: 'JSONEachRow', values: steps })
+    await fx.nudge.store.client.insert({ table: 'events', format: 'JSONEachRow', values: events })
+    const res = await admin(`${base()}/api/reports/holdout`)
+    expect(res.status).toBe(200)
+    const row = res.json.journeys.find((r: { journey: string }) => r.journey === j)
+    expect(row.recipients).toEqual({ holdout: 500, mailed: 1500 })
+    expect(row.conversionPerRecipient.holdout).toBeCloseTo(0.1, 10)
+    expect(row.conversionPerRecipient.mailed).toBeCloseTo(0.2, 10)
+    expect(row.conversionPerRecipient.lift).toBeCloseTo(1, 10)
+    expect(row.conversionPerRecipient.ci[0]).toBeGreaterThan(0)
+    expect(row.revenuePerRecipient.mailed).toBeCloseTo(10, 10)
+    expect(res.json.overall.recipients.holdout).toBeGreaterThanOrEqual(500)
   })
 })
