@@ -29,6 +29,7 @@ import { trackingRouter, trackingSpecs } from './routes/tracking.js'
 import { webhookSpecs, webhooksRouter } from './routes/webhooks.js'
 import { catalogRouter, catalogSpecs } from './routes/catalog.js'
 import { statsRouter, statsSpecs } from './routes/stats.js'
+import { reportSpecs, reportsRouter } from './routes/reports.js'
 import type { ExperimentResults } from '../experiments/results/resultsService.js'
 import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
 import type { Journeys } from '../runtime/journeysWiring.js'
@@ -37,6 +38,7 @@ export interface AppDeps {
   writeKeys: Map<string, string>
   adminKey: string
   results: ExperimentResults
+  reports: Parameters<typeof reportsRouter>[0]
   holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>
   /** Bounce/complaint webhooks accept this key (and the admin key). */
   webhookKey?: string
@@ -70,6 +72,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(catalogSpecs),
   ...Object.values(trackingSpecs),
   ...Object.values(statsSpecs),
+  ...Object.values(reportSpecs),
   ...Object.values(webhookSpecs),
   ...healthSpecs,
 ]
@@ -116,6 +119,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(suppressionsRouter(j.suppressions))
   if (j.recommendations) app.use(catalogRouter(j.recommendations))
   app.use(statsRouter(deps.results, deps.holdout))
+  app.use(reportsRouter(deps.reports))
   app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))

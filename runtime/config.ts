@@ -78,6 +78,14 @@ const envSchema = z.object({
   WEBHOOK_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
   SOFT_BOUNCE_LIMIT: positiveInt.default(3),
+  // Trigger latency SLO on what Nudge adds to a send (received → started + lateness), and per journey.
+  TRIGGER_LATENCY_SLO: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m').default('5m'),
+  TRIGGER_LATENCY_SLOS: z.string().regex(/^([\w.-]+:\d+(\.\d+)?(ms|s|m|h))?(,[\w.-]+:\d+(\.\d+)?(ms|s|m|h))*$/, 'must look like cart-abandonment:60s,browse:5m').default(''),
+  // A trigger event older than this when it arrives is stale; sends of one user, journey and key this close are duplicates.
+  STALE_TRIGGER_MAX_AGE: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h').default('24h'),
+  DUPLICATE_WINDOW: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h').default('24h'),
+  // How often the false-trigger monitor checks new sends (0 = never; the report still works).
+  FALSE_TRIGGER_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
   TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
@@ -95,6 +103,7 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
   loyaltyTiers: { name: string; minLtv: number }[]
   frequencyCap: { max: number; windowMs: number } | undefined
   quietHours: { from: string; to: string } | undefined
+  latencySlo: { default: number; byJourney: Record<string, number> }
   testEmailPattern: RegExp | undefined
 }
 
@@ -165,6 +174,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     loyaltyTiers: loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv),
     frequencyCap: env.FREQUENCY_CAP ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! } : undefined,
     quietHours: parseWindow(env.QUIET_HOURS),
+    latencySlo: {
+      default: parseDuration(env.TRIGGER_LATENCY_SLO)!,
+      byJourney: Object.fromEntries(env.TRIGGER_LATENCY_SLOS.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!])),
+    },
     testEmailPattern,
   }
 }

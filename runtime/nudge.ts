@@ -28,6 +28,9 @@ import { loadSecrets } from './secrets.js'
 import { RecommendationService } from '../content/recommendations/service.js'
 import { ExperimentResults } from '../experiments/results/resultsService.js'
 import { holdoutReport } from '../experiments/results/holdoutReport.js'
+import { FalseTriggerMonitor } from '../analytics/reports/falseTriggerMonitor.js'
+import { parseDuration } from '../journeys/duration.js'
+import { Counter } from 'prom-client'
 
 /**
  * The composition root: builds every adapter from the config and hands them to the pure parts.
@@ -55,6 +58,7 @@ export interface RunningNudge {
   flags: FlagService
   journeys: Journeys
   recommendations: RecommendationService
+  falseTriggers: FalseTriggerMonitor
   /** Role `all` with TEMPORAL_EAGER_START: a client that starts runs on this process's worker. */
   eagerTemporal?: Client
   temporal: Client
@@ -204,6 +208,29 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE })
   }
 
+  // False triggers: what every check compares sends with (journeys' exits, the policies in force).
+  const detectOptions = () => ({
+    journeys: journeys.journeys.list().map((j) => ({
+      id: j.definition.id,
+      ...(j.definition.entry.correlationKey ? { correlationKey: j.definition.entry.correlationKey } : {}),
+      exits: j.definition.exit.flatMap((x) => (x.type === 'event' ? [{ event: x.event, match: x.match }] : [])),
+    })),
+    staleMs: parseDuration(config.STALE_TRIGGER_MAX_AGE)!,
+    duplicateWindowMs: parseDuration(config.DUPLICATE_WINDOW)!,
+    quietHoursTz: config.QUIET_HOURS_TZ,
+    ...(config.quietHours ? { quietHours: config.quietHours } : {}),
+    ...(config.frequencyCap ? { frequencyCap: config.frequencyCap } : {}),
+  })
+  const falseTriggerCount = new Counter({ name: 'nudge_false_triggers_total', help: 'False triggers found in sends, by class and journey', labelNames: ['class', 'journey'], registers: [metrics.registry] })
+  const falseTriggers = new FalseTriggerMonitor({
+    client: recsStore.client,
+    options: detectOptions,
+    intervalMs: role === 'worker' ? 0 : config.FALSE_TRIGGER_CHECK_MS,
+    onFinding: (f) => falseTriggerCount.inc({ class: f.class, journey: f.journeyId }),
+    log: log.error,
+  })
+  falseTriggers.start()
+
   const health = async (): Promise<HealthReport> => {
     const checks: HealthReport['checks'] = { api: { ok: true } }
     checks.store = { ok: await store.ping() }
@@ -222,7 +249,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     const results = new ExperimentResults({ client: recsStore.client, experiments, testUsers: config.TEST_USER_IDS })
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, reports: { client: recsStore.client, slo: config.latencySlo, detect: detectOptions }, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -262,6 +289,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
+      await falseTriggers.stop()
       await recsLoaded
       await recommendations.stop()
       await recsStore.close()
@@ -269,7 +297,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, temporal, eagerTemporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, falseTriggers, temporal, eagerTemporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

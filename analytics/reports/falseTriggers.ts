@@ -1,0 +1,222 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { isTimeZone, msUntilInside } from '../../journeys/localTime.js'
+import { selectRows } from '../store.js'
+
+/**
+ * False-trigger detection: every send in a range is checked against what the store knows, and
+ * each mistake is classified with the evidence that proves it (the events, consent rows or
+ * earlier messages). Skipped sends are what the pre-send check caught in time ("prevented").
+ *
+ * Classes (sends): sent_after_conversion (the run's exit event — by correlation key or user —
+ * happened after the trigger and before the send; `race` when it arrived only after the send),
+ * sent_after_opt_out (consent for the topic withdrawn, or the address suppressed, before the
+ * send), duplicate (same user, journey and key within the window), sent_in_quiet_hours,
+ * over_frequency_cap, stale_trigger (the trigger event was older than allowed when it arrived),
+ * test_account (a test account's run — expected, reported apart and not counted in the rate).
+ */
+export const FALSE_TRIGGER_CLASSES = ['sent_after_conversion', 'sent_after_opt_out', 'duplicate', 'sent_in_quiet_hours', 'over_frequency_cap', 'stale_trigger', 'test_account'] as const
+export type FalseTriggerClass = (typeof FALSE_TRIGGER_CLASSES)[number]
+/** Not mistakes of Nudge's (reported, never alerted on). */
+export const INFORMATIONAL: ReadonlySet<FalseTriggerClass> = new Set(['test_account'])
+
+export interface JourneyExits {
+  id: string
+  correlationKey?: string
+  exits: { event: string; match: 'correlation' | 'user' }[]
+}
+
+export interface DetectOptions {
+  from: number
+  until: number
+  journeys: JourneyExits[]
+  staleMs: number
+  duplicateWindowMs: number
+  quietHours?: { from: string; to: string }
+  quietHoursTz: string
+  frequencyCap?: { max: number; windowMs: number }
+}
+
+export interface Finding {
+  class: FalseTriggerClass
+  journeyId: string
+  userKey: string
+  messageId: string
+  at: number
+  evidence: Record<string, unknown>
+}
+
+const SENDS = `
+  SELECT message_id, any(journey_id) AS journey_id, any(user_key) AS user_key, any(workflow_id) AS workflow_id,
+         any(topic) AS topic, any(recipient_hash) AS recipient_hash, max(is_test) AS test,
+         toUnixTimestamp64Milli(min(at)) AS sent_ms
+  FROM send_ledger
+  WHERE status = 'sent' AND at >= fromUnixTimestamp64Milli({from:Int64}) AND at < fromUnixTimestamp64Milli({until:Int64})
+  GROUP BY message_id`
+
+const RUNS = `
+  SELECT workflow_id, any(correlation) AS corr, toUnixTimestamp64Milli(min(trigger_at)) AS trigger_ms,
+         toUnixTimestamp64Milli(min(received_at)) AS received_ms, any(trigger_message_id) AS trigger_message
+  FROM journey_runs WHERE phase = 'started' AND workflow_id IN (SELECT workflow_id FROM (${SENDS}))
+  GROUP BY workflow_id`
+
+type Send = { message_id: string; journey_id: string; user_key: string; workflow_id: string; topic: string; test: number; sent_ms: number }
+
+export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOptions): Promise<Finding[]> {
+  const p = { from: o.from, until: o.until }
+  const findings: Finding[] = []
+  const add = (cls: FalseTriggerClass, s: Pick<Send, 'journey_id' | 'user_key' | 'message_id' | 'sent_ms'>, evidence: Record<string, unknown>) =>
+    findings.push({ class: cls, journeyId: s.journey_id, userKey: s.user_key, messageId: s.message_id, at: Number(s.sent_ms), evidence })
+
+  const sends = await selectRows<Send & { corr: string; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }>(
+    client,
+    `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.workflow_id AS workflow_id, s.topic AS topic,
+            s.test AS test, s.sent_ms AS sent_ms, r.corr AS corr, r.trigger_ms AS trigger_ms, r.received_ms AS received_ms, r.trigger_message AS trigger_message,
+            ifNull(t.tz, '') AS tz
+     FROM (${SENDS}) AS s
+     LEFT JOIN (${RUNS}) AS r ON r.workflow_id = s.workflow_id
+     LEFT JOIN (SELECT user_key, JSONExtractString(argMax(value, updated_at)) AS tz FROM traits WHERE key = 'timezone' GROUP BY user_key) AS t ON t.user_key = s.user_key
+     ORDER BY s.sent_ms`,
+    p,
+  )
+
+  // Conversion before the send: per journey, its exit events, matched by correlation value or user.
+  for (const j of o.journeys) {
+    for (const x of j.exits) {
+      const byKey = x.match === 'correlation' && j.correlationKey
+      const path = byKey ? j.correlationKey!.split('.') : []
+      const keyExpr = path.length ? `trim(BOTH '"' FROM JSONExtractRaw(e.properties, ${path.map((_, i) => `{k${i}:String}`).join(', ')}))` : "''"
+      const rows = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; ev_message: string; ev_event: string; ev_ms: number; ev_received_ms: number }>(
+        client,
+        `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.sent_ms AS sent_ms,
+                e.message_id AS ev_message, e.event AS ev_event, toUnixTimestamp64Milli(e.timestamp) AS ev_ms, toUnixTimestamp64Milli(e.received_at) AS ev_received_ms
+         FROM (${SENDS}) AS s
+         INNER JOIN (${RUNS}) AS r ON r.workflow_id = s.workflow_id
+         INNER JOIN (SELECT user_key, message_id, event, timestamp, received_at, properties FROM events WHERE event = {exit:String}) AS e ON e.user_key = s.user_key
+         WHERE s.journey_id = {journey:String} AND s.test = 0
+           AND toUnixTimestamp64Milli(e.timestamp) >= r.trigger_ms AND toUnixTimestamp64Milli(e.timestamp) < s.sent_ms
+           AND e.message_id != r.trigger_message
+           ${byKey ? `AND ${keyExpr} = r.corr` : ''}
+         ORDER BY e.timestamp
+         LIMIT 1 BY s.message_id`,
+        { ...p, journey: j.id, exit: x.event, ...Object.fromEntries(path.map((k, i) => [`k${i}`, k])) },
+      )
+      for (const r of rows)
+        add('sent_after_conversion', r, {
+          conversion: { messageId: r.ev_message, event: r.ev_event, at: iso(r.ev_ms), receivedAt: iso(r.ev_received_ms) },
+          sentAt: iso(r.sent_ms),
+          // Received only after the send: a race Nudge could not have seen; earlier: a miss.
+          race: Number(r.ev_received_ms) >= Number(r.sent_ms),
+        })
+    }
+  }
+
+  // Consent withdrawn, or the address suppressed, before the send.
+  const optOuts = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; topic: string; changed_ms: number; source: string }>(
+    client,
+    `SELECT s.message_id AS message_id, any(s.journey_id) AS journey_id, any(s.user_key) AS user_key, any(s.sent_ms) AS sent_ms, any(s.topic) AS topic,
+            argMax(c.granted, c.changed_ms) AS g, max(c.changed_ms) AS changed_ms, argMax(c.source, c.changed_ms) AS source
+     FROM (${SENDS}) AS s
+     INNER JOIN (SELECT user_key, topic, granted, source, toUnixTimestamp64Milli(changed_at) AS changed_ms FROM consent) AS c ON c.user_key = s.user_key AND c.topic = s.topic
+     WHERE c.changed_ms < s.sent_ms AND s.test = 0
+     GROUP BY s.message_id
+     HAVING g = 0`,
+    p,
+  )
+  for (const r of optOuts) add('sent_after_opt_out', r, { consent: { topic: r.topic, granted: false, changedAt: iso(r.changed_ms), source: r.source }, sentAt: iso(r.sent_ms) })
+  const suppressed = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; reason: string; at_ms: number }>(
+    client,
+    `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.sent_ms AS sent_ms, sp.reason AS reason, toUnixTimestamp64Milli(sp.at) AS at_ms
+     FROM (${SENDS}) AS s INNER JOIN (SELECT * FROM suppressions FINAL WHERE active = 1) AS sp ON sp.lookup_hash = s.recipient_hash
+     WHERE toUnixTimestamp64Milli(sp.at) < s.sent_ms AND s.test = 0 AND s.recipient_hash != ''`,
+    p,
+  )
+  for (const r of suppressed) add('sent_after_opt_out', r, { suppression: { reason: r.reason, at: iso(r.at_ms) }, sentAt: iso(r.sent_ms) })
+
+  // The rest needs only the sends themselves.
+  const lastOf = new Map<string, Send & { corr: string }>()
+  const capOf = new Map<string, number[]>()
+  for (const s of sends) {
+    const sentMs = Number(s.sent_ms)
+    if (Number(s.test)) {
+      add('test_account', s, { sentAt: iso(sentMs) })
+      continue
+    }
+    const dupKey = `${s.user_key}\u0000${s.journey_id}\u0000${s.corr ?? ''}`
+    const prev = lastOf.get(dupKey)
+    if (prev && prev.workflow_id !== s.workflow_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs)
+      add('duplicate', s, { earlier: { messageId: prev.message_id, workflowId: prev.workflow_id, sentAt: iso(prev.sent_ms) }, correlation: s.corr ?? '', sentAt: iso(sentMs) })
+    lastOf.set(dupKey, s)
+    if (s.topic !== 'transactional') {
+      const tz = isTimeZone(s.tz) ? s.tz : o.quietHoursTz
+      if (o.quietHours && msUntilInside(sentMs, tz, o.quietHours.to, o.quietHours.from) > 0)
+        add('sent_in_quiet_hours', s, { quietHours: `${o.quietHours.from}-${o.quietHours.to}`, timeZone: tz, sentAt: iso(sentMs) })
+      if (o.frequencyCap) {
+        const times = (capOf.get(s.user_key) ?? []).filter((t) => t > sentMs - o.frequencyCap!.windowMs)
+        if (times.length >= o.frequencyCap.max) add('over_frequency_cap', s, { cap: o.frequencyCap, earlierSends: times.map(iso), sentAt: iso(sentMs) })
+        times.push(sentMs)
+        capOf.set(s.user_key, times)
+      }
+    }
+    if (s.trigger_ms && Number(s.received_ms) - Number(s.trigger_ms) > o.staleMs)
+      add('stale_trigger', s, { trigger: { messageId: s.trigger_message, at: iso(s.trigger_ms), receivedAt: iso(s.received_ms) }, maxAgeMs: o.staleMs })
+  }
+  return findings
+}
+
+/** What the pre-send check stopped in the range, by reason (the false triggers caught in time). */
+export async function preventedSends(client: ClickHouseClient, o: { from: number; until: number }) {
+  return selectRows<{ journey_id: string; reason: string; n: string }>(
+    client,
+    `SELECT journey_id, reason, count() AS n FROM journey_steps
+     WHERE outcome = 'skipped' AND is_test = 0 AND at >= fromUnixTimestamp64Milli({from:Int64}) AND at < fromUnixTimestamp64Milli({until:Int64})
+     GROUP BY journey_id, reason ORDER BY journey_id, reason`,
+    o,
+  )
+}
+
+/** Sends per journey in the range (the rate's denominator). */
+export async function sendCounts(client: ClickHouseClient, o: { from: number; until: number }) {
+  return selectRows<{ journey_id: string; n: string }>(
+    client,
+    `SELECT journey_id, uniqExact(message_id) AS n FROM send_ledger
+     WHERE status = 'sent' AND is_test = 0 AND at >= fromUnixTimestamp64Milli({from:Int64}) AND at < fromUnixTimestamp64Milli({until:Int64})
+     GROUP BY journey_id`,
+    o,
+  )
+}
+
+export async function falseTriggerReport(client: ClickHouseClient, o: DetectOptions, examplesPerClass = 5) {
+  const [findings, prevented, sent] = await Promise.all([detectFalseTriggers(client, o), preventedSends(client, o), sendCounts(client, o)])
+  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id)])].sort()
+  const counts = (list: Finding[]) => Object.fromEntries(FALSE_TRIGGER_CLASSES.map((c) => [c, list.filter((f) => f.class === c).length]))
+  const rate = (list: Finding[], sends: number) => (sends ? new Set(list.filter((f) => !INFORMATIONAL.has(f.class)).map((f) => f.messageId)).size / sends : 0)
+  const totalSends = sent.reduce((a, s) => a + Number(s.n), 0)
+  const real = findings.filter((f) => !INFORMATIONAL.has(f.class))
+  return {
+    from: iso(o.from),
+    until: iso(o.until),
+    sends: totalSends,
+    falseTriggers: new Set(real.map((f) => f.messageId)).size,
+    rate: rate(findings, totalSends),
+    alert: real.length > 0,
+    counts: counts(findings),
+    journeys: journeys.map((j) => {
+      const mine = findings.filter((f) => f.journeyId === j)
+      const sends = Number(sent.find((s) => s.journey_id === j)?.n ?? 0)
+      return {
+        journey: j,
+        sends,
+        counts: counts(mine),
+        rate: rate(mine, sends),
+        prevented: Object.fromEntries(prevented.filter((x) => x.journey_id === j).map((x) => [x.reason, Number(x.n)])),
+      }
+    }),
+    examples: Object.fromEntries(
+      FALSE_TRIGGER_CLASSES.map((c) => [c, findings.filter((f) => f.class === c).slice(0, examplesPerClass).map((f) => ({ journey: f.journeyId, userKey: f.userKey, messageId: f.messageId, at: iso(f.at), evidence: f.evidence }))]),
+    ),
+  }
+}
+
+function iso(ms: number | string): string {
+  return new Date(Number(ms)).toISOString()
+}

@@ -1,0 +1,53 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import { type DetectOptions, falseTriggerReport } from '../../analytics/reports/falseTriggers.js'
+import { triggerLatency } from '../../analytics/reports/triggerLatency.js'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { type RouteSpec, validated } from '../route.js'
+
+const range = z.object({
+  from: z.iso.datetime({ offset: true }).optional().describe('Default: 24 hours before `until`'),
+  until: z.iso.datetime({ offset: true }).optional().describe('Default: now'),
+  journey: z.string().max(100).optional(),
+})
+
+export const reportSpecs = {
+  latency: {
+    method: 'get',
+    path: '/api/reports/trigger-latency',
+    summary: 'Trigger latency per journey and step: event → received, received → started, started → sent, scheduled → sent (p50/p90/p99, hourly), SLO and breaches',
+    tag: 'Reports',
+    auth: 'admin',
+    query: range,
+    responses: { 200: { description: 'Report' } },
+  },
+  falseTriggers: {
+    method: 'get',
+    path: '/api/reports/false-triggers',
+    summary: 'False triggers by class with evidence, rate per journey, what the pre-send check prevented; `alert` is true on any',
+    tag: 'Reports',
+    auth: 'admin',
+    query: range,
+    responses: { 200: { description: 'Report' } },
+  },
+} satisfies Record<string, RouteSpec>
+
+export function reportsRouter(d: { client: ClickHouseClient; slo: { default: number; byJourney: Record<string, number> }; detect: () => Omit<DetectOptions, 'from' | 'until'>; now?: () => number }): Router {
+  const r = Router()
+  const now = d.now ?? Date.now
+  const window = (q: z.infer<typeof range>) => {
+    const until = q.until ? Date.parse(q.until) : now()
+    return { from: q.from ? Date.parse(q.from) : until - 86_400_000, until }
+  }
+  r.get(reportSpecs.latency.path, validated(reportSpecs.latency, async ({ query }, _req, res) => void res.json(await triggerLatency(d.client, { ...window(query), ...(query.journey ? { journeyId: query.journey } : {}), slo: d.slo }))))
+  r.get(
+    reportSpecs.falseTriggers.path,
+    validated(reportSpecs.falseTriggers, async ({ query }, _req, res) => {
+      const opts = d.detect()
+      const journeys = query.journey ? opts.journeys.filter((j) => j.id === query.journey) : opts.journeys
+      const report = await falseTriggerReport(d.client, { ...opts, journeys, ...window(query) })
+      res.json(query.journey ? { ...report, journeys: report.journeys.filter((j) => j.journey === query.journey) } : report)
+    }),
+  )
+  return r
+}
