@@ -26,6 +26,8 @@ const envSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  // When set, the Temporal worker exports its own Prometheus metrics (e.g. temporal_workflow_task_execution_failed) on this port.
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Role `all`: start runs eagerly on this process's worker (their first task skips task matching).
   TEMPORAL_EAGER_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 

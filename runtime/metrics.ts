@@ -82,6 +82,21 @@ export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRoute
   }
   if (j.deliverer) {
     const sends = new Counter({ name: 'nudge_journey_sends_total', help: 'Send steps by journey and outcome (sent, skipped:<reason>, deferred:<reason>)', labelNames: ['journey', 'outcome', 'test'], registers: [registry] })
-    j.deliverer.observe((req, r) => sends.inc({ journey: req.journeyId, outcome: r.status === 'sent' ? 'sent' : `${r.status}:${r.reason ?? ''}`, test: String(req.test) }))
+    const latency = new Histogram({
+      name: 'nudge_trigger_latency_seconds',
+      help: 'Per sent message: from its trigger event being received (kind=received_to_sent) or from its scheduled time (kind=scheduled_to_sent) to the hand-over',
+      labelNames: ['journey', 'kind'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    })
+    const failures = new Counter({ name: 'nudge_send_failures_total', help: 'Send attempts that failed and are retried by Temporal (store or SMTP trouble)', labelNames: ['journey'], registers: [registry] })
+    j.deliverer.observe((req, r) => {
+      sends.inc({ journey: req.journeyId, outcome: r.status === 'sent' ? 'sent' : `${r.status}:${r.reason ?? ''}`, test: String(req.test) })
+      if (r.status !== 'sent' || r.reason === 'already_sent' || req.test) return
+      const now = Date.now()
+      latency.observe({ journey: req.journeyId, kind: 'received_to_sent' }, Math.max(0, now - req.trigger.receivedAt) / 1000)
+      if (req.scheduledAt) latency.observe({ journey: req.journeyId, kind: 'scheduled_to_sent' }, Math.max(0, now - req.scheduledAt) / 1000)
+    })
+    j.deliverer.observeFailures((req) => failures.inc({ journey: req.journeyId }))
   }
 }

@@ -157,7 +157,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   // The worker's connection exists before the router, so the router can start runs eagerly on it.
   let nativeConnection: NativeConnection | undefined
   if (role !== 'api') {
-    installTemporalRuntime(config.LOG_LEVEL)
+    installTemporalRuntime(config.LOG_LEVEL, config.TEMPORAL_METRICS_PORT)
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
   }
   const eagerTemporal = role === 'all' && config.TEMPORAL_EAGER_START ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE }) : undefined
@@ -305,11 +305,15 @@ let runtimeInstalled = false
  * The SDK would otherwise shut workers down on SIGINT/SIGTERM by itself, before the API has
  * stopped accepting and the writer has flushed; Nudge orders the shutdown itself.
  */
-function installTemporalRuntime(level: Config['LOG_LEVEL']): void {
+function installTemporalRuntime(level: Config['LOG_LEVEL'], metricsPort?: number): void {
   if (runtimeInstalled) return
   runtimeInstalled = true
   try {
-    Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'warn' ? 'WARN' : 'ERROR') })
+    Runtime.install({
+      shutdownSignals: [],
+      // The worker's own metrics (workflow task failures, schedule-to-start latency, slots) for Prometheus.
+      ...(metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } } : {}),
+      logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'warn' ? 'WARN' : 'ERROR') })
   } catch {
     // Already installed by the host (e.g. a test harness): keep theirs.
   }

@@ -52,8 +52,21 @@ export class Deliverer {
     this.observers.push(fn)
   }
 
+  private readonly failureObservers: ((req: SendRequest, err: unknown) => void)[] = []
+
+  /** Observes sends that failed (the activity retries them): metrics. */
+  observeFailures(fn: (req: SendRequest, err: unknown) => void): void {
+    this.failureObservers.push(fn)
+  }
+
   async deliver(req: SendRequest): Promise<DeliverResult> {
-    const result = await this.deliverOnce(req)
+    let result: DeliverResult
+    try {
+      result = await this.deliverOnce(req)
+    } catch (err) {
+      for (const o of this.failureObservers) o(req, err)
+      throw err
+    }
     for (const o of this.observers) o(req, result)
     return result
   }

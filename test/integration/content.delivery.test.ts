@@ -99,6 +99,9 @@ describe('content and engagement tracking', () => {
     const code = /SAVE-[0-9A-F]{8}/.exec(html)![0]
     const [row] = await selectRows<{ message_id: string }>(fx.nudge.store.client, 'SELECT message_id FROM discount_codes WHERE code = {c:String}', { c: code })
     expect(row?.message_id).toBe(messageId)
+    // The send's latency is in /metrics (from its trigger being received, by journey).
+    const metrics = await (await fetch(`${base()}/metrics`)).text()
+    expect(metrics).toMatch(new RegExp(`nudge_trigger_latency_seconds_count\\{journey="${id}",kind="received_to_sent"\\} 1`))
     // View in browser shows the same message.
     const view = /href="([^"]+\/t\/v\/[^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&')
     expect(await (await fetch(view)).text()).toContain(code)
