@@ -29,6 +29,8 @@ import { RecommendationService } from '../content/recommendations/service.js'
 import { ExperimentResults } from '../experiments/results/resultsService.js'
 import { holdoutReport } from '../experiments/results/holdoutReport.js'
 import { FalseTriggerMonitor } from '../analytics/reports/falseTriggerMonitor.js'
+import { collectReport } from '../analytics/reports/collectReport.js'
+import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { parseDuration } from '../journeys/duration.js'
 import { Counter } from 'prom-client'
 
@@ -249,7 +251,23 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     const results = new ExperimentResults({ client: recsStore.client, experiments, testUsers: config.TEST_USER_IDS })
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, reports: { client: recsStore.client, slo: config.latencySlo, detect: detectOptions }, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, reports: {
+        client: recsStore.client,
+        slo: config.latencySlo,
+        detect: detectOptions,
+        html: async (range) =>
+          renderHtmlReport(
+            await collectReport({
+              client: recsStore.client,
+              results,
+              experimentKeys: experiments.list().filter((e) => e.status !== 'draft').map((e) => e.definition.key),
+              slo: config.latencySlo,
+              detect: detectOptions(),
+              ...range,
+              links: reportLinks(config, listening),
+            }),
+          ),
+      }, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -317,6 +335,17 @@ function installTemporalRuntime(level: Config['LOG_LEVEL'], metricsPort?: number
   } catch {
     // Already installed by the host (e.g. a test harness): keep theirs.
   }
+}
+
+/** Where an operator looks next: the Temporal UI, the API docs, the captured mail, Grafana's provisioning. */
+export function reportLinks(config: Config, url?: string): { label: string; url: string }[] {
+  const base = config.PUBLIC_URL ?? url ?? `http://127.0.0.1:${config.PORT}`
+  return [
+    { label: 'Temporal UI (journey runs, search by JourneyId / UserId)', url: `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` },
+    { label: 'API documentation (OpenAPI)', url: `${base}/docs` },
+    { label: 'Captured mail', url: `${base}/messages` },
+    { label: 'Grafana dashboards and alerts as code (npm run dashboards → dashboards/out/)', url: 'https://grafana.com/docs/grafana/latest/administration/provisioning/' },
+  ]
 }
 
 /** Live segment evaluation needs every stored event to pass through this one process. */

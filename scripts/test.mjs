@@ -11,6 +11,19 @@ if (setup.status !== 0) {
   process.exit(1)
 }
 
+// The report's browser test drives the machine's Chromium (Debian's package); install it once.
+if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0
+  console.log(root ? 'Installing Chromium (apt) for the browser test…' : 'No /usr/bin/chromium and not root: set CHROMIUM_PATH for the browser test')
+  if (root) {
+    let apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    if (apt.status !== 0) {
+      spawnSync('apt-get', ['update'], { stdio: 'inherit' })
+      apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    }
+  }
+}
+
 mkdirSync('test-results', { recursive: true })
 const report = join('test-results', 'vitest.json')
 rmSync(report, { force: true })

@@ -4,6 +4,7 @@ import { type DetectOptions, falseTriggerReport } from '../../analytics/reports/
 import { triggerLatency } from '../../analytics/reports/triggerLatency.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { type RouteSpec, validated } from '../route.js'
+import { NotFoundError } from '../../core/errors.js'
 
 const range = z.object({
   from: z.iso.datetime({ offset: true }).optional().describe('Default: 24 hours before `until`'),
@@ -30,9 +31,18 @@ export const reportSpecs = {
     query: range,
     responses: { 200: { description: 'Report' } },
   },
+  html: {
+    method: 'get',
+    path: '/api/reports/html',
+    summary: 'The report page: lift with intervals per experiment and variant, latency distribution, journey funnels, false triggers (self-contained HTML)',
+    tag: 'Reports',
+    auth: 'admin',
+    query: range.omit({ journey: true }),
+    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  },
 } satisfies Record<string, RouteSpec>
 
-export function reportsRouter(d: { client: ClickHouseClient; slo: { default: number; byJourney: Record<string, number> }; detect: () => Omit<DetectOptions, 'from' | 'until'>; now?: () => number }): Router {
+export function reportsRouter(d: { html?: (range: { from: number; until: number }) => Promise<string>; client: ClickHouseClient; slo: { default: number; byJourney: Record<string, number> }; detect: () => Omit<DetectOptions, 'from' | 'until'>; now?: () => number }): Router {
   const r = Router()
   const now = d.now ?? Date.now
   const window = (q: z.infer<typeof range>) => {
@@ -47,6 +57,13 @@ export function reportsRouter(d: { client: ClickHouseClient; slo: { default: num
       const journeys = query.journey ? opts.journeys.filter((j) => j.id === query.journey) : opts.journeys
       const report = await falseTriggerReport(d.client, { ...opts, journeys, ...window(query) })
       res.json(query.journey ? { ...report, journeys: report.journeys.filter((j) => j.journey === query.journey) } : report)
+    }),
+  )
+  r.get(
+    reportSpecs.html.path,
+    validated(reportSpecs.html, async ({ query }, _req, res) => {
+      if (!d.html) throw new NotFoundError('The report page is not available in this process')
+      res.type('html').send(await d.html(window({ ...query })))
     }),
   )
   return r
