@@ -1,0 +1,188 @@
+import { QueryBuilder as AlertQuery, RuleBuilder, RuleGroupBuilder } from '@grafana/grafana-foundation-sdk/alerting'
+import type * as cog from '@grafana/grafana-foundation-sdk/cog'
+import { TypeReduceBuilder, TypeThresholdBuilder } from '@grafana/grafana-foundation-sdk/expr'
+import { DataqueryBuilder as PrometheusQueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus'
+import { CLICKHOUSE, EXPRESSION, FOLDER, PROMETHEUS } from './datasources.js'
+import type { PromCheck, SqlCheck } from './panels.js'
+import { sql } from './queries.js'
+import { COUNTED_FALSE_TRIGGER, secondsBetween, srmSql } from './sql.js'
+
+/**
+ * Alert rules as code (Grafana unified alerting), one group evaluated every minute:
+ *
+ * - trigger latency SLO: p99 of received → run started, per journey, over the last 10 minutes,
+ *   above the SLO (default 300 s) for 5 minutes;
+ * - false trigger: any finding in `false_triggers` in the last 5 minutes, per journey and class
+ *   (the informational class test_account left out);
+ * - SRM: a running experiment whose split's p-value is below 0.001 (once it has 100 units);
+ * - ingestion errors: server errors (5xx) answered to ingest requests
+ *   (`nudge_ingest_rejects_total{status=~"5.."}`) at any rate above zero for 2 minutes;
+ * - worker failures: Temporal workflow task failures (`temporal_workflow_task_execution_failed`,
+ *   on the worker's own metrics port when TEMPORAL_METRICS_PORT is set) or failing send attempts
+ *   (`nudge_send_failures_total`), at any rate for 5 minutes;
+ * - routing failures: calls to Temporal that keep failing (`nudge_journey_routing_retries`, the
+ *   router's gauge of calls that failed 8 times in a row and are still being retried).
+ *
+ * SQL rules return one number per row (table format) with string columns as labels, which Grafana
+ * alerting evaluates per row; they use only the data source's server-side macros
+ * (`$__timeFilter`, `$__toTime`), never dashboard variables, which exist only in a browser.
+ */
+export interface AlertSqlCheck extends SqlCheck {
+  /** The query's time range: the last `windowSeconds` before evaluation. */
+  windowSeconds: number
+}
+
+export interface AlertRules {
+  group: RuleGroupBuilder
+  sql: AlertSqlCheck[]
+  promql: PromCheck[]
+}
+
+export const RULE_GROUP = 'nudge'
+export const SRM_P_THRESHOLD = 0.001
+export const SRM_MIN_UNITS = 100
+/**
+ * The Temporal worker's workflow task failures per second. The Core SDK's Prometheus exporter
+ * names the counter with or without the `_total` suffix depending on its version: both match.
+ */
+export const TEMPORAL_TASK_FAILURES = '(sum(rate({__name__=~"temporal_workflow_task_execution_failed(_total)?"}[5m])) or vector(0))'
+
+type Evaluator = { type: 'gt' | 'lt'; value: number }
+
+function threshold(input: string, e: Evaluator) {
+  return new AlertQuery('C')
+    .datasourceUid(EXPRESSION.uid)
+    .model(new TypeThresholdBuilder().refId('C').datasource({ ...EXPRESSION }).expression(input).conditions([{ evaluator: { type: e.type, params: [e.value] } }]))
+}
+
+export function alertRules(opts: { sloSeconds?: number } = {}): AlertRules {
+  const slo = opts.sloSeconds ?? 300
+  const out: AlertRules = { group: new RuleGroupBuilder(RULE_GROUP).folderUid(FOLDER.uid).interval(60), sql: [], promql: [] }
+
+  const sqlRule = (r: { uid: string; title: string; summary: string; description: string; severity: string; windowSeconds: number; for: string; sql: string; columns: string[]; when: Evaluator }) => {
+    const q = sql({ format: 'table', columns: r.columns, sql: r.sql }).refId('A')
+    out.sql.push({ source: r.uid, name: r.title, refId: 'A', kind: 'alert', spec: q.spec, windowSeconds: r.windowSeconds })
+    out.group.withRule(
+      new RuleBuilder(r.title)
+        .uid(r.uid)
+        .folderUID(FOLDER.uid)
+        .ruleGroup(RULE_GROUP)
+        .orgID(1)
+        .withQuery(new AlertQuery('A').datasourceUid(CLICKHOUSE.uid).relativeTimeRange({ from: r.windowSeconds, to: 0 }).model(q))
+        .withQuery(threshold('A', r.when))
+        .condition('C')
+        .forDuration(r.for)
+        .noDataState('OK')
+        .execErrState('Error')
+        .labels({ team: 'nudge', severity: r.severity })
+        .annotations({ summary: r.summary, description: r.description }),
+    )
+  }
+
+  const promRule = (r: { uid: string; title: string; summary: string; description: string; severity: string; for: string; expr: string; when: Evaluator }) => {
+    out.promql.push({ source: r.uid, name: r.title, expr: r.expr })
+    const model: cog.Builder<cog.Dataquery> = new PrometheusQueryBuilder().refId('A').datasource({ ...PROMETHEUS }).expr(r.expr).range().intervalMs(15000).maxDataPoints(43200)
+    out.group.withRule(
+      new RuleBuilder(r.title)
+        .uid(r.uid)
+        .folderUID(FOLDER.uid)
+        .ruleGroup(RULE_GROUP)
+        .orgID(1)
+        .withQuery(new AlertQuery('A').datasourceUid(PROMETHEUS.uid).relativeTimeRange({ from: 600, to: 0 }).model(model))
+        .withQuery(
+          new AlertQuery('B')
+            .datasourceUid(EXPRESSION.uid)
+            .model(new TypeReduceBuilder().refId('B').datasource({ ...EXPRESSION }).expression('A').reducer('last').settings({ mode: 'dropNN' })),
+        )
+        .withQuery(threshold('B', r.when))
+        .condition('C')
+        .forDuration(r.for)
+        .noDataState('OK')
+        .execErrState('Error')
+        .labels({ team: 'nudge', severity: r.severity })
+        .annotations({ summary: r.summary, description: r.description }),
+    )
+  }
+
+  sqlRule({
+    uid: 'nudge-trigger-latency-slo',
+    title: 'Trigger latency SLO breached',
+    summary: 'Journey {{ $labels.journey }}: p99 received → run started is {{ humanizeDuration $values.A.Value }} (SLO ' + slo + ' s)',
+    description: `The 99th percentile of receiving a trigger event to its journey run starting, over the last 10 minutes, has been above ${slo} s for 5 minutes. Look at the routing queue (nudge_journey_routing_queue) and the Temporal worker.`,
+    severity: 'critical',
+    windowSeconds: 600,
+    for: '5m',
+    columns: ['journey', 'p99_seconds'],
+    when: { type: 'gt', value: slo },
+    sql: `
+      SELECT toString(journey_id) AS journey, quantile(0.99)(${secondsBetween('received_at', 'at')}) AS p99_seconds
+      FROM journey_runs
+      WHERE $__timeFilter(at) AND phase = 'started' AND is_test = 0
+      GROUP BY journey
+      ORDER BY journey`,
+  })
+  sqlRule({
+    uid: 'nudge-false-trigger',
+    title: 'False trigger',
+    summary: '{{ $values.A.Value }} false trigger(s) of class {{ $labels.class }} in journey {{ $labels.journey }}',
+    description: 'The false-trigger report found runs that should not have started in the last 5 minutes. The examples and their evidence are on the False triggers dashboard.',
+    severity: 'warning',
+    windowSeconds: 300,
+    for: '0s',
+    columns: ['journey', 'class', 'false_triggers'],
+    when: { type: 'gt', value: 0 },
+    sql: `
+      SELECT toString(journey_id) AS journey, toString(class) AS class, count() AS false_triggers
+      FROM false_triggers
+      WHERE $__timeFilter(at) AND ${COUNTED_FALSE_TRIGGER}
+      GROUP BY journey, class
+      ORDER BY journey, class`,
+  })
+  sqlRule({
+    uid: 'nudge-srm',
+    title: 'Sample ratio mismatch',
+    summary: 'Experiment {{ $labels.experiment }}: SRM p = {{ $values.A.Value }}',
+    description: `A running experiment's units per variant do not match its weights (χ² p < ${SRM_P_THRESHOLD}, once it has ${SRM_MIN_UNITS} units): assignment or exposure logging is broken and its results are not trustworthy. Details: GET /api/experiments/<key>/results.`,
+    severity: 'critical',
+    windowSeconds: 3600,
+    for: '0s',
+    columns: ['experiment', 'p_value'],
+    when: { type: 'lt', value: SRM_P_THRESHOLD },
+    sql: `
+      SELECT experiment, p_value
+      FROM (${srmSql({ experiments: "argMax(status, version) = 'running'", exposures: 'first_at <= $__toTime' })})
+      WHERE units >= ${SRM_MIN_UNITS}`,
+  })
+  promRule({
+    uid: 'nudge-ingest-errors',
+    title: 'Ingestion errors',
+    summary: 'Ingest requests failing with server errors: {{ $values.B.Value }}/s',
+    description: 'Nudge answered ingest requests with 5xx (nudge_ingest_rejects_total{status=~"5.."}): events are being refused, clients will retry. Check the store (ClickHouse) and the logs.',
+    severity: 'critical',
+    for: '2m',
+    expr: 'sum(rate(nudge_ingest_rejects_total{status=~"5.."}[5m])) or vector(0)',
+    when: { type: 'gt', value: 0 },
+  })
+  promRule({
+    uid: 'nudge-worker-failures',
+    title: 'Worker failures',
+    summary: 'Journey work is failing: {{ $values.B.Value }} failures/s (workflow tasks and sends)',
+    description:
+      'Temporal workflow tasks are failing (temporal_workflow_task_execution_failed, exported by the worker when TEMPORAL_METRICS_PORT is set) or send attempts are failing and being retried (nudge_send_failures_total: store or SMTP trouble). Check the worker logs and the Temporal UI.',
+    severity: 'critical',
+    for: '5m',
+    expr: `${TEMPORAL_TASK_FAILURES} + (sum(rate(nudge_send_failures_total[5m])) or vector(0))`,
+    when: { type: 'gt', value: 0 },
+  })
+  promRule({
+    uid: 'nudge-routing-failures',
+    title: 'Journey routing failing',
+    summary: '{{ $values.B.Value }} routing call(s) to Temporal keep failing',
+    description: 'nudge_journey_routing_retries: calls that start, signal or exit journey runs have failed 8 times in a row and are still being retried — runs are not starting. Check the Temporal server and worker.',
+    severity: 'critical',
+    for: '5m',
+    expr: 'max(nudge_journey_routing_retries) or vector(0)',
+    when: { type: 'gt', value: 0 },
+  })
+  return out
+}

@@ -1,0 +1,203 @@
+import { Board } from './panels.js'
+import { sql } from './queries.js'
+import { journeyFilter } from './sql.js'
+import { journeyVariable } from './variables.js'
+
+/**
+ * Deliverability and engagement from `message_events` (test sends excluded). Opens and clicks are
+ * people's only (`machine = 0`): privacy-proxy prefetches and link scanners are kept, flagged
+ * and shown separately. Counts are distinct messages (a message opened five times is one open).
+ * Rates are per message sent in the same range (send_ledger, status 'sent'): events in the range
+ * over sends in the range — close to per-send rates when the range is much longer than the
+ * time from send to open.
+ */
+const EVENTS = `$__timeFilter(at) AND is_test = 0 AND ${journeyFilter()}`
+const SENT = `(SELECT uniqExact(message_id) FROM send_ledger WHERE $__timeFilter(at) AND status = 'sent' AND is_test = 0 AND ${journeyFilter()})`
+const human = (event: string) => `uniqExactIf(message_id, event = '${event}' AND machine = 0)`
+const any = (event: string) => `uniqExactIf(message_id, event = '${event}')`
+
+export function deliverabilityDashboard(): Board {
+  const b = new Board({
+    uid: 'nudge-deliverability',
+    title: 'Nudge · Deliverability',
+    description: 'Opens (machine opens apart), clicks, unsubscribes, bounces and complaints, and their rates per message sent',
+    tags: ['email'],
+    from: 'now-7d',
+  })
+  b.variable(journeyVariable())
+
+  b.row('Rates per sent')
+  b.stat({
+    title: 'Sent',
+    description: 'Messages sent in the range',
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['sent'],
+        sql: `SELECT uniqExact(message_id) AS sent FROM send_ledger WHERE $__timeFilter(at) AND status = 'sent' AND is_test = 0 AND ${journeyFilter()}`,
+      }),
+    ],
+    w: 4,
+  })
+  b.stat({
+    title: 'Engagement rates',
+    description: 'Distinct messages with the event ÷ messages sent. Opens and clicks exclude machine opens and scanner clicks',
+    unit: 'percentunit',
+    decimals: 2,
+    w: 12,
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['open_rate', 'click_rate', 'unsubscribe_rate'],
+        sql: `
+          SELECT ${human('open')} / nullIf(${SENT}, 0) AS open_rate,
+                 ${human('click')} / nullIf(${SENT}, 0) AS click_rate,
+                 ${any('unsubscribe')} / nullIf(${SENT}, 0) AS unsubscribe_rate
+          FROM message_events
+          WHERE ${EVENTS}`,
+      }),
+    ],
+  })
+  b.stat({
+    title: 'Bounce and complaint rates',
+    description: 'Bounced (hard or soft) and complained messages ÷ messages sent',
+    unit: 'percentunit',
+    decimals: 2,
+    w: 8,
+    thresholds: { base: 'green', steps: [[0.02, 'orange'], [0.05, 'red']] },
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['bounce_rate', 'complaint_rate'],
+        sql: `
+          SELECT ${any('bounce')} / nullIf(${SENT}, 0) AS bounce_rate,
+                 ${any('complaint')} / nullIf(${SENT}, 0) AS complaint_rate
+          FROM message_events
+          WHERE ${EVENTS}`,
+      }),
+    ],
+  })
+
+  b.row('Engagement over time')
+  b.timeseries({
+    title: 'Opens: people and machines',
+    description: 'Distinct messages opened by people (machine = 0), and by machines (privacy proxies, prefetch: machine = 1)',
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', 'opens', 'machine_opens'],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${human('open')} AS opens, uniqExactIf(message_id, event = 'open' AND machine = 1) AS machine_opens
+          FROM message_events
+          WHERE ${EVENTS} AND event = 'open'
+          GROUP BY time
+          ORDER BY time`,
+      }),
+    ],
+  })
+  b.timeseries({
+    title: 'Clicks',
+    description: 'Distinct messages clicked by people, and by link scanners (machine = 1)',
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', 'clicks', 'scanner_clicks'],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${human('click')} AS clicks, uniqExactIf(message_id, event = 'click' AND machine = 1) AS scanner_clicks
+          FROM message_events
+          WHERE ${EVENTS} AND event = 'click'
+          GROUP BY time
+          ORDER BY time`,
+      }),
+    ],
+  })
+  b.timeseries({
+    title: 'Bounces by type',
+    description: 'Bounced messages, hard and soft',
+    displayName: '${__field.labels.bounce_type}',
+    stack: true,
+    bars: true,
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', 'bounce_type', 'bounces'],
+        sql: `
+          SELECT $__timeInterval(at) AS time, if(bounce_type = '', 'unknown', toString(bounce_type)) AS bounce_type, uniqExact(message_id) AS bounces
+          FROM message_events
+          WHERE ${EVENTS} AND event = 'bounce'
+          GROUP BY time, bounce_type
+          ORDER BY time`,
+      }),
+    ],
+  })
+  b.timeseries({
+    title: 'Unsubscribes and complaints',
+    description: 'Messages unsubscribed from (link or RFC 8058 one-click) and complained about',
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', 'unsubscribes', 'complaints'],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${any('unsubscribe')} AS unsubscribes, ${any('complaint')} AS complaints
+          FROM message_events
+          WHERE ${EVENTS} AND event IN ('unsubscribe', 'complaint')
+          GROUP BY time
+          ORDER BY time`,
+      }),
+    ],
+  })
+
+  b.row('By journey')
+  b.table({
+    title: 'Per journey',
+    description: 'Messages sent in the range per journey and, per message sent, opens and clicks (people), unsubscribes, bounces, complaints',
+    w: 16,
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['journey', 'sent', 'open_rate', 'click_rate', 'unsubscribe_rate', 'bounce_rate', 'complaint_rate', 'machine_opens'],
+        sql: `
+          SELECT journey, sum(s) AS sent,
+                 round(sum(o) / nullIf(sent, 0), 4) AS open_rate,
+                 round(sum(c) / nullIf(sent, 0), 4) AS click_rate,
+                 round(sum(u) / nullIf(sent, 0), 4) AS unsubscribe_rate,
+                 round(sum(bo) / nullIf(sent, 0), 4) AS bounce_rate,
+                 round(sum(co) / nullIf(sent, 0), 4) AS complaint_rate,
+                 sum(mo) AS machine_opens
+          FROM (
+            SELECT toString(journey_id) AS journey, uniqExact(message_id) AS s, 0 AS o, 0 AS c, 0 AS u, 0 AS bo, 0 AS co, 0 AS mo
+            FROM send_ledger
+            WHERE $__timeFilter(at) AND status = 'sent' AND is_test = 0 AND ${journeyFilter()}
+            GROUP BY journey
+            UNION ALL
+            SELECT toString(journey_id), 0, ${human('open')}, ${human('click')}, ${any('unsubscribe')}, ${any('bounce')}, ${any('complaint')},
+                   uniqExactIf(message_id, event = 'open' AND machine = 1)
+            FROM message_events
+            WHERE ${EVENTS}
+            GROUP BY journey_id
+          )
+          GROUP BY journey
+          ORDER BY sent DESC, journey`,
+      }),
+    ],
+  })
+  b.barchart({
+    title: 'Machine opens by reason',
+    description: 'Opens flagged as machine opens, by why (privacy proxy, prefetch, too soon after send…)',
+    xField: 'reason',
+    w: 8,
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['reason', 'opens'],
+        sql: `
+          SELECT if(machine_reason = '', 'unknown', toString(machine_reason)) AS reason, uniqExact(message_id) AS opens
+          FROM message_events
+          WHERE ${EVENTS} AND event = 'open' AND machine = 1
+          GROUP BY reason
+          ORDER BY opens DESC, reason`,
+      }),
+    ],
+  })
+  return b
+}
