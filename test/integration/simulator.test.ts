@@ -89,12 +89,9 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
       ],
     })
 
-    const t0 = Date.now()
     const summary = await runSimulation({ url: base(), writeKey: WRITE_KEY, adminKey: ADMIN_KEY, scenario })
-    const took = Date.now() - t0
     expect(summary.errors).toEqual({ count: 0, first: [] })
     expect(summary).toMatchObject({ aborted: false, seed: 11, shoppers: { total: 30, done: 30, test: 2 } })
-    expect(took).toBeLessThan(25_000)
 
     // Who the shoppers were (the plan is a pure function of the scenario and the run id).
     const plan = planSimulation(summary.scenario, summary.runId)
