@@ -20,6 +20,12 @@ export interface RouterOptions {
   isTestUser: (userKey: string) => boolean
   /** Most Temporal calls in flight at once. */
   concurrency?: number
+  /**
+   * A trigger event older than this when it arrives starts no run (a replayed or back-filled
+   * "Product Added" from last month must not send a cart reminder today). Follow-up events still
+   * reach running runs. Undefined: no limit.
+   */
+  maxTriggerAgeMs?: number
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
 }
@@ -53,6 +59,8 @@ export class TriggerRouter {
   private readonly now: () => number
   routed = 0
   failed = 0
+  /** Triggers too old when they arrived to start a run (see `maxTriggerAgeMs`). */
+  staleTriggers = 0
   private currentSeq = 0
   private watermark = 0
   private readonly seqs: number[] = []
@@ -143,10 +151,12 @@ export class TriggerRouter {
 
   private routeEvent(e: IngestEvent, skipStarts?: ReadonlySet<string>): void {
     if (!e.userKey) return
+    if (this.opts.maxTriggerAgeMs !== undefined && e.receivedAt - e.timestamp > this.opts.maxTriggerAgeMs && this.index.byTrigger.has(e.type === 'track' ? e.event : e.type)) this.staleTriggers++
     const je = toJourneyEvent(e)
     const name = je.event
     const started = new Set<string>()
-    for (const j of this.index.byTrigger.get(name) ?? []) {
+    const stale = this.opts.maxTriggerAgeMs !== undefined && e.receivedAt - e.timestamp > this.opts.maxTriggerAgeMs
+    for (const j of stale ? [] : (this.index.byTrigger.get(name) ?? [])) {
       const d = j.definition
       if (d.trigger.type !== 'event' || !matchesFilters(e.properties, d.trigger.where)) continue
       const correlation = correlationOf(e.properties, d.entry.correlationKey)

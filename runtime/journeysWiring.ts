@@ -5,6 +5,7 @@ import type { UserRepository } from '../analytics/users.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { type Store, type StoreOptions, openStore } from '../analytics/store.js'
 import { TemplateStore } from '../content/templateStore.js'
+import { parseDuration } from '../journeys/duration.js'
 import { GroupInsert } from '../analytics/groupInsert.js'
 import type { TrackingConfig } from '../content/composeMessage.js'
 import { MessageLookup } from '../content/engagement/messageLookup.js'
@@ -114,6 +115,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       runId,
       isGranted: (u, topic) => d.consent.isGranted(u, topic),
       isTestUser: (u) => testUsers.has(u),
+      maxTriggerAgeMs: parseDuration(config.STALE_TRIGGER_MAX_AGE)!,
       log: d.log,
     })
     journeys.onChange(() => router!.reindex())

@@ -83,4 +83,20 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     // Sends that reach the gate within FREQUENCY_CAP_PRIORITY_WINDOW_MS of each other compete.
     expect(results).toEqual(['from high-prio', 'from high-prio', 'from high-prio'])
   })
+
+  it('a trigger event older than STALE_TRIGGER_MAX_AGE when it arrives starts no run; a fresh one does', async () => {
+    // Transactional: the frequency cap of this file's instance does not get in the way.
+    await activeJourney(base(), { id: 'stale-probe', name: 'stale-probe', trigger: { type: 'event', event: 'Stale Probe' }, entry: { consent: 'transactional' }, steps: [{ id: 'send', type: 'send', template: 'related-products', topic: 'transactional' }] })
+    const old = uid('old')
+    const fresh = uid('fresh')
+    for (const u of [old, fresh]) await identify(base(), u, { email: `${u}@example.test` })
+    await track(base(), old, 'Stale Probe', {}, { timestamp: new Date(Date.now() - 3 * 86_400_000).toISOString() })
+    await track(base(), fresh, 'Stale Probe')
+    await waitFor(async () => (await messagesTo(base(), `${fresh}@example.test`)).length === 1, 10_000, 'the fresh trigger’s mail')
+    await sleep(500)
+    expect(await messagesTo(base(), `${old}@example.test`)).toEqual([])
+    const runs = await fetch(`${base()}/api/journeys/stale-probe/runs?user=${old}`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json() as Promise<{ runs: unknown[] }>)
+    expect(runs.runs).toEqual([])
+    expect(fx.nudge.journeys.router!.staleTriggers).toBeGreaterThanOrEqual(1)
+  })
 })
