@@ -1,6 +1,7 @@
 import type { Liquid } from 'liquidjs'
 import type { CompiledTemplate } from './compileTemplate.js'
 import { htmlToText } from './htmlToText.js'
+import { escapeHtml } from './tracking/rewriteLinks.js'
 
 export interface RenderedMessage {
   subject: string
@@ -56,8 +57,4 @@ function withPreheader(html: string, preheader: string): string {
   const div = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">${escapeHtml(preheader)}</div>`
   const body = /<body[^>]*>/i.exec(html)
   return body ? html.slice(0, body.index + body[0].length) + div + html.slice(body.index + body[0].length) : div + html
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
 }

@@ -10,6 +10,10 @@ import { type StoredTemplate, type TemplateDefinition, type TemplateInput, templ
 
 export const TEMPLATES_DIR = join(import.meta.dirname, 'templates')
 
+/** Parts of the render context that cost a lookup: loaded for a send only if its template reads them. */
+const CONTEXT_ROOTS = ['computed', 'recommendations', 'behavior'] as const
+type ContextRoot = (typeof CONTEXT_ROOTS)[number]
+
 /**
  * Templates: the built-in ones (`content/templates/<id>.liquid`, front matter for subject,
  * preheader, format, topic) and versions saved through the API (ClickHouse `templates`; the
@@ -17,7 +21,9 @@ export const TEMPLATES_DIR = join(import.meta.dirname, 'templates')
  * load, or when another process saved (polled) — so a send only renders.
  */
 export class TemplateStore {
-  private readonly current = new Map<string, { stored: StoredTemplate; compiled: CompiledTemplate }>()
+  private readonly current = new Map<string, { stored: StoredTemplate; compiled: CompiledTemplate; reads: Set<ContextRoot> }>()
+  /** Subject overrides (experiment variants) parsed once, not per send. */
+  private readonly subjects = new Map<string, CompiledTemplate['subject']>()
   private readonly engines: { html: ReturnType<typeof createLiquid>; text: ReturnType<typeof createLiquid> }
   private poller?: NodeJS.Timeout
   private seen = ''
@@ -34,7 +40,10 @@ export class TemplateStore {
 
   private put(stored: StoredTemplate): CompiledTemplate {
     const compiled = compileTemplate(stored.definition, stored.version, this.engines)
-    this.current.set(stored.definition.id, { stored, compiled })
+    const d = stored.definition
+    const text = `${d.subject} ${d.preheader ?? ''} ${d.body} ${d.text ?? ''}`
+    const reads = new Set(CONTEXT_ROOTS.filter((root) => new RegExp(`\\b${root}\\b`).test(text)))
+    this.current.set(d.id, { stored, compiled, reads })
     return compiled
   }
 
@@ -130,9 +139,8 @@ export class TemplateStore {
   }
 
   /** Does the template read this part of the context (so a send loads it only when needed)? */
-  reads(id: string, root: 'computed' | 'recommendations' | 'behavior'): boolean {
-    const d = this.current.get(id)?.stored.definition
-    return !!d && new RegExp(`\\b${root}\\b`).test(`${d.subject} ${d.preheader ?? ''} ${d.body} ${d.text ?? ''}`)
+  reads(id: string, root: ContextRoot): boolean {
+    return this.current.get(id)?.reads.has(root) ?? false
   }
 
   usesComputed(id: string): boolean {
@@ -142,7 +150,11 @@ export class TemplateStore {
   async render(id: string, context: Record<string, unknown>, subjectOverride?: string): Promise<RenderedMessage & { version: number; topic: string }> {
     const t = this.current.get(id)
     if (!t) throw new NotFoundError(`No template "${id}"`)
-    const subject = subjectOverride ? this.engines.text.parse(subjectOverride) : undefined
+    let subject = subjectOverride ? this.subjects.get(subjectOverride) : undefined
+    if (subjectOverride && !subject) {
+      if (this.subjects.size > 1000) this.subjects.clear()
+      this.subjects.set(subjectOverride, (subject = this.engines.text.parse(subjectOverride)))
+    }
     const out = await renderTemplate(t.compiled, context, this.engines, subject)
     return { ...out, version: t.stored.version, topic: t.stored.definition.topic }
   }

@@ -88,24 +88,19 @@ for (const m of results.metrics as { metric: { name?: string }; comparisons: { a
 }
 say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
 
-const latency = await triggerLatency(nudge.store.client, { ...range, slo: config.latencySlo })
+const latency = await triggerLatency(nudge.reportsClient, { ...range, slo: config.latencySlo })
 say('')
 say('Trigger latency, event received → run started (ms):')
 for (const j of latency.journeys) if (j.receivedToStarted) say(`  ${j.journey.padEnd(22)} p50 ${j.receivedToStarted.p50} · p90 ${j.receivedToStarted.p90} · p99 ${j.receivedToStarted.p99}   SLO breaches ${j.slo.breaches}/${j.slo.sends}`)
 
-const detect = {
-  journeys: nudge.journeys.journeys.list().map((j) => ({ id: j.definition.id, ...(j.definition.entry.correlationKey ? { correlationKey: j.definition.entry.correlationKey } : {}), exits: j.definition.exit.flatMap((x) => (x.type === 'event' ? [{ event: x.event, match: x.match }] : [])) })),
-  staleMs: 86_400_000,
-  duplicateWindowMs: 86_400_000,
-  quietHoursTz: config.QUIET_HOURS_TZ,
-}
-const ft = await falseTriggerReport(nudge.store.client, { ...detect, ...range })
+const detect = nudge.falseTriggerOptions()
+const ft = await falseTriggerReport(nudge.reportsClient, { ...detect, ...range })
 say('')
 say(`False triggers: ${ft.falseTriggers} of ${ft.sends} sends (${(ft.rate * 100).toFixed(2)} %); injected races: ${JSON.stringify(summary.races)}`)
 for (const [cls, n] of Object.entries(ft.counts)) if (n) say(`  ${cls.padEnd(24)} ${n}`)
 
 const html = renderHtmlReport(
-  await collectReport({ client: nudge.store.client, results: await import('../experiments/results/resultsService.js').then((m) => new m.ExperimentResults({ client: nudge.store.client, experiments: nudge.experiments, testUsers: config.TEST_USER_IDS })), experimentKeys: [reminderTimingExperiment.key], slo: config.latencySlo, detect, ...range, truth: { [reminderTimingExperiment.key]: { conversion: truth } }, links: reportLinks(config, base) }),
+  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: [reminderTimingExperiment.key], slo: config.latencySlo, detect, ...range, truth: { [reminderTimingExperiment.key]: { conversion: truth } }, links: reportLinks(config, base) }),
 )
 const file = resolve(join(config.DATA_DIR, 'report.html'))
 writeFileSync(file, html)

@@ -29,6 +29,8 @@ import { RecommendationService } from '../content/recommendations/service.js'
 import { ExperimentResults } from '../experiments/results/resultsService.js'
 import { holdoutReport } from '../experiments/results/holdoutReport.js'
 import { FalseTriggerMonitor } from '../analytics/reports/falseTriggerMonitor.js'
+import type { DetectOptions } from '../analytics/reports/falseTriggers.js'
+import type { ClickHouseClient } from '@clickhouse/client'
 import { collectReport } from '../analytics/reports/collectReport.js'
 import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { parseDuration } from '../journeys/duration.js'
@@ -61,6 +63,11 @@ export interface RunningNudge {
   journeys: Journeys
   recommendations: RecommendationService
   falseTriggers: FalseTriggerMonitor
+  /** What false-trigger checks compare sends with (journeys' exits and the policies in force). */
+  falseTriggerOptions: () => Omit<DetectOptions, 'from' | 'until'>
+  results: ExperimentResults
+  /** The connection reports and results read on. */
+  reportsClient: ClickHouseClient
   /** Role `all` with TEMPORAL_EAGER_START: a client that starts runs on this process's worker. */
   eagerTemporal?: Client
   temporal: Client
@@ -244,11 +251,12 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     return { ok: Object.values(checks).every((c) => c.ok), checks }
   }
 
+  // Results and reports read much: on the recommendations' connection (not the ingest one).
+  const results = new ExperimentResults({ client: recsStore.client, experiments, testUsers: config.TEST_USER_IDS })
+
   let server: Server | undefined
   let url: string | undefined
   if (role !== 'worker') {
-    // Results and reports read much: on the recommendations' connection (not the ingest one).
-    const results = new ExperimentResults({ client: recsStore.client, experiments, testUsers: config.TEST_USER_IDS })
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
     const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, reports: {
@@ -315,7 +323,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, falseTriggers, temporal, eagerTemporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, stop }
 }
 
 let runtimeInstalled = false

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../../content/tracking/rewriteLinks.js'
+
 /**
  * The demo's report as one self-contained HTML page (inline SVG, no scripts or external assets):
  * lift with its interval per variant and metric, the trigger-latency distribution per journey,
@@ -17,7 +19,7 @@ export interface ReportData {
   links: { label: string; url: string }[]
 }
 
-const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const esc = (s: unknown) => escapeHtml(String(s))
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`
 
 /** Lift and interval per arm on one axis around 0 (and the simulated truth, when known). */

@@ -11,7 +11,8 @@ import { errorBody } from '../schemas/common.js'
  * `<img src="/v1/pixel/track?writeKey=…&userId=…&event=Order%20Completed&properties.revenue=42">`.
  * Segment's form, `?data=<base64 JSON>`, works too.
  */
-const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
+/** A 1×1 transparent GIF: the answer of every pixel endpoint. */
+export const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
 
 export const pixelQuery = z
   .object({

@@ -12,6 +12,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js'
 import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
+import { GIF } from './pixel.js'
 
 const token = z.object({ token: z.string().describe('A signed token from the email') })
 /** The public endpoints, documented (handlers below read tokens and raw bodies themselves). */
@@ -31,7 +32,6 @@ export const trackingSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64')
 
 export interface TrackingRouteDeps {
   key: Buffer

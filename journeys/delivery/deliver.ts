@@ -110,7 +110,7 @@ export class Deliverer {
             message: { id: req.messageId, discountCode: code },
             urls: messageUrls(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic }),
             ...(this.opts.recommend ? { recommend: (b: RecommendationBlock, p?: string) => this.opts.recommend!(req.userKey, b, p) } : {}),
-            ...(this.opts.behavior ? { behavior: this.opts.behavior(req.userKey) } : {}),
+            ...(this.opts.behavior && this.opts.templates.reads(req.template, 'behavior') ? { behavior: this.opts.behavior(req.userKey) } : {}),
           }),
           req.subject,
         )
