@@ -78,12 +78,12 @@ const results = (await (await fetch(`${base}/api/experiments/${reminderTimingExp
 const truthArm = (name: string) => summary.groundTruth.arms.find((a) => a.name === (name === 'holdout' ? 'none' : name))?.expectedConversion
 const control = truthArm('h1')
 const truth: Record<string, number> = {}
-for (const m of results.metrics as { metric: { name?: string }; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] }[] }[]) {
+for (const m of results.metrics as { metric: { name?: string }; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null }[] }[]) {
   for (const c of m.comparisons) {
     const t = m.metric.name === 'conversion' && control ? (truthArm(c.arm) ?? NaN) / control - 1 : undefined
     if (t !== undefined && Number.isFinite(t)) truth[c.arm] = t
     const fmt = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`)
-    say(`  ${(m.metric.name ?? (m.metric as { event?: string }).event ?? '').padEnd(11)} ${c.arm.padEnd(8)} ${fmt(c.effect)} [${fmt(c.ci[0])}, ${fmt(c.ci[1])}]${t !== undefined && Number.isFinite(t) ? `   truth ${fmt(t)}` : ''}`)
+    say(`  ${(m.metric.name ?? (m.metric as { event?: string }).event ?? '').padEnd(11)} ${c.arm.padEnd(8)} ${fmt(c.effect)} [${fmt(c.ci?.[0] ?? null)}, ${fmt(c.ci?.[1] ?? null)}]${t !== undefined && Number.isFinite(t) ? `   truth ${fmt(t)}` : ''}`)
   }
 }
 say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
