@@ -161,6 +161,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       isMember: (s, u) => d.segments.isMember(s, u),
       inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
       softBounceLimit: config.SOFT_BOUNCE_LIMIT,
+      duplicateWindowMs: parseDuration(config.DUPLICATE_WINDOW) ?? undefined,
     })
     const bodies = new GroupInsert<Record<string, unknown>>(sendStore.client, 'message_bodies')
     const codes = new GroupInsert<Record<string, unknown>>(sendStore.client, 'discount_codes')

@@ -46,7 +46,7 @@ export interface Finding {
 }
 
 const SENDS = `
-  SELECT message_id, any(journey_id) AS journey_id, any(user_key) AS user_key, any(workflow_id) AS workflow_id,
+  SELECT message_id, any(journey_id) AS journey_id, any(user_key) AS user_key, any(workflow_id) AS workflow_id, any(step_id) AS step_id,
          any(topic) AS topic, any(recipient_hash) AS recipient_hash, max(is_test) AS test,
          toUnixTimestamp64Milli(min(at)) AS sent_ms
   FROM send_ledger
@@ -59,7 +59,7 @@ const RUNS = `
   FROM journey_runs WHERE phase = 'started' AND workflow_id IN (SELECT workflow_id FROM (${SENDS}))
   GROUP BY workflow_id`
 
-type Send = { message_id: string; journey_id: string; user_key: string; workflow_id: string; topic: string; test: number; sent_ms: number }
+type Send = { message_id: string; journey_id: string; user_key: string; workflow_id: string; step_id: string; topic: string; test: number; sent_ms: number }
 
 export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOptions): Promise<Finding[]> {
   const p = { from: o.from, until: o.until }
@@ -69,7 +69,7 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
 
   const sends = await selectRows<Send & { corr: string; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }>(
     client,
-    `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.workflow_id AS workflow_id, s.topic AS topic,
+    `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.workflow_id AS workflow_id, s.step_id AS step_id, s.topic AS topic,
             s.test AS test, s.sent_ms AS sent_ms, r.corr AS corr, r.trigger_ms AS trigger_ms, r.received_ms AS received_ms, r.trigger_message AS trigger_message,
             ifNull(t.tz, '') AS tz
      FROM (${SENDS}) AS s
@@ -141,9 +141,11 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
       add('test_account', s, { sentAt: iso(sentMs) })
       continue
     }
-    const dupKey = `${s.user_key}\u0000${s.journey_id}\u0000${s.corr ?? ''}`
-    const prev = lastOf.get(dupKey)
-    if (prev && prev.workflow_id !== s.workflow_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs)
+    // One step's message per key: a re-entry for the same cart (a later run, same or another id)
+    // sending that step again within the window. Runs without a key have no duplicates to find.
+    const dupKey = `${s.user_key}\u0000${s.journey_id}\u0000${s.corr ?? ''}\u0000${s.step_id}`
+    const prev = s.corr ? lastOf.get(dupKey) : undefined
+    if (prev && prev.message_id !== s.message_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs)
       add('duplicate', s, { earlier: { messageId: prev.message_id, workflowId: prev.workflow_id, sentAt: iso(prev.sent_ms) }, correlation: s.corr ?? '', sentAt: iso(sentMs) })
     lastOf.set(dupKey, s)
     if (s.topic !== 'transactional') {

@@ -66,10 +66,19 @@ export interface GateOptions {
   inGlobalHoldout(userKey: string): boolean
   /** Soft bounces within 30 days that suppress an address (hard bounces and complaints: one). */
   softBounceLimit?: number
+  /**
+   * A journey with a correlation key sends a step at most once per key within this window: a
+   * re-entry for the same cart (a late or duplicate Product Added after the run ended) is skipped
+   * as `duplicate` — the false-trigger report's definition of one.
+   */
+  duplicateWindowMs?: number
   now?: () => number
 }
 
 const SOFT_BOUNCE_WINDOW_MS = 30 * 86_400_000
+
+/** A run id names journey, user and correlation key; with the step it names one message's purpose. */
+const runStep = (r: Pick<SendRequest, 'workflowId' | 'stepId'>) => `${r.workflowId}\u0000${r.stepId}`
 
 /** Transactional mail is never capped or held for quiet hours. */
 const UNCAPPED_TOPICS = new Set(['transactional'])
@@ -92,8 +101,8 @@ export class SendGate {
   private pending: Pending[] = []
   private readonly contending = new Map<string, Pending[]>()
   private running: Promise<void> | null = null
-  /** Sends decided here whose ledger row may not be readable yet: message id → decided at, per user. */
-  private readonly reserved = new Map<string, Map<string, number>>()
+  /** Sends decided here whose ledger row may not be readable yet: message id → when and which run step, per user. */
+  private readonly reserved = new Map<string, Map<string, { at: number; runStep: string }>>()
   private readonly now: () => number
 
   constructor(private readonly opts: GateOptions) {
@@ -152,16 +161,19 @@ export class SendGate {
     const ids = reqs.map((r) => r.messageId)
     const cap = this.opts.frequencyCap
     const capSince = now - (cap?.windowMs ?? 0)
+    const dupSince = now - (this.opts.duplicateWindowMs ?? 0)
+    const recentSince = Math.min(cap ? capSince : now + 1, this.opts.duplicateWindowMs ? dupSince : now + 1)
     const exitEvents = [...new Set(reqs.flatMap((r) => r.exit.flatMap((x) => (x.type === 'event' ? [x.event] : []))))]
     const since = Math.min(...reqs.map((r) => r.trigger.timestamp))
 
     const [ledger, consent, events, traits, contacts, suppressed] = await Promise.all([
-      selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number }>(
+      selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number; run_step: string }>(
         this.opts.client,
-        `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_
-         FROM send_ledger WHERE user_key IN {keys:Array(String)} AND (message_id IN {ids:Array(String)} OR at >= fromUnixTimestamp64Milli({capSince:Int64}))
+        `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_,
+                concat(any(workflow_id), '\\0', any(step_id)) AS run_step
+         FROM send_ledger WHERE user_key IN {keys:Array(String)} AND (message_id IN {ids:Array(String)} OR at >= fromUnixTimestamp64Milli({recentSince:Int64}))
          GROUP BY user_key, message_id`,
-        { keys, ids, capSince: cap ? capSince : now + 1 },
+        { keys, ids, recentSince },
       ),
       selectRows<{ user_key: string; topic: string; granted: number }>(
         this.opts.client,
@@ -198,9 +210,12 @@ export class SendGate {
     const asked = new Set(ids)
     const statusOf = new Map(ledger.filter((r) => asked.has(r.message_id)).map((r) => [r.message_id, r.status]))
     const usedByUser = new Map<string, { id: string; at: number }[]>()
-    for (const r of ledger)
-      if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_) && (r.status === 'sent' || r.status === 'sending'))
-        pushTo(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
+    const sentByRunStep = new Map<string, { id: string; at: number }[]>()
+    for (const r of ledger) {
+      if (r.status !== 'sent' && r.status !== 'sending') continue
+      if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_)) pushTo(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
+      if (Number(r.first_at) >= dupSince) pushTo(sentByRunStep, r.run_step, { id: r.message_id, at: Number(r.first_at) })
+    }
     const consentOf = new Map(consent.map((r) => [`${r.user_key}\u0000${r.topic}`, Number(r.granted) === 1]))
     const eventsOf = new Map<string, JourneyEvent[]>()
     for (const e of events)
@@ -226,12 +241,24 @@ export class SendGate {
       // Decided before a crash, perhaps handed over: send again with the same Message-ID (the
       // transport collapses it), without deciding again.
       else if (status === 'sending') out[i] = { action: 'send', recipient, resumed: true }
-      else out[i] = this.decideOne(r, recipient, now, { consent: consentOf, events: eventsOf.get(r.userKey) ?? [], used: usedByUser.get(r.userKey) ?? [], suppressed: !!contact?.lookupHash && suppressedHashes.has(contact.lookupHash) })
+      else
+        out[i] = this.decideOne(r, recipient, now, {
+          consent: consentOf,
+          events: eventsOf.get(r.userKey) ?? [],
+          used: usedByUser.get(r.userKey) ?? [],
+          sameStep: sentByRunStep.get(runStep(r)) ?? [],
+          suppressed: !!contact?.lookupHash && suppressedHashes.has(contact.lookupHash),
+        })
     }
     return out
   }
 
-  private decideOne(r: SendRequest, recipient: Recipient, now: number, facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; suppressed: boolean }): GateDecision {
+  private decideOne(
+    r: SendRequest,
+    recipient: Recipient,
+    now: number,
+    facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; sameStep: { id: string; at: number }[]; suppressed: boolean },
+  ): GateDecision {
     const granted = facts.consent.get(`${r.userKey}\u0000${r.topic}`) ?? this.opts.consentDefaults[r.topic] ?? false
     if (!granted) return { action: 'skip', reason: 'consent', exit: true }
     const run = { userKey: r.userKey, correlationKey: r.correlationKey, correlation: r.correlation }
@@ -248,6 +275,7 @@ export class SendGate {
     if (suppressed) return { action: 'skip', reason: 'suppressed', exit: true }
     if (!recipient.email) return { action: 'skip', reason: 'no_address', exit: true }
     if (!recipient.test && this.opts.inGlobalHoldout(r.userKey)) return { action: 'skip', reason: 'global_holdout', exit: true }
+    if (this.isDuplicate(r, now, facts.sameStep)) return { action: 'skip', reason: 'duplicate', exit: true }
     if (UNCAPPED_TOPICS.has(r.topic)) return this.reserve(r, recipient, now)
     const quiet = this.opts.quietHours
     if (quiet && !recipient.test) {
@@ -258,7 +286,7 @@ export class SendGate {
     const cap = this.opts.frequencyCap
     if (cap && !recipient.test) {
       const used = new Map(facts.used.map((u) => [u.id, u.at]))
-      for (const [id, at] of this.reserved.get(r.userKey) ?? []) if (at >= now - cap.windowMs) used.set(id, at)
+      for (const [id, { at }] of this.reserved.get(r.userKey) ?? []) if (at >= now - cap.windowMs) used.set(id, at)
       used.delete(r.messageId)
       if (used.size >= cap.max) {
         if (this.opts.capMode === 'skip') return { action: 'skip', reason: 'frequency_cap', exit: false }
@@ -272,10 +300,20 @@ export class SendGate {
   private reserve(r: SendRequest, recipient: Recipient, now: number): GateDecision {
     let mine = this.reserved.get(r.userKey)
     if (!mine) this.reserved.set(r.userKey, (mine = new Map()))
-    mine.set(r.messageId, now)
+    mine.set(r.messageId, { at: now, runStep: runStep(r) })
     // Keep the map small: forget reservations the ledger certainly shows by now.
-    if (this.reserved.size > 50_000) for (const [k, m] of this.reserved) if ([...m.values()].every((t) => t < now - 60_000)) this.reserved.delete(k)
+    if (this.reserved.size > 50_000) for (const [k, m] of this.reserved) if ([...m.values()].every((v) => v.at < now - 60_000)) this.reserved.delete(k)
     return { action: 'send', recipient, resumed: false }
+  }
+
+  /** Another message of this run id's step (same journey, user and key) went out within the window. */
+  private isDuplicate(r: SendRequest, now: number, sameStep: { id: string; at: number }[]): boolean {
+    const window = this.opts.duplicateWindowMs
+    if (!window || r.correlation === undefined) return false
+    if (sameStep.some((s) => s.id !== r.messageId)) return true
+    const key = runStep(r)
+    for (const [id, v] of this.reserved.get(r.userKey) ?? []) if (id !== r.messageId && v.runStep === key && v.at >= now - window) return true
+    return false
   }
 }
 

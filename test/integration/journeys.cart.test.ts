@@ -106,7 +106,8 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     }
     expect(await fx.nudge.journeys.gate!.check(request)).toEqual({ action: 'skip', reason: 'exit:Order Completed', exit: true })
     // Another cart's run is not stopped by it; one that started after the purchase is not either.
-    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), correlation: uid('cart') })).toMatchObject({ action: 'send' })
+    const otherCart = uid('cart')
+    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), workflowId: `probe:${otherCart}`, correlation: otherCart })).toMatchObject({ action: 'send' })
     const later = Date.now() + 1000
     expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), trigger: { ...request.trigger, timestamp: later, receivedAt: later } })).toMatchObject({ action: 'send' })
   })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../analytics/store.js'
+import { runId } from '../../workflows/journeyRuns.js'
 import { uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
 
@@ -98,5 +99,34 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     const runs = await fetch(`${base()}/api/journeys/stale-probe/runs?user=${old}`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json() as Promise<{ runs: unknown[] }>)
     expect(runs.runs).toEqual([])
     expect(fx.nudge.journeys.router!.staleTriggers).toBeGreaterThanOrEqual(1)
+  })
+
+  it('the same cart re-entering after its reminder went out is skipped as a duplicate (DUPLICATE_WINDOW); another cart is not', async () => {
+    // Transactional, so the frequency cap and quiet hours of this file's instance stay out of it.
+    await activeJourney(base(), {
+      id: 'dup-cart',
+      name: 'dup-cart',
+      trigger: { type: 'event', event: 'Dup Cart Added' },
+      entry: { consent: 'transactional', reentry: 'always', correlationKey: 'cart_id' },
+      steps: [{ id: 'send', type: 'send', template: 'related-products', topic: 'transactional' }],
+    })
+    const userId = uid('dup')
+    const email = `${userId}@example.test`
+    await identify(base(), userId, { email })
+    await track(base(), userId, 'Dup Cart Added', { cart_id: 'k1' })
+    await waitFor(async () => (await messagesTo(base(), email)).length === 1, 10_000, 'the first reminder')
+    const first = runId('dup-cart', userId, 'k1')
+    const steps = (w: string) => selectRows<{ outcome: string; reason: string }>(fx.nudge.store.client, "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at", { w })
+    // The run is over; the same cart added again (a new event, a second client) enters again…
+    await waitFor(async () => (await steps(first)).length === 1, 10_000, 'the first run’s send step')
+    await sleep(300)
+    await track(base(), userId, 'Dup Cart Added', { cart_id: 'k1' })
+    await track(base(), userId, 'Dup Cart Added', { cart_id: 'k2' })
+    await waitFor(async () => (await messagesTo(base(), email)).length === 2, 10_000, 'the other cart’s reminder')
+    // …and the check before the send finds that cart's reminder already out: skipped, with its reason.
+    const skipped = await waitFor(async () => (await steps(first)).find((s) => s.outcome === 'skipped'), 10_000, 'the re-entry skipped')
+    expect(skipped.reason).toBe('duplicate')
+    await sleep(300)
+    expect((await messagesTo(base(), email)).length).toBe(2)
   })
 })
