@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { GroupInsert } from '../analytics/groupInsert.js'
+import { RecentIds } from '../analytics/ingest/recentIds.js'
 import type { JourneyEvent } from './matchEvent.js'
 
 export interface RunRecord {
@@ -62,13 +63,17 @@ export interface LedgerRecord {
 
 /**
  * Every run, step and send, into ClickHouse in group commits; each call resolves once stored,
- * so an activity that returns has recorded what it did (and a retried one may record twice —
- * readers take the latest row per step; the ledger by message id).
+ * so an activity that returns has recorded what it did. A retried activity hands the same
+ * records again (a run's records carry workflow time, the same on every attempt): those already
+ * stored, or being stored, by this process are not written twice. (The ledger is read by message
+ * id and status, so its rows need no such care.)
  */
 export class JourneyRecorder {
   private readonly runs: GroupInsert<Record<string, unknown>>
   private readonly steps: GroupInsert<Record<string, unknown>>
   private readonly ledger: GroupInsert<Record<string, unknown>>
+  private readonly stored = new RecentIds(200_000)
+  private readonly storing = new Map<string, Promise<void>>()
 
   constructor(client: ClickHouseClient, private readonly now: () => number = Date.now) {
     this.runs = new GroupInsert(client, 'journey_runs')
@@ -77,7 +82,8 @@ export class JourneyRecorder {
   }
 
   run(r: RunRecord): Promise<void> {
-    return this.runs.add({
+    const key = r.at === undefined ? undefined : `run\u0000${r.workflowId}\u0000${r.phase}\u0000${r.at}\u0000${r.trigger.messageId}`
+    return this.once(key, () => this.runs.add({
       workflow_id: r.workflowId,
       journey_id: r.journeyId,
       journey_version: r.journeyVersion,
@@ -91,11 +97,12 @@ export class JourneyRecorder {
       received_at: r.trigger.receivedAt,
       at: r.at ?? this.now(),
       is_test: r.test ? 1 : 0,
-    })
+    }))
   }
 
   step(s: StepRecord): Promise<void> {
-    return this.steps.add({
+    const key = s.at === undefined ? undefined : `step\u0000${s.workflowId}\u0000${s.stepId}\u0000${s.outcome}\u0000${s.at}\u0000${s.messageId ?? ''}`
+    return this.once(key, () => this.steps.add({
       workflow_id: s.workflowId,
       journey_id: s.journeyId,
       journey_version: s.journeyVersion,
@@ -111,7 +118,20 @@ export class JourneyRecorder {
       flags: JSON.stringify(s.flags ?? {}),
       message_id: s.messageId ?? '',
       is_test: s.test ? 1 : 0,
-    })
+    }))
+  }
+
+  /** Writes a keyed record unless this process stored it already or is storing it now. */
+  private once(key: string | undefined, write: () => Promise<void>): Promise<void> {
+    if (key === undefined) return write()
+    if (this.stored.has(key)) return Promise.resolve()
+    const pending = this.storing.get(key)
+    if (pending) return pending
+    const p = write()
+      .then(() => this.stored.add(key))
+      .finally(() => this.storing.delete(key))
+    this.storing.set(key, p)
+    return p
   }
 
   async all(r: RunRecords): Promise<void> {

@@ -25,12 +25,6 @@ for (const script of scripts) {
   for (const line of out.split('\n')) {
     const m = /^(.*?)\s*\(target\s+(.*?):\s*(met|MISSED)\)\s*$/.exec(line.trim())
     if (m) rows.push({ bench: script, figure: m[1]!.replace(/\s+/g, ' ').replace(/\|/g, '\\|'), target: m[2]!.replace(/\|/g, '\\|'), met: m[3] === 'met' })
-    // The older scripts sum up in one line: "targets: <target> met · <target> MISSED · …" (figures above it).
-    else if (line.startsWith('targets:'))
-      for (const item of line.slice('targets:'.length).split('·')) {
-        const t = /^(.*?)\s+(met|MISSED)\b(.*)$/.exec(item.trim())
-        if (t) rows.push({ bench: script, figure: `see bench-results/${script.slice('bench:'.length)}.txt${t[3] ? ` ${t[3].trim()}` : ''}`, target: t[1]!.replace(/\|/g, '\\|'), met: t[2] === 'met' })
-      }
   }
   if (run.status !== 0) rows.push({ bench: script, figure: `exited with ${run.status} after ${Math.round((Date.now() - started) / 1000)} s (see bench-results)`, target: '—', met: false })
 }

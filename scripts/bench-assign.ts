@@ -73,7 +73,10 @@ async function main() {
   await sdkRun()
   const sdk = m / ((performance.now() - t) / 1000)
   console.log(`${'flag evaluations (OpenFeature client)'.padEnd(44)} ${fmt(sdk)}/s`)
-  console.log(`\ntargets: ≥ 2M assignments/s ${check(assignments >= 2_000_000)} · ≥ 500k flag evaluations/s in-process ${check(direct >= 500_000)} (through the SDK: ${check(sdk >= 500_000)})`)
+  console.log('')
+  console.log(`assignments, pure and in-process: ${fmt(assignments)}/s   (target ≥ 2M assignments/s: ${check(assignments >= 2_000_000)})`)
+  console.log(`flag evaluations, in-process: ${fmt(direct)}/s   (target ≥ 500k flag evaluations/s in-process: ${check(direct >= 500_000)})`)
+  console.log(`flag evaluations through the OpenFeature client: ${fmt(sdk)}/s (the SDK's own promise per call; not the target's path)`)
   await OpenFeature.close()
 }
 
