@@ -11,7 +11,7 @@ import { COUNTED_FALSE_TRIGGER, secondsBetween, srmSql } from './sql.js'
  * Alert rules as code (Grafana unified alerting), one group evaluated every minute:
  *
  * - trigger latency SLO: p99 of received → run started, per journey, over the last 10 minutes,
- *   above the SLO (default 300 s) for 5 minutes;
+ *   above that journey's SLO (TRIGGER_LATENCY_SLOS, else TRIGGER_LATENCY_SLO) for 5 minutes;
  * - false trigger: any finding in `false_triggers` in the last 5 minutes, per journey and class
  *   (the informational class test_account left out);
  * - SRM: a running experiment whose split's p-value is below 0.001 (once it has 100 units);
@@ -55,8 +55,16 @@ function threshold(input: string, e: Evaluator) {
     .model(new TypeThresholdBuilder().refId('C').datasource({ ...EXPRESSION }).expression(input).conditions([{ evaluator: { type: e.type, params: [e.value] } }]))
 }
 
-export function alertRules(opts: { sloSeconds?: number } = {}): AlertRules {
+export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<string, number> } = {}): AlertRules {
   const slo = opts.sloSeconds ?? 300
+  // Each journey against its own SLO (TRIGGER_LATENCY_SLOS), the rest against the default. The
+  // journey ids become SQL literals here — Grafana runs this text as it is, with no parameters —
+  // so they are escaped (config already limits them to letters, digits, _ . -).
+  const own = Object.entries(opts.sloByJourney ?? {})
+  const literal = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+  const sloOf = own.length
+    ? `transform(toString(journey_id), [${own.map(([j]) => literal(j)).join(', ')}], CAST([${own.map(([, v]) => v).join(', ')}] AS Array(Float64)), toFloat64(${slo}))`
+    : `toFloat64(${slo})`
   const out: AlertRules = { group: new RuleGroupBuilder(RULE_GROUP).folderUid(FOLDER.uid).interval(60), sql: [], promql: [] }
 
   const sqlRule = (r: { uid: string; title: string; summary: string; description: string; severity: string; windowSeconds: number; for: string; sql: string; columns: string[]; when: Evaluator }) => {
@@ -107,18 +115,18 @@ export function alertRules(opts: { sloSeconds?: number } = {}): AlertRules {
   sqlRule({
     uid: 'nudge-trigger-latency-slo',
     title: 'Trigger latency SLO breached',
-    summary: 'Journey {{ $labels.journey }}: p99 received → run started is {{ humanizeDuration $values.A.Value }} (SLO ' + slo + ' s)',
-    description: `The 99th percentile of receiving a trigger event to its journey run starting, over the last 10 minutes, has been above ${slo} s for 5 minutes. Look at the routing queue (nudge_journey_routing_queue) and the Temporal worker.`,
+    summary: 'Journey {{ $labels.journey }}: p99 received → run started is {{ $values.A.Value }}× its SLO',
+    description: `The 99th percentile of receiving a trigger event to its journey run starting, over the last 10 minutes, has been above the journey's SLO (TRIGGER_LATENCY_SLOS; default ${slo} s) for 5 minutes. Look at the routing queue (nudge_journey_routing_queue) and the Temporal worker.`,
     severity: 'critical',
     windowSeconds: 600,
     for: '5m',
-    columns: ['journey', 'p99_seconds'],
-    when: { type: 'gt', value: slo },
+    columns: ['journey', 'p99_over_slo'],
+    when: { type: 'gt', value: 1 },
     sql: `
-      SELECT toString(journey_id) AS journey, quantile(0.99)(${secondsBetween('received_at', 'at')}) AS p99_seconds
+      SELECT toString(journey_id) AS journey, quantile(0.99)(${secondsBetween('received_at', 'at')}) / ${sloOf} AS p99_over_slo
       FROM journey_runs
       WHERE $__timeFilter(at) AND phase = 'started' AND is_test = 0
-      GROUP BY journey
+      GROUP BY journey_id
       ORDER BY journey`,
   })
   sqlRule({

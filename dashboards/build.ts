@@ -11,6 +11,7 @@ import { falseTriggersDashboard } from './falseTriggers.dashboard.js'
 import { ingestionDashboard } from './ingestion.dashboard.js'
 import { journeysDashboard } from './journeys.dashboard.js'
 import { parseDuration } from '../journeys/duration.js'
+import { parseJourneySlos } from '../runtime/config.js'
 import type { Board } from './panels.js'
 import {
   type ProvisioningOptions,
@@ -30,6 +31,8 @@ export interface BuildOptions {
    * own TRIGGER_LATENCY_SLO (5m).
    */
   sloSeconds?: number
+  /** Per-journey SLOs in seconds for the alert; default: Nudge's own TRIGGER_LATENCY_SLOS. */
+  sloByJourney?: Record<string, number>
   provisioning?: Partial<ProvisioningOptions>
 }
 
@@ -65,7 +68,8 @@ export function buildAll(o: BuildOptions = {}): Build {
   const sloSeconds = o.sloSeconds ?? (parseDuration(process.env.TRIGGER_LATENCY_SLO || '5m') ?? 300_000) / 1000
   const prov = { ...provisioningOptions(), ...o.provisioning }
   const dashboards = boards({ ...o, sloSeconds }).map((board) => ({ board, json: plain(board.build()), file: `dashboards/${board.uid}.json` }))
-  const alerts = alertRules({ sloSeconds })
+  const sloByJourney = o.sloByJourney ?? Object.fromEntries(Object.entries(parseJourneySlos(process.env.TRIGGER_LATENCY_SLOS ?? '')).map(([j, ms]) => [j, ms / 1000]))
+  const alerts = alertRules({ sloSeconds, sloByJourney })
   const alertGroup = plain(alerts.group.build())
   const files = new Map<string, string>()
   for (const d of dashboards) files.set(d.file, `${JSON.stringify(d.json, null, 2)}\n`)

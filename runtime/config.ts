@@ -119,6 +119,11 @@ export class ConfigError extends Error {
 export const DEV_WRITE_KEY = 'wk_demo'
 export const DEV_ADMIN_KEY = 'admin_demo_key'
 
+/** TRIGGER_LATENCY_SLOS (`cart-abandonment:60s,browse:5m`, already validated) → journey → ms. */
+export function parseJourneySlos(text: string): Record<string, number> {
+  return Object.fromEntries(text.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!]))
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(source)
   const problems: string[] = []
@@ -178,7 +183,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     quietHours: parseWindow(env.QUIET_HOURS),
     latencySlo: {
       default: parseDuration(env.TRIGGER_LATENCY_SLO)!,
-      byJourney: Object.fromEntries(env.TRIGGER_LATENCY_SLOS.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!])),
+      byJourney: parseJourneySlos(env.TRIGGER_LATENCY_SLOS),
     },
     testEmailPattern,
   }

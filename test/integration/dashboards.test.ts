@@ -321,7 +321,10 @@ describe('dashboards as code: generated JSON and YAML', () => {
       // Nothing in a provisioned rule is a builder's leftover.
       expect(JSON.stringify(rule)).not.toContain('_implementsDataqueryVariant')
     }
-    expect(group.rules.find((x: any) => x.uid === 'nudge-trigger-latency-slo').data.find((q: any) => q.refId === 'C').model.conditions[0].evaluator).toEqual({ type: 'gt', params: [SLO] })
+    // The latency rule compares p99 / SLO with 1: each journey's own SLO is in its SQL.
+    const latency = group.rules.find((x: any) => x.uid === 'nudge-trigger-latency-slo')
+    expect(latency.data.find((q: any) => q.refId === 'C').model.conditions[0].evaluator).toEqual({ type: 'gt', params: [1] })
+    expect(latency.data.find((q: any) => q.refId === 'A').model.rawSql).toContain(`toFloat64(${SLO})`)
   })
 
   it('alert SQL uses only the server-side macros (no dashboard variables: alerts run without a browser)', () => {
@@ -464,16 +467,17 @@ describe('dashboards as code: every query on the real engine', () => {
     }
   })
 
-  it('alert rules: their queries run over their own window, return labels and one number, and fire on the seeded trouble only', async () => {
+  /** Runs every alert rule's SQL of a build over its window and applies its threshold: what fires, by rule. */
+  async function fires(b: typeof build): Promise<Record<string, string[]>> {
     const fired: Record<string, string[]> = {}
-    for (const c of alertSql as AlertSqlCheck[]) {
+    for (const c of b.alerts.sql as AlertSqlCheck[]) {
       const expanded = expandQuery(c.spec.sql, { from: new Date(TO - c.windowSeconds * 1000), to: new Date(TO), intervalMs: 1000, variables: {} })
       const res = await run(expanded)
       expect(res.meta.map((m) => m.name), label(c)).toEqual(c.spec.columns)
       const numeric = res.meta.filter((m) => isNumber(m.type))
       expect(numeric, `${label(c)}: Grafana alerting needs exactly one number per row`).toHaveLength(1)
       for (const m of res.meta) if (m !== numeric[0]) expect(isString(m.type), `${m.name}: ${m.type}`).toBe(true)
-      const rule = build.alertGroup.rules!.find((x) => x.uid === c.source)!
+      const rule = b.alertGroup.rules!.find((x) => x.uid === c.source)!
       const cond = rule.data.find((q) => q.refId === rule.condition)!.model as unknown as { expression: string; conditions: { evaluator: { type: 'gt' | 'lt'; params: number[] } }[] }
       expect(cond.expression).toBe(c.refId)
       const { type, params } = cond.conditions[0]!.evaluator
@@ -482,6 +486,19 @@ describe('dashboards as code: every query on the real engine', () => {
         .filter((row) => (type === 'gt' ? Number(row[value]) > params[0]! : Number(row[value]) < params[0]!))
         .map((row) => res.meta.filter((m) => m !== numeric[0]).map((m) => String(row[m.name])).join('/'))
     }
+    return fired
+  }
+
+  it('the latency alert holds each journey to its own SLO (TRIGGER_LATENCY_SLOS), the rest to the default', async () => {
+    // cart-abandonment's 10 minutes are within its own 15; welcome's minute breaks its 30 s.
+    const own = buildAll({ sloSeconds: SLO, sloByJourney: { 'cart-abandonment': 900, welcome: 30 } })
+    expect((await fires(own))['nudge-trigger-latency-slo']).toEqual(['welcome'])
+    const tight = buildAll({ sloSeconds: 30, sloByJourney: { "o'dd\\id": 1 } })
+    expect((await fires(tight))['nudge-trigger-latency-slo']).toEqual(['cart-abandonment', 'welcome'])
+  })
+
+  it('alert rules: their queries run over their own window, return labels and one number, and fire on the seeded trouble only', async () => {
+    const fired = await fires(build)
     expect(fired).toEqual({
       'nudge-trigger-latency-slo': ['cart-abandonment'],
       'nudge-false-trigger': ['welcome/duplicate'],
