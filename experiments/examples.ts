@@ -30,3 +30,16 @@ export const reminderDelayFlag = {
     { id: 'half', percentage: 50, value: '4h' },
   ],
 }
+
+/** The reminder's content: the template's own subject against an urgency subject (a variant's payload overrides the send step's subject). */
+export const reminderContentExperiment = {
+  key: 'cart-reminder-content',
+  name: 'Cart reminder: default vs urgency subject',
+  hypothesis: 'Urgency in the subject makes reminded shoppers buy more',
+  variants: [
+    { key: 'default', weight: 0.5 },
+    { key: 'urgency', weight: 0.5, payload: { subject: "Last chance, {{ user.first_name | default: 'friend' }}: your cart is saved until tonight" } },
+  ],
+  primaryMetric: { event: 'Order Completed', kind: 'sum', property: 'revenue', windowDays: 7 },
+  guardrailMetrics: [{ event: 'Unsubscribed', inverse: true }],
+}

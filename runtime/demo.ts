@@ -1,12 +1,14 @@
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { collectReport } from '../analytics/reports/collectReport.js'
 import { falseTriggerReport } from '../analytics/reports/falseTriggers.js'
 import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { triggerLatency } from '../analytics/reports/triggerLatency.js'
-import { REMINDER_DELAY_FLAG, reminderTimingExperiment } from '../experiments/examples.js'
 import { installExamples } from '../scripts/install-examples.js'
+import { planSimulation } from '../simulator/model.js'
 import { runSimulation } from '../simulator/run.js'
+import { demoDefinitions, demoScenario, demoTruth } from './demoScenario.js'
+import { portInUse } from './freePort.js'
 import { createLogger } from './log.js'
 import { reportLinks, startNudge } from './nudge.js'
 import { configOrExit } from './processLifecycle.js'
@@ -15,17 +17,29 @@ import { ensureTemporalCli } from './temporalCli.js'
 
 /**
  * `npm run demo` — the whole of Nudge on this machine: the Temporal dev server with its UI, the
- * embedded engine, the worker and the API; the seed's journeys with the reminder-timing
- * experiment (15 min vs 1 h vs holdout) compressed through its flag; simulated shoppers through
- * the public API; then the experiment's results next to the simulated truth, trigger latency, the
- * false-trigger report, and an HTML report. Nudge keeps running afterwards (Ctrl-C stops it);
- * DEMO_EXIT=1 stops when done. DEMO_SHOPPERS (150), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (4).
+ * embedded engine, the worker and the API; the seed's journeys, with two experiments on the cart
+ * reminder — timing (15 min vs 1 h vs holdout, compressed through its flag) and content (default
+ * vs urgency subject); simulated shoppers through the public API; then each experiment's results
+ * next to the truth for those shoppers, trigger latency, the false-trigger report, and an HTML
+ * report. Nudge keeps running afterwards (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
+ * DEMO_SHOPPERS (800: about 4½ minutes), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (6),
+ * DEMO_DATA_DIR (.data/demo, emptied at start).
  */
-const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 150)
+const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 800)
 const SEED = Number(process.env.DEMO_SEED ?? 7)
-const SPEED = Number(process.env.DEMO_MINUTES_PER_SECOND ?? 4)
+const SPEED = Number(process.env.DEMO_MINUTES_PER_SECOND ?? 6)
 
+// Every demo starts from an empty store and Temporal history: results are this run's shoppers only.
+// Another demo (or Nudge) still running would lose its files: refuse instead.
+const DEMO_DIR = process.env.DEMO_DATA_DIR ?? join('.data', 'demo')
+process.env.DATA_DIR = DEMO_DIR
 const config = configOrExit()
+for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMPORAL_PORT, config.TEMPORAL_UI_PORT])])
+  if (await portInUse(port)) {
+    process.stderr.write(`Port ${port} is in use (another demo or Nudge?). Stop it, or set PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT.\n`)
+    process.exit(1)
+  }
+rmSync(DEMO_DIR, { recursive: true, force: true })
 const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL)
 const say = (line = '') => process.stdout.write(`${line}\n`)
 const dev = config.TEMPORAL_ADDRESS
@@ -37,24 +51,21 @@ const adminKey = config.ADMIN_API_KEY
 const writeKey = [...config.writeKeys.keys()][0]!
 say(`Nudge is running: API ${base} · Temporal UI ${dev?.uiUrl ?? config.TEMPORAL_ADDRESS}`)
 
-// The timing experiment with its delays compressed like the simulated clock: 15 min and 1 h of
-// shopper time become 15/SPEED and 60/SPEED seconds. Installed before the seed examples, so
-// theirs (with real delays) find these keys taken and leave them.
-const seconds = (minutes: number) => `${(minutes / SPEED).toFixed(2)}s`
+// The experiments and the cart journey with their delays compressed like the simulated clock,
+// installed before the seed examples, so theirs (with real delays) find these keys taken and leave them.
+const demo = demoDefinitions(SPEED)
 const admin = (path: string, body: unknown) =>
   fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
     if (!r.ok && r.status !== 409) throw new Error(`${path}: ${r.status} ${await r.text()}`)
   })
-await admin('/api/experiments', {
-  ...reminderTimingExperiment,
-  variants: reminderTimingExperiment.variants.map((v) => ('payload' in v ? { ...v, payload: { flags: { [REMINDER_DELAY_FLAG]: seconds(v.key === 'm15' ? 15 : 60) } } } : v)),
-  primaryMetric: { event: 'Order Completed', kind: 'conversion', windowDays: 7, name: 'conversion' },
-  secondaryMetrics: [{ event: 'Order Completed', kind: 'sum', property: 'revenue', windowDays: 7, name: 'revenue' }],
-})
-await admin(`/api/experiments/${reminderTimingExperiment.key}/start`, {})
-await admin('/api/flags', { key: REMINDER_DELAY_FLAG, type: 'duration', defaultValue: seconds(60), rules: [{ id: 'timing', experiment: reminderTimingExperiment.key }] })
+for (const e of [demo.timing, demo.content]) {
+  await admin('/api/experiments', e)
+  await admin(`/api/experiments/${e.key}/start`, {})
+}
+await admin('/api/flags', demo.flag)
+await admin('/api/journeys', demo.journey)
 await installExamples(base, adminKey)
-say(`Seed journeys installed; reminder delays compressed to ${seconds(15)} (15 min) and ${seconds(60)} (1 h).`)
+say(`Seed journeys installed. Cart reminders: timing ${demo.delays.m15} (15 min) vs ${demo.delays.h1} (1 h) vs holdout, × content default vs urgency.`)
 
 const started = Date.now()
 say(`Simulating ${SHOPPERS} shoppers (seed ${SEED}, ${SPEED} simulated minutes per second)…`)
@@ -62,31 +73,36 @@ const summary = await runSimulation({
   url: base,
   writeKey,
   adminKey,
-  scenario: { seed: SEED, shoppers: SHOPPERS, timeScale: { minutesPerSecond: SPEED }, races: { testAccount: { rate: 0.02, ids: config.TEST_USER_IDS } } },
+  scenario: demoScenario({ seed: SEED, shoppers: SHOPPERS, minutesPerSecond: SPEED, testIds: config.TEST_USER_IDS }),
   progress: true,
 })
+// The last reminders' engagement and purchases are in flight for a moment after the simulator stops.
 await new Promise((r) => setTimeout(r, 3000))
 await nudge.falseTriggers.check()
 const until = Date.now()
 const range = { from: started - 60_000, until }
 
 say('')
-say(`Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked.`)
-say('')
-say(`Experiment ${reminderTimingExperiment.key} — relative lift vs h1 (95 % interval) and the simulated truth:`)
-const results = (await (await fetch(`${base}/api/experiments/${reminderTimingExperiment.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as any
-const truthArm = (name: string) => summary.groundTruth.arms.find((a) => a.name === (name === 'holdout' ? 'none' : name))?.expectedConversion
-const control = truthArm('h1')
-const truth: Record<string, number> = {}
-for (const m of results.metrics as { metric: { name?: string }; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null }[] }[]) {
-  for (const c of m.comparisons) {
-    const t = m.metric.name === 'conversion' && control ? (truthArm(c.arm) ?? NaN) / control - 1 : undefined
-    if (t !== undefined && Number.isFinite(t)) truth[c.arm] = t
-    const fmt = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`)
-    say(`  ${(m.metric.name ?? (m.metric as { event?: string }).event ?? '').padEnd(11)} ${c.arm.padEnd(8)} ${fmt(c.effect)} [${fmt(c.ci?.[0] ?? null)}, ${fmt(c.ci?.[1] ?? null)}]${t !== undefined && Number.isFinite(t) ? `   truth ${fmt(t)}` : ''}`)
+say(`Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked (${((Date.now() - started) / 1000).toFixed(0)} s).`)
+const truth = demoTruth(summary.scenario, planSimulation(summary.scenario, summary.runId), (e, u) => nudge.experiments.assign(e, u).variant)
+const fmt = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)} %`)
+for (const e of [demo.timing, demo.content]) {
+  const control = e.variants[0]!.key
+  say('')
+  say(`Experiment ${e.key} — relative lift vs ${control} (95 % interval), and the truth for these shoppers:`)
+  const results = (await (await fetch(`${base}/api/experiments/${e.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as any
+  for (const m of results.metrics as { metric: { name?: string; event?: string }; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null }[] }[]) {
+    const name = m.metric.name ?? m.metric.event ?? ''
+    for (const c of m.comparisons) {
+      const t = truth[e.key]?.[name]?.[c.arm]
+      const lo = c.ci?.[0] ?? null
+      const hi = c.ci?.[1] ?? null
+      const covered = t === undefined || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
+      say(`  ${name.padEnd(12)} ${c.arm.padEnd(8)} ${fmt(c.effect).padStart(8)} [${fmt(lo)}, ${fmt(hi)}]${t === undefined ? '' : `   truth ${fmt(t)}${covered}`}`)
+    }
   }
+  say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
 }
-say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
 
 const latency = await triggerLatency(nudge.reportsClient, { ...range, slo: config.latencySlo })
 say('')
@@ -100,7 +116,7 @@ say(`False triggers: ${ft.falseTriggers} of ${ft.sends} sends (${(ft.rate * 100)
 for (const [cls, n] of Object.entries(ft.counts)) if (n) say(`  ${cls.padEnd(24)} ${n}`)
 
 const html = renderHtmlReport(
-  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: [reminderTimingExperiment.key], slo: config.latencySlo, detect, ...range, truth: { [reminderTimingExperiment.key]: { conversion: truth } }, links: reportLinks(config, base) }),
+  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: [demo.timing.key, demo.content.key], slo: config.latencySlo, detect, ...range, truth, links: reportLinks(config, base) }),
 )
 const file = resolve(join(config.DATA_DIR, 'report.html'))
 writeFileSync(file, html)

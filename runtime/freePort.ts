@@ -12,3 +12,13 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/** Whether something already listens on this loopback port (another Nudge, a dev server). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolve(true))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)))
+  })
+}

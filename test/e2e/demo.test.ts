@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../runtime/freePort.js'
+
+/** `npm run demo` as a newcomer runs it (small and fast here): DEMO_EXIT=1 makes it stop when done. */
+function runDemo(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/demo.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (out += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, out })
+    })
+  })
+}
+
+describe('npm run demo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const ports = async () => ({ PORT: String(await freePort()), TEMPORAL_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()) })
+
+  it('runs embedded Nudge and the simulator, prints both experiments next to their truth, latency, false triggers, and writes the report', async () => {
+    const data = join(dir, 'run')
+    const { code, out } = await runDemo({ ...(await ports()), DEMO_DATA_DIR: data, DEMO_EXIT: '1', DEMO_SHOPPERS: '40', DEMO_MINUTES_PER_SECOND: '20', LOG_LEVEL: 'warn' }, 240_000)
+    expect(code, out).toBe(0)
+    expect(out).toContain('Nudge is running')
+    expect(out).toMatch(/Simulation: \d+ events, \d+ reminders seen/)
+    // Every comparison of both experiments, with the truth for these shoppers beside it.
+    for (const [metric, arm] of [['conversion', 'm15'], ['conversion', 'holdout'], ['revenue', 'm15'], ['revenue', 'urgency'], ['conversion', 'urgency']]) expect(out).toMatch(new RegExp(`${metric} +${arm} .*\\[.*\\] +truth `))
+    expect(out).toMatch(/conversion +urgency .*truth 0\.0 %/)
+    expect(out).toContain('Experiment cart-reminder-timing')
+    expect(out).toContain('Experiment cart-reminder-content')
+    expect(out).toMatch(/cart-abandonment +p50 \d+ · p90 \d+ · p99 \d+/)
+    expect(out).toMatch(/False triggers: \d+ of \d+ sends/)
+    const report = /Report: file:\/\/(\S+)/.exec(out)?.[1]
+    expect(report && existsSync(report)).toBe(true)
+    const html = readFileSync(report!, 'utf8')
+    expect(html).toContain('cart-reminder-timing')
+    expect(html).toContain('cart-reminder-content')
+    expect(html).toContain('class="truth"')
+    expect(out).toMatch(/Temporal UI .*: http:\/\/127\.0\.0\.1:\d+/)
+  }, 300_000)
+
+  it('refuses to start over a running instance’s files: a port in use leaves the data directory alone', async () => {
+    const data = join(dir, 'busy')
+    mkdirSync(data, { recursive: true })
+    writeFileSync(join(data, 'marker'), 'still here')
+    const p = await ports()
+    const busy = createServer().listen(Number(p.PORT), '127.0.0.1')
+    try {
+      const { code, out } = await runDemo({ ...p, DEMO_DATA_DIR: data, DEMO_EXIT: '1' }, 60_000)
+      expect(code).toBe(1)
+      expect(out).toContain(`Port ${p.PORT} is in use`)
+      expect(readFileSync(join(data, 'marker'), 'utf8')).toBe('still here')
+    } finally {
+      busy.close()
+    }
+  }, 90_000)
+})
