@@ -4,6 +4,8 @@ import { collectReport } from '../analytics/reports/collectReport.js'
 import { falseTriggerReport } from '../analytics/reports/falseTriggers.js'
 import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { triggerLatency } from '../analytics/reports/triggerLatency.js'
+import { buildAll, writeBuild } from '../dashboards/build.js'
+import { exportTables, importCommands } from '../dashboards/exportStore.js'
 import { installExamples } from '../scripts/install-examples.js'
 import { planSimulation } from '../simulator/model.js'
 import { runSimulation } from '../simulator/run.js'
@@ -120,10 +122,21 @@ const html = renderHtmlReport(
 )
 const file = resolve(join(config.DATA_DIR, 'report.html'))
 writeFileSync(file, html)
+
+// Grafana: the dashboards and alert rules as code with this Nudge's SLOs, and the data they read
+// exported for a ClickHouse server (Grafana cannot reach the embedded engine).
+const grafana = resolve(join(DEMO_DIR, 'grafana'))
+const perJourney = Object.fromEntries(Object.entries(config.latencySlo.byJourney).map(([j, ms]) => [j, ms / 1000]))
+writeBuild(buildAll({ sloSeconds: config.latencySlo.default / 1000, sloByJourney: perJourney }), grafana)
+const exported = await exportTables(nudge.reportsClient, join(grafana, 'data'))
+const loader = join(grafana, 'load-into-clickhouse.sh')
+writeFileSync(loader, ['#!/bin/sh', "# Loads this demo's data into a ClickHouse server whose tables exist (start Nudge once with CLICKHOUSE_URL pointing at it).", '# Needs CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD.', 'set -e', ...importCommands(join(grafana, 'data')), ''].join('\n'), { mode: 0o755 })
+
 say('')
 say(`Report: file://${file}`)
 say('Where to look next:')
 for (const l of reportLinks(config, base)) say(`  ${l.label}: ${l.url}`)
+say(`  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dashboards in ${join(grafana, 'dashboards')}); its data: ${Object.values(exported).reduce((a, b) => a + b, 0)} rows in ${join(grafana, 'data')}, loaded by ${loader}`)
 
 if (process.env.DEMO_EXIT) {
   await nudge.stop()

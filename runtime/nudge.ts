@@ -1,3 +1,4 @@
+import { type SegmentCondition, triggerCondition } from '../journeys/triggerCondition.js'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { Client, Connection } from '@temporalio/client'
@@ -223,6 +224,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       id: j.definition.id,
       ...(j.definition.entry.correlationKey ? { correlationKey: j.definition.entry.correlationKey } : {}),
       exits: j.definition.exit.flatMap((x) => (x.type === 'event' ? [{ event: x.event, match: x.match }] : [])),
+      ...withCondition(triggerCondition(j.definition.trigger)),
     })),
     staleMs: parseDuration(config.STALE_TRIGGER_MAX_AGE)!,
     duplicateWindowMs: parseDuration(config.DUPLICATE_WINDOW)!,
@@ -325,6 +327,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, stop }
 }
+
+const withCondition = (c: SegmentCondition | undefined) => (c ? { segment: { id: c.segment, member: c.member } } : {})
 
 let runtimeInstalled = false
 /**

@@ -14,6 +14,7 @@ import { parseDuration } from '../journeys/duration.js'
 import type { RunRecords } from '../journeys/journeyRecorder.js'
 import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'
+import { triggerCondition } from '../journeys/triggerCondition.js'
 import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
 import { showFlagUse } from './flaggedDelay.js'
 
@@ -83,6 +84,7 @@ const FLUSH_BEFORE_WAIT_MS = 5_000
 
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState> {
   const { journey, userKey, correlation, trigger } = input
+  const sendCondition = triggerCondition(journey.trigger)
   const steps = journey.steps
   const run = { userKey, correlationKey: journey.entry.correlationKey, correlation }
   const r = input.resume
@@ -258,6 +260,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
           topic: s.topic ?? journey.entry.consent,
           priority: journey.priority,
           exit: journey.exit,
+          ...(sendCondition ? { condition: sendCondition } : {}),
           experimentKey: state.experimentKey,
           variant: state.variant,
           flags: state.flags,

@@ -12,9 +12,21 @@ import { selectRows } from '../store.js'
  * sent_after_opt_out (consent for the topic withdrawn, or the address suppressed, before the
  * send), duplicate (same user, journey and key within the window), sent_in_quiet_hours,
  * over_frequency_cap, stale_trigger (the trigger event was older than allowed when it arrived),
- * test_account (a test account's run — expected, reported apart and not counted in the rate).
+ * condition_false_at_send (the trigger's condition, re-evaluated when the mail went out, no longer
+ * held: a segment-entry or scheduled run's user had left the segment, a segment-exit run's user
+ * was back in it), test_account (a test account's run — expected, reported apart and not counted
+ * in the rate). An event trigger's condition is the event's own properties, which do not change.
  */
-export const FALSE_TRIGGER_CLASSES = ['sent_after_conversion', 'sent_after_opt_out', 'duplicate', 'sent_in_quiet_hours', 'over_frequency_cap', 'stale_trigger', 'test_account'] as const
+export const FALSE_TRIGGER_CLASSES = [
+  'sent_after_conversion',
+  'sent_after_opt_out',
+  'duplicate',
+  'sent_in_quiet_hours',
+  'over_frequency_cap',
+  'stale_trigger',
+  'condition_false_at_send',
+  'test_account',
+] as const
 export type FalseTriggerClass = (typeof FALSE_TRIGGER_CLASSES)[number]
 /** Not mistakes of Nudge's (reported, never alerted on). */
 export const INFORMATIONAL: ReadonlySet<FalseTriggerClass> = new Set(['test_account'])
@@ -23,6 +35,8 @@ export interface JourneyExits {
   id: string
   correlationKey?: string
   exits: { event: string; match: 'correlation' | 'user' }[]
+  /** A segment trigger: the membership that started the run must still hold at the send. */
+  segment?: { id: string; member: boolean }
 }
 
 export interface DetectOptions {
@@ -131,6 +145,27 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
     p,
   )
   for (const r of suppressed) add('sent_after_opt_out', r, { suppression: { reason: r.reason, at: iso(r.at_ms) }, sentAt: iso(r.sent_ms) })
+
+  // The trigger's condition re-evaluated at the send: the user's last segment transition before it.
+  const bySegment = o.journeys.filter((j) => j.segment)
+  if (bySegment.length) {
+    const moved = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; member: number; changed_ms: number; cause: string; segment: string }>(
+      client,
+      `SELECT s.message_id AS message_id, any(s.journey_id) AS journey_id, any(s.user_key) AS user_key, any(s.sent_ms) AS sent_ms, any(t.segment_id) AS segment,
+              argMax(t.entered, t.at) AS member, toUnixTimestamp64Milli(max(t.at)) AS changed_ms, argMax(t.cause, t.at) AS cause
+       FROM (${SENDS}) AS s INNER JOIN segment_transitions AS t ON t.user_key = s.user_key
+       WHERE s.test = 0 AND s.journey_id IN {journeys:Array(String)}
+         AND t.segment_id = transform(s.journey_id, {journeys:Array(String)}, {segments:Array(String)}, '')
+         AND toUnixTimestamp64Milli(t.at) <= s.sent_ms
+       GROUP BY s.message_id`,
+      { ...p, journeys: bySegment.map((j) => j.id), segments: bySegment.map((j) => j.segment!.id) },
+    )
+    for (const r of moved) {
+      const want = o.journeys.find((j) => j.id === r.journey_id)!.segment!.member
+      if (Number(r.member) === (want ? 1 : 0)) continue
+      add('condition_false_at_send', r, { segment: { id: r.segment, memberRequired: want, member: Number(r.member) === 1, changedAt: iso(r.changed_ms), cause: r.cause }, sentAt: iso(r.sent_ms) })
+    }
+  }
 
   // The rest needs only the sends themselves.
   const lastOf = new Map<string, Send & { corr: string }>()

@@ -6,6 +6,7 @@ import type { ContactCipher } from '../../core/contactCipher.js'
 import { parseJsonObject, parseJsonText } from '../../core/jsonText.js'
 import type { RunRecords } from '../journeyRecorder.js'
 import type { ExitCriterion } from '../journeySchema.js'
+import type { SegmentCondition } from '../triggerCondition.js'
 import { type JourneyEvent, matchesRunEvent } from '../matchEvent.js'
 import { isTimeZone, msUntilInside } from '../localTime.js'
 
@@ -25,6 +26,8 @@ export interface SendRequest {
   topic: string
   priority: number
   exit: ExitCriterion[]
+  /** The trigger's segment condition, re-checked before the send (segment and schedule triggers). */
+  condition?: SegmentCondition
   experimentKey?: string
   variant?: string
   flags: Record<string, unknown>
@@ -267,6 +270,9 @@ export class SendGate {
         return { action: 'skip', reason: `exit:${x.event}`, exit: true }
       if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey)) return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
     }
+    // The trigger re-evaluated now: a run for entering a segment sends only to a member still.
+    if (r.condition && this.opts.isMember(r.condition.segment, r.userKey) !== r.condition.member)
+      return { action: 'skip', reason: `condition_false:${r.condition.segment}`, exit: true }
     const softBounces = facts.events.filter((e) => e.event === ENGAGEMENT_EVENTS.bounced && e.properties.bounce_type === 'soft' && e.timestamp >= now - SOFT_BOUNCE_WINDOW_MS).length
     const suppressed =
       facts.suppressed ||

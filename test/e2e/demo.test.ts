@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +46,12 @@ describe('npm run demo', () => {
     expect(html).toContain('cart-reminder-content')
     expect(html).toContain('class="truth"')
     expect(out).toMatch(/Temporal UI .*: http:\/\/127\.0\.0\.1:\d+/)
+    // Grafana: provisioning and dashboards for this run, and its data exported for a server.
+    expect(out).toMatch(/Grafana provisioning for this run: .*provisioning/)
+    expect(existsSync(join(data, 'grafana', 'provisioning', 'alerting', 'nudge.yaml'))).toBe(true)
+    expect(existsSync(join(data, 'grafana', 'dashboards', 'nudge-trigger-latency.json'))).toBe(true)
+    expect(readFileSync(join(data, 'grafana', 'load-into-clickhouse.sh'), 'utf8')).toContain('INSERT%20INTO%20journey_runs%20FORMAT%20Native')
+    expect(statSync(join(data, 'grafana', 'data', 'journey_runs.native')).size).toBeGreaterThan(0)
   }, 300_000)
 
   it('refuses to start over a running instance’s files: a port in use leaves the data directory alone', async () => {

@@ -5,7 +5,7 @@ import { installExamples } from '../../scripts/install-examples.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { scheduleId } from '../../workflows/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
-import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
+import { activeJourney, endedRun, identify, messagesTo, rawMessage, runsOf, sleep, track, waitFor } from '../helpers/journeys.js'
 
 /** The seed's other journeys end to end, definitions' validation and lifecycle, and erasure. */
 describe('journeys: definitions, the seed examples end to end, erasure', () => {
@@ -150,6 +150,21 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     expect(await messagesTo(base(), other.email)).toEqual([])
     await admin(url('/weekly-digest/pause'), 'POST')
     await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 20_000, 'the schedule to go')
+  })
+
+  it('a segment-entry run whose user left the segment before the send is skipped: the trigger is re-checked at the send', async () => {
+    expect((await admin(`${base()}/api/segments`, 'POST', { id: 'vip-now', name: 'VIP now', rule: { trait: { key: 'vip', op: 'eq', value: true } } })).status).toBe(201)
+    await activeJourney(base(), { id: 'vip-welcome', name: 'VIP welcome', trigger: { type: 'segment_entry', segment: 'vip-now' }, steps: [{ id: 'wait', type: 'delay', duration: '4s' }, { id: 'send', type: 'send', template: 'related-products', subject: 'Welcome, VIP' }] })
+    const stays = await person('vip-stays')
+    const leaves = await person('vip-leaves')
+    for (const p of [stays, leaves]) await identify(base(), p.userId, { vip: true })
+    await waitFor(async () => (await runsOf(base(), 'vip-welcome', leaves.userId)).length === 1, 10_000, 'the run of the one who leaves')
+    await identify(base(), leaves.userId, { vip: false })
+    await waitFor(async () => !(await admin(`${base()}/api/segments/vip-now/members`)).json.members.includes(leaves.userId), 3000, 'the one who leaves out of the segment')
+    await waitFor(async () => (await messagesTo(base(), stays.email)).length === 1, 15_000, 'the welcome of the one who stays')
+    const ended = await endedRun(base(), 'vip-welcome', leaves.userId)
+    expect(ended.outcome).toBe('condition_false:vip-now')
+    expect(await messagesTo(base(), leaves.email)).toEqual([])
   })
 
   it('conditions on the trigger and traits branch; update_trait writes a trait the next send reads; a local-time window that is open does not wait', async () => {

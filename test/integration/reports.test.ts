@@ -88,4 +88,36 @@ describe('reports: trigger latency and false triggers', () => {
     expect(lj.slo.examples[0].workflowId).toBe('w7')
     expect(lj.steps[0]).toMatchObject({ step: 'mail', sends: 7 })
   })
+
+  it('a segment-triggered send whose user had left the segment by then is condition_false_at_send; one still (or again) a member is not', async () => {
+    const seg = uid('ftseg').toLowerCase().replace(/_/g, '-')
+    expect((await admin(`${base()}/api/segments`, 'POST', { id: seg, name: seg, rule: { computed: { property: 'days_inactive', op: 'gte', value: 30 } } })).status).toBe(201)
+    const j = `${seg}-winback`
+    const created = await admin(`${base()}/api/journeys`, 'POST', { id: j, name: j, trigger: { type: 'segment_entry', segment: seg }, steps: [{ id: 'mail', type: 'send', template: 'reengagement' }] })
+    expect(created.status, JSON.stringify(created.json)).toBe(201)
+    const c = fx.nudge.store.client
+    const t0 = Date.now() - 30 * MIN
+    const u = (n: string) => `${j}-${n}`
+    const users = { left: [[t0, 1], [t0 + 2 * MIN, 0]], stayed: [[t0, 1]], back: [[t0, 1], [t0 + 2 * MIN, 0], [t0 + 4 * MIN, 1]], later: [[t0, 1], [t0 + 20 * MIN, 0]] } as const
+    await c.insert({
+      table: 'segment_transitions',
+      format: 'JSONEachRow',
+      values: Object.entries(users).flatMap(([n, moves]) => moves.map(([at, entered]) => ({ segment_id: seg, user_key: u(n), entered, at, cause: entered ? 'event' : 'sweep', trigger_message_id: '', segment_version: 1 }))),
+    })
+    await c.insert({
+      table: 'journey_runs',
+      format: 'JSONEachRow',
+      values: Object.keys(users).map((n) => ({ workflow_id: `w-${u(n)}`, journey_id: j, journey_version: 1, user_key: u(n), correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${n}`, trigger_event: 'segment_entry', trigger_at: t0, received_at: t0, at: t0 + 100, is_test: 0 })),
+    })
+    await c.insert({
+      table: 'send_ledger',
+      format: 'JSONEachRow',
+      values: Object.keys(users).map((n) => ({ message_id: `m-${u(n)}`, status: 'sent', at: t0 + 10 * MIN, workflow_id: `w-${u(n)}`, journey_id: j, step_id: 'mail', user_key: u(n), recipient_hash: '', template: 'reengagement', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: t0 + 10 * MIN, is_test: 0 })),
+    })
+    const report = (await admin(`${base()}/api/reports/false-triggers?journey=${j}`)).json
+    // 'later' left after the send: the condition held when it went out.
+    expect(report.examples.condition_false_at_send.map((e: { userKey: string }) => e.userKey)).toEqual([u('left')])
+    expect(report.examples.condition_false_at_send[0].evidence).toMatchObject({ segment: { id: seg, memberRequired: true, member: false, cause: 'sweep' } })
+    expect(report.journeys.find((r: { journey: string }) => r.journey === j).counts.condition_false_at_send).toBe(1)
+  })
 })
