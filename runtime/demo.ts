@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { collectReport } from '../analytics/reports/collectReport.js'
@@ -25,7 +26,7 @@ import { ensureTemporalCli } from './temporalCli.js'
  * next to the truth for those shoppers, trigger latency, the false-trigger report, and an HTML
  * report. Nudge keeps running afterwards (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
  * DEMO_SHOPPERS (800: about 4½ minutes), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (6),
- * DEMO_DATA_DIR (.data/demo, emptied at start).
+ * DEMO_DATA_DIR (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser).
  */
 const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 800)
 const SEED = Number(process.env.DEMO_SEED ?? 7)
@@ -36,6 +37,15 @@ const SPEED = Number(process.env.DEMO_MINUTES_PER_SECOND ?? 6)
 const DEMO_DIR = process.env.DEMO_DATA_DIR ?? join('.data', 'demo')
 process.env.DATA_DIR = DEMO_DIR
 const config = configOrExit()
+
+/** Opens the report where a desktop can show it (DEMO_OPEN=0: never); false when it did not try. */
+function openInBrowser(path: string): boolean {
+  if (process.env.DEMO_OPEN === '0' || process.env.DEMO_EXIT) return false
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : undefined
+  if (!opener) return false
+  spawn(opener, [path], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref()
+  return true
+}
 for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMPORAL_PORT, config.TEMPORAL_UI_PORT])])
   if (await portInUse(port)) {
     process.stderr.write(`Port ${port} is in use (another demo or Nudge?). Stop it, or set PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT.\n`)
@@ -133,7 +143,7 @@ const loader = join(grafana, 'load-into-clickhouse.sh')
 writeFileSync(loader, ['#!/bin/sh', "# Loads this demo's data into a ClickHouse server whose tables exist (start Nudge once with CLICKHOUSE_URL pointing at it).", '# Needs CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD.', 'set -e', ...importCommands(join(grafana, 'data')), ''].join('\n'), { mode: 0o755 })
 
 say('')
-say(`Report: file://${file}`)
+say(`Report: file://${file}${openInBrowser(file) ? ' (opening it in your browser)' : ''}`)
 say('Where to look next:')
 for (const l of reportLinks(config, base)) say(`  ${l.label}: ${l.url}`)
 say(`  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dashboards in ${join(grafana, 'dashboards')}); its data: ${Object.values(exported).reduce((a, b) => a + b, 0)} rows in ${join(grafana, 'data')}, loaded by ${loader}`)
