@@ -154,15 +154,25 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
 
   it('a segment-entry run whose user left the segment before the send is skipped: the trigger is re-checked at the send', async () => {
     expect((await admin(`${base()}/api/segments`, 'POST', { id: 'vip-now', name: 'VIP now', rule: { trait: { key: 'vip', op: 'eq', value: true } } })).status).toBe(201)
-    await activeJourney(base(), { id: 'vip-welcome', name: 'VIP welcome', trigger: { type: 'segment_entry', segment: 'vip-now' }, steps: [{ id: 'wait', type: 'delay', duration: '4s' }, { id: 'send', type: 'send', template: 'related-products', subject: 'Welcome, VIP' }] })
+    // The run waits for the test's go-ahead, so the segment change surely comes before the send.
+    await activeJourney(base(), {
+      id: 'vip-welcome',
+      name: 'VIP welcome',
+      trigger: { type: 'segment_entry', segment: 'vip-now' },
+      steps: [
+        { id: 'go', type: 'wait', for: { event: 'VIP Go', match: 'user' }, timeout: '60s', onEvent: 'send', onTimeout: 'send' },
+        { id: 'send', type: 'send', template: 'related-products', subject: 'Welcome, VIP' },
+      ],
+    })
     const stays = await person('vip-stays')
     const leaves = await person('vip-leaves')
     for (const p of [stays, leaves]) await identify(base(), p.userId, { vip: true })
-    await waitFor(async () => (await runsOf(base(), 'vip-welcome', leaves.userId)).length === 1, 10_000, 'the run of the one who leaves')
+    for (const p of [stays, leaves]) await waitFor(async () => (await runsOf(base(), 'vip-welcome', p.userId)).length === 1, 20_000, `the run of ${p.userId}`)
     await identify(base(), leaves.userId, { vip: false })
-    await waitFor(async () => !(await admin(`${base()}/api/segments/vip-now/members`)).json.members.includes(leaves.userId), 3000, 'the one who leaves out of the segment')
-    await waitFor(async () => (await messagesTo(base(), stays.email)).length === 1, 15_000, 'the welcome of the one who stays')
-    const ended = await endedRun(base(), 'vip-welcome', leaves.userId)
+    await waitFor(async () => !(await admin(`${base()}/api/segments/vip-now/members`)).json.members.includes(leaves.userId), 10_000, 'the one who leaves out of the segment')
+    for (const p of [stays, leaves]) await track(base(), p.userId, 'VIP Go')
+    await waitFor(async () => (await messagesTo(base(), stays.email)).length === 1, 20_000, 'the welcome of the one who stays')
+    const ended = await endedRun(base(), 'vip-welcome', leaves.userId, 20_000)
     expect(ended.outcome).toBe('condition_false:vip-now')
     expect(await messagesTo(base(), leaves.email)).toEqual([])
   })
