@@ -38,14 +38,6 @@ const DEMO_DIR = process.env.DEMO_DATA_DIR ?? join('.data', 'demo')
 process.env.DATA_DIR = DEMO_DIR
 const config = configOrExit()
 
-/** Opens the report where a desktop can show it (DEMO_OPEN=0: never); false when it did not try. */
-function openInBrowser(path: string): boolean {
-  if (process.env.DEMO_OPEN === '0' || process.env.DEMO_EXIT) return false
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : undefined
-  if (!opener) return false
-  spawn(opener, [path], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref()
-  return true
-}
 for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMPORAL_PORT, config.TEMPORAL_UI_PORT])])
   if (await portInUse(port)) {
     process.stderr.write(`Port ${port} is in use (another demo or Nudge?). Stop it, or set PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT.\n`)
@@ -109,7 +101,7 @@ for (const e of [demo.timing, demo.content]) {
       const t = truth[e.key]?.[name]?.[c.arm]
       const lo = c.ci?.[0] ?? null
       const hi = c.ci?.[1] ?? null
-      const covered = t === undefined || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
+      const covered = t === undefined || !Number.isFinite(t) || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
       say(`  ${name.padEnd(12)} ${c.arm.padEnd(8)} ${fmt(c.effect).padStart(8)} [${fmt(lo)}, ${fmt(hi)}]${t === undefined ? '' : `   truth ${fmt(t)}${covered}`}`)
     }
   }
@@ -155,3 +147,12 @@ if (process.env.DEMO_EXIT) {
 }
 say('Nudge keeps running; Ctrl-C stops it.')
 process.once('SIGINT', () => void nudge.stop().then(() => dev?.stop()).then(() => process.exit(0)))
+
+/** Opens the report where a desktop can show it (DEMO_OPEN=0: never); false when it did not try. */
+function openInBrowser(path: string): boolean {
+  if (process.env.DEMO_OPEN === '0' || process.env.DEMO_EXIT) return false
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : undefined
+  if (!opener) return false
+  spawn(opener, [path], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref()
+  return true
+}
