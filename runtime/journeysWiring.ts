@@ -174,6 +174,8 @@ export async function buildJourneys(d: JourneyDepsIn) {
       computed: async (u) => (await d.segments.profileOf(u)).computed,
       tracking: d.tracking,
       ...(recs ? { recommend: (u: string, block: RecommendationBlock, productId?: string) => recs.forUser(u, block, { ...(productId ? { productId } : {}) }), behavior: (u: string) => recs.behavior(u) } : {}),
+      // A worker-only process stores no events: it reads the user's behaviour before such a render.
+      ...(recs && d.role === 'worker' ? { prepareUser: (u: string) => recs.reloadUser(u) } : {}),
       extras: { bodies: (row) => bodies.add(row), codes: (row) => codes.add(row) },
       outcomes,
       messages,

@@ -64,6 +64,12 @@ export class BehaviorIndex {
     }
   }
 
+  /** The user's entry rebuilt from these events alone (read from the store for them). */
+  replaceUser(userKey: string, events: readonly BehaviorEvent[]): void {
+    this.users.delete(userKey)
+    this.apply(events.filter((e) => e.userKey === userKey))
+  }
+
   /** One event whose product ids are already known (the loader reads them in SQL). */
   record(userKey: string, kind: BehaviorKind, productIds: readonly string[], at: number): void {
     let u = this.users.get(userKey)

@@ -6,7 +6,11 @@ import { loadBehavior } from './behaviorLoader.js'
 import { CatalogSnapshot } from './catalog.js'
 import { CatalogStore } from './catalogStore.js'
 import { Recommender } from './recommender.js'
+import { parseJsonObject } from '../../core/jsonText.js'
+import { dateTimeParam } from '../../analytics/segments/sqlBuilder.js'
+import { selectRows } from '../../analytics/store.js'
 import {
+  BEHAVIOR_EVENTS,
   BLOCKS,
   type BehaviorEvent,
   type BehaviorFlags,
@@ -53,6 +57,9 @@ export interface LoadStats {
   /** Catalog snapshot and aggregates. */
   refreshMs: number
 }
+
+/** A user's newest product events read by `reloadUser` (each list keeps 20; orders count). */
+const RELOAD_LIMIT = 500
 
 /** Changes made to the live catalog while a refresh reads a new one: replayed onto it. */
 type CatalogChange = (c: CatalogSnapshot) => void
@@ -155,6 +162,27 @@ export class RecommendationService {
     this.changes?.push((c) => c.learn(relevant))
     if (this.buffered) this.buffered.push({ events: relevant, seq })
     else this.state.index.apply(relevant)
+  }
+
+  /**
+   * One user's behaviour read again from the store, for a process that does not store events
+   * itself (a worker): `onStored` never sees what the API processes store, so before a render
+   * that reads recommendations or behaviour, the user's own history replaces what the index
+   * holds. One query on the table's primary key (events are ordered by user first).
+   */
+  async reloadUser(userKey: string): Promise<void> {
+    const rows = await selectRows<{ event: string; ts: number | string; properties: string }>(
+      this.client,
+      `SELECT event, toUnixTimestamp64Milli(timestamp) AS ts, properties FROM events
+       WHERE user_key = {user:String} AND event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, 'UTC')}
+       ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
+      { user: userKey, names: [...BEHAVIOR_EVENTS], since: dateTimeParam(this.now() - (this.opts.windowDays ?? 90) * DAY_MS), limit: RELOAD_LIMIT },
+    )
+    // Oldest first, as they were stored: the index keeps the newest at the front of each list.
+    const events = rows.reverse().map((r) => ({ userKey, event: r.event, timestamp: Number(r.ts), properties: parseJsonObject(r.properties) }))
+    this.state.catalog.learn(events)
+    this.changes?.push((c) => c.learn(events))
+    this.state.index.replaceUser(userKey, events)
   }
 
   /** Writes products through the catalog API path; recommendations see them at once. */

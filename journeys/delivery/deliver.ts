@@ -29,6 +29,8 @@ export interface DelivererOptions {
   computed?: (userKey: string) => Promise<Record<string, unknown>>
   tracking: TrackingConfig
   recommend?: (userKey: string, block: RecommendationBlock, productId?: string) => Product[]
+  /** Before a render that reads recommendations or behaviour: bring the user's behaviour up to date (worker-only processes). */
+  prepareUser?: (userKey: string) => Promise<void>
   behavior?: (userKey: string) => Behavior
   /** Where a message's extras go: its body (view in browser), its discount code, its delivery. */
   extras?: { bodies: (row: Record<string, unknown>) => Promise<void>; codes: (row: Record<string, unknown>) => Promise<void> }
@@ -93,6 +95,7 @@ export class Deliverer {
     const test = recipient.test
     try {
       const computed = this.opts.computed && this.opts.templates.usesComputed(req.template) ? await this.opts.computed(req.userKey) : undefined
+      if (this.opts.prepareUser && (this.opts.templates.reads(req.template, 'recommendations') || this.opts.templates.reads(req.template, 'behavior'))) await this.opts.prepareUser(req.userKey)
       const topic = req.topic
       const code = discountCode(req.messageId)
       let rendered

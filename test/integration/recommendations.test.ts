@@ -126,6 +126,26 @@ describe('recommendations on real data (chdb), injected clock', () => {
     expect(new Set(ids(got)).size).toBe(got.length)
   })
 
+  it('a worker-only process (no onStored) reads a user’s behaviour from the store before a render: current, and never counted twice', async () => {
+    const before = { recent: reasons(svc.forUser('ann', 'recently_viewed')), flags: svc.behavior('ann') }
+    // Events another process stored after the load.
+    const later: Ev[] = [view('wes', 'S3', 0.2), view('wes', 'S3', 0.1), view('wes', 'B2', 0.05), order('wes', ['B2'], 0.01)]
+    await store.client.insert({
+      table: 'events',
+      format: 'JSONEachRow',
+      values: later.map((e, i) => ({ message_id: `w${i}`, source: 'test', type: 'track', event: e.event, name: '', user_id: e.user, anonymous_id: '', user_key: e.user, timestamp: e.at, received_at: e.at, properties: JSON.stringify(e.props), traits: '{}', context: '{}' })),
+    })
+    expect(svc.behavior('wes').purchases).toBe(0)
+    for (let i = 0; i < 2; i++) {
+      await svc.reloadUser('wes')
+      expect(reasons(svc.forUser('wes', 'recently_viewed', { limit: 1 }))).toEqual(['S3:recently_viewed'])
+      expect(svc.behavior('wes')).toMatchObject({ purchases: 1, most_viewed_product: { id: 'S3', views: 2 } })
+    }
+    // Reading a user the load already read changes nothing.
+    await svc.reloadUser('ann')
+    expect({ recent: reasons(svc.forUser('ann', 'recently_viewed')), flags: svc.behavior('ann') }).toEqual(before)
+  })
+
   it('returns full catalog records', () => {
     const [s1] = svc.forUser('ann', 'recently_viewed', { limit: 1 })
     // The catalog API wins over what ann's event said (name "Old name", price 999).
