@@ -26,7 +26,8 @@ import { ensureTemporalCli } from './temporalCli.js'
  * next to the truth for those shoppers, trigger latency, the false-trigger report, and an HTML
  * report. Nudge keeps running afterwards (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
  * DEMO_SHOPPERS (800: about 4½ minutes), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (6),
- * DEMO_DATA_DIR (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser).
+ * DEMO_SHOPPERS_PER_SECOND (4: faster arrivals outrun 2 cores and blur the arms), DEMO_DATA_DIR
+ * (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser).
  */
 const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 800)
 const SEED = Number(process.env.DEMO_SEED ?? 7)
@@ -73,13 +74,14 @@ say(`Seed journeys installed. Cart reminders: timing ${demo.delays.m15} (15 min)
 
 const started = Date.now()
 say(`Simulating ${SHOPPERS} shoppers (seed ${SEED}, ${SPEED} simulated minutes per second)…`)
-const summary = await runSimulation({
+const simOptions = {
   url: base,
   writeKey,
   adminKey,
-  scenario: demoScenario({ seed: SEED, shoppers: SHOPPERS, minutesPerSecond: SPEED, testIds: config.TEST_USER_IDS }),
+  scenario: demoScenario({ seed: SEED, shoppers: SHOPPERS, minutesPerSecond: SPEED, testIds: config.TEST_USER_IDS, ...(process.env.DEMO_SHOPPERS_PER_SECOND ? { shoppersPerSecond: Number(process.env.DEMO_SHOPPERS_PER_SECOND) } : {}) }),
   progress: true,
-})
+}
+const summary = await runSimulation(simOptions)
 // The last reminders' engagement and purchases are in flight for a moment after the simulator stops.
 await new Promise((r) => setTimeout(r, 3000))
 await nudge.falseTriggers.check()

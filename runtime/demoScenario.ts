@@ -21,14 +21,14 @@ const ARMS = [
 const SHOPPERS_PER_SECOND = 4
 const URGENCY = { name: 'urgency', subjectPattern: 'last chance', revenueMultiplier: 2 }
 
-export function demoScenario(o: { seed: number; shoppers: number; minutesPerSecond: number; testIds: string[] }): ScenarioInput {
+export function demoScenario(o: { seed: number; shoppers: number; minutesPerSecond: number; testIds: string[]; shoppersPerSecond?: number }): ScenarioInput {
   return {
     seed: o.seed,
     shoppers: o.shoppers,
     timeScale: { minutesPerSecond: o.minutesPerSecond },
     // Shoppers arrive at SHOPPERS_PER_SECOND however many there are: a pace the journeys keep up
     // with on 2 cores (trigger latency well under the gap between the arms).
-    arrivalMinutes: Math.max(60, (o.shoppers / SHOPPERS_PER_SECOND) * o.minutesPerSecond),
+    arrivalMinutes: Math.max(60, (o.shoppers / (o.shoppersPerSecond ?? SHOPPERS_PER_SECOND)) * o.minutesPerSecond),
     catalog: { price: { min: 30, max: 90 } },
     behavior: { sessions: { min: 1, max: 1 }, pageViews: { min: 1, max: 2 }, productViews: { min: 1, max: 2 }, searchRate: 0.2, itemsPerCart: { min: 1, max: 2 }, cartRate: 0.9, checkoutInSession: 0.1 },
     effects: { baseConversion: 0.05, reminderArms: ARMS, contentVariants: [URGENCY], organicPurchaseMinutes: { min: 200, max: 300 } },
