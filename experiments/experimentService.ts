@@ -150,6 +150,11 @@ export class ExperimentService {
     return a
   }
 
+  /** The unit's variant without exposing it (nothing is logged): for analysis, never for serving. */
+  peek(key: string, unit: string): Assignment {
+    return assign(this.get(key), unit, this.assignContext())
+  }
+
   /** Why a unit gets what it gets, and when it was first exposed (nothing is logged). */
   async explain(key: string, unit: string): Promise<Assignment & { explanation: string; firstExposure: { variant: string; at: string } | null }> {
     await this.exposures.flush()

@@ -90,7 +90,7 @@ const range = { from: started - 60_000, until }
 
 say('')
 say(`Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked (${((Date.now() - started) / 1000).toFixed(0)} s).`)
-const truth = demoTruth(summary.scenario, planSimulation(summary.scenario, summary.runId), (e, u) => nudge.experiments.assign(e, u).variant)
+const truth = demoTruth(summary.scenario, planSimulation(summary.scenario, summary.runId), (e, u) => nudge.experiments.peek(e, u).variant)
 const fmt = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)} %`)
 for (const e of [demo.timing, demo.content]) {
   const control = e.variants[0]!.key

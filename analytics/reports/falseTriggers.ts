@@ -68,7 +68,7 @@ const SENDS = `
   GROUP BY message_id`
 
 const RUNS = `
-  SELECT workflow_id, any(correlation) AS corr, toUnixTimestamp64Milli(min(trigger_at)) AS trigger_ms,
+  SELECT workflow_id, any(correlation) AS corr, groupArray(toUnixTimestamp64Milli(received_at)) AS starts, toUnixTimestamp64Milli(min(trigger_at)) AS trigger_ms,
          toUnixTimestamp64Milli(min(received_at)) AS received_ms, any(trigger_message_id) AS trigger_message
   FROM journey_runs WHERE phase = 'started' AND workflow_id IN (SELECT workflow_id FROM (${SENDS}))
   GROUP BY workflow_id`
@@ -81,10 +81,10 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
   const add = (cls: FalseTriggerClass, s: Pick<Send, 'journey_id' | 'user_key' | 'message_id' | 'sent_ms'>, evidence: Record<string, unknown>) =>
     findings.push({ class: cls, journeyId: s.journey_id, userKey: s.user_key, messageId: s.message_id, at: Number(s.sent_ms), evidence })
 
-  const sends = await selectRows<Send & { corr: string; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }>(
+  const sends = await selectRows<Send & { corr: string; starts: (number | string)[]; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }>(
     client,
     `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.workflow_id AS workflow_id, s.step_id AS step_id, s.topic AS topic,
-            s.test AS test, s.sent_ms AS sent_ms, r.corr AS corr, r.trigger_ms AS trigger_ms, r.received_ms AS received_ms, r.trigger_message AS trigger_message,
+            s.test AS test, s.sent_ms AS sent_ms, r.corr AS corr, r.starts AS starts, r.trigger_ms AS trigger_ms, r.received_ms AS received_ms, r.trigger_message AS trigger_message,
             ifNull(t.tz, '') AS tz
      FROM (${SENDS}) AS s
      LEFT JOIN (${RUNS}) AS r ON r.workflow_id = s.workflow_id
@@ -177,10 +177,12 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
       continue
     }
     // One step's message per key: a re-entry for the same cart (a later run, same or another id)
-    // sending that step again within the window. Runs without a key have no duplicates to find.
+    // sending that step again within the window. A step one run visits twice (a loop) is not one:
+    // under one id, a run must have started between the two sends. Runs without a key have none.
     const dupKey = `${s.user_key}\u0000${s.journey_id}\u0000${s.corr ?? ''}\u0000${s.step_id}`
     const prev = s.corr ? lastOf.get(dupKey) : undefined
-    if (prev && prev.message_id !== s.message_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs)
+    const reentered = (p: Send) => p.workflow_id !== s.workflow_id || (s.starts ?? []).some((t) => Number(t) > Number(p.sent_ms) && Number(t) <= sentMs)
+    if (prev && prev.message_id !== s.message_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs && reentered(prev))
       add('duplicate', s, { earlier: { messageId: prev.message_id, workflowId: prev.workflow_id, sentAt: iso(prev.sent_ms) }, correlation: s.corr ?? '', sentAt: iso(sentMs) })
     lastOf.set(dupKey, s)
     if (s.topic !== 'transactional') {

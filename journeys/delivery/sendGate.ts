@@ -312,13 +312,17 @@ export class SendGate {
     return { action: 'send', recipient, resumed: false }
   }
 
-  /** Another message of this run id's step (same journey, user and key) went out within the window. */
+  /**
+   * An earlier run of this id (same journey, user and key) sent this step within the window. Only
+   * sends from before this run's trigger count: a step this run visits again (a loop) is its own.
+   */
   private isDuplicate(r: SendRequest, now: number, sameStep: { id: string; at: number }[]): boolean {
     const window = this.opts.duplicateWindowMs
     if (!window || r.correlation === undefined) return false
-    if (sameStep.some((s) => s.id !== r.messageId)) return true
+    const before = r.trigger.receivedAt
+    if (sameStep.some((s) => s.id !== r.messageId && s.at < before)) return true
     const key = runStep(r)
-    for (const [id, v] of this.reserved.get(r.userKey) ?? []) if (id !== r.messageId && v.runStep === key && v.at >= now - window) return true
+    for (const [id, v] of this.reserved.get(r.userKey) ?? []) if (id !== r.messageId && v.runStep === key && v.at >= now - window && v.at < before) return true
     return false
   }
 }

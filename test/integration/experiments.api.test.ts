@@ -84,6 +84,12 @@ describe('experiments API: definitions, lifecycle, assignment and exposures', ()
     const outside = Array.from({ length: 50 }, (_, i) => `user-${i}`).find((u) => experiments.assign(timing.key, u).reason === 'outside_layer')!
     expect((await admin(url(`/${timing.key}/assignment?unit=${outside}`))).json.firstExposure).toBeNull()
     expect((await admin(url('/nope/assignment?unit=u'))).status).toBe(404)
+    // peek (for analysis) gives the same variant and logs nothing.
+    const peeked = Array.from({ length: 50 }, (_, i) => `peek-${i}`).find((u) => experiments.peek(timing.key, u).inExperiment)!
+    expect(experiments.peek(timing.key, peeked).variant).toBe(experiments.peek(timing.key, peeked).variant)
+    await experiments.flush()
+    expect((await admin(url(`/${timing.key}/assignment?unit=${peeked}`))).json.firstExposure).toBeNull()
+    expect(experiments.assign(timing.key, peeked).variant).toBe(experiments.peek(timing.key, peeked).variant)
   })
 
   it('stop, then roll out the winner: everyone gets it', async () => {

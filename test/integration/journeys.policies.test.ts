@@ -129,4 +129,28 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     await sleep(300)
     expect((await messagesTo(base(), email)).length).toBe(2)
   })
+
+  it('one run visiting its send step again (a loop) is not a duplicate: each visit sends, and the report finds nothing', async () => {
+    await activeJourney(base(), {
+      id: 'loop-cart',
+      name: 'loop-cart',
+      trigger: { type: 'event', event: 'Loop Cart Added' },
+      entry: { consent: 'transactional', reentry: 'always', correlationKey: 'cart_id' },
+      steps: [
+        { id: 'send', type: 'send', template: 'related-products', topic: 'transactional' },
+        { id: 'more', type: 'wait', for: { event: 'More Please', match: 'correlation' }, timeout: '20s', onEvent: 'send', onTimeout: 'done' },
+        { id: 'done', type: 'exit' },
+      ],
+    })
+    const userId = uid('loop')
+    const email = `${userId}@example.test`
+    await identify(base(), userId, { email })
+    await track(base(), userId, 'Loop Cart Added', { cart_id: 'k1' })
+    await waitFor(async () => (await messagesTo(base(), email)).length === 1, 10_000, 'the first visit’s mail')
+    await waitFor(async () => (await fx.nudge.journeys.runs.state(runId('loop-cart', userId, 'k1')))?.step === 'more', 10_000, 'the run waiting in its loop')
+    await track(base(), userId, 'More Please', { cart_id: 'k1' })
+    await waitFor(async () => (await messagesTo(base(), email)).length === 2, 10_000, 'the second visit’s mail')
+    const report = (await fetch(`${base()}/api/reports/false-triggers?journey=loop-cart`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json())) as { counts: Record<string, number> }
+    expect(report.counts.duplicate).toBe(0)
+  })
 })

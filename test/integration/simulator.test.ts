@@ -144,7 +144,7 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
     // Product Added enters again too — holdout carts are left out.)
     const executions = new Map<string, number>()
     for await (const w of fx.nudge.temporal.workflow.list({ query: `JourneyId = '${JOURNEY}'` })) executions.set(w.workflowId, (executions.get(w.workflowId) ?? 0) + 1)
-    const reminded = plan.shoppers.filter((sh) => !sh.profile.test && fx.nudge.experiments.assign(EXPERIMENT, sh.profile.userId).variant !== 'holdout')
+    const reminded = plan.shoppers.filter((sh) => !sh.profile.test && fx.nudge.experiments.peek(EXPERIMENT, sh.profile.userId).variant !== 'holdout')
     const injected = reminded.flatMap((sh) =>
       sh.steps
         .filter((st) => st.race === 'duplicateCart' || (st.race === 'duplicateMessageId' && st.events[0]!.event === 'Product Added'))
