@@ -56,11 +56,12 @@ function threshold(input: string, e: Evaluator) {
 }
 
 export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<string, number> } = {}): AlertRules {
-  const slo = opts.sloSeconds ?? 300
+  const slo = opts.sloSeconds !== undefined && Number.isFinite(opts.sloSeconds) && opts.sloSeconds > 0 ? opts.sloSeconds : 300
   // Each journey against its own SLO (TRIGGER_LATENCY_SLOS), the rest against the default. The
   // journey ids become SQL literals here — Grafana runs this text as it is, with no parameters —
   // so they are escaped (config already limits them to letters, digits, _ . -).
-  const own = Object.entries(opts.sloByJourney ?? {})
+  // A missing, unparsable or zero SLO would divide by zero and fire for ever: such entries are left out.
+  const own = Object.entries(opts.sloByJourney ?? {}).filter(([, v]) => Number.isFinite(v) && v > 0)
   const literal = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   const sloOf = own.length
     ? `transform(toString(journey_id), [${own.map(([j]) => literal(j)).join(', ')}], CAST([${own.map(([, v]) => v).join(', ')}] AS Array(Float64)), toFloat64(${slo}))`

@@ -121,7 +121,11 @@ export class JourneyRecorder {
     }))
   }
 
-  /** Writes a keyed record unless this process stored it already or is storing it now. */
+  /**
+   * Writes a keyed record unless this process stored it already or is storing it now. (Keys are
+   * kept as 64-bit fingerprints: two different records colliding among 200 000 is about a
+   * one-in-a-billion chance, and would cost one analytics row, never a send.)
+   */
   private once(key: string | undefined, write: () => Promise<void>): Promise<void> {
     if (key === undefined) return write()
     if (this.stored.has(key)) return Promise.resolve()

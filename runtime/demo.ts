@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { collectReport } from '../analytics/reports/collectReport.js'
 import { falseTriggerReport } from '../analytics/reports/falseTriggers.js'
@@ -44,7 +44,15 @@ for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMP
     process.stderr.write(`Port ${port} is in use (another demo or Nudge?). Stop it, or set PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT.\n`)
     process.exit(1)
   }
+// Only a directory a demo made (it holds the marker), or an empty or missing one, is emptied.
+const MARKER = join(DEMO_DIR, '.nudge-demo')
+if (existsSync(DEMO_DIR) && readdirSync(DEMO_DIR).length > 0 && !existsSync(MARKER)) {
+  process.stderr.write(`${DEMO_DIR} is not a demo's data directory (no .nudge-demo in it): remove it, or choose another DEMO_DATA_DIR.\n`)
+  process.exit(1)
+}
 rmSync(DEMO_DIR, { recursive: true, force: true })
+mkdirSync(DEMO_DIR, { recursive: true })
+writeFileSync(MARKER, 'Made by npm run demo: emptied at the next demo.\n')
 const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL)
 const say = (line = '') => process.stdout.write(`${line}\n`)
 const dev = config.TEMPORAL_ADDRESS

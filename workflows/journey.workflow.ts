@@ -50,6 +50,8 @@ interface Resume {
   sends: number
   /** The delay or wait being resumed ends at this time (ms), as it would have in the old run. */
   waitUntil?: number
+  /** Events a wait step already went on with (`step\u0000messageId`). */
+  consumed?: string[]
 }
 
 export interface JourneyState {
@@ -90,6 +92,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   const r = input.resume
   const seen = new Set<string>(r?.seen ?? [trigger.messageId])
   const received: JourneyEvent[] = r?.received ?? []
+  // A wait step goes on with an event once: visited again (a loop), it waits for a new one.
+  const consumed = new Set<string>(r?.consumed ?? [])
   let exitReason: string | undefined
   let payload: Record<string, unknown> = r?.payload ?? {}
   const state: JourneyState = {
@@ -148,6 +152,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     flags: state.flags,
     sends: state.sends,
     ...(waitUntil !== undefined ? { waitUntil } : {}),
+    ...(consumed.size ? { consumed: [...consumed].slice(-1000) } : {}),
   })
   const continueFrom = async (stepId: string, waitUntil?: number): Promise<never> => {
     await flush()
@@ -212,12 +217,14 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
       const scheduledAt = Date.now() + timeout
       if (timeout >= FLUSH_BEFORE_WAIT_MS) await flush()
       state.until = scheduledAt
-      const hit = () => received.some((e) => matchesRunEvent(s.for, e, run))
+      const match = () => received.find((e) => !consumed.has(`${s.id}\u0000${e.messageId}`) && matchesRunEvent(s.for, e, run))
+      const hit = () => match() !== undefined
       const got = await condition(() => exitReason !== undefined || hit() || suggested(), timeout)
       state.until = undefined
       if (exitReason) break
       if (!hit() && suggested() && Date.now() < scheduledAt) await continueFrom(s.id, scheduledAt)
-      const matched = got && hit()
+      const matched = got ? match() : undefined
+      if (matched) consumed.add(`${s.id}\u0000${matched.messageId}`)
       await step(s, matched ? 'event' : 'timeout', { scheduledAt })
       to = matched ? (s.onEvent ?? fallthrough) : (s.onTimeout ?? fallthrough)
     } else if (s.type === 'condition') {

@@ -58,8 +58,8 @@ export interface LoadStats {
   refreshMs: number
 }
 
-/** A user's newest product events read by `reloadUser` (each list keeps 20; orders count). */
-const RELOAD_LIMIT = 500
+/** A user's newest events of each kind read by `reloadUser`: lists keep 20, but orders are counted, so keep many. */
+const RELOAD_LIMIT = 1000
 
 /** Changes made to the live catalog while a refresh reads a new one: replayed onto it. */
 type CatalogChange = (c: CatalogSnapshot) => void
@@ -175,7 +175,7 @@ export class RecommendationService {
       this.client,
       `SELECT event, toUnixTimestamp64Milli(timestamp) AS ts, properties FROM events
        WHERE user_key = {user:String} AND event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, 'UTC')}
-       ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
+       ORDER BY timestamp DESC LIMIT {limit:UInt32} BY event`,
       { user: userKey, names: [...BEHAVIOR_EVENTS], since: dateTimeParam(this.now() - (this.opts.windowDays ?? 90) * DAY_MS), limit: RELOAD_LIMIT },
     )
     // Oldest first, as they were stored: the index keeps the newest at the front of each list.

@@ -169,7 +169,8 @@ export class SendGate {
     const exitEvents = [...new Set(reqs.flatMap((r) => r.exit.flatMap((x) => (x.type === 'event' ? [x.event] : []))))]
     const since = Math.min(...reqs.map((r) => r.trigger.timestamp))
 
-    const [ledger, consent, events, traits, contacts, suppressed] = await Promise.all([
+    const conditions = reqs.flatMap((r) => (r.condition ? [r.condition.segment] : []))
+    const [ledger, consent, events, traits, contacts, suppressed, memberships] = await Promise.all([
       selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number; run_step: string }>(
         this.opts.client,
         `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_,
@@ -207,8 +208,19 @@ export class SendGate {
            SELECT argMax(lookup_hash, updated_at) FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key)`,
         { keys },
       ),
+      // Segment conditions from the store, not this process's memory: in a worker the segment
+      // engine runs elsewhere, and a transition is stored before any run hears of it.
+      conditions.length
+        ? selectRows<{ segment_id: string; user_key: string; m: number }>(
+            this.opts.client,
+            `SELECT segment_id, user_key, argMax(is_member, changed_at) AS m FROM segment_membership
+             WHERE segment_id IN {segments:Array(String)} AND user_key IN {keys:Array(String)} GROUP BY segment_id, user_key`,
+            { segments: [...new Set(conditions)], keys },
+          )
+        : Promise.resolve([]),
     ])
     const suppressedHashes = new Set(suppressed.map((r) => r.lookup_hash))
+    const memberNow = new Set(memberships.filter((r) => Number(r.m) === 1).map((r) => `${r.segment_id}\u0000${r.user_key}`))
 
     const asked = new Set(ids)
     const statusOf = new Map(ledger.filter((r) => asked.has(r.message_id)).map((r) => [r.message_id, r.status]))
@@ -250,6 +262,7 @@ export class SendGate {
           events: eventsOf.get(r.userKey) ?? [],
           used: usedByUser.get(r.userKey) ?? [],
           sameStep: sentByRunStep.get(runStep(r)) ?? [],
+          conditionHolds: !r.condition || memberNow.has(`${r.condition.segment}\u0000${r.userKey}`) === r.condition.member,
           suppressed: !!contact?.lookupHash && suppressedHashes.has(contact.lookupHash),
         })
     }
@@ -260,7 +273,7 @@ export class SendGate {
     r: SendRequest,
     recipient: Recipient,
     now: number,
-    facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; sameStep: { id: string; at: number }[]; suppressed: boolean },
+    facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; sameStep: { id: string; at: number }[]; conditionHolds: boolean; suppressed: boolean },
   ): GateDecision {
     const granted = facts.consent.get(`${r.userKey}\u0000${r.topic}`) ?? this.opts.consentDefaults[r.topic] ?? false
     if (!granted) return { action: 'skip', reason: 'consent', exit: true }
@@ -271,8 +284,7 @@ export class SendGate {
       if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey)) return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
     }
     // The trigger re-evaluated now: a run for entering a segment sends only to a member still.
-    if (r.condition && this.opts.isMember(r.condition.segment, r.userKey) !== r.condition.member)
-      return { action: 'skip', reason: `condition_false:${r.condition.segment}`, exit: true }
+    if (r.condition && !facts.conditionHolds) return { action: 'skip', reason: `condition_false:${r.condition.segment}`, exit: true }
     const softBounces = facts.events.filter((e) => e.event === ENGAGEMENT_EVENTS.bounced && e.properties.bounce_type === 'soft' && e.timestamp >= now - SOFT_BOUNCE_WINDOW_MS).length
     const suppressed =
       facts.suppressed ||

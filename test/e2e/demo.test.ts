@@ -54,7 +54,7 @@ describe('npm run demo', () => {
     expect(statSync(join(data, 'grafana', 'data', 'journey_runs.native')).size).toBeGreaterThan(0)
   }, 300_000)
 
-  it('refuses to start over a running instance’s files: a port in use leaves the data directory alone', async () => {
+  it('refuses to start over a running instance’s files or a directory that is not a demo’s: the data stays', async () => {
     const data = join(dir, 'busy')
     mkdirSync(data, { recursive: true })
     writeFileSync(join(data, 'marker'), 'still here')
@@ -68,5 +68,10 @@ describe('npm run demo', () => {
     } finally {
       busy.close()
     }
+    // Nor does it empty a directory that is not a demo's (DEMO_DATA_DIR=.data by mistake).
+    const { code, out } = await runDemo({ ...(await ports()), DEMO_DATA_DIR: data, DEMO_EXIT: '1' }, 60_000)
+    expect(code).toBe(1)
+    expect(out).toContain("is not a demo's data directory")
+    expect(readFileSync(join(data, 'marker'), 'utf8')).toBe('still here')
   }, 90_000)
 })

@@ -493,6 +493,9 @@ describe('dashboards as code: every query on the real engine', () => {
     // cart-abandonment's 10 minutes are within its own 15; welcome's minute breaks its 30 s.
     const own = buildAll({ sloSeconds: SLO, sloByJourney: { 'cart-abandonment': 900, welcome: 30 } })
     expect((await fires(own))['nudge-trigger-latency-slo']).toEqual(['welcome'])
+    // Unusable entries (zero, unparsable) are left out rather than dividing by zero and firing for ever.
+    const unusable = buildAll({ sloSeconds: 900, sloByJourney: { welcome: 0, 'cart-abandonment': Number.NaN } })
+    expect((await fires(unusable))['nudge-trigger-latency-slo']).toEqual([])
     const tight = buildAll({ sloSeconds: 30, sloByJourney: { "o'dd\\id": 1 } })
     expect((await fires(tight))['nudge-trigger-latency-slo']).toEqual(['cart-abandonment', 'welcome'])
   })

@@ -138,7 +138,7 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
       entry: { consent: 'transactional', reentry: 'always', correlationKey: 'cart_id' },
       steps: [
         { id: 'send', type: 'send', template: 'related-products', topic: 'transactional' },
-        { id: 'more', type: 'wait', for: { event: 'More Please', match: 'correlation' }, timeout: '20s', onEvent: 'send', onTimeout: 'done' },
+        { id: 'more', type: 'wait', for: { event: 'More Please', match: 'correlation' }, timeout: '3s', onEvent: 'send', onTimeout: 'done' },
         { id: 'done', type: 'exit' },
       ],
     })
@@ -150,6 +150,10 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     await waitFor(async () => (await fx.nudge.journeys.runs.state(runId('loop-cart', userId, 'k1')))?.step === 'more', 10_000, 'the run waiting in its loop')
     await track(base(), userId, 'More Please', { cart_id: 'k1' })
     await waitFor(async () => (await messagesTo(base(), email)).length === 2, 10_000, 'the second visit’s mail')
+    // Back at the wait, the event it already went on with does not count again: it waits for a new one, then times out.
+    const ended = await endedRun(base(), 'loop-cart', userId)
+    expect(ended.outcome).toBe('exited')
+    expect(await messagesTo(base(), email)).toHaveLength(2)
     const report = (await fetch(`${base()}/api/reports/false-triggers?journey=loop-cart`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json())) as { counts: Record<string, number> }
     expect(report.counts.duplicate).toBe(0)
   })

@@ -117,7 +117,7 @@ describe('reports: trigger latency and false triggers', () => {
     const report = (await admin(`${base()}/api/reports/false-triggers?journey=${j}`)).json
     // 'later' left after the send: the condition held when it went out.
     expect(report.examples.condition_false_at_send.map((e: { userKey: string }) => e.userKey)).toEqual([u('left')])
-    expect(report.examples.condition_false_at_send[0].evidence).toMatchObject({ segment: { id: seg, memberRequired: true, member: false, cause: 'sweep' } })
+    expect(report.examples.condition_false_at_send[0].evidence).toMatchObject({ segment: { id: seg, memberRequired: true, member: false, cause: 'sweep' }, race: false })
     expect(report.journeys.find((r: { journey: string }) => r.journey === j).counts.condition_false_at_send).toBe(1)
   })
 })
