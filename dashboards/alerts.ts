@@ -68,17 +68,13 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
     : `toFloat64(${slo})`
   const out: AlertRules = { group: new RuleGroupBuilder(RULE_GROUP).folderUid(FOLDER.uid).interval(60), sql: [], promql: [] }
 
-  const sqlRule = (r: { uid: string; title: string; summary: string; description: string; severity: string; windowSeconds: number; for: string; sql: string; columns: string[]; when: Evaluator }) => {
-    const q = sql({ format: 'table', columns: r.columns, sql: r.sql }).refId('A')
-    out.sql.push({ source: r.uid, name: r.title, refId: 'A', kind: 'alert', spec: q.spec, windowSeconds: r.windowSeconds })
+  type RuleText = { uid: string; title: string; summary: string; description: string; severity: string; for: string }
+  /** What every rule shares: where it lives, how long the condition must hold, labels, text; `C` is the condition. */
+  const rule = (r: RuleText, queries: AlertQuery[]) => {
+    let b = new RuleBuilder(r.title).uid(r.uid).folderUID(FOLDER.uid).ruleGroup(RULE_GROUP).orgID(1)
+    for (const q of queries) b = b.withQuery(q)
     out.group.withRule(
-      new RuleBuilder(r.title)
-        .uid(r.uid)
-        .folderUID(FOLDER.uid)
-        .ruleGroup(RULE_GROUP)
-        .orgID(1)
-        .withQuery(new AlertQuery('A').datasourceUid(CLICKHOUSE.uid).relativeTimeRange({ from: r.windowSeconds, to: 0 }).model(q))
-        .withQuery(threshold('A', r.when))
+      b
         .condition('C')
         .forDuration(r.for)
         .noDataState('OK')
@@ -88,29 +84,20 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
     )
   }
 
-  const promRule = (r: { uid: string; title: string; summary: string; description: string; severity: string; for: string; expr: string; when: Evaluator }) => {
+  const sqlRule = (r: RuleText & { windowSeconds: number; sql: string; columns: string[]; when: Evaluator }) => {
+    const q = sql({ format: 'table', columns: r.columns, sql: r.sql }).refId('A')
+    out.sql.push({ source: r.uid, name: r.title, refId: 'A', kind: 'alert', spec: q.spec, windowSeconds: r.windowSeconds })
+    rule(r, [new AlertQuery('A').datasourceUid(CLICKHOUSE.uid).relativeTimeRange({ from: r.windowSeconds, to: 0 }).model(q), threshold('A', r.when)])
+  }
+
+  const promRule = (r: RuleText & { expr: string; when: Evaluator }) => {
     out.promql.push({ source: r.uid, name: r.title, expr: r.expr })
     const model: cog.Builder<cog.Dataquery> = new PrometheusQueryBuilder().refId('A').datasource({ ...PROMETHEUS }).expr(r.expr).range().intervalMs(15000).maxDataPoints(43200)
-    out.group.withRule(
-      new RuleBuilder(r.title)
-        .uid(r.uid)
-        .folderUID(FOLDER.uid)
-        .ruleGroup(RULE_GROUP)
-        .orgID(1)
-        .withQuery(new AlertQuery('A').datasourceUid(PROMETHEUS.uid).relativeTimeRange({ from: 600, to: 0 }).model(model))
-        .withQuery(
-          new AlertQuery('B')
-            .datasourceUid(EXPRESSION.uid)
-            .model(new TypeReduceBuilder().refId('B').datasource({ ...EXPRESSION }).expression('A').reducer('last').settings({ mode: 'dropNN' })),
-        )
-        .withQuery(threshold('B', r.when))
-        .condition('C')
-        .forDuration(r.for)
-        .noDataState('OK')
-        .execErrState('Error')
-        .labels({ team: 'nudge', severity: r.severity })
-        .annotations({ summary: r.summary, description: r.description }),
-    )
+    rule(r, [
+      new AlertQuery('A').datasourceUid(PROMETHEUS.uid).relativeTimeRange({ from: 600, to: 0 }).model(model),
+      new AlertQuery('B').datasourceUid(EXPRESSION.uid).model(new TypeReduceBuilder().refId('B').datasource({ ...EXPRESSION }).expression('A').reducer('last').settings({ mode: 'dropNN' })),
+      threshold('B', r.when),
+    ])
   }
 
   sqlRule({

@@ -7,7 +7,7 @@ import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { triggerLatency } from '../analytics/reports/triggerLatency.js'
 import { buildAll, writeBuild } from '../dashboards/build.js'
 import { exportTables, importCommands } from '../dashboards/exportStore.js'
-import { installExamples } from '../scripts/install-examples.js'
+import { adminPost, installExamples } from '../scripts/install-examples.js'
 import { planSimulation } from '../simulator/model.js'
 import { runSimulation } from '../simulator/run.js'
 import { demoDefinitions, demoScenario, demoTruth } from './demoScenario.js'
@@ -67,10 +67,7 @@ say(`Nudge is running: API ${base} · Temporal UI ${dev?.uiUrl ?? config.TEMPORA
 // The experiments and the cart journey with their delays compressed like the simulated clock,
 // installed before the seed examples, so theirs (with real delays) find these keys taken and leave them.
 const demo = demoDefinitions(SPEED)
-const admin = (path: string, body: unknown) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
-    if (!r.ok && r.status !== 409) throw new Error(`${path}: ${r.status} ${await r.text()}`)
-  })
+const admin = adminPost(base, adminKey)
 for (const e of [demo.timing, demo.content]) {
   await admin('/api/experiments', e)
   await admin(`/api/experiments/${e.key}/start`, {})

@@ -8,18 +8,22 @@
 import { reminderDelayFlag, reminderTimingExperiment } from '../experiments/examples.js'
 import { browseExperiment, exampleJourneys, inactiveSegment } from '../journeys/examples.js'
 
-export async function installExamples(base: string, adminKey: string, log: (line: string) => void = () => {}): Promise<void> {
-  const call = async (path: string, body?: unknown) => {
+/** POSTs as the admin; 409 (it exists, or is already in that state) is fine for an idempotent install. */
+export function adminPost(base: string, adminKey: string, log: (line: string) => void = () => {}) {
+  return async (path: string, body?: unknown): Promise<void> => {
     const res = await fetch(`${base}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(body ?? {}),
     })
     const text = await res.text()
-    // 409: it exists (or is already in that state) — fine for an idempotent install.
     if (!res.ok && res.status !== 409) throw new Error(`${path}: ${res.status} ${text}`)
     log(`${res.status === 409 ? 'exists ' : 'created'} ${path}`)
   }
+}
+
+export async function installExamples(base: string, adminKey: string, log: (line: string) => void = () => {}): Promise<void> {
+  const call = adminPost(base, adminKey, log)
   await call('/api/segments', inactiveSegment)
   for (const e of [reminderTimingExperiment, browseExperiment]) {
     await call('/api/experiments', e)
