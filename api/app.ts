@@ -8,7 +8,10 @@ import type { ExperimentService } from '../experiments/experimentService.js'
 import type { FlagService } from '../experiments/flags/flagService.js'
 import { NotFoundError } from '../core/errors.js'
 import type { Metrics } from '../runtime/metrics.js'
-import { requireAdmin } from './auth.js'
+import { requireAdmin, requireBearer } from './auth.js'
+import { securityHeaders } from './securityHeaders.js'
+import { type HttpGet, createSnsVerifier, fetchText } from '../content/tracking/snsSignature.js'
+import { createSendGridVerifier, parseSendGridPublicKey } from '../content/tracking/sendGridSignature.js'
 import { jsonBody } from './body.js'
 import { errorHandler } from './errorHandler.js'
 import { buildOpenApi } from './openapi.js'
@@ -40,8 +43,14 @@ export interface AppDeps {
   results: ExperimentResults
   reports: Parameters<typeof reportsRouter>[0]
   holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>
-  /** Bounce/complaint webhooks accept this key (and the admin key). */
+  /** WEBHOOK_KEY: the only key bounce/complaint webhooks accept (never the admin key); unset = webhooks off. */
   webhookKey?: string
+  /** How webhook signatures are checked (SNS always; SendGrid when its public key is set). */
+  webhookSignatures?: { sendGridPublicKey?: string; snsTopicArns?: string[]; maxAgeMs?: number; httpGet?: HttpGet }
+  /** Express `trust proxy` (TRUST_PROXY); off by default, so X-Forwarded-For is not believed. */
+  trustProxy?: boolean | number | string
+  /** METRICS_KEY: when set, /metrics needs Authorization: Bearer <key>. */
+  metricsKey?: string
   ingest: IngestService
   writer: EventWriter
   users: UserRepository
@@ -81,11 +90,13 @@ export const allSpecs: RouteSpec[] = [
 export function createApp(deps: AppDeps): Express {
   const app = express()
   app.disable('x-powered-by')
-  app.set('trust proxy', true)
+  app.set('trust proxy', deps.trustProxy ?? false)
+  app.use(securityHeaders())
   app.use(healthRouter(deps.health))
   if (deps.metrics) {
     const { registry } = deps.metrics
-    app.get('/metrics', async (_req, res) => {
+    const guard = deps.metricsKey ? [requireBearer(deps.metricsKey, 'METRICS_KEY')] : []
+    app.get('/metrics', ...guard, async (_req, res) => {
       res.type(registry.contentType).send(await registry.metrics())
     })
   }
@@ -107,7 +118,7 @@ export function createApp(deps: AppDeps): Express {
       log: deps.log,
     }),
   )
-  app.use(webhooksRouter({ keys: [deps.webhookKey, deps.adminKey].filter((k): k is string => !!k), messages: j.messages, outcomes: j.outcomes, suppressions: j.suppressions, log: deps.log }))
+  app.use(webhooksRouter({ key: deps.webhookKey, ...webhookVerifiers(deps), messages: j.messages, outcomes: j.outcomes, suppressions: j.suppressions, log: deps.log }))
   app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
@@ -124,4 +135,14 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app
+}
+
+function webhookVerifiers(deps: AppDeps) {
+  const w = deps.webhookSignatures ?? {}
+  const maxAgeMs = w.maxAgeMs ?? 3_600_000
+  const now = deps.now ?? Date.now
+  return {
+    sns: createSnsVerifier({ httpGet: w.httpGet ?? fetchText, maxAgeMs, topicArns: w.snsTopicArns ?? [], now }),
+    ...(w.sendGridPublicKey ? { sendGrid: createSendGridVerifier({ publicKey: parseSendGridPublicKey(w.sendGridPublicKey), maxAgeMs, now }) } : {}),
+  }
 }

@@ -39,3 +39,32 @@ export function requireAdmin(adminKey: string) {
     next()
   }
 }
+
+/**
+ * The webhook key from a header, never the URL (a query string lands in access logs and proxy
+ * logs): `X-Nudge-Webhook-Key`, `Authorization: Bearer`, or HTTP Basic with the key as password
+ * (or as user with an empty password) — what an ESP sends for `https://nudge:<key>@host/…`.
+ */
+export function webhookKeyFrom(req: Request): string | undefined {
+  const own = req.get('x-nudge-webhook-key')
+  if (own) return own
+  const header = req.headers.authorization ?? ''
+  if (header.startsWith('Bearer ')) return header.slice(7).trim() || undefined
+  if (header.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 0) return decoded || undefined
+    return decoded.slice(colon + 1) || decoded.slice(0, colon) || undefined
+  }
+  return undefined
+}
+
+/** `Authorization: Bearer <key>` against one key (e.g. METRICS_KEY). */
+export function requireBearer(key: string, name: string) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+    if (!token || !safeEqual(token, key)) return next(new UnauthorizedError(`Send Authorization: Bearer <${name}>`))
+    next()
+  }
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { parseDuration } from '../journeys/duration.js'
 import { isTimeZone, parseWindow } from '../journeys/localTime.js'
+import { parseSendGridPublicKey } from '../content/tracking/sendGridSignature.js'
 
 /**
  * All configuration comes from the environment and is validated once at start.
@@ -76,8 +77,25 @@ const envSchema = z.object({
   // (default: this process's own address); use https in production — RFC 8058 one-click needs it.
   TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  // Bounce/complaint webhooks authenticate with this key (?key= or X-Nudge-Webhook-Key); unset: the admin key.
+  // Bounce/complaint webhooks (/webhooks/email/*) authenticate with this key only — never the admin
+  // key, never in the URL: X-Nudge-Webhook-Key, Authorization: Bearer, or HTTP Basic password
+  // (https://nudge:<key>@host/… in the ESP's endpoint). Unset: webhooks refuse every report.
   WEBHOOK_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // SendGrid Signed Event Webhook verification key (base64 DER, as SendGrid shows it, or PEM). Set:
+  // every /webhooks/email/sendgrid request must carry a valid signature.
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(1).optional(),
+  // Only these SNS topics may report SES events (comma-separated ARNs); empty = any topic (signature and key still checked).
+  SNS_TOPIC_ARNS: csv.default([]),
+  // A signed webhook (SNS Timestamp, SendGrid timestamp header) older than this is refused as a replay.
+  WEBHOOK_MAX_AGE: z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h').default('1h'),
+  // Express `trust proxy`: which hops may set X-Forwarded-For (req.ip feeds machine-open detection).
+  // "" or false = none (default); true = any; a hop count (1); or names/CIDRs: loopback, 10.0.0.0/8, uniquelocal.
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*(,\s*|$))+)?$/, 'must be true, false, a hop count, or a list like loopback,10.0.0.0/8')
+    .default(''),
+  // When set, GET /metrics requires Authorization: Bearer <METRICS_KEY>; unset = open.
+  METRICS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
   SOFT_BOUNCE_LIMIT: positiveInt.default(3),
   // Trigger latency SLO on what Nudge adds to a send (received → started + lateness), and per journey.
@@ -107,6 +125,9 @@ export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
   quietHours: { from: string; to: string } | undefined
   latencySlo: { default: number; byJourney: Record<string, number> }
   testEmailPattern: RegExp | undefined
+  /** TRUST_PROXY as Express takes it. */
+  trustProxy: boolean | number | string
+  webhookMaxAgeMs: number
 }
 
 export class ConfigError extends Error {
@@ -165,6 +186,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     } catch {
       problems.push('TEST_EMAIL_PATTERN: must be a regular expression, e.g. @example\\.test$')
     }
+  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    try {
+      parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    } catch (err) {
+      problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
+    }
   if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)
 
@@ -186,7 +213,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       byJourney: parseJourneySlos(env.TRIGGER_LATENCY_SLOS),
     },
     testEmailPattern,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    webhookMaxAgeMs: parseDuration(env.WEBHOOK_MAX_AGE)!,
   }
+}
+
+/** TRUST_PROXY (validated) → Express's `trust proxy` value; off unless configured. */
+export function parseTrustProxy(text: string): boolean | number | string {
+  const t = text.trim()
+  if (t === '' || t === 'false') return false
+  if (t === 'true') return true
+  if (/^\d+$/.test(t)) return Number(t)
+  return t
 }
 
 function pairs(text: string, name: string, problems: string[]): [string, string][] {

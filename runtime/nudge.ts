@@ -25,6 +25,7 @@ import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import { type Journeys, buildJourneys } from './journeysWiring.js'
 import { addJourneyMetrics, createMetrics } from './metrics.js'
+import type { HttpGet } from '../content/tracking/snsSignature.js'
 import { loadSecrets } from './secrets.js'
 import { RecommendationService } from '../content/recommendations/service.js'
 import { ExperimentResults } from '../experiments/results/resultsService.js'
@@ -50,6 +51,8 @@ export interface NudgeOptions {
   log: Logger
   /** Listen on config.PORT (default) or on this port; 0 picks a free one. */
   port?: number
+  /** How webhook verification fetches SNS certificates and SubscribeURLs (tests: a loopback server); default: https fetch. */
+  webhookHttpGet?: HttpGet
 }
 
 export interface RunningNudge {
@@ -261,7 +264,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY, results, holdout, reports: {
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY,
+      webhookSignatures: { ...(config.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendGridPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}), snsTopicArns: config.SNS_TOPIC_ARNS, maxAgeMs: config.webhookMaxAgeMs, ...(opts.webhookHttpGet ? { httpGet: opts.webhookHttpGet } : {}) },
+      trustProxy: config.trustProxy,
+      ...(config.METRICS_KEY ? { metricsKey: config.METRICS_KEY } : {}),
+      results, holdout, reports: {
         client: recsStore.client,
         slo: config.latencySlo,
         detect: detectOptions,

@@ -11,13 +11,17 @@ export function docsRouter(document: Record<string, unknown>): Router {
     res.json(document)
   })
   router.use('/docs/assets', express.static(assets, { index: false }))
+  // A file, not an inline script: the page CSP allows script from this origin only.
+  router.get('/docs/init.js', (_req, res) => {
+    res.type('text/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' })\n")
+  })
   router.get('/docs', (_req, res) => {
     res.type('html').send(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Nudge API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' })</script>
+<script src="/docs/init.js"></script>
 </body></html>`)
   })
   return router

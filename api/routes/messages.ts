@@ -4,6 +4,7 @@ import { NotFoundError } from '../../core/errors.js'
 import type { CaptureMailbox } from '../../journeys/delivery/captureMailbox.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../schemas/common.js'
+import { sendStoredMail } from '../securityHeaders.js'
 
 const message = z
   .object({ messageId: z.string(), receivedAt: z.string(), from: z.string(), to: z.array(z.string()), subject: z.string(), deliveries: z.number() })
@@ -38,33 +39,56 @@ export function messagesRouter(mailbox: CaptureMailbox): Router {
   r.get(messageSpecs.raw.path, validated(messageSpecs.raw, async ({ params }, _req, res) => {
     const raw = await mailbox.raw(params.id)
     if (raw === undefined) throw new NotFoundError(`No captured message "${params.id}"`)
-    res.type('message/rfc822').send(raw)
+    // Stored mail: served with the sandbox CSP whatever a client makes of the type.
+    sendStoredMail(res, raw, 'message/rfc822')
   }))
   return r
 }
 
-/** The mailbox as a page: it asks for the admin key once and reads the API with it. */
+/**
+ * The mailbox as a page. The admin key is asked for once per browser tab and kept in that tab's
+ * sessionStorage only (never localStorage: it would outlive the tab and be readable by any later
+ * script of this origin). The page's own script is a file (the page CSP allows no inline script),
+ * and a captured message is shown only inside a sandboxed iframe without allow-scripts.
+ */
 export function messagesPage(): Router {
   const r = Router()
   r.get('/messages', (_req, res) => {
-    res.type('html').send(`<!doctype html><meta charset="utf-8"><title>Nudge — captured mail</title>
+    res.set('cache-control', 'no-store').type('html').send(`<!doctype html><meta charset="utf-8"><title>Nudge — captured mail</title>
 <style>body{font:14px system-ui;margin:2em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left}iframe{width:100%;height:60vh;border:1px solid #ccc}</style>
 <h1>Captured mail</h1><table id="t"><tr><th>Received</th><th>To</th><th>Subject</th><th>Deliveries</th></tr></table><iframe id="f" sandbox></iframe>
-<script>
-const key = localStorage.nudgeAdminKey || (localStorage.nudgeAdminKey = prompt('Admin API key') || '')
-const h = { authorization: 'Bearer ' + key }
-const td = (s) => { const c = document.createElement('td'); c.textContent = s; return c }
-fetch('/api/messages?limit=200', { headers: h }).then((r) => r.json()).then(({ messages }) => {
-  for (const m of messages || []) {
-    const tr = document.createElement('tr'); tr.style.cursor = 'pointer'
-    tr.append(td(m.receivedAt), td(m.to.join(', ')), td(m.subject), td(String(m.deliveries)))
-    tr.onclick = () => fetch('/api/messages/' + encodeURIComponent(m.messageId), { headers: h }).then((r) => r.text()).then((raw) => {
-      const html = raw.split(/\\r?\\n\\r?\\n/).slice(1).join('\\n\\n'); document.getElementById('f').srcdoc = '<pre>' + raw.replace(/[<&]/g, (c) => c === '<' ? '&lt;' : '&amp;') + '</pre>'
-    })
-    document.getElementById('t').append(tr)
-  }
-})
-</script>`)
+<script src="/messages/app.js"></script>`)
+  })
+  r.get('/messages/app.js', (_req, res) => {
+    res.set('cache-control', 'no-store').type('text/javascript').send(MESSAGES_APP)
   })
   return r
 }
+
+const MESSAGES_APP = `'use strict'
+// Older versions kept the key in localStorage: forget it.
+localStorage.removeItem('nudgeAdminKey')
+const askKey = () => {
+  const key = prompt('Admin API key (kept in this tab only)') || ''
+  sessionStorage.setItem('nudgeAdminKey', key)
+  return key
+}
+let key = sessionStorage.getItem('nudgeAdminKey') || askKey()
+const api = (path) => fetch(path, { headers: { authorization: 'Bearer ' + key } }).then((r) => {
+  if (r.status === 401) { sessionStorage.removeItem('nudgeAdminKey'); throw new Error('The admin key was refused; reload to enter it again') }
+  return r
+})
+const td = (s) => { const c = document.createElement('td'); c.textContent = s; return c }
+const escape = (s) => s.replace(/[<&]/g, (c) => (c === '<' ? '&lt;' : '&amp;'))
+api('/api/messages?limit=200').then((r) => r.json()).then(({ messages }) => {
+  for (const m of messages || []) {
+    const tr = document.createElement('tr'); tr.style.cursor = 'pointer'
+    tr.append(td(m.receivedAt), td(m.to.join(', ')), td(m.subject), td(String(m.deliveries)))
+    // The message as text in a sandboxed iframe: mail markup never becomes part of this page.
+    tr.onclick = () => api('/api/messages/' + encodeURIComponent(m.messageId)).then((r) => r.text()).then((raw) => {
+      document.getElementById('f').srcdoc = '<pre>' + escape(raw) + '</pre>'
+    })
+    document.getElementById('t').append(tr)
+  }
+}).catch((err) => { document.body.append(document.createTextNode(String(err.message || err))) })
+`

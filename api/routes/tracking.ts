@@ -12,6 +12,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js'
 import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
+import { sendStoredMail } from '../securityHeaders.js'
 import { GIF } from './pixel.js'
 
 const token = z.object({ token: z.string().describe('A signed token from the email') })
@@ -107,7 +108,7 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       const p = verify(req.params.token!, 'v')
       const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', { id: p.m })
       if (!row) throw new NotFoundError('This message is no longer available online')
-      res.set('cache-control', 'private, no-store').set('referrer-policy', 'no-referrer').type('html').send(row.html)
+      sendStoredMail(res, row.html)
     } catch (err) {
       next(err)
     }

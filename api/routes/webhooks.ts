@@ -7,7 +7,9 @@ import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
 import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../core/errors.js'
-import { safeEqual } from '../auth.js'
+import type { SnsVerifier } from '../../content/tracking/snsSignature.js'
+import { SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER } from '../../content/tracking/sendGridSignature.js'
+import { safeEqual, webhookKeyFrom } from '../auth.js'
 
 const PROVIDERS: WebhookProvider[] = ['nudge', 'ses', 'sendgrid']
 
@@ -16,7 +18,7 @@ export const webhookSpecs = {
   report: {
     method: 'post',
     path: '/webhooks/email/:provider',
-    summary: 'Bounce and complaint reports: nudge ({ events: [...] }), ses (SNS notifications; confirms the subscription), sendgrid (Event Webhook). Key: ?key= or X-Nudge-Webhook-Key',
+    summary: 'Bounce and complaint reports: nudge ({ events: [...] }), ses (SNS notifications, signature verified; confirms the subscription), sendgrid (Event Webhook; Signed Event Webhook verified when SENDGRID_WEBHOOK_PUBLIC_KEY is set). Key: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer, or HTTP Basic password — never in the URL',
     tag: 'Deliverability',
     auth: 'none',
     params: z.object({ provider: z.enum(['nudge', 'ses', 'sendgrid']) }),
@@ -24,14 +26,18 @@ export const webhookSpecs = {
     responses: {
       200: { description: 'Recorded', schema: z.object({ received: z.number(), matched: z.number(), suppressed: z.number() }) },
       400: { description: 'Invalid payload (the field is named)', schema: errorBody },
-      401: { description: 'Missing or wrong key', schema: errorBody },
+      401: { description: 'Missing or wrong key, a key in the URL, or a signature that does not verify', schema: errorBody },
     },
   },
 } satisfies Record<string, RouteSpec>
 
 export interface WebhookRouteDeps {
-  /** Accepted keys (WEBHOOK_KEY, else the admin key): `?key=` or `X-Nudge-Webhook-Key`. */
-  keys: string[]
+  /** WEBHOOK_KEY, the only key accepted (never the admin key); unset: every report is refused. */
+  key: string | undefined
+  /** SES reports come through SNS: each message's signature is verified. */
+  sns: SnsVerifier
+  /** With SENDGRID_WEBHOOK_PUBLIC_KEY: verifies the Signed Event Webhook over the raw body. */
+  sendGrid?: (headers: { signature?: string; timestamp?: string }, rawBody: Buffer) => void
   messages: MessageLookup
   outcomes: OutcomeRecorder
   suppressions: SuppressionList
@@ -48,24 +54,33 @@ export interface WebhookRouteDeps {
 export function webhooksRouter(d: WebhookRouteDeps): Router {
   const r = Router()
   const now = d.now ?? Date.now
-  // SNS posts JSON as text/plain: read any body as text and parse it here.
-  r.post('/webhooks/email/:provider', express.text({ type: () => true, limit: '2mb' }), async (req, res, next) => {
+  // Raw bytes (SNS posts JSON as text/plain; SendGrid signs the body exactly as sent): parsed here.
+  r.post('/webhooks/email/:provider', express.raw({ type: () => true, limit: '2mb' }), async (req, res, next) => {
     try {
       const provider = String(req.params.provider) as WebhookProvider
       if (!PROVIDERS.includes(provider)) throw new NotFoundError(`No webhook format "${provider}" (use ${PROVIDERS.join(', ')})`)
-      const key = String(req.query.key ?? req.get('x-nudge-webhook-key') ?? '')
-      if (!key || !d.keys.some((k) => safeEqual(k, key))) throw new UnauthorizedError('A valid webhook key is required (?key= or X-Nudge-Webhook-Key)')
+      if (req.query.key !== undefined) throw new UnauthorizedError('A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+      if (!d.key) throw new UnauthorizedError('Webhooks are off: set WEBHOOK_KEY')
+      const key = webhookKeyFrom(req)
+      if (!key || !safeEqual(d.key, key)) throw new UnauthorizedError('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+      if (provider === 'sendgrid' && d.sendGrid) d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
       let body: unknown
       try {
-        body = JSON.parse(typeof req.body === 'string' && req.body ? req.body : 'null')
+        body = JSON.parse(raw.length ? raw.toString('utf8') : 'null')
       } catch (err) {
         throw new InvalidJsonError(`The body is not valid JSON: ${(err as Error).message}`)
       }
+      // Only SNS's signature says an SES report is SES's: an unsigned (raw delivery) body is refused.
+      if (provider === 'ses') await d.sns.verify(body)
       const result = normalizeWebhook(provider, body, now())
       if (result.subscriptionConfirmation) {
-        // Confirming the SNS subscription is one GET of the (validated, amazonaws.com) URL.
-        await fetch(result.subscriptionConfirmation.subscribeUrl).catch((err) => d.log?.('SNS subscription not confirmed', { err: String(err) }))
-        res.json({ confirmed: true })
+        // Confirming the SNS subscription is one GET of the (signed, SNS-host) SubscribeURL.
+        const confirmed = await d.sns.confirm(result.subscriptionConfirmation.subscribeUrl).then(
+          () => true,
+          (err) => (d.log?.('SNS subscription not confirmed', { err: String(err) }), false),
+        )
+        res.json({ confirmed })
         return
       }
       let matched = 0
