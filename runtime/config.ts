@@ -92,7 +92,7 @@ const envSchema = z.object({
   // "" or false = none (default); true = any; a hop count (1); or names/CIDRs: loopback, 10.0.0.0/8, uniquelocal.
   TRUST_PROXY: z
     .string()
-    .regex(/^(true|false|\d+|((loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)\s*(,\s*|$))+)?$/, 'must be true, false, a hop count, or a list like loopback,10.0.0.0/8')
+    .regex(/^(true|false|\d+|((loopback|linklocal|uniquelocal|(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(\/\d{1,3})?)\s*(,\s*|$))+)?$/, 'must be true, false, a hop count, or a list like loopback,10.0.0.0/8')
     .default(''),
   // When set, GET /metrics requires Authorization: Bearer <METRICS_KEY>; unset = open.
   METRICS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),

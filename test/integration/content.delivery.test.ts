@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { selectRows } from '../../analytics/store.js'
 import { admin, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, track, waitFor } from '../helpers/journeys.js'
+import { type FakeSns, startFakeSns } from '../helpers/signedWebhooks.js'
 
 /**
  * Personalized mail end to end through a real SMTP server on loopback (SMTP_URL): the MIME a
@@ -26,14 +27,21 @@ const smtp = new SMTPServer({
   },
 })
 let smtpPort = 0
+// SES reports come through SNS, signed: a stand-in SNS with its own certificate on loopback.
+let sns: FakeSns
+const WEBHOOK_KEY = 'whk_delivery_test_0123456789'
 beforeAll(async () => {
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()))
   smtpPort = (smtp.server.address() as AddressInfo).port
+  sns = await startFakeSns('eu-west-1')
 })
-afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())))
+afterAll(async () => {
+  await sns?.close()
+  await new Promise<void>((resolve) => smtp.close(() => resolve()))
+})
 
 describe('content and engagement tracking', () => {
-  const fx = useTestNudge({ role: 'all', env: () => ({ CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', SMTP_URL: `smtp://127.0.0.1:${smtpPort}` }) })
+  const fx = useTestNudge({ role: 'all', env: () => ({ CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, WEBHOOK_KEY }), webhookHttpGet: (url) => sns.httpGet(url) })
   const base = () => fx.nudge.url!
 
   async function shopper() {
@@ -158,15 +166,15 @@ describe('content and engagement tracking', () => {
   it('bounce and complaint webhooks: outcomes on the message, a hard bounce suppresses the address, soft bounces count, bad payloads are 400s naming the field', async () => {
     const id = uid('bj')
     await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'browse-social-proof' }] })
-    const hook = (provider: string, body: unknown, key = 'admin_test_key_123') =>
-      fetch(`${base()}/webhooks/email/${provider}?key=${key}`, { method: 'POST', headers: { 'content-type': provider === 'ses' ? 'text/plain' : 'application/json' }, body: JSON.stringify(body) })
+    const hook = (provider: string, body: unknown, key = WEBHOOK_KEY) =>
+      fetch(`${base()}/webhooks/email/${provider}`, { method: 'POST', headers: { 'content-type': provider === 'ses' ? 'text/plain' : 'application/json', 'x-nudge-webhook-key': key }, body: JSON.stringify(body) })
 
     // SES (through SNS) hard-bounces the first shopper's message: its outcome, then suppression.
     const a = await shopper()
     await track(base(), a.userId, 'Product Viewed', { lane: id, product_id: 'p-1', name: 'Boot' })
     const mailA = await simpleParser((await inbox(a.email)).raw)
     const idA = String(mailA.headers.get('x-nudge-message-id'))
-    const ses = { Type: 'Notification', MessageId: 'sns-1', TopicArn: 'arn:aws:sns:eu-west-1:1:ses', Message: JSON.stringify({ notificationType: 'Bounce', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), source: 'shop@example.com', destination: [a.email], headers: [{ name: 'Message-ID', value: `<${idA}@nudge.local>` }] }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: new Date().toISOString(), bouncedRecipients: [{ emailAddress: a.email }] } }), Timestamp: new Date().toISOString() }
+    const ses = sns.message({ Type: 'Notification', Message: JSON.stringify({ notificationType: 'Bounce', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), source: 'shop@example.com', destination: [a.email], headers: [{ name: 'Message-ID', value: `<${idA}@nudge.local>` }] }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: new Date().toISOString(), bouncedRecipients: [{ emailAddress: a.email }] } }) })
     const res = await hook('ses', ses)
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ received: 1, matched: 1, suppressed: 1 })
@@ -217,6 +225,6 @@ describe('content and engagement tracking', () => {
     expect(JSON.stringify(await bad.json())).toContain('events[0].email')
     expect((await hook('nudge', { events: [{ type: 'bounce', email: c.email }] }, 'wrong-key')).status).toBe(401)
     expect((await hook('mailgun', {})).status).toBe(404)
-    expect((await fetch(`${base()}/webhooks/email/nudge?key=admin_test_key_123`, { method: 'POST', body: '{not json' })).status).toBe(400)
+    expect((await fetch(`${base()}/webhooks/email/nudge`, { method: 'POST', headers: { 'x-nudge-webhook-key': WEBHOOK_KEY }, body: '{not json' })).status).toBe(400)
   }, 60_000)
 })
