@@ -59,10 +59,13 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
     try {
       const provider = String(req.params.provider) as WebhookProvider
       if (!PROVIDERS.includes(provider)) throw new NotFoundError(`No webhook format "${provider}" (use ${PROVIDERS.join(', ')})`)
+      // SNS sends the credentials of its endpoint URL (https://nudge:<key>@host/…) after a Basic challenge.
+      res.setHeader('WWW-Authenticate', 'Basic realm="nudge-webhooks"')
       if (req.query.key !== undefined) throw new UnauthorizedError('A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
       if (!d.key) throw new UnauthorizedError('Webhooks are off: set WEBHOOK_KEY')
       const key = webhookKeyFrom(req)
       if (!key || !safeEqual(d.key, key)) throw new UnauthorizedError('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+      res.removeHeader('WWW-Authenticate')
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
       if (provider === 'sendgrid' && d.sendGrid) d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
       let body: unknown

@@ -122,7 +122,12 @@ export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
       } catch (err) {
         throw err instanceof UnauthorizedError ? err : refuse(`the signing certificate could not be read (${(err as Error).message})`)
       }
-      const ok = verify(m.SignatureVersion === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(m), 'utf8'), key, Buffer.from(m.Signature, 'base64'))
+      let ok = false
+      try {
+        ok = verify(m.SignatureVersion === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(m), 'utf8'), key, Buffer.from(m.Signature, 'base64'))
+      } catch {
+        ok = false // a signature of the wrong size or a key of the wrong type
+      }
       if (!ok) throw refuse('the signature does not match')
       return m
     },

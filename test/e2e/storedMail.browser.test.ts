@@ -33,7 +33,7 @@ describe('stored mail in a browser', () => {
       expect(await page.title()).toBe('Mail')
       // Nothing reached this origin's storage: the sandboxed document is not even same-origin.
       await page.goto(`${fx.nudge.url}/health`)
-      expect(await page.evaluate(() => localStorage.getItem('stolen'))).toBeNull()
+      expect(await page.evaluate("localStorage.getItem('stolen')")).toBeNull()
     } finally {
       await page.close()
     }
@@ -50,7 +50,7 @@ describe('stored mail in a browser', () => {
     try {
       // A key an older version left in localStorage is forgotten.
       await page.goto(`${fx.nudge.url}/health`)
-      await page.evaluate(() => localStorage.setItem('nudgeAdminKey', 'left-over'))
+      await page.evaluate("localStorage.setItem('nudgeAdminKey', 'left-over')")
       let prompts = 0
       page.on('dialog', (d) => {
         prompts++
@@ -60,8 +60,8 @@ describe('stored mail in a browser', () => {
       const row = page.locator('tr', { hasText: to })
       await row.waitFor({ timeout: 10_000 })
       expect(prompts).toBe(1)
-      expect(await page.evaluate(() => localStorage.getItem('nudgeAdminKey'))).toBeNull()
-      expect(await page.evaluate(() => sessionStorage.getItem('nudgeAdminKey'))).toBe(ADMIN_KEY)
+      expect(await page.evaluate("localStorage.getItem('nudgeAdminKey')")).toBeNull()
+      expect(await page.evaluate("sessionStorage.getItem('nudgeAdminKey')")).toBe(ADMIN_KEY)
       // A reload in the same tab does not ask again.
       await page.reload()
       await page.locator('tr', { hasText: to }).waitFor({ timeout: 10_000 })
@@ -72,7 +72,7 @@ describe('stored mail in a browser', () => {
       await expect(frame.locator('pre').textContent({ timeout: 10_000 })).resolves.toContain('Subject: hostile')
       expect(await page.locator('#f').getAttribute('sandbox')).toBe('')
       expect(await page.title()).toBe('Nudge — captured mail')
-      expect(await page.evaluate(() => localStorage.getItem('stolen'))).toBeNull()
+      expect(await page.evaluate("localStorage.getItem('stolen')")).toBeNull()
 
       // A new tab (a new session) asks again: the key did not outlive the tab.
       const other = await context.newPage()

@@ -98,7 +98,10 @@ describe("Nudge's origin", () => {
     expect(inUrl.status).toBe(401)
     expect(((await inUrl.json()) as { error: { message: string } }).error.message).toMatch(/URL/)
     expect((await hook('nudge', body, { 'x-nudge-webhook-key': 'whk_wrong_0123456789abcd' })).status).toBe(401)
-    expect((await hook('nudge', body)).status).toBe(401)
+    // No key: a Basic challenge, which is when SNS sends its endpoint URL's credentials.
+    const none = await hook('nudge', body)
+    expect(none.status).toBe(401)
+    expect(none.headers.get('www-authenticate')).toMatch(/^Basic /)
   })
 
   const sesBounce = (email: string) =>
