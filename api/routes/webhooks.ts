@@ -1,4 +1,4 @@
-import express, { Router } from 'express'
+import express, { type NextFunction, type Request, type Response, Router } from 'express'
 import type { MessageLookup } from '../../content/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
 import type { SuppressionList } from '../../content/engagement/suppressions.js'
@@ -54,18 +54,25 @@ export interface WebhookRouteDeps {
 export function webhooksRouter(d: WebhookRouteDeps): Router {
   const r = Router()
   const now = d.now ?? Date.now
-  // Raw bytes (SNS posts JSON as text/plain; SendGrid signs the body exactly as sent): parsed here.
-  r.post('/webhooks/email/:provider', express.raw({ type: () => true, limit: '2mb' }), async (req, res, next) => {
-    try {
-      const provider = String(req.params.provider) as WebhookProvider
-      if (!PROVIDERS.includes(provider)) throw new NotFoundError(`No webhook format "${provider}" (use ${PROVIDERS.join(', ')})`)
+  // The key first, so an unauthenticated request never has its body read.
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+    const provider = String(req.params.provider) as WebhookProvider
+    if (!PROVIDERS.includes(provider)) return next(new NotFoundError(`No webhook format "${provider}" (use ${PROVIDERS.join(', ')})`))
+    const refuse = (message: string) => {
       // SNS sends the credentials of its endpoint URL (https://nudge:<key>@host/…) after a Basic challenge.
       res.setHeader('WWW-Authenticate', 'Basic realm="nudge-webhooks"')
-      if (req.query.key !== undefined) throw new UnauthorizedError('A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
-      if (!d.key) throw new UnauthorizedError('Webhooks are off: set WEBHOOK_KEY')
-      const key = webhookKeyFrom(req)
-      if (!key || !safeEqual(d.key, key)) throw new UnauthorizedError('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
-      res.removeHeader('WWW-Authenticate')
+      next(new UnauthorizedError(message))
+    }
+    if (req.query.key !== undefined) return refuse('A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+    if (!d.key) return refuse('Webhooks are off: set WEBHOOK_KEY')
+    const key = webhookKeyFrom(req)
+    if (!key || !safeEqual(d.key, key)) return refuse('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+    next()
+  }
+  // Raw bytes (SNS posts JSON as text/plain; SendGrid signs the body exactly as sent): parsed here.
+  r.post('/webhooks/email/:provider', authenticate, express.raw({ type: () => true, limit: '2mb' }), async (req, res, next) => {
+    try {
+      const provider = String(req.params.provider) as WebhookProvider
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
       if (provider === 'sendgrid' && d.sendGrid) d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
       let body: unknown
