@@ -1,4 +1,5 @@
 import type { ConsentUpdate, IngestEvent } from '../analytics/ingest/types.js'
+import { boundedMessageId } from '../core/boundedId.js'
 import { pushTo } from '../core/multimap.js'
 import type { JourneyDefinition } from './journeySchema.js'
 import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
@@ -136,7 +137,7 @@ export class TriggerRouter {
     for (const t of ts) {
       const starts = (t.entered ? this.index.bySegmentEntry : this.index.bySegmentExit).get(t.segmentId) ?? []
       const trigger: JourneyEvent = {
-        messageId: `segment:${t.segmentId}:${t.entered ? 'entered' : 'exited'}:${t.userKey}:${t.at}`,
+        messageId: boundedMessageId(`segment:${t.segmentId}:${t.entered ? 'entered' : 'exited'}:${t.userKey}:${t.at}`),
         event: t.entered ? 'Segment Entered' : 'Segment Exited',
         type: 'segment',
         userKey: t.userKey,
