@@ -9,6 +9,7 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -214,10 +215,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
    * (`journey_steps`, in the false-trigger report). Non-retryable: never run again on the same value.
    */
   const cannotProceed = async (err: unknown): Promise<never> => {
-    if (!(err instanceof ActivityFailure)) throw err
-    const cause = err.cause
-    const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error')
-    const message = cutUtf8(cause?.message || err.message || type, FAILURE_MESSAGE_BYTES)
+    // A local activity's failure reaches the workflow as itself (an activity's, wrapped in an
+    // ActivityFailure); anything else (cancellation, continue-as-new) is not ours to handle.
+    const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err instanceof ApplicationFailure || err instanceof TimeoutFailure ? err : undefined
+    if (!cause) throw err
+    const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause instanceof TimeoutFailure ? 'Timeout' : cause.name
+    const message = cutUtf8(cause.message || type, FAILURE_MESSAGE_BYTES)
     outcome = `failed:${current.type}:${type}`
     end(outcome)
     step(current, 'failed', { reason: message })

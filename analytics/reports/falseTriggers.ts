@@ -250,7 +250,7 @@ export async function failedRuns(client: ClickHouseClient, o: { from: number; un
     ),
   ])
   return {
-    counts,
+    counts: counts.map((c) => ({ journeyId: c.journey_id, outcome: c.outcome, runs: Number(c.n) })),
     examples: rows.map((r) => ({ journey: r.journey_id, workflowId: r.workflow_id, userKey: r.user_key, step: r.step_id, stepType: r.step_type, message: r.reason, at: iso(r.at_ms) })),
   }
 }
@@ -268,7 +268,7 @@ export async function sendCounts(client: ClickHouseClient, o: { from: number; un
 
 export async function falseTriggerReport(client: ClickHouseClient, o: DetectOptions, examplesPerClass = 5) {
   const [findings, prevented, sent, failed] = await Promise.all([detectFalseTriggers(client, o), preventedSends(client, o), sendCounts(client, o), failedRuns(client, o, examplesPerClass)])
-  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id), ...failed.counts.map((x) => x.journey_id)])].sort()
+  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id), ...failed.counts.map((x) => x.journeyId)])].sort()
   const counts = (list: Finding[]) => Object.fromEntries(FALSE_TRIGGER_CLASSES.map((c) => [c, list.filter((f) => f.class === c).length]))
   const rate = (list: Finding[], sends: number) => (sends ? new Set(list.filter((f) => !INFORMATIONAL.has(f.class)).map((f) => f.messageId)).size / sends : 0)
   const totalSends = sent.reduce((a, s) => a + Number(s.n), 0)
@@ -282,7 +282,7 @@ export async function falseTriggerReport(client: ClickHouseClient, o: DetectOpti
     alert: real.length > 0,
     counts: counts(findings),
     /** Runs that ended because they could not proceed (not false triggers: nothing was sent). */
-    failedRuns: failed.counts.reduce((a, x) => a + Number(x.n), 0),
+    failedRuns: failed.counts.reduce((a, x) => a + x.runs, 0),
     journeys: journeys.map((j) => {
       const mine = findings.filter((f) => f.journeyId === j)
       const sends = Number(sent.find((s) => s.journey_id === j)?.n ?? 0)
@@ -292,7 +292,7 @@ export async function falseTriggerReport(client: ClickHouseClient, o: DetectOpti
         counts: counts(mine),
         rate: rate(mine, sends),
         prevented: Object.fromEntries(prevented.filter((x) => x.journey_id === j).map((x) => [x.reason, Number(x.n)])),
-        failed: Object.fromEntries(failed.counts.filter((x) => x.journey_id === j).map((x) => [x.outcome, Number(x.n)])),
+        failed: Object.fromEntries(failed.counts.filter((x) => x.journeyId === j).map((x) => [x.outcome, x.runs])),
       }
     }),
     failures: failed.examples,
