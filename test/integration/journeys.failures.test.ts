@@ -5,6 +5,7 @@ import { failedRuns } from '../../analytics/reports/falseTriggers.js'
 import { selectRows } from '../../analytics/store.js'
 import { ValidationError } from '../../core/errors.js'
 import { JourneyRecorder } from '../../journeys/journeyRecorder.js'
+import { TriggerRouter } from '../../journeys/triggerRouter.js'
 import type { JourneyDefinition } from '../../journeys/journeySchema.js'
 import { createJourneyActivities } from '../../workflows/activities/journeyActivities.js'
 import { JourneyRuns, runId } from '../../workflows/journeyRuns.js'
@@ -94,7 +95,7 @@ describe('a run that cannot proceed ends, visibly, instead of retrying', () => {
     expect(described.searchAttributes.EndReason).toEqual(['failed:update_trait:ValidationError'])
     const listed = await waitFor(async () => {
       const found = []
-      for await (const w of fx.nudge.temporal.workflow.list({ query: `EndReason = 'failed:update_trait:ValidationError' AND WorkflowId = '${handle.workflowId}'` })) found.push(w.workflowId)
+      for await (const w of fx.nudge.temporal.workflow.list({ query: `EndReason STARTS_WITH 'failed:' AND WorkflowId = '${handle.workflowId}'` })) found.push(w.workflowId)
       return found.length ? found : undefined
     }, 15_000, 'the run in the visibility store')
     expect(listed).toEqual([handle.workflowId])
@@ -115,6 +116,26 @@ describe('a run that cannot proceed ends, visibly, instead of retrying', () => {
     expect(report.examples).toContainEqual(expect.objectContaining({ journey: 'refuses', workflowId: handle.workflowId, step: 'set', message: 'Invalid identify event' }))
     // The run's later step never ran.
     expect(steps.some((s) => s.step_id === 'bye')).toBe(false)
+  })
+
+  it('the trigger router does not retry a start Temporal refuses as invalid (it would forever); the rest of the batch goes on', async () => {
+    const probe = (id: string) => ({ definition: { ...journey(id, 'ok'), trigger: { type: 'event' as const, event: 'Refusal Probe' } }, status: 'active' as const, version: 1, updatedAt: 0 })
+    // A definition the API would never save (journey ids are slugs of ≤ 64): its JourneyId search
+    // attribute is over Temporal's 2 KB limit, refused as INVALID_ARGUMENT the same way on every try.
+    const refused = probe('r'.repeat(3000))
+    const runs = new JourneyRuns(fx.nudge.temporal, `nobody-${process.pid}`) // no worker: runs only start
+    const logged: string[] = []
+    const router = new TriggerRouter({ runs, journeys: () => [refused, probe('router-fine')], runId, isGranted: () => true, isTestUser: () => false, log: (m) => logged.push(m) })
+    const now = Date.now()
+    const ok = uid('fine')
+    const event = { messageId: uid('m'), type: 'track', event: 'Refusal Probe', userKey: ok, properties: {}, context: {}, timestamp: now, receivedAt: now } as never
+    router.handleStored([event], [], 7)
+    await router.idle()
+    expect(router.rejected).toBe(1)
+    expect(router.routedSeq).toBe(7)
+    expect(logged.some((m) => m.includes('not retried'))).toBe(true)
+    expect((await fx.nudge.temporal.workflow.getHandle(runId('router-fine', ok)).describe()).status.name).toBe('RUNNING')
+    await fx.nudge.temporal.workflow.getHandle(runId('router-fine', ok)).terminate('test done')
   })
 
   it('a transient error is still retried (bounded), and the run completes with its EndReason', async () => {
