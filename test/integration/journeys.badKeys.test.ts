@@ -4,6 +4,7 @@ import { selectRows } from '../../analytics/store.js'
 import { ID_LIMITS } from '../../core/boundedId.js'
 import { utf8Length } from '../../core/textBounds.js'
 import { runId, userIdAttribute } from '../../workflows/journeyRuns.js'
+import { scheduleId } from '../../workflows/journeySchedules.js'
 import { admin, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, runsOf, sleep, track, waitFor } from '../helpers/journeys.js'
 
@@ -121,5 +122,33 @@ describe('journeys with long, unicode and UUID keys: every run ends, once, with 
     await sleep(500)
     for (const [label, userId] of all) expect((await messagesTo(base(), emails.get(userId)!)).length, label).toBe(1)
     expect((await runsOf(base(), 'keys-segment')).length).toBe(all.length)
+  })
+
+  it('a schedule-triggered journey: each member enters once per slot, its trigger message id within the limit', async () => {
+    expect((await admin(`${base()}/api/segments`, 'POST', { id: 'key-scheduled', name: 'Key scheduled', rule: { trait: { key: 'probe_sched', op: 'eq', value: true } } })).status).toBe(201)
+    const all = cases()
+    const emails = new Map(all.map(([label, userId]) => [userId, `${label}-${randomUUID()}@example.test`]))
+    for (const [, userId] of all) await identify(base(), userId, { email: emails.get(userId), probe_sched: true })
+    await waitFor(async () => (await admin(`${base()}/api/segments/key-scheduled/members`)).json.members.length === all.length, 10_000, 'the segment')
+    await activeJourney(base(), {
+      id: 'keys-schedule',
+      name: 'Scheduled with any key',
+      trigger: { type: 'schedule', every: '2s', segment: 'key-scheduled' },
+      entry: { reentry: 'never' },
+      steps: [
+        { id: 'mark', type: 'update_trait', key: 'probe_sched_mark', value: true },
+        { id: 'mail', type: 'send', template: 'related-products', subject: 'Scheduled' },
+      ],
+    })
+    for (const [label, userId] of all) {
+      const run = await endedRun(base(), 'keys-schedule', userId, 60_000)
+      expect(run.outcome, label).toBe('completed')
+      const [row] = await selectRows<{ m: string }>(fx.nudge.store.client, "SELECT trigger_message_id AS m FROM journey_runs WHERE workflow_id = {w:String} AND phase = 'started'", { w: run.workflowId })
+      expect(row!.m.startsWith('schedule:keys-schedule:'), label).toBe(true)
+      expect(utf8Length(row!.m), label).toBeLessThanOrEqual(ID_LIMITS.messageId)
+    }
+    await admin(`${base()}/api/journeys/keys-schedule/pause`, 'POST')
+    await waitFor(async () => fx.nudge.temporal.schedule.getHandle(scheduleId(`test-${process.pid}`, 'keys-schedule')).describe().then(() => false, () => true), 20_000, 'the schedule to go')
+    for (const [label, userId] of all) expect((await messagesTo(base(), emails.get(userId)!)).length, label).toBe(1)
   })
 })
