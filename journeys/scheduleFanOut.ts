@@ -1,3 +1,4 @@
+import { boundedMessageId } from '../core/boundedId.js'
 import type { JourneyService } from './journeyService.js'
 import type { RunPort } from './triggerRouter.js'
 
@@ -14,7 +15,7 @@ const PARALLEL = 16
 
 /**
  * A schedule trigger's interval: every member of the journey's segment (with its consent) enters.
- * The slot names each entry (`schedule:<journey>:<slot>:<user>`), so a retried fan-out never
+ * The slot names each entry (`schedule:<journey>:<slot>:<user>`, bounded as a message id), so a retried fan-out never
  * starts anyone twice for one slot. Returns how many entered.
  */
 export function scheduleFanOut(d: FanOutDeps) {
@@ -30,7 +31,7 @@ export function scheduleFanOut(d: FanOutDeps) {
       for (let i = 0; i < entering.length; i += PARALLEL)
         await Promise.all(
           entering.slice(i, i + PARALLEL).map((u) => {
-            const trigger = { messageId: `schedule:${journeyId}:${slot}:${u}`, event: 'Scheduled', type: 'schedule', userKey: u, properties: { journey: journeyId }, timestamp: slot, receivedAt: slot }
+            const trigger = { messageId: boundedMessageId(`schedule:${journeyId}:${slot}:${u}`), event: 'Scheduled', type: 'schedule', userKey: u, properties: { journey: journeyId }, timestamp: slot, receivedAt: slot }
             return d.runs.start(j.definition, j.version, u, trigger, { test: d.isTestUser(u) })
           }),
         )

@@ -1,4 +1,5 @@
 import type { ConsentUpdate, IngestEvent } from '../analytics/ingest/types.js'
+import { boundedMessageId } from '../core/boundedId.js'
 import { pushTo } from '../core/multimap.js'
 import type { JourneyDefinition } from './journeySchema.js'
 import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
@@ -59,6 +60,8 @@ export class TriggerRouter {
   private readonly now: () => number
   routed = 0
   failed = 0
+  /** Calls Temporal refused as invalid (dropped, not retried; see `attempt`). */
+  rejected = 0
   /** Triggers too old when they arrived to start a run (see `maxTriggerAgeMs`). */
   staleTriggers = 0
   private currentSeq = 0
@@ -136,7 +139,7 @@ export class TriggerRouter {
     for (const t of ts) {
       const starts = (t.entered ? this.index.bySegmentEntry : this.index.bySegmentExit).get(t.segmentId) ?? []
       const trigger: JourneyEvent = {
-        messageId: `segment:${t.segmentId}:${t.entered ? 'entered' : 'exited'}:${t.userKey}:${t.at}`,
+        messageId: boundedMessageId(`segment:${t.segmentId}:${t.entered ? 'entered' : 'exited'}:${t.userKey}:${t.at}`),
         event: t.entered ? 'Segment Entered' : 'Segment Exited',
         type: 'segment',
         userKey: t.userKey,
@@ -255,13 +258,22 @@ export class TriggerRouter {
     }
   }
 
-  /** Retries with back-off until it succeeds: Temporal being unavailable must not cost a trigger. */
+  /**
+   * Retries with back-off until it succeeds: Temporal being unavailable must not cost a trigger.
+   * A call Temporal refuses as invalid (a value it cannot take) is not retried: it would fail the
+   * same way forever and hold back `routedSeq` behind it. It is counted and logged instead.
+   */
   private async attempt(task: () => Promise<void>): Promise<void> {
     let delay = 200
     for (let i = 1; ; i++) {
       try {
         return await task()
       } catch (err) {
+        if (isInvalidArgument(err)) {
+          this.rejected++
+          this.opts.log?.('journey routing refused by Temporal as invalid; not retried', { err: String(err) })
+          return
+        }
         if (i % 8 === 0) {
           this.failed++
           this.opts.log?.('journey routing keeps failing; retrying', { err: String(err), attempts: i })
@@ -271,6 +283,14 @@ export class TriggerRouter {
       }
     }
   }
+}
+
+/** gRPC status INVALID_ARGUMENT, on the error or its causes (the Temporal client wraps it in a ServiceError). */
+const GRPC_INVALID_ARGUMENT = 3
+function isInvalidArgument(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    if ((e as { code?: unknown }).code === GRPC_INVALID_ARGUMENT && 'details' in e) return true
+  return false
 }
 
 export function toJourneyEvent(e: IngestEvent): JourneyEvent {

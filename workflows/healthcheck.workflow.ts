@@ -1,7 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow'
 import type { Activities } from './activities/index.js'
+import { RETRY_POLICIES } from './retryPolicies.js'
 
-const { storeVersion } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' })
+const { storeVersion } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY_POLICIES.healthcheck })
 
 /**
  * A round trip through every moving part — server, worker, activity, store — used by the

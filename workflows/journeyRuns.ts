@@ -1,11 +1,22 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
+import { ID_LIMITS, boundedId } from '../core/boundedId.js'
 import type { JourneyDefinition } from '../journeys/journeySchema.js'
 import type { JourneyEvent } from '../journeys/matchEvent.js'
 import type { JourneyInput, JourneyState } from './journey.workflow.js'
 
-/** A run's workflow id: readable in the Temporal UI, and the same for the same (journey, user, key). */
+/**
+ * A run's workflow id: readable in the Temporal UI, and the same for the same (journey, user, key).
+ * A user id (up to 256 characters) and a correlation value (any length: a property of the trigger)
+ * can make it longer than Temporal takes, so it is bounded (`boundedId`: long ones keep a readable
+ * prefix and end in a hash of the whole).
+ */
 export function runId(journeyId: string, userKey: string, correlation?: string): string {
-  return `journey:${journeyId}:${userKey}${correlation !== undefined ? `:${correlation}` : ''}`
+  return boundedId(`journey:${journeyId}:${userKey}${correlation !== undefined ? `:${correlation}` : ''}`, ID_LIMITS.workflowId)
+}
+
+/** The `UserId` search attribute's value for a user: set at start and queried for equality, so both go through here. */
+export function userIdAttribute(userKey: string): string {
+  return boundedId(userKey, ID_LIMITS.keyword)
 }
 
 export type StartOutcome = 'started_or_signalled' | 'not_reentered'
@@ -41,7 +52,7 @@ export class JourneyRuns {
       args: [input] as [JourneyInput],
       // never: a closed run of this id blocks a new one (for as long as the namespace retains it)
       workflowIdReusePolicy: journey.entry.reentry === 'never' ? ('REJECT_DUPLICATE' as const) : ('ALLOW_DUPLICATE' as const),
-      searchAttributes: { JourneyId: [journey.id], UserId: [userKey], JourneyStep: [journey.steps[0]!.id] },
+      searchAttributes: { JourneyId: [journey.id], UserId: [userIdAttribute(userKey)], JourneyStep: [journey.steps[0]!.id] },
       memo: { journey: journey.name, version, trigger: trigger.event, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}), ...(opts.test ? { test: true } : {}) },
     }
     if (this.eager) {
@@ -95,7 +106,7 @@ export class JourneyRuns {
 
   /** Open runs of a user (optionally of one journey), from Temporal's visibility store. */
   async openRuns(userKey: string, journeyId?: string): Promise<{ workflowId: string; journeyId: string }[]> {
-    const q = [`UserId = ${quote(userKey)}`, `ExecutionStatus = 'Running'`, `WorkflowType = 'journeyWorkflow'`]
+    const q = [`UserId = ${quote(userIdAttribute(userKey))}`, `ExecutionStatus = 'Running'`, `WorkflowType = 'journeyWorkflow'`]
     if (journeyId) q.push(`JourneyId = ${quote(journeyId)}`)
     const out: { workflowId: string; journeyId: string }[] = []
     for await (const w of this.client.workflow.list({ query: q.join(' AND ') })) {

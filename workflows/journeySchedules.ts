@@ -1,4 +1,5 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client'
+import { ID_LIMITS, boundedId } from '../core/boundedId.js'
 import { parseDuration } from '../journeys/duration.js'
 import type { StoredJourney } from '../journeys/journeyService.js'
 
@@ -23,7 +24,7 @@ export async function reconcileSchedules(client: Client, taskQueue: string, jour
     const options = {
       scheduleId: scheduleId(taskQueue, id),
       spec: { intervals: [{ every }] },
-      action: { type: 'startWorkflow' as const, workflowType: 'journeyScheduleWorkflow', args: [id], taskQueue, workflowId: `journey-fan-out:${taskQueue}:${id}` },
+      action: { type: 'startWorkflow' as const, workflowType: 'journeyScheduleWorkflow', args: [id], taskQueue, workflowId: boundedId(`journey-fan-out:${taskQueue}:${id}`, ID_LIMITS.workflowId) },
       memo: { journey: id },
     }
     if (!have.has(id)) {

@@ -1,6 +1,7 @@
 import { type NativeConnection, Worker } from '@temporalio/worker'
 import type { Activities } from './activities/index.js'
 import type { JourneyActivities } from './activities/journeyActivities.js'
+import { failPermanentlyOnBadInput } from './activities/permanentFailures.js'
 import { workflowBundlePath } from './bundleCache.js'
 
 export interface WorkerOptions {
@@ -16,7 +17,8 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: await workflowBundlePath() },
-    activities: opts.activities,
+    // Input errors are final: no activity retries what it refused (see permanentFailures.ts).
+    activities: failPermanentlyOnBadInput(opts.activities),
     // Sends and record writes are local activities: a workflow task stays open while one runs
     // (tens to hundreds of ms, waiting on the store and SMTP, not on CPU), so many are in flight.
     maxConcurrentWorkflowTaskExecutions: 200,

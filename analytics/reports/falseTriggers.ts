@@ -227,6 +227,34 @@ export async function preventedSends(client: ClickHouseClient, o: { from: number
   )
 }
 
+/**
+ * Runs that could not proceed in the range, by journey and reason (`failed:<step type>:<error
+ * type>`, journey.workflow.ts): an activity refused its input or kept failing, and the run ended
+ * there instead of retrying forever. With a few examples carrying the failure's message.
+ */
+export async function failedRuns(client: ClickHouseClient, o: { from: number; until: number }, examples = 5) {
+  const range = `at >= fromUnixTimestamp64Milli({from:Int64}) AND at < fromUnixTimestamp64Milli({until:Int64})`
+  const [counts, rows] = await Promise.all([
+    selectRows<{ journey_id: string; outcome: string; n: string }>(
+      client,
+      `SELECT journey_id, outcome, uniqExact(workflow_id, trigger_message_id) AS n FROM journey_runs
+       WHERE phase = 'ended' AND startsWith(outcome, 'failed:') AND ${range}
+       GROUP BY journey_id, outcome ORDER BY journey_id, outcome`,
+      o,
+    ),
+    selectRows<{ journey_id: string; workflow_id: string; user_key: string; step_id: string; step_type: string; reason: string; at_ms: number }>(
+      client,
+      `SELECT journey_id, workflow_id, user_key, step_id, step_type, reason, toUnixTimestamp64Milli(at) AS at_ms FROM journey_steps
+       WHERE outcome = 'failed' AND ${range} ORDER BY at DESC LIMIT 1 BY workflow_id, step_id LIMIT {examples:UInt32}`,
+      { ...o, examples },
+    ),
+  ])
+  return {
+    counts: counts.map((c) => ({ journeyId: c.journey_id, outcome: c.outcome, runs: Number(c.n) })),
+    examples: rows.map((r) => ({ journey: r.journey_id, workflowId: r.workflow_id, userKey: r.user_key, step: r.step_id, stepType: r.step_type, message: r.reason, at: iso(r.at_ms) })),
+  }
+}
+
 /** Sends per journey in the range (the rate's denominator). */
 export async function sendCounts(client: ClickHouseClient, o: { from: number; until: number }) {
   return selectRows<{ journey_id: string; n: string }>(
@@ -239,8 +267,8 @@ export async function sendCounts(client: ClickHouseClient, o: { from: number; un
 }
 
 export async function falseTriggerReport(client: ClickHouseClient, o: DetectOptions, examplesPerClass = 5) {
-  const [findings, prevented, sent] = await Promise.all([detectFalseTriggers(client, o), preventedSends(client, o), sendCounts(client, o)])
-  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id)])].sort()
+  const [findings, prevented, sent, failed] = await Promise.all([detectFalseTriggers(client, o), preventedSends(client, o), sendCounts(client, o), failedRuns(client, o, examplesPerClass)])
+  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id), ...failed.counts.map((x) => x.journeyId)])].sort()
   const counts = (list: Finding[]) => Object.fromEntries(FALSE_TRIGGER_CLASSES.map((c) => [c, list.filter((f) => f.class === c).length]))
   const rate = (list: Finding[], sends: number) => (sends ? new Set(list.filter((f) => !INFORMATIONAL.has(f.class)).map((f) => f.messageId)).size / sends : 0)
   const totalSends = sent.reduce((a, s) => a + Number(s.n), 0)
@@ -253,6 +281,8 @@ export async function falseTriggerReport(client: ClickHouseClient, o: DetectOpti
     rate: rate(findings, totalSends),
     alert: real.length > 0,
     counts: counts(findings),
+    /** Runs that ended because they could not proceed (not false triggers: nothing was sent). */
+    failedRuns: failed.counts.reduce((a, x) => a + x.runs, 0),
     journeys: journeys.map((j) => {
       const mine = findings.filter((f) => f.journeyId === j)
       const sends = Number(sent.find((s) => s.journey_id === j)?.n ?? 0)
@@ -262,8 +292,10 @@ export async function falseTriggerReport(client: ClickHouseClient, o: DetectOpti
         counts: counts(mine),
         rate: rate(mine, sends),
         prevented: Object.fromEntries(prevented.filter((x) => x.journey_id === j).map((x) => [x.reason, Number(x.n)])),
+        failed: Object.fromEntries(failed.counts.filter((x) => x.journeyId === j).map((x) => [x.outcome, x.runs])),
       }
     }),
+    failures: failed.examples,
     examples: Object.fromEntries(
       FALSE_TRIGGER_CLASSES.map((c) => [c, findings.filter((f) => f.class === c).slice(0, examplesPerClass).map((f) => ({ journey: f.journeyId, userKey: f.userKey, messageId: f.messageId, at: iso(f.at), evidence: f.evidence }))]),
     ),

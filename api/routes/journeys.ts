@@ -58,7 +58,8 @@ export const journeySpecs = {
     tag: 'Journeys',
     auth: 'admin',
     params: idParams,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), user: z.string().max(200).optional() }),
+    // A user id is as long as ingest accepts (256); a correlation value is any property's text.
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), user: z.string().max(256).optional() }),
     responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(runRow) }) } },
   },
   state: {
@@ -67,8 +68,8 @@ export const journeySpecs = {
     summary: 'A run’s live state (current step, what it waits for, experiment, flags) from its workflow',
     tag: 'Journeys',
     auth: 'admin',
-    params: z.object({ id: z.string().min(1).max(64), user: z.string().min(1).max(200) }),
-    query: z.object({ correlation: z.string().max(200).optional() }),
+    params: z.object({ id: z.string().min(1).max(64), user: z.string().min(1).max(256) }),
+    query: z.object({ correlation: z.string().max(4000).optional() }),
     responses: { 200: { description: 'State', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such run', schema: errorBody } },
   },
 } satisfies Record<string, RouteSpec>

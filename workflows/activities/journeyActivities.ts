@@ -1,4 +1,5 @@
 import { heartbeat } from '@temporalio/activity'
+import { boundedMessageId } from '../../core/boundedId.js'
 import type { ExperimentService } from '../../experiments/experimentService.js'
 import type { FlagService } from '../../experiments/flags/flagService.js'
 import { parseDuration } from '../../journeys/duration.js'
@@ -87,7 +88,9 @@ export function createJourneyActivities(deps: JourneyActivityDeps) {
     },
 
     async updateTrait(a: { userKey: string; key: string; value: unknown; messageId: string }): Promise<void> {
-      await deps.setTrait(a.userKey, a.key, a.value, a.messageId)
+      // Written as an identify event: its message id must fit ingest's limit (the run's id in it
+      // can be long). The same input gives the same id on every attempt and replay.
+      await deps.setTrait(a.userKey, a.key, a.value, boundedMessageId(a.messageId))
     },
 
     async record(r: RunRecords): Promise<void> {
