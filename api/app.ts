@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
   const j = deps.journeys
   app.use(
     trackingRouter({
-      key: j.tracking.key,
+      key: [j.tracking.key, ...(j.tracking.previousKeys ?? [])],
       messages: j.messages,
       outcomes: j.outcomes,
       writer: deps.writer,

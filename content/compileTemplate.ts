@@ -1,6 +1,6 @@
-import mjml2html from 'mjml'
 import type { Liquid, Template } from 'liquidjs'
 import { type FieldIssue, ValidationError } from '../core/errors.js'
+import { compileMjml } from './compileMjml.js'
 import type { TemplateDefinition } from './templateSchema.js'
 
 /** A template ready to render: MJML already compiled, every Liquid field parsed. */
@@ -40,19 +40,6 @@ export function compileTemplate(def: TemplateDefinition, version: number, engine
   }
   if (issues.length || !subject || !html) throw new ValidationError(`Template "${def.id}" does not compile`, issues)
   return { definition: def, version, subject, html, ...(preheader ? { preheader } : {}), ...(text ? { text } : {}) }
-}
-
-function compileMjml(body: string, issues: FieldIssue[]): string | undefined {
-  try {
-    // mjml 4 compiles synchronously (its newest typings describe the async mjml 5).
-    const out = mjml2html(body, { validationLevel: 'strict', keepComments: false }) as unknown as { html: string }
-    return out.html
-  } catch (err) {
-    const errors = (err as { errors?: { line?: number; message?: string }[] }).errors
-    if (errors?.length) for (const d of errors) issues.push({ path: 'body', rule: 'mjml', message: d.message ?? 'invalid MJML', ...(d.line ? { line: d.line } : {}) })
-    else issues.push({ path: 'body', rule: 'mjml', message: err instanceof Error ? err.message : String(err) })
-    return undefined
-  }
 }
 
 /** liquidjs puts the position in its message ("…, line:3, col:7"). */

@@ -5,7 +5,10 @@ import { unsubscribeHeaders } from './tracking/unsubscribeHeaders.js'
 export interface TrackingConfig {
   /** Where recipients reach Nudge (tracking routes, unsubscribe, view in browser). */
   publicUrl: () => string
+  /** Signs every link (NUDGE_LINK_SIGNING_KEY). */
   key: Buffer
+  /** Keys being rotated out (NUDGE_LINK_SIGNING_KEY_PREVIOUS): links they signed still verify; nothing new is signed with them. */
+  previousKeys?: readonly Buffer[]
   opens: boolean
   clicks: boolean
   /** Domain of the mailto: unsubscribe address (`unsubscribe+<token>@domain`). */

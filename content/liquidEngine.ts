@@ -40,21 +40,28 @@ export function createLiquid(mode: 'html' | 'text', limits: SandboxLimits = DEFA
   return liquid
 }
 
-/** A liquidjs file system over the built-in partials (`{% render 'product-card' %}`). */
-function memoryFs(files: Record<string, string>) {
-  const path = (file: string) => file.replace(/^\/+/, '').replace(/\.liquid$/, '')
+/**
+ * A liquidjs file system over the built-in partials (`{% render 'product-card' %}`), and the only
+ * one the engine has: `include`, `render` and `layout` all look names up here, so `'/etc/passwd'`,
+ * `'../../x'` or a name built from a variable can only ever find one of Nudge's own partials. A Map,
+ * not an object, so `constructor` or `__proto__` is not a partial either.
+ */
+export function memoryFs(files: Record<string, string>) {
+  const known = new Map(Object.entries(files))
+  const name = (file: string) => file.replace(/^\/+/, '').replace(/\.liquid$/, '')
   return {
-    exists: async (file: string) => path(file) in files,
-    existsSync: (file: string) => path(file) in files,
+    exists: async (file: string) => known.has(name(file)),
+    existsSync: (file: string) => known.has(name(file)),
     readFile: async (file: string) => read(file),
     readFileSync: (file: string) => read(file),
     resolve: (_root: string, file: string, ext: string) => `/${file}${file.endsWith(ext) ? '' : ext}`,
     contains: async () => true,
+    containsSync: () => true,
     sep: '/',
   }
   function read(file: string): string {
-    const text = files[path(file)]
-    if (text === undefined) throw new Error(`no partial "${path(file)}"`)
+    const text = known.get(name(file))
+    if (text === undefined) throw new Error(`no partial "${name(file)}"`)
     return text
   }
 }

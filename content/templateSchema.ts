@@ -5,6 +5,8 @@ import { z } from 'zod'
  * MJML (compiled to responsive HTML once, at save) or HTML; Liquid works in every field. In MJML,
  * Liquid control flow that wraps whole components goes in `<mj-raw>` (MJML's own advice), and
  * partials (`{% render 'recommendations', products: recommendations.similar %}`) render HTML.
+ * A template never reads a file: `<mj-include>` is refused (400, rule `mjml_include_forbidden`) and
+ * Liquid's `include`/`render`/`layout` find only Nudge's built-in partials.
  */
 export const templateId = z
   .string()
@@ -17,7 +19,7 @@ export const templateInput = z
     format: z.enum(['mjml', 'html']).default('html'),
     subject: z.string().min(1, 'must not be empty').max(2000),
     preheader: z.string().max(2000).optional(),
-    body: z.string().min(1, 'must not be empty').max(500_000),
+    body: z.string().min(1, 'must not be empty').max(500_000).describe('MJML or HTML with Liquid. <mj-include> is refused (rule mjml_include_forbidden); partials come from Nudge’s built-in set only'),
     /** The plain-text part; derived from the HTML when absent. */
     text: z.string().max(200_000).optional(),
     /** Consent topic its mail belongs to (its unsubscribe link opts out of this topic). */

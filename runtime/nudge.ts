@@ -83,7 +83,16 @@ export interface RunningNudge {
 export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const { config, log, role } = opts
   const embeddedStore = config.mode.clickhouse === 'embedded'
-  const secrets = loadSecrets(config.NUDGE_ENCRYPTION_KEY, config.DATA_DIR, embeddedStore, log.warn)
+  const secrets = loadSecrets(
+    {
+      encryptionKey: config.NUDGE_ENCRYPTION_KEY,
+      linkSigningKey: config.NUDGE_LINK_SIGNING_KEY,
+      previousLinkSigningKeys: config.NUDGE_LINK_SIGNING_KEY_PREVIOUS,
+      dataDir: config.DATA_DIR,
+      embedded: embeddedStore,
+    },
+    log.warn,
+  )
   const cipher = createContactCipher(secrets.encryptionKey)
 
   const storeOptions = {
@@ -188,7 +197,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   let listening: string | undefined
   const tracking = {
     publicUrl: () => config.PUBLIC_URL ?? listening ?? `http://127.0.0.1:${config.PORT}`,
-    key: secrets.trackingKey,
+    key: secrets.linkSigningKey,
+    previousKeys: secrets.previousLinkSigningKeys,
     opens: config.TRACK_OPENS,
     clicks: config.TRACK_CLICKS,
     mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',

@@ -35,7 +35,8 @@ export const trackingSpecs = {
 
 
 export interface TrackingRouteDeps {
-  key: Buffer
+  /** The link-signing key, or the current one then keys being rotated out (verification only). */
+  key: Buffer | readonly Buffer[]
   messages: MessageLookup
   outcomes: OutcomeRecorder
   writer: EventWriter

@@ -36,16 +36,22 @@ export function signToken(key: Buffer, payload: TokenPayload): string {
   return `${body.toString('base64url')}.${mac(key, body).toString('base64url')}`
 }
 
-/** The payload, or undefined for anything not signed by this key exactly as given. */
-export function verifyToken(key: Buffer, token: string): TokenPayload | undefined {
-  checkKey(key)
+/**
+ * The payload, or undefined for anything not signed exactly as given by this key — or by one of
+ * these keys: the current one first, then keys being rotated out (verification only; signing
+ * always uses the current key).
+ */
+export function verifyToken(key: Buffer | readonly Buffer[], token: string): TokenPayload | undefined {
+  const keys = Buffer.isBuffer(key) ? [key] : key
+  if (!keys.length) throw new Error('No tracking key to verify with')
+  for (const k of keys) checkKey(k)
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined
   const dot = token.indexOf('.')
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return undefined
   const body = strictBase64url(token.slice(0, dot))
   const given = strictBase64url(token.slice(dot + 1))
   if (!body || !given || given.length !== MAC_BYTES) return undefined
-  if (!timingSafeEqual(given, mac(key, body))) return undefined
+  if (!keys.some((k) => timingSafeEqual(given, mac(k, body)))) return undefined
   // Only parsed after the MAC matched: nothing unauthenticated reaches JSON.parse.
   let parsed: unknown
   try {

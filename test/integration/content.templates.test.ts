@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { admin, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
@@ -135,5 +137,107 @@ describe('templates', () => {
     for (const path of ['/api/templates', '/api/templates/{id}/preview', '/api/catalog/products', '/api/recommendations/{userId}', '/api/suppressions', '/t/c/{token}', '/u/{token}', '/webhooks/email/{provider}'])
       expect(doc.paths[path], path).toBeDefined()
     expect(doc.components.schemas.TemplatePreviewRequest.properties.userId).toBeDefined()
+  })
+
+  describe('templates never reach the file system', () => {
+    // Secrets an attacker would want, where they live: the data directory (the generated link-signing
+    // key among them) and the system. Each file's text is a marker that must never come back.
+    const secrets = () => {
+      const dir = join(fx.dataDir, 'probe')
+      mkdirSync(dir, { recursive: true })
+      const files = { html: join(dir, 'secret.html'), css: join(dir, 'secret.css'), mjml: join(dir, 'secret.mjml'), liquid: join(dir, 'secret.liquid') }
+      writeFileSync(files.html, '<b>FILE-MARKER-HTML</b>')
+      writeFileSync(files.css, '.x { color: red } /* FILE-MARKER-CSS */ .FILE-MARKER-CSS { color: blue }')
+      writeFileSync(files.mjml, '<mj-section><mj-column><mj-text>FILE-MARKER-MJML</mj-text></mj-column></mj-section>')
+      writeFileSync(files.liquid, 'FILE-MARKER-LIQUID')
+      const linkKey = readFileSync(join(fx.dataDir, 'link-signing.key'), 'utf8').trim()
+      return { files, linkKey, markers: ['FILE-MARKER', 'root:x:0:0', linkKey] }
+    }
+    const leaks = (text: string, markers: string[]) => markers.filter((m) => text.includes(m))
+
+    it('<mj-include> in any form (html, css, mjml; absolute, relative, in mj-head or mj-attributes, any case) → 400 naming the tag, nothing saved, no file read', async () => {
+      const { files, markers } = secrets()
+      const rel = (f: string) => relative(process.cwd(), f) // `../../…` from where the process runs
+      const head = (inner: string) => `<mjml><mj-head>${inner}</mj-head><mj-body><mj-section><mj-column><mj-text>hi</mj-text></mj-column></mj-section></mj-body></mjml>`
+      const bodyWith = (inner: string) => `<mjml><mj-body>${inner}<mj-section><mj-column><mj-text>hi</mj-text></mj-column></mj-section></mj-body></mjml>`
+      const cases: [string, string][] = [
+        ['passwd-html', bodyWith('<mj-include path="/etc/passwd" type="html" />')],
+        ['passwd-css', head('<mj-include path="/etc/passwd" type="css" />')],
+        ['data-html', bodyWith(`<mj-include path="${files.html}" type="html"/>`)],
+        ['data-css', head(`<mj-include path="${files.css}" type="css" css-inline="inline"/>`)],
+        ['data-mjml', bodyWith(`<mj-include path="${files.mjml}"/>`)],
+        ['relative-html', bodyWith(`<mj-include path="${rel(files.html)}" type="html"/>`)],
+        ['relative-mjml', bodyWith(`<mj-include path="./${rel(files.mjml)}"></mj-include>`)],
+        ['link-key', bodyWith(`<mj-include path="${join(fx.dataDir, 'link-signing.key')}" type="html"/>`)],
+        ['in-attributes', head(`<mj-attributes><mj-include path="${files.css}" type="css"/></mj-attributes>`)],
+        ['upper-case', bodyWith(`<MJ-INCLUDE path="${files.html}" type="html"/>`)],
+        ['whitespace', bodyWith(`<mj-include\n\tpath = "${files.html}"\n\ttype="html"\n/>`)],
+        ['url-encoded', bodyWith(`<mj-include path="${encodeURIComponent(files.html)}" type="html"/>`)],
+        ['in-column', `<mjml><mj-body><mj-section><mj-column><mj-include path="${files.mjml}" /></mj-column></mj-section></mj-body></mjml>`],
+      ]
+      // A template that saved fine before: a refused update must leave it as it was.
+      const kept = uid('inc-kept').toLowerCase()
+      expect((await admin(`${base()}/api/templates`, 'POST', { id: kept, format: 'mjml', subject: 'x', body: mjml('<mj-text>KEPT</mj-text>') })).status).toBe(201)
+      for (const [name, body] of cases) {
+        const id = uid(`inc-${name}`).toLowerCase()
+        const created = await admin(`${base()}/api/templates`, 'POST', { id, format: 'mjml', subject: 'x', body })
+        expect(created.status, name).toBe(400)
+        expect(created.json.error.issues, name).toContainEqual(expect.objectContaining({ path: 'body', rule: 'mjml_include_forbidden', message: expect.stringContaining('mj-include') }))
+        expect(leaks(JSON.stringify(created.json), markers), name).toEqual([])
+        expect((await admin(`${base()}/api/templates/${id}`)).status, name).toBe(404)
+        const updated = await admin(`${base()}/api/templates/${kept}`, 'PUT', { format: 'mjml', subject: 'x', body })
+        expect(updated.status, name).toBe(400)
+        expect(leaks(JSON.stringify(updated.json), markers), name).toEqual([])
+      }
+      const preview = await admin(`${base()}/api/templates/${kept}/preview`, 'POST', {})
+      expect(preview.status).toBe(200)
+      expect(preview.json.html).toContain('KEPT')
+      expect(leaks(JSON.stringify(preview.json), markers)).toEqual([])
+      expect((await admin(`${base()}/api/templates/${kept}/versions`)).json.versions).toHaveLength(1)
+      // Inert text is not a tag: a commented-out include and the words in a text block save fine.
+      const inert = uid('inc-inert').toLowerCase()
+      const fine = await admin(`${base()}/api/templates`, 'POST', { id: inert, format: 'mjml', subject: 'x', body: `<mjml><mj-body><!-- <mj-include path="${files.html}" type="html" /> --><mj-section><mj-column><mj-text>use mj-include &lt;here&gt;</mj-text></mj-column></mj-section></mj-body></mjml>` })
+      expect(fine.status).toBe(201)
+      expect(leaks(JSON.stringify((await admin(`${base()}/api/templates/${inert}/preview`, 'POST', {})).json), markers)).toEqual([])
+    })
+
+    it('a stored version with <mj-include> (saved before this check) is not loaded: preview serves the last good version and reads no file', async () => {
+      const { files, markers } = secrets()
+      const id = uid('inc-stored').toLowerCase()
+      expect((await admin(`${base()}/api/templates`, 'POST', { id, format: 'mjml', subject: 'x', body: mjml('<mj-text>GOOD</mj-text>') })).status).toBe(201)
+      const definition = { id, format: 'mjml', subject: 'x', topic: 'marketing', body: `<mjml><mj-body><mj-include path="${files.html}" type="html"/><mj-include path="/etc/passwd" type="html"/></mj-body></mjml>` }
+      await fx.nudge.store.client.insert({ table: 'templates', values: [{ id, version: 2, definition: JSON.stringify(definition), created_at: Date.now() }], format: 'JSONEachRow' })
+      await fx.nudge.journeys.templates.load()
+      const preview = await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})
+      expect(preview.status).toBe(200)
+      expect(preview.json.version).toBe(1)
+      expect(preview.json.html).toContain('GOOD')
+      expect(leaks(JSON.stringify(preview.json), markers)).toEqual([])
+    })
+
+    it('Liquid include, render and layout resolve only Nudge’s own partials: file paths, relative paths and object keys are unknown partials (400 at preview)', async () => {
+      const { files, markers } = secrets()
+      const noExt = files.liquid.slice(0, -'.liquid'.length)
+      const cases: [string, string][] = [
+        ['include-passwd', "{% include '/etc/passwd' %}"],
+        ['render-absolute', `{% render '${noExt}' %}`],
+        ['render-relative', `{% render '${relative(process.cwd(), noExt)}' %}`],
+        ['render-dotdot', `{% render '../../../../../../../..${noExt}' %}`],
+        ['include-with-ext', `{% include '${files.liquid}' %}`],
+        ['layout', `{% layout '${noExt}' %}body`],
+        ['dynamic-name', `{% assign f = '${noExt}' %}{% include f %}`],
+        ['object-key', "{% include 'constructor' %}{% render '__proto__' %}"],
+      ]
+      for (const [name, body] of cases) {
+        const id = uid(`lq-${name}`).toLowerCase()
+        const saved = await admin(`${base()}/api/templates`, 'POST', { id, subject: 'x', body })
+        expect(saved.status, name).toBe(201) // names are looked up when rendering (a name can be a variable)
+        const res = await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})
+        expect(res.status, name).toBe(400)
+        expect(res.json.error.issues[0], name).toMatchObject({ path: 'body', rule: 'render' })
+        expect(leaks(JSON.stringify(res.json), markers), name).toEqual([])
+        expect(JSON.stringify(res.json), name).not.toContain('native code')
+      }
+    })
   })
 })
