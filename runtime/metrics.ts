@@ -79,6 +79,17 @@ export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRoute
     router.observe((kind, ms) => routed.observe({ kind }, ms / 1000))
     new Gauge({ name: 'nudge_journey_routing_queue', help: 'Temporal calls queued or in flight', registers: [registry], collect() { this.set(router.depth) } })
     new Gauge({ name: 'nudge_journey_routing_retries', help: 'Routing calls that failed 8 times in a row (and are still retried)', registers: [registry], collect() { this.set(router.failed) } })
+    // The router counts refusals itself (it has no registry); the counter catches up on each scrape.
+    let rejectedSeen = 0
+    new Counter({
+      name: 'nudge_journey_routing_rejected_total',
+      help: 'Routing calls Temporal refused as invalid (INVALID_ARGUMENT): dropped and logged, never retried',
+      registers: [registry],
+      collect() {
+        this.inc(router.rejected - rejectedSeen)
+        rejectedSeen = router.rejected
+      },
+    })
   }
   if (j.deliverer) {
     const sends = new Counter({ name: 'nudge_journey_sends_total', help: 'Send steps by journey and outcome (sent, skipped:<reason>, deferred:<reason>)', labelNames: ['journey', 'outcome', 'test'], registers: [registry] })

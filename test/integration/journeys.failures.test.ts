@@ -12,6 +12,8 @@ import { JourneyRuns, runId } from '../../workflows/journeyRuns.js'
 import { createWorker } from '../../workflows/worker.js'
 import { uid, useTestNudge } from '../helpers/harness.js'
 import { waitFor } from '../helpers/journeys.js'
+import { Registry } from 'prom-client'
+import { addJourneyMetrics } from '../../runtime/metrics.js'
 
 /**
  * An activity that fails on its input must end the run at once, with the reason visible — not
@@ -132,6 +134,12 @@ describe('a run that cannot proceed ends, visibly, instead of retrying', () => {
     router.handleStored([event], [], 7)
     await router.idle()
     expect(router.rejected).toBe(1)
+    // …and Prometheus sees it (a counter that catches up on each scrape, never counting twice).
+    const registry = new Registry()
+    addJourneyMetrics(registry, { router })
+    const scrape = async () => (await registry.getSingleMetric('nudge_journey_routing_rejected_total')!.get()).values[0]?.value
+    expect(await scrape()).toBe(1)
+    expect(await scrape()).toBe(1)
     expect(router.routedSeq).toBe(7)
     expect(logged.some((m) => m.includes('not retried'))).toBe(true)
     expect((await fx.nudge.temporal.workflow.getHandle(runId('router-fine', ok)).describe()).status.name).toBe('RUNNING')
