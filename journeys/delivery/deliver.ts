@@ -75,6 +75,8 @@ export class Deliverer {
 
   private async deliverOnce(req: SendRequest): Promise<DeliverResult> {
     const { gate, recorder } = this.opts
+    // The run of an erased person: nothing is sent, and nothing of it is recorded (not even a skip).
+    if (gate.erased(req)) return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
     const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }
     const end = (outcome: string, test: boolean) =>
@@ -83,6 +85,7 @@ export class Deliverer {
       await end('completed', req.test)
       return { status: 'sent', reason: 'already_sent', ended: !!req.last }
     }
+    if (decision.action === 'skip' && decision.reason === 'erased') return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     if (decision.action === 'skip') {
       await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }), end(decision.exit ? decision.reason : 'completed', req.test)])
       return { status: 'skipped', reason: decision.reason, exit: decision.exit, ended: !!req.last }
