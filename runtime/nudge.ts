@@ -107,6 +107,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   // With a shared ClickHouse another process may erase: follow its tombstones (a worker's send gate needs them).
   if (config.mode.clickhouse === 'external') tombstones.follow(Math.max(config.CONFIG_POLL_MS, 1000), log.warn)
   const erasure = new ErasureRegistry()
+  erasure.register({ name: 'tombstone check cache', eraseUser: () => {}, knows: (s) => tombstones.holdsRaw(s.keys) })
   erasure.register({ name: 'consent state', eraseUser: (s) => consent.forget(s.keys), knows: (s) => s.keys.some((k) => consent.recorded(k).size > 0) })
   const writer = new EventWriter({
     erased: tombstones,

@@ -26,6 +26,11 @@ export function erasedIdHash(key: Buffer, kind: ErasedKind, id: string): string 
  */
 export class Tombstones {
   private readonly erased = new Map<string, number>()
+  /**
+   * User ids recently checked and found not erased, so the ingest path hashes an id once, not
+   * per event. Holds only ids that are not erased, and is emptied whenever a tombstone is added.
+   */
+  private readonly clean = new Set<string>()
   private readonly dropListeners: ((kind: DroppedSignal, n: number) => void)[] = []
   private lastErasedAt = 0
   private timer: NodeJS.Timeout | undefined
@@ -81,13 +86,24 @@ export class Tombstones {
   /** When this id was erased, or undefined. */
   erasedAt(kind: ErasedKind, id: string): number | undefined {
     if (this.erased.size === 0 || !id) return undefined
-    return this.erased.get(`${kind}\u0000${this.hash(kind, id)}`)
+    if (kind === 'user' && this.clean.has(id)) return undefined
+    const at = this.erased.get(`${kind}\u0000${this.hash(kind, id)}`)
+    if (at === undefined && kind === 'user') {
+      if (this.clean.size >= 100_000) this.clean.clear()
+      this.clean.add(id)
+    }
+    return at
+  }
+
+  /** Whether any of these raw ids is held in memory (the erasure test asks; see `clean`). */
+  holdsRaw(ids: readonly string[]): boolean {
+    return ids.some((id) => this.clean.has(id))
   }
 
   /** Whether something of these user/anonymous ids, timestamped `at`, belongs to an erased person. */
   isLate(userIds: readonly string[], at: number): boolean {
     if (this.erased.size === 0) return false
-    for (const id of userIds) {
+    for (const id of new Set(userIds)) {
       const erasedAt = this.erasedAt('user', id)
       if (erasedAt !== undefined && at <= erasedAt) return true
     }
@@ -111,6 +127,7 @@ export class Tombstones {
   private remember(key: string, at: number): void {
     const known = this.erased.get(key)
     if (known === undefined || known < at) this.erased.set(key, at)
+    this.clean.clear()
     this.lastErasedAt = Math.max(this.lastErasedAt, at)
   }
 }

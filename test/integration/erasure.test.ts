@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { reminderTimingExperiment } from '../../experiments/examples.js'
 import { ERASED_TABLES, KEPT_TABLES } from '../../analytics/erasure/tablePlan.js'
 import type { ErasedSubject } from '../../analytics/erasure/erasureRegistry.js'
+import { Tombstones } from '../../analytics/erasure/tombstones.js'
 import { selectRows } from '../../analytics/store.js'
 import type { SendRequest } from '../../journeys/delivery/sendGate.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
@@ -172,6 +173,30 @@ describe('erasure is complete and final', () => {
     expect(again.status).toBe(200)
     expect(again.json.recentEvents.map((e: { event: string }) => e.event)).toEqual(['Signed Up'])
   }, 120_000)
+
+  it('tombstones: keyed hashes only; what was before the erasure is late, what follows is a new person; another process catches up', async () => {
+    const id = uid('tomb')
+    const key = Buffer.alloc(32, 7)
+    const mine = new Tombstones(c(), key)
+    expect(mine.isLate([id], Date.now())).toBe(false) // checked (and remembered as clean) before the erasure
+    const at = Date.now()
+    await mine.record({ users: [id], messages: [`journey:j:${id}:mail`] }, at)
+    expect(mine.isLate([id], at - 1)).toBe(true)
+    expect(mine.isLate([id], at)).toBe(true)
+    expect(mine.isLate([id], at + 1)).toBe(false)
+    expect(mine.isErasedMessage(`journey:j:${id}:mail`)).toBe(true)
+    expect(mine.isErasedMessage(`journey:j:${id}:other`)).toBe(false)
+    const stored = await selectRows<{ id_hash: string }>(c(), 'SELECT id_hash FROM erased_ids')
+    expect(stored.some((r) => r.id_hash === mine.hash('user', id))).toBe(true)
+    expect(stored.some((r) => r.id_hash.includes(id))).toBe(false)
+    // Another process (a worker) on the same store: catches up on load; another key sees nothing.
+    const other = new Tombstones(c(), key)
+    await other.load()
+    expect(other.isLate([id], at - 1)).toBe(true)
+    const foreign = new Tombstones(c(), Buffer.alloc(32, 8))
+    await foreign.load()
+    expect(foreign.isLate([id], at - 1)).toBe(false)
+  })
 
   it('a run of an erased user, triggered before the erasure, neither sends nor records', async () => {
     const user = uid('gone')
