@@ -271,9 +271,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     options: detectOptions,
     intervalMs: role === 'worker' ? 0 : config.FALSE_TRIGGER_CHECK_MS,
     onFinding: (f) => falseTriggerCount.inc({ class: f.class, journey: f.journeyId }),
+    isErasedMessage: (id) => tombstones.isErasedMessage(id),
     log: log.error,
   })
   falseTriggers.start()
+  erasure.registerPendingWrites('false-trigger check', () => falseTriggers.settled())
 
   const health = async (): Promise<HealthReport> => {
     const checks: HealthReport['checks'] = { api: { ok: true } }

@@ -5,6 +5,7 @@ import { reminderTimingExperiment } from '../../experiments/examples.js'
 import { ERASED_TABLES, KEPT_TABLES } from '../../analytics/erasure/tablePlan.js'
 import type { ErasedSubject } from '../../analytics/erasure/erasureRegistry.js'
 import { Tombstones } from '../../analytics/erasure/tombstones.js'
+import { FalseTriggerMonitor } from '../../analytics/reports/falseTriggerMonitor.js'
 import { selectRows } from '../../analytics/store.js'
 import type { SendRequest } from '../../journeys/delivery/sendGate.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
@@ -196,6 +197,23 @@ describe('erasure is complete and final', () => {
     const foreign = new Tombstones(c(), Buffer.alloc(32, 8))
     await foreign.load()
     expect(foreign.isLate([id], at - 1)).toBe(false)
+  })
+
+  it('a false-trigger check that read erased mail before the erasure records nothing of it', async () => {
+    const j = uid('ft').toLowerCase().replace(/_/g, '-')
+    expect((await admin(`${base()}/api/journeys`, 'POST', { id: j, name: j, trigger: { type: 'event', event: 'Product Added' }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }] })).status).toBe(201)
+    const t0 = Date.now() - 3_600_000
+    const w = `journey:${j}:${uid('late')}`
+    const messageId = `${w}:mail`
+    // A stale trigger: the event was three days old when it arrived.
+    await c().insert({ table: 'journey_runs', format: 'JSONEachRow', values: [{ workflow_id: w, journey_id: j, journey_version: 1, user_key: 'u', correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${w}`, trigger_event: 'Product Added', trigger_at: t0 - 3 * 86_400_000, received_at: t0, at: t0 + 100, is_test: 0 }] })
+    await c().insert({ table: 'send_ledger', format: 'JSONEachRow', values: [{ message_id: messageId, status: 'sent', at: t0 + 1000, workflow_id: w, journey_id: j, step_id: 'mail', user_key: 'u', recipient_hash: '', template: 'cart-reminder', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: t0 + 900, is_test: 0 }] })
+    const monitor = (isErasedMessage?: (id: string) => boolean) =>
+      new FalseTriggerMonitor({ client: c(), options: fx.nudge.falseTriggerOptions, intervalMs: 0, ...(isErasedMessage ? { isErasedMessage } : {}) })
+    expect((await monitor((id) => id === messageId).check()).filter((f) => f.journeyId === j)).toEqual([])
+    expect(await selectRows(c(), 'SELECT 1 FROM false_triggers WHERE message_id = {m:String}', { m: messageId })).toEqual([])
+    // The same check without the tombstone finds it: the filter, not the data, made the difference.
+    expect((await monitor().check()).filter((f) => f.journeyId === j).map((f) => f.class)).toEqual(['stale_trigger'])
   })
 
   it('a run of an erased user, triggered before the erasure, neither sends nor records', async () => {
