@@ -156,7 +156,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   let recorder: JourneyRecorder | undefined
   let deliverer: Deliverer | undefined
   if (d.role !== 'api') {
-    recorder = new JourneyRecorder(sendStore.client)
+    recorder = new JourneyRecorder(sendStore.client, Date.now, (u, at) => d.tombstones.isLate([u], at))
     // Reads for the pre-send check on their own connection: the embedded engine runs one
     // statement at a time per connection, and the recorder's group commits use the other.
     gateStore = await openStore(d.storeOptions)

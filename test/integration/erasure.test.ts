@@ -238,8 +238,13 @@ describe('erasure is complete and final', () => {
       flags: {},
       scheduledAt: Date.now(),
       test: false,
-      records: { runs: [], steps: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, stepId: 'wait', stepType: 'delay', outcome: 'waited', at: Date.now(), test: false }] } as unknown as SendRequest['records'],
+      records: { runs: [], steps: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, stepId: 'wait', stepType: 'delay', outcome: 'waited', at: triggeredAt + 2, test: false }] },
     }
+    // The run's buffered records, on their way when the user was erased: not written either.
+    await fx.nudge.journeys.activities!.record({
+      runs: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, correlation: '', phase: 'started', trigger: req.trigger, test: false, at: triggeredAt }],
+      steps: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, stepId: 'wait', stepType: 'delay', outcome: 'waited', test: false, at: triggeredAt + 1 }],
+    })
     const result = await fx.nudge.journeys.deliverer!.deliver(req)
     expect(result).toMatchObject({ status: 'skipped', reason: 'erased' })
     await fx.nudge.journeys.outcomes.settled()
