@@ -201,6 +201,8 @@ export async function buildJourneys(d: JourneyDepsIn) {
       outcomes,
       messages,
     })
+    const sends = deliverer
+    d.erasure.registerPendingWrites('sends in flight', () => sends.settled())
     // A run of an erased person asked to send: refused by the gate, counted here.
     deliverer.observe((_req, r) => {
       if (r.reason === 'erased') d.tombstones.dropped('send')

@@ -61,13 +61,28 @@ export class Deliverer {
     this.failureObservers.push(fn)
   }
 
+  private readonly inFlight = new Set<Promise<unknown>>()
+
+  /**
+   * Waits for the deliveries under way now (not for later ones). An erasure writes its tombstone
+   * (no new send of the person starts), then waits here, so a send that passed the check just
+   * before lands in the store before the store is erased.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight])
+  }
+
   async deliver(req: SendRequest): Promise<DeliverResult> {
     let result: DeliverResult
+    const once = this.deliverOnce(req)
+    this.inFlight.add(once)
     try {
-      result = await this.deliverOnce(req)
+      result = await once
     } catch (err) {
       for (const o of this.failureObservers) o(req, err)
       throw err
+    } finally {
+      this.inFlight.delete(once)
     }
     for (const o of this.observers) o(req, result)
     return result

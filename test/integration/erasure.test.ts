@@ -175,6 +175,23 @@ describe('erasure is complete and final', () => {
     expect(again.json.recentEvents.map((e: { event: string }) => e.event)).toEqual(['Signed Up'])
   }, 120_000)
 
+  it('an erasure waits for sends already under way: what they write lands before the store is erased', async () => {
+    const user = uid('inflight')
+    await identify(base(), user, { email: `${user}@example.test`, first_name: 'Ines' })
+    const workflowId = `journey:inflight-probe:${user}`
+    const now = Date.now()
+    const req: SendRequest = {
+      messageId: `${workflowId}:mail`, workflowId, journeyId: 'inflight-probe', journeyVersion: 1, stepId: 'mail', userKey: user,
+      trigger: { messageId: uid('t'), event: 'Probe', type: 'track', userKey: user, properties: {}, timestamp: now, receivedAt: now },
+      template: 'cart-reminder', topic: 'transactional', priority: 0, exit: [], flags: {}, scheduledAt: now, test: false,
+    }
+    const sending = fx.nudge.journeys.deliverer!.deliver(req)
+    await fx.nudge.erasure.registry.settle()
+    const ledger = await selectRows<{ status: string }>(c(), 'SELECT status FROM send_ledger WHERE message_id = {m:String}', { m: req.messageId })
+    expect(ledger.map((r) => r.status)).toContain('sent')
+    expect(await sending).toMatchObject({ status: 'sent' })
+  })
+
   it('tombstones: keyed hashes only; what was before the erasure is late, what follows is a new person; another process catches up', async () => {
     const id = uid('tomb')
     const key = Buffer.alloc(32, 7)
