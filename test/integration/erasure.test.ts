@@ -192,6 +192,14 @@ describe('erasure is complete and final', () => {
     expect(await sending).toMatchObject({ status: 'sent' })
   })
 
+  it('erasing an id nothing is held for answers 200 with nothing deleted, and leaves its tombstone', async () => {
+    const nobody = uid('nobody')
+    const res = await admin(`${base()}/api/users/${nobody}`, 'DELETE')
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({ erased: true, rowsDeleted: 0 })
+    expect(fx.nudge.erasure.tombstones.isLate([nobody], Date.now() - 60_000)).toBe(true)
+  })
+
   it('tombstones: keyed hashes only; what was before the erasure is late, what follows is a new person; another process catches up', async () => {
     const id = uid('tomb')
     const key = Buffer.alloc(32, 7)
