@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { type ContactCipher, maskContact } from '../core/contactCipher.js'
 import { NotFoundError } from '../core/errors.js'
 import type { ConsentState } from './consentState.js'
+import type { ErasedSubject } from './erasure/erasureRegistry.js'
+import { ERASED_TABLES } from './erasure/tablePlan.js'
+import { erasedIdHash } from './erasure/tombstones.js'
 import { selectRows } from './store.js'
 
 /**
@@ -46,7 +48,8 @@ export class UserRepository {
     private readonly client: ClickHouseClient,
     private readonly cipher: ContactCipher,
     private readonly consent: ConsentState,
-    private readonly erasureSalt: Buffer,
+    /** Keys the hashes of the erasure log (the erasure salt from the secrets). */
+    private readonly erasureKey: Buffer,
   ) {}
 
   /** The user id plus every anonymous / aliased id linked to it. */
@@ -143,49 +146,76 @@ export class UserRepository {
   }
 
   /**
-   * Erasure from every table, synchronously (the mutation has finished when this returns).
-   * Message ids are kept — they are random and say nothing about the person — so a late retry
-   * of an erased event cannot bring it back.
+   * Everything of the person an erasure must find before it deletes anything: their ids, the
+   * mail sent to them, their event ids and every address they had.
    */
-  async erase(userId: string, requestedBy: string): Promise<{ rowsDeleted: number; keys: string[] }> {
+  async subjectOf(userId: string): Promise<ErasedSubject> {
     const { keys } = await this.keysOf(userId)
-    const counts = await selectRows<{ n: string | number }>(
-      this.client,
-      `SELECT (SELECT count() FROM events WHERE user_key IN {keys:Array(String)})
-            + (SELECT count() FROM traits WHERE user_key IN {keys:Array(String)})
-            + (SELECT count() FROM contacts WHERE user_key IN {keys:Array(String)})
-            + (SELECT count() FROM consent WHERE user_key IN {keys:Array(String)})
-            + (SELECT count() FROM identities WHERE user_id = {id:String} OR anonymous_id IN {keys:Array(String)}) AS n`,
-      { keys, id: userId },
-    )
-    const deletions: [string, string][] = [
-      ['events', 'user_key IN {keys:Array(String)}'],
-      ['traits', 'user_key IN {keys:Array(String)}'],
-      ['contacts', 'user_key IN {keys:Array(String)}'],
-      ['consent', 'user_key IN {keys:Array(String)}'],
-      ['identities', 'user_id = {id:String} OR anonymous_id IN {keys:Array(String)}'],
-      ['segment_membership', 'user_key IN {keys:Array(String)}'],
-      ['segment_transitions', 'user_key IN {keys:Array(String)}'],
-      ['journey_runs', 'user_key IN {keys:Array(String)}'],
-      ['journey_steps', 'user_key IN {keys:Array(String)}'],
-      ['send_ledger', 'user_key IN {keys:Array(String)}'],
-      ['experiment_exposures', 'unit IN {keys:Array(String)}'],
-      ['mailbox', 'hasAny(rcpt_to, {emails:Array(String)})'],
-    ]
-    const emails = Object.values(await this.contacts(keys).catch(() => ({}))).filter((v) => v.includes('@'))
-    for (const [table, where] of deletions)
-      await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: { keys, id: userId, emails } })
-    this.consent.forget(keys)
-    const rowsDeleted = Number(counts[0]?.n ?? 0)
-    await this.client.insert({
-      table: 'erasures',
-      values: [{ user_hash: this.erasureHash(userId), erased_at: Date.now(), rows_deleted: rowsDeleted, requested_by: requestedBy }],
-      format: 'JSONEachRow',
-    })
-    return { rowsDeleted, keys }
+    const p = { keys }
+    const [mail, events, contacts] = await Promise.all([
+      selectRows<{ id: string }>(
+        this.client,
+        `SELECT DISTINCT message_id AS id FROM (
+           SELECT message_id FROM send_ledger WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM message_bodies WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM message_events WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM discount_codes WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM journey_steps WHERE user_key IN {keys:Array(String)} AND message_id != '')`,
+        p,
+      ),
+      selectRows<{ id: string }>(
+        this.client,
+        `SELECT DISTINCT message_id AS id FROM (
+           SELECT message_id FROM events WHERE user_key IN {keys:Array(String)} OR user_id IN {keys:Array(String)} OR anonymous_id IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM traits WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM consent WHERE user_key IN {keys:Array(String)}
+           UNION ALL SELECT message_id FROM identities WHERE user_id IN {keys:Array(String)} OR anonymous_id IN {keys:Array(String)})
+         WHERE message_id != ''`,
+        p,
+      ),
+      // Every address they ever had, not only the latest: mail went to each.
+      selectRows<{ kind: string; value_enc: string }>(this.client, 'SELECT kind, value_enc FROM contacts WHERE user_key IN {keys:Array(String)}', p),
+    ])
+    const emails = new Set<string>()
+    for (const c of contacts) {
+      if (c.kind !== 'email') continue
+      try {
+        emails.add(this.cipher.decrypt(c.value_enc))
+      } catch {
+        // A row written under another key cannot be read; it is deleted with the rest.
+      }
+    }
+    return { userId, keys, messageIds: mail.map((r) => r.id), eventMessageIds: events.map((r) => r.id), emails: [...emails] }
   }
 
+  /**
+   * Deletes the person from every table that holds people's data (ERASED_TABLES), synchronously:
+   * the mutations have finished when this returns. Returns the number of rows deleted.
+   */
+  async eraseStored(s: ErasedSubject): Promise<number> {
+    const params = { keys: s.keys, messageIds: s.messageIds, eventMessageIds: s.eventMessageIds, emails: s.emails }
+    let rows = 0
+    for (const [table, where] of Object.entries(ERASED_TABLES)) {
+      const [c] = await selectRows<{ n: string | number }>(this.client, `SELECT count() AS n FROM ${table} WHERE ${where}`, params)
+      const n = Number(c?.n ?? 0)
+      if (n === 0) continue
+      rows += n
+      await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: params })
+    }
+    return rows
+  }
+
+  /** The erasure log: proof it happened, naming the person only by a keyed hash. */
+  async logErasure(userId: string, rowsDeleted: number, requestedBy: string, at = Date.now()): Promise<void> {
+    await this.client.insert({
+      table: 'erasures',
+      values: [{ user_hash: this.erasureHash(userId), erased_at: at, rows_deleted: rowsDeleted, requested_by: requestedBy }],
+      format: 'JSONEachRow',
+    })
+  }
+
+  /** The same keyed hash the tombstone keeps for the user id. */
   erasureHash(userId: string): string {
-    return createHash('sha256').update(this.erasureSalt).update(userId).digest('hex')
+    return erasedIdHash(this.erasureKey, 'user', userId)
   }
 }

@@ -4,6 +4,7 @@ import type { EventWriter } from '../analytics/ingest/eventWriter.js'
 import type { IngestService } from '../analytics/ingest/ingestService.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../analytics/users.js'
+import type { Eraser } from '../analytics/erasure/eraser.js'
 import type { ExperimentService } from '../experiments/experimentService.js'
 import type { FlagService } from '../experiments/flags/flagService.js'
 import { NotFoundError } from '../core/errors.js'
@@ -54,6 +55,8 @@ export interface AppDeps {
   ingest: IngestService
   writer: EventWriter
   users: UserRepository
+  /** `DELETE /api/users/:id`. */
+  eraser: Pick<Eraser, 'erase'>
   consent: ConsentState
   segments: SegmentEngine
   experiments: ExperimentService
@@ -115,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
       client: j.store.client,
       topics: { marketing: 'Offers, reminders and recommendations' },
       publicUrl: j.tracking.publicUrl,
+      clicks: j.clicks,
       log: deps.log,
     }),
   )

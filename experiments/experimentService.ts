@@ -173,6 +173,18 @@ export class ExperimentService {
     return this.exposures.flush()
   }
 
+  /** After an erasure: these units' exposures are no longer remembered (they were deleted from the store). */
+  forgetUnits(units: readonly string[]): void {
+    const gone = new Set(units)
+    for (const id of this.exposed) if (gone.has(id.slice(id.indexOf('\u0000') + 1))) this.exposed.delete(id)
+  }
+
+  knowsUnit(units: readonly string[]): boolean {
+    const ids = new Set(units)
+    for (const id of this.exposed) if (ids.has(id.slice(id.indexOf('\u0000') + 1))) return true
+    return false
+  }
+
   private expose(a: Assignment, context: Record<string, unknown>): void {
     const id = `${a.experiment}\u0000${a.unit}`
     if (this.exposed.has(id)) return

@@ -75,13 +75,22 @@ export class JourneyRecorder {
   private readonly stored = new RecentIds(200_000)
   private readonly storing = new Map<string, Promise<void>>()
 
-  constructor(client: ClickHouseClient, private readonly now: () => number = Date.now) {
+  constructor(
+    client: ClickHouseClient,
+    private readonly now: () => number = Date.now,
+    /**
+     * Whether the user was erased after `at` (the erasure's tombstones): a run's record that was
+     * still on its way when its user was erased belongs to the erased person and is not written.
+     */
+    private readonly isErased?: (userKey: string, at: number) => boolean,
+  ) {
     this.runs = new GroupInsert(client, 'journey_runs')
     this.steps = new GroupInsert(client, 'journey_steps')
     this.ledger = new GroupInsert(client, 'send_ledger')
   }
 
   run(r: RunRecord): Promise<void> {
+    if (this.isErased?.(r.userKey, r.trigger.timestamp)) return Promise.resolve()
     const key = r.at === undefined ? undefined : `run\u0000${r.workflowId}\u0000${r.phase}\u0000${r.at}\u0000${r.trigger.messageId}`
     return this.once(key, () => this.runs.add({
       workflow_id: r.workflowId,
@@ -101,6 +110,7 @@ export class JourneyRecorder {
   }
 
   step(s: StepRecord): Promise<void> {
+    if (this.isErased?.(s.userKey, s.at ?? this.now())) return Promise.resolve()
     const key = s.at === undefined ? undefined : `step\u0000${s.workflowId}\u0000${s.stepId}\u0000${s.outcome}\u0000${s.at}\u0000${s.messageId ?? ''}`
     return this.once(key, () => this.steps.add({
       workflow_id: s.workflowId,

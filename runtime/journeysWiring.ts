@@ -29,6 +29,9 @@ import { TriggerRouter } from '../journeys/triggerRouter.js'
 import { createJourneyActivities } from '../workflows/activities/journeyActivities.js'
 import { JourneyRuns, runId } from '../workflows/journeyRuns.js'
 import { reconcileSchedules } from '../workflows/journeySchedules.js'
+import type { ErasureRegistry } from '../analytics/erasure/erasureRegistry.js'
+import type { Tombstones } from '../analytics/erasure/tombstones.js'
+import { ClickBursts } from '../content/tracking/clickBursts.js'
 import type { Config } from './config.js'
 import type { Role } from './nudge.js'
 
@@ -54,6 +57,10 @@ export interface JourneyDepsIn {
   recommendations?: RecommendationService
   /** The writer's last stored batch (where routing starts on a fresh store). */
   storedSeq?: () => number
+  /** Every cache and buffer of people's data here registers to be erased. */
+  erasure: ErasureRegistry
+  /** Tombstones of erased people: their mail's late signals and their runs' sends are dropped. */
+  tombstones: Tombstones
   log: (msg: string, extra?: Record<string, unknown>) => void
 }
 
@@ -89,12 +96,16 @@ export async function buildJourneys(d: JourneyDepsIn) {
   // they never queue behind (or hold up) the pre-send checks.
   const mailStore = d.role === 'api' ? d.store : await openStore(d.storeOptions)
   const mailbox = new CaptureMailbox(mailStore.client, d.log)
+  d.erasure.registerPendingWrites('capture mailbox', () => mailbox.settled())
   const captureUrl = await mailbox.start(config.MAILBOX_SMTP_PORT)
   const transport = new MailTransport({ smtpUrl: config.SMTP_URL, captureUrl, from: config.MAIL_FROM })
 
   // Outcomes (delivered here; opens, clicks, unsubscribes and bounces at the API) and the
   // message lookup tracking needs. Where this process ingests, outcomes are also the user's events.
   const messages = new MessageLookup(sendStore.client)
+  const clicks = new ClickBursts()
+  d.erasure.register({ name: 'message lookup cache', eraseUser: (s) => messages.forget(s.keys, s.messageIds), knows: (s) => messages.knows(s.keys, s.messageIds) })
+  d.erasure.register({ name: 'click bursts', eraseUser: (s) => clicks.forget(s.messageIds), knows: (s) => clicks.knows(s.messageIds) })
   const suppressions = new SuppressionList(sendStore.client, d.lookupKey)
   const ingest = d.ingest
   const outcomes = new OutcomeRecorder(
@@ -104,7 +115,9 @@ export async function buildJourneys(d: JourneyDepsIn) {
           await ingest.ingest({ kind: 'track', body: { type: 'track', userId: userKey, event, properties, timestamp: new Date(at).toISOString() }, source: 'nudge-engagement', receivedAt: Date.now(), bodyBytes: 0 })
         }
       : undefined,
+    d.tombstones,
   )
+  d.erasure.registerPendingWrites('message outcomes', () => outcomes.settled())
 
   let router: TriggerRouter | undefined
   let progress: RoutingProgress | undefined
@@ -143,7 +156,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
   let recorder: JourneyRecorder | undefined
   let deliverer: Deliverer | undefined
   if (d.role !== 'api') {
-    recorder = new JourneyRecorder(sendStore.client)
+    recorder = new JourneyRecorder(sendStore.client, Date.now, (u, at) => d.tombstones.isLate([u], at))
     // Reads for the pre-send check on their own connection: the embedded engine runs one
     // statement at a time per connection, and the recorder's group commits use the other.
     gateStore = await openStore(d.storeOptions)
@@ -162,9 +175,17 @@ export async function buildJourneys(d: JourneyDepsIn) {
       inGlobalHoldout: (u) => inGlobalHoldout(u, config.GLOBAL_HOLDOUT),
       softBounceLimit: config.SOFT_BOUNCE_LIMIT,
       duplicateWindowMs: parseDuration(config.DUPLICATE_WINDOW) ?? undefined,
+      isErased: (u, triggeredAt) => d.tombstones.isLate([u], triggeredAt),
     })
+    const sendGate = gate
+    d.erasure.register({ name: 'send gate reservations', eraseUser: (s) => sendGate.forget(s.keys), knows: (s) => sendGate.knows(s.keys) })
+    d.erasure.registerPendingWrites('journey records', () => recorder!.settled())
     const bodies = new GroupInsert<Record<string, unknown>>(sendStore.client, 'message_bodies')
     const codes = new GroupInsert<Record<string, unknown>>(sendStore.client, 'discount_codes')
+    d.erasure.registerPendingWrites('message bodies and codes', async () => {
+      await bodies.settled()
+      await codes.settled()
+    })
     const recs = d.recommendations
     deliverer = new Deliverer({
       gate,
@@ -179,6 +200,12 @@ export async function buildJourneys(d: JourneyDepsIn) {
       extras: { bodies: (row) => bodies.add(row), codes: (row) => codes.add(row) },
       outcomes,
       messages,
+    })
+    const sends = deliverer
+    d.erasure.registerPendingWrites('sends in flight', () => sends.settled())
+    // A run of an erased person asked to send: refused by the gate, counted here.
+    deliverer.observe((_req, r) => {
+      if (r.reason === 'erased') d.tombstones.dropped('send')
     })
     activities = createJourneyActivities({
       flags: d.flags,
@@ -210,6 +237,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
     recommendations: d.recommendations,
     computed: async (u: string) => (await d.segments.profileOf(u)).computed,
     messages,
+    clicks,
     outcomes,
     suppressions,
     journeys,

@@ -3,6 +3,7 @@ import type { EventWriter } from '../analytics/ingest/eventWriter.js'
 import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import type { Deliverer } from '../journeys/delivery/deliver.js'
 import type { TriggerRouter } from '../journeys/triggerRouter.js'
+import type { Tombstones } from '../analytics/erasure/tombstones.js'
 
 /**
  * Prometheus metrics (`GET /metrics`). One registry per Nudge instance, so tests running several
@@ -13,7 +14,7 @@ export interface Metrics {
   rejected(code: string, status: number): void
 }
 
-export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngine }): Metrics {
+export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngine; erased?: Pick<Tombstones, 'onDrop'> }): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'nudge_' })
   const events = new Counter({ name: 'nudge_ingest_events_total', help: 'Events received by the writer, by outcome', labelNames: ['outcome'], registers: [registry] })
@@ -50,6 +51,11 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
       if (d !== null) this.set(d / 1000)
     },
   })
+
+  // Late signals of erased people (an old pixel, click, unsubscribe, bounce, a retried event, a
+  // send of a run triggered before the erasure): dropped, never stored — counted here.
+  const erasedDropped = new Counter({ name: 'nudge_erased_signals_dropped_total', help: 'Signals of erased users or their mail dropped instead of stored, by kind', labelNames: ['kind'], registers: [registry] })
+  deps.erased?.onDrop((kind, n) => erasedDropped.inc({ kind }, n))
 
   deps.writer.onFlush((s) => {
     events.inc({ outcome: 'stored' }, s.stored)

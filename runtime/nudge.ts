@@ -13,6 +13,9 @@ import { migrate } from '../analytics/migrate.js'
 import { type Store, openStore } from '../analytics/store.js'
 import { SegmentEngine } from '../analytics/segments/segmentEngine.js'
 import { UserRepository } from '../analytics/users.js'
+import { Eraser } from '../analytics/erasure/eraser.js'
+import { ErasureRegistry } from '../analytics/erasure/erasureRegistry.js'
+import { Tombstones } from '../analytics/erasure/tombstones.js'
 import { createContactCipher } from '../core/contactCipher.js'
 import { ExperimentService } from '../experiments/experimentService.js'
 import { FlagService } from '../experiments/flags/flagService.js'
@@ -66,6 +69,8 @@ export interface RunningNudge {
   flags: FlagService
   journeys: Journeys
   recommendations: RecommendationService
+  /** Erasure: every in-memory holder of people's data (registry), the tombstones, the erasure itself. */
+  erasure: { registry: ErasureRegistry; tombstones: Tombstones; eraser: Eraser }
   falseTriggers: FalseTriggerMonitor
   /** What false-trigger checks compare sends with (journeys' exits and the policies in force). */
   falseTriggerOptions: () => Omit<DetectOptions, 'from' | 'until'>
@@ -108,7 +113,16 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   const consent = new ConsentState(config.consentDefaults)
   await consent.load(store.client)
+  // Erased people's ids (keyed hashes): late signals and retried events of them are dropped.
+  const tombstones = new Tombstones(store.client, secrets.erasureSalt)
+  await tombstones.load()
+  // With a shared ClickHouse another process may erase: follow its tombstones (a worker's send gate needs them).
+  if (config.mode.clickhouse === 'external') tombstones.follow(Math.max(config.CONFIG_POLL_MS, 1000), log.warn)
+  const erasure = new ErasureRegistry()
+  erasure.register({ name: 'tombstone check cache', eraseUser: () => {}, knows: (s) => tombstones.holdsRaw(s.keys) })
+  erasure.register({ name: 'consent state', eraseUser: (s) => consent.forget(s.keys), knows: (s) => s.keys.some((k) => consent.recorded(k).size > 0) })
   const writer = new EventWriter({
+    erased: tombstones,
     client: store.client,
     consent,
     cipher,
@@ -129,6 +143,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     const remembered = await writer.warmUp()
     log.debug('dedupe window warmed', { ids: remembered })
   }
+  erasure.register({ name: 'ingest identity links', eraseUser: (s) => writer.forgetLinks(s.keys), knows: (s) => writer.knowsLinks(s.keys) })
   const users = new UserRepository(store.client, cipher, consent, secrets.erasureSalt)
 
   // The embedded engine runs one statement at a time per connection; segment evaluation gets a
@@ -155,7 +170,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     await segments.load()
     segments.follow(config.CONFIG_POLL_MS)
   }
-  const metrics = createMetrics({ writer, segments })
+  erasure.register({ name: 'segment membership and live facts', eraseUser: (s) => segments.forget(s.keys), knows: (s) => segments.knows(s.keys) })
+  const metrics = createMetrics({ writer, segments, erased: tombstones })
 
   // Experiments and flags: in memory everywhere (assignment and evaluation need no I/O), following
   // changes other processes make. Code asks for flags through OpenFeature.
@@ -163,6 +179,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const experiments = new ExperimentService({ client: store.client, globalHoldout: config.GLOBAL_HOLDOUT, isMember, pollMs: config.CONFIG_POLL_MS, log: log.warn })
   await experiments.load()
   experiments.start()
+  erasure.register({ name: 'experiment exposures seen', eraseUser: (s) => experiments.forgetUnits(s.keys), knows: (s) => experiments.knowsUnit(s.keys) })
+  erasure.registerPendingWrites('experiment exposures', () => experiments.flush())
   const flags = new FlagService({
     client: store.client,
     deps: { isMember, assign: (key, unit, context) => (experiments.has(key) ? experiments.assign(key, unit, context) : undefined) },
@@ -187,6 +205,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   // history and the store-wide aggregates load in the background on a connection of their own.
   const recsStore = await openStore(storeOptions)
   const recommendations = new RecommendationService({ client: recsStore.client, log: log.warn })
+  erasure.register({ name: 'recommendations behaviour index', eraseUser: (s) => recommendations.forgetUsers(s.keys), knows: (s) => recommendations.knowsUser(s.keys) })
   if (role !== 'worker') writer.onStored((events, _consent, rows) => recommendations.onStored(events, rows.seq))
   const recsLoaded = recommendations
     .load()
@@ -203,7 +222,21 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     clicks: config.TRACK_CLICKS,
     mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',
   }
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, recommendations, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, log: log.warn })
+  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, recommendations, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, erasure, tombstones, log: log.warn })
+  const eraser = new Eraser({
+    users,
+    tombstones,
+    registry: erasure,
+    // Anything of this user's still queued lands before the delete, or it would survive it.
+    settleIngest: async () => {
+      await writer.drain()
+      await segments.idle(3)
+    },
+    // Their journeys end: no step may send, record or look them up after the erasure.
+    endRuns: async (keys) => {
+      for (const k of keys) await journeys.runs.terminateUserRuns(k, 'user erased')
+    },
+  })
   addJourneyMetrics(metrics.registry, journeys)
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
@@ -251,9 +284,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     options: detectOptions,
     intervalMs: role === 'worker' ? 0 : config.FALSE_TRIGGER_CHECK_MS,
     onFinding: (f) => falseTriggerCount.inc({ class: f.class, journey: f.journeyId }),
+    isErasedMessage: (id) => tombstones.isErasedMessage(id),
     log: log.error,
   })
   falseTriggers.start()
+  erasure.registerPendingWrites('false-trigger check', () => falseTriggers.settled())
 
   const health = async (): Promise<HealthReport> => {
     const checks: HealthReport['checks'] = { api: { ok: true } }
@@ -294,7 +329,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
               links: reportLinks(config, listening),
             }),
           ),
-      }, ingest: ingest!, writer, users, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+      }, ingest: ingest!, writer, users, eraser, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -331,6 +366,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
         await workerRun
       }
       clearInterval(consentRefresh)
+      tombstones.stop()
       clearInterval(memoryLog)
       await nativeConnection?.close()
       await connection.close()
@@ -342,7 +378,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       await store.close()
     })())
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, stop }
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, erasure: { registry: erasure, tombstones, eraser }, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, stop }
 }
 
 const withCondition = (c: SegmentCondition | undefined) => (c ? { segment: { id: c.segment, member: c.member } } : {})

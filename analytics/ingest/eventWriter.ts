@@ -8,6 +8,7 @@ import { buildRows } from './buildRows.js'
 import { insertRows } from './insertRows.js'
 import type { RowSet } from './rows.js'
 import type { ConsentUpdate, IngestEvent } from './types.js'
+import type { Tombstones } from '../erasure/tombstones.js'
 
 /**
  * The durable write path. Requests are queued and written in group commits: while one insert
@@ -25,6 +26,11 @@ export interface WriterOptions {
   lingerMs: number
   maxQueuedRows: number
   dedupeWindow: number
+  /**
+   * Tombstones of erased people: an event or consent change of an erased id timestamped at or
+   * before its erasure (a retry, a queued offline event) is dropped and counted, never stored.
+   */
+  erased?: Pick<Tombstones, 'isLate' | 'dropped' | 'size'>
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
 }
@@ -158,6 +164,16 @@ export class EventWriter {
     }
   }
 
+  /** Whether a link of these ids is remembered (the erasure test asks). */
+  knowsLinks(keys: string[]): boolean {
+    const ids = new Set(keys)
+    for (const link of this.knownLinks) {
+      const [user, anon] = link.split('\u0000')
+      if (ids.has(user!) || ids.has(anon!)) return true
+    }
+    return false
+  }
+
   /** Stops accepting; what was accepted is still written. */
   async close(): Promise<void> {
     this.closed = true
@@ -248,11 +264,11 @@ export class EventWriter {
 
   private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[]; rows: RowSet }> {
     const started = this.now()
-    const events = reqs.flatMap((r) => r.events)
+    const { events, consent } = this.withoutErased(reqs.flatMap((r) => r.events), reqs.flatMap((r) => r.consent ?? []))
     const fresh = await this.dedupe(events)
     const built = buildRows(
       fresh,
-      reqs.flatMap((r) => r.consent ?? []),
+      consent,
       { consent: this.opts.consent, cipher: this.opts.cipher, lookupKey: this.opts.lookupKey, knownLinks: this.knownLinks },
       this.now(),
     )
@@ -271,6 +287,17 @@ export class EventWriter {
     const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: built.consentLimited, durationMs: this.now() - started }
     for (const l of this.flushListeners) l(stats)
     return { events: fresh, consent: built.consentChanges, rows: built.rows }
+  }
+
+  /** What belongs to an erased person (see `erased`): dropped here, counted, never stored. */
+  private withoutErased(events: IngestEvent[], consent: Omit<ConsentUpdate, 'messageId'>[]) {
+    const erased = this.opts.erased
+    if (!erased || erased.size === 0) return { events, consent }
+    const keptEvents = events.filter((e) => !erased.isLate([e.userKey, e.userId, e.anonymousId, e.previousId].filter(Boolean), e.timestamp))
+    const keptConsent = consent.filter((c) => !erased.isLate([c.userKey], c.changedAt))
+    erased.dropped('event', events.length - keptEvents.length)
+    erased.dropped('consent', consent.length - keptConsent.length)
+    return { events: keptEvents, consent: keptConsent }
   }
 
   /** Drops repeats within the batch and, after confirming with the store, repeats of stored events. */

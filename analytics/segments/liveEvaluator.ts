@@ -131,6 +131,11 @@ export class LiveEvaluator {
 
   forget(userKeys: string[]): void {
     this.facts.forget(userKeys)
+    for (const users of this.waiting.values()) for (const k of userKeys) users.delete(k)
+  }
+
+  knows(userKeys: string[]): boolean {
+    return this.facts.knows(userKeys) || [...this.waiting.values()].some((users) => userKeys.some((k) => users.has(k)))
   }
 
   handleStored(events: IngestEvent[], consent: ConsentUpdate[], rows: RowSet): void {

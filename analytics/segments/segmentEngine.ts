@@ -214,6 +214,15 @@ export class SegmentEngine {
     })
   }
 
+  /** Whether membership, pending re-evaluations or live facts of these ids are held (the erasure test asks). */
+  knows(userKeys: string[]): boolean {
+    return (
+      userKeys.some((k) => this.segmentsOf(k).length > 0) ||
+      [...this.pending.values()].some((users) => userKeys.some((k) => users.has(k))) ||
+      this.live?.knows(userKeys) === true
+    )
+  }
+
   isMember(segmentId: string, userKey: string): boolean {
     return this.members.get(segmentId)?.has(userKey) === true
   }

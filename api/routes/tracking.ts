@@ -5,6 +5,7 @@ import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
 import { selectRows } from '../../analytics/store.js'
 import type { MessageLookup } from '../../content/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
+import { ClickBursts } from '../../content/tracking/clickBursts.js'
 import { classifyClick, classifyOpen } from '../../content/tracking/machineDetection.js'
 import { verifyToken } from '../../content/tracking/tokens.js'
 import { isOneClickBody, parsePreferencesForm, preferencesPage } from '../../content/tracking/unsubscribeHeaders.js'
@@ -45,6 +46,8 @@ export interface TrackingRouteDeps {
   /** Topics a recipient can choose on the preferences page (label by topic). */
   topics: Record<string, string>
   publicUrl: () => string
+  /** Links of a message clicked together (scanner detection); registered for erasure by its owner. */
+  clicks?: ClickBursts
   log?: (msg: string, extra?: Record<string, unknown>) => void
   now?: () => number
 }
@@ -66,12 +69,14 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
   }
   const agent = (req: Request) => req.get('user-agent') ?? ''
   // Different links of one message clicked in the last second: a scanner walks them all at once.
-  const recentClicks = new Map<string, { at: number; link: number }[]>()
+  const clicks = d.clicks ?? new ClickBursts()
 
   r.get('/t/o/:token', async (req, res, next) => {
     try {
       const p = verify(req.params.token!, 'o')
       res.set('cache-control', 'no-store, private').type('image/gif').send(GIF)
+      // Erased mail: dropped and counted, never stored (the engagement layer decides).
+      if (d.outcomes.dropsErased('open', p.m)) return
       const message = await d.messages.get(p.m)
       if (!message) return
       const at = now()
@@ -87,14 +92,11 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
     try {
       const p = verify(String(req.params.token), 'c')
       res.redirect(302, p.u)
+      if (d.outcomes.dropsErased('click', p.m)) return
       const message = await d.messages.get(p.m)
       if (!message) return
       const at = now()
-      const seen = (recentClicks.get(p.m) ?? []).filter((c) => at - c.at <= 1000)
-      seen.push({ at, link: p.i })
-      recentClicks.set(p.m, seen)
-      if (recentClicks.size > 10_000) recentClicks.delete(recentClicks.keys().next().value!)
-      const c = classifyClick({ userAgent: agent(req), ip: req.ip, method: req.method, at, sentAt: message.sentAt, linksClickedWithinSecond: new Set(seen.map((s) => s.link)).size })
+      const c = classifyClick({ userAgent: agent(req), ip: req.ip, method: req.method, at, sentAt: message.sentAt, linksClickedWithinSecond: clicks.click(p.m, p.i, at) })
       await d.outcomes.record({ kind: 'click', message, at, url: p.u, machine: c.machine, ...(c.reason ? { machineReason: c.reason } : {}), userAgent: agent(req) })
     } catch (err) {
       if (!res.headersSent) next(err)
@@ -107,6 +109,7 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
   r.get('/t/v/:token', async (req, res, next) => {
     try {
       const p = verify(req.params.token!, 'v')
+      if (d.outcomes.dropsErased('view', p.m)) throw new NotFoundError('This message is no longer available online')
       const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', { id: p.m })
       if (!row) throw new NotFoundError('This message is no longer available online')
       sendStoredMail(res, row.html)
@@ -116,6 +119,8 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
   })
 
   const unsubscribe = async (p: { m: string; t: string; uk: string }, topics: string[], granted: Record<string, boolean>) => {
+    // Erased mail: its recipient is gone; a consent row now would bring them back.
+    if (d.outcomes.dropsErased('unsubscribe', p.m)) return
     const changedAt = now()
     const changes = topics.map((topic) => ({ userKey: p.uk, topic, granted: granted[topic] ?? false, changedAt, source: 'unsubscribe' as const }))
     // Through the writer: stored, and the journey router ends running journeys of that topic at once.
@@ -133,6 +138,7 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
   r.get('/u/:token', (req, res, next) => {
     try {
       const p = verify(req.params.token!, 'u')
+      if (d.outcomes.dropsErased('preferences', p.m)) throw new NotFoundError('This link is no longer available')
       res.set('cache-control', 'no-store').set('referrer-policy', 'no-referrer').type('html').send(page(p, req.params.token!, false))
     } catch (err) {
       next(err)

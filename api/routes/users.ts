@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
+import type { Eraser } from '../../analytics/erasure/eraser.js'
 import type { SegmentEngine } from '../../analytics/segments/segmentEngine.js'
 import type { UserRepository } from '../../analytics/users.js'
 import { type RouteSpec, validated } from '../route.js'
@@ -35,7 +35,7 @@ export const userSpecs = {
   erase: {
     method: 'delete',
     path: '/api/users/:id',
-    summary: 'Erase a user from every table (right to erasure); finished when it answers',
+    summary: 'Erase a user and their linked anonymous ids from every table and in-memory index (right to erasure); late signals of their mail are dropped; finished when it answers',
     tag: 'Users',
     auth: 'admin',
     params: userParams,
@@ -46,7 +46,7 @@ export const userSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-export function usersRouter(deps: { users: UserRepository; writer: EventWriter; segments: SegmentEngine; journeys?: { runs: { terminateUserRuns(userKey: string, reason: string): Promise<number> } } }): Router {
+export function usersRouter(deps: { users: UserRepository; segments: SegmentEngine; eraser: Pick<Eraser, 'erase'> }): Router {
   const router = Router()
   router.get(
     userSpecs.get.path,
@@ -66,14 +66,8 @@ export function usersRouter(deps: { users: UserRepository; writer: EventWriter; 
   router.delete(
     userSpecs.erase.path,
     validated(userSpecs.erase, async ({ params }, _req, res) => {
-      // Anything of this user's still queued must land before the delete, or it would survive it.
-      await deps.writer.drain()
-      await deps.segments.idle(3) // what was queued for this user settles first
-      // Their journeys end first: no step may send, record or look them up after the erasure.
-      for (const k of (await deps.users.keysOf(params.id)).keys) await deps.journeys?.runs.terminateUserRuns(k, 'user erased')
-      const { rowsDeleted, keys } = await deps.users.erase(params.id, 'admin-api')
-      await deps.segments.forget(keys)
-      deps.writer.forgetLinks(keys)
+      // Every table, every registered in-memory index, a tombstone for late signals (see Eraser).
+      const { rowsDeleted } = await deps.eraser.erase(params.id, 'admin-api')
       res.json({ erased: true, rowsDeleted })
     }),
   )

@@ -97,7 +97,9 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
       let suppressed = 0
       for (const e of result.events) {
         const hash = e.email ? d.suppressions.hashOf(e.email) : undefined
-        const message = (e.messageId ? await d.messages.get(e.messageId) : undefined) ?? (hash ? await d.messages.latestTo(hash) : undefined)
+        // Erased mail: no outcome, no event (the address is still suppressed below: that protects it, not the person).
+        const erased = !!e.messageId && d.outcomes.dropsErased(e.kind, e.messageId)
+        const message = erased ? undefined : ((e.messageId ? await d.messages.get(e.messageId) : undefined) ?? (hash ? await d.messages.latestTo(hash) : undefined))
         if (message) {
           matched++
           await d.outcomes.record({

@@ -35,6 +35,19 @@ export class MessageLookup {
     if (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value!)
   }
 
+  /** After an erasure: cached sends of these users or ids are dropped. */
+  forget(userKeys: readonly string[], messageIds: readonly string[]): void {
+    const users = new Set(userKeys)
+    for (const id of messageIds) this.cache.delete(id)
+    for (const [id, m] of this.cache) if (users.has(m.userKey)) this.cache.delete(id)
+  }
+
+  /** Whether a send of these users or ids is cached (the erasure test asks). */
+  knows(userKeys: readonly string[], messageIds: readonly string[]): boolean {
+    const users = new Set(userKeys)
+    return messageIds.some((id) => this.cache.has(id)) || [...this.cache.values()].some((m) => users.has(m.userKey))
+  }
+
   async get(messageId: string): Promise<MessageInfo | undefined> {
     const hit = this.cache.get(messageId)
     if (hit) return hit

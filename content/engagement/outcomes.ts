@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { GroupInsert } from '../../analytics/groupInsert.js'
 import { ENGAGEMENT_EVENTS } from '../../analytics/segments/ruleSchema.js'
+import type { DroppedSignal, Tombstones } from '../../analytics/erasure/tombstones.js'
 import type { MessageInfo } from './messageLookup.js'
 
 export type OutcomeKind = 'delivered' | 'open' | 'click' | 'unsubscribe' | 'bounce' | 'complaint'
@@ -39,12 +40,26 @@ export class OutcomeRecorder {
   constructor(
     client: ClickHouseClient,
     private readonly track?: (userKey: string, event: string, properties: Record<string, unknown>, at: number) => Promise<void>,
+    /** Tombstones of erased people: their mail's late signals are dropped and counted. */
+    private readonly erased?: Pick<Tombstones, 'isErasedMessage' | 'dropped'>,
   ) {
     this.rows = new GroupInsert(client, 'message_events')
   }
 
+  /**
+   * Whether a signal (open, click, unsubscribe, bounce…) belongs to erased mail. Then the caller
+   * drops it: it is counted here and never stored, so it cannot bring the person back.
+   */
+  dropsErased(kind: DroppedSignal, messageId: string): boolean {
+    if (!this.erased?.isErasedMessage(messageId)) return false
+    this.erased.dropped(kind)
+    return true
+  }
+
   async record(o: Outcome): Promise<void> {
     const m = o.message
+    // Last line of defence: a message looked up just before its erasure must not write after it.
+    if (this.dropsErased(o.kind === 'delivered' ? 'delivered' : 'outcome', m.messageId)) return
     const row = {
       message_id: m.messageId,
       event: o.kind,

@@ -64,6 +64,11 @@ export class BehaviorIndex {
     }
   }
 
+  /** After an erasure. */
+  forget(userKeys: readonly string[]): void {
+    for (const k of userKeys) this.users.delete(k)
+  }
+
   /** The user's entry rebuilt from these events alone (read from the store for them). */
   replaceUser(userKey: string, events: readonly BehaviorEvent[]): void {
     this.users.delete(userKey)

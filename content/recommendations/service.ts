@@ -78,6 +78,8 @@ export class RecommendationService {
   /** The last write batch the loaded index read; later `onStored` batches are new. */
   private loadedSeq = -1
   private changes: CatalogChange[] | undefined
+  /** Users erased since the current load began. */
+  private forgotten: string[] = []
   private pairs: Pick<RawAggregates, 'boughtTogether' | 'viewedTogether'> = { boughtTogether: [], viewedTogether: [] }
   private lastFullAt: number | undefined
   /** Refreshes run one after another. */
@@ -97,12 +99,16 @@ export class RecommendationService {
 
   /** Catalog and aggregates, then the behaviour history; stored events meanwhile are not lost. */
   async load(): Promise<LoadStats> {
+    this.forgotten = []
     const buffered: NonNullable<typeof this.buffered> = []
     this.buffered = buffered
     try {
       const refreshMs = await this.refresh({ full: true })
       const started = performance.now()
       const loaded = await loadBehavior(this.client, this.now(), { days: this.opts.windowDays, pageSize: this.opts.pageSize })
+      // Users erased while the load read the store: it may have read them.
+      loaded.index.forget(this.forgotten)
+      this.forgotten = []
       this.state.index = loaded.index
       this.loadedSeq = loaded.maxSeq
       this.buffered = undefined
@@ -118,6 +124,7 @@ export class RecommendationService {
       return stats
     } finally {
       if (this.buffered === buffered) this.buffered = undefined
+      this.forgotten = []
     }
   }
 
@@ -183,6 +190,23 @@ export class RecommendationService {
     this.state.catalog.learn(events)
     this.changes?.push((c) => c.learn(events))
     this.state.index.replaceUser(userKey, events)
+  }
+
+  /**
+   * After an erasure: the user's behaviour leaves the index (a load under way would bring it
+   * back from what it read before the erasure, so buffered batches and the loaded index both lose it).
+   */
+  forgetUsers(userKeys: readonly string[]): void {
+    this.state.index.forget(userKeys)
+    const gone = new Set(userKeys)
+    if (!this.buffered) return
+    this.forgotten.push(...userKeys)
+    for (const b of this.buffered) b.events = b.events.filter((e) => !gone.has(e.userKey))
+  }
+
+  /** Whether the behaviour index holds any of these users (the erasure test asks). */
+  knowsUser(userKeys: readonly string[]): boolean {
+    return userKeys.some((k) => this.state.index.user(k) !== undefined)
   }
 
   /** Writes products through the catalog API path; recommendations see them at once. */

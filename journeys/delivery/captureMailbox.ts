@@ -71,6 +71,11 @@ export class CaptureMailbox {
     return `smtp://${host}:${this.port}`
   }
 
+  /** Captured messages still being stored (an erasure waits for them). */
+  settled(): Promise<void> {
+    return this.rows.settled()
+  }
+
   async stop(): Promise<void> {
     await this.rows.settled()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))

@@ -61,13 +61,28 @@ export class Deliverer {
     this.failureObservers.push(fn)
   }
 
+  private readonly inFlight = new Set<Promise<unknown>>()
+
+  /**
+   * Waits for the deliveries under way now (not for later ones). An erasure writes its tombstone
+   * (no new send of the person starts), then waits here, so a send that passed the check just
+   * before lands in the store before the store is erased.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight])
+  }
+
   async deliver(req: SendRequest): Promise<DeliverResult> {
     let result: DeliverResult
+    const once = this.deliverOnce(req)
+    this.inFlight.add(once)
     try {
-      result = await this.deliverOnce(req)
+      result = await once
     } catch (err) {
       for (const o of this.failureObservers) o(req, err)
       throw err
+    } finally {
+      this.inFlight.delete(once)
     }
     for (const o of this.observers) o(req, result)
     return result
@@ -75,6 +90,8 @@ export class Deliverer {
 
   private async deliverOnce(req: SendRequest): Promise<DeliverResult> {
     const { gate, recorder } = this.opts
+    // The run of an erased person: nothing is sent, and nothing of it is recorded (not even a skip).
+    if (gate.erased(req)) return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
     const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }
     const end = (outcome: string, test: boolean) =>
@@ -83,6 +100,7 @@ export class Deliverer {
       await end('completed', req.test)
       return { status: 'sent', reason: 'already_sent', ended: !!req.last }
     }
+    if (decision.action === 'skip' && decision.reason === 'erased') return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     if (decision.action === 'skip') {
       await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }), end(decision.exit ? decision.reason : 'completed', req.test)])
       return { status: 'skipped', reason: decision.reason, exit: decision.exit, ended: !!req.last }

@@ -75,6 +75,11 @@ export interface GateOptions {
    * as `duplicate` — the false-trigger report's definition of one.
    */
   duplicateWindowMs?: number
+  /**
+   * Whether the user was erased after this run's trigger (the erasure's tombstones): such a run
+   * belongs to the erased person and must neither send nor record anything.
+   */
+  isErased?: (userKey: string, triggeredAt: number) => boolean
   now?: () => number
 }
 
@@ -110,6 +115,21 @@ export class SendGate {
 
   constructor(private readonly opts: GateOptions) {
     this.now = opts.now ?? Date.now
+  }
+
+  /** A run of an erased person (see `isErased`): answered at once, before anything is read or written. */
+  erased(req: Pick<SendRequest, 'userKey' | 'trigger'>): boolean {
+    return this.opts.isErased?.(req.userKey, req.trigger.timestamp) === true
+  }
+
+  /** After an erasure: reservations and waiting sends of these users are dropped. */
+  forget(userKeys: readonly string[]): void {
+    for (const k of userKeys) this.reserved.delete(k)
+  }
+
+  /** Whether anything of these users is held (the erasure test asks). */
+  knows(userKeys: readonly string[]): boolean {
+    return userKeys.some((k) => this.reserved.has(k) || this.contending.has(k))
   }
 
   check(req: SendRequest): Promise<GateDecision> {
@@ -252,7 +272,8 @@ export class SendGate {
         test: r.test || this.opts.testUserIds.has(r.userKey) || (!!email && !!this.opts.testEmailPattern?.test(email)),
       }
       const status = statusOf.get(r.messageId)
-      if (status === 'sent') out[i] = { action: 'already_sent' }
+      if (this.erased(r)) out[i] = { action: 'skip', reason: 'erased', exit: true }
+      else if (status === 'sent') out[i] = { action: 'already_sent' }
       // Decided before a crash, perhaps handed over: send again with the same Message-ID (the
       // transport collapses it), without deciding again.
       else if (status === 'sending') out[i] = { action: 'send', recipient, resumed: true }

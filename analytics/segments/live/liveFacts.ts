@@ -223,5 +223,27 @@ export class LiveFacts {
     }
     const gone = new Set(keys)
     for (const [anon, [u]] of this.links) if (gone.has(u)) this.links.delete(anon)
+    // Their time-driven re-evaluations, too: a timeline entry names the user.
+    for (const [bucket, entry] of this.timeline) {
+      if (!entry.users.some((u) => gone.has(u))) continue
+      const kept: typeof entry = { users: [], at: [] }
+      entry.users.forEach((u, i) => {
+        if (!gone.has(u)) {
+          kept.users.push(u)
+          kept.at.push(entry.at[i]!)
+        }
+      })
+      if (kept.users.length) this.timeline.set(bucket, kept)
+      else this.timeline.delete(bucket)
+    }
+  }
+
+  /** Whether facts, links or due re-evaluations of these ids are held (the erasure test asks). */
+  knows(keys: string[]): boolean {
+    const ids = new Set(keys)
+    if (keys.some((k) => this.table.has(k) || this.links.has(k))) return true
+    for (const [, [u]] of this.links) if (ids.has(u)) return true
+    for (const entry of this.timeline.values()) if (entry.users.some((u) => ids.has(u))) return true
+    return false
   }
 }
