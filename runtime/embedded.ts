@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path'
 import { createLogger } from './log.js'
 import { startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
+import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { type DevServer, startDevServer } from './temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
 
@@ -56,10 +57,10 @@ export async function main(): Promise<void> {
     ].join('\n'),
   )
 
-  stopOnSignals(async () => {
-    await nudge.stop()
-    await dev?.stop() // last: the worker has drained by now
-  }, log)
+  // Nudge's own plan, then the dev server last: the worker has drained and every connection to
+  // the server is closed by then.
+  const steps: ShutdownStep[] = [...nudge.shutdownSteps, ...(dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : [])]
+  stopOnSignals(() => runShutdownPlan(steps, log).then(() => undefined), log)
 }
 
 main().catch((err) => {
