@@ -5,6 +5,7 @@ import { configOrExit, stopOnSignals } from './processLifecycle.js'
 import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { type DevServer, startDevServer } from './temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
+import { DataDirInUse } from './devServerRecord.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev
@@ -33,6 +34,11 @@ export async function main(): Promise<void> {
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: resolve(join(config.DATA_DIR, 'temporal', 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
+      warn: log.warn,
+    }).catch((err: unknown) => {
+      if (!(err instanceof DataDirInUse)) throw err
+      process.stderr.write(`${err.message}\n`)
+      process.exit(3)
     })
     address = dev.address
     log.info('Temporal dev server ready', { address, ui: dev.uiUrl })
