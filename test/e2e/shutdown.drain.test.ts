@@ -61,7 +61,10 @@ describe('SIGINT during a burst of due sends', () => {
     const users = Array.from({ length: 200 }, (_, i) => `drain-${i}`)
 
     const first = await startEmbedded(env)
-    const journey = { id: 'drain-probe', name: 'drain probe', trigger: { type: 'event', event: 'Drain Probe' }, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'due now for {{ user.id }}' }] }
+    // A small HTML template: what is measured is the stop, not rendering under a loaded CPU.
+    const template = { id: 'drain-note', format: 'html', subject: 'due now for {{ user.id }}', body: '<p>Hello {{ user.id }}, this one was due.</p>' }
+    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(201)
+    const journey = { id: 'drain-probe', name: 'drain probe', trigger: { type: 'event', event: 'Drain Probe' }, steps: [{ id: 'send', type: 'send', template: 'drain-note' }] }
     expect((await fetch(`${base}/api/journeys`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(journey) })).status).toBe(201)
     expect((await fetch(`${base}/api/journeys/drain-probe/activate`, { method: 'POST', headers: adminHeaders })).status).toBe(200)
     const identified = await fetch(`${base}/v1/batch`, { method: 'POST', headers, body: JSON.stringify({ batch: users.map((u) => ({ type: 'identify', userId: u, traits: { email: `${u}@example.test` } })) }) })
