@@ -374,9 +374,14 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   ]
   async function drainWorker(): Promise<void> {
     if (!worker) return
+    const t0 = Date.now()
     if (worker.getState() === 'RUNNING') worker.shutdown()
     await workerRun
-    if (workerError) throw workerError
+    if (!workerError) return
+    const why = workerError instanceof Error ? workerError.message : String(workerError)
+    // Past the force time the SDK gives up on activities that ignored cancellation: their runs
+    // retry them after a restart (a send by its message id, which the ESP dedupes).
+    throw new Error(Date.now() - t0 >= graceMs + WORKER_FORCE_AFTER_GRACE_MS ? `not drained within SHUTDOWN_GRACE + ${WORKER_FORCE_AFTER_GRACE_MS} ms (${why})` : why)
   }
 
   let stopping: Promise<void> | undefined

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../runtime/freePort.js'
 import { startEmbedded } from '../helpers/child.js'
+import { type EspSink, startEspSink } from '../helpers/espSink.js'
 import { sleep, waitFor } from '../helpers/journeys.js'
 
 /**
@@ -16,32 +15,16 @@ import { sleep, waitFor } from '../helpers/journeys.js'
  */
 describe('SIGINT during a burst of due sends', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-drain-'))
-  const deliveries: { messageId: string; to: string }[] = []
   // A slow ESP (150 ms a message): the burst lasts seconds, so SIGINT lands with sends in flight.
-  const esp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = []
-      stream.on('data', (c: Buffer) => chunks.push(c))
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8')
-        const messageId = /^x-nudge-message-id:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? ''
-        setTimeout(() => {
-          for (const r of session.envelope.rcptTo) deliveries.push({ messageId, to: r.address })
-          callback()
-        }, 150)
-      })
-    },
-  })
+  let esp: EspSink
   afterAll(async () => {
-    await new Promise<void>((r) => esp.close(() => r()))
+    await esp?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
   it('exits 0 within 15 s, and after a restart all 200 due mails were delivered once each', async () => {
-    await new Promise<void>((r) => esp.listen(0, '127.0.0.1', () => r()))
+    esp = await startEspSink({ delayMs: 150 })
+    const deliveries = esp.deliveries
     const env = {
       DATA_DIR: dir,
       PORT: String(await freePort()),
@@ -50,7 +33,7 @@ describe('SIGINT during a burst of due sends', () => {
       WRITE_KEYS: 'web:wk_drain_key',
       ADMIN_API_KEY: 'admin_drain_key',
       NUDGE_ENCRYPTION_KEY: 'b'.repeat(64),
-      SMTP_URL: `smtp://127.0.0.1:${(esp.server.address() as AddressInfo).port}`,
+      SMTP_URL: esp.url,
       FREQUENCY_CAP: '',
       QUIET_HOURS: '',
       LOG_LEVEL: 'info',
