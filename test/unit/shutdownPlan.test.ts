@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../runtime/config.js'
 import { createLogger } from '../../runtime/log.js'
 import { ShutdownIncomplete, runShutdownPlan } from '../../runtime/shutdownPlan.js'
 
@@ -63,4 +64,12 @@ describe('signals', () => {
     expect(await exited).toBe(130)
     expect(out).toContain('second signal: exiting now')
   }, 30_000)
+})
+
+describe('SHUTDOWN_GRACE', () => {
+  it('defaults to 8s and must be a duration', () => {
+    expect(loadConfig({}).SHUTDOWN_GRACE).toBe('8s')
+    expect(loadConfig({ SHUTDOWN_GRACE: '1500ms' }).SHUTDOWN_GRACE).toBe('1500ms')
+    expect(() => loadConfig({ SHUTDOWN_GRACE: 'soon' })).toThrow(/SHUTDOWN_GRACE: must be a duration like 8s/)
+  })
 })
