@@ -315,9 +315,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
         const router = journeys.router
         if (!router) return
         // Runs for stored triggers (and the segment entries they cause) start while there is
-        // time; the rest of the stored triggers are routed again from
-        // the store after a restart (routing progress stays before them). Calls already made
-        // finish while the worker drains.
+        // time; the rest of the stored triggers are routed again from the store after a restart
+        // (routing progress stays before them). Calls already made finish while the worker drains.
         await Promise.race([segments.idle().then(() => router.idle()), new Promise((r) => setTimeout(r, ROUTE_GRACE_MS).unref())])
         const left = router.stop()
         if (left) log.info('routing stopped; the rest is routed again after a restart', { left })
