@@ -226,10 +226,27 @@ export class TriggerRouter {
     for (const o of this.observers) o(kind, ms, userKey)
   }
 
-  /** Resolves when every queued Temporal call has finished (tests, shutdown). */
+  /** Resolves when every queued Temporal call has finished (tests, shutdown); once stopped, the in-flight ones. */
   async idle(): Promise<void> {
-    if (!this.inFlight && !this.queue.length) return
+    if (!this.inFlight && (this.stopped || !this.queue.length)) return
     await new Promise<void>((r) => this.idleWaiters.push(r))
+  }
+
+  private stopped = false
+  private readonly wakers = new Set<() => void>()
+
+  /**
+   * Shutdown: no further Temporal calls. Calls in flight finish (or, failing, are not retried);
+   * queued ones are dropped and their batches never count as routed, so `routedSeq` stays before
+   * them and a restart routes them again from the store. Returns how many were dropped.
+   */
+  stop(): number {
+    this.stopped = true
+    const dropped = this.queue.length
+    this.queue.length = 0
+    for (const wake of [...this.wakers]) wake()
+    if (!this.inFlight) for (const w of this.idleWaiters.splice(0)) w()
+    return dropped
   }
 
   get depth(): number {
@@ -245,40 +262,51 @@ export class TriggerRouter {
 
   private pump(): void {
     const limit = this.opts.concurrency ?? 32
-    while (this.inFlight < limit && this.queue.length) {
+    while (!this.stopped && this.inFlight < limit && this.queue.length) {
       const { task, seq } = this.queue.shift()!
       this.inFlight++
-      void this.attempt(task).finally(() => {
-        if (seq) this.settle(seq)
+      void this.attempt(task).then((done) => {
+        // A call given up at shutdown leaves its batch unrouted (routed again after a restart).
+        if (done && seq) this.settle(seq)
         this.inFlight--
-        this.routed++
+        if (done) this.routed++
         this.pump()
-        if (!this.inFlight && !this.queue.length) for (const w of this.idleWaiters.splice(0)) w()
+        if (!this.inFlight && (this.stopped || !this.queue.length)) for (const w of this.idleWaiters.splice(0)) w()
       })
     }
+    if (this.stopped) this.queue.length = 0
   }
 
   /**
    * Retries with back-off until it succeeds: Temporal being unavailable must not cost a trigger.
    * A call Temporal refuses as invalid (a value it cannot take) is not retried: it would fail the
-   * same way forever and hold back `routedSeq` behind it. It is counted and logged instead.
+   * same way forever and hold back `routedSeq` behind it. It is counted and logged instead (true:
+   * the call is done with). False: given up because the router stopped.
    */
-  private async attempt(task: () => Promise<void>): Promise<void> {
+  private async attempt(task: () => Promise<void>): Promise<boolean> {
     let delay = 200
     for (let i = 1; ; i++) {
       try {
-        return await task()
+        await task()
+        return true
       } catch (err) {
         if (isInvalidArgument(err)) {
           this.rejected++
           this.opts.log?.('journey routing refused by Temporal as invalid; not retried', { err: String(err) })
-          return
+          return true
         }
+        if (this.stopped) return false
         if (i % 8 === 0) {
           this.failed++
           this.opts.log?.('journey routing keeps failing; retrying', { err: String(err), attempts: i })
         }
-        await new Promise((r) => setTimeout(r, delay))
+        // A back-off ends early when the router stops (shutdown must not wait up to 30 s on it).
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => done(), delay)
+          const done = () => (clearTimeout(t), this.wakers.delete(done), r())
+          this.wakers.add(done)
+        })
+        if (this.stopped) return false
         delay = Math.min(delay * 2, 30_000)
       }
     }

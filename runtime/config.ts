@@ -112,6 +112,9 @@ const envSchema = z.object({
   FALSE_TRIGGER_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
   TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // Ctrl-C / SIGTERM: how long the worker lets in-flight sends and steps finish before cancelling
+  // them (their runs resume after a restart); the worker is forced down 2 s after that.
+  SHUTDOWN_GRACE: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s').default('8s'),
 })
 
 export type Env = z.infer<typeof envSchema>

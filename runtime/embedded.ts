@@ -2,8 +2,10 @@ import { join, resolve } from 'node:path'
 import { createLogger } from './log.js'
 import { startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
+import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { type DevServer, startDevServer } from './temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
+import { DataDirInUse } from './devServerRecord.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev
@@ -32,6 +34,11 @@ export async function main(): Promise<void> {
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: resolve(join(config.DATA_DIR, 'temporal', 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
+      warn: log.warn,
+    }).catch((err: unknown) => {
+      if (!(err instanceof DataDirInUse)) throw err
+      process.stderr.write(`${err.message}\n`)
+      process.exit(3)
     })
     address = dev.address
     log.info('Temporal dev server ready', { address, ui: dev.uiUrl })
@@ -56,10 +63,10 @@ export async function main(): Promise<void> {
     ].join('\n'),
   )
 
-  stopOnSignals(async () => {
-    await nudge.stop()
-    await dev?.stop() // last: the worker has drained by now
-  }, log)
+  // Nudge's own plan, then the dev server last: the worker has drained and every connection to
+  // the server is closed by then.
+  const steps: ShutdownStep[] = [...nudge.shutdownSteps, ...(dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : [])]
+  stopOnSignals(() => runShutdownPlan(steps, log).then(() => undefined), log)
 }
 
 main().catch((err) => {

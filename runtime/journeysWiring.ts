@@ -247,15 +247,30 @@ export async function buildJourneys(d: JourneyDepsIn) {
     deliverer,
     mailbox,
     activities,
-    async stop() {
+    // Shutdown comes in phases that the process's shutdown plan (runtime/nudge.ts) orders around
+    // the worker's drain: send activities use all of this until the worker has drained.
+    /** What the last sends wrote is stored (ledger, steps, outcomes). */
+    async settleWrites() {
+      await outcomes.settled()
+      await recorder?.settled()
+    },
+    /** Runs for what is stored are started, and how far routing got is saved. */
+    async settleRouting() {
+      await router?.idle()
+      await progress?.stop()
+    },
+    /** Definition and template polling. */
+    stopPolling() {
       journeys.stop()
       templates.stop()
-      await router?.idle()
-      await outcomes.settled()
-      await progress?.stop()
-      await recorder?.settled()
+    },
+    /** The mail transport's pooled connections, then the capture mailbox (its last rows stored). */
+    async closeDelivery() {
       transport.close()
       await mailbox.stop()
+    },
+    /** The connections opened here (send path, mailbox, pre-send checks). */
+    async closeStores() {
       if (sendStore !== d.store) await sendStore.close()
       if (mailStore !== d.store) await mailStore.close()
       await gateStore?.close()

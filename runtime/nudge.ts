@@ -40,6 +40,7 @@ import { collectReport } from '../analytics/reports/collectReport.js'
 import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
 import { parseDuration } from '../journeys/duration.js'
 import { Counter } from 'prom-client'
+import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 
 /**
  * The composition root: builds every adapter from the config and hands them to the pure parts.
@@ -82,6 +83,9 @@ export interface RunningNudge {
   temporal: Client
   worker?: Worker
   health(): Promise<HealthReport>
+  /** The ordered shutdown (a host appends its own last steps, e.g. the Temporal dev server). */
+  shutdownSteps: readonly ShutdownStep[]
+  /** Runs shutdownSteps once; rejects (after running them all) if a step failed or overran. */
   stop(): Promise<void>
 }
 
@@ -253,14 +257,21 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   let worker: Worker | undefined
   let workerRun: Promise<void> | undefined
+  let workerError: unknown
+  const graceMs = parseDuration(config.SHUTDOWN_GRACE)!
   if (role !== 'api') {
     worker = await createWorker({
       connection: nativeConnection!,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities: { ...createActivities({ client: store.client }), ...journeys.activities! },
+      shutdownGraceMs: graceMs,
+      shutdownForceMs: graceMs + WORKER_FORCE_AFTER_GRACE_MS,
     })
-    workerRun = worker.run().catch((err) => log.error('worker stopped with an error', { err: String(err) }))
+    workerRun = worker.run().catch((err) => {
+      workerError = err
+      log.error('worker stopped with an error', { err: String(err) })
+    })
     log.info('worker running', { taskQueue: config.TEMPORAL_TASK_QUEUE })
   }
 
@@ -343,42 +354,109 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     log.info('API listening', { url })
   }
 
-  let stopping: Promise<void> | undefined
-  const stop = () =>
-    (stopping ??= (async () => {
-      // 1. stop accepting; in-flight requests finish (their writes are awaited by their handlers)
-      if (server) {
-        const closed = new Promise<void>((resolve) => server!.close(() => resolve()))
-        server.closeIdleConnections()
-        const force = setTimeout(() => server!.closeAllConnections(), 10_000)
-        await closed
-        clearTimeout(force)
-      }
-      // 2. flush whatever was accepted, and let segments and journeys see it
-      await writer.close()
-      await segments.stop()
-      await journeys.stop()
-      flags.stop()
-      await experiments.stop()
-      // 3. drain the worker: running activities finish, workflows resume elsewhere/later
-      if (worker) {
-        if (worker.getState() === 'RUNNING') worker.shutdown()
-        await workerRun
-      }
-      clearInterval(consentRefresh)
-      tombstones.stop()
-      clearInterval(memoryLog)
-      await nativeConnection?.close()
-      await connection.close()
-      await falseTriggers.stop()
-      await recsLoaded
-      await recommendations.stop()
-      await recsStore.close()
-      if (segmentStore !== store) await segmentStore.close()
-      await store.close()
-    })())
+  // The shutdown plan: one ordered list (see runShutdownPlan). What a step closes, no earlier
+  // step needs: send activities use the writer, the stores, the mail transport, segments and the
+  // Temporal connections, so all of those stay open until the worker has drained.
+  const shutdownSteps: ShutdownStep[] = [
+    { name: 'stop accepting HTTP requests', timeoutMs: HTTP_CLOSE_MS + 2000, run: () => closeServer(server) },
+    { name: 'store accepted events', timeoutMs: 10_000, run: () => writer.drain() },
+    {
+      name: 'stop routing',
+      timeoutMs: ROUTE_GRACE_MS + 1000,
+      run: async () => {
+        const router = journeys.router
+        if (!router) return
+        // Runs for stored triggers (and the segment entries they cause) start while there is
+        // time; the rest of the stored triggers are routed again from the store after a restart
+        // (routing progress stays before them). Calls already made finish while the worker drains.
+        await Promise.race([segments.idle().then(() => router.idle()), new Promise((r) => setTimeout(r, ROUTE_GRACE_MS).unref())])
+        const left = router.stop()
+        if (left) log.info('routing stopped; the rest is routed again after a restart', { left })
+      },
+    },
+    { name: 'drain the worker (in-flight sends finish)', timeoutMs: graceMs + WORKER_FORCE_AFTER_GRACE_MS + 2000, run: drainWorker },
+    {
+      // Run starts made before routing stopped have finished during the drain.
+      name: 'store what the last sends wrote',
+      timeoutMs: 10_000,
+      run: async () => {
+        await journeys.router?.idle()
+        await journeys.settleWrites()
+        // Closing the writer stores what activities ingested (traits, outcomes as events);
+        // segments see it; routing progress is saved before it (routed after a restart).
+        await writer.close()
+        await segments.stop()
+        await journeys.settleRouting()
+      },
+    },
+    {
+      name: 'stop background work',
+      timeoutMs: 10_000,
+      run: async () => {
+        clearInterval(consentRefresh)
+        tombstones.stop()
+        clearInterval(memoryLog)
+        journeys.stopPolling()
+        flags.stop()
+        await experiments.stop()
+        await falseTriggers.stop()
+        await recsLoaded
+        await recommendations.stop()
+      },
+    },
+    { name: 'close the mail transport and capture mailbox', timeoutMs: 5000, run: () => journeys.closeDelivery() },
+    {
+      name: 'close Temporal connections',
+      timeoutMs: 5000,
+      run: async () => {
+        await nativeConnection?.close()
+        await connection.close()
+      },
+    },
+    {
+      name: 'close stores',
+      timeoutMs: 10_000,
+      run: async () => {
+        await journeys.closeStores()
+        await recsStore.close()
+        if (segmentStore !== store) await segmentStore.close()
+        await store.close()
+      },
+    },
+  ]
+  async function drainWorker(): Promise<void> {
+    if (!worker) return
+    const t0 = Date.now()
+    if (worker.getState() === 'RUNNING') worker.shutdown()
+    await workerRun
+    if (!workerError) return
+    const why = workerError instanceof Error ? workerError.message : String(workerError)
+    // Past the force time the SDK gives up on activities that ignored cancellation: their runs
+    // retry them after a restart (a send by its message id, which the ESP dedupes).
+    throw new Error(Date.now() - t0 >= graceMs + WORKER_FORCE_AFTER_GRACE_MS ? `not drained within SHUTDOWN_GRACE + ${WORKER_FORCE_AFTER_GRACE_MS} ms (${why})` : why)
+  }
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, erasure: { registry: erasure, tombstones, eraser }, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, stop }
+  let stopping: Promise<void> | undefined
+  const stop = () => (stopping ??= runShutdownPlan(shutdownSteps, log).then(() => undefined))
+
+  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, erasure: { registry: erasure, tombstones, eraser }, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, shutdownSteps, stop }
+}
+
+/** In-flight HTTP requests get this long to finish once the server stops accepting; then their connections are closed. */
+const HTTP_CLOSE_MS = 3000
+/** How long a stop lets queued run starts go on before leaving them to the next start. */
+const ROUTE_GRACE_MS = 2000
+/** The worker is forced down this long after its grace period (activities that ignored cancellation). */
+const WORKER_FORCE_AFTER_GRACE_MS = 2000
+
+async function closeServer(server: Server | undefined): Promise<void> {
+  if (!server) return
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  // Keep-alive connections with no request in flight would hold close() open: end them now.
+  server.closeIdleConnections()
+  const force = setTimeout(() => server.closeAllConnections(), HTTP_CLOSE_MS)
+  await closed
+  clearTimeout(force)
 }
 
 const withCondition = (c: SegmentCondition | undefined) => (c ? { segment: { id: c.segment, member: c.member } } : {})

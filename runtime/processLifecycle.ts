@@ -30,7 +30,7 @@ export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
       process.exit(130)
     }
     firstSignalAt = Date.now()
-    log.info(`${signal}: stopping — no new requests, flushing accepted events, draining the worker`)
+    log.info(`${signal}: stopping — no new requests, flushing accepted events, draining the worker (again to force exit)`)
     try {
       await stop()
       log.info('stopped cleanly')

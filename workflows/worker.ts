@@ -9,6 +9,10 @@ export interface WorkerOptions {
   namespace: string
   taskQueue: string
   activities: Activities & Partial<JourneyActivities>
+  /** After shutdown() is asked: in-flight activities get this long, then are cancelled. */
+  shutdownGraceMs?: number
+  /** …and past this the worker stops regardless (run() rejects). */
+  shutdownForceMs?: number
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -23,5 +27,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     // (tens to hundreds of ms, waiting on the store and SMTP, not on CPU), so many are in flight.
     maxConcurrentWorkflowTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 400,
+    ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
+    ...(opts.shutdownForceMs !== undefined ? { shutdownForceTime: opts.shutdownForceMs } : {}),
   })
 }
