@@ -41,6 +41,19 @@ export const srmResponse = z
     pValue: z.number().min(0).max(1),
     /** p < 0.001. */
     flagged: z.boolean(),
+    /**
+     * Arms with weight 0 are left out of the test (units included); one that received units gets
+     * a warning here instead of moving the p-value.
+     */
+    warnings: z.array(
+      z.object({
+        code: z.literal('units_in_zero_weight_arm'),
+        /** Index of the arm in observed. */
+        arm: z.number().int().min(0),
+        units: z.number().int().min(1),
+        message: z.string(),
+      }),
+    ),
   })
   .meta({ id: 'SrmResponse' })
 
