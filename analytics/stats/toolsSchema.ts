@@ -132,7 +132,10 @@ export const powerResponse = z
   .object({
     /** Probability of a significant result (two-sided, at alpha) if the true lift is `effect`. */
     power: z.number().min(0).max(1),
-    /** The smallest positive relative lift detected with probability targetPower; null when none is (see mdeReason). */
+    /**
+     * The smallest positive relative lift detected (significant, in its own direction) with probability targetPower —
+     * Δ/SE = z(1−α/2) + z(targetPower), GrowthBook's definition; null when none is (see mdeReason).
+     */
     mde: z.number().nullable(),
     mdeAttainable: z.boolean(),
     /** Why mde is null; null when it is not. */
