@@ -23,7 +23,7 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
  *   targetPower, i.e. Δ/SE(Δ) = s* = z(1−α/2) + z(targetPower). A significant result of the wrong
  *   sign (the far tail Φ(−z − s), which `power` does count, as GrowthBook's power does) is not a
  *   detection of a positive lift, so the MDE leaves it out: at the MDE, power = targetPower +
- *   Φ(−z − s*) (1.2e-6 at α = 0.05 and 80 %). With s* in closed form, Δ = s*·SE(Δ) is the quadratic
+ *   Φ(−z − s*) (9.6e-7 at α = 0.05 and 80 %). With s* in closed form, Δ = s*·SE(Δ) is the quadratic
  *   (1 − k)Δ² − 2kΔ − 2k = 0 with k = s*² σ²/(n μC²), whose positive root
  *   Δ = (k + √(k(2 − k)))/(1 − k) is exact to rounding — no iterative solver, no tolerance.
  *   (Δ/SE(Δ) rises monotonically towards √n·|μC|/σ as Δ → ∞, so k ≥ 1 means no lift is large
