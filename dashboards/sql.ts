@@ -41,8 +41,8 @@ export function exposedUnits(where: string): string {
 
 /**
  * Sample ratio mismatch per experiment, as `analytics/stats/srm.ts` defines it: Pearson's
- * χ² = Σ (o − e)²/e over the arms with weight > 0, e = w/Σw · Σo (Σo over every exposed unit,
- * also those in zero-weight arms), df = arms with weight > 0 − 1.
+ * χ² = Σ (o − e)²/e over the arms with weight > 0, e = w/Σw · Σo (Σo over the units of those
+ * arms only: a zero-weight arm is left out, units and all), df = arms with weight > 0 − 1.
  *
  * The p-value, in SQL: for two arms (df = 1) χ² is the square of a standard normal, so
  * p = P(|Z| > √χ²) = erfc(√(χ²/2)) — the normal approximation is exact here. For more arms it
@@ -71,7 +71,15 @@ export function srmSql(o: { experiments: string; exposures: string }): string {
         FROM (${exposedUnits(o.exposures)})
         GROUP BY experiment, variant
       ),
-      totals AS (SELECT experiment, sum(units) AS n FROM observed GROUP BY experiment),
+      -- Only the arms with weight > 0 are tested (analytics/stats/srm.ts): units in a zero-weight
+      -- (or unknown) variant are not a shortfall of the others, so they stay out of the total.
+      totals AS (
+        SELECT o.experiment AS experiment, sum(o.units) AS n
+        FROM observed AS o
+        INNER JOIN arms AS w ON w.experiment = o.experiment AND w.variant = o.variant
+        WHERE w.weight > 0
+        GROUP BY o.experiment
+      ),
       tests AS (
         SELECT a.experiment AS experiment, any(t.n) AS units,
                sumIf(pow(o.units - t.n * a.weight / a.total_weight, 2) / (t.n * a.weight / a.total_weight), a.weight > 0) AS chi_square,

@@ -3,7 +3,7 @@ import { FATAL_FLAGS } from './analyzeSchema.js'
 import { bayesianTest, type GaussianPrior, scalePrior } from './bayesian.js'
 import { cupedArmStat, cupedRelativeVariance, pooledTheta, ratioCupedArm, ratioCupedArmStat, ratioCupedRelativeVariance, ratioCupedTheta } from './cuped.js'
 import { type Alternative, frequentistTest } from './frequentist.js'
-import { type ArmStat, absoluteEffect, type EffectMoments, relativeEffect, sampleMean, sampleVariance } from './moments.js'
+import { type ArmStat, absoluteEffect, type EffectMoments, relativeEffect, sampleMean, unitVariance } from './moments.js'
 import { ratioArmStat } from './ratio.js'
 import { sequentialTest } from './sequential.js'
 
@@ -86,7 +86,7 @@ function armSummary(arm: AnalyzeArm, type: MetricType): AnalyzeResponse['arms'][
     const r = ratioArmStat(ratioAggregates(arm))
     return { name: arm.name, n: arm.n, mean: r ? finiteOrNull(r.mean) : null, stdDev: r ? finiteOrNull(Math.sqrt(r.variance)) : null }
   }
-  return { name: arm.name, n: arm.n, mean: finiteOrNull(sampleMean(arm.n, arm.sum)), stdDev: finiteOrNull(Math.sqrt(sampleVariance(arm.n, arm.sum, sumSquaresOf(arm, type)))) }
+  return { name: arm.name, n: arm.n, mean: finiteOrNull(sampleMean(arm.n, arm.sum)), stdDev: finiteOrNull(Math.sqrt(unitVariance(arm.n, arm.sum, sumSquaresOf(arm, type), type === 'binomial'))) }
 }
 
 interface Effect {
@@ -109,7 +109,7 @@ function pairMoments(sa: ArmStat, sb: ArmStat, relative: boolean, flags: Compari
 
 function plainStat(arm: AnalyzeArm, type: MetricType): ArmStat {
   const mean = sampleMean(arm.n, arm.sum)
-  return { n: arm.n, mean, unadjustedMean: mean, variance: sampleVariance(arm.n, arm.sum, sumSquaresOf(arm, type)) }
+  return { n: arm.n, mean, unadjustedMean: mean, variance: unitVariance(arm.n, arm.sum, sumSquaresOf(arm, type), type === 'binomial') }
 }
 
 function cupedAggregates(arm: AnalyzeArm, type: MetricType) {
@@ -120,6 +120,7 @@ function cupedAggregates(arm: AnalyzeArm, type: MetricType) {
     covariateSum: need(arm, 'covariateSum'),
     covariateSumSquares: need(arm, 'covariateSumSquares'),
     sumProductCovariate: need(arm, 'sumProductCovariate'),
+    binomial: type === 'binomial',
   }
 }
 

@@ -216,7 +216,7 @@ export const analyzeResponse = z
         name: z.string(),
         n: z.number(),
         mean: nullableNumber.describe('Unadjusted mean per unit (ratio: Σnumerator/Σdenominator; null if Σdenominator = 0)'),
-        stdDev: nullableNumber.describe('Per-unit standard deviation (n − 1; ratio: delta method)'),
+        stdDev: nullableNumber.describe('Per-unit standard deviation (mean: n − 1; binomial: sqrt(p(1 − p)); ratio: delta method)'),
       }),
     ),
     comparisons: z.array(analyzeComparison).describe('One per non-control arm, against the control (the first arm)'),

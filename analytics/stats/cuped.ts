@@ -1,5 +1,5 @@
 import type { ArmStat } from './moments.js'
-import { sampleCovariance, sampleMean, sampleVariance } from './moments.js'
+import { sampleCovariance, sampleMean, sampleVariance, unitCovariance, unitCovariateVariance, unitVariance } from './moments.js'
 import type { RatioAggregates } from './ratio.js'
 
 /**
@@ -8,7 +8,9 @@ import type { RatioAggregates } from './ratio.js'
  * - θ is pooled over the two arms of a comparison (so it differs per treatment arm);
  * - an arm's adjusted mean is ȳ − θx̄, its per-unit variance σY² + θ²σX² − 2θσXY;
  * - a relative lift divides by the *unadjusted* control mean;
- * - θ = 0 (a covariate without variance) falls back to the unadjusted test.
+ * - θ = 0 (a covariate without variance) falls back to the unadjusted test;
+ * - a binomial metric (its covariate is the same 0/1 metric before exposure) takes every variance
+ *   and covariance in the population form, p(1 − p) and Σxy/n − x̄ȳ, θ included (moments.ts).
  */
 
 export interface CupedAggregates {
@@ -18,6 +20,8 @@ export interface CupedAggregates {
   covariateSum: number
   covariateSumSquares: number
   sumProductCovariate: number
+  /** A binomial metric: population moments (see moments.ts). */
+  binomial: boolean
 }
 
 export interface CupedArm extends ArmStat {
@@ -32,16 +36,17 @@ export interface CupedArm extends ArmStat {
  */
 export function pooledTheta(a: CupedAggregates, b: CupedAggregates): number {
   const n = a.n + b.n
-  const varX = sampleVariance(n, a.covariateSum + b.covariateSum, a.covariateSumSquares + b.covariateSumSquares)
-  const varY = sampleVariance(n, a.sum + b.sum, a.sumSquares + b.sumSquares)
+  const binomial = a.binomial
+  const varX = unitCovariateVariance(n, a.covariateSum + b.covariateSum, a.covariateSumSquares + b.covariateSumSquares, binomial)
+  const varY = unitVariance(n, a.sum + b.sum, a.sumSquares + b.sumSquares, binomial)
   if (varX === 0 || varY === 0) return 0
-  return sampleCovariance(n, a.sum + b.sum, a.covariateSum + b.covariateSum, a.sumProductCovariate + b.sumProductCovariate) / varX
+  return unitCovariance(n, a.sum + b.sum, a.covariateSum + b.covariateSum, a.sumProductCovariate + b.sumProductCovariate, binomial) / varX
 }
 
 export function cupedArmStat(a: CupedAggregates, theta: number): CupedArm {
-  const varY = sampleVariance(a.n, a.sum, a.sumSquares)
-  const varX = sampleVariance(a.n, a.covariateSum, a.covariateSumSquares)
-  const covXY = sampleCovariance(a.n, a.sum, a.covariateSum, a.sumProductCovariate)
+  const varY = unitVariance(a.n, a.sum, a.sumSquares, a.binomial)
+  const varX = unitCovariateVariance(a.n, a.covariateSum, a.covariateSumSquares, a.binomial)
+  const covXY = unitCovariance(a.n, a.sum, a.covariateSum, a.sumProductCovariate, a.binomial)
   const meanY = sampleMean(a.n, a.sum)
   const variance = varY + theta * theta * varX - 2 * theta * covXY // Var(Y − θX) ≥ 0 up to rounding
   return { n: a.n, mean: meanY - theta * sampleMean(a.n, a.covariateSum), unadjustedMean: meanY, variance: variance > 0 ? variance : 0, varY, varX, covXY }

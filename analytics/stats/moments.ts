@@ -1,8 +1,15 @@
 /**
  * Per-unit moments from sufficient statistics, and the moments of the effect between two arms
- * (STATS.md "Moments" and "Frequentist"). Every metric type uses the n − 1 divisor, proportions
- * included (STATS.md: "proportions use the same formulas with y ∈ {0,1}"); gbstats' proportion
- * statistic uses p(1 − p) instead, a factor (n − 1)/n apart.
+ * (STATS.md "Moments" and "Frequentist").
+ *
+ * Which variance a metric gets is decided here and only here, by whether it is binomial (the
+ * metric type `binomial` of an analyze request; a `conversion` metric of an experiment): means
+ * and ratio parts use the sample form with n − 1; binomial metrics the population form p(1 − p),
+ * and their covariances (CUPED's metric × covariate, the covariate being the same 0/1 metric
+ * before exposure) Σab/n − āb̄, as gbstats' ProportionStatistic and compute_covariance do.
+ * Everything downstream — Welch, its degrees of freedom, the relative delta method, Bayesian,
+ * sequential, CUPED's θ and adjusted variance — takes the variance from `unitVariance` and
+ * `unitCovariance`.
  */
 
 export function sampleMean(n: number, sum: number): number {
@@ -21,6 +28,45 @@ export function sampleVariance(n: number, sum: number, sumSquares: number): numb
 /** (Σab − ΣaΣb/n)/(n − 1). */
 export function sampleCovariance(n: number, sumA: number, sumB: number, sumProducts: number): number {
   return (sumProducts - (sumA * sumB) / n) / (n - 1)
+}
+
+/**
+ * p(1 − p) with p = Σy/n: the variance of a 0/1 metric (STATS.md: the population form, as
+ * gbstats). Σy² is not needed: for y ∈ {0,1} it equals Σy (validation enforces that).
+ */
+export function binomialVariance(n: number, sum: number): number {
+  const p = sum / n
+  const v = p * (1 - p)
+  return v > 0 ? v : 0
+}
+
+/** Population variance of any per-unit variable: Σa²/n − ā² (a binomial CUPED covariate). */
+export function populationVariance(n: number, sum: number, sumSquares: number): number {
+  const v = (sumSquares - (sum * sum) / n) / n
+  return v > 0 ? v : 0
+}
+
+/** Population covariance Σab/n − āb̄ (binomial metrics). */
+export function populationCovariance(n: number, sumA: number, sumB: number, sumProducts: number): number {
+  return (sumProducts - (sumA * sumB) / n) / n
+}
+
+/** The per-unit variance of a metric's values: p(1 − p) when it is binomial, else the n − 1 form. */
+export function unitVariance(n: number, sum: number, sumSquares: number, binomial: boolean): number {
+  return binomial ? binomialVariance(n, sum) : sampleVariance(n, sum, sumSquares)
+}
+
+/**
+ * The per-unit variance of a covariate (or any second variable) of a metric: for a binomial metric
+ * the population form (p(1 − p) for the 0/1 pre-period conversion), else n − 1.
+ */
+export function unitCovariateVariance(n: number, sum: number, sumSquares: number, binomial: boolean): number {
+  return binomial ? populationVariance(n, sum, sumSquares) : sampleVariance(n, sum, sumSquares)
+}
+
+/** The per-unit covariance of a metric with its covariate, in the same form as their variances. */
+export function unitCovariance(n: number, sumA: number, sumB: number, sumProducts: number, binomial: boolean): number {
+  return binomial ? populationCovariance(n, sumA, sumB, sumProducts) : sampleCovariance(n, sumA, sumB, sumProducts)
 }
 
 /**

@@ -1,4 +1,5 @@
-import { dnorm, pnorm, pnormUpper, qnorm } from './distributions.js'
+import { pnorm, pnormUpper, qnorm } from './distributions.js'
+import { binomialVariance } from './moments.js'
 import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest } from './toolsSchema.js'
 
 /**
@@ -17,13 +18,20 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
  * - Sequential: the confidence sequence is wider than the fixed interval by zSeq/z(1−α/2), with
  *   zSeq the sequential half-width in SEs at N = 2n (the two arms compared; STATS.md); the variance
  *   is inflated by the square of that ratio. The factor does not depend on the lift.
- * - MDE: Δ/SE(Δ) rises monotonically towards √n·|μC|/σ as Δ → ∞ (d/dΔ of Δ²/(1+(1+Δ)²) is
- *   2Δ(2+Δ)/(…)² > 0), so the MDE is the Δ > 0 whose standardised effect s* solves
- *   power(s*) = targetPower. s* comes from Newton's method on the two-sided power (GrowthBook
- *   uses z(1−α/2) + z(power) instead, dropping the far tail Φ(−z − s): that is ~1e-6 of power at
- *   80 %, but 4e-5 at 50 %, and the MDE should give its power back exactly). Then Δ = s*·SE(Δ) is
- *   the quadratic (1 − k)Δ² − 2kΔ − 2k = 0 with k = s*² σ²/(n μC²), whose positive root is
- *   Δ = (k + √(k(2 − k)))/(1 − k). k ≥ 1 means no lift is large enough: mde null.
+ * - MDE (STATS.md "the MDE solves the matching quadratic"; GrowthBook's definition): the lift
+ *   detected *in its own direction* with probability targetPower, 1 − Φ(z(1−α/2) − Δ/SE(Δ)) =
+ *   targetPower, i.e. Δ/SE(Δ) = s* = z(1−α/2) + z(targetPower). A significant result of the wrong
+ *   sign (the far tail Φ(−z − s), which `power` does count, as GrowthBook's power does) is not a
+ *   detection of a positive lift, so the MDE leaves it out: at the MDE, power = targetPower +
+ *   Φ(−z − s*) (9.6e-7 at α = 0.05 and 80 %). With s* in closed form, Δ = s*·SE(Δ) is the quadratic
+ *   (1 − k)Δ² − 2kΔ − 2k = 0 with k = s*² σ²/(n μC²), whose positive root
+ *   Δ = (k + √(k(2 − k)))/(1 − k) is exact to rounding — no iterative solver, no tolerance.
+ *   (Δ/SE(Δ) rises monotonically towards √n·|μC|/σ as Δ → ∞, so k ≥ 1 means no lift is large
+ *   enough: mde null.) An earlier version solved the two-sided power for s* instead: a different
+ *   definition, 1e-6 to 6e-6 relative below GrowthBook's MDE at 80 % (fixed 0.2450449 vs
+ *   0.2450452, sequential 4.338657 vs 4.338682), enough to disagree in the 5th digit.
+ * - Units needed (`unitsForPower`): power rises with n, and the sequential inflation depends on n,
+ *   so there is no closed form; bisection on the total units to 1e-10 relative.
  * - A binomial MDE that would take the conversion rate above 1 is not attainable either (GrowthBook
  *   reports it anyway).
  * - A negative mean (allowed: net revenue after refunds) keeps μT = μC(1 + Δ), as GrowthBook does;
@@ -33,10 +41,22 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
 
 const Z = (alpha: number) => qnorm(1 - alpha / 2)
 
+/** The control's mean and per-unit variance: p(1 − p) for a conversion rate (moments.ts decides). */
 function moments(metric: PowerMetric): { mean: number; variance: number } {
-  return metric.type === 'mean'
-    ? { mean: metric.mean, variance: metric.standardDeviation ** 2 }
-    : { mean: metric.conversionRate, variance: metric.conversionRate * (1 - metric.conversionRate) }
+  return metric.type === 'mean' ? { mean: metric.mean, variance: metric.standardDeviation ** 2 } : { mean: metric.conversionRate, variance: binomialVariance(1, metric.conversionRate) }
+}
+
+/** σ²·inflation/(n μC²): the relative variance of one arm's mean; SE² = base · (1 + (1 + Δ)²). */
+function relativeBase(mean: number, variance: number, totalUnits: number, arms: number, alpha: number, tuning: number | undefined): number {
+  const perArm = totalUnits / arms
+  const inflation = tuning ? sequentialFactor(alpha, 2 * perArm, tuning) ** 2 : 1
+  return (variance * inflation) / (perArm * mean * mean)
+}
+
+/** Two-sided power at relative lift `effect` with `totalUnits` over `arms`. */
+function powerFor(mean: number, variance: number, totalUnits: number, arms: number, effect: number, alpha: number, tuning: number | undefined): number {
+  const se = Math.sqrt(relativeBase(mean, variance, totalUnits, arms, alpha, tuning) * (1 + (1 + effect) ** 2))
+  return powerAt(effect / se, alpha)
 }
 
 /**
@@ -56,38 +76,21 @@ export function powerAt(s: number, alpha: number): number {
   return pnormUpper(z - s) + pnorm(-z - s)
 }
 
-/** The s ≥ 0 with powerAt(s) = target (target in (alpha, 1)). */
+/**
+ * s* = z(1−α/2) + z(target): the standardised effect at which the test rejects in the effect's
+ * direction with probability `target`. Positive whenever target > α/2 (the schema asks target > α).
+ */
 export function standardizedEffectFor(target: number, alpha: number): number {
-  const z = Z(alpha)
-  // GrowthBook's one-tail value: powerAt(hi) = target + Φ(−z − hi) ≥ target, so the root is in [0, hi].
-  let lo = 0
-  let hi = z + qnorm(target)
-  let s = hi
-  for (let i = 0; i < 200; i++) {
-    const f = powerAt(s, alpha) - target
-    if (f === 0) return s
-    if (f > 0) hi = s
-    else lo = s
-    const slope = dnorm(z - s) - dnorm(z + s)
-    let next = s - f / slope
-    // Safeguard: Newton can overshoot where the slope vanishes (near s = 0); bisect instead.
-    if (!(next > lo && next < hi)) next = (lo + hi) / 2
-    if (Math.abs(next - s) <= 1e-15 * Math.max(1, s)) return next
-    s = next
-  }
-  return s
+  return Z(alpha) + qnorm(target)
 }
 
 export function power(req: PowerRequest): PowerResponse {
   const r = powerRequest.parse(req)
   const { mean, variance } = moments(r.metric)
   const perArm = r.totalUnits / r.arms
-  const inflation = r.sequential ? sequentialFactor(r.alpha, 2 * perArm, r.sequential.tuning) ** 2 : 1
-  // σ²/(n μC²): the relative variance of one arm's mean; SE² = base · (1 + (1 + Δ)²).
-  const base = (variance * inflation) / (perArm * mean * mean)
-
-  const se = Math.sqrt(base * (1 + (1 + r.effect) ** 2))
-  const powerValue = powerAt(r.effect / se, r.alpha)
+  const tuning = r.sequential?.tuning
+  const base = relativeBase(mean, variance, r.totalUnits, r.arms, r.alpha, tuning)
+  const powerValue = powerFor(mean, variance, r.totalUnits, r.arms, r.effect, r.alpha, tuning)
 
   const s = standardizedEffectFor(r.targetPower, r.alpha)
   const k = s * s * base
@@ -107,4 +110,33 @@ export function power(req: PowerRequest): PowerResponse {
       mdeReason: `the lift that reaches power ${r.targetPower} (${+mde.toPrecision(6)}) would take the conversion rate above 1; add units`,
     }
   return { power: powerValue, mde, mdeAttainable: true, mdeReason: null }
+}
+
+/** What `unitsForPower` needs: a power request without the units. */
+export type UnitsRequest = Omit<PowerRequest, 'totalUnits'>
+
+/**
+ * The total units (over all arms, split evenly) at which the two-sided power at `effect` reaches
+ * `targetPower`, to 1e-10 relative (bisection; callers round up). At least 2 units per arm. Null
+ * when the effect is 0 or no sample up to 1e15 units reaches the target.
+ */
+export function unitsForPower(req: UnitsRequest): number | null {
+  const r = powerRequest.parse({ ...req, totalUnits: 2 * (req.arms as number) })
+  const { mean, variance } = moments(r.metric)
+  const tuning = r.sequential?.tuning
+  const reaches = (n: number) => powerFor(mean, variance, n, r.arms, r.effect, r.alpha, tuning) >= r.targetPower
+  let lo = 2 * r.arms
+  if (reaches(lo)) return lo
+  let hi = lo * 2
+  while (!reaches(hi)) {
+    if (hi > 1e15) return null
+    lo = hi
+    hi *= 2
+  }
+  while (hi - lo > 1e-10 * hi) {
+    const mid = (lo + hi) / 2
+    if (reaches(mid)) hi = mid
+    else lo = mid
+  }
+  return hi
 }

@@ -41,6 +41,19 @@ export const srmResponse = z
     pValue: z.number().min(0).max(1),
     /** p < 0.001. */
     flagged: z.boolean(),
+    /**
+     * Arms with weight 0 are left out of the test (units included); one that received units gets
+     * a warning here instead of moving the p-value.
+     */
+    warnings: z.array(
+      z.object({
+        code: z.literal('units_in_zero_weight_arm'),
+        /** Index of the arm in observed. */
+        arm: z.number().int().min(0),
+        units: z.number().int().min(1),
+        message: z.string(),
+      }),
+    ),
   })
   .meta({ id: 'SrmResponse' })
 
@@ -119,7 +132,10 @@ export const powerResponse = z
   .object({
     /** Probability of a significant result (two-sided, at alpha) if the true lift is `effect`. */
     power: z.number().min(0).max(1),
-    /** The smallest positive relative lift detected with probability targetPower; null when none is (see mdeReason). */
+    /**
+     * The smallest positive relative lift detected (significant, in its own direction) with probability targetPower —
+     * Δ/SE = z(1−α/2) + z(targetPower), GrowthBook's definition; null when none is (see mdeReason).
+     */
     mde: z.number().nullable(),
     mdeAttainable: z.boolean(),
     /** Why mde is null; null when it is not. */

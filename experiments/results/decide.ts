@@ -34,7 +34,7 @@ export function decide(v: { verdicts: MetricVerdict[]; srmFlagged: boolean; enou
 }
 
 export interface Warning {
-  code: 'low_sample' | 'srm' | 'peeking' | 'missing_arm' | 'degenerate'
+  code: 'low_sample' | 'srm' | 'units_in_zero_weight_arm' | 'peeking' | 'missing_arm' | 'degenerate'
   message: string
 }
 

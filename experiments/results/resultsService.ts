@@ -3,7 +3,8 @@ import { selectRows } from '../../analytics/store.js'
 import { adjustPValues, adjustedInterval } from '../../analytics/stats/adjust.js'
 import { analyze } from '../../analytics/stats/analyze.js'
 import type { AnalyzeRequest, AnalyzeResponse } from '../../analytics/stats/analyzeSchema.js'
-import { power } from '../../analytics/stats/power.js'
+import { unitVariance } from '../../analytics/stats/moments.js'
+import { power, unitsForPower } from '../../analytics/stats/power.js'
 import { srm } from '../../analytics/stats/srm.js'
 import type { ExperimentService } from '../experimentService.js'
 import type { Metric } from '../experimentSchema.js'
@@ -47,6 +48,8 @@ export class ExperimentResults {
     const units = arms.map((a) => stored.units.get(a) ?? 0)
     const ratio = srm(units, def.variants.map((v) => v.weight))
     if (ratio.flagged) warnings.push({ code: 'srm', message: `Sample ratio mismatch (p = ${ratio.pValue.toExponential(2)}): observed ${units.join(' / ')} for weights ${def.variants.map((v) => v.weight).join(' / ')}` })
+    // A zero-weight arm is outside the SRM test; units in it are their own warning (srm.ts).
+    for (const w of ratio.warnings) warnings.push({ code: w.code, message: `Arm ${arms[w.arm]} has weight 0 but received ${w.units} units: it is left out of the SRM check; check assignment` })
     arms.forEach((a, i) => {
       if (units[i]! < 2) warnings.push({ code: 'missing_arm', message: `Arm ${a} has ${units[i]} units: it cannot be compared yet` })
       else if (units[i]! < MIN_UNITS_PER_ARM) warnings.push({ code: 'low_sample', message: `Arm ${a} has ${units[i]} units (fewer than ${MIN_UNITS_PER_ARM}): intervals are wide and fragile` })
@@ -144,19 +147,19 @@ export class ExperimentResults {
     const k = units.length
     if (!control || control.n < 2 || control.sum === 0) return { mde: null, targetEffect: DEFAULT_TARGET_MDE, neededUnits: null, remainingDays: null }
     const mean = control.sum / control.n
-    const variance = (control.sumSquares - (control.sum * control.sum) / control.n) / (control.n - 1)
-    const m = metric.kind === 'conversion' ? { type: 'binomial' as const, conversionRate: Math.min(Math.max(mean, 1e-9), 1 - 1e-9) } : { type: 'mean' as const, mean, standardDeviation: Math.sqrt(Math.max(variance, 1e-12)) }
-    const at = (n: number) => power({ metric: m, totalUnits: Math.max(n, 2 * k), arms: k, effect: DEFAULT_TARGET_MDE, alpha, ...(tuning ? { sequential: { tuning } } : {}) } as never) as { power: number | null; mde: number | null }
-    const now = at(total)
-    let lo = total
-    let hi = Math.max(total, 100)
-    while ((at(hi).power ?? 0) < 0.8 && hi < 1e10) hi *= 2
-    while (hi - lo > Math.max(1, hi * 0.001)) {
-      const mid = (lo + hi) / 2
-      if ((at(mid).power ?? 0) >= 0.8) hi = mid
-      else lo = mid
-    }
-    const needed = Math.ceil(hi)
+    const binomial = metric.kind === 'conversion'
+    // The power metric carries the control's moments: a conversion rate (power.ts takes its p(1 − p)), or a
+    // mean and the n − 1 standard deviation — the variance the engine uses for the metric (moments.ts).
+    const variance = unitVariance(control.n, control.sum, control.sumSquares, binomial)
+    const m = binomial ? { type: 'binomial' as const, conversionRate: Math.min(Math.max(mean, 1e-9), 1 - 1e-9) } : { type: 'mean' as const, mean, standardDeviation: Math.sqrt(Math.max(variance, 1e-12)) }
+    const sequential = tuning ? { sequential: { tuning } } : {}
+    // The MDE does not depend on the planned effect; effect 0 keeps a rate near 1 a valid request.
+    const now = power({ metric: m, totalUnits: Math.max(total, 2 * k), arms: k, effect: 0, alpha, ...sequential })
+    // A 5 % lift of a rate above 1/1.05 would leave [0, 1]: no sample detects it.
+    const attainable = m.type === 'mean' || m.conversionRate * (1 + DEFAULT_TARGET_MDE) <= 1
+    const required = attainable ? unitsForPower({ metric: m, arms: k, effect: DEFAULT_TARGET_MDE, alpha, targetPower: 0.8, ...sequential }) : null
+    if (required === null) return { mde: now.mde, targetEffect: DEFAULT_TARGET_MDE, neededUnits: null, remainingDays: null }
+    const needed = Math.ceil(required)
     const days = startedAt ? Math.max((until - startedAt) / DAY, 1 / 24) : undefined
     const perDay = days ? total / days : undefined
     const remainingDays = total >= needed ? 0 : perDay ? Math.round(((needed - total) / perDay) * 10) / 10 : null

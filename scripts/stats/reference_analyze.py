@@ -21,9 +21,12 @@ truncated-normal quantities come from scipy (risk from scipy.stats.truncnorm, no
 the one-sided sequential p-value is found by root finding (scipy.optimize.brentq) on the interval
 bound, where the engine uses a closed form.
 
+Binomial metrics use the population moments (STATS.md, as gbstats' ProportionStatistic and
+compute_covariance): the covariance matrix of an arm's per-unit variables (y, and with CUPED the
+0/1 pre-period x) is divided by n, not n − 1, so var(y) = p(1 − p); means and ratios keep n − 1.
+
 Where these definitions part from gbstats (checked once against gbstats at growthbook HEAD
 8f1db44, building its statistics from the same aggregates; everything else agreed to ~3e-15):
-- variances use n − 1 for proportions too (STATS.md); gbstats' ProportionStatistic uses p(1 − p);
 - the one-sided sequential p-value is the exact root, not gbstats' bisection clamped to
   [1e-5, 0.4999] (they agree to its 1e-4 tolerance inside that range), and 1 when the estimate lies
   on the wrong side of 0;
@@ -74,8 +77,9 @@ def aggregate(name: str, cols: dict[str, np.ndarray], binomial: bool = False) ->
     return arm
 
 
-def arm_moments(arm: dict[str, Any], names: list[str]) -> tuple[int, np.ndarray, np.ndarray]:
-    """n, mean vector and (n−1) covariance matrix of the named per-unit variables."""
+def arm_moments(arm: dict[str, Any], names: list[str], binomial: bool = False) -> tuple[int, np.ndarray, np.ndarray]:
+    """n, mean vector and covariance matrix of the named per-unit variables: divided by n − 1, or by
+    n for a binomial metric (population moments: var(y) = p(1 − p))."""
     n = arm["n"]
     sums = np.array([float(arm[SUMS[v]]) for v in names])
 
@@ -88,7 +92,7 @@ def arm_moments(arm: dict[str, Any], names: list[str]) -> tuple[int, np.ndarray,
         return float(arm[PRODUCTS[key]])
 
     raw = np.array([[cross(a, b) for b in names] for a in names])
-    cov = (raw - np.outer(sums, sums) / n) / (n - 1)
+    cov = (raw - np.outer(sums, sums) / n) / (n if binomial else n - 1)
     return n, sums / n, cov
 
 
@@ -104,12 +108,13 @@ def effect(req: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> dict[st
 
     if mtype != "ratio":
         names = ["y", "x"] if cuped else ["y"]
-        nA, muA, SA = arm_moments(a, names)
-        nB, muB, SB = arm_moments(b, names)
+        binomial = mtype == "binomial"
+        nA, muA, SA = arm_moments(a, names, binomial)
+        nB, muB, SB = arm_moments(b, names, binomial)
         if cuped:
             # pooled θ over both arms' units: joint moments from the summed aggregates
             joint = {k: a[k] + b[k] for k in a if k != "name"}
-            nJ, _, SJ = arm_moments(joint, names)
+            nJ, _, SJ = arm_moments(joint, names, binomial)
             theta = 0.0 if SJ[1, 1] <= 0 or SJ[0, 0] <= 0 else SJ[0, 1] / SJ[1, 1]
             if theta == 0.0:
                 flags.append("cuped_not_applied")
@@ -277,7 +282,7 @@ def analyze(req: dict[str, Any]) -> dict[str, Any]:
             g = np.array([1 / mu[1], -mu[0] / mu[1] ** 2])
             arms_out.append({"name": arm["name"], "n": n, "mean": mu[0] / mu[1], "stdDev": math.sqrt(max(0.0, float(g @ S @ g)))})
         else:
-            n, mu, S = arm_moments(arm, ["y"])
+            n, mu, S = arm_moments(arm, ["y"], mtype == "binomial")
             arms_out.append({"name": arm["name"], "n": n, "mean": float(mu[0]), "stdDev": math.sqrt(max(0.0, float(S[0, 0])))})
 
     alpha = req.get("alpha", 0.05)

@@ -15,8 +15,10 @@ takes a different route to the same definition —
   * SRM: the χ² sum in numpy, cross-checked against scipy.stats.chisquare;
   * Holm / BH: R p.adjust-style cumulative max/min over ranks, BH cross-checked against
     scipy.stats.false_discovery_control;
-  * MDE: brentq on the full two-sided power as a function of the lift (TS: Newton on the
-    standardised effect, then the quadratic);
+  * MDE: brentq, in the lift, on the power to detect the lift in its own direction,
+    1 − Φ(z(1−α/2) − Δ/SE(Δ)) = target (TS: the closed-form standardised effect
+    z(1−α/2) + z(target), then the quadratic) — GrowthBook's definition;
+  * units for a power: brentq in the total units on the two-sided power (TS: bisection);
   * sequential factor: STATS.md's half-width formula as written;
   * capping: numpy.quantile(method="linear") (type 7).
 """
@@ -36,21 +38,23 @@ SRM_THRESHOLD = 0.001
 
 
 def srm(observed, weights):
+    """χ² over the arms with weight > 0 only: their units, their share of the weight, df = k − 1.
+    Units in a zero-weight arm are left out (the engine reports them as a separate warning)."""
     o = np.asarray(observed, dtype=float)
     w = np.asarray(weights, dtype=float)
     active = w > 0
     k = int(active.sum())
-    total = o.sum()
+    oa, wa = o[active], w[active]
+    total = oa.sum()
     if total == 0 or k < 2:
         return 0.0, 1.0
-    e = w[active] / w.sum() * total
-    x2 = float(np.sum((o[active] - e) ** 2 / e))
+    e = wa / wa.sum() * total
+    x2 = float(np.sum((oa - e) ** 2 / e))
     p = float(stats.chi2.sf(x2, k - 1))
-    if np.all(active):
-        # scipy's goodness-of-fit test must agree when every arm is meant to get traffic
-        ref = stats.chisquare(o, e)
-        assert math.isclose(ref.statistic, x2, rel_tol=1e-12), (observed, weights)
-        assert math.isclose(ref.pvalue, p, rel_tol=1e-9, abs_tol=1e-300), (observed, weights)
+    # scipy's goodness-of-fit test over the weighted arms must agree
+    ref = stats.chisquare(oa, e)
+    assert math.isclose(ref.statistic, x2, rel_tol=1e-12, abs_tol=1e-12), (observed, weights)
+    assert math.isclose(ref.pvalue, p, rel_tol=1e-9, abs_tol=1e-300), (observed, weights)
     return x2, p
 
 
@@ -64,6 +68,8 @@ def srm_cases():
         ([3_400, 3_300, 3_300], [1, 1, 1]),
         ([9_100, 900], [0.9, 0.1]),
         ([1_000, 1_000, 40], [0.5, 0.5, 0]),  # units in a zero-weight arm
+        ([1_000, 1_200, 900], [0.5, 0.5, 0]),  # issue 14: χ² = 18.18 on df 1, p = 2.0079e-5
+        ([0, 0, 500], [0.5, 0.5, 0]),  # units only where no traffic was meant to go: nothing to test
         ([1_000, 950, 0], [1, 1, 0]),
         ([120], [1]),  # one arm: nothing to test
         ([0, 0], [0.5, 0.5]),  # no units
@@ -84,7 +90,8 @@ def srm_cases():
     out = []
     for observed, weights in cases:
         x2, p = srm(observed, weights)
-        out.append({"observed": observed, "weights": weights, "chiSquare": x2, "pValue": p, "flagged": p < SRM_THRESHOLD})
+        zero_weight_units = [{"arm": i, "units": int(o)} for i, (o, w) in enumerate(zip(observed, weights)) if w <= 0 and o > 0]
+        out.append({"observed": observed, "weights": weights, "chiSquare": x2, "pValue": p, "flagged": p < SRM_THRESHOLD, "zeroWeightUnits": zero_weight_units})
     return out
 
 
@@ -210,18 +217,51 @@ def power_ref(req):
         return stats.norm.sf(z - s) + stats.norm.cdf(-z - s)
 
     power = float(pw(req["effect"]))
+    # the MDE: power to detect the lift in its own direction (the near tail) equals the target
+    def near(delta):
+        return stats.norm.sf(z - delta / se(delta))
+
     # as Δ → ∞, Δ/SE(Δ) → |μ|·sqrt(n / (σ²·infl)); attainable iff that limit beats the target
     s_inf = abs(mu) * math.sqrt(n / (var * infl))
-    sup = stats.norm.sf(z - s_inf) + stats.norm.cdf(-z - s_inf)
-    if sup <= target:
+    if stats.norm.sf(z - s_inf) <= target:
         return {"power": power, "mde": None, "mdeAttainable": False}
     hi = 1e-3
-    while pw(hi) < target:
+    while near(hi) < target:
         hi *= 2
-    mde = float(optimize.brentq(lambda d: pw(d) - target, 0.0, hi, xtol=1e-15, rtol=1e-14, maxiter=500))
+    mde = float(optimize.brentq(lambda d: near(d) - target, 0.0, hi, xtol=1e-15, rtol=1e-14, maxiter=500))
     if metric["type"] == "binomial" and mu * (1 + mde) > 1:
         return {"power": power, "mde": None, "mdeAttainable": False}
     return {"power": power, "mde": mde, "mdeAttainable": True}
+
+
+def power_at_units(req, total):
+    """Two-sided power of req at `total` units (req's totalUnits ignored)."""
+    return power_ref({**req, "totalUnits": total})["power"]
+
+
+def units_ref(req):
+    """The total units at which the two-sided power at req's effect reaches its target: brentq."""
+    target = req.get("targetPower", 0.8)
+    lo = 2 * req["arms"]
+    if power_at_units(req, lo) >= target:
+        return lo
+    hi = lo * 2
+    while power_at_units(req, hi) < target:
+        hi *= 2
+    return float(optimize.brentq(lambda t: power_at_units(req, t) - target, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
+
+
+def units_cases():
+    cases = [
+        {"metric": {"type": "binomial", "conversionRate": 0.2}, "arms": 2, "effect": 0.05},
+        {"metric": {"type": "binomial", "conversionRate": 0.05}, "arms": 3, "effect": 0.1, "alpha": 0.1, "targetPower": 0.9},
+        {"metric": {"type": "binomial", "conversionRate": 0.1}, "arms": 2, "effect": 0.05, "sequential": {"tuning": 5000}},
+        {"metric": {"type": "mean", "mean": 12.5, "standardDeviation": 40}, "arms": 2, "effect": 0.05},
+        {"metric": {"type": "mean", "mean": 10, "standardDeviation": math.sqrt(3909.9997749994377)}, "arms": 3, "effect": 0.05, "sequential": {"tuning": 5000}},
+        {"metric": {"type": "mean", "mean": 100, "standardDeviation": 30}, "arms": 2, "effect": -0.02, "targetPower": 0.95},
+        {"metric": {"type": "mean", "mean": 1, "standardDeviation": 0.1}, "arms": 2, "effect": 1.0},  # reached at the minimum
+    ]
+    return [{"request": req, "units": units_ref({**req, "totalUnits": 1})} for req in cases]
 
 
 def power_cases():
@@ -244,6 +284,19 @@ def power_cases():
         {"metric": {"type": "mean", "mean": 100, "standardDeviation": 30}, "totalUnits": 2_000, "arms": 2, "effect": 0.02, "targetPower": 0.95, "sequential": {"tuning": 1000}},
         {"metric": {"type": "mean", "mean": 5, "standardDeviation": 20}, "totalUnits": 500, "arms": 2, "effect": 0.2, "alpha": 0.2, "targetPower": 0.3},
     ]
+    # GrowthBook's power test scenarios (packages/shared/test/power.test.ts), values computed here:
+    # a mean metric at 400k units over 3 arms, and weeks 1–9 of 4,500 units a week for a 10 %
+    # conversion rate (5 % lift) and a revenue mean (30 % lift), fixed and sequential (N* 5000).
+    gb_sd = math.sqrt(3909.9997749994377)
+    cases.append({"metric": {"type": "mean", "mean": 10, "standardDeviation": gb_sd}, "totalUnits": 400_000, "arms": 3, "effect": 0.05})
+    cases.append({"metric": {"type": "mean", "mean": 10, "standardDeviation": gb_sd}, "totalUnits": 400_000, "arms": 3, "effect": 0.05, "sequential": {"tuning": 5000}})
+    for seq in (False, True):
+        for week in range(1, 10):
+            for metric, effect in (({"type": "binomial", "conversionRate": 0.1}, 0.05), ({"type": "mean", "mean": 0.1, "standardDeviation": math.sqrt(0.5)}, 0.3)):
+                req = {"metric": metric, "totalUnits": 4_500 * week, "arms": 3, "effect": effect}
+                if seq:
+                    req["sequential"] = {"tuning": 5000}
+                cases.append(req)
     rng = np.random.default_rng(3)
     for _ in range(25):
         if rng.random() < 0.5:
@@ -310,6 +363,7 @@ def main():
         "adjust": adjust_cases(),
         "adjustedInterval": interval_cases(),
         "power": power_cases(),
+        "units": units_cases(),
         "capping": capping_cases(),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)

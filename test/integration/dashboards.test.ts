@@ -148,6 +148,8 @@ const experiment = (key: string, variants: [string, number][], versions: { statu
 experiment('cart-timing', [['fast', 0.5], ['slow', 0.5]], [{ status: 'draft' }, { status: 'running' }])
 experiment('skewed', [['a', 0.5], ['b', 0.5]], [{ status: 'running' }])
 experiment('three-arm', [['a', 0.34], ['b', 0.33], ['c', 0.33]], [{ status: 'running' }])
+// A retired variant (weight 0) that still got units: balanced among the weighted arms, so no SRM.
+experiment('retired-arm', [['a', 0.5], ['b', 0.5], ['c', 0]], [{ status: 'running' }])
 experiment('old', [['a', 0.5], ['b', 0.5]], [{ status: 'running' }, { status: 'running', deleted: 1 }])
 
 /** Units per experiment and variant, as seeded (before test accounts are left out). */
@@ -155,6 +157,7 @@ const exposures: Record<string, [string, number][]> = {
   'cart-timing': [['fast', 101], ['slow', 99]],
   skewed: [['a', 260], ['b', 140]],
   'three-arm': [['a', 110], ['b', 100], ['c', 90]],
+  'retired-arm': [['a', 100], ['b', 104], ['c', 200]],
   old: [['a', 300], ['b', 100]],
 }
 let eventSeq = 0
@@ -434,7 +437,7 @@ describe('dashboards as code: every query on the real engine', () => {
       return (await run(expandQuery(c.spec.sql, context({})))).data.map((row) => row.value)
     }
     expect(await values('nudge-journeys', 'journey')).toEqual(JOURNEYS.slice().sort())
-    expect((await values('nudge-experiments', 'experiment')).slice().sort()).toEqual(['cart-timing', 'skewed', 'three-arm'])
+    expect((await values('nudge-experiments', 'experiment')).slice().sort()).toEqual(['cart-timing', 'retired-arm', 'skewed', 'three-arm'])
   })
 
   it('figures on the panels match the seed: entries counted once, test sends left out, opens are people', async () => {
@@ -457,12 +460,13 @@ describe('dashboards as code: every query on the real engine', () => {
 
   it('the SRM p-value in SQL agrees with the stats engine: exactly for two arms, closely for three', async () => {
     const panel = panelSql.find((x) => x.source === 'nudge-experiments' && x.name === 'SRM p-value')!
-    const weights: Record<string, number[]> = { 'cart-timing': [0.5, 0.5], skewed: [0.5, 0.5], 'three-arm': [0.34, 0.33, 0.33] }
+    // retired-arm: a zero-weight arm is left out, units and all, so the test is over two arms.
+    const weights: Record<string, number[]> = { 'cart-timing': [0.5, 0.5], skewed: [0.5, 0.5], 'three-arm': [0.34, 0.33, 0.33], 'retired-arm': [0.5, 0.5, 0] }
     for (const [key, w] of Object.entries(weights)) {
       const got = (await run(expandQuery(panel.spec.sql, context({ ...SCENARIOS.all!, experiment: key })))).data[0]!.p_value as number
       // analytics/stats/srm.ts over the same units (cart-timing: the test account is not one of them).
       const want = srm(exposures[key]!.map(([, n]) => n), w).pValue
-      if (w.length === 2) expect(Math.abs(got - want) / want, `${key}: ${got} vs ${want}`).toBeLessThan(1e-6)
+      if (w.filter((x) => x > 0).length === 2) expect(Math.abs(got - want) / want, `${key}: ${got} vs ${want}`).toBeLessThan(1e-6)
       else expect(Math.abs(got - want), `${key}: ${got} vs ${want}`).toBeLessThan(0.01)
     }
   })
@@ -507,7 +511,7 @@ describe('dashboards as code: every query on the real engine', () => {
       'nudge-false-trigger': ['welcome/duplicate'],
       'nudge-srm': ['skewed'],
     })
-    // 'old' is deleted; 'cart-timing' and 'three-arm' are balanced; all have at least the minimum units.
+    // 'old' is deleted; 'cart-timing', 'three-arm' and 'retired-arm' (its zero-weight arm left out) are balanced; all have at least the minimum units.
     expect(Object.values(exposures).every((arms) => arms.reduce((n, [, k]) => n + k, 0) >= SRM_MIN_UNITS)).toBe(true)
   })
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { admin, useTestNudge } from '../helpers/harness.js'
 
@@ -6,6 +7,10 @@ import { admin, useTestNudge } from '../helpers/harness.js'
  * from stored exposures and events, through the real API and engine.
  */
 const DAY = 86_400_000
+/** The scipy references (scripts/stats/reference_tools.py). */
+const tools = JSON.parse(readFileSync(new URL('../fixtures/stats/tools.json', import.meta.url), 'utf8')) as {
+  power: { request: { metric: { type: string; conversionRate?: number; mean?: number }; totalUnits: number; arms: number; sequential?: unknown }; mde: number | null }[]
+}
 
 describe('stats API and experiment results', () => {
   const fx = useTestNudge({ role: 'api', env: { LOG_LEVEL: 'warn', TEST_USER_IDS: 'qa-1' } })
@@ -45,6 +50,40 @@ describe('stats API and experiment results', () => {
     expect(flat.status).toBe(200)
     expect(JSON.stringify(flat.json)).not.toMatch(/NaN|Infinity/)
     expect(JSON.stringify(flat.json)).toContain('zero_variance')
+  })
+
+  it('POST /api/stats/analyze: proportions carry the population variance p(1 − p) (n ≈ 30, as GrowthBook)', async () => {
+    const res = await admin(`${base()}/api/stats/analyze`, 'POST', {
+      metric: { type: 'binomial' },
+      engine: 'frequentist',
+      differenceType: 'relative',
+      arms: [{ name: 'control', n: 28, sum: 7 }, { name: 'treatment', n: 30, sum: 12 }],
+    })
+    expect(res.status).toBe(200)
+    const [pC, pT] = [0.25, 0.4]
+    expect(res.json.arms[0].stdDev).toBeCloseTo(Math.sqrt(pC * (1 - pC)), 14)
+    expect(res.json.comparisons[0].stdErr).toBeCloseTo(Math.sqrt((pT * (1 - pT)) / (pC * pC * 30) + (pC * (1 - pC) * pT * pT) / (pC ** 4 * 28)), 14)
+  })
+
+  it('POST /api/stats/srm: a zero-weight arm is left out (p = 2.0079e-5, not 0) and its units come back as a warning', async () => {
+    const res = await admin(`${base()}/api/stats/srm`, 'POST', { observed: [1000, 1200, 900], weights: [0.5, 0.5, 0] })
+    expect(res.status).toBe(200)
+    expect(Math.abs(res.json.pValue - 2.0079e-5)).toBeLessThanOrEqual(1e-9)
+    expect(res.json.chiSquare).toBeCloseTo(200 / 11, 10)
+    expect(res.json.flagged).toBe(true)
+    expect(res.json.warnings).toEqual([{ code: 'units_in_zero_weight_arm', arm: 2, units: 900, message: expect.any(String) }])
+    expect((await admin(`${base()}/api/stats/srm`, 'POST', { observed: [1000, 1000], weights: [0.5, 0.5] })).json.warnings).toEqual([])
+  })
+
+  it('POST /api/stats/power: the MDE agrees with the scipy reference to 1e-6 relative (GrowthBook scenarios: 0.24505 fixed, 4.33868 sequential)', async () => {
+    const fixed = tools.power.find((c) => c.request.metric.conversionRate === 0.1 && c.request.totalUnits === 9000 && c.request.arms === 3 && !c.request.sequential)!
+    const sequential = tools.power.find((c) => c.request.metric.mean === 0.1 && c.request.totalUnits === 4500 && c.request.arms === 3 && c.request.sequential)!
+    for (const [c, rounded] of [[fixed, '0.24505'], [sequential, '4.33868']] as const) {
+      const res = await admin(`${base()}/api/stats/power`, 'POST', c.request)
+      expect(res.status).toBe(200)
+      expect(Math.abs(res.json.mde - c.mde!) / c.mde!).toBeLessThanOrEqual(1e-6)
+      expect(res.json.mde.toFixed(5)).toBe(rounded)
+    }
   })
 
   it('srm, adjust and power endpoints', async () => {
@@ -100,6 +139,9 @@ describe('stats API and experiment results', () => {
     const [primary, revenue, guardrail] = r.metrics
     expect(primary.arms.map((a: { mean: number }) => a.mean)).toEqual([0.2, 0.26])
     expect(primary.comparisons[0].effect).toBeCloseTo(0.3, 10)
+    // the results service passes the conversion metric as binomial: p(1 − p), as the engine over HTTP
+    expect(primary.arms[0].stdDev).toBeCloseTo(Math.sqrt(0.2 * 0.8), 12)
+    expect(primary.comparisons[0].stdErr).toBeCloseTo(Math.sqrt((0.26 * 0.74) / (0.04 * 3000) + (0.16 * 0.26 * 0.26) / (0.2 ** 4 * 3000)), 12)
     expect(primary.comparisons[0].direction).toBe('better')
     expect(primary.comparisons[0].adjustedPValue).toBeGreaterThanOrEqual(primary.comparisons[0].pValue)
     const [lo, hi] = primary.comparisons[0].adjustedCi
@@ -117,6 +159,29 @@ describe('stats API and experiment results', () => {
     expect(lastDay.units).toEqual({ control: 3000, treatment: 3000 })
     expect(lastDay.comparisons[0].effect).toBeCloseTo(0.3, 10)
     expect((await admin(`${base()}/api/experiments/nope/results`)).status).toBe(404)
+  })
+
+  it('GET /api/experiments/:key/results: a zero-weight variant with units is left out of SRM and named in a warning', async () => {
+    const key = `zw-${Date.now().toString(36)}`
+    const created = await admin(`${base()}/api/experiments`, 'POST', {
+      key,
+      name: 'zero weight',
+      variants: [{ key: 'control', weight: 0.5 }, { key: 'treatment', weight: 0.5 }, { key: 'retired', weight: 0 }],
+      primaryMetric: { event: `Purchase ${key}`, kind: 'conversion', windowDays: 7 },
+    })
+    expect(created.status).toBe(201)
+    expect((await admin(`${base()}/api/experiments/${key}/start`, 'POST')).status).toBe(200)
+    const now = Date.now()
+    const counts = { control: 1000, treatment: 1200, retired: 900 }
+    const exposures = Object.entries(counts).flatMap(([variant, n]) =>
+      Array.from({ length: n }, (_, i) => ({ experiment_key: key, unit: `${key}-${variant}-${i}`, variant, first_at: now - DAY + i, context: '{}', rank: 1e15 - i })),
+    )
+    await fx.nudge.store.client.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: exposures })
+    const r = (await admin(`${base()}/api/experiments/${key}/results?overTime=false`)).json
+    expect(r.units).toEqual(counts)
+    expect(Math.abs(r.srm.pValue - 2.0079e-5)).toBeLessThanOrEqual(1e-9)
+    expect(r.warnings.map((w: { code: string }) => w.code)).toEqual(expect.arrayContaining(['srm', 'units_in_zero_weight_arm']))
+    expect(r.warnings.find((w: { code: string }) => w.code === 'units_in_zero_weight_arm').message).toMatch(/retired.*900/)
   })
 
   it('GET /api/reports/holdout: conversion and revenue per recipient, global holdout vs mailed, per journey and overall', async () => {
