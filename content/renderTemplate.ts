@@ -10,8 +10,14 @@ export interface RenderedMessage {
   text: string
 }
 
-/** A render that failed: the send is skipped with this reason — never a half-rendered email. */
+/**
+ * A render that failed: the send is skipped with this reason — never a half-rendered email.
+ * `transient`: only the wall-clock render limit was hit. That limit is time, not work, so a busy
+ * machine (many renders at once, a slow recommendation query) hits it too: such a send is
+ * retried by its activity's bounded policy instead of being skipped for good.
+ */
 export class TemplateRenderError extends Error {
+  readonly transient: boolean
   constructor(
     readonly templateId: string,
     readonly field: string,
@@ -19,6 +25,7 @@ export class TemplateRenderError extends Error {
   ) {
     super(`template "${templateId}" ${field}: ${message}`)
     this.name = 'TemplateRenderError'
+    this.transient = /template render limit exceeded/.test(message)
   }
 }
 

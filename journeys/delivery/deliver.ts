@@ -137,8 +137,9 @@ export class Deliverer {
         )
       } catch (err) {
         // A template that cannot render for this user skips the send (recorded with the reason):
-        // retrying would fail the same way, and half an email is worse than none.
-        if (!(err instanceof TemplateRenderError)) throw err
+        // retrying would fail the same way, and half an email is worse than none. A render that
+        // only ran out of wall-clock time is retried (bounded) like any other transient failure.
+        if (!(err instanceof TemplateRenderError) || err.transient) throw err
         gate.release(req.userKey, req.messageId)
         await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: 'template_error', test: req.test }), end('template_error', req.test)])
         return { status: 'skipped', reason: 'template_error', ended: !!req.last }
