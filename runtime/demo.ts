@@ -127,8 +127,8 @@ for (const j of latency.journeys) if (j.receivedToStarted) say(`  ${j.journey.pa
 
 const funnel = await journeyFunnel(nudge.reportsClient, range)
 say('')
-say('Journey funnel (runs entered → sent → opened → clicked → converted: ended on the exit event, or bought after the message):')
-for (const f of funnel) say(`  ${f.journey.padEnd(22)} ${String(f.entered).padStart(4)} → ${String(f.sent).padStart(4)} → ${String(f.opened).padStart(4)} → ${String(f.clicked).padStart(4)} → ${String(f.converted).padStart(4)}`)
+say('Journey funnel (runs entered → sent → opened → clicked → converted: bought after the message; and runs ended on their exit event first):')
+for (const f of funnel) say(`  ${f.journey.padEnd(22)} ${String(f.entered).padStart(4)} → ${String(f.sent).padStart(4)} → ${String(f.opened).padStart(4)} → ${String(f.clicked).padStart(4)} → ${String(f.converted).padStart(4)}   exited first ${f.exited}`)
 
 const detect = nudge.falseTriggerOptions()
 const ft = await falseTriggerReport(nudge.reportsClient, { ...detect, ...range })

@@ -71,7 +71,7 @@ export function demoScenario(o: { seed: number; shoppers: number; minutesPerSeco
     // nothing) and nobody unsubscribes, so the truth below is exact. Shoppers watch their mailbox
     // long enough for a late 1 h reminder and for the browse mail; organic purchases come after
     // every reminder's click (the click floor is 11 s of real time).
-    engagement: { open: 0.7, clickGivenOpen: 0.6, purchaseGivenClick: 0, unsubscribeGivenOpen: 0, watchMinutes: 150, watchFromArrivalMinutes: BROWSE_MINUTES + 50 },
+    engagement: { open: 0.7, clickGivenOpen: 0.6, purchaseGivenClick: 0, unsubscribeGivenOpen: 0, watchMinutes: 150, watchFromArrivalMinutes: BROWSE_MINUTES + 90 },
     races: { testAccount: { rate: 0.02, ids: o.testIds } },
   }
 }

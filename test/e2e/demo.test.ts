@@ -73,7 +73,7 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Unsubscribed +m15 +no events yet/)
     expect(out).not.toMatch(/Unsubscribed .*— \[—, —\]/)
     // Every seed journey sent at least one message within the run, as the printed funnel shows.
-    const funnel = new Map([...out.matchAll(/^ {2}([a-z-]+) +(\d+) → +(\d+) → +(\d+) → +(\d+) → +(\d+)$/gm)].map((m) => [m[1]!, { entered: Number(m[2]), sent: Number(m[3]) }]))
+    const funnel = new Map([...out.matchAll(/^ {2}([a-z-]+) +(\d+) → +(\d+) → +(\d+) → +(\d+) → +(\d+) +exited first \d+$/gm)].map((m) => [m[1]!, { entered: Number(m[2]), sent: Number(m[3]) }]))
     for (const j of exampleJourneys) expect(funnel.get(j.id)?.sent ?? 0, `${j.id} in ${out}`).toBeGreaterThan(0)
     expect(out).toMatch(/cart-abandonment +p50 \d+ · p90 \d+ · p99 \d+/)
     expect(out).toMatch(/False triggers: \d+ of \d+ sends/)

@@ -5,9 +5,9 @@ import { type Store, openStore } from '../../analytics/store.js'
 import { tempDataDir } from '../helpers/harness.js'
 
 /**
- * The journey funnel on planted rows: a run converts when it ends on its exit event, or when its
- * user buys after its message went out — a purchase before the message, another user's, a test
- * account's or one after the range does not count.
+ * The journey funnel on planted rows: a run converts when its user buys after its message went
+ * out — a purchase before the message, a test account's or one after the range does not count; a
+ * run that ended on its exit event before any message is counted apart, as exited.
  */
 const T0 = Date.parse('2026-06-01T10:00:00.000Z')
 const MIN = 60_000
@@ -62,11 +62,11 @@ describe('journey funnel: entered → sent → opened → clicked → converted'
     data.remove()
   })
 
-  it('counts runs that ended on their exit event and runs whose user bought after their message', async () => {
+  it('counts runs whose user bought after their message as converted, and runs that ended on their exit event first as exited', async () => {
     const rows = await journeyFunnel(store.client, { from: T0 - MIN, until: T0 + 100 * MIN })
     expect(rows).toEqual([
-      { journey: 'cart', entered: 4, sent: 3, opened: 0, clicked: 0, converted: 2 },
-      { journey: 'browse', entered: 2, sent: 2, opened: 0, clicked: 0, converted: 1 },
+      { journey: 'cart', entered: 4, sent: 3, opened: 0, clicked: 0, converted: 1, exited: 1 },
+      { journey: 'browse', entered: 2, sent: 2, opened: 0, clicked: 0, converted: 1, exited: 0 },
     ])
   })
 })
