@@ -3,8 +3,19 @@ import { REMINDER_DELAY_FLAG, reminderTimingExperiment } from '../experiments/ex
 /**
  * The seed's journeys as definitions (section 3 of the domain guide). Used by the demo, the tests
  * (with shorter waits) and as starting points. Each names what it needs: the timing experiment and
- * flag (experiments/examples.ts), the browse experiment and the inactive segment below.
+ * flag (experiments/examples.ts), the browse experiment, the delay flags and the inactive segment below.
+ * Every delay is a duration flag: an operator (or the demo, which compresses them) changes a
+ * journey's timing without a new version of the journey.
  */
+
+export const BROWSE_DELAY_FLAG = 'browse_abandonment.delay'
+export const CONTENT_DELAY_FLAG = 'content_follow_up.delay'
+
+/** The delays of browse abandonment (72 h) and content follow-up (2 h), as duration flags. */
+export const journeyDelayFlags = [
+  { key: BROWSE_DELAY_FLAG, type: 'duration', defaultValue: '72h', description: 'Browse abandonment: how long after a product view, with no purchase, the offer or social proof goes out' },
+  { key: CONTENT_DELAY_FLAG, type: 'duration', defaultValue: '2h', description: 'Content follow-up: how long after a post or video view the related products go out' },
+] as const
 
 /** Cart abandonment: a reminder with product images and a code 15 min (flag / timing experiment) after a cart is not checked out; that cart's purchase ends it. */
 export const cartAbandonment = {
@@ -42,7 +53,7 @@ export const browseAbandonment = {
   exit: [{ type: 'event', event: 'Order Completed', match: 'user' }],
   priority: 40,
   steps: [
-    { id: 'wait', type: 'delay', duration: '72h' },
+    { id: 'wait', type: 'delay', flag: { key: BROWSE_DELAY_FLAG, default: '72h' } },
     { id: 'split', type: 'experiment', experiment: browseExperiment.key, branches: { offer: 'offer', proof: 'proof' } },
     { id: 'offer', type: 'send', template: 'browse-offer', next: 'done' },
     { id: 'proof', type: 'send', template: 'browse-social-proof' },
@@ -90,7 +101,7 @@ export const contentFollowUp = {
   exit: [{ type: 'event', event: 'Order Completed', match: 'user' }],
   priority: 30,
   steps: [
-    { id: 'wait', type: 'delay', duration: '2h' },
+    { id: 'wait', type: 'delay', flag: { key: CONTENT_DELAY_FLAG, default: '2h' } },
     { id: 'related', type: 'send', template: 'related-products' },
   ],
 } as const

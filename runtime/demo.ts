@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path'
 import { collectReport } from '../analytics/reports/collectReport.js'
 import { falseTriggerReport } from '../analytics/reports/falseTriggers.js'
+import { journeyFunnel } from '../analytics/reports/funnel.js'
 import { renderHtmlReport } from '../analytics/reports/htmlReport.js'
+import { type ResultsForLines, liftLines } from '../analytics/reports/liftLines.js'
 import { triggerLatency } from '../analytics/reports/triggerLatency.js'
 import { buildAll, writeBuild } from '../dashboards/build.js'
 import { exportTables, importCommands } from '../dashboards/exportStore.js'
@@ -20,11 +22,13 @@ import { ensureTemporalCli } from './temporalCli.js'
 
 /**
  * `npm run demo` — the whole of Nudge on this machine: the Temporal dev server with its UI, the
- * embedded engine, the worker and the API; the seed's journeys, with two experiments on the cart
- * reminder — timing (15 min vs 1 h vs holdout, compressed through its flag) and content (default
- * vs urgency subject); simulated shoppers through the public API; then each experiment's results
- * next to the truth for those shoppers, trigger latency, the false-trigger report, and an HTML
- * report. Nudge keeps running afterwards (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
+ * embedded engine, the worker and the API; the seed's five journeys, every delay compressed
+ * through its duration flag, with two experiments on the cart reminder — timing (15 min vs 1 h vs
+ * holdout) and content (default vs urgency subject) — and one on browse abandonment (tailored
+ * offer vs social proof); simulated shoppers through the public API who exercise every trigger;
+ * then each experiment's results next to the truth for those shoppers, trigger latency, each
+ * journey's funnel, the false-trigger report, and an HTML report. Nudge keeps running afterwards
+ * (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
  * DEMO_SHOPPERS (800: about 4½ minutes), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (6),
  * DEMO_SHOPPERS_PER_SECOND (4: faster arrivals outrun 2 cores and blur the arms), DEMO_DATA_DIR
  * (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser).
@@ -37,6 +41,11 @@ const SPEED = Number(process.env.DEMO_MINUTES_PER_SECOND ?? 6)
 // Another demo (or Nudge) still running would lose its files: refuse instead.
 const DEMO_DIR = process.env.DEMO_DATA_DIR ?? join('.data', 'demo')
 process.env.DATA_DIR = DEMO_DIR
+// The demo's hours pass in seconds: a frequency cap in real hours (the default, 1 per 16 h) would
+// hold every shopper's second mail (the browse offer after a cart reminder) past the end. The
+// printed truth assumes no cap; FREQUENCY_CAP set here is kept, and said.
+const capped = !!process.env.FREQUENCY_CAP
+process.env.FREQUENCY_CAP ??= ''
 const config = configOrExit()
 
 for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMPORAL_PORT, config.TEMPORAL_UI_PORT])])
@@ -64,18 +73,24 @@ const adminKey = config.ADMIN_API_KEY
 const writeKey = [...config.writeKeys.keys()][0]!
 say(`Nudge is running: API ${base} · Temporal UI ${dev?.uiUrl ?? config.TEMPORAL_ADDRESS}`)
 
-// The experiments and the cart journey with their delays compressed like the simulated clock,
-// installed before the seed examples, so theirs (with real delays) find these keys taken and leave them.
+// The experiments, the delay flags and the cart journey with its content experiment, every delay
+// compressed like the simulated clock, installed before the seed examples: theirs (with real
+// delays) find these keys taken and leave them. The other journeys are the seed's own.
 const demo = demoDefinitions(SPEED)
+const experiments = [demo.timing, demo.content, demo.browse]
 const admin = adminPost(base, adminKey)
-for (const e of [demo.timing, demo.content]) {
+for (const e of experiments) {
   await admin('/api/experiments', e)
   await admin(`/api/experiments/${e.key}/start`, {})
 }
-await admin('/api/flags', demo.flag)
+for (const f of [demo.flag, ...demo.delayFlags]) await admin('/api/flags', f)
 await admin('/api/journeys', demo.journey)
 await installExamples(base, adminKey)
-say(`Seed journeys installed. Cart reminders: timing ${demo.delays.m15} (15 min) vs ${demo.delays.h1} (1 h) vs holdout, × content default vs urgency.`)
+say(`Seed journeys installed, their delays compressed through their flags (${SPEED} minutes of shopper time a second):`)
+say(`  cart-abandonment      ${demo.flag.key} = ${demo.delays.m15} (15 min) vs ${demo.delays.h1} (1 h) vs holdout, × content default vs urgency`)
+for (const f of demo.delayFlags) say(`  ${f.key.split('.')[0]!.replace(/_/g, '-').padEnd(21)} ${f.key} = ${f.defaultValue}`)
+say('  post-purchase-loyalty on a second visit · re-engagement on entering inactive-30d')
+if (capped) say(`FREQUENCY_CAP=${process.env.FREQUENCY_CAP}: second mails may wait past the end; the printed truth assumes no cap.`)
 
 const started = Date.now()
 say(`Simulating ${SHOPPERS} shoppers (seed ${SEED}, ${SPEED} simulated minutes per second)…`)
@@ -96,22 +111,12 @@ const range = { from: started - 60_000, until }
 say('')
 say(`Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked (${((Date.now() - started) / 1000).toFixed(0)} s).`)
 const truth = demoTruth(summary.scenario, planSimulation(summary.scenario, summary.runId), (e, u) => nudge.experiments.peek(e, u).variant)
-const fmt = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)} %`)
-for (const e of [demo.timing, demo.content]) {
+for (const e of experiments) {
   const control = e.variants[0]!.key
   say('')
   say(`Experiment ${e.key} — relative lift vs ${control} (95 % interval), and the truth for these shoppers:`)
-  const results = (await (await fetch(`${base}/api/experiments/${e.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as any
-  for (const m of results.metrics as { metric: { name?: string; event?: string }; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null }[] }[]) {
-    const name = m.metric.name ?? m.metric.event ?? ''
-    for (const c of m.comparisons) {
-      const t = truth[e.key]?.[name]?.[c.arm]
-      const lo = c.ci?.[0] ?? null
-      const hi = c.ci?.[1] ?? null
-      const covered = t === undefined || !Number.isFinite(t) || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
-      say(`  ${name.padEnd(12)} ${c.arm.padEnd(8)} ${fmt(c.effect).padStart(8)} [${fmt(lo)}, ${fmt(hi)}]${t === undefined ? '' : `   truth ${fmt(t)}${covered}`}`)
-    }
-  }
+  const results = (await (await fetch(`${base}/api/experiments/${e.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as ResultsForLines & { decision: { hint: string; reason: string } }
+  for (const line of liftLines(results, truth[e.key])) say(line)
   say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
 }
 
@@ -120,6 +125,11 @@ say('')
 say('Trigger latency, event received → run started (ms):')
 for (const j of latency.journeys) if (j.receivedToStarted) say(`  ${j.journey.padEnd(22)} p50 ${j.receivedToStarted.p50} · p90 ${j.receivedToStarted.p90} · p99 ${j.receivedToStarted.p99}   SLO breaches ${j.slo.breaches}/${j.slo.sends}`)
 
+const funnel = await journeyFunnel(nudge.reportsClient, range)
+say('')
+say('Journey funnel (runs entered → sent → opened → clicked → converted: bought after the message; and runs ended on their exit event first):')
+for (const f of funnel) say(`  ${f.journey.padEnd(22)} ${String(f.entered).padStart(4)} → ${String(f.sent).padStart(4)} → ${String(f.opened).padStart(4)} → ${String(f.clicked).padStart(4)} → ${String(f.converted).padStart(4)}   exited first ${f.exited}`)
+
 const detect = nudge.falseTriggerOptions()
 const ft = await falseTriggerReport(nudge.reportsClient, { ...detect, ...range })
 say('')
@@ -127,7 +137,7 @@ say(`False triggers: ${ft.falseTriggers} of ${ft.sends} sends (${(ft.rate * 100)
 for (const [cls, n] of Object.entries(ft.counts)) if (n) say(`  ${cls.padEnd(24)} ${n}`)
 
 const html = renderHtmlReport(
-  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: [demo.timing.key, demo.content.key], slo: config.latencySlo, detect, ...range, truth, links: reportLinks(config, base) }),
+  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: experiments.map((e) => e.key), slo: config.latencySlo, detect, ...range, truth, links: reportLinks(config, base) }),
 )
 const file = resolve(join(config.DATA_DIR, 'report.html'))
 writeFileSync(file, html)

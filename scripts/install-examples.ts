@@ -1,12 +1,12 @@
 /**
  * `npm run examples` — installs the seed's journeys into a running Nudge through its API: the
- * reminder-delay flag and timing experiment, the browse experiment, the inactive segment, and the
+ * reminder-delay flag and timing experiment, the browse experiment, the other journeys' delay flags, the inactive segment, and the
  * five journeys, activated. Idempotent: what exists already is left as it is.
  *
  * NUDGE_URL (default http://127.0.0.1:3000), ADMIN_API_KEY (default the dev key).
  */
 import { reminderDelayFlag, reminderTimingExperiment } from '../experiments/examples.js'
-import { browseExperiment, exampleJourneys, inactiveSegment } from '../journeys/examples.js'
+import { browseExperiment, exampleJourneys, inactiveSegment, journeyDelayFlags } from '../journeys/examples.js'
 
 /** POSTs as the admin; 409 (it exists, or is already in that state) is fine for an idempotent install. */
 export function adminPost(base: string, adminKey: string, log: (line: string) => void = () => {}) {
@@ -29,7 +29,7 @@ export async function installExamples(base: string, adminKey: string, log: (line
     await call('/api/experiments', e)
     await call(`/api/experiments/${e.key}/start`)
   }
-  await call('/api/flags', reminderDelayFlag)
+  for (const f of [reminderDelayFlag, ...journeyDelayFlags]) await call('/api/flags', f)
   for (const j of exampleJourneys) {
     await call('/api/journeys', j)
     await call(`/api/journeys/${j.id}/activate`)

@@ -81,7 +81,7 @@ export const FALSE_TRIGGER_KINDS: readonly FalseTriggerKind[] = [
 export interface PlanStep {
   /** Simulated minutes after the shopper arrived. */
   at: number
-  label: 'identify' | 'browse' | 'search' | 'cart' | 'checkout' | 'support' | 'organic-purchase' | 'race'
+  label: 'identify' | 'browse' | 'search' | 'cart' | 'checkout' | 'support' | 'organic-purchase' | 'race' | 'content' | 'lapsed' | 'return'
   events: SimEvent[]
   race?: RaceKind
   /** Sent again exactly as first sent (same messageId and timestamp): a client retry. */
@@ -90,7 +90,7 @@ export interface PlanStep {
   requiresOpenCart?: string
   /** Timed from when this cart's first Product Added was stored: + `minutes` (simulated) − `leadMs` (real). */
   anchor?: { cartId: string; minutes: number; leadMs: number }
-  /** Events carry a timestamp this many days in the past. */
+  /** Events carry a timestamp this many days in the past (a stale race, or a lapsed shopper's history). */
   staleDays?: number
   /** Sent at once, not held for a shared batch (timing races). */
   immediate?: boolean
@@ -122,9 +122,17 @@ export interface ShopperPlan {
   carts: CartPlan[]
   races: RaceKind[]
   lastViewed?: Product
+  /** What a purchase after a journey's mail buys: the product last viewed, else one picked for the shopper. */
+  mailProduct?: Product
+  /** `reader`: reads content only; `lapsed`: everything they did, long ago. Absent: a shopper who browses products. */
+  persona?: Persona
+  /** Simulated minutes after arrival of the second visit after an in-session purchase (`behavior.returnAfterCheckout`). */
+  returnVisit?: number
   /** Simulated minutes after arrival when the shopper stops watching their mailbox. */
   watchUntil: number
 }
+
+export type Persona = 'reader' | 'lapsed'
 
 export interface SimulationPlan {
   runId: string
@@ -159,6 +167,12 @@ const PAGES = [
   { name: 'Sale', path: '/sale' },
   { name: 'New Arrivals', path: '/new' },
   { name: 'Lookbook', path: '/lookbook' },
+]
+const POSTS = [
+  { type: 'post', title: 'Layering for a wet hike', category: 'jackets' },
+  { type: 'video', title: 'Pitching a tent in the wind', category: 'tents' },
+  { type: 'post', title: 'Breaking in new boots', category: 'shoes' },
+  { type: 'video', title: 'Packing a daypack', category: 'bags' },
 ]
 const TICKET_SUBJECTS = ['Where is my order?', 'Size exchange', 'Discount code not working', 'Damaged item', 'Change delivery address']
 
@@ -207,6 +221,14 @@ export function planSimulation(s: Scenario, runId: string): SimulationPlan {
   return { runId, catalog, shoppers }
 }
 
+/** A reader or a lapsed shopper (their own stream: the other shoppers' plans do not change with these rates), or undefined. */
+export function personaOf(s: Scenario, index: number): Persona | undefined {
+  const { readerRate, lapsedRate } = s.behavior
+  if (readerRate + lapsedRate <= 0) return undefined
+  const u = Random.for(s.seed, 'persona', index).next()
+  return u < readerRate ? 'reader' : u < readerRate + lapsedRate ? 'lapsed' : undefined
+}
+
 export function planShopper(s: Scenario, runId: string, catalog: readonly Product[], index: number, testId?: string): ShopperPlan {
   const rng = Random.for(s.seed, 'shopper', index)
   const b = s.behavior
@@ -229,6 +251,8 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   let seq = 0
   const messageId = () => `${runId}-${index}-${seq++}`
   let identified = !rng.chance(s.identity.anonymousFirst)
+  const persona = personaOf(s, index)
+  if (persona) identified = true
   const ids = () => (identified ? { userId, anonymousId: profile.anonymousId } : { anonymousId: profile.anonymousId })
   const track = (event: string, properties: Record<string, unknown>): SimEvent => ({ type: 'track', messageId: messageId(), ...ids(), event, properties })
   const identify = (): SimEvent => ({
@@ -247,9 +271,23 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   let lastOrder: string | undefined
   const viewed: Product[] = []
 
-  if (identified) steps.push({ at: 0, label: 'identify', events: [identify()] })
+  const pageEvent = (page: { name: string; path: string }): SimEvent => ({ type: 'page', messageId: messageId(), ...ids(), name: page.name, properties: { path: page.path, url: `${shopUrl}${page.path}`, title: page.name } })
+  let returnVisit: number | undefined
 
-  const sessions = Math.max(1, count(b.sessions))
+  if (identified && persona !== 'lapsed') steps.push({ at: 0, label: 'identify', events: [identify()] })
+  if (persona === 'lapsed') {
+    // Everything they did, they did long ago: the events that arrive now put them in an inactivity segment.
+    steps.push({ at: 0, label: 'lapsed', staleDays: b.lapsedDays, events: [identify(), pageEvent(rng.pick(PAGES))] })
+  } else if (persona === 'reader') {
+    t += within(b.thinkMinutes)
+    steps.push({ at: t, label: 'browse', events: [pageEvent({ name: 'Journal', path: '/journal' })] })
+    t += within(b.thinkMinutes)
+    const post = rng.pick(POSTS)
+    steps.push({ at: t, label: 'content', events: [track('Content Viewed', { ...post, url: `${shopUrl}/journal/${post.title.toLowerCase().replace(/[^a-z]+/g, '-')}` })] })
+  }
+
+  // Readers and lapsed shoppers have no product sessions (and so no cart, and no cart experiment).
+  const sessions = persona ? 0 : Math.max(1, count(b.sessions))
   const cartSession = rng.chance(b.cartRate) ? rng.int(0, sessions - 1) : -1
   const ticketSession = rng.chance(b.supportTicketRate) ? rng.int(0, sessions - 1) : -1
   let abandoned = false
@@ -259,8 +297,7 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
     const pages = Math.max(1, count(b.pageViews))
     for (let p = 0; p < pages; p++) {
       if (p > 0) t += within(b.thinkMinutes)
-      const page = rng.pick(PAGES)
-      steps.push({ at: t, label: 'browse', events: [{ type: 'page', messageId: messageId(), ...ids(), name: page.name, properties: { path: page.path, url: `${shopUrl}${page.path}`, title: page.name } }] })
+      steps.push({ at: t, label: 'browse', events: [pageEvent(rng.pick(PAGES))] })
       if (!identified) {
         // Logged in after the first page: the identify links the anonymous history to the user.
         identified = true
@@ -324,6 +361,12 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
         t += within(b.checkoutMinutes)
         steps.push({ at: t, label: 'checkout', requiresOpenCart: cartId, events: [orderEvent(track, cart, s.catalog.currency)], marks: { cartPurchased: cartId } })
         lastOrder = cart.orderId
+        // A second visit after the purchase (its own stream: the rest of the plan does not move with the rate).
+        const back = Random.for(s.seed, 'return', index)
+        if (returnVisit === undefined && back.chance(b.returnAfterCheckout)) {
+          returnVisit = t + back.uniform(b.returnMinutes.min, b.returnMinutes.max)
+          steps.push({ at: returnVisit, label: 'return', events: [pageEvent(back.pick(PAGES))] })
+        }
       } else {
         cart.kind = 'abandoned'
         abandoned = true
@@ -366,7 +409,7 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
     }
   }
 
-  if (rng.chance(s.races.staleEvent.rate)) {
+  if (!persona && rng.chance(s.races.staleEvent.rate)) {
     // A stale cart: a client that queued events for days (or an import) delivers them now.
     const product = rng.pick(catalog)
     const k = carts.length
@@ -400,7 +443,20 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   // Stable by time: ties keep the order they were planned in.
   const ordered = steps.map((step, i) => ({ step, i })).sort((a, b) => a.step.at - b.step.at || a.i - b.i).map((x) => x.step)
   const last = ordered.length ? ordered[ordered.length - 1]!.at : 0
-  return { index, profile, arrival, steps: ordered, carts, races, ...(lastViewed ? { lastViewed } : {}), watchUntil: last + s.engagement.watchMinutes }
+  const mailProduct = lastViewed ?? Random.for(s.seed, 'mail-product', index).pick(catalog)
+  return {
+    index,
+    profile,
+    arrival,
+    steps: ordered,
+    carts,
+    races,
+    ...(lastViewed ? { lastViewed } : {}),
+    mailProduct,
+    ...(persona ? { persona } : {}),
+    ...(returnVisit !== undefined ? { returnVisit } : {}),
+    watchUntil: Math.max(last + s.engagement.watchMinutes, s.engagement.watchFromArrivalMinutes),
+  }
 }
 
 function orderEvent(track: (event: string, properties: Record<string, unknown>) => SimEvent, cart: CartPlan, currency: string): SimEvent {
@@ -458,6 +514,17 @@ export function armOf(s: Scenario, delayMinutes: number): string {
   return arm.name
 }
 
+/** The scenario's kind of a mail that is not a cart reminder, by its subject (the first matching kind), or undefined. */
+export function mailKindOf(s: Scenario, subject: string): Scenario['effects']['mailKinds'][number] | undefined {
+  return s.effects.mailKinds.find((k) => new RegExp(k.subjectPattern, 'i').test(subject))
+}
+
+/** A shopper's draws for one kind of mail: the same whenever (and whichever run) it arrives — their potential answer. */
+export function mailKindDraws(s: Pick<Scenario, 'seed'>, index: number, kind: string): { open: number; click: number; buy: number; unsubscribe: number } {
+  const rng = Random.for(s.seed, 'mail-kind', index, kind)
+  return { open: rng.next(), click: rng.next(), buy: rng.next(), unsubscribe: rng.next() }
+}
+
 export function contentVariantOf(s: Scenario, subject: string): { name: string; revenueMultiplier: number } {
   const v = s.effects.contentVariants.find((c) => new RegExp(c.subjectPattern, 'i').test(subject))
   return v ? { name: v.name, revenueMultiplier: v.revenueMultiplier } : { name: 'default', revenueMultiplier: 1 }
@@ -502,6 +569,8 @@ export interface MailReaction {
   arm?: string
   delayMinutes?: number
   contentVariant: string
+  /** The scenario's kind of a mail that is not a cart reminder (`effects.mailKinds`), when one matches. */
+  mailKind?: string
   /** Whether this is the first reminder of a clean abandoned cart (counted in the arm's ground truth). */
   countsForArm: boolean
   falseTriggers: FalseTriggerKind[]
@@ -561,8 +630,14 @@ export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state
       if (clicked && cart.organic) buys = { cause: 'organic', cart }
       else if (clicked && u.buy < reminderPurchaseGivenClick(s, arm.lift)) buys = { cause: 'reminder', cart }
     }
-  } else if (state.optedOutAt === undefined && plan.lastViewed) {
-    buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < e.purchaseGivenClick ? { cause: 'mail' } : undefined
+  } else if (state.optedOutAt === undefined) {
+    const kind = mailKindOf(s, mail.subject)
+    if (kind) {
+      // The shopper's own draws for this kind: whichever arm or order brought it, the same answer.
+      reaction.mailKind = kind.name
+      Object.assign(u, mailKindDraws(s, plan.index, kind.name))
+      buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < kind.purchaseGivenClick ? { cause: 'mail' } : undefined
+    } else if (plan.lastViewed) buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < e.purchaseGivenClick ? { cause: 'mail' } : undefined
   }
 
   if (u.open < e.open && mail.pixelUrl) reaction.open = { afterMs: openAfter }
@@ -580,7 +655,7 @@ export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state
       const props = orderProperties(buys.cart, variant.revenueMultiplier, s.catalog.currency)
       reaction.purchase = { afterMs: buyAfter, cause: buys.cause, cartId: buys.cart.cartId, revenue: props.revenue as number, event: { type: 'track', messageId: `${mid}-buy`, ...ids, event: 'Order Completed', properties: { ...props, source_message_id: mail.messageId } } }
     } else {
-      const product = plan.lastViewed!
+      const product = plan.mailProduct ?? plan.lastViewed!
       const cart = { cartId: `${runId}-c${plan.index}-r${ordinal}`, orderId: `${runId}-o${plan.index}-r${ordinal}`, products: [product], subtotal: product.price }
       const props = orderProperties(cart, variant.revenueMultiplier, s.catalog.currency)
       reaction.purchase = { afterMs: buyAfter, cause: 'mail', revenue: props.revenue as number, event: { type: 'track', messageId: `${mid}-buy`, ...ids, event: 'Order Completed', properties: { ...props, source_message_id: mail.messageId } } }

@@ -408,7 +408,7 @@ async function runShopper(ctx: ShopperContext): Promise<ShopperOutcome> {
       if (m?.cartPurchased) await buy(m.cartPurchased, send)
       else await send()
       for (const p of payloads) sent.set(p.messageId as string, p)
-      tally.sent(payloads as { messageId: string; type: string }[], { resend: !!step.resend, stale: !!step.staleDays })
+      tally.sent(payloads as { messageId: string; type: string }[], { resend: !!step.resend, stale: step.race === 'staleEvent' })
       if (step.race) tally.race(step.race, raceSample(step.race, plan, step, payloads))
       if (m?.cartAdded) cart(m.cartAdded).addedAt ??= ack
       if (m?.cartPurchased) {

@@ -47,6 +47,12 @@ const reminderArm = z.object({
     .describe('Ground truth: absolute percentage points (0.03 = 3 pp) this arm adds to the conversion of abandoned carts, over effects.baseConversion'),
 })
 
+const mailKind = z.object({
+  name: slug.describe('The kind as reports name it (e.g. the journey or experiment variant that sends it)'),
+  subjectPattern: z.string().min(1).refine(isRegExp, 'must be a regular expression').describe('Case-insensitive regular expression on the subject of a received mail that is not a cart reminder; the first matching kind wins'),
+  purchaseGivenClick: probability(0, 'Ground truth: chance a click on this kind of mail leads to a purchase of the product the shopper last viewed (or one picked for them)'),
+})
+
 const contentVariant = z.object({
   name: slug.describe('The content variant as reports name it'),
   subjectPattern: z.string().min(1).refine(isRegExp, 'must be a regular expression').describe('Case-insensitive regular expression on the subject of a received mail; the first matching variant wins'),
@@ -97,6 +103,11 @@ export const scenarioSchema = z
         checkoutInSession: probability(0.3, 'Chance a cart is bought in the same session (never abandoned)'),
         checkoutMinutes: range(1, 8, 'Simulated minutes from the last Product Added to an in-session Order Completed'),
         supportTicketRate: probability(0.05, 'Chance a shopper opens a support ticket (Support Ticket Opened)'),
+        readerRate: probability(0, 'Share of shoppers who only read: a page, then a Content Viewed (a post or a video) — no products, no cart'),
+        lapsedRate: probability(0, 'Share of shoppers last active long ago: their identify and page carry a timestamp behavior.lapsedDays in the past (inactive since)'),
+        lapsedDays: z.number().positive().default(40).describe('How long ago lapsed shoppers were last active (days)'),
+        returnAfterCheckout: probability(0, 'Chance a shopper who bought in session comes back for one more page view (a second visit after a purchase)'),
+        returnMinutes: range(60, 180, 'Simulated minutes from the in-session purchase to that visit'),
       })
       .prefault({})
       .describe('Sessions, browsing, search, carts, purchases, support'),
@@ -123,6 +134,10 @@ export const scenarioSchema = z
           .array(contentVariant)
           .default([{ name: 'urgency', subjectPattern: 'last chance|ends tonight', revenueMultiplier: 1.2 }])
           .describe('Ground truth for content experiments: a subject pattern per variant and what it does to revenue per recipient (a mail matching none is "default", multiplier 1)'),
+        mailKinds: z
+          .array(mailKind)
+          .default([])
+          .describe('Ground truth for other journeys’ mail, by subject: a shopper answers a mail of a kind with their own draws for that kind (shopper and kind decide them, not the order mail arrives in), so what they would do under each experiment arm is known in advance. Mail matching no kind uses engagement.purchaseGivenClick'),
       })
       .prefault({})
       .describe('Ground-truth effects — they depend only on what Nudge sent and when'),
@@ -144,6 +159,7 @@ export const scenarioSchema = z
           .prefault({})
           .describe('Real-time floors so simulated people are not classified as machines; 0 for fast tests'),
         watchMinutes: z.number().min(0).default(240).describe('A shopper watches their mailbox for this many simulated minutes after their last planned event'),
+        watchFromArrivalMinutes: z.number().min(0).default(0).describe('…and at least this many simulated minutes after arriving (for journeys whose delay outlasts the shopper’s last event, e.g. browse abandonment)'),
         userAgent: z.string().min(1).default('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36').describe('User-Agent of opens, clicks and unsubscribes'),
       })
       .prefault({})
@@ -238,6 +254,12 @@ export const scenarioSchema = z
     s.effects.contentVariants.forEach((v, i) => {
       if (variants.has(v.name) || v.name === 'default') ctx.addIssue({ code: 'custom', path: ['effects', 'contentVariants', i, 'name'], message: `duplicate or reserved variant "${v.name}"` })
       variants.add(v.name)
+    })
+    if (s.behavior.readerRate + s.behavior.lapsedRate > 1) ctx.addIssue({ code: 'custom', path: ['behavior', 'lapsedRate'], message: 'readerRate + lapsedRate must not exceed 1' })
+    const kinds = new Set<string>()
+    s.effects.mailKinds.forEach((k, i) => {
+      if (kinds.has(k.name)) ctx.addIssue({ code: 'custom', path: ['effects', 'mailKinds', i, 'name'], message: `duplicate kind "${k.name}"` })
+      kinds.add(k.name)
     })
     if (new Set(s.races.testAccount.ids).size !== s.races.testAccount.ids.length) ctx.addIssue({ code: 'custom', path: ['races', 'testAccount', 'ids'], message: 'ids must be distinct' })
   })

@@ -3,6 +3,7 @@ import type { ExperimentResults } from '../../experiments/results/resultsService
 import { type DetectOptions, falseTriggerReport } from './falseTriggers.js'
 import { journeyFunnel } from './funnel.js'
 import type { ReportData } from './htmlReport.js'
+import { noEvents } from './liftLines.js'
 import { triggerLatency } from './triggerLatency.js'
 
 /** Gathers the report's data from the running services (results, latency, funnel, false triggers). */
@@ -31,6 +32,7 @@ export async function collectReport(d: {
         return {
           name,
           role: m.role,
+          ...(noEvents(m) ? { noEvents: true } : {}),
           comparisons: m.comparisons.map((c) => ({ arm: c.arm, effect: c.effect ?? null, ci: (c.ci as [number | null, number | null] | null) ?? null, pValue: c.pValue ?? null, chanceToWin: c.chanceToWin ?? null })),
           ...(truth ? { truth } : {}),
         }

@@ -11,10 +11,10 @@ export interface ReportData {
   experiments: {
     key: string
     decision?: { hint: string; reason: string }
-    metrics: { name: string; role: string; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null; pValue?: number | null; chanceToWin?: number | null }[]; truth?: Record<string, number> }[]
+    metrics: { name: string; role: string; noEvents?: boolean; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null; pValue?: number | null; chanceToWin?: number | null }[]; truth?: Record<string, number> }[]
   }[]
   latency: { journey: string; receivedToStarted: { p50: number; p90: number; p99: number } | null; scheduledToSent?: { p50: number; p90: number; p99: number } | null; sloMs: number; breaches: number }[]
-  funnel: { journey: string; entered: number; sent: number; opened: number; clicked: number; converted: number }[]
+  funnel: { journey: string; entered: number; sent: number; opened: number; clicked: number; converted: number; exited?: number }[]
   falseTriggers: { total: number; rate: number; counts: Record<string, number>; prevented: Record<string, number> }
   links: { label: string; url: string }[]
 }
@@ -73,8 +73,9 @@ export function renderHtmlReport(d: ReportData): string {
           .filter((c) => typeof c.effect === 'number')
           .map((c) => ({ label: `${m.name} · ${c.arm}`, effect: c.effect!, lo: c.ci?.[0] ?? c.effect!, hi: c.ci?.[1] ?? c.effect!, ...(m.truth?.[c.arm] !== undefined ? { truth: m.truth[c.arm] } : {}) })),
       )
+      const quiet = e.metrics.filter((m) => m.noEvents).map((m) => `<p class="small no-events">${esc(m.name)} (${esc(m.role)}): no events yet</p>`).join('')
       return `<section class="experiment"><h3>${esc(e.key)}</h3>${e.decision ? `<p><b>${esc(e.decision.hint)}</b> — ${esc(e.decision.reason)}</p>` : ''}
-        ${rows.length ? liftChart(`lift-${e.key}`, rows) : '<p>No comparison yet.</p>'}
+        ${rows.length ? liftChart(`lift-${e.key}`, rows) : '<p>No comparison yet.</p>'}${quiet}
         <p class="small">Relative lift against control with its interval; red marks the simulated truth.</p></section>`
     })
     .join('')
@@ -105,6 +106,7 @@ export function renderHtmlReport(d: ReportData): string {
 <h2>Trigger latency (event received → run started)</h2>${latency}
 <p class="small">${d.latency.map((l) => `${esc(l.journey)}: SLO ${Math.round(l.sloMs / 1000)} s, ${l.breaches} breaches`).join(' · ')}</p>
 <h2>Journey funnel</h2>${funnel}
+<p class="small">Converted: bought after the journey's message. Ended on the exit event before any message: ${d.funnel.map((f) => `${esc(f.journey)} ${f.exited ?? 0}`).join(' · ')}</p>
 <h2>False triggers</h2><p><b>${d.falseTriggers.total}</b> (${pct(d.falseTriggers.rate)} of sends)</p>
 <table id="false-triggers"><tr><th>Class</th><th>Sends</th></tr>${ft}</table>
 <h3>Caught by the pre-send check</h3><table id="prevented"><tr><th>Reason</th><th>Skipped</th></tr>${prevented}</table>

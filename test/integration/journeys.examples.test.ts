@@ -80,7 +80,7 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
   it('browse abandonment: viewed, not purchased → an experiment picks the tailored offer or social proof', async () => {
     await admin(`${base()}/api/experiments`, 'POST', browseExperiment)
     await admin(`${base()}/api/experiments/${browseExperiment.key}/start`, 'POST')
-    await activeJourney(base(), { ...browseAbandonment, steps: browseAbandonment.steps.map((s) => (s.id === 'wait' ? { ...s, duration: '300ms' } : s)) })
+    await activeJourney(base(), { ...browseAbandonment, steps: browseAbandonment.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '300ms' } : s)) })
     const shoppers = await Promise.all(Array.from({ length: 6 }, () => person('browser')))
     for (const s of shoppers) await track(base(), s.userId, 'Product Viewed', { name: 'Alpine Jacket', category: 'outerwear', image_url: 'https://cdn.example/j.jpg' })
     const buyer = await person('buyer')
@@ -123,7 +123,7 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
   })
 
   it('content follow-up: a viewed video → related products; an article view of another type does not enter', async () => {
-    await activeJourney(base(), { ...contentFollowUp, steps: contentFollowUp.steps.map((s) => (s.id === 'wait' ? { ...s, duration: '200ms' } : s)) })
+    await activeJourney(base(), { ...contentFollowUp, steps: contentFollowUp.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '200ms' } : s)) })
     const viewer = await person('viewer')
     const reader = await person('reader')
     await track(base(), viewer.userId, 'Content Viewed', { type: 'video', title: 'Waxing skis', category: 'ski care' })

@@ -8,7 +8,7 @@ import { exampleJourneys } from '../../journeys/examples.js'
 
 const catalog = {
   hasTemplate: (id: string) => ['cart-reminder', 'browse-offer', 'browse-social-proof', 'reengagement', 'loyalty-offer', 'related-products'].includes(id),
-  flagType: (k: string) => (k === 'cart_abandonment.reminder_delay' ? 'duration' : k === 'copy' ? 'string' : undefined),
+  flagType: (k: string) => (['cart_abandonment.reminder_delay', 'browse_abandonment.delay', 'content_follow_up.delay'].includes(k) ? 'duration' : k === 'copy' ? 'string' : undefined),
   hasSegment: (id: string) => id === 'inactive-30d',
   variantsOf: (k: string) => (k === 'cart-reminder-timing' ? ['h1', 'm15', 'holdout'] : k === 'browse-offer-vs-proof' ? ['offer', 'proof'] : undefined),
 }

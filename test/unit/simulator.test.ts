@@ -12,6 +12,7 @@ import {
   armOf,
   contentVariantOf,
   expectedArms,
+  mailKindOf,
   orderProperties,
   planSimulation,
   plannedEventSequence,
@@ -209,6 +210,71 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
     const qa = plan.shoppers.find((x) => x.profile.test)!
     const other = reactToMail(s, 'r', qa, { carts: new Map() }, { messageId: 'x', subject: 'New arrivals', receivedAt: 1, test: false, cartIds: [], links: [] }, 0)
     expect(other).toMatchObject({ kind: 'other', falseTriggers: ['testMailUnflagged'] })
+  })
+
+  it('readers read a post or a video, lapsed shoppers did everything long ago, buyers in session come back once; the others’ plans do not move', () => {
+    const base = { shoppers: 400, behavior: { cartRate: 1, checkoutInSession: 0.5 } }
+    const s = scenario({ ...base, behavior: { ...base.behavior, readerRate: 0.1, lapsedRate: 0.1, lapsedDays: 40, returnAfterCheckout: 1, returnMinutes: { min: 60, max: 90 } } })
+    const plan = planSimulation(s, 'p')
+    const readers = plan.shoppers.filter((x) => x.persona === 'reader')
+    const lapsed = plan.shoppers.filter((x) => x.persona === 'lapsed')
+    expect(readers.length).toBeGreaterThan(20)
+    expect(lapsed.length).toBeGreaterThan(20)
+    const events = (x: ShopperPlan) => x.steps.filter((st) => !st.resend).flatMap((st) => st.events.map((e) => ({ ...e, staleDays: st.staleDays })))
+    for (const r of readers) {
+      expect(r.carts).toEqual([])
+      expect(events(r).some((e) => e.event === 'Product Viewed')).toBe(false)
+      expect(events(r).filter((e) => e.event === 'Content Viewed').map((e) => e.properties!.type)).toEqual([expect.stringMatching(/^(post|video)$/)])
+      expect(r.mailProduct).toBeDefined() // what a purchase after their mail buys
+    }
+    for (const l of lapsed) {
+      expect(l.carts).toEqual([])
+      expect(events(l).every((e) => e.staleDays === 40)).toBe(true)
+      expect(events(l).map((e) => e.type)).toEqual(expect.arrayContaining(['identify', 'page']))
+    }
+    // A second visit after every in-session purchase, a page between 60 and 90 minutes after it.
+    const buyers = plan.shoppers.filter((x) => x.carts.some((c) => c.kind === 'checkout'))
+    expect(buyers.length).toBeGreaterThan(50)
+    for (const b of buyers) {
+      const checkout = b.steps.find((st) => st.label === 'checkout')!
+      const back = b.steps.find((st) => st.label === 'return')!
+      expect(back.events[0]!.type).toBe('page')
+      expect(b.returnVisit).toBe(back.at)
+      expect(back.at - checkout.at).toBeGreaterThanOrEqual(60)
+      expect(back.at - checkout.at).toBeLessThanOrEqual(90)
+    }
+    // The shoppers who are neither have the same plans as without personas (their own streams).
+    const plain = planSimulation(scenario(base), 'p')
+    const same = plan.shoppers.filter((x) => !x.persona && !x.returnVisit)
+    expect(same.length).toBeGreaterThan(100)
+    for (const x of same) expect(x.steps).toEqual(plain.shoppers[x.index]!.steps)
+  })
+
+  it('answers a journey’s mail by its kind with the shopper’s own draws, whatever order it arrives in', () => {
+    const kinds = [
+      { name: 'offer', subjectPattern: '^Still thinking', purchaseGivenClick: 1 },
+      { name: 'winback', subjectPattern: 'miss you', purchaseGivenClick: 0 },
+    ]
+    const s = scenario({ shoppers: 300, engagement: { open: 0.8, clickGivenOpen: 0.8 }, effects: { mailKinds: kinds } })
+    expect(mailKindOf(s, 'Still thinking about Alpine Tent?')?.name).toBe('offer')
+    expect(mailKindOf(s, 'Your cart')).toBeUndefined()
+    const plan = planSimulation(s, 'k')
+    const mail = (subject: string): ReceivedMail => ({ messageId: `m-${subject}`, subject, receivedAt: 1000, test: false, cartIds: [], links: [{ url: 'https://n/t/c/x.y' }], pixelUrl: 'https://n/t/o/x' })
+    let bought = 0
+    for (const sh of plan.shoppers.filter((x) => !x.profile.test).slice(0, 200)) {
+      const first = reactToMail(s, 'k', sh, { carts: new Map() }, mail('Still thinking about it?'), 0)
+      const later = reactToMail(s, 'k', sh, { carts: new Map() }, mail('Still thinking about it?'), 7)
+      expect(first.mailKind).toBe('offer')
+      expect([!!first.click, !!first.purchase]).toEqual([!!later.click, !!later.purchase])
+      if (first.purchase) {
+        bought++
+        expect(first.purchase.revenue).toBe(sh.mailProduct!.price)
+      }
+      expect(reactToMail(s, 'k', sh, { carts: new Map() }, mail('We miss you'), 0).purchase).toBeUndefined()
+    }
+    // Every click on the offer buys (purchaseGivenClick 1): about open × click of them.
+    expect(bought).toBeGreaterThan(100)
+    expect(bought).toBeLessThan(160)
   })
 
   it('content variants by subject; revenue grows by an add-on line', () => {
