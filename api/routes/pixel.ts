@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { IngestService } from '../../analytics/ingest/ingestService.js'
 import { ValidationError } from '../../core/errors.js'
 import { resolveSource } from '../auth.js'
+import { assertJsonLimits } from '../body.js'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
 
@@ -74,6 +75,8 @@ function pixelBody(query: Record<string, unknown>): Record<string, unknown> {
     }
     if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded))
       throw new ValidationError('`data` must encode a JSON object', [{ path: 'data', rule: 'type', message: 'must encode an object' }])
+    // A body by another road: the same depth and Unicode limits as the body layer's.
+    assertJsonLimits(decoded, { prefix: 'data' })
     return decoded as Record<string, unknown>
   }
   const body: Record<string, unknown> = {}

@@ -1,4 +1,4 @@
-import express, { Router } from 'express'
+import { Router } from 'express'
 import type { MessageLookup } from '../../content/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
 import type { SuppressionList } from '../../content/engagement/suppressions.js'
@@ -6,7 +6,8 @@ import { type WebhookProvider, normalizeWebhook, nudgeWebhookSchema, sendGridEve
 import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
-import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../core/errors.js'
+import { NotFoundError, UnauthorizedError } from '../../core/errors.js'
+import { readBody } from '../body.js'
 import { safeEqual } from '../auth.js'
 
 const PROVIDERS: WebhookProvider[] = ['nudge', 'ses', 'sendgrid']
@@ -48,19 +49,15 @@ export interface WebhookRouteDeps {
 export function webhooksRouter(d: WebhookRouteDeps): Router {
   const r = Router()
   const now = d.now ?? Date.now
-  // SNS posts JSON as text/plain: read any body as text and parse it here.
-  r.post('/webhooks/email/:provider', express.text({ type: () => true, limit: '2mb' }), async (req, res, next) => {
+  // SNS posts JSON as text/plain: the body layer parses JSON of any content type; the exact
+  // bytes stay in req.rawBody for signature checks.
+  r.post('/webhooks/email/:provider', readBody({ limitBytes: 2 * 1024 * 1024, rawBody: true }), async (req, res, next) => {
     try {
       const provider = String(req.params.provider) as WebhookProvider
       if (!PROVIDERS.includes(provider)) throw new NotFoundError(`No webhook format "${provider}" (use ${PROVIDERS.join(', ')})`)
       const key = String(req.query.key ?? req.get('x-nudge-webhook-key') ?? '')
       if (!key || !d.keys.some((k) => safeEqual(k, key))) throw new UnauthorizedError('A valid webhook key is required (?key= or X-Nudge-Webhook-Key)')
-      let body: unknown
-      try {
-        body = JSON.parse(typeof req.body === 'string' && req.body ? req.body : 'null')
-      } catch (err) {
-        throw new InvalidJsonError(`The body is not valid JSON: ${(err as Error).message}`)
-      }
+      const body: unknown = req.body ?? null
       const result = normalizeWebhook(provider, body, now())
       if (result.subscriptionConfirmation) {
         // Confirming the SNS subscription is one GET of the (validated, amazonaws.com) URL.
