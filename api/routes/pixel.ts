@@ -6,6 +6,7 @@ import { resolveSource } from '../auth.js'
 import { assertJsonLimits } from '../body.js'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
+import { parseOrThrow } from '../schemas/issues.js'
 
 /**
  * For pages that cannot run a script (plain HTML, server-rendered confirmations, emails):
@@ -54,7 +55,8 @@ export function pixelRouter(deps: { ingest: IngestService; writeKeys: Map<string
     const type = req.params.type
     if (type !== 'track' && type !== 'page')
       throw new ValidationError('Pixel type must be track or page', [{ path: 'type', rule: 'one_of', message: 'must be track or page' }])
-    const body = pixelBody(req.query as Record<string, unknown>)
+    // Through the documented schema: a repeated parameter (an array) is a 400 naming it.
+    const body = pixelBody(parseOrThrow(pixelQuery, req.query, 'query parameters'))
     const source = resolveSource(deps.writeKeys, typeof body.writeKey === 'string' ? body.writeKey : undefined)
     delete body.writeKey
     const text = JSON.stringify(body)

@@ -87,7 +87,7 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
     const data = Buffer.from(`{"writeKey":"${WRITE_KEY}","userId":"u\\ud800","event":"E"}`).toString('base64')
     const pixel = await fetch(`${fx.nudge.url}/v1/pixel/track?data=${encodeURIComponent(data)}`)
     expect(pixel.status).toBe(400)
-    expect((await pixel.json()).error.issues[0]).toMatchObject({ path: 'data.userId', rule: 'unicode' })
+    expect(((await pixel.json()) as any).error.issues[0]).toMatchObject({ path: 'data.userId', rule: 'unicode' })
   })
 
   it('charset other than utf-8 → 415 naming it (latin1, unknown, utf-16); utf-8 and us-ascii are accepted', async () => {
@@ -163,6 +163,27 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
   it('a path parameter that is not valid percent-encoding → 400, not 500', async () => {
     for (const path of ['/api/users/%E0%A4%A', '/t/c/%ff', '/api/segments/%', '/u/%c0'])
       expect((await fetch(`${fx.nudge.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).status, path).toBe(400)
+  })
+
+  it('query parameters go through the route schema: a non-date, an out-of-range date or a repeated parameter → 400 naming it', async () => {
+    const cases: [string, string][] = [
+      ['/api/messages?before=not-a-date', 'before'],
+      ['/api/messages?before=2024-01-01T00:00:00Z&before=x', 'before'],
+      ['/api/messages?limit=1e309', 'limit'],
+      ['/api/reports/holdout?until=0001-01-01T00:00:00Z', 'until'],
+      ['/api/reports/trigger-latency?from=9999-12-31T00:00:00Z', 'from'],
+      ['/api/experiments/x/results?until=yesterday', 'until'],
+    ]
+    for (const [path, param] of cases) {
+      const res = await send(`${fx.nudge.url}${path}`, undefined as never, adminHeaders, 'GET')
+      expect(res.status, path).toBe(400)
+      expect(res.json.error.issues[0].path).toBe(param)
+    }
+    const ok = await send(`${fx.nudge.url}/api/messages?before=2024-01-01T00:00:00Z`, undefined as never, adminHeaders, 'GET')
+    expect(ok.status).toBe(200)
+    const pixel = await fetch(`${fx.nudge.url}/v1/pixel/track?writeKey=${WRITE_KEY}&userId=a&userId=b&event=E`)
+    expect(pixel.status).toBe(400)
+    expect(((await pixel.json()) as any).error.issues[0]).toMatchObject({ path: 'userId', rule: 'type' })
   })
 
   it('the process is alive after all of it', async () => {
