@@ -8,13 +8,18 @@ import { isoDateTime, jsonObject } from './common.js'
 export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
+// Control characters (NUL above all) in an id reach Temporal's visibility queries, workflow ids and
+// mail headers, where they cannot be written: refused at the door, naming the field.
+const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s)
+const controlIssue = { message: 'must not contain control characters', params: { rule: 'control_character' } }
+
 // Segment ids are strings; some server libraries send numbers, which we keep as their decimal text.
 const identifier = z
-  .union([z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'), z.number().finite()])
+  .union([z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').refine(noControl, controlIssue), z.number().finite()])
   .transform(String)
 
 const common = {
-  messageId: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
+  messageId: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noControl, controlIssue).optional(),
   userId: identifier.nullish(),
   anonymousId: identifier.nullish(),
   timestamp: isoDateTime.optional(),
