@@ -107,8 +107,8 @@ export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.n
   r.get(segmentSpecs.list.path, validated(segmentSpecs.list, (_i, _req, res) => {
     res.json({ segments: engine.list().map(view) })
   }))
-  r.post(segmentSpecs.validate.path, validated(segmentSpecs.validate, ({ body }, _req, res) => {
-    engine.check('__validate__', body.rule)
+  r.post(segmentSpecs.validate.path, validated(segmentSpecs.validate, async ({ body }, _req, res) => {
+    await engine.validate(body.rule)
     res.json({ valid: true })
   }))
   r.post(segmentSpecs.preview.path, validated(segmentSpecs.preview, async ({ body }, _req, res) => {
