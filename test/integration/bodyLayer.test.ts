@@ -181,6 +181,9 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
     }
     const ok = await send(`${fx.nudge.url}/api/messages?before=2024-01-01T00:00:00Z`, undefined as never, adminHeaders, 'GET')
     expect(ok.status).toBe(200)
+    // A fractional window (found by the fuzzer: bound as Int64 milliseconds, it was a 500).
+    for (const windowDays of ['1.5', '1e-100'])
+      expect((await send(`${fx.nudge.url}/api/reports/holdout?windowDays=${windowDays}`, undefined as never, adminHeaders, 'GET')).status, windowDays).toBe(200)
     const pixel = await fetch(`${fx.nudge.url}/v1/pixel/track?writeKey=${WRITE_KEY}&userId=a&userId=b&event=E`)
     expect(pixel.status).toBe(400)
     expect(((await pixel.json()) as any).error.issues[0]).toMatchObject({ path: 'userId', rule: 'type' })
