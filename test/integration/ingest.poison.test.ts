@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { IngestService } from '../../analytics/ingest/ingestService.js'
 import { NudgeError } from '../../core/errors.js'
-import { post, uid, useTestNudge } from '../helpers/harness.js'
+import { ADMIN_KEY, post, uid, useTestNudge } from '../helpers/harness.js'
 import { countRows } from '../helpers/store.js'
 
 /** No input is retried forever: what the store can never hold is a 4xx, never a 503 + Retry-After. */
@@ -16,6 +16,17 @@ describe('poison events', () => {
       const rows = await countRows(fx.nudge.store.client, 'events', "message_id = {id:String} AND toUnixTimestamp64Milli(timestamp) = {t:Int64}", { id: messageId, t: Date.parse(timestamp) })
       expect(rows, timestamp).toBe(1)
     }
+  })
+
+  it('a NUL in an id is a 400 naming it (Temporal cannot hold it); erasing a NUL id is answered, not a 500; a tab is kept', async () => {
+    for (const body of [{ userId: 'u\u0000x', event: 'E' }, { anonymousId: '\u0000', event: 'E' }, { userId: 'u', messageId: 'm\u0000', event: 'E' }]) {
+      const res = await post(`${fx.nudge.url}/v1/track`, body)
+      expect(res.status).toBe(400)
+      expect(res.json.error.issues[0].rule).toBe('nul_character')
+    }
+    expect((await post(`${fx.nudge.url}/v1/track`, { userId: 'u\tx', event: 'E' })).status).toBe(200)
+    const erase = await fetch(`${fx.nudge.url}/api/users/%00`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    expect(erase.status).toBe(200)
   })
 
   it('a request the store refuses for its data is a 400 (rule storable) — alone, while the requests batched with it are stored', async () => {
