@@ -47,6 +47,8 @@ export function readBody(opts: BodyOptions): RequestHandler<any> {
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
   const raw = express.raw({ type: () => true, limit: opts.limitBytes, inflate: true })
   return (req: Request<any>, res: Response, next: NextFunction) => {
+    // No body, nothing to refuse (a GET's stray Content-Encoding header is not a body).
+    if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return next()
     const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity'
     if (!ENCODINGS.has(encoding)) return next(new UnsupportedEncodingError(shown(encoding)))
     const charset = charsetOf(req.headers['content-type'])
