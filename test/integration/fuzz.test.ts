@@ -17,8 +17,11 @@ import { type JsonSchema, SchemaArbitraries, nasty, pct, toJsonText } from '../h
 const REQUESTS = Number(process.env.FUZZ_RUNS ?? 3000)
 const SEED = Number(process.env.FUZZ_SEED ?? 1313)
 const PARALLEL = 8
-/** A request not answered in this long is a failure (a hang), not a wait. */
-const REQUEST_TIMEOUT_MS = Number(process.env.FUZZ_TIMEOUT_MS ?? 30_000)
+/**
+ * A request not answered in this long is a failure (a hang), not a wait. Generous: on a loaded
+ * machine an erasure's table rewrites hold other reads for tens of seconds (not a hang).
+ */
+const REQUEST_TIMEOUT_MS = Number(process.env.FUZZ_TIMEOUT_MS ?? 120_000)
 
 interface Route {
   method: string
@@ -65,7 +68,7 @@ function routesOf(doc: any): Route[] {
   return routes
 }
 
-/** An erasure rewrites every table (seconds each on this engine, tens under load): drawn a quarter as often, given longer. */
+/** An erasure rewrites every table (seconds on this engine, tens under load): drawn a quarter as often, given longer. */
 const heavy = (r: Route) => r.method === 'DELETE' && r.path === '/api/users/{id}'
 const isIngest = (r: Route) => r.method === 'POST' && /^\/v1\/(?!pixel)/.test(r.path)
 
@@ -176,7 +179,7 @@ describe('fuzz: no input gives a 5xx', () => {
       let status: number
       let text = ''
       try {
-        const res = await fetch(r.url, { method: r.method, headers: r.headers, ...(r.body ? { body: r.body } : {}), redirect: 'manual', signal: AbortSignal.timeout(heavy(r.route) ? 6 * REQUEST_TIMEOUT_MS : REQUEST_TIMEOUT_MS) })
+        const res = await fetch(r.url, { method: r.method, headers: r.headers, ...(r.body ? { body: r.body } : {}), redirect: 'manual', signal: AbortSignal.timeout(heavy(r.route) ? 3 * REQUEST_TIMEOUT_MS : REQUEST_TIMEOUT_MS) })
         status = res.status
         text = await res.text()
       } catch (err) {
@@ -216,7 +219,7 @@ describe('fuzz: no input gives a 5xx', () => {
     })
     await Promise.all(inFlight)
 
-    const histogram = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')
+    const histogram = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s === 0 ? 'no-answer' : s}×${n}`).join(' ')
     console.log(`fuzz summary: ${cases} cases run, seed ${SEED}; statuses ${histogram}; ${acknowledged.size} acknowledged messageIds`)
     const slowest = [...timeByRoute.entries()].sort(([, a], [, b]) => b.ms - a.ms).slice(0, 6)
     console.log(`fuzz time by route (top): ${slowest.map(([k, v]) => `${k} ${v.n}× ${Math.round(v.ms / v.n)} ms`).join('; ')}`)
