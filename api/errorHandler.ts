@@ -1,10 +1,11 @@
 import type { NextFunction, Request, Response } from 'express'
-import { NudgeError } from '../core/errors.js'
+import { type ErrorCode, NudgeError } from '../core/errors.js'
 
 /** The one place errors become HTTP: typed errors keep their status and code; anything else is a 500. */
 export function errorHandler(log: (msg: string, extra?: Record<string, unknown>) => void, onError?: (code: string, status: number) => void) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  return (thrown: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return
+    const err = fromClientError(thrown)
     onError?.(err instanceof NudgeError ? err.code : 'internal', err instanceof NudgeError ? err.status : 500)
     if (err instanceof NudgeError) {
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds))
@@ -15,4 +16,20 @@ export function errorHandler(log: (msg: string, extra?: Record<string, unknown>)
     log('unhandled error', { path: req.path, err: err instanceof Error ? err.stack : String(err) })
     res.status(500).json({ error: { code: 'internal', message: 'Internal error; it has been logged' } })
   }
+}
+
+const CODES: Record<number, ErrorCode> = { 401: 'unauthorized', 404: 'not_found', 413: 'payload_too_large', 415: 'unsupported_encoding' }
+
+/**
+ * Express and its parsers report what was wrong with the request as http-errors with a 4xx
+ * status (a path parameter that is not valid percent-encoding, say): the client's fault, so a
+ * 4xx naming it — never a 500.
+ */
+function fromClientError(err: unknown): unknown {
+  if (err instanceof NudgeError || err === null || typeof err !== 'object') return err
+  const e = err as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown }
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined
+  if (status === undefined || status < 400 || status > 499 || e.expose === false) return err
+  const message = typeof e.message === 'string' && e.message ? e.message.slice(0, 200) : 'Bad request'
+  return new NudgeError(CODES[status] ?? 'invalid_request', status, message, [{ path: '(request)', rule: 'http', message }])
 }

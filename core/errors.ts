@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_encoding'
+  | 'unsupported_charset'
   | 'overloaded'
   | 'store_unavailable'
   | 'conflict'
@@ -72,7 +73,15 @@ export class PayloadTooLargeError extends NudgeError {
 
 export class UnsupportedEncodingError extends NudgeError {
   constructor(encoding: string) {
-    super('unsupported_encoding', 415, `Content-Encoding "${encoding}" is not supported; send identity or gzip`)
+    const message = `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br`
+    super('unsupported_encoding', 415, message, [{ path: '(headers).content-encoding', rule: 'content_encoding', message }])
+  }
+}
+
+export class UnsupportedCharsetError extends NudgeError {
+  constructor(charset: string) {
+    const message = `charset "${charset}" is not supported; send utf-8`
+    super('unsupported_charset', 415, message, [{ path: '(headers).content-type', rule: 'charset', message }])
   }
 }
 

@@ -106,6 +106,9 @@ export class JourneyRuns {
 
   /** Open runs of a user (optionally of one journey), from Temporal's visibility store. */
   async openRuns(userKey: string, journeyId?: string): Promise<{ workflowId: string; journeyId: string }[]> {
+    // A NUL cannot be written in a visibility query (Temporal refuses it as a server error), and
+    // no run carries one (ingest refuses a NUL in an id): none to find.
+    if (userKey.includes('\u0000') || journeyId?.includes('\u0000')) return []
     const q = [`UserId = ${quote(userIdAttribute(userKey))}`, `ExecutionStatus = 'Running'`, `WorkflowType = 'journeyWorkflow'`]
     if (journeyId) q.push(`JourneyId = ${quote(journeyId)}`)
     const out: { workflowId: string; journeyId: string }[] = []

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { NotReadyError, OverloadedError, StoreUnavailableError } from '../../core/errors.js'
+import { NotReadyError, OverloadedError, StoreUnavailableError, ValidationError } from '../../core/errors.js'
+import { isDataRefusal } from '../storeRefusal.js'
 import type { ContactCipher } from '../../core/contactCipher.js'
 import type { ConsentState } from '../consentState.js'
 import { selectRows } from '../store.js'
@@ -258,7 +259,13 @@ export class EventWriter {
     }
   }
 
+  /** Called for one request's own failure (never for a group's): a data refusal is this request's fault. */
   private refuse(p: Pending, err: unknown): void {
+    if (isDataRefusal(err)) {
+      const message = `the store cannot hold this data (${short(err)}); nothing was stored and a retry will not help`
+      p.reject(new ValidationError(`Refused by the store: ${message}`, [{ path: '(body)', rule: 'storable', message }]))
+      return
+    }
     p.reject(new StoreUnavailableError(`The event store did not accept the write (${short(err)}); nothing was stored, retry`))
   }
 

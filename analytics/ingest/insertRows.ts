@@ -38,8 +38,18 @@ function tsvField(v: string | number | null): string {
   return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v
 }
 
-/** Times are epoch milliseconds in the rows; TSV takes them as seconds with a fraction. */
+/**
+ * Times are epoch milliseconds in the rows; TSV takes them as `YYYY-MM-DD hh:mm:ss.fff` (UTC, the
+ * columns' zone). Not as seconds with a fraction: the engine reads a number of fewer than 10
+ * digits (any time before 2001-09-09) as a YYYYMMDD date and refuses the row, so an old event
+ * was a 503 on every retry.
+ */
 const IS_TIME = EVENT_COLUMNS.map((c) => ['timestamp', 'original_timestamp', 'sent_at', 'received_at'].includes(c))
+
+function tsvTime(ms: number): string {
+  const iso = new Date(ms).toISOString() // validated to 1970–2299: always a 4-digit year
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
+}
 
 export function toTsv(rows: RowSet['events']): string {
   let out = ''
@@ -47,7 +57,7 @@ export function toTsv(rows: RowSet['events']): string {
     let line = ''
     for (let i = 0; i < EVENT_COLUMNS.length; i++) {
       const v = r[EVENT_COLUMNS[i]!]
-      line += (i ? '\t' : '') + (IS_TIME[i] && typeof v === 'number' ? (v / 1000).toFixed(3) : tsvField(v))
+      line += (i ? '\t' : '') + (IS_TIME[i] && typeof v === 'number' ? tsvTime(v) : tsvField(v))
     }
     out += `${line}\n`
   }

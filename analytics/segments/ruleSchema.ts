@@ -9,13 +9,49 @@ import { z } from 'zod'
 // Ten years is more than any behavioural window means, and keeps date arithmetic in range.
 const MAX_DURATION_MS = 10 * 365 * 86_400_000
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+const DURATION_TEXT = /^\d+(\.\d+)?[mhdw]$/
+// One check, one issue: a malformed duration is a format error only (its size means nothing yet).
 export const duration = z
-  .union([z.string().regex(/^\d+(\.\d+)?[mhdw]$/, 'must look like 15m, 24h, 7d or 2w'), z.number().positive()])
-  .refine((d) => (typeof d === 'number' ? d * 1000 : Number(d.slice(0, -1)) * UNIT_MS[d.slice(-1)]!) <= MAX_DURATION_MS, {
-    message: 'must be at most 10 years',
-    params: { rule: 'max' },
+  .union([z.string().meta({ pattern: DURATION_TEXT.source }), z.number()])
+  .superRefine((d, ctx) => {
+    if (typeof d === 'string' && !DURATION_TEXT.test(d))
+      return ctx.addIssue({ code: 'custom', message: 'must look like 15m, 24h, 7d or 2w', params: { rule: 'format' } })
+    if (typeof d === 'number' && !(d > 0)) return ctx.addIssue({ code: 'custom', message: 'must be a positive number of seconds', params: { rule: 'min' } })
+    const ms = typeof d === 'number' ? d * 1000 : typeof d === 'string' ? Number(d.slice(0, -1)) * UNIT_MS[d.slice(-1)]! : 0
+    if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 10 years', params: { rule: 'max' } })
   })
   .meta({ description: 'A duration: "15m", "24h", "7d", "2w", or seconds', examples: ['7d', '24h'] })
+
+/** `and` / `or` take at most this many rules (the schema below and the node-by-node check share it). */
+export const MAX_RULE_CHILDREN = 50
+
+type Scalar = string | number | boolean
+const isNumeric = (x: unknown) => (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)))
+
+/**
+ * What each operator needs of `value`, checked here so every route refuses the same thing, naming
+ * `value` (numeric operators compare numbers: a string would reach the engine as NaN).
+ */
+function checkComparable(c: { op: string; value?: Scalar | Scalar[] | undefined }, ctx: z.RefinementCtx): void {
+  const v = c.value
+  const issue = (message: string, rule: string) => ctx.addIssue({ code: 'custom', path: ['value'], message, params: { rule } })
+  switch (c.op) {
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      if (Array.isArray(v) || !isNumeric(v)) issue(`must be a number for ${c.op}`, 'type')
+      return
+    case 'between':
+      if (!Array.isArray(v) || v.length !== 2 || !v.every(isNumeric)) return issue('must be two numbers [low, high] for between', 'between')
+      if (Number(v[0]) > Number(v[1])) issue('low must not exceed high', 'range')
+      return
+    case 'in':
+    case 'not_in':
+      if (Array.isArray(v) && new Set(v.map((x) => typeof x)).size > 1) issue('items must all be numbers, all strings or all booleans', 'type')
+      return
+  }
+}
 
 const propertyValue = z.union([z.string(), z.number(), z.boolean()])
 
@@ -26,6 +62,7 @@ export const propertyFilter = z
     op: z.enum(['eq', 'neq', 'in', 'not_in', 'contains', 'gt', 'gte', 'lt', 'lte', 'between', 'exists']),
     value: z.union([propertyValue, z.array(propertyValue)]).optional(),
   })
+  .superRefine(checkComparable)
   .meta({ id: 'PropertyFilter' })
 
 const count = z
@@ -89,7 +126,7 @@ const comparable = {
   value: z.union([propertyValue, z.array(propertyValue)]).optional(),
 }
 
-export const traitLeaf = z.object({ key: z.string().min(1).max(200), ...comparable }).meta({ description: 'A profile trait (latest value)' })
+export const traitLeaf = z.object({ key: z.string().min(1).max(200), ...comparable }).superRefine(checkComparable).meta({ description: 'A profile trait (latest value)' })
 
 export const COMPUTED_PROPERTIES = [
   'last_seen',
@@ -110,7 +147,7 @@ export const COMPUTED_PROPERTIES = [
 ] as const
 export type ComputedProperty = (typeof COMPUTED_PROPERTIES)[number]
 
-export const computedLeaf = z.object({ property: z.enum(COMPUTED_PROPERTIES), ...comparable }).meta({ description: 'A computed property (RFM, LTV, …)' })
+export const computedLeaf = z.object({ property: z.enum(COMPUTED_PROPERTIES), ...comparable }).superRefine(checkComparable).meta({ description: 'A computed property (RFM, LTV, …)' })
 
 export const consentLeaf = z.object({ topic: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), granted: z.boolean() })
 
@@ -131,8 +168,8 @@ export type Rule =
 export const rule: z.ZodType<Rule> = z
   .lazy(() =>
     z.union([
-      z.object({ and: z.array(rule).min(1).max(50) }).strict(),
-      z.object({ or: z.array(rule).min(1).max(50) }).strict(),
+      z.object({ and: z.array(rule).min(1).max(MAX_RULE_CHILDREN) }).strict(),
+      z.object({ or: z.array(rule).min(1).max(MAX_RULE_CHILDREN) }).strict(),
       z.object({ not: rule }).strict(),
       z.object({ performed: performedLeaf }).strict(),
       z.object({ sequence: sequenceLeaf }).strict(),

@@ -300,6 +300,13 @@ export class SegmentEngine {
     }
   }
 
+  /** What save would check, without saving: the same rule is refused (or accepted) by both. */
+  async validate(input: unknown): Promise<Rule> {
+    const rule = this.check('__validate__', input)
+    await this.dryRun(rule)
+    return rule
+  }
+
   /** Size and a sample of who would match, without saving anything. */
   async preview(input: unknown, sample = 20): Promise<{ size: number; sample: string[] }> {
     const rule = this.check('__preview__', input)

@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import type { FieldIssue } from '../../core/errors.js'
 import { toFieldIssues } from '../../api/schemas/issues.js'
-import { type Rule, computedLeaf, consentLeaf, engagementLeaf, performedLeaf, segmentRefLeaf, sequenceLeaf, traitLeaf } from './ruleSchema.js'
+import { MAX_RULE_CHILDREN, type Rule, computedLeaf, rule as ruleSchema, consentLeaf, engagementLeaf, performedLeaf, segmentRefLeaf, sequenceLeaf, traitLeaf } from './ruleSchema.js'
 
 const LEAVES: Record<string, z.ZodType> = {
   performed: performedLeaf,
@@ -20,7 +20,16 @@ const KINDS = ['and', 'or', 'not', ...Object.keys(LEAVES)]
  * by its own zod schema — the same ones the OpenAPI document shows. Returns the parsed rule
  * (defaults applied) or the issues.
  */
-export function validateRule(input: unknown, path: (string | number)[] = ['rule'], depth = 0): { rule?: Rule; issues: FieldIssue[] } {
+export function validateRule(input: unknown, path: (string | number)[] = ['rule']): { rule?: Rule; issues: FieldIssue[] } {
+  const checked = validateNode(input, path, 0)
+  if (checked.issues.length) return checked
+  // The published schema is the contract: whatever limit it has holds here too, even one the
+  // node-by-node walk above does not know about (then named less precisely, but never skipped).
+  const full = ruleSchema.safeParse(input)
+  return full.success ? checked : { issues: toFieldIssues(full.error, input, path) }
+}
+
+function validateNode(input: unknown, path: (string | number)[], depth: number): { rule?: Rule; issues: FieldIssue[] } {
   const at = formatPath(path)
   if (depth > 20) return { issues: [{ path: at, rule: 'max_depth', message: 'rules may nest at most 20 levels' }] }
   if (typeof input !== 'object' || input === null || Array.isArray(input))
@@ -33,12 +42,14 @@ export function validateRule(input: unknown, path: (string | number)[] = ['rule'
   if (kind === 'and' || kind === 'or') {
     if (!Array.isArray(value) || value.length === 0)
       return { issues: [{ path: formatPath([...path, kind]), rule: 'min', message: 'must be a non-empty array of rules' }] }
-    const children = value.map((child, i) => validateRule(child, [...path, kind, i], depth + 1))
+    if (value.length > MAX_RULE_CHILDREN)
+      return { issues: [{ path: formatPath([...path, kind]), rule: 'max', message: `must have at most ${MAX_RULE_CHILDREN} rules` }] }
+    const children = value.map((child, i) => validateNode(child, [...path, kind, i], depth + 1))
     const issues = children.flatMap((c) => c.issues)
     return issues.length ? { issues } : { rule: { [kind]: children.map((c) => c.rule!) } as Rule, issues }
   }
   if (kind === 'not') {
-    const child = validateRule(value, [...path, 'not'], depth + 1)
+    const child = validateNode(value, [...path, 'not'], depth + 1)
     return child.issues.length ? child : { rule: { not: child.rule! }, issues: [] }
   }
   const parsed = LEAVES[kind]!.safeParse(value)

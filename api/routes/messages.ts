@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { NotFoundError } from '../../core/errors.js'
 import type { CaptureMailbox } from '../../journeys/delivery/captureMailbox.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../schemas/common.js'
 import { sendStoredMail } from '../securityHeaders.js'
 
 const message = z
@@ -17,7 +17,7 @@ export const messageSpecs = {
     summary: 'Messages in the capture mailbox (embedded default; test accounts’ mail), newest first; retries of one Message-ID collapse',
     tag: 'Messages',
     auth: 'admin',
-    query: z.object({ to: z.string().max(320).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().max(40).optional() }),
+    query: z.object({ to: z.string().max(320).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), before: isoDateTime.optional().describe('Only messages received before this time') }),
     responses: { 200: { description: 'Messages', schema: z.object({ messages: z.array(message) }) } },
   },
   raw: {

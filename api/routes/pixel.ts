@@ -3,8 +3,10 @@ import { z } from 'zod'
 import type { IngestService } from '../../analytics/ingest/ingestService.js'
 import { ValidationError } from '../../core/errors.js'
 import { resolveSource } from '../auth.js'
+import { assertJsonLimits } from '../body.js'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
+import { parseOrThrow } from '../schemas/issues.js'
 
 /**
  * For pages that cannot run a script (plain HTML, server-rendered confirmations, emails):
@@ -53,7 +55,8 @@ export function pixelRouter(deps: { ingest: IngestService; writeKeys: Map<string
     const type = req.params.type
     if (type !== 'track' && type !== 'page')
       throw new ValidationError('Pixel type must be track or page', [{ path: 'type', rule: 'one_of', message: 'must be track or page' }])
-    const body = pixelBody(req.query as Record<string, unknown>)
+    // Through the documented schema: a repeated parameter (an array) is a 400 naming it.
+    const body = pixelBody(parseOrThrow(pixelQuery, req.query, 'query parameters'))
     const source = resolveSource(deps.writeKeys, typeof body.writeKey === 'string' ? body.writeKey : undefined)
     delete body.writeKey
     const text = JSON.stringify(body)
@@ -74,6 +77,8 @@ function pixelBody(query: Record<string, unknown>): Record<string, unknown> {
     }
     if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded))
       throw new ValidationError('`data` must encode a JSON object', [{ path: 'data', rule: 'type', message: 'must encode an object' }])
+    // A body by another road: the same depth and Unicode limits as the body layer's.
+    assertJsonLimits(decoded, { prefix: 'data' })
     return decoded as Record<string, unknown>
   }
   const body: Record<string, unknown> = {}

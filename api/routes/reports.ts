@@ -5,10 +5,11 @@ import { triggerLatency } from '../../analytics/reports/triggerLatency.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { type RouteSpec, validated } from '../route.js'
 import { NotFoundError } from '../../core/errors.js'
+import { isoDateTime } from '../schemas/common.js'
 
 const range = z.object({
-  from: z.iso.datetime({ offset: true }).optional().describe('Default: 24 hours before `until`'),
-  until: z.iso.datetime({ offset: true }).optional().describe('Default: now'),
+  from: isoDateTime.optional().describe('Default: 24 hours before `until`'),
+  until: isoDateTime.optional().describe('Default: now'),
   journey: z.string().max(100).optional(),
 })
 

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { SegmentEngine } from '../../analytics/segments/segmentEngine.js'
 import { rule, segmentDefinition } from '../../analytics/segments/ruleSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../schemas/common.js'
 
 const idParams = z.object({ id: z.string().min(1).max(100) })
 const segmentView = z
@@ -91,8 +91,8 @@ export const segmentSpecs = {
     params: idParams,
     query: z.object({
       bucket: z.enum(['hour', 'day']).default('day'),
-      from: z.iso.datetime({ offset: true }).optional(),
-      to: z.iso.datetime({ offset: true }).optional(),
+      from: isoDateTime.optional(),
+      to: isoDateTime.optional(),
     }),
     responses: { 200: { description: 'Buckets', schema: z.object({ points: z.array(z.object({ at: z.string(), size: z.number(), entered: z.number(), exited: z.number() })) }) } },
   },
@@ -107,8 +107,8 @@ export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.n
   r.get(segmentSpecs.list.path, validated(segmentSpecs.list, (_i, _req, res) => {
     res.json({ segments: engine.list().map(view) })
   }))
-  r.post(segmentSpecs.validate.path, validated(segmentSpecs.validate, ({ body }, _req, res) => {
-    engine.check('__validate__', body.rule)
+  r.post(segmentSpecs.validate.path, validated(segmentSpecs.validate, async ({ body }, _req, res) => {
+    await engine.validate(body.rule)
     res.json({ valid: true })
   }))
   r.post(segmentSpecs.preview.path, validated(segmentSpecs.preview, async ({ body }, _req, res) => {

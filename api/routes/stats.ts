@@ -9,7 +9,7 @@ import { adjustRequest, adjustResponse, powerRequest, powerResponse, srmRequest,
 import type { ExperimentResults } from '../../experiments/results/resultsService.js'
 import { slug } from '../../experiments/experimentSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../schemas/common.js'
 
 /**
  * The stats engine over HTTP, stateless ("bring your own aggregates"), and an experiment's results
@@ -36,7 +36,7 @@ export const statsSpecs = {
     auth: 'admin',
     params: z.object({ key: slug }),
     query: z.object({
-      until: z.iso.datetime({ offset: true }).optional().describe('Results as of this time (default now, or when the experiment stopped)'),
+      until: isoDateTime.optional().describe('Results as of this time (default now, or when the experiment stopped)'),
       overTime: z.enum(['true', 'false']).default('true').describe('Include the daily cumulative series'),
     }),
     responses: { 200: { description: 'Results' }, 404: { description: 'No such experiment', schema: errorBody } },
@@ -48,8 +48,8 @@ export const statsSpecs = {
     tag: 'Reports',
     auth: 'admin',
     query: z.object({
-      from: z.iso.datetime({ offset: true }).optional().describe('Entries from (default 30 days ago)'),
-      until: z.iso.datetime({ offset: true }).optional(),
+      from: isoDateTime.optional().describe('Entries from (default 30 days ago)'),
+      until: isoDateTime.optional(),
       windowDays: z.coerce.number().positive().max(90).default(7).describe('Conversion window after entering a journey'),
     }),
     responses: { 200: { description: 'Report' } },

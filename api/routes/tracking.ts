@@ -1,4 +1,5 @@
 import express, { Router, type Request } from 'express'
+import { readBody } from '../body.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { ConsentState } from '../../analytics/consentState.js'
 import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
@@ -144,7 +145,7 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       next(err)
     }
   })
-  r.post('/u/:token', express.raw({ type: () => true, limit: '16kb' }), async (req, res, next) => {
+  r.post('/u/:token', readBody({ limitBytes: 16 * 1024, as: 'bytes' }), async (req, res, next) => {
     try {
       const p = verify(req.params.token!, 'u')
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)

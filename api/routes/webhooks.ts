@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response, Router } from 'express'
+import { type NextFunction, type Request, type Response, Router } from 'express'
 import type { MessageLookup } from '../../content/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../content/engagement/outcomes.js'
 import type { SuppressionList } from '../../content/engagement/suppressions.js'
@@ -6,10 +6,11 @@ import { type WebhookProvider, normalizeWebhook, nudgeWebhookSchema, sendGridEve
 import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../schemas/common.js'
-import { InvalidJsonError, NotFoundError, UnauthorizedError } from '../../core/errors.js'
+import { NotFoundError, UnauthorizedError } from '../../core/errors.js'
 import type { SnsVerifier } from '../../content/tracking/snsSignature.js'
 import { SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER } from '../../content/tracking/sendGridSignature.js'
 import { safeEqual, webhookKeyFrom } from '../auth.js'
+import { readBody } from '../body.js'
 
 const PROVIDERS: WebhookProvider[] = ['nudge', 'ses', 'sendgrid']
 
@@ -69,18 +70,14 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
     if (!key || !safeEqual(d.key, key)) return refuse('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
     next()
   }
-  // Raw bytes (SNS posts JSON as text/plain; SendGrid signs the body exactly as sent): parsed here.
-  r.post('/webhooks/email/:provider', authenticate, express.raw({ type: () => true, limit: '2mb' }), async (req, res, next) => {
+  // The body layer parses JSON of any content type (SNS posts it as text/plain) and keeps the
+  // exact bytes in req.rawBody: SendGrid signs the body exactly as sent.
+  r.post('/webhooks/email/:provider', authenticate, readBody({ limitBytes: 2 * 1024 * 1024, rawBody: true }), async (req, res, next) => {
     try {
       const provider = String(req.params.provider) as WebhookProvider
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+      const raw = req.rawBody ?? Buffer.alloc(0)
       if (provider === 'sendgrid' && d.sendGrid) d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
-      let body: unknown
-      try {
-        body = JSON.parse(raw.length ? raw.toString('utf8') : 'null')
-      } catch (err) {
-        throw new InvalidJsonError(`The body is not valid JSON: ${(err as Error).message}`)
-      }
+      const body: unknown = req.body ?? null
       // Only SNS's signature says an SES report is SES's: an unsigned (raw delivery) body is refused.
       if (provider === 'ses') await d.sns.verify(body)
       const result = normalizeWebhook(provider, body, now())

@@ -8,13 +8,18 @@ import { isoDateTime, jsonObject } from './common.js'
 export const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
+// A NUL in an id reaches Temporal's visibility queries and workflow ids, where it cannot be written
+// (other control characters, a tab say, can and are kept): refused at the door, naming the field.
+const noNul = (s: string) => !s.includes('\u0000')
+const nulIssue = { message: 'must not contain a NUL character', params: { rule: 'nul_character' } }
+
 // Segment ids are strings; some server libraries send numbers, which we keep as their decimal text.
 const identifier = z
-  .union([z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'), z.number().finite()])
+  .union([z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').refine(noNul, nulIssue), z.number().finite()])
   .transform(String)
 
 const common = {
-  messageId: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
+  messageId: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine(noNul, nulIssue).optional(),
   userId: identifier.nullish(),
   anonymousId: identifier.nullish(),
   timestamp: isoDateTime.optional(),

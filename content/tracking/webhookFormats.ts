@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { isoDateTime } from '../../api/schemas/common.js'
 import { formatPath, toFieldIssues } from '../../api/schemas/issues.js'
 import { type FieldIssue, ValidationError } from '../../core/errors.js'
+import { jsonLimitIssues } from '../../core/jsonLimits.js'
 
 /**
  * Bounce, complaint and delivery reports from the sending provider, each format validated with zod
@@ -151,6 +152,9 @@ export function normalizeSesWebhook(body: unknown, _receivedAt: number): Webhook
     } catch {
       throw new WebhookPayloadError('ses', [{ path: 'Message', rule: 'json', message: 'must be the SES notification as a JSON string' }])
     }
+    // JSON inside JSON: the body layer's depth and Unicode checks never saw it.
+    const limits = jsonLimitIssues(message, { prefix: 'Message' })
+    if (limits.length) throw new WebhookPayloadError('ses', limits)
     return { events: sesEvents(message, ['Message']) }
   }
   return { events: sesEvents(body, []) }

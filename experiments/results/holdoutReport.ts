@@ -56,7 +56,7 @@ export async function holdoutReport(client: ClickHouseClient, q: HoldoutQuery) {
   const rows = await selectRows<{ journey: string; held: number; n: string; conversions: number; revenue_sum: number; revenue_squares: number }>(client, SQL, {
     from: q.from,
     until: q.until,
-    windowMs: q.windowDays * DAY,
+    windowMs: Math.round(q.windowDays * DAY), // bound as Int64: a fractional day must not be a fractional millisecond
     purchase: q.purchaseEvent,
     revenue: q.revenueProperty,
   })
