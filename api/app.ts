@@ -41,6 +41,8 @@ import type { Journeys } from '../runtime/journeysWiring.js'
 export interface AppDeps {
   writeKeys: Map<string, string>
   adminKey: string
+  /** Earlier admin keys accepted during a rotation. */
+  previousAdminKeys?: string[]
   results: ExperimentResults
   reports: Parameters<typeof reportsRouter>[0]
   holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>
@@ -123,7 +125,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   )
   app.use(webhooksRouter({ key: deps.webhookKey, ...webhookVerifiers(deps), messages: j.messages, outcomes: j.outcomes, suppressions: j.suppressions, log: deps.log }))
-  app.use('/api', requireAdmin(deps.adminKey), jsonBody(1024 * 1024))
+  app.use('/api', requireAdmin([deps.adminKey, ...(deps.previousAdminKeys ?? [])]), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
   app.use(segmentsRouter(deps.segments, deps.now))

@@ -30,12 +30,15 @@ export function resolveSource(writeKeys: Map<string, string>, key: string | unde
   throw new UnauthorizedError('Unknown write key')
 }
 
-export function requireAdmin(adminKey: string) {
+/** The admin key, and during a rotation the previous ones (`ADMIN_API_KEY_PREVIOUS`). */
+export function requireAdmin(adminKeys: string | string[]) {
+  const keys = typeof adminKeys === 'string' ? [adminKeys] : adminKeys
   return (req: Request, _res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? ''
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
     if (!token) return next(new UnauthorizedError('Missing admin key: send Authorization: Bearer <ADMIN_API_KEY>'))
-    if (!safeEqual(token, adminKey)) return next(new UnauthorizedError('Invalid admin key'))
+    // Every key is compared (no early exit), so the time taken says nothing about which matched.
+    if (!keys.map((k) => safeEqual(token, k)).includes(true)) return next(new UnauthorizedError('Invalid admin key'))
     next()
   }
 }

@@ -18,6 +18,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('.data'),
   ADMIN_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  // Earlier admin keys still accepted while clients move to the new one (rotation); remove after.
+  ADMIN_API_KEY_PREVIOUS: csv.optional(),
   WRITE_KEYS: csv.optional(),
   PUBLIC_URL: z.url().optional(),
 
@@ -204,6 +206,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
     }
+  for (const old of env.ADMIN_API_KEY_PREVIOUS ?? []) {
+    if (old.length < 8) problems.push('ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters')
+    if (old === (env.ADMIN_API_KEY ?? DEV_ADMIN_KEY)) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
+  }
   if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)
 

@@ -320,7 +320,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, webhookKey: config.WEBHOOK_KEY,
+    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, previousAdminKeys: config.ADMIN_API_KEY_PREVIOUS ?? [], webhookKey: config.WEBHOOK_KEY,
       webhookSignatures: { ...(config.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendGridPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}), snsTopicArns: config.SNS_TOPIC_ARNS, maxAgeMs: config.webhookMaxAgeMs, ...(opts.webhookHttpGet ? { httpGet: opts.webhookHttpGet } : {}) },
       trustProxy: config.trustProxy,
       ...(config.METRICS_KEY ? { metricsKey: config.METRICS_KEY } : {}),
