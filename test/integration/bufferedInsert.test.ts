@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { BufferedInsert } from '../../analytics/bufferedInsert.js'
+import { GroupInsert } from '../../analytics/groupInsert.js'
+import { ValidationError } from '../../core/errors.js'
+import { isPermanent } from '../../workflows/activities/permanentFailures.js'
 import { uid, useTestNudge } from '../helpers/harness.js'
 import { countRows } from '../helpers/store.js'
 
@@ -29,5 +32,22 @@ describe('buffered inserts: a row the store refuses', () => {
     expect(await stored()).toBe(10)
     expect(buffer.refused).toBe(1)
     expect(logged.filter((m) => m.includes('will retry'))).toEqual([])
+  })
+})
+
+describe('group inserts: a row the store refuses', () => {
+  const fx = useTestNudge({ role: 'api', env: { LOG_LEVEL: 'error' } })
+
+  it('fails only the caller that added it, with a permanent ValidationError; the callers grouped with it are stored', async () => {
+    const workflowId = uid('group')
+    const group = new GroupInsert<Record<string, unknown>>(fx.nudge.store.client, 'journey_steps')
+    const step = (stepId: string) => ({ workflow_id: workflowId, journey_id: 'j', journey_version: 1, user_key: 'u', step_id: stepId, step_type: 'send', outcome: 'sent', at: Date.now(), test: 0 })
+    // Added in one tick: one group commit. The lone surrogate is refused by the engine on every attempt.
+    const results = await Promise.allSettled([group.add(step('a')), group.add(step('bad\ud800')), group.add(step('b'), step('c'))])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const err = (results[1] as PromiseRejectedResult).reason
+    expect(err).toBeInstanceOf(ValidationError)
+    expect(isPermanent(err)).toBe(true)
+    expect(await countRows(fx.nudge.store.client, 'journey_steps', 'workflow_id = {w:String}', { w: workflowId })).toBe(3)
   })
 })
