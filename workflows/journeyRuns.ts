@@ -133,6 +133,9 @@ export class JourneyRuns {
    * twice is harmless.
    */
   async deleteUserRuns(userKey: string): Promise<number> {
+    // A NUL cannot be written in a visibility query (Temporal refuses the query as a server error)
+    // and no run carries one: none to delete (the same guard as openRuns on h-input).
+    if (userKey.includes('\u0000')) return 0
     const query = `UserId = ${quote(userIdAttribute(userKey))} AND WorkflowType = 'journeyWorkflow'`
     const runs: { workflowId: string; runId: string }[] = []
     for await (const w of this.client.workflow.list({ query })) runs.push({ workflowId: w.workflowId, runId: w.runId })
