@@ -146,11 +146,31 @@ export class UserRepository {
   }
 
   /**
+   * The user id and every id linked to it, followed to the end: an `alias` makes an earlier user
+   * id P an id of U, and P's own anonymous ids (linked to P by identify) are the same person's too.
+   * `keysOf` looks one link deep (the profile's view); an erasure that did the same would delete
+   * P's identity rows and leave the anonymous ids' events behind, unlinked and unerasable. Links
+   * are followed from user id to anonymous id only (an anonymous id shared by two people — a
+   * family computer — does not lead from one to the other), up to a bound that no real chain
+   * reaches.
+   */
+  async linkedKeys(userId: string): Promise<string[]> {
+    const keys = new Set([userId])
+    let frontier = [userId]
+    for (let depth = 0; frontier.length && depth < 16 && keys.size < 100_000; depth++) {
+      const rows = await selectRows<{ id: string }>(this.client, 'SELECT DISTINCT anonymous_id AS id FROM identities WHERE user_id IN {ids:Array(String)}', { ids: frontier })
+      frontier = rows.map((r) => r.id).filter((id) => !keys.has(id))
+      for (const id of frontier) keys.add(id)
+    }
+    return [...keys]
+  }
+
+  /**
    * Everything of the person an erasure must find before it deletes anything: their ids, the
    * mail sent to them, their event ids and every address they had.
    */
   async subjectOf(userId: string): Promise<ErasedSubject> {
-    const { keys } = await this.keysOf(userId)
+    const keys = await this.linkedKeys(userId)
     const p = { keys }
     const [mail, events, contacts] = await Promise.all([
       selectRows<{ id: string }>(

@@ -1,4 +1,5 @@
 import type { Liquid } from 'liquidjs'
+import { wellFormed } from '../core/textBounds.js'
 import type { CompiledTemplate } from './compileTemplate.js'
 import { htmlToText } from './htmlToText.js'
 import { escapeHtml } from './tracking/rewriteLinks.js'
@@ -40,7 +41,11 @@ export async function renderTemplate(t: CompiledTemplate, context: Record<string
   const id = t.definition.id
   const run = async (field: string, liquid: Liquid, tpl: CompiledTemplate['subject']) => {
     try {
-      return String(await liquid.render(tpl, context))
+      // Well-formed text: Liquid's string filters work on UTF-16 units, so `{{ name | first }}` of
+      // "😀 Bo", a `split: ""` or a `replace` can cut an emoji in half; a lone surrogate in a
+      // subject or body is refused by the store on every retry of the send (and fails the other
+      // sends grouped into the same insert).
+      return wellFormed(String(await liquid.render(tpl, context)))
     } catch (err) {
       throw new TemplateRenderError(id, field, (err instanceof Error ? err.message : String(err)).split('\n')[0]!)
     }

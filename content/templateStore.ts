@@ -5,7 +5,7 @@ import { NotFoundError } from '../core/errors.js'
 import { selectRows } from '../analytics/store.js'
 import { type CompiledTemplate, compileTemplate } from './compileTemplate.js'
 import { createLiquid, DEFAULT_LIMITS, type SandboxLimits } from './liquidEngine.js'
-import { type RenderedMessage, renderTemplate } from './renderTemplate.js'
+import { type RenderedMessage, TemplateRenderError, renderTemplate } from './renderTemplate.js'
 import { type StoredTemplate, type TemplateDefinition, type TemplateInput, templateInput } from './templateSchema.js'
 
 export const TEMPLATES_DIR = join(import.meta.dirname, 'templates')
@@ -153,7 +153,15 @@ export class TemplateStore {
     let subject = subjectOverride ? this.subjects.get(subjectOverride) : undefined
     if (subjectOverride && !subject) {
       if (this.subjects.size > 1000) this.subjects.clear()
-      this.subjects.set(subjectOverride, (subject = this.engines.text.parse(subjectOverride)))
+      // A subject from a journey step or an experiment variant's payload is parsed here, at the
+      // send: one that does not parse fails the same way on every attempt, so it is a render error
+      // (the send is skipped with its reason), not an error the send's retry policy would repeat.
+      try {
+        subject = this.engines.text.parse(subjectOverride)
+      } catch (err) {
+        throw new TemplateRenderError(id, 'subject', (err instanceof Error ? err.message : String(err)).split('\n')[0]!)
+      }
+      this.subjects.set(subjectOverride, subject)
     }
     const out = await renderTemplate(t.compiled, context, this.engines, subject)
     return { ...out, version: t.stored.version, topic: t.stored.definition.topic }

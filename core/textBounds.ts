@@ -18,6 +18,14 @@ export function utf8Length(s: string): number {
 export const LONE_SURROGATE = /\p{Surrogate}/u
 
 /**
+ * `s` with every lone surrogate as U+FFFD — what a UTF-8 encoder (a browser, nodemailer) sends for
+ * it anyway, and what the store can hold (it refuses a lone `\ud800` on every attempt).
+ */
+export function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(/\p{Surrogate}/gu, '\uFFFD') : s
+}
+
+/**
  * The longest prefix of `s` within `maxBytes` of UTF-8, cut between code points (never inside an
  * emoji's surrogate pair) and well-formed (a lone surrogate becomes U+FFFD). For labels — a
  * reason, a step — where a cut is harmless; an id that must stay distinct goes through

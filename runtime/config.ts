@@ -180,6 +180,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (key.length < 6) problems.push(`WRITE_KEYS: key for "${sourceName}" must be at least 6 characters`)
     writeKeys.set(key, sourceName)
   }
+  // Each key opens one door. The webhook key sits in an ESP's console (often in its endpoint URL),
+  // the metrics key in a scraper's config, write keys in every visitor's browser: one of them being
+  // the admin key, or a public write key, would hand out more than its own door.
+  const adminKey = env.ADMIN_API_KEY ?? DEV_ADMIN_KEY
+  const scoped = [
+    ['WEBHOOK_KEY', env.WEBHOOK_KEY],
+    ['METRICS_KEY', env.METRICS_KEY],
+  ] as const
+  for (const [name, key] of scoped) {
+    if (!key) continue
+    if (key === adminKey) problems.push(`${name}: must differ from ADMIN_API_KEY (it is handed to another system; the admin key would go with it)`)
+    if (writeKeys.has(key)) problems.push(`${name}: must differ from every WRITE_KEYS key (write keys are public, in browsers and apps)`)
+  }
+  if (env.WEBHOOK_KEY && env.WEBHOOK_KEY === env.METRICS_KEY) problems.push('METRICS_KEY: must differ from WEBHOOK_KEY')
+  if (writeKeys.has(adminKey)) problems.push('WRITE_KEYS: a write key must differ from ADMIN_API_KEY (write keys are public)')
   const consentDefaults: Record<string, boolean> = {}
   for (const [topic, state] of pairs(env.CONSENT_DEFAULTS, 'CONSENT_DEFAULTS', problems)) {
     if (state !== 'granted' && state !== 'denied') problems.push(`CONSENT_DEFAULTS: "${topic}" must be granted or denied`)

@@ -111,8 +111,8 @@ export async function buildJourneys(d: JourneyDepsIn) {
   const outcomes = new OutcomeRecorder(
     sendStore.client,
     ingest
-      ? async (userKey, event, properties, at) => {
-          await ingest.ingest({ kind: 'track', body: { type: 'track', userId: userKey, event, properties, timestamp: new Date(at).toISOString() }, source: 'nudge-engagement', receivedAt: Date.now(), bodyBytes: 0 })
+      ? async (userKey, event, properties, at, messageId) => {
+          await ingest.ingest({ kind: 'track', body: { type: 'track', userId: userKey, event, properties, timestamp: new Date(at).toISOString(), ...(messageId ? { messageId } : {}) }, source: 'nudge-engagement', receivedAt: Date.now(), bodyBytes: 0 })
         }
       : undefined,
     d.tombstones,

@@ -238,6 +238,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     },
     // Their journeys end: no step may send, record or look them up after the erasure.
     endRuns: async (keys) => {
+      // Deleted, not only ended: a run's history (trigger properties, activity inputs and results)
+      // and its UserId search attribute would stay readable until the namespace's retention ends.
+      // Deleting a running run ends it at once; Temporal removes a closed one shortly after.
+      for (const k of keys) await journeys.runs.deleteUserRuns(k)
+      // A run that visibility did not list yet (just started) still ends now.
       for (const k of keys) await journeys.runs.terminateUserRuns(k, 'user erased')
     },
   })

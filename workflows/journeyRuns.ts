@@ -125,6 +125,28 @@ export class JourneyRuns {
     await Promise.all(runs.map((r) => this.client.workflow.getHandle(r.workflowId).terminate(reason).catch((err) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)))))
     return runs.length
   }
+
+  /**
+   * Erasure: every run of the user, open or closed, is deleted from Temporal — its history (the
+   * trigger event and its properties, every activity's input and result) and its visibility row
+   * (the `UserId` search attribute). Terminating alone would leave all of it readable in the
+   * Temporal UI and API until the namespace's retention ends. A running run is ended and deleted at
+   * once; a closed one is removed by Temporal asynchronously (about half a minute on the dev
+   * server). A run whose deletion is still being carried out may be listed again: deleting it
+   * twice is harmless.
+   */
+  async deleteUserRuns(userKey: string): Promise<number> {
+    // A NUL cannot be written in a visibility query (Temporal refuses the query as a server error)
+    // and no run carries one: none to delete (the same guard as openRuns on h-input).
+    if (userKey.includes('\u0000')) return 0
+    const query = `UserId = ${quote(userIdAttribute(userKey))} AND WorkflowType = 'journeyWorkflow'`
+    const runs: { workflowId: string; runId: string }[] = []
+    for await (const w of this.client.workflow.list({ query })) runs.push({ workflowId: w.workflowId, runId: w.runId })
+    const namespace = this.client.options.namespace
+    for (const r of runs)
+      await this.client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: r }).catch((err: { code?: number }) => (err?.code === 5 /* NOT_FOUND */ ? undefined : Promise.reject(err)))
+    return runs.length
+  }
 }
 
 /** A visibility-query string literal (the value is data, never query syntax). */

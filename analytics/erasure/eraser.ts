@@ -18,7 +18,8 @@ export interface EraserDeps {
  * 1. what was accepted before the request lands (ingest, segments);
  * 2. the tombstone is written — from here on a late pixel, click, unsubscribe, bounce, retried
  *    event or a send of a run triggered before now is dropped and counted;
- * 3. their runs end; buffered writes (outcomes, bodies, exposures, mailbox) land;
+ * 3. their runs end; buffered writes (outcomes, bodies, exposures, mailbox) land, and ingest
+ *    settles again (what passed the tombstone check just before it was written lands now);
  * 4. every table of ERASED_TABLES loses them, then every registered in-memory hook forgets them;
  * 5. the erasure log records it under a keyed hash.
  */
@@ -33,6 +34,9 @@ export class Eraser {
     await this.d.tombstones.record({ users: subject.keys, messages: subject.messageIds }, at)
     await this.d.endRuns?.(subject.keys)
     await this.d.registry.settle()
+    // Ingest again: an event checked against the tombstones just before step 2 (and segment work it
+    // set off) may still be on its way to the store; landing after the deletes, it would survive them.
+    await this.d.settleIngest?.()
     // A send that was in flight when the subject was read has landed now: read it again.
     const again = await this.d.users.subjectOf(userId)
     const newMail = again.messageIds.filter((id) => !subject.messageIds.includes(id))

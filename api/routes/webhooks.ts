@@ -11,6 +11,7 @@ import type { SnsVerifier } from '../../content/tracking/snsSignature.js'
 import { SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER } from '../../content/tracking/sendGridSignature.js'
 import { safeEqual, webhookKeyFrom } from '../auth.js'
 import { readBody } from '../body.js'
+import { boundedMessageId } from '../../core/boundedId.js'
 
 const PROVIDERS: WebhookProvider[] = ['nudge', 'ses', 'sendgrid']
 
@@ -105,6 +106,8 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
             at: e.at,
             provider: e.provider,
             ...(e.bounceType ? { bounceType: e.bounceType } : {}),
+            // One report delivered again (a retry, an SNS redelivery, a replay) is one event.
+            reportId: boundedMessageId(`report:${e.provider}:${e.kind}:${e.bounceType ?? ''}:${message.messageId}:${e.at}`),
           })
         }
         const address = hash ?? message?.recipientHash

@@ -16,6 +16,13 @@ export interface Outcome {
   bounceType?: 'hard' | 'soft'
   provider?: string
   userAgent?: string
+  /**
+   * The id of the report this outcome came from, the same for every delivery of that report
+   * (an ESP webhook retried, an SNS at-least-once redelivery, a replay within the accepted age):
+   * the user's event takes it as its message id, so ingest keeps it once. Without it, each
+   * delivery of one soft bounce was another "Email Bounced", and three made a suppression.
+   */
+  reportId?: string
 }
 
 /** The behavioral event each outcome also is (segments' engagement rules and suppression read them). */
@@ -39,7 +46,7 @@ export class OutcomeRecorder {
 
   constructor(
     client: ClickHouseClient,
-    private readonly track?: (userKey: string, event: string, properties: Record<string, unknown>, at: number) => Promise<void>,
+    private readonly track?: (userKey: string, event: string, properties: Record<string, unknown>, at: number, messageId?: string) => Promise<void>,
     /** Tombstones of erased people: their mail's late signals are dropped and counted. */
     private readonly erased?: Pick<Tombstones, 'isErasedMessage' | 'dropped'>,
   ) {
@@ -90,7 +97,7 @@ export class OutcomeRecorder {
         ...(o.machine ? { automated: true, machine_reason: o.machineReason } : {}),
         ...(o.bounceType ? { bounce_type: o.bounceType } : {}),
         ...(o.kind === 'unsubscribe' ? { topic: m.topic } : {}),
-      }, o.at)
+      }, o.at, o.reportId)
   }
 
   settled(): Promise<void> {

@@ -15,7 +15,14 @@ import { WebhookPayloadError } from './webhookFormats.js'
 /** Fetches a URL's body as text (the certificate, the subscription confirmation); injectable for tests. */
 export type HttpGet = (url: string) => Promise<string>
 
-const SNS_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/
+/**
+ * `sns.<region>.amazonaws.com(.cn)`, the region in AWS's own shape (`us-east-1`, `us-gov-west-1`,
+ * `cn-north-1`, `us-isob-east-1`): letters, dashes, a final number. Not merely "one label": S3's
+ * legacy hosts have that form too (`sns.s3.amazonaws.com`, `sns.s3-us-west-2.amazonaws.com`,
+ * `sns.s3-website-us-east-1.amazonaws.com` are the bucket named "sns"), and whoever owns that
+ * bucket could serve a certificate there and sign SES reports of their own.
+ */
+const SNS_HOST = /^sns\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.amazonaws\.com(\.cn)?$/
 
 /** An https URL on SNS's own host (no port, no credentials), else undefined. */
 export function snsUrl(raw: string): URL | undefined {

@@ -219,6 +219,19 @@ describe('content and engagement tracking', () => {
     })
     expect(received.filter((m) => m.to === d.email)).toHaveLength(1)
 
+    // One report delivered three times (an ESP retry, an SNS redelivery, a replay): one event, no suppression.
+    const e = await shopper()
+    await track(base(), e.userId, 'Product Viewed', { lane: id, product_id: 'p-6', name: 'Scarf' })
+    const idE = String((await simpleParser((await inbox(e.email)).raw)).headers.get('x-nudge-message-id'))
+    const report = { events: [{ type: 'bounce', bounceType: 'soft', messageId: idE, timestamp: new Date(Date.now() - 1000).toISOString() }] }
+    for (let i = 0; i < 3; i++) expect((await hook('nudge', report)).status).toBe(200)
+    // A different report (another time) is another bounce.
+    expect((await hook('nudge', { events: [{ ...report.events[0]!, timestamp: new Date().toISOString() }] })).status).toBe(200)
+    await fx.nudge.journeys.outcomes.settled()
+    await fx.nudge.writer.drain()
+    const bouncesOfE = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'", { u: e.userId })
+    expect(Number(bouncesOfE[0]!.n)).toBe(2)
+
     // Bad input: a missing field is named; a wrong key is refused; an unknown provider is a 404.
     const bad = await hook('nudge', { events: [{ type: 'bounce' }] })
     expect(bad.status).toBe(400)

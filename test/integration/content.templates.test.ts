@@ -79,6 +79,19 @@ describe('templates', () => {
     expect((await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})).json.html).toBe('Hello friend')
   })
 
+  it('a subject override that does not parse (a journey step, an experiment variant) skips the send as template_error at once — never retried', async () => {
+    const id = uid('sj')
+    // Saved as is: the step's subject is Liquid, parsed at the send.
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Subject Probe', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder', subject: 'Hi {{ user.first_name ' }] })
+    const userId = uid('su')
+    await identify(base(), userId, { email: `${userId}@example.test`, first_name: 'Lin' })
+    await track(base(), userId, 'Subject Probe', { lane: id })
+    // Retried as a transient failure, the send would back off for ~1.5 h before the run ended.
+    const run = await endedRun(base(), id, userId, 15_000)
+    expect(run.outcome).toBe('template_error')
+    expect(await messagesTo(base(), `${userId}@example.test`)).toEqual([])
+  })
+
   it('a template that cannot render for a user skips the send with reason template_error — no email goes out', async () => {
     const tpl = uid('needs').toLowerCase()
     await admin(`${base()}/api/templates`, 'POST', { id: tpl, subject: 'For {{ user.first_name }}', body: '<p>{{ event.properties.coupon }}</p>' })

@@ -200,6 +200,23 @@ describe('erasure is complete and final', () => {
     expect(fx.nudge.erasure.tombstones.isLate([nobody], Date.now() - 60_000)).toBe(true)
   })
 
+  it('an identity merged by alias is erased to the end of its chain: the earlier user id and its own anonymous ids', async () => {
+    const anon = uid('anon-chain')
+    const earlier = uid('earlier')
+    const user = uid('merged')
+    // A visitor browses anonymously, signs up as `earlier`, and that account is later aliased into `user`.
+    expect((await post(`${base()}/v1/track`, { anonymousId: anon, event: 'Product Viewed', properties: { sku: 'chain-1' } })).status).toBe(200)
+    expect((await post(`${base()}/v1/identify`, { anonymousId: anon, userId: earlier, traits: { plan: 'free' } })).status).toBe(200)
+    expect((await post(`${base()}/v1/alias`, { previousId: earlier, userId: user })).status).toBe(200)
+    expect((await post(`${base()}/v1/track`, { userId: user, event: 'Order Completed' })).status).toBe(200)
+    await waitFor(async () => Object.keys(await tablesHolding(c(), [anon])).length > 0 || undefined, 10_000, 'the anonymous events to land')
+    const res = await admin(`${base()}/api/users/${user}`, 'DELETE')
+    expect(res.status).toBe(200)
+    expect(await tablesHolding(c(), [anon, earlier, user])).toEqual({})
+    // The anonymous id is tombstoned too: its queued offline events do not come back.
+    expect(fx.nudge.erasure.tombstones.isLate([anon], Date.now() - 60_000)).toBe(true)
+  })
+
   it('tombstones: keyed hashes only; what was before the erasure is late, what follows is a new person; another process catches up', async () => {
     const id = uid('tomb')
     const key = Buffer.alloc(32, 7)

@@ -66,7 +66,11 @@ describe('journeys with long, unicode and UUID keys: every run ends, once, with 
       expect(run.workflowId, label).toBe(workflowId)
       expect(utf8Length(workflowId), label).toBeLessThanOrEqual(ID_LIMITS.workflowId)
 
-      const described = await fx.nudge.temporal.workflow.getHandle(workflowId).describe()
+      // The run records its end just before the workflow itself completes: wait for that.
+      const described = await waitFor(async () => {
+        const d = await fx.nudge.temporal.workflow.getHandle(workflowId).describe()
+        return d.status.name === 'COMPLETED' && d
+      }, 10_000, `${label}: the workflow to complete`)
       expect(described.status.name, label).toBe('COMPLETED')
       expect(described.searchAttributes.EndReason, label).toEqual(['exited'])
       const userAttr = described.searchAttributes.UserId as string[]

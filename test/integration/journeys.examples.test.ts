@@ -209,17 +209,35 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     expect(steps.map((x) => `${x.step_id}:${x.outcome}`).sort()).toEqual(['consolation:then', 'done:exit', 'retry:sent', 'score:else'])
   })
 
-  it('erasing a user ends their running journeys', async () => {
+  it('erasing a user ends their running journeys and deletes every run of theirs from Temporal, open or closed', async () => {
     await activeJourney(base(), { ...contentFollowUp, id: 'erasable', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1h' }, { id: 'related', type: 'send', template: 'related-products' }] })
+    await activeJourney(base(), { id: 'erasable-done', name: 'Erasable, done at once', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'mark', type: 'update_trait', key: 'probed', value: true }] })
     const { userId } = await person('erased')
-    await track(base(), userId, 'Erase Probe')
+    await track(base(), userId, 'Erase Probe', { secret_note: 'trigger properties are kept in the run history' })
     const handle = fx.nudge.temporal.workflow.getHandle(runId('erasable', userId))
+    const done = fx.nudge.temporal.workflow.getHandle(runId('erasable-done', userId))
     await waitFor(async () => (await handle.describe().catch(() => undefined))?.status.name === 'RUNNING', 5000, 'the run')
+    await endedRun(base(), 'erasable-done', userId)
+    // (The run records its end just before the workflow itself completes.)
+    await waitFor(async () => (await done.describe()).status.name === 'COMPLETED', 10_000, 'the finished run to complete')
+    const visible = async () => {
+      const ids: string[] = []
+      for await (const w of fx.nudge.temporal.workflow.list({ query: `UserId = '${userId}'` })) ids.push(w.workflowId)
+      return ids
+    }
+    await waitFor(async () => (await visible()).length === 2, 10_000, 'both runs in visibility')
     expect((await admin(`${base()}/api/users/${userId}`, 'DELETE')).status).toBe(200)
-    expect((await handle.describe()).status.name).toBe('TERMINATED')
+    // Deleted, not only terminated: no history (trigger properties, activity inputs) and no UserId row left to read.
+    const gone = async (h: typeof handle) => (await h.describe().then(() => false, (err: Error) => err.name === 'WorkflowNotFoundError'))
+    // The running one at once; Temporal removes a closed run asynchronously (~30 s on the dev server).
+    await waitFor(async () => (await gone(handle)), 10_000, 'the open run deleted')
+    await waitFor(async () => (await gone(done)), 90_000, 'the closed run deleted')
+    await waitFor(async () => (await visible()).length === 0, 20_000, 'no run of theirs left in visibility')
     const left = await selectRows<{ n: string }>(fx.nudge.store.client, 'SELECT count() AS n FROM journey_runs WHERE user_key = {u:String}', { u: userId })
     expect(Number(left[0]!.n)).toBe(0)
-  })
+    // An id Temporal cannot take in a query (a NUL) has no runs to delete, and is not a server error.
+    expect(await fx.nudge.journeys.runs.deleteUserRuns(`${userId}\u0000x`)).toBe(0)
+  }, 150_000)
 
   it('npm run examples installs the seed journeys (and can run again)', async () => {
     const lines: string[] = []

@@ -34,6 +34,18 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ NUDGE_ENCRYPTION_KEY: 'xyz' })).toThrow(/NUDGE_ENCRYPTION_KEY/)
   })
 
+  it('each key opens one door: the webhook and metrics keys differ from the admin key, from every (public) write key and from each other', () => {
+    const admin = 'admin-key-0123456789'
+    const base = { ADMIN_API_KEY: admin, WRITE_KEYS: 'web:wk_public_web_key' }
+    expect(() => loadConfig({ ...base, WEBHOOK_KEY: admin })).toThrow(/WEBHOOK_KEY: must differ from ADMIN_API_KEY/)
+    expect(() => loadConfig({ ...base, METRICS_KEY: admin })).toThrow(/METRICS_KEY: must differ from ADMIN_API_KEY/)
+    expect(() => loadConfig({ ...base, WEBHOOK_KEY: 'wk_public_web_key' })).toThrow(/WEBHOOK_KEY: must differ from every WRITE_KEYS key/)
+    expect(() => loadConfig({ ...base, WEBHOOK_KEY: 'same-scoped-key-123', METRICS_KEY: 'same-scoped-key-123' })).toThrow(/METRICS_KEY: must differ from WEBHOOK_KEY/)
+    expect(() => loadConfig({ ADMIN_API_KEY: admin, WRITE_KEYS: `web:${admin}` })).toThrow(/WRITE_KEYS: a write key must differ from ADMIN_API_KEY/)
+    const ok = loadConfig({ ...base, WEBHOOK_KEY: 'webhook-key-0123456789', METRICS_KEY: 'metrics-key-0123456789' })
+    expect([ok.WEBHOOK_KEY, ok.METRICS_KEY]).toEqual(['webhook-key-0123456789', 'metrics-key-0123456789'])
+  })
+
   it('origin security settings: TRUST_PROXY off unless set, webhook and metrics keys, SendGrid key checked at start', async () => {
     const { generateKeyPairSync } = await import('node:crypto')
     const d = loadConfig({})

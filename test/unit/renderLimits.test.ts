@@ -33,3 +33,19 @@ describe('render limits', () => {
     expect(missing.transient).toBe(false)
   })
 })
+
+describe('render output is well-formed text', () => {
+  it('a Liquid filter that cuts an emoji in half leaves U+FFFD, never a lone surrogate (the store refuses one on every retry)', async () => {
+    const engines = { html: createLiquid('html'), text: createLiquid('text') }
+    const t = compileTemplate(
+      { id: 't', name: 't', format: 'html', subject: 'Hi {{ user.name | first }}', preheader: '{{ user.name | split: "" | last }}', body: '<p>{{ user.name | split: "" | join: "-" }}</p>', text: '{{ user.name | first }}.' } as never,
+      1,
+      engines,
+    )
+    const out = await renderTemplate(t, { user: { name: '😀 Bo' } }, engines)
+    for (const part of [out.subject, out.preheader, out.html, out.text]) expect(part).not.toMatch(/\p{Surrogate}/u)
+    expect(out.subject).toBe('Hi \uFFFD')
+    expect(out.text).toBe('\uFFFD.')
+    expect(out.html).toContain('\uFFFD-\uFFFD- -B-o')
+  })
+})

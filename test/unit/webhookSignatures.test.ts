@@ -5,7 +5,7 @@ import { snsStringToSign, snsUrl } from '../../content/tracking/snsSignature.js'
 
 describe('SNS certificate and subscription URLs', () => {
   it('only https on sns.<region>.amazonaws.com(.cn), no port, no credentials', () => {
-    for (const ok of ['https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem', 'https://sns.cn-north-1.amazonaws.com.cn/x.pem', 'https://SNS.EU-WEST-1.AMAZONAWS.COM/x.pem'])
+    for (const ok of ['https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem', 'https://sns.cn-north-1.amazonaws.com.cn/x.pem', 'https://SNS.EU-WEST-1.AMAZONAWS.COM/x.pem', 'https://sns.us-gov-west-1.amazonaws.com/x.pem', 'https://sns.ap-southeast-2.amazonaws.com/x.pem', 'https://sns.us-isob-east-1.amazonaws.com/x.pem'])
       expect(snsUrl(ok), ok).toBeDefined()
     for (const bad of [
       'http://sns.us-east-1.amazonaws.com/x.pem',
@@ -17,6 +17,13 @@ describe('SNS certificate and subscription URLs', () => {
       'https://xsns.us-east-1.amazonaws.com/x.pem',
       'https://sns.us_east.amazonaws.com/x.pem',
       'not a url',
+      // S3's legacy endpoints have the sns.<label>.amazonaws.com shape: the bucket named "sns".
+      'https://sns.s3.amazonaws.com/x.pem',
+      'https://sns.s3-us-west-2.amazonaws.com/x.pem',
+      'https://sns.s3-external-1.amazonaws.com/x.pem',
+      'https://sns.s3-website-us-east-1.amazonaws.com/x.pem',
+      'https://sns.s3-accelerate.amazonaws.com/x.pem',
+      'https://sns.execute-api.amazonaws.com/x.pem',
     ])
       expect(snsUrl(bad), bad).toBeUndefined()
   })
