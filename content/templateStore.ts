@@ -147,6 +147,16 @@ export class TemplateStore {
     return this.reads(id, 'computed')
   }
 
+  /** Why a subject override (a journey step's, an experiment variant's) does not parse, if it does not: checked at save. */
+  subjectProblem(source: string): string | undefined {
+    try {
+      this.engines.text.parse(source)
+      return undefined
+    } catch (err) {
+      return (err instanceof Error ? err.message : String(err)).split('\n')[0]!
+    }
+  }
+
   async render(id: string, context: Record<string, unknown>, subjectOverride?: string): Promise<RenderedMessage & { version: number; topic: string }> {
     const t = this.current.get(id)
     if (!t) throw new NotFoundError(`No template "${id}"`)

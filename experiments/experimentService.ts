@@ -173,6 +173,11 @@ export class ExperimentService {
     return this.exposures.flush()
   }
 
+  /** Exposure rows the store refused for their own data (dropped, never retried): for /metrics. */
+  get refusedExposures(): number {
+    return this.exposures.refused
+  }
+
   /** After an erasure: these units' exposures are no longer remembered (they were deleted from the store). */
   forgetUnits(units: readonly string[]): void {
     const gone = new Set(units)

@@ -9,6 +9,8 @@ export interface JourneyCatalog {
   hasSegment(id: string): boolean
   /** The experiment's variant keys, or undefined when there is no such experiment. */
   variantsOf(key: string): string[] | undefined
+  /** Why a Liquid subject override does not parse (undefined: it does). */
+  subjectProblem?(source: string): string | undefined
 }
 
 /** Where each step goes next, by the name of the field that says so. */
@@ -84,6 +86,10 @@ export function validateJourney(j: JourneyDefinition, catalog: JourneyCatalog): 
   j.steps.forEach((s, i) => {
     const at = `steps[${i}]`
     if (s.type === 'send' && !catalog.hasTemplate(s.template)) add(`${at}.template`, 'reference', `no template "${s.template}"`)
+    if (s.type === 'send' && s.subject !== undefined) {
+      const problem = catalog.subjectProblem?.(s.subject)
+      if (problem) add(`${at}.subject`, 'liquid_syntax', problem)
+    }
     if (s.type === 'delay' && s.flag) {
       const type = catalog.flagType(s.flag.key)
       if (type === undefined) add(`${at}.flag.key`, 'reference', `no flag "${s.flag.key}"`)

@@ -80,6 +80,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
     log: d.log,
     catalog: {
       hasTemplate: (id) => templates.has(id),
+      subjectProblem: (source) => templates.subjectProblem(source),
       flagType: (key) => (d.flags.has(key) ? d.flags.get(key).definition.type : undefined),
       hasSegment: (id) => d.segments.has(id),
       variantsOf: (key) => (d.experiments.has(key) ? d.experiments.get(key).definition.variants.map((v) => v.key) : undefined),

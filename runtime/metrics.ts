@@ -14,6 +14,24 @@ export interface Metrics {
   rejected(code: string, status: number): void
 }
 
+/** Rows a buffered store write refused for their own data (dropped, never retried), by table. */
+export function addRefusedRowsMetric(registry: Registry, tables: Record<string, () => number>): void {
+  const seen = new Map<string, number>()
+  new Counter({
+    name: 'nudge_store_rows_refused_total',
+    help: 'Rows the store refused for their own data (e.g. text it cannot hold): dropped and logged, never retried',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      for (const [table, count] of Object.entries(tables)) {
+        const now = count()
+        this.inc({ table }, now - (seen.get(table) ?? 0))
+        seen.set(table, now)
+      }
+    },
+  })
+}
+
 export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngine; erased?: Pick<Tombstones, 'onDrop'> }): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'nudge_' })

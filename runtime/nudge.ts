@@ -27,7 +27,7 @@ import { createWorker } from '../workflows/worker.js'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
 import { type Journeys, buildJourneys } from './journeysWiring.js'
-import { addJourneyMetrics, createMetrics } from './metrics.js'
+import { addJourneyMetrics, addRefusedRowsMetric, createMetrics } from './metrics.js'
 import type { HttpGet } from '../content/tracking/snsSignature.js'
 import { loadSecrets } from './secrets.js'
 import { RecommendationService } from '../content/recommendations/service.js'
@@ -247,6 +247,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     },
   })
   addJourneyMetrics(metrics.registry, journeys)
+  addRefusedRowsMetric(metrics.registry, { experiment_exposures: () => experiments.refusedExposures })
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
   const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])

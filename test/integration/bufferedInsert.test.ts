@@ -1,4 +1,6 @@
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { addRefusedRowsMetric } from '../../runtime/metrics.js'
 import { BufferedInsert } from '../../analytics/bufferedInsert.js'
 import { GroupInsert } from '../../analytics/groupInsert.js'
 import { ValidationError } from '../../core/errors.js'
@@ -32,6 +34,12 @@ describe('buffered inserts: a row the store refuses', () => {
     expect(await stored()).toBe(10)
     expect(buffer.refused).toBe(1)
     expect(logged.filter((m) => m.includes('will retry'))).toEqual([])
+    // Prometheus sees the drop (counted once however often it is scraped).
+    const registry = new Registry()
+    addRefusedRowsMetric(registry, { experiment_exposures: () => buffer.refused })
+    const scrape = async () => (await registry.getSingleMetric('nudge_store_rows_refused_total')!.get()).values.find((v) => v.labels.table === 'experiment_exposures')?.value
+    expect(await scrape()).toBe(1)
+    expect(await scrape()).toBe(1)
   })
 })
 

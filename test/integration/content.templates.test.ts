@@ -79,10 +79,19 @@ describe('templates', () => {
     expect((await admin(`${base()}/api/templates/${id}/preview`, 'POST', {})).json.html).toBe('Hello friend')
   })
 
-  it('a subject override that does not parse (a journey step, an experiment variant) skips the send as template_error at once — never retried', async () => {
+  it('a subject override that does not parse: a journey step\'s is a 400 at save naming the field; an experiment variant\'s skips the send as template_error at once — never retried', async () => {
     const id = uid('sj')
-    // Saved as is: the step's subject is Liquid, parsed at the send.
-    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Subject Probe', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder', subject: 'Hi {{ user.first_name ' }] })
+    const send = { id: 'mail', type: 'send', template: 'cart-reminder', subject: 'Hi {{ user.first_name ' }
+    const refused = await admin(`${base()}/api/journeys`, 'POST', { id, name: id, trigger: { type: 'event', event: 'Subject Probe' }, steps: [send] })
+    expect(refused.status).toBe(400)
+    expect(refused.json.error.issues).toContainEqual(expect.objectContaining({ path: 'steps[0].subject', rule: 'liquid_syntax' }))
+    // A variant's payload is free-form JSON: its subject is parsed at the send.
+    const key = uid('subj-exp').toLowerCase().replaceAll('_', '-')
+    const metric = { key: 'orders', event: 'Order Completed', kind: 'conversion' }
+    const created = await admin(`${base()}/api/experiments`, 'POST', { key, name: key, primaryMetric: metric, variants: [{ key: 'control', weight: 0 }, { key: 'broken', weight: 1, payload: { subject: 'Hi {{ user.first_name ' } }] })
+    expect(created.status, JSON.stringify(created.json)).toBe(201)
+    expect((await admin(`${base()}/api/experiments/${key}/start`, 'POST')).status).toBe(200)
+    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Subject Probe', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'split', type: 'experiment', experiment: key }, { id: 'mail', type: 'send', template: 'cart-reminder' }] })
     const userId = uid('su')
     await identify(base(), userId, { email: `${userId}@example.test`, first_name: 'Lin' })
     await track(base(), userId, 'Subject Probe', { lane: id })
