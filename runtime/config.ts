@@ -221,9 +221,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
     }
+  // A previous admin key still opens /api: it gets the same rules as the current one.
   for (const old of env.ADMIN_API_KEY_PREVIOUS ?? []) {
     if (old.length < 8) problems.push('ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters')
-    if (old === (env.ADMIN_API_KEY ?? DEV_ADMIN_KEY)) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
+    if (old === adminKey) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
+    if (writeKeys.has(old)) problems.push('ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key (write keys are public)')
+    for (const [name, key] of scoped) if (key && key === old) problems.push(`ADMIN_API_KEY_PREVIOUS: must differ from ${name} (it is handed to another system)`)
   }
   if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)

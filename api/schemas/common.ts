@@ -7,9 +7,16 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 const EARLIEST = Date.parse('1970-01-01T00:00:00Z')
 const LATEST = Date.parse('2300-01-01T00:00:00Z')
 
+/** `Date.parse` rolls 2024-02-30 over to 1 March; the store refuses it. The day must exist. */
+function isCalendarDate(s: string): boolean {
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number]
+  const date = new Date(Date.UTC(y, m - 1, d))
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
+}
+
 export const isoDateTime = z
   .string()
-  .refine((s) => ISO_DATE_TIME.test(s) && Number.isFinite(Date.parse(s)), {
+  .refine((s) => ISO_DATE_TIME.test(s) && Number.isFinite(Date.parse(s)) && isCalendarDate(s), {
     message: 'must be an ISO-8601 date-time with a time zone, e.g. 2024-05-01T10:00:00.000Z',
     params: { rule: 'iso8601' },
   })

@@ -88,9 +88,10 @@ export class CaptureMailbox {
        FROM mailbox
        WHERE ({to:String} = '' OR has(rcpt_to, {to:String}))
        GROUP BY message_id
-       ${opts.before ? "HAVING received_at < parseDateTime64BestEffort({before:String}, 3, 'UTC')" : ''}
+       ${opts.before ? 'HAVING received_at < fromUnixTimestamp64Milli({before:Int64})' : ''}
        ORDER BY received_at DESC, message_id LIMIT {limit:UInt32}`,
-      { to: opts.to ?? '', before: opts.before ?? '', limit: opts.limit ?? 100 },
+      // A number, not text for the engine to parse: what the route validated is what is compared.
+      { to: opts.to ?? '', before: opts.before ? Date.parse(opts.before) : 0, limit: opts.limit ?? 100 },
     )
     return rows.map((r) => ({ messageId: r.message_id, receivedAt: r.received_at, from: r.mail_from, to: r.rcpt, subject: r.subject, deliveries: Number(r.deliveries) }))
   }
