@@ -8,11 +8,12 @@ const DATA_ERROR_TYPES = /^(CANNOT_PARSE|CANNOT_READ|INCORRECT_DATA|ARGUMENT_OUT
 // The same, by number, when only the code came through: 6, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 131, 306, 407.
 const DATA_ERROR_CODES = new Set(['6', '26', '27', '32', '33', '38', '41', '53', '69', '70', '72', '117', '131', '306', '407'])
 
-export function isDataRefusal(err: unknown): boolean {
-  if (err === null || typeof err !== 'object') return false
+export function isDataRefusal(err: unknown, depth = 0): boolean {
+  // Causes are followed a few links deep only: a cycle of causes must not overflow the stack.
+  if (err === null || typeof err !== 'object' || depth > 8) return false
   const e = err as { type?: unknown; code?: unknown; clickhouseCode?: unknown; cause?: unknown }
   if (typeof e.type === 'string' && DATA_ERROR_TYPES.test(e.type)) return true
   const code = e.clickhouseCode ?? e.code
   if ((typeof code === 'string' || typeof code === 'number') && DATA_ERROR_CODES.has(String(code))) return true
-  return e.cause !== undefined && e.cause !== err ? isDataRefusal(e.cause) : false
+  return e.cause !== undefined && e.cause !== err ? isDataRefusal(e.cause, depth + 1) : false
 }

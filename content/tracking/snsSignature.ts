@@ -88,24 +88,23 @@ const CACHE_MAX = 64
 
 export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
   const now = o.now ?? Date.now
-  const certificates = new Map<string, Promise<KeyObject>>()
+  const certificates = new Map<string, Promise<X509Certificate>>()
   const refuse = (why: string) => new UnauthorizedError(`SNS message refused: ${why}`)
 
-  const publicKey = (url: string): Promise<KeyObject> => {
-    let key = certificates.get(url)
-    if (!key) {
-      key = o.httpGet(url).then((pem) => {
-        const cert = new X509Certificate(pem)
-        const t = now()
-        if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) throw refuse('the signing certificate is not valid now')
-        return cert.publicKey
-      })
+  const publicKey = async (url: string): Promise<KeyObject> => {
+    let cert = certificates.get(url)
+    if (!cert) {
+      cert = o.httpGet(url).then((pem) => new X509Certificate(pem))
       // A failed fetch is not remembered: the next message tries again.
-      key.catch(() => certificates.delete(url))
+      cert.catch(() => certificates.delete(url))
       if (certificates.size >= CACHE_MAX) certificates.delete(certificates.keys().next().value!)
-      certificates.set(url, key)
+      certificates.set(url, cert)
     }
-    return key
+    const c = await cert
+    // Checked on every use, not only at the fetch: a cached certificate expires too.
+    const t = now()
+    if (t < Date.parse(c.validFrom) || t > Date.parse(c.validTo)) throw refuse('the signing certificate is not valid now')
+    return c.publicKey
   }
 
   return {

@@ -60,3 +60,22 @@ describe('SendGrid signature check', () => {
     expect(() => verify({}, body)).toThrow(/missing/)
   })
 })
+
+describe('SNS certificate validity', () => {
+  it('is checked on every message, not only when the certificate is fetched: a cached certificate expires too', async () => {
+    const { createSnsVerifier } = await import('../../content/tracking/snsSignature.js')
+    const { startFakeSns } = await import('../helpers/signedWebhooks.js')
+    const sns = await startFakeSns() // its certificate is valid for 2 days from now
+    try {
+      let clock = Date.now()
+      const verifier = createSnsVerifier({ httpGet: (url) => sns.httpGet(url), maxAgeMs: 3_600_000, now: () => clock })
+      const at = () => sns.message({ Type: 'Notification', Message: '{}', Timestamp: new Date(clock).toISOString() })
+      await expect(verifier.verify(at())).resolves.toBeDefined()
+      clock += 3 * 86_400_000
+      await expect(verifier.verify(at())).rejects.toThrow(/not valid now/)
+      expect(sns.fetched).toHaveLength(1)
+    } finally {
+      await sns.close()
+    }
+  })
+})
