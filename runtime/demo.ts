@@ -16,7 +16,8 @@ import { demoDefinitions, demoScenario, demoTruth } from './demoScenario.js'
 import { portInUse } from './freePort.js'
 import { createLogger } from './log.js'
 import { reportLinks, startNudge } from './nudge.js'
-import { configOrExit } from './processLifecycle.js'
+import { configOrExit, stopOnSignals } from './processLifecycle.js'
+import { runShutdownPlan } from './shutdownPlan.js'
 import { startDevServer } from './temporalDevServer.js'
 import { ensureTemporalCli } from './temporalCli.js'
 
@@ -157,13 +158,20 @@ say('Where to look next:')
 for (const l of reportLinks(config, base)) say(`  ${l.label}: ${l.url}`)
 say(`  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dashboards in ${join(grafana, 'dashboards')}); its data: ${Object.values(exported).reduce((a, b) => a + b, 0)} rows in ${join(grafana, 'data')}, loaded by ${loader}`)
 
+// Nudge's shutdown plan, then the dev server last (as `npm start` stops): a step that fails or
+// overruns is logged and the exit code says so; a second Ctrl-C forces the exit.
+const shutdown = () => runShutdownPlan([...nudge.shutdownSteps, ...(dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : [])], log).then(() => undefined)
 if (process.env.DEMO_EXIT) {
-  await nudge.stop()
-  await dev?.stop()
-  process.exit(0)
+  await shutdown().then(
+    () => process.exit(0),
+    (err) => {
+      log.error('error while stopping', { err: String(err) })
+      process.exit(1)
+    },
+  )
 }
 say('Nudge keeps running; Ctrl-C stops it.')
-process.once('SIGINT', () => void nudge.stop().then(() => dev?.stop()).then(() => process.exit(0)))
+stopOnSignals(shutdown, log)
 
 /** Opens the report where a desktop can show it (DEMO_OPEN=0: never); false when it did not try. */
 function openInBrowser(path: string): boolean {
