@@ -19,6 +19,11 @@ export interface RouterOptions {
   runId: (journeyId: string, userKey: string, correlation?: string) => string
   isGranted: (userKey: string, topic: string) => boolean
   isTestUser: (userKey: string) => boolean
+  /**
+   * Whether something of this user timestamped `at` belongs to an erased person (their tombstone):
+   * asked when the start is made, so a trigger stored just before an erasure starts no run after it.
+   */
+  isErased?: (userKey: string, at: number) => boolean
   /** Most Temporal calls in flight at once. */
   concurrency?: number
   /**
@@ -64,6 +69,8 @@ export class TriggerRouter {
   rejected = 0
   /** Triggers too old when they arrived to start a run (see `maxTriggerAgeMs`). */
   staleTriggers = 0
+  /** Starts not made because their user was erased meanwhile (see `isErased`). */
+  erasedTriggers = 0
   private currentSeq = 0
   private watermark = 0
   private readonly seqs: number[] = []
@@ -194,6 +201,10 @@ export class TriggerRouter {
     const t0 = this.now()
     const test = this.opts.isTestUser(trigger.userKey)
     this.enqueue(async () => {
+      if (this.opts.isErased?.(trigger.userKey, trigger.timestamp)) {
+        this.erasedTriggers++
+        return
+      }
       await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
       this.routed_('start', this.now() - t0, trigger.userKey)
     })

@@ -129,6 +129,7 @@ export async function buildJourneys(d: JourneyDepsIn) {
       runId,
       isGranted: (u, topic) => d.consent.isGranted(u, topic),
       isTestUser: (u) => testUsers.has(u),
+      isErased: (u, at) => d.tombstones.isLate([u], at),
       maxTriggerAgeMs: parseDuration(config.STALE_TRIGGER_MAX_AGE)!,
       log: d.log,
     })

@@ -235,6 +235,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     settleIngest: async () => {
       await writer.drain()
       await segments.idle(3)
+      // Starts already queued for this user are made (and then deleted below) or, asked after
+      // the tombstone, not made; bounded, since a slow Temporal retries with back-off.
+      if (journeys.router) await Promise.race([journeys.router.idle(), new Promise((r) => setTimeout(r, 10_000).unref())])
     },
     // Their journeys end: no step may send, record or look them up after the erasure.
     endRuns: async (keys) => {

@@ -71,3 +71,32 @@ describe('TriggerRouter.stop', () => {
     }
   })
 })
+
+describe('TriggerRouter and erasure', () => {
+  it('a start queued before its user was erased is not made when its turn comes (asked at the call, by trigger time)', async () => {
+    const gates: (() => void)[] = []
+    const started: string[] = []
+    const erased = new Map<string, number>()
+    const runs: RunPort = {
+      start: async (_j, _v, userKey) => {
+        await new Promise<void>((r) => gates.push(r))
+        started.push(userKey)
+      },
+      signalEvent: async () => true,
+      signalExit: async () => true,
+      openRuns: async () => [],
+    }
+    const router = new TriggerRouter({ runs, journeys: () => [journey], runId: (j, u) => `${j}:${u}`, isGranted: () => true, isTestUser: () => false, concurrency: 1, isErased: (u, at) => at <= (erased.get(u) ?? -Infinity) })
+    router.handleStored([event('a'), event('gone'), event('b')], [], 1)
+    await new Promise((r) => setImmediate(r))
+    erased.set('gone', Date.now()) // the erasure's tombstone, written while a's start is in flight
+    for (let i = 0; i < 3; i++) {
+      gates.shift()?.()
+      await new Promise((r) => setImmediate(r))
+    }
+    await router.idle()
+    expect(started).toEqual(['a', 'b'])
+    expect(router.erasedTriggers).toBe(1)
+    expect(router.routedSeq).toBe(1) // a dropped start is done with, not retried
+  })
+})
