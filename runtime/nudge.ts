@@ -22,7 +22,7 @@ import { FlagService } from '../experiments/flags/flagService.js'
 import { NudgeFlagProvider } from '../experiments/flags/openFeatureProvider.js'
 import { OpenFeature } from '@openfeature/server-sdk'
 import { createActivities } from '../workflows/activities/index.js'
-import { ensureSearchAttributes } from '../workflows/searchAttributesSetup.js'
+import { ensureSearchAttributes, missingSearchAttributesError } from '../workflows/searchAttributesSetup.js'
 import { createWorker } from '../workflows/worker.js'
 import type { Config } from './config.js'
 import type { Logger } from './log.js'
@@ -253,8 +253,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   addRefusedRowsMetric(metrics.registry, { experiment_exposures: () => experiments.refusedExposures })
   // Runs hear only of what is stored: the router follows the writer, after segments.
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
-  const missing = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => [])
-  if (missing.length) log.warn('search attributes missing on the Temporal namespace; add them with tcld/temporal operator', { missing })
+  // A cluster that will not list them is given the benefit of the doubt; one that lists them
+  // missing and will not take them stops the start here, with what to run.
+  const missingAttributes = missingSearchAttributesError(await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => []), config.TEMPORAL_NAMESPACE)
+  if (missingAttributes) throw missingAttributes
 
   // With a shared ClickHouse, other replicas write consent too: catch up with them. Embedded,
   // every write goes through this process and the state is always current.

@@ -22,3 +22,17 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     return missing.map(([name]) => name)
   }
 }
+
+/**
+ * Nudge cannot run journeys without its search attributes: every run upserts `EndReason` when it
+ * ends and starts carry the others, so a missing one makes Temporal refuse starts as invalid (the
+ * router drops those) and fail every run's last workflow task on each retry. Refuse to start instead.
+ */
+export function missingSearchAttributesError(missing: readonly string[], namespace: string): Error | undefined {
+  if (!missing.length) return undefined
+  const types = missing.map((name) => `${name}=${SEARCH_ATTRIBUTES[name as keyof typeof SEARCH_ATTRIBUTES] ?? 'Keyword'}`)
+  return new Error(
+    `Temporal namespace "${namespace}" lacks Nudge's search attributes ${missing.join(', ')} and Nudge may not add them: ` +
+      `add them once (Temporal Cloud: tcld namespace search-attributes add --namespace ${namespace} ${types.map((t) => `--search-attribute ${t}`).join(' ')}), then start Nudge again`,
+  )
+}
