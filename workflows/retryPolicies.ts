@@ -6,7 +6,7 @@ import type { RetryPolicy } from '@temporalio/workflow'
  * maps Nudge's input errors, core/errors.ts, where activities are registered); every retry policy
  * names them too, so a failure of such a type is never retried whoever raised it.
  */
-export const PERMANENT_ERROR_TYPES = ['ValidationError', 'InvalidJsonError', 'PayloadTooLargeError', 'UnsupportedEncodingError'] as const
+export const PERMANENT_ERROR_TYPES = ['ValidationError', 'InvalidJsonError', 'PayloadTooLargeError', 'UnsupportedEncodingError', 'UnsupportedCharsetError'] as const
 
 /**
  * The retry policy of every activity. Each has a bounded attempt count: an activity that keeps
