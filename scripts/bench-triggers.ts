@@ -121,10 +121,12 @@ async function settle(what: string, count: () => Promise<number>, want: number, 
 }
 
 const q = <T>(sql: string, params: Record<string, unknown> = {}) => selectRows<T>(nudge.store.client, sql, params)
-const row = (label: string, values: number[], target: number) =>
+/** A latency row; `target` makes it a target row (BENCHMARKS.md), `bound` only marks it under or over. */
+const row = (label: string, values: number[], target: number, bound = Infinity) =>
   console.log(
     `${label.padEnd(50)} p50 ${fmt(percentile(values, 0.5))} ms · p99 ${fmt(percentile(values, 0.99))} ms · max ${fmt(Math.max(...values))} ms` +
-      (Number.isFinite(target) ? `   (target p99 < ${fmt(target)} ms: ${check(percentile(values, 0.99) < target)})` : ''),
+      (Number.isFinite(target) ? `   (target p99 < ${fmt(target)} ms: ${check(percentile(values, 0.99) < target)})` : '') +
+      (Number.isFinite(bound) ? `   [p99 ${percentile(values, 0.99) < bound ? '<' : '≥'} ${fmt(bound)} ms]` : ''),
   )
 
 type Side = { rate: number; ms: number[] }
@@ -181,14 +183,14 @@ try {
       const ms = await floorAt(rate)
       floor.push({ rate, ms })
       floorMisses = p99(ms) < P99_TARGET ? 0 : floorMisses + 1
-      row(`floor: empty workflow, issued → accepted (${rate}/s)`, ms, P99_TARGET)
+      row(`floor: empty workflow, issued → accepted (${rate}/s)`, ms, Infinity, P99_TARGET)
       await pause(2000)
     }
     if (oursMisses < 2) {
       const { ms, started, router } = await nudgeAt(rate)
       ours.push({ rate, ms })
       oursMisses = p99(ms) < P99_TARGET ? 0 : oursMisses + 1
-      row(`Nudge: event posted → run accepted (${rate}/s)`, ms, P99_TARGET)
+      row(`Nudge: event posted → run accepted (${rate}/s)`, ms, Infinity, P99_TARGET)
       row(`  … event received → run's start time (${rate}/s)`, started, Infinity)
       row(`  … of which the router: start handed over → accepted`, router, Infinity)
       await pause(2000)
@@ -230,9 +232,9 @@ try {
   for (const k of ['begin', 'check', 'hand'] as const) row(`  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`, phases.map((p) => Number(p[k])), Infinity)
   row(`delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`, late.map((r) => Number(r.ms)), 1000)
   console.log('')
-  console.log(`floor: highest rate with p99 < ${P99_TARGET} ms: ${floorBest}/s`)
-  console.log(`Nudge: highest rate with p99 < ${P99_TARGET} ms: ${oursBest}/s`)
-  console.log(`Nudge / floor: ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 %: ${check(ratio >= 0.8)})`)
+  console.log(`floor: highest rate with issued → accepted p99 < ${P99_TARGET} ms: ${floorBest}/s`)
+  console.log(`Nudge: highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s`)
+  console.log(`Nudge's highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s of the floor's ${floorBest}/s = ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 % of the floor: ${check(ratio >= 0.8)})`)
   console.log(`correctness: ${ours.reduce((a, s) => a + s.ms.length, 0)} triggers, each run started (${dupStarts} started twice); ${sent.length} sends due, ${captured} distinct messages captured`)
   const mem = process.memoryUsage()
   console.log(`memory: RSS ${fmt(mem.rss / 1e6)} MB, heap ${fmt(mem.heapUsed / 1e6)} MB; load average ${load()}`)
