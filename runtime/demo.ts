@@ -18,6 +18,7 @@ import { createLogger } from './log.js'
 import { reportLinks, startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
 import { runShutdownPlan } from './shutdownPlan.js'
+import { embeddedDevServerOptions } from './embeddedDevServer.js'
 import { startDevServer } from './temporalDevServer.js'
 import { ensureTemporalCli } from './temporalCli.js'
 
@@ -67,7 +68,7 @@ const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL
 const say = (line = '') => process.stdout.write(`${line}\n`)
 const dev = config.TEMPORAL_ADDRESS
   ? undefined
-  : await startDevServer({ cliPath: await ensureTemporalCli((l) => say(l)), port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT, dbFile: resolve(join(config.DATA_DIR, 'temporal', 'temporal.db')), namespace: config.TEMPORAL_NAMESPACE })
+  : await startDevServer(embeddedDevServerOptions(config, await ensureTemporalCli((l) => say(l))))
 const nudge = await startNudge({ config, role: 'all', temporalAddress: config.TEMPORAL_ADDRESS ?? dev!.address, log })
 const base = nudge.url!
 const adminKey = config.ADMIN_API_KEY

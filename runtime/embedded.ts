@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path'
+import { embeddedDevServerOptions } from './embeddedDevServer.js'
 import { createLogger } from './log.js'
 import { startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
@@ -28,14 +28,7 @@ export async function main(): Promise<void> {
       }
       throw err
     }
-    dev = await startDevServer({
-      cliPath: cli,
-      port: config.TEMPORAL_PORT,
-      uiPort: config.TEMPORAL_UI_PORT,
-      dbFile: resolve(join(config.DATA_DIR, 'temporal', 'temporal.db')),
-      namespace: config.TEMPORAL_NAMESPACE,
-      warn: log.warn,
-    }).catch((err: unknown) => {
+    dev = await startDevServer(embeddedDevServerOptions(config, cli, { warn: log.warn })).catch((err: unknown) => {
       if (!(err instanceof DataDirInUse)) throw err
       process.stderr.write(`${err.message}\n`)
       process.exit(3)
