@@ -1,4 +1,5 @@
 import type { FieldIssue } from './errors.js'
+import { LONE_SURROGATE } from './textBounds.js'
 
 /**
  * What every JSON value from outside must satisfy before anything else looks at it.
@@ -14,9 +15,6 @@ import type { FieldIssue } from './errors.js'
  */
 export const DEFAULT_MAX_DEPTH = 64
 const MAX_ISSUES = 20
-
-// In u-mode a paired surrogate is one code point: \p{Cs} matches only unpaired halves.
-const LONE_SURROGATE = /\p{Cs}/u
 
 export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s)

@@ -14,7 +14,7 @@ export function utf8Length(s: string): number {
   return n
 }
 
-/** A lone surrogate: text no UTF-8 encoder can carry as it is. */
+/** A lone surrogate: text no UTF-8 encoder can carry as it is (in u-mode a pair is one code point, so only unpaired halves match). */
 export const LONE_SURROGATE = /\p{Surrogate}/u
 
 /**
