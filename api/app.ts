@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.health))
   if (deps.metrics) {
     const { registry } = deps.metrics
-    const guard = deps.metricsKey ? [requireBearer(deps.metricsKey, 'METRICS_KEY')] : []
+    const guard = deps.metricsKey ? [requireBearer([deps.metricsKey], { missing: 'Send Authorization: Bearer <METRICS_KEY>', invalid: 'Send Authorization: Bearer <METRICS_KEY>' })] : []
     app.get('/metrics', ...guard, async (_req, res) => {
       res.type(registry.contentType).send(await registry.metrics())
     })

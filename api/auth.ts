@@ -13,15 +13,26 @@ export function safeEqual(a: string, b: string): boolean {
  * in the body as `writeKey`, and the pixel sends it as a query parameter.
  */
 export function writeKeyFrom(req: Request): string | undefined {
-  const header = req.headers.authorization
-  if (header?.startsWith('Basic ')) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    return colon >= 0 ? decoded.slice(0, colon) : decoded
-  }
+  const basic = basicCredentials(req)
+  if (basic) return basic.user
   const fromBody = (req.body as { writeKey?: unknown } | undefined)?.writeKey
   if (typeof fromBody === 'string') return fromBody
   return undefined
+}
+
+/** `Authorization: Basic …` decoded (a value without a colon is all user). */
+function basicCredentials(req: Request): { user: string; password: string } | undefined {
+  const header = req.headers.authorization
+  if (!header?.startsWith('Basic ')) return undefined
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon >= 0 ? { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : { user: decoded, password: '' }
+}
+
+/** The token of `Authorization: Bearer <token>`, or '' when there is none. */
+function bearerToken(req: Request): string {
+  const header = req.headers.authorization ?? ''
+  return header.startsWith('Bearer ') ? header.slice(7).trim() : ''
 }
 
 export function resolveSource(writeKeys: Map<string, string>, key: string | undefined): string {
@@ -32,15 +43,10 @@ export function resolveSource(writeKeys: Map<string, string>, key: string | unde
 
 /** The admin key, and during a rotation the previous ones (`ADMIN_API_KEY_PREVIOUS`). */
 export function requireAdmin(adminKeys: string | string[]) {
-  const keys = typeof adminKeys === 'string' ? [adminKeys] : adminKeys
-  return (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.headers.authorization ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-    if (!token) return next(new UnauthorizedError('Missing admin key: send Authorization: Bearer <ADMIN_API_KEY>'))
-    // Every key is compared (no early exit), so the time taken says nothing about which matched.
-    if (!keys.map((k) => safeEqual(token, k)).includes(true)) return next(new UnauthorizedError('Invalid admin key'))
-    next()
-  }
+  return requireBearer(typeof adminKeys === 'string' ? [adminKeys] : adminKeys, {
+    missing: 'Missing admin key: send Authorization: Bearer <ADMIN_API_KEY>',
+    invalid: 'Invalid admin key',
+  })
 }
 
 /**
@@ -51,23 +57,19 @@ export function requireAdmin(adminKeys: string | string[]) {
 export function webhookKeyFrom(req: Request): string | undefined {
   const own = req.get('x-nudge-webhook-key')
   if (own) return own
-  const header = req.headers.authorization ?? ''
-  if (header.startsWith('Bearer ')) return header.slice(7).trim() || undefined
-  if (header.startsWith('Basic ')) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon < 0) return decoded || undefined
-    return decoded.slice(colon + 1) || decoded.slice(0, colon) || undefined
-  }
-  return undefined
+  const bearer = bearerToken(req)
+  if (bearer) return bearer
+  const basic = basicCredentials(req)
+  return basic ? basic.password || basic.user || undefined : undefined
 }
 
-/** `Authorization: Bearer <key>` against one key (e.g. METRICS_KEY). */
-export function requireBearer(key: string, name: string) {
+/** `Authorization: Bearer <key>` against these keys (e.g. METRICS_KEY), refused with these messages. */
+export function requireBearer(keys: string[], refusal: { missing: string; invalid: string }) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.headers.authorization ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : ''
-    if (!token || !safeEqual(token, key)) return next(new UnauthorizedError(`Send Authorization: Bearer <${name}>`))
+    const token = bearerToken(req)
+    if (!token) return next(new UnauthorizedError(refusal.missing))
+    // Every key is compared (no early exit), so the time taken says nothing about which matched.
+    if (!keys.map((k) => safeEqual(token, k)).includes(true)) return next(new UnauthorizedError(refusal.invalid))
     next()
   }
 }

@@ -10,6 +10,9 @@ export interface ContactCipher {
   decrypt(sealed: string): string
 }
 
+/** The text form of a 32-byte key: 64 hex characters or base64 (what a setting may hold; parseEncryptionKey reads it). */
+export const KEY_TEXT = /^([0-9a-fA-F]{64}|[A-Za-z0-9+/=_-]{43,44})$/
+
 export function parseEncryptionKey(text: string): Buffer {
   const trimmed = text.trim()
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64')

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { KEY_TEXT } from '../core/contactCipher.js'
 import { parseDuration } from '../journeys/duration.js'
 import { isTimeZone, parseWindow } from '../journeys/localTime.js'
 import { parseSendGridPublicKey } from '../content/tracking/sendGridSignature.js'
@@ -148,8 +149,6 @@ export class ConfigError extends Error {
 /** Dev defaults so the README's curl examples work out of the box; refused when NODE_ENV=production. */
 export const DEV_WRITE_KEY = 'wk_demo'
 export const DEV_ADMIN_KEY = 'admin_demo_key'
-/** A 32-byte key as 64 hex characters or base64 (decoded and length-checked again where it is used). */
-const KEY_32 = /^([0-9a-fA-F]{64}|[A-Za-z0-9+/=_-]{43,44})$/
 
 /** TRIGGER_LATENCY_SLOS (`cart-abandonment:60s,browse:5m`, already validated) → journey → ms. */
 export function parseJourneySlos(text: string): Record<string, number> {
@@ -167,11 +166,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = source.NODE_ENV === 'production'
   if (production && !env.ADMIN_API_KEY) problems.push('ADMIN_API_KEY: required when NODE_ENV=production')
   if (production && !env.WRITE_KEYS) problems.push('WRITE_KEYS: required when NODE_ENV=production')
-  if (env.NUDGE_ENCRYPTION_KEY && !KEY_32.test(env.NUDGE_ENCRYPTION_KEY.trim()))
+  if (env.NUDGE_ENCRYPTION_KEY && !KEY_TEXT.test(env.NUDGE_ENCRYPTION_KEY.trim()))
     problems.push('NUDGE_ENCRYPTION_KEY: must be 32 bytes as 64 hex characters or base64')
-  if (env.NUDGE_LINK_SIGNING_KEY && !KEY_32.test(env.NUDGE_LINK_SIGNING_KEY.trim())) problems.push('NUDGE_LINK_SIGNING_KEY: must be 32 bytes as 64 hex characters or base64')
+  if (env.NUDGE_LINK_SIGNING_KEY && !KEY_TEXT.test(env.NUDGE_LINK_SIGNING_KEY.trim())) problems.push('NUDGE_LINK_SIGNING_KEY: must be 32 bytes as 64 hex characters or base64')
   for (const [i, k] of (env.NUDGE_LINK_SIGNING_KEY_PREVIOUS ?? '').split(',').map((x) => x.trim()).filter(Boolean).entries())
-    if (k !== 'derived-from-encryption-key' && !KEY_32.test(k)) problems.push(`NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} must be 32 bytes as 64 hex characters or base64 (or derived-from-encryption-key)`)
+    if (k !== 'derived-from-encryption-key' && !KEY_TEXT.test(k)) problems.push(`NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} must be 32 bytes as 64 hex characters or base64 (or derived-from-encryption-key)`)
 
   const writeKeys = new Map<string, string>()
   for (const entry of env.WRITE_KEYS ?? [DEV_WRITE_KEY]) {

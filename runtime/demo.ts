@@ -17,8 +17,7 @@ import { portInUse } from './freePort.js'
 import { createLogger } from './log.js'
 import { reportLinks, startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
-import { runShutdownPlan } from './shutdownPlan.js'
-import { embeddedDevServerOptions } from './embeddedDevServer.js'
+import { devServerSteps, embeddedDevServerOptions } from './embeddedDevServer.js'
 import { startDevServer } from './temporalDevServer.js'
 import { ensureTemporalCli } from './temporalCli.js'
 
@@ -161,7 +160,7 @@ say(`  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dash
 
 // Nudge's shutdown plan, then the dev server last (as `npm start` stops): a step that fails or
 // overruns is logged and the exit code says so; a second Ctrl-C forces the exit.
-const shutdown = () => runShutdownPlan([...nudge.shutdownSteps, ...(dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : [])], log).then(() => undefined)
+const shutdown = () => nudge.stop(devServerSteps(dev))
 if (process.env.DEMO_EXIT) {
   await shutdown().then(
     () => process.exit(0),

@@ -1,8 +1,7 @@
-import { embeddedDevServerOptions } from './embeddedDevServer.js'
+import { devServerSteps, embeddedDevServerOptions } from './embeddedDevServer.js'
 import { createLogger } from './log.js'
 import { startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
-import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { type DevServer, startDevServer } from './temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
 import { DataDirInUse } from './devServerRecord.js'
@@ -58,8 +57,7 @@ export async function main(): Promise<void> {
 
   // Nudge's own plan, then the dev server last: the worker has drained and every connection to
   // the server is closed by then.
-  const steps: ShutdownStep[] = [...nudge.shutdownSteps, ...(dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : [])]
-  stopOnSignals(() => runShutdownPlan(steps, log).then(() => undefined), log)
+  stopOnSignals(() => nudge.stop(devServerSteps(dev)), log)
 }
 
 main().catch((err) => {

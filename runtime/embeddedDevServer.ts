@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path'
 import type { Config } from './config.js'
-import type { DevServerOptions } from './temporalDevServer.js'
+import type { ShutdownStep } from './shutdownPlan.js'
+import type { DevServer, DevServerOptions } from './temporalDevServer.js'
 
 /**
  * The Temporal dev server as `npm start` (and `npm run demo`) runs it: SQLite under DATA_DIR, UI on
@@ -16,4 +17,9 @@ export function embeddedDevServerOptions(config: Config, cliPath: string, extra:
     namespace: config.TEMPORAL_NAMESPACE,
     ...extra,
   }
+}
+
+/** The last shutdown step of a process that runs the dev server: every connection to it is closed by then. */
+export function devServerSteps(dev: DevServer | undefined): ShutdownStep[] {
+  return dev ? [{ name: 'stop the Temporal dev server', timeoutMs: 15_000, run: dev.stop }] : []
 }

@@ -85,8 +85,11 @@ export interface RunningNudge {
   health(): Promise<HealthReport>
   /** The ordered shutdown (a host appends its own last steps, e.g. the Temporal dev server). */
   shutdownSteps: readonly ShutdownStep[]
-  /** Runs shutdownSteps once; rejects (after running them all) if a step failed or overran. */
-  stop(): Promise<void>
+  /**
+   * Runs shutdownSteps, then the host's `after` steps (e.g. the dev server), once — a second call
+   * gets the first one's promise; rejects (after running them all) if a step failed or overran.
+   */
+  stop(after?: readonly ShutdownStep[]): Promise<void>
 }
 
 export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
@@ -245,7 +248,8 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
       // and its UserId search attribute would stay readable until the namespace's retention ends.
       // Deleting a running run ends it at once; Temporal removes a closed one shortly after.
       for (const k of keys) await journeys.runs.deleteUserRuns(k)
-      // A run that visibility did not list yet (just started) still ends now.
+      // A second look, a moment later: a run whose start the router had already made when the
+      // tombstone was written may show in visibility only now (later starts are refused by it).
       for (const k of keys) await journeys.runs.terminateUserRuns(k, 'user erased')
     },
   })
@@ -448,7 +452,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   }
 
   let stopping: Promise<void> | undefined
-  const stop = () => (stopping ??= runShutdownPlan(shutdownSteps, log).then(() => undefined))
+  const stop = (after: readonly ShutdownStep[] = []) => (stopping ??= runShutdownPlan([...shutdownSteps, ...after], log).then(() => undefined))
 
   return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, erasure: { registry: erasure, tombstones, eraser }, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, shutdownSteps, stop }
 }

@@ -1,5 +1,6 @@
 import { type KeyObject, createPublicKey, verify } from 'node:crypto'
 import { UnauthorizedError } from '../../core/errors.js'
+import { withinSignedAge } from './signedAge.js'
 
 /**
  * SendGrid's Signed Event Webhook: an ECDSA P-256 / SHA-256 signature (base64 DER) over the
@@ -26,7 +27,6 @@ export interface SendGridVerifierOptions {
   now?: () => number
 }
 
-const FUTURE_SKEW_MS = 5 * 60_000
 
 /** Throws 401 unless the signature over `timestamp + rawBody` verifies and the timestamp is recent. */
 export function createSendGridVerifier(o: SendGridVerifierOptions) {
@@ -36,7 +36,7 @@ export function createSendGridVerifier(o: SendGridVerifierOptions) {
     if (!headers.signature || !headers.timestamp) throw refuse('the signature headers are missing (enable the Signed Event Webhook)')
     if (!/^\d{1,12}$/.test(headers.timestamp)) throw refuse('the timestamp header must be unix seconds')
     const at = Number(headers.timestamp) * 1000
-    if (now() - at > o.maxAgeMs || at - now() > FUTURE_SKEW_MS) throw refuse('the timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
+    if (!withinSignedAge(at, now(), o.maxAgeMs)) throw refuse('the timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
     let ok = false
     try {
       ok = verify('sha256', Buffer.concat([Buffer.from(headers.timestamp, 'utf8'), rawBody]), o.publicKey, Buffer.from(headers.signature, 'base64'))

@@ -2,6 +2,7 @@ import { type KeyObject, X509Certificate, verify } from 'node:crypto'
 import { z } from 'zod'
 import { UnauthorizedError } from '../../core/errors.js'
 import { WebhookPayloadError } from './webhookFormats.js'
+import { withinSignedAge } from './signedAge.js'
 
 /**
  * Amazon SNS message signatures (AWS: "Verifying the signatures of Amazon SNS messages"). Anyone
@@ -83,7 +84,6 @@ export interface SnsVerifier {
   confirm(subscribeUrl: string): Promise<void>
 }
 
-const FUTURE_SKEW_MS = 5 * 60_000
 const CACHE_MAX = 64
 
 export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
@@ -121,7 +121,7 @@ export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
       if (o.topicArns?.length && !o.topicArns.includes(m.TopicArn)) throw refuse(`topic ${m.TopicArn} is not in SNS_TOPIC_ARNS`)
       const at = Date.parse(m.Timestamp)
       if (!Number.isFinite(at)) throw refuse('Timestamp is not a date')
-      if (now() - at > o.maxAgeMs || at - now() > FUTURE_SKEW_MS) throw refuse('Timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
+      if (!withinSignedAge(at, now(), o.maxAgeMs)) throw refuse('Timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
       let key: KeyObject
       try {
         key = await publicKey(certUrl.href)

@@ -8,7 +8,7 @@ import { devServerRecordFile } from '../../runtime/temporalDevServer.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { startEmbedded } from '../helpers/child.js'
 import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, uid } from '../helpers/harness.js'
-import { activeJourney, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
+import { activeJourney, expectOneMessageEach, identify, track, waitFor } from '../helpers/journeys.js'
 
 /**
  * Issue 16: the dev server `npm start` runs keeps its SQLite file in WAL mode with
@@ -98,13 +98,7 @@ describe('kill -9 of Nudge and its Temporal dev server (SQLite in WAL mode)', ()
     try {
       const all = [...started, ...posted]
       await waitFor(() => runsExist(all), 60_000, 'every acknowledged trigger’s run')
-      for (const u of all) await waitFor(async () => (await messagesTo(base, `${u}@example.test`)).length > 0, 60_000, `the message to ${u}`)
-      await sleep(1000)
-      for (const u of all) {
-        const got = await messagesTo(base, `${u}@example.test`)
-        expect(got, u).toHaveLength(1)
-        expect(got[0]!.subject).toBe(`wal-probe for ${u}`)
-      }
+      await expectOneMessageEach(base, all, (u) => `wal-probe for ${u}`)
     } finally {
       second.child.kill('SIGINT')
       await second.exited

@@ -56,6 +56,11 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     headers: { 'content-type': 'application/json', authorization: basic(WRITE_KEY), ...headers },
     body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   })
+  return readResponse(res)
+}
+
+/** A response's status, headers, text and JSON (undefined when the body is not JSON). */
+export async function readResponse(res: Response): Promise<{ status: number; headers: Headers; json: any; text: string }> {
   const text = await res.text()
   let json: any
   try {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { admin, post } from './harness.js'
 
 /** Polls until `fn` returns something truthy (or throws after `ms`). */
@@ -56,4 +57,15 @@ export async function runsOf(base: string, journeyId: string, user?: string) {
 /** The user's first run of the journey once it has ended. */
 export async function endedRun(base: string, journeyId: string, user: string, ms = 15_000) {
   return waitFor(async () => (await runsOf(base, journeyId, user)).find((r) => r.endedAt), ms, `the ${journeyId} run of ${user} to end`)
+}
+
+/** After a crash and restart: every user gets their message, and exactly one, with this subject. */
+export async function expectOneMessageEach(base: string, users: readonly string[], subject: (user: string) => string): Promise<void> {
+  for (const u of users) await waitFor(async () => (await messagesTo(base, `${u}@example.test`)).length > 0, 60_000, `the message to ${u}`)
+  await sleep(1000) // a duplicate would arrive within this
+  for (const u of users) {
+    const got = await messagesTo(base, `${u}@example.test`)
+    expect(got, u).toHaveLength(1)
+    expect(got[0]!.subject).toBe(subject(u))
+  }
 }

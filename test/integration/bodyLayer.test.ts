@@ -1,7 +1,7 @@
 import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signToken } from '../../content/tracking/tokens.js'
-import { ADMIN_KEY, WRITE_KEY, basic, post, uid, useTestNudge } from '../helpers/harness.js'
+import { ADMIN_KEY, WRITE_KEY, basic, post, readResponse, uid, useTestNudge } from '../helpers/harness.js'
 import { type FakeSns, startFakeSns } from '../helpers/signedWebhooks.js'
 import { countRows } from '../helpers/store.js'
 
@@ -14,15 +14,7 @@ function deepArray(n: number): string {
 }
 
 async function send(url: string, body: string | Uint8Array, headers: Record<string, string>, method = 'POST') {
-  const res = await fetch(url, { method, headers, body })
-  const text = await res.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, json, headers: res.headers }
+  return readResponse(await fetch(url, { method, headers, body }))
 }
 const WEBHOOK_KEY = 'whk_body_layer_0123456789'
 const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }

@@ -8,7 +8,7 @@ import { startDevServer } from '../../runtime/temporalDevServer.js'
 import { startEmbedded } from '../helpers/child.js'
 import { selectRows } from '../../analytics/store.js'
 import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
-import { activeJourney, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
+import { activeJourney, expectOneMessageEach, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
 
 const probe = (id: string, event: string, delay: string) => ({ id, name: id, trigger: { type: 'event', event }, steps: [{ id: 'wait', type: 'delay', duration: delay }, { id: 'send', type: 'send', template: 'related-products', subject: `${id} for {{ user.id }}` }] })
 
@@ -43,13 +43,7 @@ describe('crashes: every due message is sent exactly once', () => {
 
     const second = await startEmbedded(env)
     try {
-      for (const u of users) await waitFor(async () => (await messagesTo(base, `${u}@example.test`)).length > 0, 60_000, `the message to ${u}`)
-      await sleep(1000)
-      for (const u of users) {
-        const got = await messagesTo(base, `${u}@example.test`)
-        expect(got, u).toHaveLength(1)
-        expect(got[0]!.subject).toBe(`crash-probe for ${u}`)
-      }
+      await expectOneMessageEach(base, users, (u) => `crash-probe for ${u}`)
     } finally {
       second.child.kill('SIGINT')
       await second.exited
