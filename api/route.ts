@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { z } from 'zod'
-import { parseOrThrow } from './schemas/issues.js'
+import { parseOrThrow } from '../core/fieldIssues.js'
 
 /**
  * A route is declared once: the same zod schemas validate the request here and describe it in

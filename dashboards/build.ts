@@ -10,7 +10,7 @@ import { experimentsDashboard } from './experiments.dashboard.js'
 import { falseTriggersDashboard } from './falseTriggers.dashboard.js'
 import { ingestionDashboard } from './ingestion.dashboard.js'
 import { journeysDashboard } from './journeys.dashboard.js'
-import { parseDuration } from '../journeys/duration.js'
+import { parseDuration } from '../core/duration.js'
 import { parseJourneySlos } from '../runtime/config.js'
 import type { Board } from './panels.js'
 import {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { openStore } from '../analytics/store.js'
+import { openStore } from '../clickhouse/store.js'
 
 /**
  * Grafana's ClickHouse data source needs a ClickHouse server; the embedded engine (chdb) lives

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { BufferedInsert } from '../analytics/bufferedInsert.js'
+import { BufferedInsert } from '../clickhouse/bufferedInsert.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type AssignContext, type Assignment, assign, explainAssignment, rangesOverlap } from './assign.js'
 import { type Experiment, type ExperimentDefinition, type ExperimentStatus, SAFE_WHILE_RUNNING } from './experimentSchema.js'

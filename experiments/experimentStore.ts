@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { parseUtc } from '../analytics/consentState.js'
-import { selectRows } from '../analytics/store.js'
+import { parseUtc } from '../ingest/identity/consentState.js'
+import { selectRows } from '../clickhouse/store.js'
 import type { Experiment, ExperimentDefinition, ExperimentStatus } from './experimentSchema.js'
 
 /** Experiments in ClickHouse: versioned definitions with their lifecycle, and first exposures. */

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { GroupInsert } from '../analytics/groupInsert.js'
-import { RecentIds } from '../analytics/ingest/recentIds.js'
+import { GroupInsert } from '../clickhouse/groupInsert.js'
+import { RecentIds } from '../ingest/recentIds.js'
 import type { JourneyEvent } from './matchEvent.js'
 
 export interface RunRecord {

@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { propertyFilter } from '../analytics/segments/ruleSchema.js'
-import { COMPUTED_PROPERTIES } from '../analytics/segments/ruleSchema.js'
-import { consentTopic } from '../api/schemas/common.js'
-import { parseDuration } from './duration.js'
+import { propertyFilter } from '../segments/ruleSchema.js'
+import { COMPUTED_PROPERTIES } from '../segments/ruleSchema.js'
+import { consentTopic } from '../core/wireSchemas.js'
+import { parseDuration } from '../core/duration.js'
 
 /**
  * A journey, as one schema: the API validates with it, the types come from it, the workflow

@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { parseUtc } from '../analytics/consentState.js'
-import { selectRows } from '../analytics/store.js'
+import { parseUtc } from '../ingest/identity/consentState.js'
+import { selectRows } from '../clickhouse/store.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type JourneyDefinition, type JourneyStatus, journeyDefinition } from './journeySchema.js'
 import { type JourneyCatalog, validateJourney } from './validateJourney.js'
-import { toFieldIssues } from '../api/schemas/issues.js'
+import { toFieldIssues } from '../core/fieldIssues.js'
 
 export interface StoredJourney {
   definition: JourneyDefinition

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { IngestEvent } from '../analytics/ingest/types.js'
-import { selectRows } from '../analytics/store.js'
+import type { IngestEvent } from '../ingest/types.js'
+import { selectRows } from '../clickhouse/store.js'
 import { parseJsonObject } from '../core/jsonText.js'
 import { pushTo } from '../core/multimap.js'
 import type { TriggerRouter } from './triggerRouter.js'

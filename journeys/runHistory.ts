@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../analytics/store.js'
+import { selectRows } from '../clickhouse/store.js'
 
 export interface RunSummary {
   workflowId: string

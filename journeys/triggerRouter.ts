@@ -1,4 +1,4 @@
-import type { ConsentUpdate, IngestEvent } from '../analytics/ingest/types.js'
+import type { ConsentUpdate, IngestEvent } from '../ingest/types.js'
 import { boundedMessageId } from '../core/boundedId.js'
 import { pushTo } from '../core/multimap.js'
 import type { JourneyDefinition } from './journeySchema.js'

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { KEY_TEXT } from '../core/contactCipher.js'
-import { parseDuration } from '../journeys/duration.js'
-import { isTimeZone, parseWindow } from '../journeys/localTime.js'
-import { parseSendGridPublicKey } from '../content/tracking/sendGridSignature.js'
+import { parseDuration } from '../core/duration.js'
+import { isTimeZone, parseWindow } from '../core/localTime.js'
+import { parseSendGridPublicKey } from '../delivery/webhooks/sendGridSignature.js'
 
 /**
  * All configuration comes from the environment and is validated once at start.

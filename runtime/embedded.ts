@@ -1,10 +1,10 @@
-import { devServerSteps, embeddedDevServerOptions } from './embeddedDevServer.js'
-import { createLogger } from './log.js'
+import { devServerSteps, embeddedDevServerOptions } from './temporal/embeddedDevServer.js'
+import { createLogger } from '../core/log.js'
 import { startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
-import { type DevServer, startDevServer } from './temporalDevServer.js'
-import { TemporalCliUnavailable, ensureTemporalCli } from './temporalCli.js'
-import { DataDirInUse } from './devServerRecord.js'
+import { type DevServer, startDevServer } from './temporal/temporalDevServer.js'
+import { TemporalCliUnavailable, ensureTemporalCli } from './temporal/temporalCli.js'
+import { DataDirInUse } from './temporal/devServerRecord.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev

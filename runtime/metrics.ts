@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { EventWriter } from '../analytics/ingest/eventWriter.js'
-import type { SegmentEngine } from '../analytics/segments/segmentEngine.js'
-import type { Deliverer } from '../journeys/delivery/deliver.js'
+import type { EventWriter } from '../ingest/eventWriter.js'
+import type { SegmentEngine } from '../segments/segmentEngine.js'
+import type { Deliverer } from '../delivery/deliver.js'
 import type { TriggerRouter } from '../journeys/triggerRouter.js'
-import type { Tombstones } from '../analytics/erasure/tombstones.js'
+import type { Tombstones } from '../ingest/erasure/tombstones.js'
 
 /**
  * Prometheus metrics (`GET /metrics`). One registry per Nudge instance, so tests running several

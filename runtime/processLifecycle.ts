@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig } from './config.js'
-import type { Logger } from './log.js'
+import type { Logger } from '../core/log.js'
 
 /** Loads and checks the configuration; on a problem prints every bad variable and exits with 2. */
 export function configOrExit(extraChecks: (c: Config) => string[] = () => []): Config {

@@ -1,4 +1,4 @@
-import { createLogger } from './log.js'
+import { createLogger } from '../core/log.js'
 import { type Role, startNudge } from './nudge.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
 

@@ -1,4 +1,4 @@
-import type { Logger } from './log.js'
+import type { Logger } from '../core/log.js'
 
 /**
  * How a process stops, as one ordered list. The order is the point: whatever a step still

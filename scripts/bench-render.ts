@@ -15,13 +15,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { migrate } from '../analytics/migrate.js'
-import { openStore, selectRows } from '../analytics/store.js'
-import { composeMessage, messageUrls } from '../content/composeMessage.js'
+import { migrate } from '../clickhouse/migrate.js'
+import { openStore, selectRows } from '../clickhouse/store.js'
+import { composeMessage, messageUrls } from '../delivery/composeMessage.js'
 import { RecommendationService } from '../content/recommendations/service.js'
 import { type RecommendationBlock, buildRenderContext } from '../content/renderContext.js'
 import { TemplateStore } from '../content/templateStore.js'
-import { discountCode } from '../journeys/delivery/deliver.js'
+import { discountCode } from '../delivery/deliver.js'
 import { check, fmt, percentile } from './bench/report.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)

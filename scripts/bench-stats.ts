@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { migrate } from '../analytics/migrate.js'
-import { openStore } from '../analytics/store.js'
+import { migrate } from '../clickhouse/migrate.js'
+import { openStore } from '../clickhouse/store.js'
 import { analyze } from '../analytics/stats/analyze.js'
 import type { AnalyzeRequest } from '../analytics/stats/analyzeSchema.js'
 import { ExperimentService } from '../experiments/experimentService.js'
-import { ExperimentResults } from '../experiments/results/resultsService.js'
+import { ExperimentResults } from '../analytics/results/resultsService.js'
 import { check, fmt, percentile } from './bench/report.js'
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000)

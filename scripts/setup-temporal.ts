@@ -1,4 +1,4 @@
-import { TemporalCliUnavailable, ensureTemporalCli } from '../runtime/temporalCli.js'
+import { TemporalCliUnavailable, ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 
 // `npm run setup`: makes sure the Temporal CLI is available (builds it once per machine).
 ensureTemporalCli().then(

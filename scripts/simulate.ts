@@ -22,8 +22,8 @@
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
-import { runSimulation } from '../simulator/run.js'
-import { parseScenario, scenarioSchema } from '../simulator/scenario.js'
+import { runSimulation } from '../demo/simulator/run.js'
+import { parseScenario, scenarioSchema } from '../demo/simulator/scenario.js'
 
 /** Sets `value` at a dotted path of a plain object, creating objects on the way. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

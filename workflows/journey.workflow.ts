@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import { cutUtf8 } from '../core/textBounds.js'
-import { parseDuration } from '../journeys/duration.js'
+import { parseDuration } from '../core/duration.js'
 import type { RunRecords } from '../journeys/journeyRecorder.js'
 import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
 import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { ExperimentResults } from '../../experiments/results/resultsService.js'
+import type { ExperimentResults } from '../results/resultsService.js'
 import { type DetectOptions, falseTriggerReport } from './falseTriggers.js'
 import { journeyFunnel } from './funnel.js'
 import type { ReportData } from './htmlReport.js'

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { type DetectOptions, type Finding, INFORMATIONAL, detectFalseTriggers } from './falseTriggers.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { isTimeZone, msUntilInside } from '../../journeys/localTime.js'
-import { selectRows } from '../store.js'
+import { isTimeZone, msUntilInside } from '../../core/localTime.js'
+import { selectRows } from '../../clickhouse/store.js'
 
 /**
  * False-trigger detection: every send in a range is checked against what the store knows, and

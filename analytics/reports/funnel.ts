@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../store.js'
+import { selectRows } from '../../clickhouse/store.js'
 
 /** The event that counts as a conversion after a journey's message (the seed's: a purchase). */
 export const FUNNEL_CONVERSION_EVENT = 'Order Completed'

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../store.js'
+import { selectRows } from '../../clickhouse/store.js'
 
 /**
  * Trigger latency, per journey and step, from what journeys record: event time → received,

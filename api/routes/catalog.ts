@@ -4,7 +4,7 @@ import type { RecommendationService } from '../../content/recommendations/servic
 import { BLOCKS } from '../../content/recommendations/types.js'
 import { NotFoundError } from '../../core/errors.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const productInput = z
   .object({

@@ -1,9 +1,9 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { ConsentState } from '../../analytics/consentState.js'
-import type { EventWriter } from '../../analytics/ingest/eventWriter.js'
+import type { ConsentState } from '../../ingest/identity/consentState.js'
+import type { EventWriter } from '../../ingest/eventWriter.js'
 import { type RouteSpec, validated } from '../route.js'
-import { consentTopic, errorBody } from '../schemas/common.js'
+import { consentTopic, errorBody } from '../../core/wireSchemas.js'
 
 export const consentChange = z
   .object({

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { EXPERIMENT_STATUSES, type Experiment, experimentDefinition } from '../../experiments/experimentSchema.js'
 import type { ExperimentService } from '../../experiments/experimentService.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(100) })
 const experimentView = experimentDefinition

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { FLAG_TYPES, flagDefinition, flagRule, flagUpdate } from '../../experiments/flags/flagSchema.js'
 import type { FlagService, StoredFlag } from '../../experiments/flags/flagService.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(200) })
 const flagView = z

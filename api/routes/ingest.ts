@@ -1,10 +1,10 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { IngestService } from '../../analytics/ingest/ingestService.js'
+import type { IngestService } from '../../ingest/ingestService.js'
 import { resolveSource, writeKeyFrom } from '../auth.js'
 import { jsonBody } from '../body.js'
 import type { RouteSpec } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 import {
   EVENT_TYPES,
   type EventType,
@@ -18,7 +18,7 @@ import {
   pageEvent,
   screenEvent,
   trackEvent,
-} from '../schemas/segment.js'
+} from '../../ingest/segmentSpec.js'
 
 const documented: Record<EventType, z.ZodType> = {
   track: trackEvent,

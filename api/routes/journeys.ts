@@ -7,7 +7,7 @@ import { recentRuns } from '../../journeys/runHistory.js'
 import type { Journeys } from '../../runtime/journeysWiring.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(64) })
 const journeyView = journeyDefinition.safeExtend({ status: z.enum(JOURNEY_STATUSES), version: z.number(), updatedAt: z.string() }).meta({ id: 'Journey' })

@@ -1,9 +1,9 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import { NotFoundError } from '../../core/errors.js'
-import type { CaptureMailbox } from '../../journeys/delivery/captureMailbox.js'
+import type { CaptureMailbox } from '../../delivery/captureMailbox.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
 import { sendStoredMail } from '../securityHeaders.js'
 
 const message = z

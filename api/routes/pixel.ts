@@ -1,12 +1,12 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { IngestService } from '../../analytics/ingest/ingestService.js'
+import type { IngestService } from '../../ingest/ingestService.js'
 import { ValidationError } from '../../core/errors.js'
 import { resolveSource } from '../auth.js'
 import { assertJsonLimits } from '../body.js'
 import type { RouteSpec } from '../route.js'
-import { errorBody } from '../schemas/common.js'
-import { parseOrThrow } from '../schemas/issues.js'
+import { errorBody } from '../../core/wireSchemas.js'
+import { parseOrThrow } from '../../core/fieldIssues.js'
 
 /**
  * For pages that cannot run a script (plain HTML, server-rendered confirmations, emails):

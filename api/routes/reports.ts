@@ -5,7 +5,7 @@ import { triggerLatency } from '../../analytics/reports/triggerLatency.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { type RouteSpec, validated } from '../route.js'
 import { NotFoundError } from '../../core/errors.js'
-import { isoDateTime } from '../schemas/common.js'
+import { isoDateTime } from '../../core/wireSchemas.js'
 
 const range = z.object({
   from: isoDateTime.optional().describe('Default: 24 hours before `until`'),

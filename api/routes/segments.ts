@@ -1,9 +1,9 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { SegmentEngine } from '../../analytics/segments/segmentEngine.js'
-import { rule, segmentDefinition } from '../../analytics/segments/ruleSchema.js'
+import type { SegmentEngine } from '../../segments/segmentEngine.js'
+import { rule, segmentDefinition } from '../../segments/ruleSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(100) })
 const segmentView = z

@@ -6,10 +6,10 @@ import { analyzeRequest, analyzeResponse } from '../../analytics/stats/analyzeSc
 import { power } from '../../analytics/stats/power.js'
 import { srm } from '../../analytics/stats/srm.js'
 import { adjustRequest, adjustResponse, powerRequest, powerResponse, srmRequest, srmResponse } from '../../analytics/stats/toolsSchema.js'
-import type { ExperimentResults } from '../../experiments/results/resultsService.js'
+import type { ExperimentResults } from '../../analytics/results/resultsService.js'
 import { slug } from '../../experiments/experimentSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../schemas/common.js'
+import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
 
 /**
  * The stats engine over HTTP, stateless ("bring your own aggregates"), and an experiment's results

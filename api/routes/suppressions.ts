@@ -1,8 +1,8 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { SuppressionList } from '../../content/engagement/suppressions.js'
+import type { SuppressionList } from '../../delivery/engagement/suppressions.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const email = z.string().trim().max(320).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
 const status = z.object({ email: z.string(), suppressed: z.boolean(), reason: z.string().optional(), source: z.string().optional(), at: z.string().optional() }).meta({ id: 'Suppression' })

@@ -1,15 +1,15 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { UserRepository } from '../../analytics/users.js'
-import { messageUrls, type TrackingConfig } from '../../content/composeMessage.js'
+import type { UserRepository } from '../../ingest/identity/users.js'
+import { messageUrls, type TrackingConfig } from '../../delivery/composeMessage.js'
 import { buildRenderContext, type Behavior, type Product, type RecommendationBlock } from '../../content/renderContext.js'
 import { TemplateRenderError } from '../../content/renderTemplate.js'
 import { templateId, templateInput } from '../../content/templateSchema.js'
 import type { TemplateStore } from '../../content/templateStore.js'
 import { ValidationError } from '../../core/errors.js'
-import { discountCode } from '../../journeys/delivery/deliver.js'
+import { discountCode } from '../../delivery/deliver.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const storedTemplate = z
   .object({ definition: templateInput, version: z.number().int(), builtIn: z.boolean(), createdAt: z.number() })

@@ -1,10 +1,10 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { Eraser } from '../../analytics/erasure/eraser.js'
-import type { SegmentEngine } from '../../analytics/segments/segmentEngine.js'
-import type { UserRepository } from '../../analytics/users.js'
+import type { Eraser } from '../../ingest/erasure/eraser.js'
+import type { SegmentEngine } from '../../segments/segmentEngine.js'
+import type { UserRepository } from '../../ingest/identity/users.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../schemas/common.js'
+import { errorBody } from '../../core/wireSchemas.js'
 
 const userParams = z.object({ id: z.string().min(1).max(256) })
 const userQuery = z.object({ recent: z.coerce.number().int().min(0).max(1000).default(50) })

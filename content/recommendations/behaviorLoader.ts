@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { dateTimeParam } from '../../analytics/segments/sqlBuilder.js'
-import { selectRows } from '../../analytics/store.js'
+import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { BehaviorIndex, KIND_OF_EVENT } from './behaviorIndex.js'
 import { orderProductIdsSql, productIdSql } from './productSql.js'
 import { BEHAVIOR_EVENTS, DAY_MS, ORDER_COMPLETED } from './types.js'

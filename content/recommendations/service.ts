@@ -7,8 +7,8 @@ import { CatalogSnapshot } from './catalog.js'
 import { CatalogStore } from './catalogStore.js'
 import { Recommender } from './recommender.js'
 import { parseJsonObject } from '../../core/jsonText.js'
-import { dateTimeParam } from '../../analytics/segments/sqlBuilder.js'
-import { selectRows } from '../../analytics/store.js'
+import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { selectRows } from '../../clickhouse/store.js'
 import {
   BEHAVIOR_EVENTS,
   BLOCKS,

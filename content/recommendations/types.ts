@@ -1,4 +1,4 @@
-import type { IngestEvent } from '../../analytics/ingest/types.js'
+import type { IngestEvent } from '../../ingest/types.js'
 
 /** Segment's e-commerce spec names: the three events recommendations learn from. */
 export const PRODUCT_VIEWED = 'Product Viewed'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseDuration } from '../../journeys/duration.js'
+import { parseDuration } from '../../core/duration.js'
 
 export { parseDuration }
 

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { parseUtc } from '../../analytics/consentState.js'
-import { selectRows } from '../../analytics/store.js'
+import { parseUtc } from '../../ingest/identity/consentState.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
 import { type CompiledFlag, type Details, type EvaluationContext, type FlagDeps, type Requested, compileFlag, evaluateFlag } from './evaluateFlag.js'
 import { type FlagDefinition, type FlagInput, normalizeFlag } from './flagSchema.js'

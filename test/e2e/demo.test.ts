@@ -4,15 +4,15 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openStore, selectRows } from '../../analytics/store.js'
+import { openStore, selectRows } from '../../clickhouse/store.js'
 import { variantRanges } from '../../experiments/assign.js'
 import { reminderContentExperiment, reminderTimingExperiment } from '../../experiments/examples.js'
 import { bucketerOf } from '../../experiments/hash.js'
 import { browseExperiment, exampleJourneys } from '../../journeys/examples.js'
-import { demoPotentials, demoScenario, demoTruth } from '../../runtime/demoScenario.js'
+import { demoPotentials, demoScenario, demoTruth } from '../../demo/demoScenario.js'
 import { freePort } from '../../runtime/freePort.js'
-import { planSimulation } from '../../simulator/model.js'
-import { parseScenario } from '../../simulator/scenario.js'
+import { planSimulation } from '../../demo/simulator/model.js'
+import { parseScenario } from '../../demo/simulator/scenario.js'
 
 /** Nudge's assignment, recomputed from the definitions (murmur3 buckets; full traffic, no global holdout). */
 function variantOf(experiment: string, unit: string): string | null {
@@ -39,7 +39,7 @@ function printedTruths(out: string): Record<string, Record<string, Record<string
 /** `npm run demo` as a newcomer runs it (small and fast here): DEMO_EXIT=1 makes it stop when done. */
 function runDemo(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/demo.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/demo.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))

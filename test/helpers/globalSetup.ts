@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node'
 import { freePort } from '../../runtime/freePort.js'
-import { ensureTemporalCli } from '../../runtime/temporalCli.js'
-import { type DevServer, startDevServer } from '../../runtime/temporalDevServer.js'
+import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
+import { type DevServer, startDevServer } from '../../runtime/temporal/temporalDevServer.js'
 
 /** One real Temporal dev server (in memory, headless) for the whole test run. */
 let server: DevServer | undefined

@@ -5,7 +5,7 @@ import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type SignedSnsMessage, snsStringToSign } from '../../content/tracking/snsSignature.js'
+import { type SignedSnsMessage, snsStringToSign } from '../../delivery/webhooks/snsSignature.js'
 
 /**
  * A stand-in for Amazon SNS and SendGrid: a real RSA key with a self-signed certificate (openssl),

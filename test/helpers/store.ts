@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 
 export async function eventRows(client: ClickHouseClient, where = '1', params: Record<string, unknown> = {}) {
   return selectRows<Record<string, any>>(client, `SELECT * FROM events WHERE ${where} ORDER BY timestamp, message_id`, params)

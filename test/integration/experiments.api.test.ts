@@ -1,6 +1,6 @@
 import { OpenFeature } from '@openfeature/server-sdk'
 import { describe, expect, it } from 'vitest'
-import { openStore, selectRows } from '../../analytics/store.js'
+import { openStore, selectRows } from '../../clickhouse/store.js'
 import { FlagService } from '../../experiments/flags/flagService.js'
 import { reminderTimingExperiment } from '../../experiments/examples.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../analytics/migrate.js'
-import { type Store, openStore, selectRows } from '../../analytics/store.js'
+import { migrate } from '../../clickhouse/migrate.js'
+import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
 import type { Metric } from '../../experiments/experimentSchema.js'
-import { loadArmStats, loadDaily } from '../../experiments/results/armStats.js'
+import { loadArmStats, loadDaily } from '../../analytics/results/armStats.js'
 import { tempDataDir } from '../helpers/harness.js'
 
 /**

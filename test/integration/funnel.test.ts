@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../analytics/migrate.js'
+import { migrate } from '../../clickhouse/migrate.js'
 import { journeyFunnel } from '../../analytics/reports/funnel.js'
-import { type Store, openStore } from '../../analytics/store.js'
+import { type Store, openStore } from '../../clickhouse/store.js'
 import { tempDataDir } from '../helpers/harness.js'
 
 /**

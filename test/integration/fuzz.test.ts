@@ -1,7 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { signToken } from '../../content/tracking/tokens.js'
 import { ADMIN_KEY, WRITE_KEY, basic, useTestNudge } from '../helpers/harness.js'
 import { type JsonSchema, SchemaArbitraries, nasty, pct, toJsonText } from '../helpers/schemaArbitrary.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { IngestService } from '../../analytics/ingest/ingestService.js'
+import { IngestService } from '../../ingest/ingestService.js'
 import { NudgeError } from '../../core/errors.js'
 import { ADMIN_KEY, post, uid, useTestNudge } from '../helpers/harness.js'
 import { countRows } from '../helpers/store.js'

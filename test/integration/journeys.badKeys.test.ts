@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { ID_LIMITS } from '../../core/boundedId.js'
 import { utf8Length } from '../../core/textBounds.js'
 import { runId, userIdAttribute } from '../../workflows/journeyRuns.js'

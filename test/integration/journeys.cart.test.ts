@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { REMINDER_DELAY_FLAG, reminderTimingExperiment } from '../../experiments/examples.js'
 import { cartAbandonment } from '../../journeys/examples.js'
 import { runId } from '../../workflows/journeyRuns.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { browseAbandonment, browseExperiment, contentFollowUp, exampleJourneys, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
 import { installExamples } from '../../scripts/install-examples.js'
 import { runId } from '../../workflows/journeyRuns.js'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../analytics/migrate.js'
-import { type Store, openStore } from '../../analytics/store.js'
+import { migrate } from '../../clickhouse/migrate.js'
+import { type Store, openStore } from '../../clickhouse/store.js'
 import { loadBehavior } from '../../content/recommendations/behaviorLoader.js'
 import { RecommendationService } from '../../content/recommendations/service.js'
 import type { BlockName, RecommendedProduct } from '../../content/recommendations/types.js'

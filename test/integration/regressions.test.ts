@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 import { countRows, eventRows } from '../helpers/store.js'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { STORED_MAIL_CSP } from '../../api/securityHeaders.js'
 import { ADMIN_KEY, admin, basic, uid, useTestNudge } from '../helpers/harness.js'
 import { waitFor } from '../helpers/journeys.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { useTestNudge } from '../helpers/harness.js'
 import { waitFor } from '../helpers/journeys.js'
 import { seedSentMessage } from '../helpers/sentMessage.js'

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../analytics/migrate.js'
-import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../analytics/segments/computedSql.js'
-import { type CompileContext, compileScoped, compileSegment } from '../../analytics/segments/compile.js'
-import type { Rule } from '../../analytics/segments/ruleSchema.js'
-import { type Store, openStore, selectRows } from '../../analytics/store.js'
+import { migrate } from '../../clickhouse/migrate.js'
+import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../segments/computedSql.js'
+import { type CompileContext, compileScoped, compileSegment } from '../../segments/compile.js'
+import type { Rule } from '../../segments/ruleSchema.js'
+import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
 import { tempDataDir } from '../helpers/harness.js'
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Transition } from '../../analytics/segments/membershipStore.js'
-import { selectRows } from '../../analytics/store.js'
+import type { Transition } from '../../segments/membershipStore.js'
+import { selectRows } from '../../clickhouse/store.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 
 // Both evaluation modes must behave the same: facts in memory (live) and a scoped query (sql).

@@ -2,7 +2,7 @@ import { hkdfSync, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { messageUrls } from '../../content/composeMessage.js'
+import { messageUrls } from '../../delivery/composeMessage.js'
 import { signToken, type TokenPayload } from '../../content/tracking/tokens.js'
 import { ENCRYPTION_KEY, useTestNudge } from '../helpers/harness.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { segmentEvent } from '../../api/schemas/segment.js'
+import { segmentEvent } from '../../ingest/segmentSpec.js'
 import { ID_LIMITS, boundedId, boundedMessageId } from '../../core/boundedId.js'
 import { cutUtf8, utf8Length } from '../../core/textBounds.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { Eraser } from '../../analytics/erasure/eraser.js'
-import { ErasureRegistry, type ErasedSubject } from '../../analytics/erasure/erasureRegistry.js'
-import type { Tombstones } from '../../analytics/erasure/tombstones.js'
+import { Eraser } from '../../ingest/erasure/eraser.js'
+import { ErasureRegistry, type ErasedSubject } from '../../ingest/erasure/erasureRegistry.js'
+import type { Tombstones } from '../../ingest/erasure/tombstones.js'
 
 /**
  * The erasure's order against writes already under way. An event of the person that passed the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { evaluateTests } from '../../journeys/evaluateCondition.js'
 import { journeyDefinition } from '../../journeys/journeySchema.js'
-import { localSecondOfDay, msUntilInside, parseWindow } from '../../journeys/localTime.js'
+import { localSecondOfDay, msUntilInside, parseWindow } from '../../core/localTime.js'
 import { correlationOf, matchesRunEvent } from '../../journeys/matchEvent.js'
 import { validateJourney } from '../../journeys/validateJourney.js'
 import { exampleJourneys } from '../../journeys/examples.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadMigrations, splitStatements } from '../../analytics/migrate.js'
+import { loadMigrations, splitStatements } from '../../clickhouse/migrate.js'
 
 describe('migrations', () => {
   it('are numbered, ordered and split into statements without comments', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { makeKeyMatcher } from '../../analytics/ingest/minimize.js'
-import { correctedTimestamp, normalizeEvent } from '../../analytics/ingest/normalize.js'
-import { segmentEvent } from '../../api/schemas/segment.js'
+import { makeKeyMatcher } from '../../ingest/minimize.js'
+import { correctedTimestamp, normalizeEvent } from '../../ingest/normalize.js'
+import { segmentEvent } from '../../ingest/segmentSpec.js'
 
 const opts = {
   source: 'web',
@@ -80,7 +80,7 @@ describe('normalizeEvent', () => {
 
 describe('isoDateTime: only days that exist', () => {
   it('refuses 30 February and 29 February outside a leap year; keeps leap days and zoned times', async () => {
-    const { isoDateTime } = await import('../../api/schemas/common.js')
+    const { isoDateTime } = await import('../../core/wireSchemas.js')
     for (const bad of ['2024-02-30T00:00:00Z', '2023-02-29T10:00:00Z', '2024-04-31T00:00:00+02:00', '2024-13-01T00:00:00Z'])
       expect(isoDateTime.safeParse(bad).success, bad).toBe(false)
     for (const good of ['2024-02-29T23:30:00-05:00', '2024-12-31T23:59:59.999Z', '2000-02-29T00:00:00Z'])

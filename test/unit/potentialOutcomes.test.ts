@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { reminderContentExperiment, reminderTimingExperiment } from '../../experiments/examples.js'
 import { browseExperiment } from '../../journeys/examples.js'
-import { demoPotentials, demoScenario, demoTruth } from '../../runtime/demoScenario.js'
-import { planSimulation } from '../../simulator/model.js'
-import { meanOver, potentialOutcomes } from '../../simulator/potentialOutcomes.js'
-import { parseScenario } from '../../simulator/scenario.js'
+import { demoPotentials, demoScenario, demoTruth } from '../../demo/demoScenario.js'
+import { planSimulation } from '../../demo/simulator/model.js'
+import { meanOver, potentialOutcomes } from '../../demo/simulator/potentialOutcomes.js'
+import { parseScenario } from '../../demo/simulator/scenario.js'
 
 /** Within four standard errors of a proportion: fails about once in 16,000 seeds. */
 const near = (observed: number, expected: number, n: number) => expect(Math.abs(observed - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / n))

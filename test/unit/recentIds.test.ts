@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RecentIds, fingerprint } from '../../analytics/ingest/recentIds.js'
+import { RecentIds, fingerprint } from '../../ingest/recentIds.js'
 
 describe('RecentIds: the dedupe window', () => {
   it('remembers exactly the last `capacity` ids, oldest forgotten first', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../analytics/segments/computedSql.js'
-import { compileSegment, requiresEvents } from '../../analytics/segments/compile.js'
-import type { Rule } from '../../analytics/segments/ruleSchema.js'
-import { findCycle, validateRule } from '../../analytics/segments/validateRule.js'
-import { triggersOf } from '../../analytics/segments/triggers.js'
+import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../segments/computedSql.js'
+import { compileSegment, requiresEvents } from '../../segments/compile.js'
+import type { Rule } from '../../segments/ruleSchema.js'
+import { findCycle, validateRule } from '../../segments/validateRule.js'
+import { triggersOf } from '../../segments/triggers.js'
 
 const ctx = {
   now: Date.parse('2026-06-30T12:00:00.000Z'),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../runtime/config.js'
-import { createLogger } from '../../runtime/log.js'
+import { createLogger } from '../../core/log.js'
 import { ShutdownIncomplete, runShutdownPlan } from '../../runtime/shutdownPlan.js'
 
 const quiet = () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import nodemailer from 'nodemailer'
 import { describe, expect, it } from 'vitest'
-import { composeMessage } from '../../content/composeMessage.js'
-import { type CapturedListing, EventBatcher } from '../../simulator/client.js'
-import { MailWatcher, cartIdsIn, clickTarget, parseMail, parseReceivedAt, unsubscribeUrl } from '../../simulator/engagement.js'
+import { composeMessage } from '../../delivery/composeMessage.js'
+import { type CapturedListing, EventBatcher } from '../../demo/simulator/client.js'
+import { MailWatcher, cartIdsIn, clickTarget, parseMail, parseReceivedAt, unsubscribeUrl } from '../../demo/simulator/engagement.js'
 import {
   type CartPlan,
   type ReceivedMail,
@@ -17,10 +17,10 @@ import {
   planSimulation,
   plannedEventSequence,
   reactToMail,
-} from '../../simulator/model.js'
-import { renderProgress } from '../../simulator/progress.js'
-import { Random } from '../../simulator/random.js'
-import { type ScenarioInput, parseScenario, reminderPurchaseGivenClick, simMinutesToMs } from '../../simulator/scenario.js'
+} from '../../demo/simulator/model.js'
+import { renderProgress } from '../../demo/simulator/progress.js'
+import { Random } from '../../demo/simulator/random.js'
+import { type ScenarioInput, parseScenario, reminderPurchaseGivenClick, simMinutesToMs } from '../../demo/simulator/scenario.js'
 import { scenarioFromArgs } from '../../scripts/simulate.js'
 
 const scenario = (over: ScenarioInput = {}) => parseScenario({ seed: 7, shoppers: 200, ...over })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { formatPath, toFieldIssues } from '../../api/schemas/issues.js'
+import { formatPath, toFieldIssues } from '../../core/fieldIssues.js'
 import { analyze } from '../../analytics/stats/analyze.js'
 import { type AnalyzeRequest, analyzeRequest, analyzeResponse } from '../../analytics/stats/analyzeSchema.js'
 import { risk } from '../../analytics/stats/bayesian.js'

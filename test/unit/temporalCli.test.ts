@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { TemporalCliUnavailable, ensureTemporalCli, findTemporalCli, temporalCacheDir } from '../../runtime/temporalCli.js'
+import { TemporalCliUnavailable, ensureTemporalCli, findTemporalCli, temporalCacheDir } from '../../runtime/temporal/temporalCli.js'
 
 function fakeBinary(dir: string): string {
   mkdirSync(dir, { recursive: true })

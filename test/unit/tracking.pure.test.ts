@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../../core/errors.js'
-import { DEFAULT_DETECTION, classifyClick, classifyOpen, isAppleIp } from '../../content/tracking/machineDetection.js'
+import { DEFAULT_DETECTION, classifyClick, classifyOpen, isAppleIp } from '../../delivery/engagement/machineDetection.js'
 import { decodeEntities, insertBeforeBodyEnd, openPixel, rewriteLinks } from '../../content/tracking/rewriteLinks.js'
 import { type TokenPayload, signToken, verifyToken } from '../../content/tracking/tokens.js'
-import { isOneClickBody, parsePreferencesForm, preferencesPage, unsubscribeHeaders } from '../../content/tracking/unsubscribeHeaders.js'
-import { WebhookPayloadError, messageIdFromHeader, normalizeWebhook } from '../../content/tracking/webhookFormats.js'
+import { isOneClickBody, parsePreferencesForm, preferencesPage, unsubscribeHeaders } from '../../delivery/unsubscribeHeaders.js'
+import { WebhookPayloadError, messageIdFromHeader, normalizeWebhook } from '../../delivery/webhooks/webhookFormats.js'
 
 const key = randomBytes(32)
 const MSG = '6f1c2a9e-3b7d-4c55-9a1e-0d2f4b8c7e31'

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { IngestEvent } from '../../analytics/ingest/types.js'
+import type { IngestEvent } from '../../ingest/types.js'
 import { journeyDefinition } from '../../journeys/journeySchema.js'
 import type { StoredJourney } from '../../journeys/journeyService.js'
 import { type RunPort, TriggerRouter } from '../../journeys/triggerRouter.js'

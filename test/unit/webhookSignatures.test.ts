@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { generateKeyPairSync, sign } from 'node:crypto'
-import { createSendGridVerifier } from '../../content/tracking/sendGridSignature.js'
-import { snsStringToSign, snsUrl } from '../../content/tracking/snsSignature.js'
+import { createSendGridVerifier } from '../../delivery/webhooks/sendGridSignature.js'
+import { snsStringToSign, snsUrl } from '../../delivery/webhooks/snsSignature.js'
 
 describe('SNS certificate and subscription URLs', () => {
   it('only https on sns.<region>.amazonaws.com(.cn), no port, no credentials', () => {
@@ -63,7 +63,7 @@ describe('SendGrid signature check', () => {
 
 describe('SNS certificate validity', () => {
   it('is checked on every message, not only when the certificate is fetched: a cached certificate expires too', async () => {
-    const { createSnsVerifier } = await import('../../content/tracking/snsSignature.js')
+    const { createSnsVerifier } = await import('../../delivery/webhooks/snsSignature.js')
     const { startFakeSns } = await import('../helpers/signedWebhooks.js')
     const sns = await startFakeSns() // its certificate is valid for 2 days from now
     try {

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { selectRows } from '../../analytics/store.js'
+import { selectRows } from '../../clickhouse/store.js'
 
 /** Activities get their adapters injected, so tests run them against a real temp store. */
 export interface ActivityDeps {

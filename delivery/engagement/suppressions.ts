@@ -1,0 +1,38 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { selectRows } from '../../clickhouse/store.js'
+import { contactLookupHash } from '../../ingest/rows.js'
+
+export type SuppressionReason = 'hard_bounce' | 'complaint' | 'soft_bounces' | 'manual'
+
+/**
+ * The suppression list, by address (its keyed lookup hash — the address itself is not stored
+ * here). The pre-send check reads it; webhooks and operators write it.
+ */
+export class SuppressionList {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly lookupKey: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  hashOf(email: string): string {
+    return contactLookupHash(this.lookupKey, 'email', email)
+  }
+
+  async add(lookupHash: string, reason: SuppressionReason, source: string): Promise<void> {
+    await this.client.insert({ table: 'suppressions', format: 'JSONEachRow', values: [{ lookup_hash: lookupHash, reason, source, at: this.now(), active: 1 }] })
+  }
+
+  async remove(lookupHash: string, source: string): Promise<void> {
+    await this.client.insert({ table: 'suppressions', format: 'JSONEachRow', values: [{ lookup_hash: lookupHash, reason: 'removed', source, at: this.now(), active: 0 }] })
+  }
+
+  async get(lookupHash: string): Promise<{ suppressed: boolean; reason?: string; source?: string; at?: string }> {
+    const [r] = await selectRows<{ reason: string; source: string; at: string; active: number }>(
+      this.client,
+      'SELECT reason, source, toString(at) AS at, active FROM suppressions FINAL WHERE lookup_hash = {h:String}',
+      { h: lookupHash },
+    )
+    return r && Number(r.active) === 1 ? { suppressed: true, reason: r.reason, source: r.source, at: r.at } : { suppressed: false }
+  }
+}
