@@ -22,12 +22,39 @@ const upward = LAYERS.flatMap((layer, i) => {
   const above = LAYERS.slice(i + 1).flat()
   return above.length === 0
     ? []
-    : [{ name: `no-upward-from-${layer.join('-')}`, severity: 'error', comment: `${layer.join(', ')} may not import a layer above it`, from: { path: folder(layer) }, to: { path: folder(above) } }]
+    : [
+        {
+          name: `no-upward-from-${layer.join('-')}`,
+          severity: 'error',
+          comment: `${layer.join(', ')} may not import a layer above it`,
+          from: { path: folder(layer) },
+          to: { path: folder(above) },
+        },
+      ]
 })
 
 // Files that must stay pure: no store, no network, no Temporal client, no file system.
-const PURE = ['^core/', '^analytics/stats/', '^experiments/(assign|hash)\\.ts$', '^segments/compile\\.ts$', '^journeys/validateJourney\\.ts$', '^workflows/.*\\.workflow\\.ts$', '^workflows/journey/']
-const ADAPTERS = ['^clickhouse/', '^delivery/', '^api/', '^runtime/', '@clickhouse/client', '^express$', '^nodemailer', '@temporalio/(client|worker|activity)', '^node:(fs|net|http|https|child_process)', '^(fs|net|http|https|child_process)$']
+const PURE = [
+  '^core/',
+  '^analytics/stats/',
+  '^experiments/(assign|hash)\\.ts$',
+  '^segments/compile\\.ts$',
+  '^journeys/validateJourney\\.ts$',
+  '^workflows/.*\\.workflow\\.ts$',
+  '^workflows/journey/',
+]
+const ADAPTERS = [
+  '^clickhouse/',
+  '^delivery/',
+  '^api/',
+  '^runtime/',
+  '@clickhouse/client',
+  '^express$',
+  '^nodemailer',
+  '@temporalio/(client|worker|activity)',
+  '^node:(fs|net|http|https|child_process)',
+  '^(fs|net|http|https|child_process)$',
+]
 
 module.exports = {
   forbidden: [
@@ -50,7 +77,7 @@ module.exports = {
     {
       name: 'routes-own-no-sql',
       severity: 'error',
-      comment: 'HTTP routes and the wiring reach ClickHouse only through a module\'s repository',
+      comment: "HTTP routes and the wiring reach ClickHouse only through a module's repository",
       from: { path: ['^api/', '^runtime/journeysWiring'] },
       to: { path: ['^clickhouse/', '@clickhouse/client'], dependencyTypesNot: ['type-only'] },
     },
@@ -60,7 +87,11 @@ module.exports = {
     exclude: { path: '^(node_modules|test-results|dashboards/out)' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.mjs', '.js', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.mjs', '.js', '.json'],
+    },
     moduleSystems: ['es6', 'cjs'],
   },
 }

@@ -100,7 +100,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.health))
   if (deps.metrics) {
     const { registry } = deps.metrics
-    const guard = deps.metricsKey ? [requireBearer([deps.metricsKey], { missing: 'Send Authorization: Bearer <METRICS_KEY>', invalid: 'Send Authorization: Bearer <METRICS_KEY>' })] : []
+    const guard = deps.metricsKey
+      ? [
+          requireBearer([deps.metricsKey], {
+            missing: 'Send Authorization: Bearer <METRICS_KEY>',
+            invalid: 'Send Authorization: Bearer <METRICS_KEY>',
+          }),
+        ]
+      : []
     app.get('/metrics', ...guard, async (_req, res) => {
       res.type(registry.contentType).send(await registry.metrics())
     })
@@ -124,7 +131,16 @@ export function createApp(deps: AppDeps): Express {
       log: deps.log,
     }),
   )
-  app.use(webhooksRouter({ key: deps.webhookKey, ...webhookVerifiers(deps), messages: j.messages, outcomes: j.outcomes, suppressions: j.suppressions, log: deps.log }))
+  app.use(
+    webhooksRouter({
+      key: deps.webhookKey,
+      ...webhookVerifiers(deps),
+      messages: j.messages,
+      outcomes: j.outcomes,
+      suppressions: j.suppressions,
+      log: deps.log,
+    }),
+  )
   app.use('/api', requireAdmin([deps.adminKey, ...(deps.previousAdminKeys ?? [])]), jsonBody(1024 * 1024))
   app.use(usersRouter(deps))
   app.use(consentRouter(deps))
@@ -137,7 +153,15 @@ export function createApp(deps: AppDeps): Express {
   if (j.recommendations) app.use(catalogRouter(j.recommendations))
   app.use(statsRouter(deps.results, deps.holdout))
   app.use(reportsRouter(deps.reports))
-  app.use(templatesRouter({ templates: j.templates, users: deps.users, tracking: j.tracking, computed: j.computed, ...(j.recommendations ? { recommendations: j.recommendations } : {}) }))
+  app.use(
+    templatesRouter({
+      templates: j.templates,
+      users: deps.users,
+      tracking: j.tracking,
+      computed: j.computed,
+      ...(j.recommendations ? { recommendations: j.recommendations } : {}),
+    }),
+  )
   app.use((req, _res, next) => next(new NotFoundError(`No route ${req.method} ${req.path}`)))
   app.use(errorHandler(deps.log, deps.metrics?.rejected))
   return app
@@ -149,6 +173,8 @@ function webhookVerifiers(deps: AppDeps) {
   const now = deps.now ?? Date.now
   return {
     sns: createSnsVerifier({ httpGet: w.httpGet ?? fetchText, maxAgeMs, topicArns: w.snsTopicArns ?? [], now }),
-    ...(w.sendGridPublicKey ? { sendGrid: createSendGridVerifier({ publicKey: parseSendGridPublicKey(w.sendGridPublicKey), maxAgeMs, now }) } : {}),
+    ...(w.sendGridPublicKey
+      ? { sendGrid: createSendGridVerifier({ publicKey: parseSendGridPublicKey(w.sendGridPublicKey), maxAgeMs, now }) }
+      : {}),
   }
 }

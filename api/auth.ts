@@ -36,7 +36,8 @@ function bearerToken(req: Request): string {
 }
 
 export function resolveSource(writeKeys: Map<string, string>, key: string | undefined): string {
-  if (!key) throw new UnauthorizedError('Missing write key: send it as the HTTP Basic username (Authorization: Basic base64("<writeKey>:"))')
+  if (!key)
+    throw new UnauthorizedError('Missing write key: send it as the HTTP Basic username (Authorization: Basic base64("<writeKey>:"))')
   for (const [known, source] of writeKeys) if (safeEqual(known, key)) return source
   throw new UnauthorizedError('Unknown write key')
 }

@@ -49,7 +49,10 @@ export function readBody(opts: BodyOptions): RequestHandler<any> {
   return (req: Request<any>, res: Response, next: NextFunction) => {
     // No body, nothing to refuse (a GET's stray Content-Encoding header is not a body).
     if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return next()
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity'
+    const encoding =
+      String(req.headers['content-encoding'] ?? 'identity')
+        .trim()
+        .toLowerCase() || 'identity'
     if (!ENCODINGS.has(encoding)) return next(new UnsupportedEncodingError(shown(encoding)))
     const charset = charsetOf(req.headers['content-type'])
     if (charset !== undefined && !CHARSETS.has(charset.toLowerCase())) return next(new UnsupportedCharsetError(shown(charset)))
@@ -99,7 +102,14 @@ function parseJson(bytes: Buffer, maxDepth: number): unknown {
 /** Depth and lone-surrogate checks for JSON that arrives some other way (pixel `data=`, an SNS message). */
 export function assertJsonLimits(value: unknown, opts: { maxDepth?: number; prefix?: string } = {}): void {
   const issues = jsonLimitIssues(value, opts)
-  if (issues.length) throw new ValidationError(`Invalid JSON value: ${issues.slice(0, 5).map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
+  if (issues.length)
+    throw new ValidationError(
+      `Invalid JSON value: ${issues
+        .slice(0, 5)
+        .map((i) => `${i.path} ${i.message}`)
+        .join('; ')}`,
+      issues,
+    )
 }
 
 function charsetOf(contentType: string | undefined): string | undefined {
@@ -127,5 +137,7 @@ function readError(err: unknown, limit: number, encoding: string): NudgeError {
     const message = `The body could not be decompressed as ${encoding}`
     return new ValidationError(message, [{ path: '(body)', rule: 'content_encoding', message: `is not valid ${encoding} data` }])
   }
-  return new ValidationError('The request body was incomplete or unreadable', [{ path: '(body)', rule: 'incomplete', message: 'was incomplete or unreadable' }])
+  return new ValidationError('The request body was incomplete or unreadable', [
+    { path: '(body)', rule: 'incomplete', message: 'was incomplete or unreadable' },
+  ])
 }

@@ -2,7 +2,10 @@ import type { NextFunction, Request, Response } from 'express'
 import { type ErrorCode, NudgeError } from '../core/errors.js'
 
 /** The one place errors become HTTP: typed errors keep their status and code; anything else is a 500. */
-export function errorHandler(log: (msg: string, extra?: Record<string, unknown>) => void, onError?: (code: string, status: number) => void) {
+export function errorHandler(
+  log: (msg: string, extra?: Record<string, unknown>) => void,
+  onError?: (code: string, status: number) => void,
+) {
   return (thrown: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return
     const err = fromClientError(thrown)

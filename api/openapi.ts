@@ -24,10 +24,7 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string }): Rec
   }
   for (const spec of specs) {
     const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}')
-    const parameters = [
-      ...objectParams(spec.params, 'path'),
-      ...objectParams(spec.query, 'query'),
-    ]
+    const parameters = [...objectParams(spec.params, 'path'), ...objectParams(spec.query, 'query')]
     const body = spec.body ?? spec.documentedBody
     paths[path] ??= {}
     paths[path][spec.method] = {
@@ -41,7 +38,11 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string }): Rec
           status,
           {
             description: r.description,
-            ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: toSchema(r.schema) } } } : r.contentType ? { content: { [r.contentType]: {} } } : {}),
+            ...(r.schema
+              ? { content: { [r.contentType ?? 'application/json']: { schema: toSchema(r.schema) } } }
+              : r.contentType
+                ? { content: { [r.contentType]: {} } }
+                : {}),
           },
         ]),
       ),
@@ -52,12 +53,17 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string }): Rec
     info: {
       title: 'Nudge',
       version: info.version,
-      description: 'Behavioral email journeys you can measure. Ingest is Segment-compatible; admin routes take `Authorization: Bearer <ADMIN_API_KEY>`.',
+      description:
+        'Behavioral email journeys you can measure. Ingest is Segment-compatible; admin routes take `Authorization: Bearer <ADMIN_API_KEY>`.',
     },
     components: {
       schemas: components,
       securitySchemes: {
-        writeKey: { type: 'http', scheme: 'basic', description: 'The source write key as the username, empty password (as Segment clients send it)' },
+        writeKey: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'The source write key as the username, empty password (as Segment clients send it)',
+        },
         adminKey: { type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' },
       },
     },

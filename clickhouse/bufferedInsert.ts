@@ -23,7 +23,12 @@ export class BufferedInsert<T extends Record<string, unknown>> {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly table: string,
-    private readonly opts: { lingerMs: number; maxRows: number; maxPending: number; log?: (msg: string, extra?: Record<string, unknown>) => void },
+    private readonly opts: {
+      lingerMs: number
+      maxRows: number
+      maxPending: number
+      log?: (msg: string, extra?: Record<string, unknown>) => void
+    },
   ) {}
 
   add(row: T): void {
@@ -66,7 +71,9 @@ export class BufferedInsert<T extends Record<string, unknown>> {
       }
       if (rows.length === 1) {
         this.refused++
-        this.opts.log?.(`a row refused by ${this.table} was dropped (its data cannot be stored; retrying cannot help)`, { err: String(err).slice(0, 300) })
+        this.opts.log?.(`a row refused by ${this.table} was dropped (its data cannot be stored; retrying cannot help)`, {
+          err: String(err).slice(0, 300),
+        })
         return
       }
       const half = Math.ceil(rows.length / 2)

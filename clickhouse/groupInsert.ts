@@ -42,14 +42,19 @@ export class GroupInsert<T extends Record<string, unknown>> {
   }
 
   private insert(values: T[]): Promise<unknown> {
-    return this.client.insert({ table: this.table, format: 'JSONEachRow', values }).then(() => undefined, (e: unknown) => e ?? new Error('insert failed'))
+    return this.client.insert({ table: this.table, format: 'JSONEachRow', values }).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('insert failed'),
+    )
   }
 
   /** The error a caller gets: its own rows refused for their data is a permanent input error. */
   private refusal(err: unknown): unknown {
     if (!err || !isDataRefusal(err)) return err
     const text = (err instanceof Error ? err.message : String(err)).slice(0, 200)
-    return new ValidationError(`${this.table}: the store cannot hold this row (${text}); retrying cannot help`, [{ path: this.table, rule: 'storable', message: text }])
+    return new ValidationError(`${this.table}: the store cannot hold this row (${text}); retrying cannot help`, [
+      { path: this.table, rule: 'storable', message: text },
+    ])
   }
 
   async settled(): Promise<void> {

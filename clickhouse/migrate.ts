@@ -43,7 +43,9 @@ export async function migrate(client: ClickHouseClient, migrations = loadMigrati
     query: `CREATE TABLE IF NOT EXISTS nudge_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC'))
             ENGINE = ReplacingMergeTree ORDER BY version`,
   })
-  const done = new Set((await selectRows<{ version: number }>(client, 'SELECT version FROM nudge_migrations FINAL')).map((r) => Number(r.version)))
+  const done = new Set(
+    (await selectRows<{ version: number }>(client, 'SELECT version FROM nudge_migrations FINAL')).map((r) => Number(r.version)),
+  )
   const applied: number[] = []
   for (const m of migrations) {
     if (done.has(m.version)) continue

@@ -34,7 +34,12 @@ export function compileMjml(body: string, issues: FieldIssue[]): string | undefi
   if (includes.length) {
     // One issue per tag, up to a few: enough to find them all by line without a 10,000-entry answer.
     for (const line of includes.slice(0, 20))
-      issues.push({ path: 'body', rule: INCLUDE_RULE, message: '<mj-include> is not allowed: a template cannot read files; use a built-in partial ({% render "name" %}) instead', line })
+      issues.push({
+        path: 'body',
+        rule: INCLUDE_RULE,
+        message: '<mj-include> is not allowed: a template cannot read files; use a built-in partial ({% render "name" %}) instead',
+        line,
+      })
     return undefined
   }
   return mjmlToHtml(body, issues)
@@ -48,7 +53,9 @@ export function mjmlToHtml(body: string, issues: FieldIssue[]): string | undefin
     return out.html
   } catch (err) {
     const errors = (err as { errors?: { line?: number; message?: string }[] }).errors
-    if (errors?.length) for (const d of errors) issues.push({ path: 'body', rule: 'mjml', message: d.message ?? 'invalid MJML', ...(d.line ? { line: d.line } : {}) })
+    if (errors?.length)
+      for (const d of errors)
+        issues.push({ path: 'body', rule: 'mjml', message: d.message ?? 'invalid MJML', ...(d.line ? { line: d.line } : {}) })
     else issues.push({ path: 'body', rule: 'mjml', message: err instanceof Error ? err.message : String(err) })
     return undefined
   }

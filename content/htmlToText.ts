@@ -7,7 +7,9 @@ export function htmlToText(html: string): string {
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|h[1-6]|li|tr|table)>/gi, '\n')
     .replace(/<a [^>]*href="(#?|mailto:[^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, '$2')
-    .replace(/<a [^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_m, url: string, label: string) => (label.replace(/<[^>]+>/g, '').trim() ? `${label} (${url})` : url))
+    .replace(/<a [^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_m, url: string, label: string) =>
+      label.replace(/<[^>]+>/g, '').trim() ? `${label} (${url})` : url,
+    )
     .replace(/<[^>]+>/g, '')
     .replace(/&nbsp;/g, ' ')
     .replace(/&lt;/g, '<')

@@ -74,14 +74,23 @@ export function registerFilters(liquid: Liquid): void {
   liquid.registerFilter('money', (value: unknown, currency = 'USD', locale = 'en-US') => {
     const n = Number(value)
     if (!Number.isFinite(n)) return ''
-    return formatter(`${locale}|${currency}`, () => new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency: safeCurrency(currency) })).format(n)
+    return formatter(
+      `${locale}|${currency}`,
+      () => new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency: safeCurrency(currency) }),
+    ).format(n)
   })
-  liquid.registerFilter('local_date', (value: unknown, style: 'short' | 'medium' | 'long' | 'full' = 'medium', locale = 'en-US', timeZone = 'UTC') => {
-    const d = new Date(typeof value === 'number' ? value : String(value))
-    if (Number.isNaN(d.getTime())) return ''
-    const dateStyle = (['short', 'medium', 'long', 'full'] as const).includes(style) ? style : 'medium'
-    return formatter(`d|${locale}|${dateStyle}|${timeZone}`, () => new Intl.DateTimeFormat(safeLocale(locale), { dateStyle, timeZone: safeZone(timeZone) })).format(d)
-  })
+  liquid.registerFilter(
+    'local_date',
+    (value: unknown, style: 'short' | 'medium' | 'long' | 'full' = 'medium', locale = 'en-US', timeZone = 'UTC') => {
+      const d = new Date(typeof value === 'number' ? value : String(value))
+      if (Number.isNaN(d.getTime())) return ''
+      const dateStyle = (['short', 'medium', 'long', 'full'] as const).includes(style) ? style : 'medium'
+      return formatter(
+        `d|${locale}|${dateStyle}|${timeZone}`,
+        () => new Intl.DateTimeFormat(safeLocale(locale), { dateStyle, timeZone: safeZone(timeZone) }),
+      ).format(d)
+    },
+  )
   // {{ n | pluralize: 'item', 'items' }} → "1 item" / "3 items", by the locale's plural rules.
   liquid.registerFilter('pluralize', (value: unknown, one = '', other = '', locale = 'en-US') => {
     const n = Number(value)

@@ -37,7 +37,14 @@ export interface ContextInput {
   offerPercent?: number
 }
 
-export const EMPTY_BEHAVIOR: Behavior = { abandoned_cart: false, viewed_categories: [], favourite_category: null, most_viewed_product: null, days_since_purchase: null, purchases: 0 }
+export const EMPTY_BEHAVIOR: Behavior = {
+  abandoned_cart: false,
+  viewed_categories: [],
+  favourite_category: null,
+  most_viewed_product: null,
+  days_since_purchase: null,
+  purchases: 0,
+}
 
 export function buildRenderContext(c: ContextInput): Record<string, unknown> {
   const products = triggerProducts(c.trigger.properties)
@@ -46,13 +53,31 @@ export function buildRenderContext(c: ContextInput): Record<string, unknown> {
   for (const block of RECOMMENDATION_BLOCKS) {
     let value: Product[] | undefined
     // Own, enumerable getters: the sandbox reads own properties only, and each block costs a lookup.
-    Object.defineProperty(recommendations, block, { enumerable: true, get: () => (value ??= c.recommend ? c.recommend(block, anchor) : []) })
+    Object.defineProperty(recommendations, block, {
+      enumerable: true,
+      get: () => (value ??= c.recommend ? c.recommend(block, anchor) : []),
+    })
   }
   const traits = c.traits
   return {
-    user: { id: c.userKey, email: c.email ?? null, first_name: null, last_name: null, name: null, city: null, country: null, loyalty_tier: null, ...traits },
+    user: {
+      id: c.userKey,
+      email: c.email ?? null,
+      first_name: null,
+      last_name: null,
+      name: null,
+      city: null,
+      country: null,
+      loyalty_tier: null,
+      ...traits,
+    },
     locale: typeof traits.locale === 'string' ? traits.locale : 'en-US',
-    currency: typeof traits.currency === 'string' ? traits.currency : typeof c.trigger.properties.currency === 'string' ? c.trigger.properties.currency : 'USD',
+    currency:
+      typeof traits.currency === 'string'
+        ? traits.currency
+        : typeof c.trigger.properties.currency === 'string'
+          ? c.trigger.properties.currency
+          : 'USD',
     computed: { rfm_tier: null, ltv: null, favourite_category: null, ...(c.computed ?? {}) },
     event: { name: c.trigger.event, properties: c.trigger.properties, timestamp: new Date(c.trigger.timestamp).toISOString(), products },
     journey: { id: c.journey?.id ?? null, step: c.journey?.step ?? null },
@@ -69,7 +94,11 @@ export function buildRenderContext(c: ContextInput): Record<string, unknown> {
 
 /** The trigger's products: a Segment `products` array, or the event's own product fields. */
 export function triggerProducts(p: Record<string, unknown>): Product[] {
-  const list = Array.isArray(p.products) ? (p.products as Record<string, unknown>[]) : p.product_id !== undefined || p.sku !== undefined || p.name !== undefined ? [p] : []
+  const list = Array.isArray(p.products)
+    ? (p.products as Record<string, unknown>[])
+    : p.product_id !== undefined || p.sku !== undefined || p.name !== undefined
+      ? [p]
+      : []
   return list
     .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
     .slice(0, 20)

@@ -37,7 +37,12 @@ export const MAX_HTML_BYTES = 512 * 1024
  * Renders every part for one recipient. All parts or nothing: any error (a missing variable, a
  * limit hit, output too large) is a TemplateRenderError naming the field.
  */
-export async function renderTemplate(t: CompiledTemplate, context: Record<string, unknown>, engines: { html: Liquid; text: Liquid }, subjectOverride?: CompiledTemplate["subject"]): Promise<RenderedMessage> {
+export async function renderTemplate(
+  t: CompiledTemplate,
+  context: Record<string, unknown>,
+  engines: { html: Liquid; text: Liquid },
+  subjectOverride?: CompiledTemplate['subject'],
+): Promise<RenderedMessage> {
   const id = t.definition.id
   const run = async (field: string, liquid: Liquid, tpl: CompiledTemplate['subject']) => {
     try {

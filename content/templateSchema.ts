@@ -19,11 +19,20 @@ export const templateInput = z
     format: z.enum(['mjml', 'html']).default('html'),
     subject: z.string().min(1, 'must not be empty').max(2000),
     preheader: z.string().max(2000).optional(),
-    body: z.string().min(1, 'must not be empty').max(500_000).describe('MJML or HTML with Liquid. <mj-include> is refused (rule mjml_include_forbidden); partials come from Nudge’s built-in set only'),
+    body: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(500_000)
+      .describe(
+        'MJML or HTML with Liquid. <mj-include> is refused (rule mjml_include_forbidden); partials come from Nudge’s built-in set only',
+      ),
     /** The plain-text part; derived from the HTML when absent. */
     text: z.string().max(200_000).optional(),
     /** Consent topic its mail belongs to (its unsubscribe link opts out of this topic). */
-    topic: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier').default('marketing'),
+    topic: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be a lowercase identifier')
+      .default('marketing'),
   })
   .strict()
 

@@ -28,11 +28,21 @@ export class TemplateStore {
   private poller?: NodeJS.Timeout
   private seen = ''
 
-  constructor(private readonly opts: { client?: ClickHouseClient; dir?: string; limits?: SandboxLimits; now?: () => number; log?: (msg: string, extra?: Record<string, unknown>) => void } = {}) {
+  constructor(
+    private readonly opts: {
+      client?: ClickHouseClient
+      dir?: string
+      limits?: SandboxLimits
+      now?: () => number
+      log?: (msg: string, extra?: Record<string, unknown>) => void
+    } = {},
+  ) {
     const limits = opts.limits ?? DEFAULT_LIMITS
     this.engines = { html: createLiquid('html', limits), text: createLiquid('text', limits) }
     const dir = opts.dir ?? TEMPLATES_DIR
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.liquid')).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((x) => x.endsWith('.liquid'))
+      .sort()) {
       const def = templateInput.parse(parseTemplateFile(f.slice(0, -'.liquid'.length), readFileSync(join(dir, f), 'utf8')))
       this.put({ definition: def, version: 0, builtIn: true, createdAt: 0 })
     }
@@ -57,7 +67,12 @@ export class TemplateStore {
     for (const r of rows) {
       if ((this.current.get(r.id)?.stored.version ?? -1) >= Number(r.v)) continue
       try {
-        this.put({ definition: templateInput.parse(JSON.parse(r.def)), version: Number(r.v), builtIn: false, createdAt: Date.parse(`${r.at}Z`) })
+        this.put({
+          definition: templateInput.parse(JSON.parse(r.def)),
+          version: Number(r.v),
+          builtIn: false,
+          createdAt: Date.parse(`${r.at}Z`),
+        })
       } catch (err) {
         this.opts.log?.('stored template does not compile; keeping the previous version', { id: r.id, err: String(err) })
       }
@@ -67,7 +82,10 @@ export class TemplateStore {
   /** Follows saves made by other processes. */
   start(pollMs = 1000): void {
     if (!this.opts.client || this.poller) return
-    this.poller = setInterval(() => void this.poll().catch((err) => this.opts.log?.('template refresh failed', { err: String(err) })), pollMs)
+    this.poller = setInterval(
+      () => void this.poll().catch((err) => this.opts.log?.('template refresh failed', { err: String(err) })),
+      pollMs,
+    )
     this.poller.unref()
   }
 
@@ -77,7 +95,10 @@ export class TemplateStore {
   }
 
   private async poll(): Promise<void> {
-    const [row] = await selectRows<{ n: string; at: string }>(this.opts.client!, 'SELECT count() AS n, toString(max(created_at)) AS at FROM templates')
+    const [row] = await selectRows<{ n: string; at: string }>(
+      this.opts.client!,
+      'SELECT count() AS n, toString(max(created_at)) AS at FROM templates',
+    )
     const mark = `${row?.n}|${row?.at}`
     if (mark !== this.seen) await this.load()
     this.seen = mark
@@ -91,7 +112,11 @@ export class TemplateStore {
     const stored: StoredTemplate = { definition, version, builtIn: false, createdAt: (this.opts.now ?? Date.now)() }
     compileTemplate(definition, version, this.engines) // throws before anything is stored
     if (this.opts.client)
-      await this.opts.client.insert({ table: 'templates', values: [{ id: definition.id, version, definition: JSON.stringify(definition), created_at: stored.createdAt }], format: 'JSONEachRow' })
+      await this.opts.client.insert({
+        table: 'templates',
+        values: [{ id: definition.id, version, definition: JSON.stringify(definition), created_at: stored.createdAt }],
+        format: 'JSONEachRow',
+      })
     this.put(stored)
     return stored
   }
@@ -105,15 +130,26 @@ export class TemplateStore {
 
   private async maxStoredVersion(id: string): Promise<number> {
     if (!this.opts.client) return 0
-    const [row] = await selectRows<{ v: number }>(this.opts.client, 'SELECT max(version) AS v FROM templates WHERE id = {id:String}', { id })
+    const [row] = await selectRows<{ v: number }>(this.opts.client, 'SELECT max(version) AS v FROM templates WHERE id = {id:String}', {
+      id,
+    })
     return Number(row?.v ?? 0)
   }
 
   async versions(id: string): Promise<StoredTemplate[]> {
     const rows = this.opts.client
-      ? await selectRows<{ v: number; def: string; at: string }>(this.opts.client, 'SELECT version AS v, definition AS def, toString(created_at) AS at FROM templates WHERE id = {id:String} ORDER BY version', { id })
+      ? await selectRows<{ v: number; def: string; at: string }>(
+          this.opts.client,
+          'SELECT version AS v, definition AS def, toString(created_at) AS at FROM templates WHERE id = {id:String} ORDER BY version',
+          { id },
+        )
       : []
-    const out: StoredTemplate[] = rows.map((r) => ({ definition: JSON.parse(r.def), version: Number(r.v), builtIn: false, createdAt: Date.parse(`${r.at}Z`) }))
+    const out: StoredTemplate[] = rows.map((r) => ({
+      definition: JSON.parse(r.def),
+      version: Number(r.v),
+      builtIn: false,
+      createdAt: Date.parse(`${r.at}Z`),
+    }))
     const cur = this.current.get(id)?.stored
     if (cur?.builtIn) out.unshift(cur)
     if (!out.length) throw new NotFoundError(`No template "${id}"`)
@@ -157,7 +193,11 @@ export class TemplateStore {
     }
   }
 
-  async render(id: string, context: Record<string, unknown>, subjectOverride?: string): Promise<RenderedMessage & { version: number; topic: string }> {
+  async render(
+    id: string,
+    context: Record<string, unknown>,
+    subjectOverride?: string,
+  ): Promise<RenderedMessage & { version: number; topic: string }> {
     const t = this.current.get(id)
     if (!t) throw new NotFoundError(`No template "${id}"`)
     let subject = subjectOverride ? this.subjects.get(subjectOverride) : undefined
@@ -182,7 +222,11 @@ export class TemplateStore {
 export function parseTemplateFile(id: string, source: string): TemplateInput {
   const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(source)
   const meta = m ? m[1]! : ''
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(meta)?.[1]?.trim().replace(/^"(.*)"$/, '$1')
+  const field = (name: string) =>
+    new RegExp(`^${name}:\\s*(.*)$`, 'm')
+      .exec(meta)?.[1]
+      ?.trim()
+      .replace(/^"(.*)"$/, '$1')
   const format = field('format')
   return {
     id,

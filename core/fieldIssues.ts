@@ -19,7 +19,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function ruleOf(issue: z.core.$ZodIssue, value: unknown): { rule: string; message: string } {
-  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && value === undefined) return { rule: 'required', message: 'is required' }
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && value === undefined)
+    return { rule: 'required', message: 'is required' }
   switch (issue.code) {
     case 'invalid_type':
       return { rule: 'type', message: `must be ${article(issue.expected)}` }
@@ -55,7 +56,12 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix: readonl
 }
 
 /** Parses or throws a ValidationError naming every field and rule. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: readonly PropertyKey[] = []): z.infer<S> {
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  prefix: readonly PropertyKey[] = [],
+): z.infer<S> {
   const result = schema.safeParse(input)
   if (result.success) return result.data
   const issues = toFieldIssues(result.error, input, prefix)

@@ -36,7 +36,12 @@ export function jsonLimitIssues(value: unknown, opts: { maxDepth?: number; prefi
     const frame = stack.pop()!
     const v = frame.value
     if (typeof v === 'string') {
-      if (hasLoneSurrogate(v)) issues.push({ path: pathOf(frame, opts.prefix), rule: 'unicode', message: 'must not contain an unpaired surrogate (not valid Unicode)' })
+      if (hasLoneSurrogate(v))
+        issues.push({
+          path: pathOf(frame, opts.prefix),
+          rule: 'unicode',
+          message: 'must not contain an unpaired surrogate (not valid Unicode)',
+        })
       continue
     }
     if (v === null || typeof v !== 'object') continue
@@ -53,7 +58,12 @@ export function jsonLimitIssues(value: unknown, opts: { maxDepth?: number; prefi
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!
       const child: Frame = { value: (v as Record<string, unknown>)[key], depth, parent: frame, key }
-      if (hasLoneSurrogate(key)) issues.push({ path: pathOf(child, opts.prefix), rule: 'unicode', message: 'key must not contain an unpaired surrogate (not valid Unicode)' })
+      if (hasLoneSurrogate(key))
+        issues.push({
+          path: pathOf(child, opts.prefix),
+          rule: 'unicode',
+          message: 'key must not contain an unpaired surrogate (not valid Unicode)',
+        })
       else stack.push(child)
     }
   }

@@ -50,9 +50,13 @@ export const TEMPORAL_TASK_FAILURES = '(sum(rate({__name__=~"temporal_workflow_t
 type Evaluator = { type: 'gt' | 'lt'; value: number }
 
 function threshold(input: string, e: Evaluator) {
-  return new AlertQuery('C')
-    .datasourceUid(EXPRESSION.uid)
-    .model(new TypeThresholdBuilder().refId('C').datasource({ ...EXPRESSION }).expression(input).conditions([{ evaluator: { type: e.type, params: [e.value] } }]))
+  return new AlertQuery('C').datasourceUid(EXPRESSION.uid).model(
+    new TypeThresholdBuilder()
+      .refId('C')
+      .datasource({ ...EXPRESSION })
+      .expression(input)
+      .conditions([{ evaluator: { type: e.type, params: [e.value] } }]),
+  )
 }
 
 export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<string, number> } = {}): AlertRules {
@@ -87,15 +91,31 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
   const sqlRule = (r: RuleText & { windowSeconds: number; sql: string; columns: string[]; when: Evaluator }) => {
     const q = sql({ format: 'table', columns: r.columns, sql: r.sql }).refId('A')
     out.sql.push({ source: r.uid, name: r.title, refId: 'A', kind: 'alert', spec: q.spec, windowSeconds: r.windowSeconds })
-    rule(r, [new AlertQuery('A').datasourceUid(CLICKHOUSE.uid).relativeTimeRange({ from: r.windowSeconds, to: 0 }).model(q), threshold('A', r.when)])
+    rule(r, [
+      new AlertQuery('A').datasourceUid(CLICKHOUSE.uid).relativeTimeRange({ from: r.windowSeconds, to: 0 }).model(q),
+      threshold('A', r.when),
+    ])
   }
 
   const promRule = (r: RuleText & { expr: string; when: Evaluator }) => {
     out.promql.push({ source: r.uid, name: r.title, expr: r.expr })
-    const model: cog.Builder<cog.Dataquery> = new PrometheusQueryBuilder().refId('A').datasource({ ...PROMETHEUS }).expr(r.expr).range().intervalMs(15000).maxDataPoints(43200)
+    const model: cog.Builder<cog.Dataquery> = new PrometheusQueryBuilder()
+      .refId('A')
+      .datasource({ ...PROMETHEUS })
+      .expr(r.expr)
+      .range()
+      .intervalMs(15000)
+      .maxDataPoints(43200)
     rule(r, [
       new AlertQuery('A').datasourceUid(PROMETHEUS.uid).relativeTimeRange({ from: 600, to: 0 }).model(model),
-      new AlertQuery('B').datasourceUid(EXPRESSION.uid).model(new TypeReduceBuilder().refId('B').datasource({ ...EXPRESSION }).expression('A').reducer('last').settings({ mode: 'dropNN' })),
+      new AlertQuery('B').datasourceUid(EXPRESSION.uid).model(
+        new TypeReduceBuilder()
+          .refId('B')
+          .datasource({ ...EXPRESSION })
+          .expression('A')
+          .reducer('last')
+          .settings({ mode: 'dropNN' }),
+      ),
       threshold('B', r.when),
     ])
   }
@@ -121,7 +141,8 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
     uid: 'nudge-false-trigger',
     title: 'False trigger',
     summary: '{{ $values.A.Value }} false trigger(s) of class {{ $labels.class }} in journey {{ $labels.journey }}',
-    description: 'The false-trigger report found runs that should not have started in the last 5 minutes. The examples and their evidence are on the False triggers dashboard.',
+    description:
+      'The false-trigger report found runs that should not have started in the last 5 minutes. The examples and their evidence are on the False triggers dashboard.',
     severity: 'warning',
     windowSeconds: 300,
     for: '0s',
@@ -153,7 +174,8 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
     uid: 'nudge-ingest-errors',
     title: 'Ingestion errors',
     summary: 'Ingest requests failing with server errors: {{ $values.B.Value }}/s',
-    description: 'Nudge answered ingest requests with 5xx (nudge_ingest_rejects_total{status=~"5.."}): events are being refused, clients will retry. Check the store (ClickHouse) and the logs.',
+    description:
+      'Nudge answered ingest requests with 5xx (nudge_ingest_rejects_total{status=~"5.."}): events are being refused, clients will retry. Check the store (ClickHouse) and the logs.',
     severity: 'critical',
     for: '2m',
     expr: 'sum(rate(nudge_ingest_rejects_total{status=~"5.."}[5m])) or vector(0)',
@@ -174,7 +196,8 @@ export function alertRules(opts: { sloSeconds?: number; sloByJourney?: Record<st
     uid: 'nudge-routing-failures',
     title: 'Journey routing failing',
     summary: '{{ $values.B.Value }} routing call(s) to Temporal keep failing',
-    description: 'nudge_journey_routing_retries: calls that start, signal or exit journey runs have failed 8 times in a row and are still being retried — runs are not starting. Check the Temporal server and worker.',
+    description:
+      'nudge_journey_routing_retries: calls that start, signal or exit journey runs have failed 8 times in a row and are still being retried — runs are not starting. Check the Temporal server and worker.',
     severity: 'critical',
     for: '5m',
     expr: 'max(nudge_journey_routing_retries) or vector(0)',

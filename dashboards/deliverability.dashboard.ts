@@ -64,7 +64,13 @@ export function deliverabilityDashboard(): Board {
     unit: 'percentunit',
     decimals: 2,
     w: 8,
-    thresholds: { base: 'green', steps: [[0.02, 'orange'], [0.05, 'red']] },
+    thresholds: {
+      base: 'green',
+      steps: [
+        [0.02, 'orange'],
+        [0.05, 'red'],
+      ],
+    },
     queries: [
       sql({
         format: 'table',
@@ -150,7 +156,8 @@ export function deliverabilityDashboard(): Board {
   b.row('By journey')
   b.table({
     title: 'Per journey',
-    description: 'Messages sent in the range per journey and, per message sent, opens and clicks (people), unsubscribes, bounces, complaints',
+    description:
+      'Messages sent in the range per journey and, per message sent, opens and clicks (people), unsubscribes, bounces, complaints',
     w: 16,
     queries: [
       sql({

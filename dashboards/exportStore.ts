@@ -30,14 +30,20 @@ export const DASHBOARD_TABLES = [
 ] as const
 
 /** Writes `<table>.native` for each table into `outDir`; returns table → rows written. */
-export async function exportTables(client: ClickHouseClient, outDir: string, tables: readonly string[] = DASHBOARD_TABLES): Promise<Record<string, number>> {
+export async function exportTables(
+  client: ClickHouseClient,
+  outDir: string,
+  tables: readonly string[] = DASHBOARD_TABLES,
+): Promise<Record<string, number>> {
   mkdirSync(outDir, { recursive: true })
   const counts: Record<string, number> = {}
   for (const table of tables) {
     if (!/^\w+$/.test(table)) throw new Error(`not a table name: ${table}`)
     const res = await client.exec({ query: `SELECT * FROM ${table} FORMAT Native` })
     await pipeline(res.stream, createWriteStream(join(outDir, `${table}.native`)))
-    const [row] = await (await client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })).json<{ n: number | string }>()
+    const [row] = await (
+      await client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
+    ).json<{ n: number | string }>()
     counts[table] = Number(row?.n ?? 0)
   }
   return counts
@@ -46,7 +52,8 @@ export async function exportTables(client: ClickHouseClient, outDir: string, tab
 /** The commands that load the files into a ClickHouse server (its HTTP interface). */
 export function importCommands(outDir: string, tables: readonly string[] = DASHBOARD_TABLES): string[] {
   return tables.map(
-    (t) => `curl -sS --fail -u "$CLICKHOUSE_USER:$CLICKHOUSE_PASSWORD" --data-binary @${join(outDir, `${t}.native`)} "$CLICKHOUSE_URL/?database=\${CLICKHOUSE_DATABASE:-default}&query=INSERT%20INTO%20${t}%20FORMAT%20Native"`,
+    (t) =>
+      `curl -sS --fail -u "$CLICKHOUSE_USER:$CLICKHOUSE_PASSWORD" --data-binary @${join(outDir, `${t}.native`)} "$CLICKHOUSE_URL/?database=\${CLICKHOUSE_DATABASE:-default}&query=INSERT%20INTO%20${t}%20FORMAT%20Native"`,
   )
 }
 
@@ -58,7 +65,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const counts = await exportTables(store.client, outDir)
     console.log(`Exported from ${store.describe} to ${outDir}:`)
     for (const [t, n] of Object.entries(counts)) console.log(`  ${t}.native  ${n} rows`)
-    console.log('\nLoad into a ClickHouse server with Nudge\'s tables (CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD set):')
+    console.log("\nLoad into a ClickHouse server with Nudge's tables (CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD set):")
     for (const c of importCommands(outDir)) console.log(`  ${c}`)
   } finally {
     await store.close()

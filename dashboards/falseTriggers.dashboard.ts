@@ -38,7 +38,8 @@ export function falseTriggersDashboard(): Board {
   })
   b.stat({
     title: 'Rate per 1000 sends',
-    description: "Sends with a false trigger per 1000 messages sent in the range (send_ledger, status 'sent'; test accounts left out) — the report's rate",
+    description:
+      "Sends with a false trigger per 1000 messages sent in the range (send_ledger, status 'sent'; test accounts left out) — the report's rate",
     decimals: 2,
     thresholds: { base: 'green', steps: [[0.001, 'red']] },
     queries: [

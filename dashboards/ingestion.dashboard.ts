@@ -30,7 +30,13 @@ export function ingestionDashboard(): Board {
     description: 'nudge_ingest_rejects_total: requests answered with an error, all codes',
     unit: 'reqps',
     decimals: 2,
-    thresholds: { base: 'green', steps: [[0.01, 'orange'], [1, 'red']] },
+    thresholds: {
+      base: 'green',
+      steps: [
+        [0.01, 'orange'],
+        [1, 'red'],
+      ],
+    },
     queries: [prom({ expr: 'sum(rate(nudge_ingest_rejects_total[5m])) or vector(0)', instant: true })],
   })
   b.stat({
@@ -38,7 +44,9 @@ export function ingestionDashboard(): Board {
     description: 'received_at − timestamp over the range: how late events arrive (client delay and clock)',
     unit: 's',
     decimals: 2,
-    queries: [sql({ format: 'table', columns: ['p99'], sql: `SELECT quantile(0.99)(${LAG}) AS p99 FROM events WHERE $__timeFilter(received_at)` })],
+    queries: [
+      sql({ format: 'table', columns: ['p99'], sql: `SELECT quantile(0.99)(${LAG}) AS p99 FROM events WHERE $__timeFilter(received_at)` }),
+    ],
   })
   b.stat({
     title: 'Queue',
@@ -79,14 +87,19 @@ export function ingestionDashboard(): Board {
     description: 'nudge_ingest_rejects_total per second, by error code and HTTP status',
     unit: 'reqps',
     stack: true,
-    queries: [prom({ expr: 'sum by (code, status) (rate(nudge_ingest_rejects_total[$__rate_interval]))', legend: '{{code}} ({{status}})' })],
+    queries: [
+      prom({ expr: 'sum by (code, status) (rate(nudge_ingest_rejects_total[$__rate_interval]))', legend: '{{code}} ({{status}})' }),
+    ],
   })
   b.timeseries({
     title: 'Batch store time',
     description: 'nudge_ingest_batch_seconds: time to store one write batch (dedupe, rows, inserts), quantiles from the histogram',
     unit: 's',
     queries: [0.5, 0.9, 0.99].map((q) =>
-      prom({ expr: `histogram_quantile(${q}, sum by (le) (rate(nudge_ingest_batch_seconds_bucket[$__rate_interval])))`, legend: `p${Math.round(q * 100)}` }),
+      prom({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(nudge_ingest_batch_seconds_bucket[$__rate_interval])))`,
+        legend: `p${Math.round(q * 100)}`,
+      }),
     ),
   })
   b.timeseries({

@@ -122,7 +122,8 @@ export function journeysDashboard(): Board {
   })
   b.timeseries({
     title: 'Skips by reason',
-    description: "Send steps skipped (journey_steps, outcome 'skipped'), by the gate's reason: consent, frequency cap, suppression, exit, template error…",
+    description:
+      "Send steps skipped (journey_steps, outcome 'skipped'), by the gate's reason: consent, frequency cap, suppression, exit, template error…",
     displayName: '${__field.labels.reason}',
     stack: true,
     bars: true,

@@ -35,7 +35,8 @@ export function expandQuery(sql: string, ctx: MacroContext): string {
   return expandBackendMacros(interpolateVariables(sql, ctx.variables ?? {}), ctx)
 }
 
-const isAll = (v: VariableValue | undefined) => v === undefined || v === '' || v === ALL || (Array.isArray(v) && (v.length === 0 || v.includes(ALL)))
+const isAll = (v: VariableValue | undefined) =>
+  v === undefined || v === '' || v === ALL || (Array.isArray(v) && (v.length === 0 || v.includes(ALL)))
 
 /** Stage 1: `$__conditionalAll` and template variables. */
 export function interpolateVariables(sql: string, variables: Record<string, VariableValue>): string {

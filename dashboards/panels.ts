@@ -127,7 +127,14 @@ export class Board {
           .iconColor('rgba(0, 211, 255, 1)')
           .type('dashboard'),
       )
-      .link(new DashboardLinkBuilder('Nudge dashboards').type(DashboardLinkType.Dashboards).tags(['nudge']).asDropdown(true).includeVars(false).keepTime(true))
+      .link(
+        new DashboardLinkBuilder('Nudge dashboards')
+          .type(DashboardLinkType.Dashboards)
+          .tags(['nudge'])
+          .asDropdown(true)
+          .includeVars(false)
+          .keepTime(true),
+      )
   }
 
   variable(v: Variable): this {
@@ -171,10 +178,12 @@ export class Board {
       .colorMode(o.thresholds ? BigValueColorMode.Background : BigValueColorMode.Value)
     if (o.thresholds)
       p.thresholds(
-        new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
-          { value: null as unknown as number, color: o.thresholds.base },
-          ...(o.thresholds.steps ?? []).map(([value, color]) => ({ value, color })),
-        ]),
+        new ThresholdsConfigBuilder()
+          .mode(ThresholdsMode.Absolute)
+          .steps([
+            { value: null as unknown as number, color: o.thresholds.base },
+            ...(o.thresholds.steps ?? []).map(([value, color]) => ({ value, color })),
+          ]),
       )
     if (o.min !== undefined) p.min(o.min)
     if (o.max !== undefined) p.max(o.max)
@@ -216,11 +225,20 @@ export class Board {
     if (!o.queries.length) throw new Error(`${this.uid}: panel "${o.title}" has no query`)
     const first = o.queries[0]!
     const datasource = first instanceof ClickHouseQueryBuilder ? CLICKHOUSE : PROMETHEUS
-    if (o.queries.some((q) => (q instanceof ClickHouseQueryBuilder) !== (first instanceof ClickHouseQueryBuilder)))
+    if (o.queries.some((q) => q instanceof ClickHouseQueryBuilder !== first instanceof ClickHouseQueryBuilder))
       throw new Error(`${this.uid}: panel "${o.title}" mixes data sources`)
     o.queries.forEach((q, i) => {
       q.refId(String.fromCharCode(65 + i))
-      if (q instanceof ClickHouseQueryBuilder) this.sql.push({ source: this.uid, name: o.title, refId: q.currentRefId, kind: 'panel', panelType, ...(xField ? { xField } : {}), spec: q.spec })
+      if (q instanceof ClickHouseQueryBuilder)
+        this.sql.push({
+          source: this.uid,
+          name: o.title,
+          refId: q.currentRefId,
+          kind: 'panel',
+          panelType,
+          ...(xField ? { xField } : {}),
+          spec: q.spec,
+        })
       else if (q instanceof PromQuery) this.promql.push({ source: this.uid, name: o.title, expr: q.spec.expr })
     })
     p.id(this.nextId++)
@@ -231,7 +249,8 @@ export class Board {
       .span(o.w ?? w)
       .height(o.h ?? h)
     if (o.displayName) p.displayName(o.displayName)
-    if (o.links?.length) p.links(o.links.map((l) => new DashboardLinkBuilder(l.title).type(DashboardLinkType.Link).url(l.url).targetBlank(true)))
+    if (o.links?.length)
+      p.links(o.links.map((l) => new DashboardLinkBuilder(l.title).type(DashboardLinkType.Link).url(l.url).targetBlank(true)))
     this.builder.withPanel(p)
     return this
   }

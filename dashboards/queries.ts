@@ -88,7 +88,11 @@ export class PromQuery implements cog.Builder<cog.Dataquery> {
   }
 
   build(): cog.Dataquery {
-    const q = new PrometheusQueryBuilder().datasource({ ...PROMETHEUS }).expr(this.spec.expr).refId(this.ref).format(PromQueryFormat.TimeSeries)
+    const q = new PrometheusQueryBuilder()
+      .datasource({ ...PROMETHEUS })
+      .expr(this.spec.expr)
+      .refId(this.ref)
+      .format(PromQueryFormat.TimeSeries)
     if (this.spec.legend) q.legendFormat(this.spec.legend)
     if (this.spec.instant) q.instant()
     else q.range()
@@ -108,7 +112,10 @@ export type AnyQuery = ClickHouseQueryBuilder | PromQuery
  * has), so the SQL in the JSON reads well.
  */
 export function dedent(text: string): string {
-  const lines = text.replace(/^\s*\n/, '').replace(/\s+$/, '').split('\n')
+  const lines = text
+    .replace(/^\s*\n/, '')
+    .replace(/\s+$/, '')
+    .split('\n')
   const indent = lines[0]!.match(/^ */)![0].length
   return lines.map((l) => l.slice(Math.min(indent, l.match(/^ */)![0].length))).join('\n')
 }

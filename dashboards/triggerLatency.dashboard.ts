@@ -38,7 +38,13 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
     unit: 's',
     decimals: 2,
     links: [{ title: 'Trigger-latency report per journey and step (Nudge API)', url: '${nudge_api}/api/reports/trigger-latency' }],
-    queries: [sql({ format: 'table', columns: ['p99'], sql: `SELECT quantile(0.99)(${RECEIVED_TO_STARTED}) AS p99 FROM journey_runs WHERE ${STARTED_RUNS}` })],
+    queries: [
+      sql({
+        format: 'table',
+        columns: ['p99'],
+        sql: `SELECT quantile(0.99)(${RECEIVED_TO_STARTED}) AS p99 FROM journey_runs WHERE ${STARTED_RUNS}`,
+      }),
+    ],
   })
   b.stat({
     title: 'SLO breaches',
@@ -57,7 +63,13 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
     description: 'Share of started runs above the SLO (received → started)',
     unit: 'percentunit',
     decimals: 2,
-    thresholds: { base: 'green', steps: [[0.01, 'orange'], [0.05, 'red']] },
+    thresholds: {
+      base: 'green',
+      steps: [
+        [0.01, 'orange'],
+        [0.05, 'red'],
+      ],
+    },
     queries: [
       sql({
         format: 'table',
@@ -99,8 +111,20 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
         }),
       ],
     })
-  stage('Received → run started', 'Receiving the trigger event to Temporal starting the run (journey_runs.received_at → at)', RECEIVED_TO_STARTED, 'journey_runs', STARTED_RUNS)
-  stage('Event → received', "The event's timestamp to Nudge receiving it (journey_runs.trigger_at → received_at): the client's share", EVENT_TO_RECEIVED, 'journey_runs', STARTED_RUNS)
+  stage(
+    'Received → run started',
+    'Receiving the trigger event to Temporal starting the run (journey_runs.received_at → at)',
+    RECEIVED_TO_STARTED,
+    'journey_runs',
+    STARTED_RUNS,
+  )
+  stage(
+    'Event → received',
+    "The event's timestamp to Nudge receiving it (journey_runs.trigger_at → received_at): the client's share",
+    EVENT_TO_RECEIVED,
+    'journey_runs',
+    STARTED_RUNS,
+  )
   stage(
     'Step scheduled → sent',
     "A send step beginning to the message being handed over (journey_steps.scheduled_at → at, outcome 'sent'): gate, render, SMTP",
@@ -110,7 +134,8 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
   )
   b.timeseries({
     title: 'Routing: stored → Temporal accepted',
-    description: 'nudge_journey_routing_seconds: from a batch being stored to Temporal accepting the start, signal or exit it caused (p99 by kind)',
+    description:
+      'nudge_journey_routing_seconds: from a batch being stored to Temporal accepting the start, signal or exit it caused (p99 by kind)',
     unit: 's',
     queries: [
       prom({
@@ -122,7 +147,8 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
 
   b.timeseries({
     title: 'Received → sent, per sent message',
-    description: 'nudge_trigger_latency_seconds{kind="received_to_sent"}: from the trigger event being received to its message being handed over (deliberate delays included), p99 by journey',
+    description:
+      'nudge_trigger_latency_seconds{kind="received_to_sent"}: from the trigger event being received to its message being handed over (deliberate delays included), p99 by journey',
     unit: 's',
     queries: [
       prom({
@@ -133,7 +159,8 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
   })
   b.timeseries({
     title: 'Send failures',
-    description: 'nudge_send_failures_total: send attempts that failed (store or SMTP trouble) and are retried by Temporal, per second by journey',
+    description:
+      'nudge_send_failures_total: send attempts that failed (store or SMTP trouble) and are retried by Temporal, per second by journey',
     unit: 'ops',
     queries: [prom({ expr: 'sum by (journey) (rate(nudge_send_failures_total[$__rate_interval]))', legend: '{{journey}}' })],
   })

@@ -34,7 +34,10 @@ function queryVariable(o: { name: string; label: string; description: string; sq
     .definition(rawSql)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
-  if (o.multi) b.multi(true).includeAll(true).current({ selected: true, text: ['All'], value: ['$__all'] })
+  if (o.multi)
+    b.multi(true)
+      .includeAll(true)
+      .current({ selected: true, text: ['All'], value: ['$__all'] })
   return { name: o.name, builder: b, multi: o.multi, sql: { sql: rawSql, format: 'table', columns: ['value'] } }
 }
 

@@ -25,7 +25,10 @@ export class CaptureMailbox {
   private readonly rows: GroupInsert<MailboxRow>
   port = 0
 
-  constructor(private readonly client: ClickHouseClient, private readonly log?: (msg: string, extra?: Record<string, unknown>) => void) {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly log?: (msg: string, extra?: Record<string, unknown>) => void,
+  ) {
     this.rows = new GroupInsert(client, 'mailbox')
   }
 
@@ -82,7 +85,14 @@ export class CaptureMailbox {
   }
 
   async list(opts: { to?: string; limit?: number; before?: string } = {}): Promise<CapturedMessage[]> {
-    const rows = await selectRows<{ message_id: string; received_at: string; mail_from: string; rcpt: string[]; subject: string; deliveries: string }>(
+    const rows = await selectRows<{
+      message_id: string
+      received_at: string
+      mail_from: string
+      rcpt: string[]
+      subject: string
+      deliveries: string
+    }>(
       this.client,
       `SELECT message_id, min(received_at) AS received_at, any(mail_from) AS mail_from, any(rcpt_to) AS rcpt, any(subject) AS subject, count() AS deliveries
        FROM mailbox
@@ -93,11 +103,22 @@ export class CaptureMailbox {
       // A number, not text for the engine to parse: what the route validated is what is compared.
       { to: opts.to ?? '', before: opts.before ? Date.parse(opts.before) : 0, limit: opts.limit ?? 100 },
     )
-    return rows.map((r) => ({ messageId: r.message_id, receivedAt: r.received_at, from: r.mail_from, to: r.rcpt, subject: r.subject, deliveries: Number(r.deliveries) }))
+    return rows.map((r) => ({
+      messageId: r.message_id,
+      receivedAt: r.received_at,
+      from: r.mail_from,
+      to: r.rcpt,
+      subject: r.subject,
+      deliveries: Number(r.deliveries),
+    }))
   }
 
   async raw(messageId: string): Promise<string | undefined> {
-    const [row] = await selectRows<{ raw: string }>(this.client, 'SELECT raw FROM mailbox WHERE message_id = {id:String} ORDER BY received_at LIMIT 1', { id: messageId })
+    const [row] = await selectRows<{ raw: string }>(
+      this.client,
+      'SELECT raw FROM mailbox WHERE message_id = {id:String} ORDER BY received_at LIMIT 1',
+      { id: messageId },
+    )
     return row?.raw
   }
 }
@@ -114,7 +135,14 @@ function header(block: string, name: string): string | undefined {
 
 /** RFC 2047 encoded words (=?UTF-8?B?…?= / Q), as nodemailer writes non-ASCII subjects. */
 export function decodeSubject(s: string): string {
-  return s.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*/g, (_m, _charset: string, enc: string, text: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('utf8') : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
-  ).trim()
+  return s
+    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=\s*/g, (_m, _charset: string, enc: string, text: string) =>
+      enc.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(
+            text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          ).toString('utf8'),
+    )
+    .trim()
 }

@@ -39,7 +39,11 @@ export function composeMessage(cfg: TrackingConfig, m: { messageId: string; user
   let html = m.html
   let links: { index: number; url: string }[] = []
   if (cfg.clicks) {
-    const out = rewriteLinks(html, { baseUrl: base, sign: (url, i) => signToken(cfg.key, { k: 'c', m: m.messageId, u: url, i }), skip: (url) => url.startsWith(`${base}/u/`) || url.startsWith(`${base}/t/`) })
+    const out = rewriteLinks(html, {
+      baseUrl: base,
+      sign: (url, i) => signToken(cfg.key, { k: 'c', m: m.messageId, u: url, i }),
+      skip: (url) => url.startsWith(`${base}/u/`) || url.startsWith(`${base}/t/`),
+    })
     html = out.html
     links = out.links
   }

@@ -93,16 +93,43 @@ export class Deliverer {
     // The run of an erased person: nothing is sent, and nothing of it is recorded (not even a skip).
     if (gate.erased(req)) return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
-    const step = { workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, stepId: req.stepId, stepType: 'send', experimentKey: req.experimentKey, variant: req.variant, flags: req.flags, messageId: req.messageId, scheduledAt: req.scheduledAt }
+    const step = {
+      workflowId: req.workflowId,
+      journeyId: req.journeyId,
+      journeyVersion: req.journeyVersion,
+      userKey: req.userKey,
+      stepId: req.stepId,
+      stepType: 'send',
+      experimentKey: req.experimentKey,
+      variant: req.variant,
+      flags: req.flags,
+      messageId: req.messageId,
+      scheduledAt: req.scheduledAt,
+    }
     const end = (outcome: string, test: boolean) =>
-      req.last ? recorder.run({ workflowId: req.workflowId, journeyId: req.journeyId, journeyVersion: req.journeyVersion, userKey: req.userKey, correlation: req.correlation ?? '', phase: 'ended', outcome, trigger: req.trigger, test }) : undefined
+      req.last
+        ? recorder.run({
+            workflowId: req.workflowId,
+            journeyId: req.journeyId,
+            journeyVersion: req.journeyVersion,
+            userKey: req.userKey,
+            correlation: req.correlation ?? '',
+            phase: 'ended',
+            outcome,
+            trigger: req.trigger,
+            test,
+          })
+        : undefined
     if (decision.action === 'already_sent') {
       await end('completed', req.test)
       return { status: 'sent', reason: 'already_sent', ended: !!req.last }
     }
     if (decision.action === 'skip' && decision.reason === 'erased') return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     if (decision.action === 'skip') {
-      await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }), end(decision.exit ? decision.reason : 'completed', req.test)])
+      await Promise.all([
+        recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }),
+        end(decision.exit ? decision.reason : 'completed', req.test),
+      ])
       return { status: 'skipped', reason: decision.reason, exit: decision.exit, ended: !!req.last }
     }
     if (decision.action === 'defer') {
@@ -112,8 +139,13 @@ export class Deliverer {
     const { recipient } = decision
     const test = recipient.test
     try {
-      const computed = this.opts.computed && this.opts.templates.usesComputed(req.template) ? await this.opts.computed(req.userKey) : undefined
-      if (this.opts.prepareUser && (this.opts.templates.reads(req.template, 'recommendations') || this.opts.templates.reads(req.template, 'behavior'))) await this.opts.prepareUser(req.userKey)
+      const computed =
+        this.opts.computed && this.opts.templates.usesComputed(req.template) ? await this.opts.computed(req.userKey) : undefined
+      if (
+        this.opts.prepareUser &&
+        (this.opts.templates.reads(req.template, 'recommendations') || this.opts.templates.reads(req.template, 'behavior'))
+      )
+        await this.opts.prepareUser(req.userKey)
       const topic = req.topic
       const code = discountCode(req.messageId)
       let rendered
@@ -131,7 +163,9 @@ export class Deliverer {
             message: { id: req.messageId, discountCode: code },
             urls: messageUrls(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic }),
             ...(this.opts.recommend ? { recommend: (b: RecommendationBlock, p?: string) => this.opts.recommend!(req.userKey, b, p) } : {}),
-            ...(this.opts.behavior && this.opts.templates.reads(req.template, 'behavior') ? { behavior: this.opts.behavior(req.userKey) } : {}),
+            ...(this.opts.behavior && this.opts.templates.reads(req.template, 'behavior')
+              ? { behavior: this.opts.behavior(req.userKey) }
+              : {}),
           }),
           req.subject,
         )
@@ -141,7 +175,10 @@ export class Deliverer {
         // only ran out of wall-clock time is retried (bounded) like any other transient failure.
         if (!(err instanceof TemplateRenderError) || err.transient) throw err
         gate.release(req.userKey, req.messageId)
-        await Promise.all([recorder.step({ ...step, outcome: 'skipped', reason: 'template_error', test: req.test }), end('template_error', req.test)])
+        await Promise.all([
+          recorder.step({ ...step, outcome: 'skipped', reason: 'template_error', test: req.test }),
+          end('template_error', req.test),
+        ])
         return { status: 'skipped', reason: 'template_error', ended: !!req.last }
       }
       const composed = composeMessage(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic, html: rendered.html })
@@ -166,10 +203,39 @@ export class Deliverer {
       await Promise.all([
         decision.resumed ? undefined : recorder.send({ ...ledger, status: 'sending' }),
         this.opts.extras?.bodies({ message_id: req.messageId, user_key: req.userKey, html: composed.html, created_at: now }),
-        rendered.html.includes(code) ? this.opts.extras?.codes({ code, message_id: req.messageId, user_key: req.userKey, journey_id: req.journeyId, template: req.template, created_at: now }) : undefined,
+        rendered.html.includes(code)
+          ? this.opts.extras?.codes({
+              code,
+              message_id: req.messageId,
+              user_key: req.userKey,
+              journey_id: req.journeyId,
+              template: req.template,
+              created_at: now,
+            })
+          : undefined,
       ])
-      await this.opts.transport.send({ messageId: req.messageId, to: recipient.email!, subject: rendered.subject, html: composed.html, text: rendered.text, test, headers: composed.headers })
-      const info = { messageId: req.messageId, userKey: req.userKey, journeyId: req.journeyId, stepId: req.stepId, template: req.template, topic, experimentKey: req.experimentKey ?? '', variant: req.variant ?? '', recipientHash: recipient.lookupHash ?? '', sentAt: Date.now(), test }
+      await this.opts.transport.send({
+        messageId: req.messageId,
+        to: recipient.email!,
+        subject: rendered.subject,
+        html: composed.html,
+        text: rendered.text,
+        test,
+        headers: composed.headers,
+      })
+      const info = {
+        messageId: req.messageId,
+        userKey: req.userKey,
+        journeyId: req.journeyId,
+        stepId: req.stepId,
+        template: req.template,
+        topic,
+        experimentKey: req.experimentKey ?? '',
+        variant: req.variant ?? '',
+        recipientHash: recipient.lookupHash ?? '',
+        sentAt: Date.now(),
+        test,
+      }
       this.opts.messages?.remember(info)
       await Promise.all([
         recorder.send({ ...ledger, status: 'sent' }),

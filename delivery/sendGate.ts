@@ -191,7 +191,15 @@ export class SendGate {
 
     const conditions = reqs.flatMap((r) => (r.condition ? [r.condition.segment] : []))
     const [ledger, consent, events, traits, contacts, suppressed, memberships] = await Promise.all([
-      selectRows<{ user_key: string; message_id: string; status: string; first_at: string; topic_: string; test_: number; run_step: string }>(
+      selectRows<{
+        user_key: string
+        message_id: string
+        status: string
+        first_at: string
+        topic_: string
+        test_: number
+        run_step: string
+      }>(
         this.opts.client,
         `SELECT user_key, message_id, argMax(status, at) AS status, toUnixTimestamp64Milli(min(at)) AS first_at, any(topic) AS topic_, max(is_test) AS test_,
                 concat(any(workflow_id), '\\0', any(step_id)) AS run_step
@@ -248,13 +256,22 @@ export class SendGate {
     const sentByRunStep = new Map<string, { id: string; at: number }[]>()
     for (const r of ledger) {
       if (r.status !== 'sent' && r.status !== 'sending') continue
-      if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_)) pushTo(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
+      if (Number(r.first_at) >= capSince && !UNCAPPED_TOPICS.has(r.topic_) && !Number(r.test_))
+        pushTo(usedByUser, r.user_key, { id: r.message_id, at: Number(r.first_at) })
       if (Number(r.first_at) >= dupSince) pushTo(sentByRunStep, r.run_step, { id: r.message_id, at: Number(r.first_at) })
     }
     const consentOf = new Map(consent.map((r) => [`${r.user_key}\u0000${r.topic}`, Number(r.granted) === 1]))
     const eventsOf = new Map<string, JourneyEvent[]>()
     for (const e of events)
-      pushTo(eventsOf, e.user_key, { messageId: e.message_id, event: e.event, type: 'track', userKey: e.user_key, properties: parseJsonObject(e.properties), timestamp: Number(e.ts), receivedAt: Number(e.ts) })
+      pushTo(eventsOf, e.user_key, {
+        messageId: e.message_id,
+        event: e.event,
+        type: 'track',
+        userKey: e.user_key,
+        properties: parseJsonObject(e.properties),
+        timestamp: Number(e.ts),
+        receivedAt: Number(e.ts),
+      })
     const traitsOf = new Map<string, Record<string, unknown>>()
     for (const t of traits) (traitsOf.get(t.user_key) ?? traitsOf.set(t.user_key, {}).get(t.user_key)!)[t.key] = parseJsonText(t.value)
     const contactOf = new Map(contacts.map((c) => [c.user_key, { email: this.opts.cipher.decrypt(c.value_enc), lookupHash: c.lookup }]))
@@ -294,23 +311,40 @@ export class SendGate {
     r: SendRequest,
     recipient: Recipient,
     now: number,
-    facts: { consent: Map<string, boolean>; events: JourneyEvent[]; used: { id: string; at: number }[]; sameStep: { id: string; at: number }[]; conditionHolds: boolean; suppressed: boolean },
+    facts: {
+      consent: Map<string, boolean>
+      events: JourneyEvent[]
+      used: { id: string; at: number }[]
+      sameStep: { id: string; at: number }[]
+      conditionHolds: boolean
+      suppressed: boolean
+    },
   ): GateDecision {
     const granted = facts.consent.get(`${r.userKey}\u0000${r.topic}`) ?? this.opts.consentDefaults[r.topic] ?? false
     if (!granted) return { action: 'skip', reason: 'consent', exit: true }
     const run = { userKey: r.userKey, correlationKey: r.correlationKey, correlation: r.correlation }
     for (const x of r.exit) {
-      if (x.type === 'event' && facts.events.some((e) => e.timestamp >= r.trigger.timestamp && e.messageId !== r.trigger.messageId && matchesRunEvent(x, e, run)))
+      if (
+        x.type === 'event' &&
+        facts.events.some((e) => e.timestamp >= r.trigger.timestamp && e.messageId !== r.trigger.messageId && matchesRunEvent(x, e, run))
+      )
         return { action: 'skip', reason: `exit:${x.event}`, exit: true }
-      if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey)) return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
+      if (x.type === 'segment_exit' && !this.opts.isMember(x.segment, r.userKey))
+        return { action: 'skip', reason: `left_segment:${x.segment}`, exit: true }
     }
     // The trigger re-evaluated now: a run for entering a segment sends only to a member still.
     if (r.condition && !facts.conditionHolds) return { action: 'skip', reason: `condition_false:${r.condition.segment}`, exit: true }
-    const softBounces = facts.events.filter((e) => e.event === ENGAGEMENT_EVENTS.bounced && e.properties.bounce_type === 'soft' && e.timestamp >= now - SOFT_BOUNCE_WINDOW_MS).length
+    const softBounces = facts.events.filter(
+      (e) => e.event === ENGAGEMENT_EVENTS.bounced && e.properties.bounce_type === 'soft' && e.timestamp >= now - SOFT_BOUNCE_WINDOW_MS,
+    ).length
     const suppressed =
       facts.suppressed ||
       softBounces >= (this.opts.softBounceLimit ?? 3) ||
-      facts.events.some((e) => e.event === ENGAGEMENT_EVENTS.complained || (e.event === ENGAGEMENT_EVENTS.bounced && (e.properties.bounce_type ?? 'hard') !== 'soft'))
+      facts.events.some(
+        (e) =>
+          e.event === ENGAGEMENT_EVENTS.complained ||
+          (e.event === ENGAGEMENT_EVENTS.bounced && (e.properties.bounce_type ?? 'hard') !== 'soft'),
+      )
     if (suppressed) return { action: 'skip', reason: 'suppressed', exit: true }
     if (!recipient.email) return { action: 'skip', reason: 'no_address', exit: true }
     if (!recipient.test && this.opts.inGlobalHoldout(r.userKey)) return { action: 'skip', reason: 'global_holdout', exit: true }
@@ -341,7 +375,8 @@ export class SendGate {
     if (!mine) this.reserved.set(r.userKey, (mine = new Map()))
     mine.set(r.messageId, { at: now, runStep: runStep(r) })
     // Keep the map small: forget reservations the ledger certainly shows by now.
-    if (this.reserved.size > 50_000) for (const [k, m] of this.reserved) if ([...m.values()].every((v) => v.at < now - 60_000)) this.reserved.delete(k)
+    if (this.reserved.size > 50_000)
+      for (const [k, m] of this.reserved) if ([...m.values()].every((v) => v.at < now - 60_000)) this.reserved.delete(k)
     return { action: 'send', recipient, resumed: false }
   }
 
@@ -355,8 +390,8 @@ export class SendGate {
     const before = r.trigger.receivedAt
     if (sameStep.some((s) => s.id !== r.messageId && s.at < before)) return true
     const key = runStep(r)
-    for (const [id, v] of this.reserved.get(r.userKey) ?? []) if (id !== r.messageId && v.runStep === key && v.at >= now - window && v.at < before) return true
+    for (const [id, v] of this.reserved.get(r.userKey) ?? [])
+      if (id !== r.messageId && v.runStep === key && v.at >= now - window && v.at < before) return true
     return false
   }
 }
-

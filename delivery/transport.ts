@@ -25,7 +25,14 @@ export class MailTransport {
     // Bounded waits (nodemailer's socket default is 10 minutes): a mail server that stops answering
     // fails the attempt, which the send's bounded retry policy tries again, instead of holding the
     // send — and an erasure or a shutdown waiting on it — for minutes.
-    const pool = { pool: true, maxConnections: 16, maxMessages: Infinity, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000 }
+    const pool = {
+      pool: true,
+      maxConnections: 16,
+      maxMessages: Infinity,
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 60_000,
+    }
     this.capture = nodemailer.createTransport({ url: opts.captureUrl, ...pool, ignoreTLS: true } as never, { from: opts.from })
     this.primary = opts.smtpUrl ? nodemailer.createTransport({ url: opts.smtpUrl, ...pool } as never, { from: opts.from }) : this.capture
     this.domain = opts.domain ?? 'nudge.local'
@@ -41,7 +48,12 @@ export class MailTransport {
       html: m.html,
       text: m.text,
       messageId: `<${m.messageId}@${this.domain}>`,
-      headers: { 'X-Nudge-Message-Id': m.messageId, 'Idempotency-Key': m.messageId, ...(m.test ? { 'X-Nudge-Test': '1' } : {}), ...m.headers },
+      headers: {
+        'X-Nudge-Message-Id': m.messageId,
+        'Idempotency-Key': m.messageId,
+        ...(m.test ? { 'X-Nudge-Test': '1' } : {}),
+        ...m.headers,
+      },
     })
   }
 

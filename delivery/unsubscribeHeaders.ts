@@ -14,7 +14,8 @@ export interface UnsubscribeHeaders {
 
 export function unsubscribeHeaders(opts: { httpsUrl: string; mailto?: string }): UnsubscribeHeaders {
   // RFC 8058 §3.1: one-click needs an HTTPS URI; a plain-http one would be rejected by providers.
-  if (!URL.canParse(opts.httpsUrl) || new URL(opts.httpsUrl).protocol !== 'https:') throw new Error(`List-Unsubscribe needs an https URL, got "${opts.httpsUrl}"`)
+  if (!URL.canParse(opts.httpsUrl) || new URL(opts.httpsUrl).protocol !== 'https:')
+    throw new Error(`List-Unsubscribe needs an https URL, got "${opts.httpsUrl}"`)
   const uris = [headerSafe(new URL(opts.httpsUrl).href)]
   if (opts.mailto) uris.push(headerSafe(/^mailto:/i.test(opts.mailto) ? opts.mailto : `mailto:${opts.mailto}`))
   return { 'List-Unsubscribe': uris.map((u) => `<${u}>`).join(', '), 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
@@ -88,7 +89,10 @@ export const PREFERENCES_FORM = { topic: 'topic', action: 'action', save: 'save'
 export function preferencesPage(input: PreferencesPageInput): string {
   const f = PREFERENCES_FORM
   const rows = input.topics
-    .map((t) => `<label><input type="checkbox" name="${f.topic}" value="${escapeHtml(t.topic)}"${t.subscribed ? ' checked' : ''}> ${escapeHtml(t.label)}</label>`)
+    .map(
+      (t) =>
+        `<label><input type="checkbox" name="${f.topic}" value="${escapeHtml(t.topic)}"${t.subscribed ? ' checked' : ''}> ${escapeHtml(t.label)}</label>`,
+    )
     .join('\n')
   const status = input.done
     ? `<p class="done" role="status">${input.topics.some((t) => t.subscribed) ? 'Your preferences have been saved.' : 'You are unsubscribed from all emails.'}</p>`

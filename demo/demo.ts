@@ -88,7 +88,9 @@ for (const f of [demo.flag, ...demo.delayFlags]) await admin('/api/flags', f)
 await admin('/api/journeys', demo.journey)
 await installExamples(base, adminKey)
 say(`Seed journeys installed, their delays compressed through their flags (${SPEED} minutes of shopper time a second):`)
-say(`  cart-abandonment      ${demo.flag.key} = ${demo.delays.m15} (15 min) vs ${demo.delays.h1} (1 h) vs holdout, × content default vs urgency`)
+say(
+  `  cart-abandonment      ${demo.flag.key} = ${demo.delays.m15} (15 min) vs ${demo.delays.h1} (1 h) vs holdout, × content default vs urgency`,
+)
 for (const f of demo.delayFlags) say(`  ${f.key.split('.')[0]!.replace(/_/g, '-').padEnd(21)} ${f.key} = ${f.defaultValue}`)
 say('  post-purchase-loyalty on a second visit · re-engagement on entering inactive-30d')
 if (capped) say(`FREQUENCY_CAP=${process.env.FREQUENCY_CAP}: second mails may wait past the end; the printed truth assumes no cap.`)
@@ -99,7 +101,13 @@ const simOptions = {
   url: base,
   writeKey,
   adminKey,
-  scenario: demoScenario({ seed: SEED, shoppers: SHOPPERS, minutesPerSecond: SPEED, testIds: config.TEST_USER_IDS, ...(process.env.DEMO_SHOPPERS_PER_SECOND ? { shoppersPerSecond: Number(process.env.DEMO_SHOPPERS_PER_SECOND) } : {}) }),
+  scenario: demoScenario({
+    seed: SEED,
+    shoppers: SHOPPERS,
+    minutesPerSecond: SPEED,
+    testIds: config.TEST_USER_IDS,
+    ...(process.env.DEMO_SHOPPERS_PER_SECOND ? { shoppersPerSecond: Number(process.env.DEMO_SHOPPERS_PER_SECOND) } : {}),
+  }),
   progress: true,
 }
 const summary = await runSimulation(simOptions)
@@ -110,13 +118,17 @@ const until = Date.now()
 const range = { from: started - 60_000, until }
 
 say('')
-say(`Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked (${((Date.now() - started) / 1000).toFixed(0)} s).`)
+say(
+  `Simulation: ${summary.events.sent} events, ${summary.mail.reminders} reminders seen, ${summary.mail.opened} opened, ${summary.mail.clicked} clicked (${((Date.now() - started) / 1000).toFixed(0)} s).`,
+)
 const truth = demoTruth(summary.scenario, planSimulation(summary.scenario, summary.runId), (e, u) => nudge.experiments.peek(e, u).variant)
 for (const e of experiments) {
   const control = e.variants[0]!.key
   say('')
   say(`Experiment ${e.key} — relative lift vs ${control} (95 % interval), and the truth for these shoppers:`)
-  const results = (await (await fetch(`${base}/api/experiments/${e.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as ResultsForLines & { decision: { hint: string; reason: string } }
+  const results = (await (
+    await fetch(`${base}/api/experiments/${e.key}/results?overTime=false`, { headers: { authorization: `Bearer ${adminKey}` } })
+  ).json()) as ResultsForLines & { decision: { hint: string; reason: string } }
   for (const line of liftLines(results, truth[e.key])) say(line)
   say(`  decision: ${results.decision.hint} — ${results.decision.reason}`)
 }
@@ -124,21 +136,41 @@ for (const e of experiments) {
 const latency = await triggerLatency(nudge.reportsClient, { ...range, slo: config.latencySlo })
 say('')
 say('Trigger latency, event received → run started (ms):')
-for (const j of latency.journeys) if (j.receivedToStarted) say(`  ${j.journey.padEnd(22)} p50 ${j.receivedToStarted.p50} · p90 ${j.receivedToStarted.p90} · p99 ${j.receivedToStarted.p99}   SLO breaches ${j.slo.breaches}/${j.slo.sends}`)
+for (const j of latency.journeys)
+  if (j.receivedToStarted)
+    say(
+      `  ${j.journey.padEnd(22)} p50 ${j.receivedToStarted.p50} · p90 ${j.receivedToStarted.p90} · p99 ${j.receivedToStarted.p99}   SLO breaches ${j.slo.breaches}/${j.slo.sends}`,
+    )
 
 const funnel = await journeyFunnel(nudge.reportsClient, range)
 say('')
-say('Journey funnel (runs entered → sent → opened → clicked → converted: bought after the message; and runs ended on their exit event first):')
-for (const f of funnel) say(`  ${f.journey.padEnd(22)} ${String(f.entered).padStart(4)} → ${String(f.sent).padStart(4)} → ${String(f.opened).padStart(4)} → ${String(f.clicked).padStart(4)} → ${String(f.converted).padStart(4)}   exited first ${f.exited}`)
+say(
+  'Journey funnel (runs entered → sent → opened → clicked → converted: bought after the message; and runs ended on their exit event first):',
+)
+for (const f of funnel)
+  say(
+    `  ${f.journey.padEnd(22)} ${String(f.entered).padStart(4)} → ${String(f.sent).padStart(4)} → ${String(f.opened).padStart(4)} → ${String(f.clicked).padStart(4)} → ${String(f.converted).padStart(4)}   exited first ${f.exited}`,
+  )
 
 const detect = nudge.falseTriggerOptions()
 const ft = await falseTriggerReport(nudge.reportsClient, { ...detect, ...range })
 say('')
-say(`False triggers: ${ft.falseTriggers} of ${ft.sends} sends (${(ft.rate * 100).toFixed(2)} %); injected races: ${JSON.stringify(summary.races)}`)
+say(
+  `False triggers: ${ft.falseTriggers} of ${ft.sends} sends (${(ft.rate * 100).toFixed(2)} %); injected races: ${JSON.stringify(summary.races)}`,
+)
 for (const [cls, n] of Object.entries(ft.counts)) if (n) say(`  ${cls.padEnd(24)} ${n}`)
 
 const html = renderHtmlReport(
-  await collectReport({ client: nudge.reportsClient, results: nudge.results, experimentKeys: experiments.map((e) => e.key), slo: config.latencySlo, detect, ...range, truth, links: reportLinks(config, base) }),
+  await collectReport({
+    client: nudge.reportsClient,
+    results: nudge.results,
+    experimentKeys: experiments.map((e) => e.key),
+    slo: config.latencySlo,
+    detect,
+    ...range,
+    truth,
+    links: reportLinks(config, base),
+  }),
 )
 const file = resolve(join(config.DATA_DIR, 'report.html'))
 writeFileSync(file, html)
@@ -150,13 +182,26 @@ const perJourney = Object.fromEntries(Object.entries(config.latencySlo.byJourney
 writeBuild(buildAll({ sloSeconds: config.latencySlo.default / 1000, sloByJourney: perJourney }), grafana)
 const exported = await exportTables(nudge.reportsClient, join(grafana, 'data'))
 const loader = join(grafana, 'load-into-clickhouse.sh')
-writeFileSync(loader, ['#!/bin/sh', "# Loads this demo's data into a ClickHouse server whose tables exist (start Nudge once with CLICKHOUSE_URL pointing at it).", '# Needs CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD.', 'set -e', ...importCommands(join(grafana, 'data')), ''].join('\n'), { mode: 0o755 })
+writeFileSync(
+  loader,
+  [
+    '#!/bin/sh',
+    "# Loads this demo's data into a ClickHouse server whose tables exist (start Nudge once with CLICKHOUSE_URL pointing at it).",
+    '# Needs CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD.',
+    'set -e',
+    ...importCommands(join(grafana, 'data')),
+    '',
+  ].join('\n'),
+  { mode: 0o755 },
+)
 
 say('')
 say(`Report: file://${file}${openInBrowser(file) ? ' (opening it in your browser)' : ''}`)
 say('Where to look next:')
 for (const l of reportLinks(config, base)) say(`  ${l.label}: ${l.url}`)
-say(`  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dashboards in ${join(grafana, 'dashboards')}); its data: ${Object.values(exported).reduce((a, b) => a + b, 0)} rows in ${join(grafana, 'data')}, loaded by ${loader}`)
+say(
+  `  Grafana provisioning for this run: ${join(grafana, 'provisioning')} (dashboards in ${join(grafana, 'dashboards')}); its data: ${Object.values(exported).reduce((a, b) => a + b, 0)} rows in ${join(grafana, 'data')}, loaded by ${loader}`,
+)
 
 // Nudge's shutdown plan, then the dev server last (as `npm start` stops): a step that fails or
 // overruns is logged and the exit code says so; a second Ctrl-C forces the exit.
@@ -176,8 +221,17 @@ stopOnSignals(shutdown, log)
 /** Opens the report where a desktop can show it (DEMO_OPEN=0: never); false when it did not try. */
 function openInBrowser(path: string): boolean {
   if (process.env.DEMO_OPEN === '0' || process.env.DEMO_EXIT) return false
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : undefined
+  const opener =
+    process.platform === 'darwin'
+      ? 'open'
+      : process.platform === 'win32'
+        ? 'explorer'
+        : process.env.DISPLAY || process.env.WAYLAND_DISPLAY
+          ? 'xdg-open'
+          : undefined
   if (!opener) return false
-  spawn(opener, [path], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref()
+  spawn(opener, [path], { detached: true, stdio: 'ignore' })
+    .on('error', () => {})
+    .unref()
   return true
 }

@@ -41,7 +41,13 @@ export const DEMO_MAIL_KINDS = [
 /** The mail a second visit after a purchase brings (post-purchase loyalty). */
 const RETURN_KIND = 'loyalty'
 
-export function demoScenario(o: { seed: number; shoppers: number; minutesPerSecond: number; testIds: string[]; shoppersPerSecond?: number }): ScenarioInput {
+export function demoScenario(o: {
+  seed: number
+  shoppers: number
+  minutesPerSecond: number
+  testIds: string[]
+  shoppersPerSecond?: number
+}): ScenarioInput {
   return {
     seed: o.seed,
     shoppers: o.shoppers,
@@ -66,12 +72,25 @@ export function demoScenario(o: { seed: number; shoppers: number; minutesPerSeco
       returnAfterCheckout: 1,
       returnMinutes: { min: 60, max: 150 },
     },
-    effects: { baseConversion: 0.05, reminderArms: ARMS, contentVariants: [URGENCY], organicPurchaseMinutes: { min: 200, max: 300 }, mailKinds: DEMO_MAIL_KINDS },
+    effects: {
+      baseConversion: 0.05,
+      reminderArms: ARMS,
+      contentVariants: [URGENCY],
+      organicPurchaseMinutes: { min: 200, max: 300 },
+      mailKinds: DEMO_MAIL_KINDS,
+    },
     // Every mail that sells is of a kind with its own draws per shopper (mail of no kind sells
     // nothing) and nobody unsubscribes, so the truth below is exact. Shoppers watch their mailbox
     // long enough for a late 1 h reminder and for the browse mail; organic purchases come after
     // every reminder's click (the click floor is 11 s of real time).
-    engagement: { open: 0.7, clickGivenOpen: 0.6, purchaseGivenClick: 0, unsubscribeGivenOpen: 0, watchMinutes: 150, watchFromArrivalMinutes: BROWSE_MINUTES + 90 },
+    engagement: {
+      open: 0.7,
+      clickGivenOpen: 0.6,
+      purchaseGivenClick: 0,
+      unsubscribeGivenOpen: 0,
+      watchMinutes: 150,
+      watchFromArrivalMinutes: BROWSE_MINUTES + 90,
+    },
     races: { testAccount: { rate: 0.02, ids: o.testIds } },
   }
 }
@@ -81,7 +100,9 @@ export function demoDefinitions(minutesPerSecond: number) {
   const seconds = (minutes: number) => `${(minutes / minutesPerSecond).toFixed(2)}s`
   const timing = {
     ...reminderTimingExperiment,
-    variants: reminderTimingExperiment.variants.map((v) => ('payload' in v ? { ...v, payload: { flags: { [REMINDER_DELAY_FLAG]: seconds(v.key === 'm15' ? 15 : 60) } } } : v)),
+    variants: reminderTimingExperiment.variants.map((v) =>
+      'payload' in v ? { ...v, payload: { flags: { [REMINDER_DELAY_FLAG]: seconds(v.key === 'm15' ? 15 : 60) } } } : v,
+    ),
     primaryMetric: { event: 'Order Completed', kind: 'conversion', windowDays: 7, name: 'conversion' },
     secondaryMetrics: [{ event: 'Order Completed', kind: 'sum', property: 'revenue', windowDays: 7, name: 'revenue' }],
   }
@@ -100,8 +121,19 @@ export function demoDefinitions(minutesPerSecond: number) {
   // The seed's own delay flags with compressed defaults: the journeys are the seed's, unchanged.
   const delayFlags = journeyDelayFlags.map((f) => ({ ...f, defaultValue: seconds(minutes[f.key]!) }))
   const [timingStep, wait, reminder] = cartAbandonment.steps
-  const journey = { ...cartAbandonment, steps: [timingStep, wait, { id: 'content', type: 'experiment', experiment: content.key }, reminder] }
-  return { timing, content, browse, flag, delayFlags, journey, delays: { m15: seconds(15), h1: seconds(60), browse: seconds(BROWSE_MINUTES), content: seconds(CONTENT_MINUTES) } }
+  const journey = {
+    ...cartAbandonment,
+    steps: [timingStep, wait, { id: 'content', type: 'experiment', experiment: content.key }, reminder],
+  }
+  return {
+    timing,
+    content,
+    browse,
+    flag,
+    delayFlags,
+    journey,
+    delays: { m15: seconds(15), h1: seconds(60), browse: seconds(BROWSE_MINUTES), content: seconds(CONTENT_MINUTES) },
+  }
 }
 
 /** Experiment key → metric name → arm → relative lift against the control that the shoppers' potential outcomes give. */
@@ -126,10 +158,19 @@ export function demoTruth(s: Scenario, plan: SimulationPlan, variantOf: (experim
   const exposed = users.filter((u) => u.exposed)
   const lift = (treat: number, control: number) => treat / control - 1
   const timing: Record<string, Record<string, number>> = { conversion: {}, revenue: {} }
-  const control = { conversion: meanOver(exposed, (u) => u.conversion('h1')), revenue: meanOver(exposed, (u) => u.revenue('h1', multiplierOf(u.userId))) }
+  const control = {
+    conversion: meanOver(exposed, (u) => u.conversion('h1')),
+    revenue: meanOver(exposed, (u) => u.revenue('h1', multiplierOf(u.userId))),
+  }
   for (const v of ['m15', 'holdout']) {
-    timing.conversion![v] = lift(meanOver(exposed, (u) => u.conversion(armOf(v))), control.conversion)
-    timing.revenue![v] = lift(meanOver(exposed, (u) => u.revenue(armOf(v), multiplierOf(u.userId))), control.revenue)
+    timing.conversion![v] = lift(
+      meanOver(exposed, (u) => u.conversion(armOf(v))),
+      control.conversion,
+    )
+    timing.revenue![v] = lift(
+      meanOver(exposed, (u) => u.revenue(armOf(v), multiplierOf(u.userId))),
+      control.revenue,
+    )
   }
   // Content is assigned when the reminder is due: users whose cart is still open and not in the timing holdout.
   const reminded = users.filter((u) => u.reminded && armOf(variantOf(keys.timing, u.userId)) !== undefined)
@@ -140,8 +181,14 @@ export function demoTruth(s: Scenario, plan: SimulationPlan, variantOf: (experim
   const [offer, ...treatments] = browseExperiment.variants.map((v) => v.key)
   const browse: Record<string, Record<string, number>> = { conversion: {}, revenue: {} }
   for (const v of treatments) {
-    browse.conversion![v] = lift(meanOver(browsed, (u) => (u.mail(v).bought ? 1 : 0)), meanOver(browsed, (u) => (u.mail(offer!).bought ? 1 : 0)))
-    browse.revenue![v] = lift(meanOver(browsed, (u) => u.mail(v).revenue), meanOver(browsed, (u) => u.mail(offer!).revenue))
+    browse.conversion![v] = lift(
+      meanOver(browsed, (u) => (u.mail(v).bought ? 1 : 0)),
+      meanOver(browsed, (u) => (u.mail(offer!).bought ? 1 : 0)),
+    )
+    browse.revenue![v] = lift(
+      meanOver(browsed, (u) => u.mail(v).revenue),
+      meanOver(browsed, (u) => u.mail(offer!).revenue),
+    )
   }
   return { [keys.timing]: timing, [keys.content]: content, [keys.browse]: browse }
 }

@@ -38,7 +38,11 @@ export const reminderContentExperiment = {
   hypothesis: 'Urgency in the subject makes reminded shoppers buy more',
   variants: [
     { key: 'default', weight: 0.5 },
-    { key: 'urgency', weight: 0.5, payload: { subject: "Last chance, {{ user.first_name | default: 'friend' }}: your cart is saved until tonight" } },
+    {
+      key: 'urgency',
+      weight: 0.5,
+      payload: { subject: "Last chance, {{ user.first_name | default: 'friend' }}: your cart is saved until tonight" },
+    },
   ],
   primaryMetric: { event: 'Order Completed', kind: 'sum', property: 'revenue', windowDays: 7 },
   guardrailMetrics: [{ event: 'Unsubscribed', inverse: true }],

@@ -22,7 +22,11 @@ export const metric = z
     capPercentile: z.number().gt(0.5).lt(1).optional(),
     name: z.string().max(200).optional(),
   })
-  .refine((m) => m.kind !== 'sum' || m.property, { message: 'a sum metric needs the property it sums', path: ['property'], params: { rule: 'required' } })
+  .refine((m) => m.kind !== 'sum' || m.property, {
+    message: 'a sum metric needs the property it sums',
+    path: ['property'],
+    params: { rule: 'required' },
+  })
   .meta({ id: 'ExperimentMetric' })
 
 export const variant = z
@@ -42,8 +46,12 @@ export const statsSettings = z
   .object({
     engine: z.enum(['frequentist', 'bayesian']).default('frequentist'),
     alpha: z.number().gt(0).lt(0.5).default(0.05),
-    sequential: z.object({ enabled: z.boolean().default(false), tuning: z.number().int().positive().default(5000) }).default({ enabled: false, tuning: 5000 }),
-    cuped: z.object({ enabled: z.boolean().default(false), preDays: z.number().int().positive().max(365).default(14) }).default({ enabled: false, preDays: 14 }),
+    sequential: z
+      .object({ enabled: z.boolean().default(false), tuning: z.number().int().positive().default(5000) })
+      .default({ enabled: false, tuning: 5000 }),
+    cuped: z
+      .object({ enabled: z.boolean().default(false), preDays: z.number().int().positive().max(365).default(14) })
+      .default({ enabled: false, preDays: 14 }),
     prior: z.object({ mean: z.number().default(0), variance: z.number().positive().default(0.09) }).optional(),
   })
   .meta({ id: 'StatsSettings' })
@@ -60,7 +68,12 @@ export const experimentDefinition = z
     secondaryMetrics: z.array(metric).max(20).default([]),
     /** Metrics that must not get worse (one-sided checks), e.g. unsubscribes. */
     guardrailMetrics: z.array(metric).max(20).default([]),
-    stats: statsSettings.default({ engine: 'frequentist', alpha: 0.05, sequential: { enabled: false, tuning: 5000 }, cuped: { enabled: false, preDays: 14 } }),
+    stats: statsSettings.default({
+      engine: 'frequentist',
+      alpha: 0.05,
+      sequential: { enabled: false, tuning: 5000 },
+      cuped: { enabled: false, preDays: 14 },
+    }),
     /** Only members of this segment take part. */
     targeting: z.object({ segment: z.string().min(1).max(100).optional() }).default({}),
     /** Share of eligible units in the experiment (0–1]; raising it keeps everyone already in where they were. */
@@ -70,20 +83,36 @@ export const experimentDefinition = z
      * hash, so they never share a unit.
      */
     layer: z.object({ id: slug, range: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]) }).optional(),
-    schedule: z.object({ start: z.iso.datetime({ offset: true }).optional(), end: z.iso.datetime({ offset: true }).optional() }).default({}),
+    schedule: z
+      .object({ start: z.iso.datetime({ offset: true }).optional(), end: z.iso.datetime({ offset: true }).optional() })
+      .default({}),
     /** The journey step it belongs to (informational: journeys ask for an assignment by key). */
     journeyStep: z.string().max(200).optional(),
   })
   .superRefine((e, ctx) => {
     const sum = e.variants.reduce((n, v) => n + v.weight, 0)
-    if (Math.abs(sum - 1) > 1e-6) ctx.addIssue({ code: 'custom', path: ['variants'], message: `weights must sum to 1 (they sum to ${+sum.toFixed(6)})`, params: { rule: 'weights_sum' } })
+    if (Math.abs(sum - 1) > 1e-6)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['variants'],
+        message: `weights must sum to 1 (they sum to ${+sum.toFixed(6)})`,
+        params: { rule: 'weights_sum' },
+      })
     const seen = new Set<string>()
     e.variants.forEach((v, i) => {
-      if (seen.has(v.key)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'key'], message: `duplicate variant key "${v.key}"`, params: { rule: 'unique' } })
+      if (seen.has(v.key))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants', i, 'key'],
+          message: `duplicate variant key "${v.key}"`,
+          params: { rule: 'unique' },
+        })
       seen.add(v.key)
     })
-    if (e.variants.filter((v) => v.holdout).length > 1) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at most one holdout arm', params: { rule: 'max_holdout' } })
-    if (e.layer && !(e.layer.range[0] < e.layer.range[1])) ctx.addIssue({ code: 'custom', path: ['layer', 'range'], message: 'from must be below to', params: { rule: 'range' } })
+    if (e.variants.filter((v) => v.holdout).length > 1)
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at most one holdout arm', params: { rule: 'max_holdout' } })
+    if (e.layer && !(e.layer.range[0] < e.layer.range[1]))
+      ctx.addIssue({ code: 'custom', path: ['layer', 'range'], message: 'from must be below to', params: { rule: 'range' } })
     if (e.schedule.start && e.schedule.end && Date.parse(e.schedule.start) >= Date.parse(e.schedule.end))
       ctx.addIssue({ code: 'custom', path: ['schedule', 'end'], message: 'end must be after start', params: { rule: 'range' } })
   })
@@ -97,7 +126,17 @@ export const EXPERIMENT_STATUSES = ['draft', 'running', 'stopped', 'rolled_out']
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number]
 
 /** What a running experiment may still change: nothing that would mix two experiments' data. */
-export const SAFE_WHILE_RUNNING = ['name', 'hypothesis', 'primaryMetric', 'secondaryMetrics', 'guardrailMetrics', 'stats', 'traffic', 'schedule', 'journeyStep'] as const
+export const SAFE_WHILE_RUNNING = [
+  'name',
+  'hypothesis',
+  'primaryMetric',
+  'secondaryMetrics',
+  'guardrailMetrics',
+  'stats',
+  'traffic',
+  'schedule',
+  'journeyStep',
+] as const
 
 export interface Experiment {
   definition: ExperimentDefinition

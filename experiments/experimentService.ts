@@ -46,7 +46,12 @@ export class ExperimentService {
   constructor(private readonly opts: ExperimentServiceOptions) {
     this.store = new ExperimentStore(opts.client)
     this.now = opts.now ?? Date.now
-    this.exposures = new BufferedInsert(opts.client, 'experiment_exposures', { lingerMs: 200, maxRows: 10_000, maxPending: 1_000_000, log: opts.log })
+    this.exposures = new BufferedInsert(opts.client, 'experiment_exposures', {
+      lingerMs: 200,
+      maxRows: 10_000,
+      maxPending: 1_000_000,
+      log: opts.log,
+    })
   }
 
   async load(): Promise<void> {
@@ -56,7 +61,10 @@ export class ExperimentService {
 
   /** Follows changes made by other processes (a worker sees a start within `pollMs`). */
   start(): void {
-    this.poller = setInterval(() => void this.refresh().catch((err) => this.opts.log?.('experiment refresh failed', { err: String(err) })), this.opts.pollMs ?? 500)
+    this.poller = setInterval(
+      () => void this.refresh().catch((err) => this.opts.log?.('experiment refresh failed', { err: String(err) })),
+      this.opts.pollMs ?? 500,
+    )
     this.poller.unref()
   }
 
@@ -92,7 +100,8 @@ export class ExperimentService {
 
   /** Creates a draft. Metrics on events never seen are warnings, not errors (they may come later). */
   async create(def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: Warning[] }> {
-    if (this.experiments.has(def.key)) throw new ConflictError(`Experiment "${def.key}" already exists; PUT /api/experiments/${def.key} to change it`)
+    if (this.experiments.has(def.key))
+      throw new ConflictError(`Experiment "${def.key}" already exists; PUT /api/experiments/${def.key} to change it`)
     const e: Experiment = { definition: def, status: 'draft', version: (await this.store.lastVersion(def.key)) + 1, updatedAt: this.now() }
     await this.persist(e)
     return { experiment: e, warnings: await this.warnings(def) }
@@ -101,15 +110,19 @@ export class ExperimentService {
   /** A draft changes freely; a running experiment only in what cannot mix up its data. */
   async update(key: string, def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: Warning[] }> {
     const cur = this.get(key)
-    if (def.key !== key) throw new ValidationError('The key cannot change', [{ path: 'key', rule: 'immutable', message: 'the key cannot change' }])
+    if (def.key !== key)
+      throw new ValidationError('The key cannot change', [{ path: 'key', rule: 'immutable', message: 'the key cannot change' }])
     if (cur.status !== 'draft') {
       const changed = (Object.keys(def) as (keyof ExperimentDefinition)[])
         .concat(Object.keys(cur.definition) as (keyof ExperimentDefinition)[])
-        .filter((f) => !(SAFE_WHILE_RUNNING as readonly string[]).includes(f) && JSON.stringify(def[f]) !== JSON.stringify(cur.definition[f]))
+        .filter(
+          (f) => !(SAFE_WHILE_RUNNING as readonly string[]).includes(f) && JSON.stringify(def[f]) !== JSON.stringify(cur.definition[f]),
+        )
       if (changed.length)
-        throw new ConflictError(`A ${cur.status} experiment cannot change ${[...new Set(changed)].join(', ')} (it would corrupt its data); create a new experiment`, [
-          ...new Set(changed),
-        ].map((f) => ({ path: f, rule: 'immutable_while_running', message: `cannot change while ${cur.status}` })))
+        throw new ConflictError(
+          `A ${cur.status} experiment cannot change ${[...new Set(changed)].join(', ')} (it would corrupt its data); create a new experiment`,
+          [...new Set(changed)].map((f) => ({ path: f, rule: 'immutable_while_running', message: `cannot change while ${cur.status}` })),
+        )
     }
     const e: Experiment = { ...cur, definition: def, version: cur.version + 1, updatedAt: this.now() }
     await this.persist(e)
@@ -156,7 +169,10 @@ export class ExperimentService {
   }
 
   /** Why a unit gets what it gets, and when it was first exposed (nothing is logged). */
-  async explain(key: string, unit: string): Promise<Assignment & { explanation: string; firstExposure: { variant: string; at: string } | null }> {
+  async explain(
+    key: string,
+    unit: string,
+  ): Promise<Assignment & { explanation: string; firstExposure: { variant: string; at: string } | null }> {
     await this.exposures.flush()
     const exp = this.get(key)
     const a = assign(exp, unit, this.assignContext())
@@ -196,7 +212,14 @@ export class ExperimentService {
     if (this.exposed.size >= 2_000_000) this.exposed = new Set() // the table collapses repeats anyway
     this.exposed.add(id)
     const at = this.now()
-    this.exposures.add({ experiment_key: a.experiment, unit: a.unit, variant: a.variant, first_at: at, context: JSON.stringify(context), rank: Number.MAX_SAFE_INTEGER - at })
+    this.exposures.add({
+      experiment_key: a.experiment,
+      unit: a.unit,
+      variant: a.variant,
+      first_at: at,
+      context: JSON.stringify(context),
+      rank: Number.MAX_SAFE_INTEGER - at,
+    })
   }
 
   private assignContext(): AssignContext {
@@ -211,9 +234,10 @@ export class ExperimentService {
       const o = other.definition.layer
       if (other.status !== 'running' || other.definition.key === e.definition.key || !o || o.id !== layer.id) continue
       if (rangesOverlap(layer.range, o.range))
-        throw new ConflictError(`Layer "${layer.id}": [${layer.range.join(', ')}) overlaps running experiment "${other.definition.key}" [${o.range.join(', ')})`, [
-          { path: 'layer.range', rule: 'overlap', message: `overlaps "${other.definition.key}"` },
-        ])
+        throw new ConflictError(
+          `Layer "${layer.id}": [${layer.range.join(', ')}) overlaps running experiment "${other.definition.key}" [${o.range.join(', ')})`,
+          [{ path: 'layer.range', rule: 'overlap', message: `overlaps "${other.definition.key}"` }],
+        )
     }
   }
 
@@ -224,7 +248,9 @@ export class ExperimentService {
       ...def.guardrailMetrics.map((m, i) => [`guardrailMetrics[${i}]`, m] as const),
     ]
     const known = await this.store.knownEvents([...new Set(metrics.map(([, m]) => m.event))])
-    return metrics.filter(([, m]) => !known.has(m.event)).map(([path, m]) => ({ path: `${path}.event`, message: `no "${m.event}" event has been received yet` }))
+    return metrics
+      .filter(([, m]) => !known.has(m.event))
+      .map(([path, m]) => ({ path: `${path}.event`, message: `no "${m.event}" event has been received yet` }))
   }
 
   private async persist(e: Experiment): Promise<void> {

@@ -8,7 +8,16 @@ export class ExperimentStore {
   constructor(private readonly client: ClickHouseClient) {}
 
   async loadAll(): Promise<Experiment[]> {
-    const rows = await selectRows<{ def: string; status: ExperimentStatus; won: string; v: number; at: string; started: string | null; stopped: string | null; gone: number }>(
+    const rows = await selectRows<{
+      def: string
+      status: ExperimentStatus
+      won: string
+      v: number
+      at: string
+      started: string | null
+      stopped: string | null
+      gone: number
+    }>(
       this.client,
       `SELECT argMax(definition, version) AS def, argMax(status, version) AS status, argMax(rolled_out, version) AS won, max(version) AS v,
               argMax(updated_at, version) AS at, argMax(started_at, version) AS started, argMax(stopped_at, version) AS stopped, argMax(deleted, version) AS gone
@@ -29,7 +38,9 @@ export class ExperimentStore {
 
   /** The highest version ever stored for a key, deletions included (0 if none). */
   async lastVersion(key: string): Promise<number> {
-    const [row] = await selectRows<{ v: number }>(this.client, 'SELECT max(version) AS v FROM experiments WHERE key = {key:String}', { key })
+    const [row] = await selectRows<{ v: number }>(this.client, 'SELECT max(version) AS v FROM experiments WHERE key = {key:String}', {
+      key,
+    })
     return Number(row?.v ?? 0)
   }
 
@@ -71,7 +82,11 @@ export class ExperimentStore {
   /** Which of these event names were ever seen (metrics on unknown events earn a warning). */
   async knownEvents(names: string[]): Promise<Set<string>> {
     if (!names.length) return new Set()
-    const rows = await selectRows<{ event: string }>(this.client, 'SELECT DISTINCT event FROM events WHERE event IN {names:Array(String)}', { names })
+    const rows = await selectRows<{ event: string }>(
+      this.client,
+      'SELECT DISTINCT event FROM events WHERE event IN {names:Array(String)}',
+      { names },
+    )
     return new Set(rows.map((r) => r.event))
   }
 }

@@ -49,7 +49,10 @@ export function hasherOf(prefix: string): (text: string) => number {
   const blocks = prefix.length & ~3
   let h0 = 0
   for (let i = 0; i < blocks; i += 4)
-    h0 = mixH(h0, prefix.charCodeAt(i) | (prefix.charCodeAt(i + 1) << 8) | (prefix.charCodeAt(i + 2) << 16) | (prefix.charCodeAt(i + 3) << 24))
+    h0 = mixH(
+      h0,
+      prefix.charCodeAt(i) | (prefix.charCodeAt(i + 1) << 8) | (prefix.charCodeAt(i + 2) << 16) | (prefix.charCodeAt(i + 3) << 24),
+    )
   const rest = prefix.length - blocks
   const r0 = rest > 0 ? prefix.charCodeAt(blocks) : 0
   const r1 = rest > 1 ? prefix.charCodeAt(blocks + 1) : 0

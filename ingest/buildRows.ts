@@ -22,7 +22,12 @@ export interface BuiltRows {
  * Every row one write batch produces, in event order: consent changes carried by an event apply
  * to that event and everything after it, before the tracking gate decides what to keep.
  */
-export function buildRows(events: IngestEvent[], apiConsent: Omit<ConsentUpdate, 'messageId'>[], ctx: BuildContext, recordedAt: number): BuiltRows {
+export function buildRows(
+  events: IngestEvent[],
+  apiConsent: Omit<ConsentUpdate, 'messageId'>[],
+  ctx: BuildContext,
+  recordedAt: number,
+): BuiltRows {
   const rows = emptyRowSet()
   const consentChanges: ConsentUpdate[] = []
   // Changes earlier in this batch, not yet applied to ctx.consent: user → topic → choice.
@@ -47,7 +52,8 @@ export function buildRows(events: IngestEvent[], apiConsent: Omit<ConsentUpdate,
       const a = recordedNow(anonymous, topic)
       const newer = !u ? a : !a ? u : a.at > u.at ? a : u
       if (!newer) continue
-      for (const key of [user, anonymous]) record({ userKey: key, topic, granted: newer.granted, changedAt: newer.at, source: 'link', messageId })
+      for (const key of [user, anonymous])
+        record({ userKey: key, topic, granted: newer.granted, changedAt: newer.at, source: 'link', messageId })
     }
   }
   for (const c of apiConsent) record({ ...c, messageId: '' })
@@ -58,7 +64,8 @@ export function buildRows(events: IngestEvent[], apiConsent: Omit<ConsentUpdate,
     // A device clock in the future must not outrank a later withdrawal: never after receipt.
     const changedAt = Math.min(e.timestamp, e.receivedAt)
     for (const c of e.consent)
-      for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean))) record({ ...c, userKey: key, changedAt, messageId: e.messageId })
+      for (const key of new Set([e.userKey, e.anonymousId].filter(Boolean)))
+        record({ ...c, userKey: key, changedAt, messageId: e.messageId })
     if (e.userId && e.anonymousId && e.userId !== e.anonymousId) carryOver(e.userId, e.anonymousId, e.messageId)
     const tracking = grantedNow(e.userKey, 'tracking') && (!e.anonymousId || grantedNow(e.anonymousId, 'tracking'))
     if (!tracking) consentLimited++

@@ -271,7 +271,10 @@ export class EventWriter {
 
   private async writeBatch(reqs: WriteRequest[]): Promise<{ events: IngestEvent[]; consent: ConsentUpdate[]; rows: RowSet }> {
     const started = this.now()
-    const { events, consent } = this.withoutErased(reqs.flatMap((r) => r.events), reqs.flatMap((r) => r.consent ?? []))
+    const { events, consent } = this.withoutErased(
+      reqs.flatMap((r) => r.events),
+      reqs.flatMap((r) => r.consent ?? []),
+    )
     const fresh = await this.dedupe(events)
     const built = buildRows(
       fresh,
@@ -282,7 +285,8 @@ export class EventWriter {
     // Stamp the batch: readers that load "up to batch N" and follow on from there rely on it.
     const seq = this.batchSeq + 1
     built.rows.seq = seq
-    for (const rows of [built.rows.events, built.rows.traits, built.rows.identities, built.rows.consent]) for (const r of rows) r.ingest_seq = seq
+    for (const rows of [built.rows.events, built.rows.traits, built.rows.identities, built.rows.consent])
+      for (const r of rows) r.ingest_seq = seq
     await insertRows(this.opts.client, built.rows)
     this.batchSeq = seq
 
@@ -291,7 +295,13 @@ export class EventWriter {
     if (this.knownLinks.size > 500_000) this.knownLinks.clear()
     for (const l of built.newLinks) this.knownLinks.add(l)
     this.opts.consent.apply(built.consentChanges)
-    const stats = { received: events.length, stored: fresh.length, duplicates: events.length - fresh.length, consentLimited: built.consentLimited, durationMs: this.now() - started }
+    const stats = {
+      received: events.length,
+      stored: fresh.length,
+      duplicates: events.length - fresh.length,
+      consentLimited: built.consentLimited,
+      durationMs: this.now() - started,
+    }
     for (const l of this.flushListeners) l(stats)
     return { events: fresh, consent: built.consentChanges, rows: built.rows }
   }

@@ -34,13 +34,19 @@ export class IngestService {
   }
 
   prepare(req: IngestRequest): IngestEvent[] {
-    const base = { source: req.source, receivedAt: req.receivedAt, dropKey: this.opts.dropKey, consentCategoryMap: this.opts.consentCategoryMap }
+    const base = {
+      source: req.source,
+      receivedAt: req.receivedAt,
+      dropKey: this.opts.dropKey,
+      consentCategoryMap: this.opts.consentCategoryMap,
+    }
     if (req.kind !== 'batch') {
       if (req.bodyBytes > MAX_EVENT_BYTES)
         throw new PayloadTooLargeError(`An event may be at most ${MAX_EVENT_BYTES} bytes; this one is ${req.bodyBytes}`, [
           { path: '(body)', rule: 'max_bytes', message: `must be at most ${MAX_EVENT_BYTES} bytes` },
         ])
-      if (!isRecord(req.body)) throw new ValidationError('The body must be a JSON object', [{ path: '(body)', rule: 'type', message: 'must be an object' }])
+      if (!isRecord(req.body))
+        throw new ValidationError('The body must be a JSON object', [{ path: '(body)', rule: 'type', message: 'must be an object' }])
       const raw = parseOrThrow(segmentEvent, { ...req.body, type: req.kind }, `${req.kind} event`)
       return [normalizeEvent(raw, base)]
     }
@@ -64,11 +70,18 @@ export class IngestService {
         tooLarge.push({ path: `batch[${i}]`, rule: 'max_bytes', message: `must be at most ${MAX_EVENT_BYTES} bytes` })
       else events.push(event)
     })
-    if (tooLarge.length) throw new PayloadTooLargeError(`${tooLarge.length} event(s) in the batch exceed ${MAX_EVENT_BYTES} bytes; nothing was stored`, tooLarge)
+    if (tooLarge.length)
+      throw new PayloadTooLargeError(
+        `${tooLarge.length} event(s) in the batch exceed ${MAX_EVENT_BYTES} bytes; nothing was stored`,
+        tooLarge,
+      )
     if (issues.length) {
       const bad = new Set(issues.map((i) => i.path.slice(0, i.path.indexOf(']') + 1)))
       throw new ValidationError(
-        `${bad.size} of ${envelope.batch.length} events are invalid; nothing was stored: ${issues.slice(0, 5).map((i) => `${i.path} ${i.message}`).join('; ')}`,
+        `${bad.size} of ${envelope.batch.length} events are invalid; nothing was stored: ${issues
+          .slice(0, 5)
+          .map((i) => `${i.path} ${i.message}`)
+          .join('; ')}`,
         issues.slice(0, MAX_REPORTED_ISSUES),
       )
     }

@@ -29,7 +29,16 @@ export function correctedTimestamp(receivedAt: number, timestamp?: string, sentA
 
 /** What an event weighs as stored — its JSON parts plus a margin for the fixed fields. */
 export function storedSize(e: IngestEvent): number {
-  return e.json.properties.length + e.json.traits.length + e.json.context.length + e.event.length + e.name.length + e.userId.length + e.anonymousId.length + 200
+  return (
+    e.json.properties.length +
+    e.json.traits.length +
+    e.json.context.length +
+    e.event.length +
+    e.name.length +
+    e.userId.length +
+    e.anonymousId.length +
+    200
+  )
 }
 
 export function normalizeEvent(raw: SegmentEvent, opts: NormalizeOptions): IngestEvent {

@@ -26,13 +26,50 @@ export interface EventRow {
   ingest_seq: number
 }
 export const EVENT_COLUMNS = [
-  'message_id', 'source', 'type', 'event', 'name', 'user_id', 'anonymous_id', 'user_key', 'timestamp', 'original_timestamp',
-  'sent_at', 'received_at', 'properties', 'traits', 'context', 'group_id', 'previous_id', 'consent_limited', 'ingest_seq',
+  'message_id',
+  'source',
+  'type',
+  'event',
+  'name',
+  'user_id',
+  'anonymous_id',
+  'user_key',
+  'timestamp',
+  'original_timestamp',
+  'sent_at',
+  'received_at',
+  'properties',
+  'traits',
+  'context',
+  'group_id',
+  'previous_id',
+  'consent_limited',
+  'ingest_seq',
 ] as const satisfies readonly (keyof EventRow)[]
 
-export interface TraitRow { user_key: string; key: string; value: string; updated_at: number; message_id: string; ingest_seq?: number }
-export interface ContactRow { user_key: string; kind: string; value_enc: string; lookup_hash: string; updated_at: number }
-export interface IdentityRow { user_id: string; anonymous_id: string; kind: string; linked_at: number; message_id: string; ingest_seq?: number }
+export interface TraitRow {
+  user_key: string
+  key: string
+  value: string
+  updated_at: number
+  message_id: string
+  ingest_seq?: number
+}
+export interface ContactRow {
+  user_key: string
+  kind: string
+  value_enc: string
+  lookup_hash: string
+  updated_at: number
+}
+export interface IdentityRow {
+  user_id: string
+  anonymous_id: string
+  kind: string
+  linked_at: number
+  message_id: string
+  ingest_seq?: number
+}
 export interface ConsentRow {
   user_key: string
   topic: string
@@ -122,7 +159,15 @@ export function identityRows(e: IngestEvent): IdentityRow[] {
     return [{ user_id: e.userId, anonymous_id: e.previousId, kind: 'alias', linked_at: e.timestamp, message_id: e.messageId }]
   // Any message carrying both ids links them (Segment's identify does; track/page with both do too).
   if (e.userId && e.anonymousId)
-    return [{ user_id: e.userId, anonymous_id: e.anonymousId, kind: e.type === 'identify' ? 'identify' : 'event', linked_at: e.timestamp, message_id: e.messageId }]
+    return [
+      {
+        user_id: e.userId,
+        anonymous_id: e.anonymousId,
+        kind: e.type === 'identify' ? 'identify' : 'event',
+        linked_at: e.timestamp,
+        message_id: e.messageId,
+      },
+    ]
   return []
 }
 

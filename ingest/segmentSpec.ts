@@ -31,17 +31,38 @@ const common = {
 }
 
 export const trackEvent = z
-  .object({ ...common, type: z.literal('track'), event: z.string().min(1, 'must not be empty').max(200), properties: jsonObject.optional() })
+  .object({
+    ...common,
+    type: z.literal('track'),
+    event: z.string().min(1, 'must not be empty').max(200),
+    properties: jsonObject.optional(),
+  })
   .meta({ id: 'TrackEvent' })
-export const identifyEvent = z.object({ ...common, type: z.literal('identify'), traits: jsonObject.optional() }).meta({ id: 'IdentifyEvent' })
+export const identifyEvent = z
+  .object({ ...common, type: z.literal('identify'), traits: jsonObject.optional() })
+  .meta({ id: 'IdentifyEvent' })
 export const pageEvent = z
-  .object({ ...common, type: z.literal('page'), name: z.string().max(200).optional(), category: z.string().max(200).optional(), properties: jsonObject.optional() })
+  .object({
+    ...common,
+    type: z.literal('page'),
+    name: z.string().max(200).optional(),
+    category: z.string().max(200).optional(),
+    properties: jsonObject.optional(),
+  })
   .meta({ id: 'PageEvent' })
 export const screenEvent = z
-  .object({ ...common, type: z.literal('screen'), name: z.string().max(200).optional(), category: z.string().max(200).optional(), properties: jsonObject.optional() })
+  .object({
+    ...common,
+    type: z.literal('screen'),
+    name: z.string().max(200).optional(),
+    category: z.string().max(200).optional(),
+    properties: jsonObject.optional(),
+  })
   .meta({ id: 'ScreenEvent' })
 export const aliasEvent = z.object({ ...common, type: z.literal('alias'), previousId: identifier }).meta({ id: 'AliasEvent' })
-export const groupEvent = z.object({ ...common, type: z.literal('group'), groupId: identifier, traits: jsonObject.optional() }).meta({ id: 'GroupEvent' })
+export const groupEvent = z
+  .object({ ...common, type: z.literal('group'), groupId: identifier, traits: jsonObject.optional() })
+  .meta({ id: 'GroupEvent' })
 
 export const segmentEvent = z
   .discriminatedUnion('type', [trackEvent, identifyEvent, pageEvent, screenEvent, aliasEvent, groupEvent])

@@ -13,8 +13,18 @@ export const CONTENT_DELAY_FLAG = 'content_follow_up.delay'
 
 /** The delays of browse abandonment (72 h) and content follow-up (2 h), as duration flags. */
 export const journeyDelayFlags = [
-  { key: BROWSE_DELAY_FLAG, type: 'duration', defaultValue: '72h', description: 'Browse abandonment: how long after a product view, with no purchase, the offer or social proof goes out' },
-  { key: CONTENT_DELAY_FLAG, type: 'duration', defaultValue: '2h', description: 'Content follow-up: how long after a post or video view the related products go out' },
+  {
+    key: BROWSE_DELAY_FLAG,
+    type: 'duration',
+    defaultValue: '72h',
+    description: 'Browse abandonment: how long after a product view, with no purchase, the offer or social proof goes out',
+  },
+  {
+    key: CONTENT_DELAY_FLAG,
+    type: 'duration',
+    defaultValue: '2h',
+    description: 'Content follow-up: how long after a post or video view the related products go out',
+  },
 ] as const
 
 /** Cart abandonment: a reminder with product images and a code 15 min (flag / timing experiment) after a cart is not checked out; that cart's purchase ends it. */

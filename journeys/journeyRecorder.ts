@@ -92,43 +92,48 @@ export class JourneyRecorder {
   run(r: RunRecord): Promise<void> {
     if (this.isErased?.(r.userKey, r.trigger.timestamp)) return Promise.resolve()
     const key = r.at === undefined ? undefined : `run\u0000${r.workflowId}\u0000${r.phase}\u0000${r.at}\u0000${r.trigger.messageId}`
-    return this.once(key, () => this.runs.add({
-      workflow_id: r.workflowId,
-      journey_id: r.journeyId,
-      journey_version: r.journeyVersion,
-      user_key: r.userKey,
-      correlation: r.correlation,
-      phase: r.phase,
-      outcome: r.outcome ?? '',
-      trigger_message_id: r.trigger.messageId,
-      trigger_event: r.trigger.event,
-      trigger_at: r.trigger.timestamp,
-      received_at: r.trigger.receivedAt,
-      at: r.at ?? this.now(),
-      is_test: r.test ? 1 : 0,
-    }))
+    return this.once(key, () =>
+      this.runs.add({
+        workflow_id: r.workflowId,
+        journey_id: r.journeyId,
+        journey_version: r.journeyVersion,
+        user_key: r.userKey,
+        correlation: r.correlation,
+        phase: r.phase,
+        outcome: r.outcome ?? '',
+        trigger_message_id: r.trigger.messageId,
+        trigger_event: r.trigger.event,
+        trigger_at: r.trigger.timestamp,
+        received_at: r.trigger.receivedAt,
+        at: r.at ?? this.now(),
+        is_test: r.test ? 1 : 0,
+      }),
+    )
   }
 
   step(s: StepRecord): Promise<void> {
     if (this.isErased?.(s.userKey, s.at ?? this.now())) return Promise.resolve()
-    const key = s.at === undefined ? undefined : `step\u0000${s.workflowId}\u0000${s.stepId}\u0000${s.outcome}\u0000${s.at}\u0000${s.messageId ?? ''}`
-    return this.once(key, () => this.steps.add({
-      workflow_id: s.workflowId,
-      journey_id: s.journeyId,
-      journey_version: s.journeyVersion,
-      user_key: s.userKey,
-      step_id: s.stepId,
-      step_type: s.stepType,
-      outcome: s.outcome,
-      reason: s.reason ?? '',
-      scheduled_at: s.scheduledAt ?? null,
-      at: s.at ?? this.now(),
-      experiment_key: s.experimentKey ?? '',
-      variant: s.variant ?? '',
-      flags: JSON.stringify(s.flags ?? {}),
-      message_id: s.messageId ?? '',
-      is_test: s.test ? 1 : 0,
-    }))
+    const key =
+      s.at === undefined ? undefined : `step\u0000${s.workflowId}\u0000${s.stepId}\u0000${s.outcome}\u0000${s.at}\u0000${s.messageId ?? ''}`
+    return this.once(key, () =>
+      this.steps.add({
+        workflow_id: s.workflowId,
+        journey_id: s.journeyId,
+        journey_version: s.journeyVersion,
+        user_key: s.userKey,
+        step_id: s.stepId,
+        step_type: s.stepType,
+        outcome: s.outcome,
+        reason: s.reason ?? '',
+        scheduled_at: s.scheduledAt ?? null,
+        at: s.at ?? this.now(),
+        experiment_key: s.experimentKey ?? '',
+        variant: s.variant ?? '',
+        flags: JSON.stringify(s.flags ?? {}),
+        message_id: s.messageId ?? '',
+        is_test: s.test ? 1 : 0,
+      }),
+    )
   }
 
   /**

@@ -16,7 +16,10 @@ export const stepId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a 
 /** "15m", "1h", "90s", "250ms", "3d" — or milliseconds. */
 export const span = z
   .union([z.string(), z.number().int().min(0)])
-  .refine((v) => parseDuration(v) !== null, { message: 'must be a duration like 250ms, 90s, 15m, 24h, 3d (or milliseconds)', params: { rule: 'duration' } })
+  .refine((v) => parseDuration(v) !== null, {
+    message: 'must be a duration like 250ms, 90s, 15m, 24h, 3d (or milliseconds)',
+    params: { rule: 'duration' },
+  })
   .refine((v) => (parseDuration(v) ?? 0) <= 366 * 86_400_000, { message: 'must be at most a year', params: { rule: 'max' } })
   .meta({ examples: ['15m', '72h'] })
 
@@ -60,8 +63,15 @@ export const delayStep = z
     ...next,
   })
   .strict()
-  .refine((s) => s.duration !== undefined || s.flag || s.until, { message: 'a delay needs duration, flag or until', params: { rule: 'required' } })
-  .refine((s) => !(s.duration !== undefined && s.flag), { message: 'give duration or flag, not both', path: ['flag'], params: { rule: 'exclusive' } })
+  .refine((s) => s.duration !== undefined || s.flag || s.until, {
+    message: 'a delay needs duration, flag or until',
+    params: { rule: 'required' },
+  })
+  .refine((s) => !(s.duration !== undefined && s.flag), {
+    message: 'give duration or flag, not both',
+    path: ['flag'],
+    params: { rule: 'exclusive' },
+  })
 
 export const waitStep = z
   .object({
@@ -74,7 +84,15 @@ export const waitStep = z
   })
   .strict()
 
-export const conditionStep = z.object({ ...base, type: z.literal('condition'), when: z.array(conditionTest).min(1).max(20), then: stepId.optional(), else: stepId.optional() }).strict()
+export const conditionStep = z
+  .object({
+    ...base,
+    type: z.literal('condition'),
+    when: z.array(conditionTest).min(1).max(20),
+    then: stepId.optional(),
+    else: stepId.optional(),
+  })
+  .strict()
 
 export const experimentStep = z
   .object({
@@ -101,12 +119,20 @@ export const sendStep = z
   .strict()
 
 export const updateTraitStep = z
-  .object({ ...base, type: z.literal('update_trait'), key: z.string().min(1).max(200), value: z.union([z.string(), z.number(), z.boolean(), z.null()]), ...next })
+  .object({
+    ...base,
+    type: z.literal('update_trait'),
+    key: z.string().min(1).max(200),
+    value: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+    ...next,
+  })
   .strict()
 
 export const exitStep = z.object({ ...base, type: z.literal('exit') }).strict()
 
-export const step = z.discriminatedUnion('type', [delayStep, waitStep, conditionStep, experimentStep, sendStep, updateTraitStep, exitStep]).meta({ id: 'JourneyStep' })
+export const step = z
+  .discriminatedUnion('type', [delayStep, waitStep, conditionStep, experimentStep, sendStep, updateTraitStep, exitStep])
+  .meta({ id: 'JourneyStep' })
 
 export const trigger = z
   .discriminatedUnion('type', [

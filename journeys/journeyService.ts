@@ -33,7 +33,15 @@ export class JourneyService {
   private readonly listeners: (() => void)[] = []
   private readonly now: () => number
 
-  constructor(private readonly opts: { client: ClickHouseClient; catalog: JourneyCatalog; pollMs?: number; now?: () => number; log?: (msg: string, extra?: Record<string, unknown>) => void }) {
+  constructor(
+    private readonly opts: {
+      client: ClickHouseClient
+      catalog: JourneyCatalog
+      pollMs?: number
+      now?: () => number
+      log?: (msg: string, extra?: Record<string, unknown>) => void
+    },
+  ) {
     this.now = opts.now ?? Date.now
   }
 
@@ -54,7 +62,10 @@ export class JourneyService {
   }
 
   start(): void {
-    this.poller = setInterval(() => void this.refresh().catch((err) => this.opts.log?.('journey refresh failed', { err: String(err) })), this.opts.pollMs ?? 500)
+    this.poller = setInterval(
+      () => void this.refresh().catch((err) => this.opts.log?.('journey refresh failed', { err: String(err) })),
+      this.opts.pollMs ?? 500,
+    )
     this.poller.unref()
   }
 
@@ -115,7 +126,9 @@ export class JourneyService {
     const cur = this.get(id)
     if (cur.status === status) return cur
     if (!MOVES[cur.status].includes(status))
-      throw new ConflictError(`A ${cur.status} journey cannot become ${status}`, [{ path: 'status', rule: 'transition', message: `${cur.status} → ${status} is not allowed` }])
+      throw new ConflictError(`A ${cur.status} journey cannot become ${status}`, [
+        { path: 'status', rule: 'transition', message: `${cur.status} → ${status} is not allowed` },
+      ])
     if (status === 'active') this.check(cur.definition) // references may have gone since it was saved
     return this.write(cur.definition, status, cur.version + 1)
   }
@@ -147,7 +160,11 @@ export class JourneyService {
 
   /** A definition as it was at a version (runs carry theirs; this serves the API's history). */
   async version(id: string, version: number): Promise<JourneyDefinition> {
-    const [row] = await selectRows<{ definition: string }>(this.opts.client, 'SELECT definition FROM journeys WHERE id = {id:String} AND version = {v:UInt32} LIMIT 1', { id, v: version })
+    const [row] = await selectRows<{ definition: string }>(
+      this.opts.client,
+      'SELECT definition FROM journeys WHERE id = {id:String} AND version = {v:UInt32} LIMIT 1',
+      { id, v: version },
+    )
     if (!row) throw new NotFoundError(`No version ${version} of journey "${id}"`)
     return JSON.parse(row.definition) as JourneyDefinition
   }

@@ -21,7 +21,10 @@ export class RoutingProgress {
   ) {}
 
   start(intervalMs = 1000): void {
-    this.timer = setInterval(() => void this.save().catch((err) => this.log('routing progress not saved', { err: String(err) })), intervalMs)
+    this.timer = setInterval(
+      () => void this.save().catch((err) => this.log('routing progress not saved', { err: String(err) })),
+      intervalMs,
+    )
     this.timer.unref()
   }
 
@@ -44,7 +47,10 @@ export class RoutingProgress {
    * ignore messages they have seen). `storedSeq`: where a store with no progress yet starts.
    */
   async resume(storedSeq: number): Promise<void> {
-    const [p] = await selectRows<{ s: number | string; n: number | string }>(this.client, 'SELECT max(seq) AS s, count() AS n FROM journey_router_progress')
+    const [p] = await selectRows<{ s: number | string; n: number | string }>(
+      this.client,
+      'SELECT max(seq) AS s, count() AS n FROM journey_router_progress',
+    )
     if (!Number(p?.n)) {
       // A new store (or one from before routing was tracked): nothing earlier is replayed.
       this.router.resumeFrom(storedSeq)
@@ -53,7 +59,17 @@ export class RoutingProgress {
     }
     const from = Number(p!.s)
     this.router.resumeFrom(from)
-    const rows = await selectRows<{ message_id: string; type: string; event: string; user_key: string; properties: string; context: string; ts: string; received: string; seq: string }>(
+    const rows = await selectRows<{
+      message_id: string
+      type: string
+      event: string
+      user_key: string
+      properties: string
+      context: string
+      ts: string
+      received: string
+      seq: string
+    }>(
       this.client,
       `SELECT message_id, type, event, user_key, properties, context, toUnixTimestamp64Milli(timestamp) AS ts, toUnixTimestamp64Milli(received_at) AS received, ingest_seq AS seq
        FROM events WHERE ingest_seq > {from:UInt64} ORDER BY ingest_seq, timestamp LIMIT 200000`,
@@ -61,7 +77,13 @@ export class RoutingProgress {
     )
     if (!rows.length) return
     const started = new Set(
-      (await selectRows<{ id: string }>(this.client, 'SELECT DISTINCT trigger_message_id AS id FROM journey_runs WHERE trigger_message_id IN {ids:Array(String)}', { ids: rows.map((r) => r.message_id) })).map((r) => r.id),
+      (
+        await selectRows<{ id: string }>(
+          this.client,
+          'SELECT DISTINCT trigger_message_id AS id FROM journey_runs WHERE trigger_message_id IN {ids:Array(String)}',
+          { ids: rows.map((r) => r.message_id) },
+        )
+      ).map((r) => r.id),
     )
     // Only what routing reads of an event: the row has no more.
     const bySeq = new Map<number, IngestEvent[]>()

@@ -31,7 +31,15 @@ export function scheduleFanOut(d: FanOutDeps) {
       for (let i = 0; i < entering.length; i += PARALLEL)
         await Promise.all(
           entering.slice(i, i + PARALLEL).map((u) => {
-            const trigger = { messageId: boundedMessageId(`schedule:${journeyId}:${slot}:${u}`), event: 'Scheduled', type: 'schedule', userKey: u, properties: { journey: journeyId }, timestamp: slot, receivedAt: slot }
+            const trigger = {
+              messageId: boundedMessageId(`schedule:${journeyId}:${slot}:${u}`),
+              event: 'Scheduled',
+              type: 'schedule',
+              userKey: u,
+              properties: { journey: journeyId },
+              timestamp: slot,
+              receivedAt: slot,
+            }
             return d.runs.start(j.definition, j.version, u, trigger, { test: d.isTestUser(u) })
           }),
         )

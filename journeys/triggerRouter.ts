@@ -7,7 +7,13 @@ import type { StoredJourney } from './journeyService.js'
 
 /** What the router needs of Temporal (workflows/journeyRuns.ts) — an interface so it can be tested alone. */
 export interface RunPort {
-  start(journey: JourneyDefinition, version: number, userKey: string, trigger: JourneyEvent, opts: { correlation?: string; test: boolean }): Promise<unknown>
+  start(
+    journey: JourneyDefinition,
+    version: number,
+    userKey: string,
+    trigger: JourneyEvent,
+    opts: { correlation?: string; test: boolean },
+  ): Promise<unknown>
   signalEvent(workflowId: string, event: JourneyEvent): Promise<boolean>
   signalExit(workflowId: string, reason: string): Promise<boolean>
   openRuns(userKey: string, journeyId?: string): Promise<{ workflowId: string; journeyId: string }[]>
@@ -114,7 +120,7 @@ export class TriggerRouter {
    */
   handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[], seq = 0, skipStarts?: ReadonlySet<string>): void {
     this.currentSeq = seq
-    if (seq) this.seqs.push(seq), this.open.set(seq, (this.open.get(seq) ?? 0) + 1)
+    if (seq) (this.seqs.push(seq), this.open.set(seq, (this.open.get(seq) ?? 0) + 1))
     try {
       for (const e of events) this.routeEvent(e, skipStarts)
       for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])
@@ -161,7 +167,12 @@ export class TriggerRouter {
 
   private routeEvent(e: IngestEvent, skipStarts?: ReadonlySet<string>): void {
     if (!e.userKey) return
-    if (this.opts.maxTriggerAgeMs !== undefined && e.receivedAt - e.timestamp > this.opts.maxTriggerAgeMs && this.index.byTrigger.has(e.type === 'track' ? e.event : e.type)) this.staleTriggers++
+    if (
+      this.opts.maxTriggerAgeMs !== undefined &&
+      e.receivedAt - e.timestamp > this.opts.maxTriggerAgeMs &&
+      this.index.byTrigger.has(e.type === 'track' ? e.event : e.type)
+    )
+      this.staleTriggers++
     const je = toJourneyEvent(e)
     const name = je.event
     const started = new Set<string>()
@@ -187,7 +198,8 @@ export class TriggerRouter {
         // A user-level event for runs keyed by something else: ask Temporal which are open.
         const t0 = this.now()
         this.enqueue(async () => {
-          for (const r of await this.opts.runs.openRuns(e.userKey, j.definition.id)) if (!started.has(r.workflowId)) await this.opts.runs.signalEvent(r.workflowId, je)
+          for (const r of await this.opts.runs.openRuns(e.userKey, j.definition.id))
+            if (!started.has(r.workflowId)) await this.opts.runs.signalEvent(r.workflowId, je)
           this.routed_('signal', this.now() - t0)
         })
       } else {
@@ -205,7 +217,10 @@ export class TriggerRouter {
         this.erasedTriggers++
         return
       }
-      await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, { ...(correlation !== undefined ? { correlation } : {}), test })
+      await this.opts.runs.start(j.definition, j.version, trigger.userKey, trigger, {
+        ...(correlation !== undefined ? { correlation } : {}),
+        test,
+      })
       this.routed_('start', this.now() - t0, trigger.userKey)
     })
   }
@@ -223,7 +238,8 @@ export class TriggerRouter {
     const ids = new Set(journeys.map((j) => j.definition.id))
     const t0 = this.now()
     this.enqueue(async () => {
-      for (const r of await this.opts.runs.openRuns(userKey)) if (ids.has(r.journeyId)) await this.opts.runs.signalExit(r.workflowId, reason)
+      for (const r of await this.opts.runs.openRuns(userKey))
+        if (ids.has(r.journeyId)) await this.opts.runs.signalExit(r.workflowId, reason)
       this.routed_('exit', this.now() - t0)
     })
   }
@@ -351,7 +367,14 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
   return out
 }
 
-
 function emptyIndex(): Index {
-  return { byTrigger: new Map(), bySegmentEntry: new Map(), bySegmentExit: new Map(), correlated: [], byUserEvent: new Map(), exitOnSegment: new Map(), byConsentTopic: new Map() }
+  return {
+    byTrigger: new Map(),
+    bySegmentEntry: new Map(),
+    bySegmentExit: new Map(),
+    correlated: [],
+    byUserEvent: new Map(),
+    exitOnSegment: new Map(),
+    byConsentTopic: new Map(),
+  }
 }

@@ -31,7 +31,10 @@ export function successors(steps: JourneyStep[], i: number): { field: string; to
         { field: 'else', to: s.else ?? fallthrough },
       ]
     case 'experiment':
-      return [...Object.entries(s.branches).map(([k, to]) => ({ field: `branches.${k}`, to })), { field: 'next', to: s.next ?? fallthrough }]
+      return [
+        ...Object.entries(s.branches).map(([k, to]) => ({ field: `branches.${k}`, to })),
+        { field: 'next', to: s.next ?? fallthrough },
+      ]
     default:
       return [{ field: 'next', to: s.next ?? fallthrough }]
   }
@@ -62,7 +65,7 @@ export function validateJourney(j: JourneyDefinition, catalog: JourneyCatalog): 
     const i = queue.pop()!
     for (const { to } of successors(j.steps, i)) {
       const k = to === undefined ? undefined : index.get(to)
-      if (k !== undefined && !reached.has(k)) reached.add(k), queue.push(k)
+      if (k !== undefined && !reached.has(k)) (reached.add(k), queue.push(k))
     }
   }
   j.steps.forEach((s, i) => {
@@ -72,15 +75,21 @@ export function validateJourney(j: JourneyDefinition, catalog: JourneyCatalog): 
   if (loop) add(`steps[${index.get(loop[0]!)}]`, 'cycle', `steps ${loop.join(' → ')} loop without a delay or wait`)
 
   // Entry and exit rules.
-  if (j.entry.reentry === 'cooldown' && j.entry.cooldown === undefined) add('entry.cooldown', 'required', 're-entry "cooldown" needs a cooldown')
+  if (j.entry.reentry === 'cooldown' && j.entry.cooldown === undefined)
+    add('entry.cooldown', 'required', 're-entry "cooldown" needs a cooldown')
   const needsKey = (m: { match: string }) => m.match === 'correlation'
   j.exit.forEach((e, i) => {
-    if (e.type === 'event' && needsKey(e) && !j.entry.correlationKey) add(`exit[${i}].match`, 'correlation_key', 'matching by correlation needs entry.correlationKey')
+    if (e.type === 'event' && needsKey(e) && !j.entry.correlationKey)
+      add(`exit[${i}].match`, 'correlation_key', 'matching by correlation needs entry.correlationKey')
     if (e.type === 'segment_exit' && !catalog.hasSegment(e.segment)) add(`exit[${i}].segment`, 'reference', `no segment "${e.segment}"`)
   })
-  if ((j.trigger.type === 'segment_entry' || j.trigger.type === 'segment_exit' || j.trigger.type === 'schedule') && !catalog.hasSegment(j.trigger.segment))
+  if (
+    (j.trigger.type === 'segment_entry' || j.trigger.type === 'segment_exit' || j.trigger.type === 'schedule') &&
+    !catalog.hasSegment(j.trigger.segment)
+  )
     add('trigger.segment', 'reference', `no segment "${j.trigger.segment}"`)
-  if (j.entry.correlationKey && j.trigger.type !== 'event') add('entry.correlationKey', 'event_trigger', 'a correlation key needs an event trigger (it is read from the trigger event)')
+  if (j.entry.correlationKey && j.trigger.type !== 'event')
+    add('entry.correlationKey', 'event_trigger', 'a correlation key needs an event trigger (it is read from the trigger event)')
 
   // What steps refer to.
   j.steps.forEach((s, i) => {
@@ -93,17 +102,22 @@ export function validateJourney(j: JourneyDefinition, catalog: JourneyCatalog): 
     if (s.type === 'delay' && s.flag) {
       const type = catalog.flagType(s.flag.key)
       if (type === undefined) add(`${at}.flag.key`, 'reference', `no flag "${s.flag.key}"`)
-      else if (type !== 'duration' && type !== 'number') add(`${at}.flag.key`, 'type', `flag "${s.flag.key}" is a ${type} flag; a delay needs a duration`)
+      else if (type !== 'duration' && type !== 'number')
+        add(`${at}.flag.key`, 'type', `flag "${s.flag.key}" is a ${type} flag; a delay needs a duration`)
     }
-    if (s.type === 'wait' && needsKey(s.for) && !j.entry.correlationKey) add(`${at}.for.match`, 'correlation_key', 'matching by correlation needs entry.correlationKey')
+    if (s.type === 'wait' && needsKey(s.for) && !j.entry.correlationKey)
+      add(`${at}.for.match`, 'correlation_key', 'matching by correlation needs entry.correlationKey')
     if (s.type === 'condition')
       s.when.forEach((t, k) => {
-        if ('segment' in t && !catalog.hasSegment(t.segment.id)) add(`${at}.when[${k}].segment.id`, 'reference', `no segment "${t.segment.id}"`)
+        if ('segment' in t && !catalog.hasSegment(t.segment.id))
+          add(`${at}.when[${k}].segment.id`, 'reference', `no segment "${t.segment.id}"`)
       })
     if (s.type === 'experiment') {
       const variants = catalog.variantsOf(s.experiment)
       if (!variants) add(`${at}.experiment`, 'reference', `no experiment "${s.experiment}"`)
-      else for (const k of Object.keys(s.branches)) if (!variants.includes(k)) add(`${at}.branches.${k}`, 'reference', `experiment "${s.experiment}" has no variant "${k}"`)
+      else
+        for (const k of Object.keys(s.branches))
+          if (!variants.includes(k)) add(`${at}.branches.${k}`, 'reference', `experiment "${s.experiment}" has no variant "${k}"`)
     }
   })
   return issues
@@ -130,9 +144,10 @@ function loopWithoutWait(steps: JourneyStep[], index: Map<string, number>): stri
     state.set(i, 'done')
     return undefined
   }
-  for (let i = 0; i < steps.length; i++) if (instant(i) && !state.has(i)) {
-    const found = visit(i)
-    if (found) return found
-  }
+  for (let i = 0; i < steps.length; i++)
+    if (instant(i) && !state.has(i)) {
+      const found = visit(i)
+      if (found) return found
+    }
   return undefined
 }

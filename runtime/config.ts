@@ -10,9 +10,12 @@ import { parseSendGridPublicKey } from '../delivery/webhooks/sendGridSignature.j
  */
 const port = z.coerce.number().int().min(1).max(65535)
 const positiveInt = z.coerce.number().int().positive()
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+)
 
 const envSchema = z.object({
   PORT: port.default(3000),
@@ -24,7 +27,10 @@ const envSchema = z.object({
   WRITE_KEYS: csv.optional(),
   PUBLIC_URL: z.url().optional(),
 
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('nudge'),
   TEMPORAL_PORT: port.default(7233),
@@ -33,12 +39,18 @@ const envSchema = z.object({
   // When set, the Temporal worker exports its own Prometheus metrics (e.g. temporal_workflow_task_execution_failed) on this port.
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // Role `all`: start runs eagerly on this process's worker (their first task skips task matching).
-  TEMPORAL_EAGER_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  TEMPORAL_EAGER_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 
   CLICKHOUSE_URL: z.url().optional(),
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier').optional(),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier')
+    .optional(),
 
   NUDGE_ENCRYPTION_KEY: z.string().optional(),
   // Signs tracking, unsubscribe and view-in-browser links; independent of the encryption key.
@@ -49,7 +61,9 @@ const envSchema = z.object({
   CONSENT_DEFAULTS: z.string().default('tracking:granted,marketing:granted,transactional:granted'),
   CONSENT_CATEGORY_MAP: z
     .string()
-    .default('analytics:tracking,tracking:tracking,performance:tracking,marketing:marketing,advertising:marketing,email:marketing,transactional:transactional,necessary:transactional'),
+    .default(
+      'analytics:tracking,tracking:tracking,performance:tracking,marketing:marketing,advertising:marketing,email:marketing,transactional:transactional,necessary:transactional',
+    ),
 
   INGEST_MAX_BATCH_ROWS: positiveInt.default(20_000),
   INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
@@ -67,23 +81,38 @@ const envSchema = z.object({
   // How often a process looks for experiment and flag changes made by another one.
   CONFIG_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   // Delivery. Without SMTP_URL, mail goes to the embedded capture mailbox (GET /api/messages).
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://… or smtps://…').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be smtp://… or smtps://…')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('Nudge <nudge@localhost>'),
   MAILBOX_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   // At most N marketing emails per window per user, across journeys ("1/16h"; "" = no cap).
-  FREQUENCY_CAP: z.string().regex(/^(\d+\/\d+(\.\d+)?(ms|s|m|h|d|w))?$/, 'must look like 1/16h').default('1/16h'),
+  FREQUENCY_CAP: z
+    .string()
+    .regex(/^(\d+\/\d+(\.\d+)?(ms|s|m|h|d|w))?$/, 'must look like 1/16h')
+    .default('1/16h'),
   FREQUENCY_CAP_MODE: z.enum(['defer', 'skip']).default('defer'),
   // Capped sends to one user within this window compete: the journey with the higher priority wins.
   FREQUENCY_CAP_PRIORITY_WINDOW_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   // No marketing email in these local hours (user's `timezone` trait, else QUIET_HOURS_TZ); "" = none.
-  QUIET_HOURS: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-08:00').default(''),
+  QUIET_HOURS: z
+    .string()
+    .regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-08:00')
+    .default(''),
   QUIET_HOURS_TZ: z.string().default('UTC'),
   // Test accounts: their journeys run for real but mail only the capture mailbox, and analytics leave them out.
   TEST_USER_IDS: csv.default([]),
   // PUBLIC_URL (above) is where recipients reach tracking, unsubscribe and view-in-browser links
   // (default: this process's own address); use https in production — RFC 8058 one-click needs it.
-  TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  TRACK_OPENS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  TRACK_CLICKS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   // Bounce/complaint webhooks (/webhooks/email/*) authenticate with this key only — never the admin
   // key, never in the URL: X-Nudge-Webhook-Key, Authorization: Bearer, or HTTP Basic password
   // (https://nudge:<key>@host/… in the ESP's endpoint). Unset: webhooks refuse every report.
@@ -94,30 +123,51 @@ const envSchema = z.object({
   // Only these SNS topics may report SES events (comma-separated ARNs); empty = any topic (signature and key still checked).
   SNS_TOPIC_ARNS: csv.default([]),
   // A signed webhook (SNS Timestamp, SendGrid timestamp header) older than this is refused as a replay.
-  WEBHOOK_MAX_AGE: z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h').default('1h'),
+  WEBHOOK_MAX_AGE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h')
+    .default('1h'),
   // Express `trust proxy`: which hops may set X-Forwarded-For (req.ip feeds machine-open detection).
   // "" or false = none (default); true = any; a hop count (1); or names/CIDRs: loopback, 10.0.0.0/8, uniquelocal.
   TRUST_PROXY: z
     .string()
-    .regex(/^(true|false|\d+|((loopback|linklocal|uniquelocal|(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(\/\d{1,3})?)\s*(,\s*|$))+)?$/, 'must be true, false, a hop count, or a list like loopback,10.0.0.0/8')
+    .regex(
+      /^(true|false|\d+|((loopback|linklocal|uniquelocal|(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(\/\d{1,3})?)\s*(,\s*|$))+)?$/,
+      'must be true, false, a hop count, or a list like loopback,10.0.0.0/8',
+    )
     .default(''),
   // When set, GET /metrics requires Authorization: Bearer <METRICS_KEY>; unset = open.
   METRICS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
   SOFT_BOUNCE_LIMIT: positiveInt.default(3),
   // Trigger latency SLO on what Nudge adds to a send (received → started + lateness), and per journey.
-  TRIGGER_LATENCY_SLO: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m').default('5m'),
-  TRIGGER_LATENCY_SLOS: z.string().regex(/^([\w.-]+:\d+(\.\d+)?(ms|s|m|h))?(,[\w.-]+:\d+(\.\d+)?(ms|s|m|h))*$/, 'must look like cart-abandonment:60s,browse:5m').default(''),
+  TRIGGER_LATENCY_SLO: z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m')
+    .default('5m'),
+  TRIGGER_LATENCY_SLOS: z
+    .string()
+    .regex(/^([\w.-]+:\d+(\.\d+)?(ms|s|m|h))?(,[\w.-]+:\d+(\.\d+)?(ms|s|m|h))*$/, 'must look like cart-abandonment:60s,browse:5m')
+    .default(''),
   // A trigger event older than this when it arrives is stale; sends of one user, journey and key this close are duplicates.
-  STALE_TRIGGER_MAX_AGE: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h').default('24h'),
-  DUPLICATE_WINDOW: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h').default('24h'),
+  STALE_TRIGGER_MAX_AGE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
+    .default('24h'),
+  DUPLICATE_WINDOW: z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
+    .default('24h'),
   // How often the false-trigger monitor checks new sends (0 = never; the report still works).
   FALSE_TRIGGER_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
   TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   // Ctrl-C / SIGTERM: how long the worker lets in-flight sends and steps finish before cancelling
   // them (their runs resume after a restart); the worker is forced down 2 s after that.
-  SHUTDOWN_GRACE: z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s').default('8s'),
+  SHUTDOWN_GRACE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s')
+    .default('8s'),
 })
 
 export type Env = z.infer<typeof envSchema>
@@ -152,7 +202,12 @@ export const DEV_ADMIN_KEY = 'admin_demo_key'
 
 /** TRIGGER_LATENCY_SLOS (`cart-abandonment:60s,browse:5m`, already validated) → journey → ms. */
 export function parseJourneySlos(text: string): Record<string, number> {
-  return Object.fromEntries(text.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!]))
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!]),
+  )
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -168,9 +223,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (production && !env.WRITE_KEYS) problems.push('WRITE_KEYS: required when NODE_ENV=production')
   if (env.NUDGE_ENCRYPTION_KEY && !KEY_TEXT.test(env.NUDGE_ENCRYPTION_KEY.trim()))
     problems.push('NUDGE_ENCRYPTION_KEY: must be 32 bytes as 64 hex characters or base64')
-  if (env.NUDGE_LINK_SIGNING_KEY && !KEY_TEXT.test(env.NUDGE_LINK_SIGNING_KEY.trim())) problems.push('NUDGE_LINK_SIGNING_KEY: must be 32 bytes as 64 hex characters or base64')
-  for (const [i, k] of (env.NUDGE_LINK_SIGNING_KEY_PREVIOUS ?? '').split(',').map((x) => x.trim()).filter(Boolean).entries())
-    if (k !== 'derived-from-encryption-key' && !KEY_TEXT.test(k)) problems.push(`NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} must be 32 bytes as 64 hex characters or base64 (or derived-from-encryption-key)`)
+  if (env.NUDGE_LINK_SIGNING_KEY && !KEY_TEXT.test(env.NUDGE_LINK_SIGNING_KEY.trim()))
+    problems.push('NUDGE_LINK_SIGNING_KEY: must be 32 bytes as 64 hex characters or base64')
+  for (const [i, k] of (env.NUDGE_LINK_SIGNING_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .entries())
+    if (k !== 'derived-from-encryption-key' && !KEY_TEXT.test(k))
+      problems.push(
+        `NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} must be 32 bytes as 64 hex characters or base64 (or derived-from-encryption-key)`,
+      )
 
   const writeKeys = new Map<string, string>()
   for (const entry of env.WRITE_KEYS ?? [DEV_WRITE_KEY]) {
@@ -189,7 +252,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   ] as const
   for (const [name, key] of scoped) {
     if (!key) continue
-    if (key === adminKey) problems.push(`${name}: must differ from ADMIN_API_KEY (it is handed to another system; the admin key would go with it)`)
+    if (key === adminKey)
+      problems.push(`${name}: must differ from ADMIN_API_KEY (it is handed to another system; the admin key would go with it)`)
     if (writeKeys.has(key)) problems.push(`${name}: must differ from every WRITE_KEYS key (write keys are public, in browsers and apps)`)
   }
   if (env.WEBHOOK_KEY && env.WEBHOOK_KEY === env.METRICS_KEY) problems.push('METRICS_KEY: must differ from WEBHOOK_KEY')
@@ -225,7 +289,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (old.length < 8) problems.push('ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters')
     if (old === adminKey) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
     if (writeKeys.has(old)) problems.push('ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key (write keys are public)')
-    for (const [name, key] of scoped) if (key && key === old) problems.push(`ADMIN_API_KEY_PREVIOUS: must differ from ${name} (it is handed to another system)`)
+    for (const [name, key] of scoped)
+      if (key && key === old) problems.push(`ADMIN_API_KEY_PREVIOUS: must differ from ${name} (it is handed to another system)`)
   }
   if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)
@@ -241,7 +306,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     consentDefaults,
     consentCategoryMap,
     loyaltyTiers: loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv),
-    frequencyCap: env.FREQUENCY_CAP ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! } : undefined,
+    frequencyCap: env.FREQUENCY_CAP
+      ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! }
+      : undefined,
     quietHours: parseWindow(env.QUIET_HOURS),
     latencySlo: {
       default: parseDuration(env.TRIGGER_LATENCY_SLO)!,
@@ -264,7 +331,10 @@ export function parseTrustProxy(text: string): boolean | number | string {
 
 function pairs(text: string, name: string, problems: string[]): [string, string][] {
   const out: [string, string][] = []
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [a, b, ...rest] = part.split(':')
     if (!a || !b || rest.length) problems.push(`${name}: "${part}" must look like name:value`)
     else out.push([a.trim(), b.trim()])

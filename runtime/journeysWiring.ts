@@ -105,7 +105,11 @@ export async function buildJourneys(d: JourneyDepsIn) {
   // message lookup tracking needs. Where this process ingests, outcomes are also the user's events.
   const messages = new MessageLookup(sendStore.client)
   const clicks = new ClickBursts()
-  d.erasure.register({ name: 'message lookup cache', eraseUser: (s) => messages.forget(s.keys, s.messageIds), knows: (s) => messages.knows(s.keys, s.messageIds) })
+  d.erasure.register({
+    name: 'message lookup cache',
+    eraseUser: (s) => messages.forget(s.keys, s.messageIds),
+    knows: (s) => messages.knows(s.keys, s.messageIds),
+  })
   d.erasure.register({ name: 'click bursts', eraseUser: (s) => clicks.forget(s.messageIds), knows: (s) => clicks.knows(s.messageIds) })
   const suppressions = new SuppressionList(sendStore.client, d.lookupKey)
   const ingest = d.ingest
@@ -113,7 +117,20 @@ export async function buildJourneys(d: JourneyDepsIn) {
     sendStore.client,
     ingest
       ? async (userKey, event, properties, at, messageId) => {
-          await ingest.ingest({ kind: 'track', body: { type: 'track', userId: userKey, event, properties, timestamp: new Date(at).toISOString(), ...(messageId ? { messageId } : {}) }, source: 'nudge-engagement', receivedAt: Date.now(), bodyBytes: 0 })
+          await ingest.ingest({
+            kind: 'track',
+            body: {
+              type: 'track',
+              userId: userKey,
+              event,
+              properties,
+              timestamp: new Date(at).toISOString(),
+              ...(messageId ? { messageId } : {}),
+            },
+            source: 'nudge-engagement',
+            receivedAt: Date.now(),
+            bodyBytes: 0,
+          })
         }
       : undefined,
     d.tombstones,
@@ -196,7 +213,13 @@ export async function buildJourneys(d: JourneyDepsIn) {
       transport,
       computed: async (u) => (await d.segments.profileOf(u)).computed,
       tracking: d.tracking,
-      ...(recs ? { recommend: (u: string, block: RecommendationBlock, productId?: string) => recs.forUser(u, block, { ...(productId ? { productId } : {}) }), behavior: (u: string) => recs.behavior(u) } : {}),
+      ...(recs
+        ? {
+            recommend: (u: string, block: RecommendationBlock, productId?: string) =>
+              recs.forUser(u, block, { ...(productId ? { productId } : {}) }),
+            behavior: (u: string) => recs.behavior(u),
+          }
+        : {}),
       // A worker-only process stores no events: it reads the user's behaviour before such a render.
       ...(recs && d.role === 'worker' ? { prepareUser: (u: string) => recs.reloadUser(u) } : {}),
       extras: { bodies: (row) => bodies.add(row), codes: (row) => codes.add(row) },
@@ -220,13 +243,29 @@ export async function buildJourneys(d: JourneyDepsIn) {
         const traits = await d.users.traits([u])
         return { traits, segments: p.segments, computed: p.computed }
       },
-      fanOut: scheduleFanOut({ journeys, memberPage: (seg, after, limit) => d.segments.memberPage(seg, after, limit), isGranted: (u, t) => d.consent.isGranted(u, t), isTestUser: (u) => testUsers.has(u), runs }),
+      fanOut: scheduleFanOut({
+        journeys,
+        memberPage: (seg, after, limit) => d.segments.memberPage(seg, after, limit),
+        isGranted: (u, t) => d.consent.isGranted(u, t),
+        isTestUser: (u) => testUsers.has(u),
+        runs,
+      }),
       setTrait: async (u, key, value, messageId) => {
         if (d.ingest) {
           // Through ingest, as an identify: stored, deduplicated by message id, seen by segments.
-          await d.ingest.ingest({ kind: 'identify', body: { type: 'identify', userId: u, traits: { [key]: value }, messageId }, source: 'journeys', receivedAt: Date.now(), bodyBytes: 0 })
+          await d.ingest.ingest({
+            kind: 'identify',
+            body: { type: 'identify', userId: u, traits: { [key]: value }, messageId },
+            source: 'journeys',
+            receivedAt: Date.now(),
+            bodyBytes: 0,
+          })
         } else {
-          await sendStore.client.insert({ table: 'traits', format: 'JSONEachRow', values: [{ user_key: u, key, value: JSON.stringify(value), updated_at: Date.now(), message_id: messageId }] })
+          await sendStore.client.insert({
+            table: 'traits',
+            format: 'JSONEachRow',
+            values: [{ user_key: u, key, value: JSON.stringify(value), updated_at: Date.now(), message_id: messageId }],
+          })
         }
       },
     })

@@ -35,22 +35,44 @@ export function addRefusedRowsMetric(registry: Registry, tables: Record<string, 
 export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngine; erased?: Pick<Tombstones, 'onDrop'> }): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'nudge_' })
-  const events = new Counter({ name: 'nudge_ingest_events_total', help: 'Events received by the writer, by outcome', labelNames: ['outcome'], registers: [registry] })
-  const rejects = new Counter({ name: 'nudge_ingest_rejects_total', help: 'Requests answered with an error, by code and status', labelNames: ['code', 'status'], registers: [registry] })
+  const events = new Counter({
+    name: 'nudge_ingest_events_total',
+    help: 'Events received by the writer, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
+  const rejects = new Counter({
+    name: 'nudge_ingest_rejects_total',
+    help: 'Requests answered with an error, by code and status',
+    labelNames: ['code', 'status'],
+    registers: [registry],
+  })
   const flush = new Histogram({
     name: 'nudge_ingest_batch_seconds',
     help: 'Time to store one write batch (dedupe, rows, inserts)',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  new Gauge({ name: 'nudge_ingest_queue_events', help: 'Events accepted and waiting to be stored', registers: [registry], collect() { this.set(deps.writer.queueDepth) } })
+  new Gauge({
+    name: 'nudge_ingest_queue_events',
+    help: 'Events accepted and waiting to be stored',
+    registers: [registry],
+    collect() {
+      this.set(deps.writer.queueDepth)
+    },
+  })
   const evaluation = new Histogram({
     name: 'nudge_segment_evaluation_seconds',
     help: 'From an event being stored to its segments being re-evaluated',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   })
-  const transitions = new Counter({ name: 'nudge_segment_transitions_total', help: 'Segment entries and exits', labelNames: ['segment', 'direction', 'cause'], registers: [registry] })
+  const transitions = new Counter({
+    name: 'nudge_segment_transitions_total',
+    help: 'Segment entries and exits',
+    labelNames: ['segment', 'direction', 'cause'],
+    registers: [registry],
+  })
   new Gauge({
     name: 'nudge_segment_sweep_lag_seconds',
     help: 'Upper bound on how late a time-driven membership change is recorded (interval between sweeps + sweep duration)',
@@ -72,7 +94,12 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
 
   // Late signals of erased people (an old pixel, click, unsubscribe, bounce, a retried event, a
   // send of a run triggered before the erasure): dropped, never stored — counted here.
-  const erasedDropped = new Counter({ name: 'nudge_erased_signals_dropped_total', help: 'Signals of erased users or their mail dropped instead of stored, by kind', labelNames: ['kind'], registers: [registry] })
+  const erasedDropped = new Counter({
+    name: 'nudge_erased_signals_dropped_total',
+    help: 'Signals of erased users or their mail dropped instead of stored, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  })
   deps.erased?.onDrop((kind, n) => erasedDropped.inc({ kind }, n))
 
   deps.writer.onFlush((s) => {
@@ -101,8 +128,22 @@ export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRoute
       registers: [registry],
     })
     router.observe((kind, ms) => routed.observe({ kind }, ms / 1000))
-    new Gauge({ name: 'nudge_journey_routing_queue', help: 'Temporal calls queued or in flight', registers: [registry], collect() { this.set(router.depth) } })
-    new Gauge({ name: 'nudge_journey_routing_retries', help: 'Routing calls that failed 8 times in a row (and are still retried)', registers: [registry], collect() { this.set(router.failed) } })
+    new Gauge({
+      name: 'nudge_journey_routing_queue',
+      help: 'Temporal calls queued or in flight',
+      registers: [registry],
+      collect() {
+        this.set(router.depth)
+      },
+    })
+    new Gauge({
+      name: 'nudge_journey_routing_retries',
+      help: 'Routing calls that failed 8 times in a row (and are still retried)',
+      registers: [registry],
+      collect() {
+        this.set(router.failed)
+      },
+    })
     // The router counts refusals itself (it has no registry); the counter catches up on each scrape.
     let rejectedSeen = 0
     new Counter({
@@ -116,7 +157,12 @@ export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRoute
     })
   }
   if (j.deliverer) {
-    const sends = new Counter({ name: 'nudge_journey_sends_total', help: 'Send steps by journey and outcome (sent, skipped:<reason>, deferred:<reason>)', labelNames: ['journey', 'outcome', 'test'], registers: [registry] })
+    const sends = new Counter({
+      name: 'nudge_journey_sends_total',
+      help: 'Send steps by journey and outcome (sent, skipped:<reason>, deferred:<reason>)',
+      labelNames: ['journey', 'outcome', 'test'],
+      registers: [registry],
+    })
     const latency = new Histogram({
       name: 'nudge_trigger_latency_seconds',
       help: 'Per sent message: from its trigger event being received (kind=received_to_sent) or from its scheduled time (kind=scheduled_to_sent) to the hand-over',
@@ -124,7 +170,12 @@ export function addJourneyMetrics(registry: Registry, j: { router?: TriggerRoute
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],
     })
-    const failures = new Counter({ name: 'nudge_send_failures_total', help: 'Send attempts that failed and are retried by Temporal (store or SMTP trouble)', labelNames: ['journey'], registers: [registry] })
+    const failures = new Counter({
+      name: 'nudge_send_failures_total',
+      help: 'Send attempts that failed and are retried by Temporal (store or SMTP trouble)',
+      labelNames: ['journey'],
+      registers: [registry],
+    })
     j.deliverer.observe((req, r) => {
       sends.inc({ journey: req.journeyId, outcome: r.status === 'sent' ? 'sent' : `${r.status}:${r.reason ?? ''}`, test: String(req.test) })
       if (r.status !== 'sent' || r.reason === 'already_sent' || req.test) return

@@ -127,7 +127,11 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (config.mode.clickhouse === 'external') tombstones.follow(Math.max(config.CONFIG_POLL_MS, 1000), log.warn)
   const erasure = new ErasureRegistry()
   erasure.register({ name: 'tombstone check cache', eraseUser: () => {}, knows: (s) => tombstones.holdsRaw(s.keys) })
-  erasure.register({ name: 'consent state', eraseUser: (s) => consent.forget(s.keys), knows: (s) => s.keys.some((k) => consent.recorded(k).size > 0) })
+  erasure.register({
+    name: 'consent state',
+    eraseUser: (s) => consent.forget(s.keys),
+    knows: (s) => s.keys.some((k) => consent.recorded(k).size > 0),
+  })
   const writer = new EventWriter({
     erased: tombstones,
     client: store.client,
@@ -143,7 +147,12 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   writer.onFlush((s) => log.debug('ingest flush', { ...s }))
   const memoryLog = setInterval(() => {
     const m = process.memoryUsage()
-    log.debug('memory', { rssMb: Math.round(m.rss / 1e6), heapMb: Math.round(m.heapUsed / 1e6), externalMb: Math.round(m.external / 1e6), queued: writer.queueDepth })
+    log.debug('memory', {
+      rssMb: Math.round(m.rss / 1e6),
+      heapMb: Math.round(m.heapUsed / 1e6),
+      externalMb: Math.round(m.external / 1e6),
+      queued: writer.queueDepth,
+    })
   }, 5000)
   memoryLog.unref()
   if (role !== 'worker') {
@@ -164,7 +173,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     sweepIntervalMs: config.SEGMENT_SWEEP_INTERVAL_MS,
     batchMs: config.SEGMENT_BATCH_MS,
     log: log.warn,
-    ...(role !== 'worker' && liveSegments(config) ? { live: { storedSeq: () => writer.storedSeq, pauseWrites: (fn) => writer.exclusive(fn) } } : {}),
+    ...(role !== 'worker' && liveSegments(config)
+      ? { live: { storedSeq: () => writer.storedSeq, pauseWrites: (fn) => writer.exclusive(fn) } }
+      : {}),
   })
   if (role !== 'worker') {
     // Following first, then loading: whatever is stored while facts load is replayed onto them.
@@ -177,16 +188,30 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     await segments.load()
     segments.follow(config.CONFIG_POLL_MS)
   }
-  erasure.register({ name: 'segment membership and live facts', eraseUser: (s) => segments.forget(s.keys), knows: (s) => segments.knows(s.keys) })
+  erasure.register({
+    name: 'segment membership and live facts',
+    eraseUser: (s) => segments.forget(s.keys),
+    knows: (s) => segments.knows(s.keys),
+  })
   const metrics = createMetrics({ writer, segments, erased: tombstones })
 
   // Experiments and flags: in memory everywhere (assignment and evaluation need no I/O), following
   // changes other processes make. Code asks for flags through OpenFeature.
   const isMember = (segmentId: string, unit: string) => segments.isMember(segmentId, unit)
-  const experiments = new ExperimentService({ client: store.client, globalHoldout: config.GLOBAL_HOLDOUT, isMember, pollMs: config.CONFIG_POLL_MS, log: log.warn })
+  const experiments = new ExperimentService({
+    client: store.client,
+    globalHoldout: config.GLOBAL_HOLDOUT,
+    isMember,
+    pollMs: config.CONFIG_POLL_MS,
+    log: log.warn,
+  })
   await experiments.load()
   experiments.start()
-  erasure.register({ name: 'experiment exposures seen', eraseUser: (s) => experiments.forgetUnits(s.keys), knows: (s) => experiments.knowsUnit(s.keys) })
+  erasure.register({
+    name: 'experiment exposures seen',
+    eraseUser: (s) => experiments.forgetUnits(s.keys),
+    knows: (s) => experiments.knowsUnit(s.keys),
+  })
   erasure.registerPendingWrites('experiment exposures', () => experiments.flush())
   const flags = new FlagService({
     client: store.client,
@@ -200,19 +225,29 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress })
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE })
-  const ingest = role !== 'worker' ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap }) : undefined
+  const ingest =
+    role !== 'worker'
+      ? new IngestService({ writer, dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS), consentCategoryMap: config.consentCategoryMap })
+      : undefined
   // The worker's connection exists before the router, so the router can start runs eagerly on it.
   let nativeConnection: NativeConnection | undefined
   if (role !== 'api') {
     installTemporalRuntime(config.LOG_LEVEL, config.TEMPORAL_METRICS_PORT)
     nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress })
   }
-  const eagerTemporal = role === 'all' && config.TEMPORAL_EAGER_START ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE }) : undefined
+  const eagerTemporal =
+    role === 'all' && config.TEMPORAL_EAGER_START
+      ? new Client({ connection: nativeConnection!, namespace: config.TEMPORAL_NAMESPACE })
+      : undefined
   // Recommendations and behavioral flags for templates: in memory, fed by every stored batch; the
   // history and the store-wide aggregates load in the background on a connection of their own.
   const recsStore = await openStore(storeOptions)
   const recommendations = new RecommendationService({ client: recsStore.client, log: log.warn })
-  erasure.register({ name: 'recommendations behaviour index', eraseUser: (s) => recommendations.forgetUsers(s.keys), knows: (s) => recommendations.knowsUser(s.keys) })
+  erasure.register({
+    name: 'recommendations behaviour index',
+    eraseUser: (s) => recommendations.forgetUsers(s.keys),
+    knows: (s) => recommendations.knowsUser(s.keys),
+  })
   if (role !== 'worker') writer.onStored((events, _consent, rows) => recommendations.onStored(events, rows.seq))
   const recsLoaded = recommendations
     .load()
@@ -229,7 +264,28 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     clicks: config.TRACK_CLICKS,
     mailDomain: /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'nudge.local',
   }
-  const journeys = await buildJourneys({ config, role, store, storeOptions, temporal, eagerTemporal, tracking, lookupKey: secrets.lookupKey, recommendations, segments, experiments, flags, consent, cipher, ingest, users, storedSeq: () => writer.storedSeq, erasure, tombstones, log: log.warn })
+  const journeys = await buildJourneys({
+    config,
+    role,
+    store,
+    storeOptions,
+    temporal,
+    eagerTemporal,
+    tracking,
+    lookupKey: secrets.lookupKey,
+    recommendations,
+    segments,
+    experiments,
+    flags,
+    consent,
+    cipher,
+    ingest,
+    users,
+    storedSeq: () => writer.storedSeq,
+    erasure,
+    tombstones,
+    log: log.warn,
+  })
   const eraser = new Eraser({
     users,
     tombstones,
@@ -259,7 +315,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (journeys.router) writer.onStored((events, consentChanges, rows) => journeys.router!.handleStored(events, consentChanges, rows.seq))
   // A cluster that will not list them is given the benefit of the doubt; one that lists them
   // missing and will not take them stops the start here, with what to run.
-  const missingAttributes = missingSearchAttributesError(await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => []), config.TEMPORAL_NAMESPACE)
+  const missingAttributes = missingSearchAttributesError(
+    await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch(() => []),
+    config.TEMPORAL_NAMESPACE,
+  )
   if (missingAttributes) throw missingAttributes
 
   // With a shared ClickHouse, other replicas write consent too: catch up with them. Embedded,
@@ -304,7 +363,12 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     ...(config.quietHours ? { quietHours: config.quietHours } : {}),
     ...(config.frequencyCap ? { frequencyCap: config.frequencyCap } : {}),
   })
-  const falseTriggerCount = new Counter({ name: 'nudge_false_triggers_total', help: 'False triggers found in sends, by class and journey', labelNames: ['class', 'journey'], registers: [metrics.registry] })
+  const falseTriggerCount = new Counter({
+    name: 'nudge_false_triggers_total',
+    help: 'False triggers found in sends, by class and journey',
+    labelNames: ['class', 'journey'],
+    registers: [metrics.registry],
+  })
   const falseTriggers = new FalseTriggerMonitor({
     client: recsStore.client,
     options: detectOptions,
@@ -321,7 +385,10 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     checks.store = { ok: await store.ping() }
     if (worker) checks.worker = { ok: worker.getState() === 'RUNNING', detail: worker.getState() }
     else {
-      const ok = await connection.workflowService.getSystemInfo({}).then(() => true, () => false)
+      const ok = await connection.workflowService.getSystemInfo({}).then(
+        () => true,
+        () => false,
+      )
       checks.temporal = { ok }
     }
     return { ok: Object.values(checks).every((c) => c.ok), checks }
@@ -335,11 +402,22 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   if (role !== 'worker') {
     const holdout = (q: { from: number; until: number; windowDays: number }) =>
       holdoutReport(recsStore.client, { ...q, purchaseEvent: config.PURCHASE_EVENT, revenueProperty: 'revenue', alpha: 0.05 })
-    const app = createApp({ writeKeys: config.writeKeys, adminKey: config.ADMIN_API_KEY, previousAdminKeys: config.ADMIN_API_KEY_PREVIOUS ?? [], webhookKey: config.WEBHOOK_KEY,
-      webhookSignatures: { ...(config.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendGridPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}), snsTopicArns: config.SNS_TOPIC_ARNS, maxAgeMs: config.webhookMaxAgeMs, ...(opts.webhookHttpGet ? { httpGet: opts.webhookHttpGet } : {}) },
+    const app = createApp({
+      writeKeys: config.writeKeys,
+      adminKey: config.ADMIN_API_KEY,
+      previousAdminKeys: config.ADMIN_API_KEY_PREVIOUS ?? [],
+      webhookKey: config.WEBHOOK_KEY,
+      webhookSignatures: {
+        ...(config.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendGridPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}),
+        snsTopicArns: config.SNS_TOPIC_ARNS,
+        maxAgeMs: config.webhookMaxAgeMs,
+        ...(opts.webhookHttpGet ? { httpGet: opts.webhookHttpGet } : {}),
+      },
       trustProxy: config.trustProxy,
       ...(config.METRICS_KEY ? { metricsKey: config.METRICS_KEY } : {}),
-      results, holdout, reports: {
+      results,
+      holdout,
+      reports: {
         client: recsStore.client,
         slo: config.latencySlo,
         detect: detectOptions,
@@ -348,14 +426,30 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
             await collectReport({
               client: recsStore.client,
               results,
-              experimentKeys: experiments.list().filter((e) => e.status !== 'draft').map((e) => e.definition.key),
+              experimentKeys: experiments
+                .list()
+                .filter((e) => e.status !== 'draft')
+                .map((e) => e.definition.key),
               slo: config.latencySlo,
               detect: detectOptions(),
               ...range,
               links: reportLinks(config, listening),
             }),
           ),
-      }, ingest: ingest!, writer, users, eraser, consent, segments, experiments, flags, journeys, health, metrics, log: log.error })
+      },
+      ingest: ingest!,
+      writer,
+      users,
+      eraser,
+      consent,
+      segments,
+      experiments,
+      flags,
+      journeys,
+      health,
+      metrics,
+      log: log.error,
+    })
     server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(opts.port ?? config.PORT, config.HOST, () => resolve(s))
       s.once('error', reject)
@@ -448,13 +542,40 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     const why = workerError instanceof Error ? workerError.message : String(workerError)
     // Past the force time the SDK gives up on activities that ignored cancellation: their runs
     // retry them after a restart (a send by its message id, which the ESP dedupes).
-    throw new Error(Date.now() - t0 >= graceMs + WORKER_FORCE_AFTER_GRACE_MS ? `not drained within SHUTDOWN_GRACE + ${WORKER_FORCE_AFTER_GRACE_MS} ms (${why})` : why)
+    throw new Error(
+      Date.now() - t0 >= graceMs + WORKER_FORCE_AFTER_GRACE_MS
+        ? `not drained within SHUTDOWN_GRACE + ${WORKER_FORCE_AFTER_GRACE_MS} ms (${why})`
+        : why,
+    )
   }
 
   let stopping: Promise<void> | undefined
-  const stop = (after: readonly ShutdownStep[] = []) => (stopping ??= runShutdownPlan([...shutdownSteps, ...after], log).then(() => undefined))
+  const stop = (after: readonly ShutdownStep[] = []) =>
+    (stopping ??= runShutdownPlan([...shutdownSteps, ...after], log).then(() => undefined))
 
-  return { url, store, writer, consent, users, segments, experiments, flags, journeys, recommendations, erasure: { registry: erasure, tombstones, eraser }, falseTriggers, falseTriggerOptions: detectOptions, results, reportsClient: recsStore.client, temporal, eagerTemporal, worker, health, shutdownSteps, stop }
+  return {
+    url,
+    store,
+    writer,
+    consent,
+    users,
+    segments,
+    experiments,
+    flags,
+    journeys,
+    recommendations,
+    erasure: { registry: erasure, tombstones, eraser },
+    falseTriggers,
+    falseTriggerOptions: detectOptions,
+    results,
+    reportsClient: recsStore.client,
+    temporal,
+    eagerTemporal,
+    worker,
+    health,
+    shutdownSteps,
+    stop,
+  }
 }
 
 /** In-flight HTTP requests get this long to finish once the server stops accepting; then their connections are closed. */
@@ -489,7 +610,8 @@ function installTemporalRuntime(level: Config['LOG_LEVEL'], metricsPort?: number
       shutdownSignals: [],
       // The worker's own metrics (workflow task failures, schedule-to-start latency, slots) for Prometheus.
       ...(metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } } : {}),
-      logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'warn' ? 'WARN' : 'ERROR') })
+      logger: new DefaultLogger(level === 'debug' ? 'DEBUG' : level === 'info' ? 'INFO' : level === 'warn' ? 'WARN' : 'ERROR'),
+    })
   } catch {
     // Already installed by the host (e.g. a test harness): keep theirs.
   }
@@ -502,7 +624,10 @@ export function reportLinks(config: Config, url?: string): { label: string; url:
     { label: 'Temporal UI (journey runs, search by JourneyId / UserId)', url: `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` },
     { label: 'API documentation (OpenAPI)', url: `${base}/docs` },
     { label: 'Captured mail', url: `${base}/messages` },
-    { label: 'Grafana dashboards and alerts as code (npm run dashboards → dashboards/out/)', url: 'https://grafana.com/docs/grafana/latest/administration/provisioning/' },
+    {
+      label: 'Grafana dashboards and alerts as code (npm run dashboards → dashboards/out/)',
+      url: 'https://grafana.com/docs/grafana/latest/administration/provisioning/',
+    },
   ]
 }
 

@@ -10,7 +10,9 @@ import { configOrExit, stopOnSignals } from './processLifecycle.js'
 export async function runRole(role: Exclude<Role, 'all'>): Promise<void> {
   const config = configOrExit((c) => [
     ...(c.TEMPORAL_ADDRESS ? [] : [`TEMPORAL_ADDRESS: required for a separate ${role} process (host:port of your Temporal frontend)`]),
-    ...(c.CLICKHOUSE_URL ? [] : [`CLICKHOUSE_URL: required for a separate ${role} process (the embedded engine allows one process per data directory)`]),
+    ...(c.CLICKHOUSE_URL
+      ? []
+      : [`CLICKHOUSE_URL: required for a separate ${role} process (the embedded engine allows one process per data directory)`]),
   ])
   const log = createLogger(config.LOG_LEVEL)
   const nudge = await startNudge({ config, role, temporalAddress: config.TEMPORAL_ADDRESS!, log })

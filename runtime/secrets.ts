@@ -49,12 +49,23 @@ export function loadSecrets(s: SecretSettings, warn: (m: string) => void): Secre
   const linkSigningKey = loadKey('NUDGE_LINK_SIGNING_KEY', s.linkSigningKey, 'link-signing.key', 'link-signing', s, warn)
   // The same bytes in both would undo the point of having two.
   if (linkSigningKey.equals(encryptionKey)) throw new Error('NUDGE_LINK_SIGNING_KEY: must differ from NUDGE_ENCRYPTION_KEY')
-  const previousLinkSigningKeys = parsePreviousKeys(s.previousLinkSigningKeys).map((k) => (k === LEGACY_LINK_KEY ? legacyLinkSigningKey(encryptionKey) : k))
-  if (previousLinkSigningKeys.some((k) => k.equals(linkSigningKey))) throw new Error('NUDGE_LINK_SIGNING_KEY_PREVIOUS: must not repeat NUDGE_LINK_SIGNING_KEY')
+  const previousLinkSigningKeys = parsePreviousKeys(s.previousLinkSigningKeys).map((k) =>
+    k === LEGACY_LINK_KEY ? legacyLinkSigningKey(encryptionKey) : k,
+  )
+  if (previousLinkSigningKeys.some((k) => k.equals(linkSigningKey)))
+    throw new Error('NUDGE_LINK_SIGNING_KEY_PREVIOUS: must not repeat NUDGE_LINK_SIGNING_KEY')
   if (s.previousLinkSigningKeys?.includes(LEGACY_LINK_KEY))
-    warn(`NUDGE_LINK_SIGNING_KEY_PREVIOUS includes ${LEGACY_LINK_KEY}: links signed with a key derived from the encryption key still verify (anyone with that key can forge them); remove it once old mail no longer matters`)
+    warn(
+      `NUDGE_LINK_SIGNING_KEY_PREVIOUS includes ${LEGACY_LINK_KEY}: links signed with a key derived from the encryption key still verify (anyone with that key can forge them); remove it once old mail no longer matters`,
+    )
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), info, 32))
-  return { encryptionKey, lookupKey: derive('nudge/contact-lookup'), erasureSalt: derive('nudge/erasure-log'), linkSigningKey, previousLinkSigningKeys }
+  return {
+    encryptionKey,
+    lookupKey: derive('nudge/contact-lookup'),
+    erasureSalt: derive('nudge/erasure-log'),
+    linkSigningKey,
+    previousLinkSigningKeys,
+  }
 }
 
 /** The link key of Nudge before it had its own (HKDF of the encryption key): only for LEGACY_LINK_KEY. */
@@ -78,7 +89,14 @@ export function parsePreviousKeys(text: string | undefined): (Buffer | typeof LE
     })
 }
 
-function loadKey(name: string, value: string | undefined, fileName: string, what: string, s: SecretSettings, warn: (m: string) => void): Buffer {
+function loadKey(
+  name: string,
+  value: string | undefined,
+  fileName: string,
+  what: string,
+  s: SecretSettings,
+  warn: (m: string) => void,
+): Buffer {
   if (value) {
     try {
       return parseEncryptionKey(value)
@@ -86,7 +104,8 @@ function loadKey(name: string, value: string | undefined, fileName: string, what
       throw new Error(`${name}: ${(err as Error).message}`)
     }
   }
-  if (!s.embedded) throw new Error(`${name} is required with an external ClickHouse (CLICKHOUSE_URL): 32 bytes, hex or base64 (e.g. openssl rand -hex 32)`)
+  if (!s.embedded)
+    throw new Error(`${name} is required with an external ClickHouse (CLICKHOUSE_URL): 32 bytes, hex or base64 (e.g. openssl rand -hex 32)`)
   const file = join(s.dataDir, fileName)
   if (existsSync(file)) return parseEncryptionKey(readFileSync(file, 'utf8'))
   mkdirSync(s.dataDir, { recursive: true })

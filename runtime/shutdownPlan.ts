@@ -23,12 +23,20 @@ export interface StepOutcome {
 
 export class ShutdownIncomplete extends Error {
   constructor(readonly steps: StepOutcome[]) {
-    super(`shutdown incomplete: ${steps.filter((s) => s.outcome !== 'done').map((s) => `${s.name} ${s.outcome}${s.err ? ` (${s.err})` : ''}`).join('; ')}`)
+    super(
+      `shutdown incomplete: ${steps
+        .filter((s) => s.outcome !== 'done')
+        .map((s) => `${s.name} ${s.outcome}${s.err ? ` (${s.err})` : ''}`)
+        .join('; ')}`,
+    )
   }
 }
 
 /** Runs the steps in order, logging each; rejects with ShutdownIncomplete if any failed or overran. */
-export async function runShutdownPlan(steps: readonly ShutdownStep[], log: Pick<Logger, 'info' | 'warn' | 'error'>): Promise<StepOutcome[]> {
+export async function runShutdownPlan(
+  steps: readonly ShutdownStep[],
+  log: Pick<Logger, 'info' | 'warn' | 'error'>,
+): Promise<StepOutcome[]> {
   log.info('shutdown plan', { steps: steps.map((s, i) => `${i + 1}. ${s.name} (≤ ${s.timeoutMs} ms)`) })
   const outcomes: StepOutcome[] = []
   for (const [i, step] of steps.entries()) {
@@ -37,7 +45,12 @@ export async function runShutdownPlan(steps: readonly ShutdownStep[], log: Pick<
     const overran = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), step.timeoutMs)))
     let outcome: StepOutcome
     try {
-      const r = await Promise.race([Promise.resolve().then(step.run).then(() => 'done' as const), overran])
+      const r = await Promise.race([
+        Promise.resolve()
+          .then(step.run)
+          .then(() => 'done' as const),
+        overran,
+      ])
       outcome = { name: step.name, ms: Date.now() - t0, outcome: r }
     } catch (err) {
       outcome = { name: step.name, ms: Date.now() - t0, outcome: 'failed', err: err instanceof Error ? err.message : String(err) }

@@ -24,9 +24,21 @@ for (const script of scripts) {
   // Every benchmark prints "<figure> … (target <what>: met|MISSED)" for each figure with a target.
   for (const line of out.split('\n')) {
     const m = /^(.*?)\s*\(target\s+(.*?):\s*(met|MISSED)\)\s*$/.exec(line.trim())
-    if (m) rows.push({ bench: script, figure: m[1]!.replace(/\s+/g, ' ').replace(/\|/g, '\\|'), target: m[2]!.replace(/\|/g, '\\|'), met: m[3] === 'met' })
+    if (m)
+      rows.push({
+        bench: script,
+        figure: m[1]!.replace(/\s+/g, ' ').replace(/\|/g, '\\|'),
+        target: m[2]!.replace(/\|/g, '\\|'),
+        met: m[3] === 'met',
+      })
   }
-  if (run.status !== 0) rows.push({ bench: script, figure: `exited with ${run.status} after ${Math.round((Date.now() - started) / 1000)} s (see bench-results)`, target: '—', met: false })
+  if (run.status !== 0)
+    rows.push({
+      bench: script,
+      figure: `exited with ${run.status} after ${Math.round((Date.now() - started) / 1000)} s (see bench-results)`,
+      target: '—',
+      met: false,
+    })
 }
 
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim()

@@ -56,7 +56,10 @@ async function main() {
   })
 
   // Through the OpenFeature SDK, as application code asks.
-  const flags = { evaluate: (key: string, type: 'number', def: number, c: Record<string, unknown>) => evaluateFlag(compiled, key, type, def, c, deps), onChange: () => {} }
+  const flags = {
+    evaluate: (key: string, type: 'number', def: number, c: Record<string, unknown>) => evaluateFlag(compiled, key, type, def, c, deps),
+    onChange: () => {},
+  }
   await OpenFeature.setProviderAndWait(new NudgeFlagProvider(flags as unknown as FlagService))
   const client = OpenFeature.getClient()
   const m = Math.min(n, 300_000)

@@ -39,7 +39,12 @@ async function rawEngineRate(): Promise<{ eventsPerSec: number; rows: number }> 
   const store = await openStore({ dataDir: dir })
   try {
     await migrate(store.client)
-    const ctx = { consent: new ConsentState({ tracking: true }), cipher: createContactCipher(Buffer.alloc(32, 7)), lookupKey: Buffer.alloc(32, 1), knownLinks: new Set<string>() }
+    const ctx = {
+      consent: new ConsentState({ tracking: true }),
+      cipher: createContactCipher(Buffer.alloc(32, 7)),
+      lookupKey: Buffer.alloc(32, 1),
+      knownLinks: new Set<string>(),
+    }
     const dropKey = makeKeyMatcher(['card_number'])
     // The writer's biggest batches (INGEST_MAX_BATCH_ROWS = 20k events), built by the writer's own
     // row builder — the engine's best case for exactly these rows.
@@ -50,7 +55,9 @@ async function rawEngineRate(): Promise<{ eventsPerSec: number; rows: number }> 
       for (let r = 0; r < 200; r++) {
         const body = JSON.parse(stamp(templates[reqNo % templates.length]!, 1e9 + reqNo++).toString()) as { batch: unknown[] }
         for (const item of body.batch)
-          events.push(normalizeEvent(segmentEvent.parse(item), { source: 'bench', receivedAt: Date.now(), dropKey, consentCategoryMap: {} }))
+          events.push(
+            normalizeEvent(segmentEvent.parse(item), { source: 'bench', receivedAt: Date.now(), dropKey, consentCategoryMap: {} }),
+          )
       }
       const built = buildRows(events, [], ctx, Date.now())
       for (const l of built.newLinks) ctx.knownLinks.add(l)
@@ -143,7 +150,9 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
 
 async function main() {
   await ensureTemporalCli()
-  console.log(`ingest benchmark: ${SECONDS} s, ${CLIENTS} concurrent clients, /v1/batch of 100 mixed events (~${Math.round(templates[0]!.body.length / 1024)} KB)`)
+  console.log(
+    `ingest benchmark: ${SECONDS} s, ${CLIENTS} concurrent clients, /v1/batch of 100 mixed events (~${Math.round(templates[0]!.body.length / 1024)} KB)`,
+  )
 
   process.stdout.write(`raw engine insert rate (${RAW_SECONDS} s)… `)
   const raw = await rawEngineRate()

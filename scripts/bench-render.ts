@@ -35,7 +35,9 @@ const store = await openStore({ dataDir: dir })
 try {
   await migrate(store.client)
   const now = Date.now()
-  console.log(`render benchmark: ${fmt(EVENTS)} events of ${fmt(USERS)} users, ${fmt(PRODUCTS)} products; Node ${process.version}, embedded engine`)
+  console.log(
+    `render benchmark: ${fmt(EVENTS)} events of ${fmt(USERS)} users, ${fmt(PRODUCTS)} products; Node ${process.version}, embedded engine`,
+  )
   let t = performance.now()
   // The engine writes the history itself: 70 % views, 20 % adds, 10 % orders of 1–3 products;
   // users favour a category (user % 25) so co-occurrence and favourites have structure.
@@ -74,11 +76,19 @@ try {
   )
   const catalogMs = performance.now() - t
   const loaded = await recs.load()
-  console.log(`catalog: ${fmt(PRODUCTS)} products in ${fmt(catalogMs)} ms; recommendations loaded: ${fmt(loaded.events)} events of ${fmt(loaded.users)} users in ${fmt(loaded.loadMs)} ms, aggregates in ${fmt(loaded.refreshMs)} ms`)
+  console.log(
+    `catalog: ${fmt(PRODUCTS)} products in ${fmt(catalogMs)} ms; recommendations loaded: ${fmt(loaded.events)} events of ${fmt(loaded.users)} users in ${fmt(loaded.loadMs)} ms, aggregates in ${fmt(loaded.refreshMs)} ms`,
+  )
 
   const templates = new TemplateStore()
   const ids = templates.ids()
-  const tracking = { publicUrl: () => 'https://nudge.example.com', key: Buffer.alloc(32, 9), opens: true, clicks: true, mailDomain: 'example.com' }
+  const tracking = {
+    publicUrl: () => 'https://nudge.example.com',
+    key: Buffer.alloc(32, 9),
+    opens: true,
+    clicks: true,
+    mailDomain: 'example.com',
+  }
   const latencies = new Float64Array(RENDERS)
   let bytes = 0
   let lookups = 0
@@ -96,11 +106,24 @@ try {
         userKey,
         email: `${userKey}@example.com`,
         traits: { first_name: 'Sam', locale: i % 2 ? 'de-DE' : 'en-US', currency: 'EUR' },
-        trigger: { event: 'Product Viewed', properties: { product_id: product, name: `Product ${product}`, price: 42, image_url: `https://cdn.example/${product}.jpg`, url: `https://shop.example/${product}` }, timestamp: now },
+        trigger: {
+          event: 'Product Viewed',
+          properties: {
+            product_id: product,
+            name: `Product ${product}`,
+            price: 42,
+            image_url: `https://cdn.example/${product}.jpg`,
+            url: `https://shop.example/${product}`,
+          },
+          timestamp: now,
+        },
         journey: { id: 'bench', step: 'mail' },
         message: { id: messageId, discountCode: discountCode(messageId) },
         urls: messageUrls(tracking, { messageId, userKey, topic: 'marketing' }),
-        recommend: (block: RecommendationBlock, productId?: string) => (lookups++, recs.forUser(userKey, block, productId ? { productId } : {})),
+        recommend: (block: RecommendationBlock, productId?: string) => (
+          lookups++,
+          recs.forUser(userKey, block, productId ? { productId } : {})
+        ),
         behavior: recs.behavior(userKey),
       }),
     )
@@ -112,10 +135,16 @@ try {
   const rate = RENDERS / seconds
   const p99 = percentile(latencies, 0.99)
   console.log('')
-  console.log(`renders: ${fmt(RENDERS)} (${ids.length} templates in turn: ${ids.join(', ')}), ${fmt(lookups)} recommendation blocks looked up`)
+  console.log(
+    `renders: ${fmt(RENDERS)} (${ids.length} templates in turn: ${ids.join(', ')}), ${fmt(lookups)} recommendation blocks looked up`,
+  )
   console.log(`throughput: ${fmt(rate)} renders/s on one thread   (target ≥ 500/s: ${check(rate >= 500)})`)
-  console.log(`latency per render: p50 ${fmt(percentile(latencies, 0.5), 2)} ms · p99 ${fmt(p99, 2)} ms · max ${fmt(Math.max(...latencies), 1)} ms   (target p99 < 50 ms: ${check(p99 < 50)})`)
-  console.log(`output: ${fmt(bytes / RENDERS / 1024, 1)} KB per message (HTML + text); heap ${fmt(process.memoryUsage().heapUsed / 1e6)} MB (+${fmt((process.memoryUsage().heapUsed - heap0) / 1e6)} MB during renders), RSS ${fmt(process.memoryUsage().rss / 1e6)} MB`)
+  console.log(
+    `latency per render: p50 ${fmt(percentile(latencies, 0.5), 2)} ms · p99 ${fmt(p99, 2)} ms · max ${fmt(Math.max(...latencies), 1)} ms   (target p99 < 50 ms: ${check(p99 < 50)})`,
+  )
+  console.log(
+    `output: ${fmt(bytes / RENDERS / 1024, 1)} KB per message (HTML + text); heap ${fmt(process.memoryUsage().heapUsed / 1e6)} MB (+${fmt((process.memoryUsage().heapUsed - heap0) / 1e6)} MB during renders), RSS ${fmt(process.memoryUsage().rss / 1e6)} MB`,
+  )
   await recs.stop()
 } finally {
   await store.close()

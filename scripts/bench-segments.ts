@@ -52,12 +52,22 @@ const threeConditions: SegmentDefinition = {
 const cartAbandoned: SegmentDefinition = {
   id: 'cart-abandoned',
   name: 'Added to cart, no checkout of that cart within 24 h',
-  rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', lookback: '7d', sameProperty: 'cartId' } },
+  rule: {
+    sequence: {
+      first: { event: 'Product Added' },
+      then: { event: 'Order Completed' },
+      within: '24h',
+      lookback: '7d',
+      sameProperty: 'cartId',
+    },
+  },
 }
 const lapsedVip: SegmentDefinition = {
   id: 'lapsed-vip',
   name: 'Lapsed VIPs',
-  rule: { and: [{ computed: { property: 'ltv', op: 'gte', value: 1000 } }, { computed: { property: 'days_inactive', op: 'gte', value: 30 } }] },
+  rule: {
+    and: [{ computed: { property: 'ltv', op: 'gte', value: 1000 } }, { computed: { property: 'days_inactive', op: 'gte', value: 30 } }],
+  },
 }
 
 async function main() {
@@ -103,7 +113,13 @@ async function main() {
   console.log(`data          ${fmt(Number(counts!.n))} events generated in ${fmt(genMs / 1000, 1)} s`)
 
   // 1. Full recompute
-  const ctx = { now: Date.now(), purchaseEvent: 'Order Completed', rfm: DEFAULT_RFM, loyaltyTiers: DEFAULT_LOYALTY_TIERS, consentDefaults: {} }
+  const ctx = {
+    now: Date.now(),
+    purchaseEvent: 'Order Completed',
+    rfm: DEFAULT_RFM,
+    loyaltyTiers: DEFAULT_LOYALTY_TIERS,
+    consentDefaults: {},
+  }
   const q = compileSegment(threeConditions.rule, ctx)
   const queryTimes: number[] = []
   let size = 0
@@ -150,14 +166,21 @@ async function main() {
   // BENCH_NO_COMPUTED=1 leaves out the all-history computed segment, to see what it costs.
   const [, cartMs] = await time(() => engine.save(cartAbandoned, false))
   const [, cartReady] = await time(() => engine.idle())
-  console.log(`                cart-abandoned ${fmt(engine.get('cart-abandoned').size)} members in ${fmt(cartMs)} ms${LIVE ? `, facts in ${fmt(cartReady)} ms more` : ''}`)
+  console.log(
+    `                cart-abandoned ${fmt(engine.get('cart-abandoned').size)} members in ${fmt(cartMs)} ms${LIVE ? `, facts in ${fmt(cartReady)} ms more` : ''}`,
+  )
   if (!process.env.BENCH_NO_COMPUTED) {
     const [, vipMs] = await time(() => engine.save(lapsedVip, false))
     const [, vipReady] = await time(() => engine.idle())
-    console.log(`                lapsed-vip ${fmt(engine.get('lapsed-vip').size)} members in ${fmt(vipMs)} ms${LIVE ? `, facts (all-history totals) in ${fmt(vipReady)} ms more` : ''}`)
+    console.log(
+      `                lapsed-vip ${fmt(engine.get('lapsed-vip').size)} members in ${fmt(vipMs)} ms${LIVE ? `, facts (all-history totals) in ${fmt(vipReady)} ms more` : ''}`,
+    )
   }
   const rssMb = (b: number) => fmt(b / 1e6)
-  if (LIVE) console.log(`live facts      RSS ${rssMb(rssBefore)} MB before → ${rssMb(process.memoryUsage().rss)} MB with every user's facts for the 3 segments (heap ${rssMb(process.memoryUsage().heapUsed)} MB)`)
+  if (LIVE)
+    console.log(
+      `live facts      RSS ${rssMb(rssBefore)} MB before → ${rssMb(process.memoryUsage().rss)} MB with every user's facts for the 3 segments (heap ${rssMb(process.memoryUsage().heapUsed)} MB)`,
+    )
 
   // 2. Incremental, through the real writer
   // Stored → decided (evaluated) and stored → recorded (the transition is in the store, listeners told).
@@ -228,7 +251,9 @@ async function main() {
     sweepMs.push(ms)
   }
   const lagP99 = SWEEP_INTERVAL_MS + percentile(sweepMs, 0.99)
-  console.log(`sweep         ${engine.sweepStatus.segments} time-dependent segments: ${sweepMs.map((m) => fmt(m)).join(', ')} ms; lag (interval ${SWEEP_INTERVAL_MS / 1000} s + sweep) p99 ${fmt(lagP99 / 1000, 1)} s`)
+  console.log(
+    `sweep         ${engine.sweepStatus.segments} time-dependent segments: ${sweepMs.map((m) => fmt(m)).join(', ')} ms; lag (interval ${SWEEP_INTERVAL_MS / 1000} s + sweep) p99 ${fmt(lagP99 / 1000, 1)} s`,
+  )
 
   console.log(
     [

@@ -54,7 +54,9 @@ const config = loadConfig({
 // The server `npm start` runs, on its file in this DATA_DIR.
 // BENCH_SQLITE=default: SQLite's own journal and sync (no WAL), to compare.
 const sqliteDefaults = process.env.BENCH_SQLITE === 'default'
-const server = await startDevServer(embeddedDevServerOptions(config, cli, { readyTimeoutMs: 90_000, ...(sqliteDefaults ? { sqlitePragmas: {} } : {}) }))
+const server = await startDevServer(
+  embeddedDevServerOptions(config, cli, { readyTimeoutMs: 90_000, ...(sqliteDefaults ? { sqlitePragmas: {} } : {}) }),
+)
 const nudge = await startNudge({ config, role: 'all', temporalAddress: server.address, log: createLogger('error'), port: 0 })
 const base = nudge.url!
 // Event received → the run accepted by Temporal (durably started: it will run whatever happens
@@ -73,14 +75,19 @@ nudge.journeys.router!.observe((kind, ms, userKey) => {
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
 
 async function call(path: string, body: unknown, headers: Record<string, string> = { authorization: auth }): Promise<number> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
   await res.arrayBuffer()
   return res.status
 }
 
 async function journey(id: string, event: string, steps: unknown[]) {
   const h = { authorization: `Bearer ${ADMIN}` }
-  if ((await call('/api/journeys', { id, name: id, trigger: { type: 'event', event }, steps }, h)) !== 201) throw new Error(`journey ${id} not created`)
+  if ((await call('/api/journeys', { id, name: id, trigger: { type: 'event', event }, steps }, h)) !== 201)
+    throw new Error(`journey ${id} not created`)
   if ((await call(`/api/journeys/${id}/activate`, {}, h)) !== 200) throw new Error(`journey ${id} not activated`)
 }
 
@@ -90,7 +97,11 @@ async function drive(prefix: string, event: string, rate: number, profiles = tru
   const total = rate * SECONDS
   // Profiles (with an email) first, in batches, so sends have a recipient.
   for (let i = 0; profiles && i < total; i += 100) {
-    const batch = Array.from({ length: Math.min(100, total - i) }, (_, k) => ({ type: 'identify', userId: `${prefix}-${i + k}`, traits: { email: `${prefix}-${i + k}@bench.example` } }))
+    const batch = Array.from({ length: Math.min(100, total - i) }, (_, k) => ({
+      type: 'identify',
+      userId: `${prefix}-${i + k}`,
+      traits: { email: `${prefix}-${i + k}@bench.example` },
+    }))
     if ((await call('/v1/batch', { batch })) !== 200) throw new Error('identify batch refused')
   }
   const t0 = Date.now()
@@ -131,7 +142,10 @@ const row = (label: string, values: number[], target: number, bound = Infinity) 
 
 type Side = { rate: number; ms: number[] }
 const p99 = (v: number[]) => percentile(v, 0.99)
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The floor at `rate`: empty workflows, started as the router starts runs; issued → accepted. */
@@ -145,7 +159,11 @@ async function floorAt(rate: number): Promise<number[]> {
     const wait = t0 + (i * 1000) / rate - Date.now()
     if (wait > 0) await pause(wait)
     const s0 = Date.now()
-    const opts = { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-${rate}-${i}`, ...(nudge.eagerTemporal ? { requestEagerStart: true } : {}) }
+    const opts = {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowId: `noop-${rate}-${i}`,
+      ...(nudge.eagerTemporal ? { requestEagerStart: true } : {}),
+    }
     runs.push(starter.workflow.start('noopWorkflow', opts).then(() => void ms.push(Date.now() - s0)))
   }
   await Promise.all(runs)
@@ -158,19 +176,38 @@ async function nudgeAt(rate: number): Promise<{ ms: number[]; started: number[];
   const users = await drive(`s${rate}`, 'Bench Start', rate, false)
   const mine = `journey_id = 'bench-start' AND phase = 'started' AND startsWith(user_key, {prefix:String})`
   const prefix = `s${rate}-`
-  await settle(`runs started at ${rate}/s`, async () => Number((await q<{ n: string }>(`SELECT count() AS n FROM journey_runs WHERE ${mine}`, { prefix }))[0]!.n), users.length)
+  await settle(
+    `runs started at ${rate}/s`,
+    async () => Number((await q<{ n: string }>(`SELECT count() AS n FROM journey_runs WHERE ${mine}`, { prefix }))[0]!.n),
+    users.length,
+  )
   const missing = users.filter((u) => !accepted.has(u)).length
   if (missing) throw new Error(`${missing} of ${users.length} triggers at ${rate}/s: no start seen by the router`)
   // Also the run's own record: event received (ingest) → Temporal's start time of the run.
-  const started = await q<{ ms: number }>(`SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(received_at) AS ms FROM journey_runs WHERE ${mine}`, { prefix })
-  return { ms: users.map((u) => accepted.get(u)! - triggerAt.get(u)!), started: started.map((r) => Number(r.ms)), router: users.map((u) => routerMs.get(u)!) }
+  const started = await q<{ ms: number }>(
+    `SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(received_at) AS ms FROM journey_runs WHERE ${mine}`,
+    { prefix },
+  )
+  return {
+    ms: users.map((u) => accepted.get(u)! - triggerAt.get(u)!),
+    started: started.map((r) => Number(r.ms)),
+    router: users.map((u) => routerMs.get(u)!),
+  }
 }
 
 try {
-  console.log(`journey trigger benchmark: ${SECONDS} s per rate, rates ${RATES.join(', ')}/s, Node ${process.version}, Temporal dev server as \`npm start\` runs it (SQLite file, ${sqliteDefaults ? 'SQLite defaults' : 'WAL'}), embedded engine; load average ${load()}`)
-  await journey('bench-start', 'Bench Start', [{ id: 'hold', type: 'delay', duration: '1h' }, { id: 'send', type: 'send', template: 'related-products' }])
+  console.log(
+    `journey trigger benchmark: ${SECONDS} s per rate, rates ${RATES.join(', ')}/s, Node ${process.version}, Temporal dev server as \`npm start\` runs it (SQLite file, ${sqliteDefaults ? 'SQLite defaults' : 'WAL'}), embedded engine; load average ${load()}`,
+  )
+  await journey('bench-start', 'Bench Start', [
+    { id: 'hold', type: 'delay', duration: '1h' },
+    { id: 'send', type: 'send', template: 'related-products' },
+  ])
   await journey('bench-send', 'Bench Send', [{ id: 'send', type: 'send', template: 'related-products' }])
-  await journey('bench-delay', 'Bench Delay', [{ id: 'wait', type: 'delay', duration: '2s' }, { id: 'done', type: 'exit' }])
+  await journey('bench-delay', 'Bench Delay', [
+    { id: 'wait', type: 'delay', duration: '2s' },
+    { id: 'done', type: 'exit' },
+  ])
 
   // The sweep, the floor and Nudge side by side at each rate, so both see the same machine.
   const floor: Side[] = []
@@ -201,13 +238,28 @@ try {
   const floorBest = best(floor)
   const oursBest = best(ours)
   const ratio = floorBest ? oursBest / floorBest : NaN
-  const dupStarts = Number((await q<{ n: string }>("SELECT count() - uniqExact(workflow_id) AS n FROM journey_runs WHERE journey_id = 'bench-start' AND phase = 'started'"))[0]!.n)
+  const dupStarts = Number(
+    (
+      await q<{ n: string }>(
+        "SELECT count() - uniqExact(workflow_id) AS n FROM journey_runs WHERE journey_id = 'bench-start' AND phase = 'started'",
+      )
+    )[0]!.n,
+  )
 
   // Sends and delays at half the floor's rate (the issue's target rate for them).
   const SEND_RATE = Number(process.env.BENCH_SEND_RATE ?? Math.max(5, Math.round((floorBest || RATES[0]!) / 2)))
   const DELAY_RATE = Number(process.env.BENCH_DELAY_RATE ?? SEND_RATE)
   const sent = await drive('i', 'Bench Send', SEND_RATE)
-  await settle('immediate sends', async () => Number((await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent'"))[0]!.n), sent.length)
+  await settle(
+    'immediate sends',
+    async () =>
+      Number(
+        (
+          await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent'")
+        )[0]!.n,
+      ),
+    sent.length,
+  )
   const sends = await q<{ ms: number }>(
     `SELECT toUnixTimestamp64Milli(l.at) - toUnixTimestamp64Milli(r.received_at) AS ms
      FROM (SELECT workflow_id, min(at) AS at FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent' GROUP BY workflow_id) AS l
@@ -221,21 +273,49 @@ try {
      FROM (SELECT workflow_id, minIf(at, status = 'sending') AS sending, minIf(at, status = 'sent') AS sent FROM send_ledger WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS l
      INNER JOIN (SELECT workflow_id, minIf(at, phase = 'started') AS started, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS r USING workflow_id`,
   )
-  const captured = Number((await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM mailbox WHERE arrayElement(rcpt_to, 1) LIKE 'i-%'"))[0]!.n)
+  const captured = Number(
+    (await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM mailbox WHERE arrayElement(rcpt_to, 1) LIKE 'i-%'"))[0]!.n,
+  )
 
   const delayed = await drive('d', 'Bench Delay', DELAY_RATE)
-  await settle('delayed steps', async () => Number((await q<{ n: string }>("SELECT count() AS n FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'"))[0]!.n), delayed.length)
-  const late = await q<{ ms: number }>("SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'")
+  await settle(
+    'delayed steps',
+    async () =>
+      Number(
+        (await q<{ n: string }>("SELECT count() AS n FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'"))[0]!.n,
+      ),
+    delayed.length,
+  )
+  const late = await q<{ ms: number }>(
+    "SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'",
+  )
 
   console.log('')
-  row(`event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`, sends.map((r) => Number(r.ms)), 1000)
-  for (const k of ['begin', 'check', 'hand'] as const) row(`  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`, phases.map((p) => Number(p[k])), Infinity)
-  row(`delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`, late.map((r) => Number(r.ms)), 1000)
+  row(
+    `event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`,
+    sends.map((r) => Number(r.ms)),
+    1000,
+  )
+  for (const k of ['begin', 'check', 'hand'] as const)
+    row(
+      `  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`,
+      phases.map((p) => Number(p[k])),
+      Infinity,
+    )
+  row(
+    `delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`,
+    late.map((r) => Number(r.ms)),
+    1000,
+  )
   console.log('')
   console.log(`floor: highest rate with issued → accepted p99 < ${P99_TARGET} ms: ${floorBest}/s`)
   console.log(`Nudge: highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s`)
-  console.log(`Nudge's highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s of the floor's ${floorBest}/s = ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 % of the floor: ${check(ratio >= 0.8)})`)
-  console.log(`correctness: ${ours.reduce((a, s) => a + s.ms.length, 0)} triggers, each run started (${dupStarts} started twice); ${sent.length} sends due, ${captured} distinct messages captured`)
+  console.log(
+    `Nudge's highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s of the floor's ${floorBest}/s = ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 % of the floor: ${check(ratio >= 0.8)})`,
+  )
+  console.log(
+    `correctness: ${ours.reduce((a, s) => a + s.ms.length, 0)} triggers, each run started (${dupStarts} started twice); ${sent.length} sends due, ${captured} distinct messages captured`,
+  )
   const mem = process.memoryUsage()
   console.log(`memory: RSS ${fmt(mem.rss / 1e6)} MB, heap ${fmt(mem.heapUsed / 1e6)} MB; load average ${load()}`)
 } finally {

@@ -37,6 +37,8 @@ export async function installExamples(base: string, adminKey: string, log: (line
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await installExamples(process.env.NUDGE_URL ?? 'http://127.0.0.1:3000', process.env.ADMIN_API_KEY ?? 'admin_demo_key', (l) => console.log(l))
+  await installExamples(process.env.NUDGE_URL ?? 'http://127.0.0.1:3000', process.env.ADMIN_API_KEY ?? 'admin_demo_key', (l) =>
+    console.log(l),
+  )
   console.log('The seed journeys are active. Send events (see the README) and watch runs in the Temporal UI.')
 }

@@ -66,7 +66,9 @@ export function scenarioFromArgs(argv: string[]): { scenario: Record<string, unk
     },
     strict: true,
   })
-  const scenario: Record<string, unknown> = values.scenario ? (JSON.parse(readFileSync(values.scenario, 'utf8')) as Record<string, unknown>) : {}
+  const scenario: Record<string, unknown> = values.scenario
+    ? (JSON.parse(readFileSync(values.scenario, 'utf8')) as Record<string, unknown>)
+    : {}
   const number = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined
     const n = Number(text)

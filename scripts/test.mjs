@@ -14,12 +14,20 @@ if (setup.status !== 0) {
 // The report's browser test drives the machine's Chromium (Debian's package); install it once.
 if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
   const root = typeof process.getuid === 'function' && process.getuid() === 0
-  console.log(root ? 'Installing Chromium (apt) for the browser test…' : 'No /usr/bin/chromium and not root: set CHROMIUM_PATH for the browser test')
+  console.log(
+    root ? 'Installing Chromium (apt) for the browser test…' : 'No /usr/bin/chromium and not root: set CHROMIUM_PATH for the browser test',
+  )
   if (root) {
-    let apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    let apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
     if (apt.status !== 0) {
       spawnSync('apt-get', ['update'], { stdio: 'inherit' })
-      apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+      apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      })
     }
   }
 }
@@ -29,7 +37,14 @@ const report = join('test-results', 'vitest.json')
 rmSync(report, { force: true })
 const run = spawnSync(
   process.execPath,
-  ['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    'node_modules/vitest/vitest.mjs',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit' },
 )
 

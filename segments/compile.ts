@@ -108,7 +108,10 @@ class Compiler {
       const window = durationMs(l.within)
       const key = l.sameProperty ? `JSONExtractString(${jsonPath(this.p, 'e.properties', l.sameProperty).join(', ')})` : "''"
       const times = (m: typeof l.first) =>
-        this.evAgg(`groupArrayIf((toUnixTimestamp64Milli(e.timestamp), ${key}), ${this.eventMatch(m)} AND e.timestamp >= ${this.p.time(since)})`, since)
+        this.evAgg(
+          `groupArrayIf((toUnixTimestamp64Milli(e.timestamp), ${key}), ${this.eventMatch(m)} AND e.timestamp >= ${this.p.time(since)})`,
+          since,
+        )
       const a = times(l.first)
       const b = times(l.then)
       // Some A whose window has fully passed with no matching B inside it.
@@ -125,7 +128,13 @@ class Compiler {
     }
     if ('computed' in r) {
       const l = r.computed
-      const expr = computedExpr(l.property, this.ctx, (a) => this.evAgg(a, null), (v, t) => this.p.bind(v, t), this.nowParam)
+      const expr = computedExpr(
+        l.property,
+        this.ctx,
+        (a) => this.evAgg(a, null),
+        (v, t) => this.p.bind(v, t),
+        this.nowParam,
+      )
       const asDate = COMPUTED_KIND[l.property] === 'date'
       const value = asDate ? (Array.isArray(l.value) ? l.value.map((x) => Date.parse(String(x))) : Date.parse(String(l.value))) : l.value
       const has = l.property === 'favourite_category' ? `${expr} != ''` : '1'

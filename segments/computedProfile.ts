@@ -5,7 +5,12 @@ import { COMPUTED_PROPERTIES, type ComputedProperty } from './ruleSchema.js'
 import { Params } from './sqlBuilder.js'
 
 /** Every computed property of one user (their linked anonymous ids included), as the segments see them. */
-export async function computedProfile(client: ClickHouseClient, keys: string[], ctx: ComputedContext, now: number): Promise<Record<ComputedProperty, unknown>> {
+export async function computedProfile(
+  client: ClickHouseClient,
+  keys: string[],
+  ctx: ComputedContext,
+  now: number,
+): Promise<Record<ComputedProperty, unknown>> {
   const p = new Params()
   const aggs: string[] = []
   const agg = (expr: string) => {

@@ -52,7 +52,8 @@ export function revenueOf(properties: string): string {
 }
 
 /** Per category, how many of the user's events name it. */
-export const CATEGORY_COUNTS = "sumMapIf(map(JSONExtractString(e.properties, 'category'), toUInt64(1)), JSONExtractString(e.properties, 'category') != '')"
+export const CATEGORY_COUNTS =
+  "sumMapIf(map(JSONExtractString(e.properties, 'category'), toUInt64(1)), JSONExtractString(e.properties, 'category') != '')"
 
 /** "Never" for day counts of users with no such activity: far beyond any window a rule uses. */
 export const NEVER_DAYS = 100000
@@ -66,7 +67,8 @@ export function computedExpr(property: ComputedProperty, ctx: ComputedContext, a
   const revenue = revenueOf('e.properties')
   const orders = () => agg(`countIf(${purchase()})`)
   const sales = () => agg(`sumIf(${revenue}, ${purchase()})`)
-  const sinceLastOrder = () => `if(${orders()} > 0, dateDiff('day', ${agg(`maxIf(e.timestamp, ${purchase()})`)}, ${nowParam}), ${NEVER_DAYS})`
+  const sinceLastOrder = () =>
+    `if(${orders()} > 0, dateDiff('day', ${agg(`maxIf(e.timestamp, ${purchase()})`)}, ${nowParam}), ${NEVER_DAYS})`
   const score = (value: string, cuts: number[], higherIsBetter: boolean) =>
     higherIsBetter
       ? `if(${orders()} = 0, 0, 1 + arrayCount(q -> ${value} > q, ${bind(cuts, 'Array(Float64)')}))`

@@ -222,7 +222,12 @@ export class LiveEvaluator {
    * once, and follows them into the segments built on this one. Synchronous: nothing can change
    * a user's facts or membership in between.
    */
-  private decide(id: string, users: Iterable<string> | 'everyone', why: (user: string) => [string, TransitionCause], ctx = this.context()): Transition[] {
+  private decide(
+    id: string,
+    users: Iterable<string> | 'everyone',
+    why: (user: string) => [string, TransitionCause],
+    ctx = this.context(),
+  ): Transition[] {
     const predicate = this.predicate(id)
     if (!predicate) return []
     const members = this.host.membersOf(id)

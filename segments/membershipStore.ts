@@ -39,7 +39,9 @@ export class MembershipStore {
 
   /** The highest version ever stored for an id, deletions included (0 if none). */
   async lastVersion(id: string): Promise<number> {
-    const [row] = await selectRows<{ v: number | string }>(this.client, 'SELECT max(version) AS v FROM segments WHERE id = {id:String}', { id })
+    const [row] = await selectRows<{ v: number | string }>(this.client, 'SELECT max(version) AS v FROM segments WHERE id = {id:String}', {
+      id,
+    })
     return Number(row?.v ?? 0)
   }
 
@@ -47,7 +49,17 @@ export class MembershipStore {
     await this.client.insert({
       table: 'segments',
       format: 'JSONEachRow',
-      values: [{ id: def.id, name: def.name, description: def.description ?? '', definition: JSON.stringify(def), version, updated_at: at, deleted: deleted ? 1 : 0 }],
+      values: [
+        {
+          id: def.id,
+          name: def.name,
+          description: def.description ?? '',
+          definition: JSON.stringify(def),
+          version,
+          updated_at: at,
+          deleted: deleted ? 1 : 0,
+        },
+      ],
     })
   }
 
@@ -105,7 +117,12 @@ export class MembershipStore {
   }
 
   /** Size at the end of each bucket, from the transition log. */
-  async sizeHistory(segmentId: string, bucket: 'hour' | 'day', from: number, to: number): Promise<{ at: string; size: number; entered: number; exited: number }[]> {
+  async sizeHistory(
+    segmentId: string,
+    bucket: 'hour' | 'day',
+    from: number,
+    to: number,
+  ): Promise<{ at: string; size: number; entered: number; exited: number }[]> {
     const fn = bucket === 'hour' ? 'toStartOfHour' : 'toStartOfDay'
     const params = { id: segmentId, from: dateTimeParam(from), to: dateTimeParam(to) }
     const [start] = await selectRows<{ n: string | number }>(
@@ -163,7 +180,9 @@ export class MembershipStore {
       params[`to${i}`] = dateTimeParam(now - w)
       return `(e.timestamp > {from${i}:DateTime64(3, 'UTC')} AND e.timestamp <= {to${i}:DateTime64(3, 'UTC')})`
     })
-    const relevant = match.anyEvent ? '1' : "((e.type = 'track' AND e.event IN {events:Array(String)}) OR (e.type != 'track' AND e.type IN {types:Array(String)}))"
+    const relevant = match.anyEvent
+      ? '1'
+      : "((e.type = 'track' AND e.event IN {events:Array(String)}) OR (e.type != 'track' AND e.type IN {types:Array(String)}))"
     const rows = await selectRows<{ u: string }>(
       this.client,
       `SELECT DISTINCT ${canonical('e')} AS u

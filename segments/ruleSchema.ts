@@ -16,7 +16,8 @@ export const duration = z
   .superRefine((d, ctx) => {
     if (typeof d === 'string' && !DURATION_TEXT.test(d))
       return ctx.addIssue({ code: 'custom', message: 'must look like 15m, 24h, 7d or 2w', params: { rule: 'format' } })
-    if (typeof d === 'number' && !(d > 0)) return ctx.addIssue({ code: 'custom', message: 'must be a positive number of seconds', params: { rule: 'min' } })
+    if (typeof d === 'number' && !(d > 0))
+      return ctx.addIssue({ code: 'custom', message: 'must be a positive number of seconds', params: { rule: 'min' } })
     const ms = typeof d === 'number' ? d * 1000 : typeof d === 'string' ? Number(d.slice(0, -1)) * UNIT_MS[d.slice(-1)]! : 0
     if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 10 years', params: { rule: 'max' } })
   })
@@ -26,7 +27,8 @@ export const duration = z
 export const MAX_RULE_CHILDREN = 50
 
 type Scalar = string | number | boolean
-const isNumeric = (x: unknown) => (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)))
+const isNumeric = (x: unknown) =>
+  (typeof x === 'number' && Number.isFinite(x)) || (typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)))
 
 /**
  * What each operator needs of `value`, checked here so every route refuses the same thing, naming
@@ -48,7 +50,8 @@ function checkComparable(c: { op: string; value?: Scalar | Scalar[] | undefined 
       return
     case 'in':
     case 'not_in':
-      if (Array.isArray(v) && new Set(v.map((x) => typeof x)).size > 1) issue('items must all be numbers, all strings or all booleans', 'type')
+      if (Array.isArray(v) && new Set(v.map((x) => typeof x)).size > 1)
+        issue('items must all be numbers, all strings or all booleans', 'type')
       return
   }
 }
@@ -67,7 +70,10 @@ export const propertyFilter = z
 
 const count = z
   .object({ gte: z.number().int().min(0).optional(), lte: z.number().int().min(0).optional() })
-  .refine((c) => c.gte === undefined || c.lte === undefined || c.gte <= c.lte, { message: 'gte must not exceed lte', params: { rule: 'range' } })
+  .refine((c) => c.gte === undefined || c.lte === undefined || c.gte <= c.lte, {
+    message: 'gte must not exceed lte',
+    params: { rule: 'range' },
+  })
 
 const timeRange = {
   /** Only events in the last `within` (relative to now). */
@@ -85,7 +91,11 @@ const eventMatch = {
 
 export const performedLeaf = z
   .object({ ...eventMatch, ...timeRange, count: count.optional() })
-  .refine((p) => p.type !== 'track' || p.event, { message: 'a track condition needs an event name', path: ['event'], params: { rule: 'required' } })
+  .refine((p) => p.type !== 'track' || p.event, {
+    message: 'a track condition needs an event name',
+    path: ['event'],
+    params: { rule: 'required' },
+  })
   .refine((p) => !(p.within && p.between), { message: 'use within or between, not both', params: { rule: 'exclusive' } })
   .meta({ description: 'Performed an event (count ≥ 1 by default; count: {lte: 0} for "did not")' })
 
@@ -126,7 +136,10 @@ const comparable = {
   value: z.union([propertyValue, z.array(propertyValue)]).optional(),
 }
 
-export const traitLeaf = z.object({ key: z.string().min(1).max(200), ...comparable }).superRefine(checkComparable).meta({ description: 'A profile trait (latest value)' })
+export const traitLeaf = z
+  .object({ key: z.string().min(1).max(200), ...comparable })
+  .superRefine(checkComparable)
+  .meta({ description: 'A profile trait (latest value)' })
 
 export const COMPUTED_PROPERTIES = [
   'last_seen',
@@ -147,7 +160,10 @@ export const COMPUTED_PROPERTIES = [
 ] as const
 export type ComputedProperty = (typeof COMPUTED_PROPERTIES)[number]
 
-export const computedLeaf = z.object({ property: z.enum(COMPUTED_PROPERTIES), ...comparable }).superRefine(checkComparable).meta({ description: 'A computed property (RFM, LTV, …)' })
+export const computedLeaf = z
+  .object({ property: z.enum(COMPUTED_PROPERTIES), ...comparable })
+  .superRefine(checkComparable)
+  .meta({ description: 'A computed property (RFM, LTV, …)' })
 
 export const consentLeaf = z.object({ topic: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), granted: z.boolean() })
 

@@ -117,7 +117,8 @@ export class SegmentEngine {
   }
 
   async load(): Promise<void> {
-    for (const s of await this.store.loadDefinitions()) this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
+    for (const s of await this.store.loadDefinitions())
+      this.segments.set(s.definition.id, { ...s, triggers: triggersOf(s.definition.rule) })
     this.members = await this.store.loadMembers()
     await this.refreshRfm(true)
     this.live?.start()
@@ -156,7 +157,10 @@ export class SegmentEngine {
   }
 
   start(): void {
-    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.opts.log?.('segment sweep failed', { err: String(err) })), this.opts.sweepIntervalMs)
+    this.sweepTimer = setInterval(
+      () => void this.sweep().catch((err) => this.opts.log?.('segment sweep failed', { err: String(err) })),
+      this.opts.sweepIntervalMs,
+    )
     this.sweepTimer.unref()
   }
 
@@ -201,7 +205,10 @@ export class SegmentEngine {
   async profileOf(userKey: string, knownKeys?: string[]): Promise<{ segments: string[]; computed: Record<string, unknown> }> {
     await this.refreshRfm()
     const keys = knownKeys ?? (await this.store.keysOf([userKey]))
-    return { segments: this.segmentsOf(userKey), computed: await computedProfile(this.opts.client, keys, { ...this.opts.computed, rfm: this.rfm }, this.now()) }
+    return {
+      segments: this.segmentsOf(userKey),
+      computed: await computedProfile(this.opts.client, keys, { ...this.opts.computed, rfm: this.rfm }, this.now()),
+    }
   }
 
   /** After an erasure: the person leaves every segment without a trace (no exit is recorded). */
@@ -228,7 +235,10 @@ export class SegmentEngine {
   }
 
   segmentsOf(userKey: string): string[] {
-    return [...this.members.entries()].filter(([, m]) => m.has(userKey)).map(([id]) => id).sort()
+    return [...this.members.entries()]
+      .filter(([, m]) => m.has(userKey))
+      .map(([id]) => id)
+      .sort()
   }
 
   /** Validates a rule (shape, references, cycles) for `id`; throws a 400 naming the bad node. */
@@ -236,9 +246,15 @@ export class SegmentEngine {
     const { rule, issues } = validateRule(input)
     if (!rule) throw new ValidationError(`Invalid rule: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
     for (const ref of referencedSegments(rule))
-      if (!this.segments.has(ref) && ref !== id) throw new ValidationError(`Unknown segment "${ref}"`, [{ path: 'rule', rule: 'reference', message: `refers to unknown segment "${ref}"` }])
+      if (!this.segments.has(ref) && ref !== id)
+        throw new ValidationError(`Unknown segment "${ref}"`, [
+          { path: 'rule', rule: 'reference', message: `refers to unknown segment "${ref}"` },
+        ])
     const cycle = findCycle(id, rule, (other) => this.segments.get(other)?.definition.rule)
-    if (cycle) throw new ValidationError(`Reference cycle: ${cycle.join(' → ')}`, [{ path: 'rule', rule: 'cycle', message: `reference cycle ${cycle.join(' → ')}` }])
+    if (cycle)
+      throw new ValidationError(`Reference cycle: ${cycle.join(' → ')}`, [
+        { path: 'rule', rule: 'cycle', message: `reference cycle ${cycle.join(' → ')}` },
+      ])
     return rule
   }
 
@@ -249,7 +265,8 @@ export class SegmentEngine {
   save(def: Omit<SegmentDefinition, 'rule'> & { rule: unknown }, mustExist?: boolean): Promise<StoredSegment & { size: number }> {
     return this.enqueue(async () => {
       if (mustExist && !this.segments.has(def.id)) throw new NotFoundError(`No segment "${def.id}"`)
-      if (mustExist === false && this.segments.has(def.id)) throw new ConflictError(`Segment "${def.id}" already exists; PUT /api/segments/${def.id} to change it`)
+      if (mustExist === false && this.segments.has(def.id))
+        throw new ConflictError(`Segment "${def.id}" already exists; PUT /api/segments/${def.id} to change it`)
       const rule = this.check(def.id, def.rule)
       await this.dryRun(rule)
       // After a delete the id's history goes on: a re-created segment outranks its deletion.
@@ -286,7 +303,11 @@ export class SegmentEngine {
   private async dryRun(rule: Rule): Promise<void> {
     const q = compileSegment(rule, this.context())
     await this.evaluable(() =>
-      selectRows(this.opts.client, `SELECT * FROM (${q.sql.replace(/\nSETTINGS join_use_nulls = 0$/, '')}) LIMIT 0 SETTINGS join_use_nulls = 0`, q.params),
+      selectRows(
+        this.opts.client,
+        `SELECT * FROM (${q.sql.replace(/\nSETTINGS join_use_nulls = 0$/, '')}) LIMIT 0 SETTINGS join_use_nulls = 0`,
+        q.params,
+      ),
     )
   }
 
@@ -296,7 +317,9 @@ export class SegmentEngine {
       return await run()
     } catch (err) {
       const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300)
-      throw new ValidationError(`The rule cannot be evaluated: ${message}`, [{ path: 'rule', rule: 'evaluable', message: `cannot be evaluated: ${message}` }])
+      throw new ValidationError(`The rule cannot be evaluated: ${message}`, [
+        { path: 'rule', rule: 'evaluable', message: `cannot be evaluated: ${message}` },
+      ])
     }
   }
 
@@ -313,7 +336,13 @@ export class SegmentEngine {
     await this.refreshRfm()
     const q = compileSegment(rule, this.context())
     const rows = await this.evaluable(() => selectRows<{ user_key: string }>(this.opts.client, q.sql, q.params))
-    return { size: rows.length, sample: rows.slice(0, sample).map((r) => r.user_key).sort() }
+    return {
+      size: rows.length,
+      sample: rows
+        .slice(0, sample)
+        .map((r) => r.user_key)
+        .sort(),
+    }
   }
 
   recompute(id: string, cause: TransitionCause = 'recompute'): Promise<Transition[]> {
@@ -459,11 +488,20 @@ export class SegmentEngine {
   private async evaluate(ids: string[], users: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<void> {
     const byUser = await this.store.keysOfUsers(users)
     const keys = users.flatMap((u) => byUser.get(u) ?? [u])
-    const q = compileScoped(ids.map((id) => this.segments.get(id)!.definition.rule), this.context(), { users, keys })
+    const q = compileScoped(
+      ids.map((id) => this.segments.get(id)!.definition.rule),
+      this.context(),
+      { users, keys },
+    )
     const rows = await selectRows<Record<string, string | number>>(this.opts.client, q.sql, q.params)
     const results = new Map(ids.map((id) => [id, new Set<string>()]))
     for (const row of rows) ids.forEach((id, i) => Number(row[`s${i}`]) === 1 && results.get(id)!.add(String(row.user_key)))
-    await this.applyChanges(ids.map((id) => ({ id, now: results.get(id)! })), users, cause, triggers)
+    await this.applyChanges(
+      ids.map((id) => ({ id, now: results.get(id)! })),
+      users,
+      cause,
+      triggers,
+    )
   }
 
   private async recomputeNow(id: string, cause: TransitionCause): Promise<Transition[]> {
@@ -490,7 +528,12 @@ export class SegmentEngine {
   }
 
   /** Diffs new results against current membership, records every change in one insert, publishes. */
-  private async applyChanges(results: { id: string; now: Set<string> }[], candidates: string[], cause: TransitionCause, triggers?: Map<string, string>): Promise<Transition[]> {
+  private async applyChanges(
+    results: { id: string; now: Set<string> }[],
+    candidates: string[],
+    cause: TransitionCause,
+    triggers?: Map<string, string>,
+  ): Promise<Transition[]> {
     const at = this.now()
     const changes: Transition[] = []
     for (const { id, now } of results) {
@@ -519,7 +562,14 @@ export class SegmentEngine {
     return changes
   }
 
-  private transition(segmentId: string, userKey: string, entered: boolean, at: number, cause: TransitionCause, triggerMessageId: string): Transition {
+  private transition(
+    segmentId: string,
+    userKey: string,
+    entered: boolean,
+    at: number,
+    cause: TransitionCause,
+    triggerMessageId: string,
+  ): Transition {
     return { segmentId, userKey, entered, at, cause, triggerMessageId, segmentVersion: this.segments.get(segmentId)?.version ?? 0 }
   }
 

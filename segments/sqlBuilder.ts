@@ -46,7 +46,8 @@ export function compare(p: Params, extract: (kind: ScalarKind) => string, has: s
   const v = c.value
   const first = Array.isArray(v) ? v[0] : v
   const kind: ScalarKind = typeof first === 'number' ? 'Float' : typeof first === 'boolean' ? 'Bool' : 'String'
-  const one = (x: Scalar) => (kind === 'Float' ? p.bind(Number(x), 'Float64') : kind === 'Bool' ? p.bind(x ? 1 : 0, 'UInt8') : p.bind(String(x), 'String'))
+  const one = (x: Scalar) =>
+    kind === 'Float' ? p.bind(Number(x), 'Float64') : kind === 'Bool' ? p.bind(x ? 1 : 0, 'UInt8') : p.bind(String(x), 'String')
   const list = () => {
     const items = Array.isArray(v) ? v : v === undefined ? [] : [v]
     return kind === 'Float' ? p.bind(items.map(Number), 'Array(Float64)') : p.bind(items.map(String), 'Array(String)')

@@ -62,7 +62,16 @@ function window(t: Triggers, ms: number): void {
 }
 
 export function emptyTriggers(): Triggers {
-  return { events: new Set(), types: new Set(), anyEvent: false, consent: false, timeDependent: false, windows: new Set(), fullSweep: false, segments: new Set() }
+  return {
+    events: new Set(),
+    types: new Set(),
+    anyEvent: false,
+    consent: false,
+    timeDependent: false,
+    windows: new Set(),
+    fullSweep: false,
+    segments: new Set(),
+  }
 }
 
 export function affectedBy(t: Triggers, e: IngestEvent): boolean {

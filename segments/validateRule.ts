@@ -1,7 +1,18 @@
 import type { z } from 'zod'
 import type { FieldIssue } from '../core/errors.js'
 import { toFieldIssues } from '../core/fieldIssues.js'
-import { MAX_RULE_CHILDREN, type Rule, computedLeaf, rule as ruleSchema, consentLeaf, engagementLeaf, performedLeaf, segmentRefLeaf, sequenceLeaf, traitLeaf } from './ruleSchema.js'
+import {
+  MAX_RULE_CHILDREN,
+  type Rule,
+  computedLeaf,
+  rule as ruleSchema,
+  consentLeaf,
+  engagementLeaf,
+  performedLeaf,
+  segmentRefLeaf,
+  sequenceLeaf,
+  traitLeaf,
+} from './ruleSchema.js'
 
 const LEAVES: Record<string, z.ZodType> = {
   performed: performedLeaf,
@@ -36,7 +47,15 @@ function validateNode(input: unknown, path: (string | number)[], depth: number):
     return { issues: [{ path: at, rule: 'type', message: `must be an object with one of: ${KINDS.join(', ')}` }] }
   const keys = Object.keys(input)
   if (keys.length !== 1 || !KINDS.includes(keys[0]!))
-    return { issues: [{ path: at, rule: 'one_of', message: `must have exactly one key, one of: ${KINDS.join(', ')} (found: ${keys.join(', ') || 'none'})` }] }
+    return {
+      issues: [
+        {
+          path: at,
+          rule: 'one_of',
+          message: `must have exactly one key, one of: ${KINDS.join(', ')} (found: ${keys.join(', ') || 'none'})`,
+        },
+      ],
+    }
   const kind = keys[0]!
   const value = (input as Record<string, unknown>)[kind]
   if (kind === 'and' || kind === 'or') {

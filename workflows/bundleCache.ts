@@ -21,7 +21,9 @@ export function workflowSourceHash(): string {
   walk(WORKFLOWS_DIR)
   // Pure modules the workflow code imports from outside this folder (see journey.workflow.ts).
   for (const dir of WORKFLOW_IMPORTS) walk(join(WORKFLOWS_DIR, '..', dir))
-  const sdk = JSON.parse(readFileSync(join(WORKFLOWS_DIR, '..', 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as { version: string }
+  const sdk = JSON.parse(readFileSync(join(WORKFLOWS_DIR, '..', 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as {
+    version: string
+  }
   return hash.update(sdk.version).digest('hex').slice(0, 16)
 }
 
@@ -40,7 +42,9 @@ export async function workflowBundlePath(cacheDir = bundleCacheDir()): Promise<s
   const staging = `${file}.${process.pid}.tmp`
   const stderr: string[] = []
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(WORKFLOWS_DIR, 'bundleMain.ts'), staging], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', join(WORKFLOWS_DIR, 'bundleMain.ts'), staging], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
     child.on('error', () => resolve(-1))
     child.on('close', (c) => resolve(c ?? -1))

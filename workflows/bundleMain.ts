@@ -6,5 +6,8 @@ import { WORKFLOWS_PATH } from './workflowsPath.js'
 // memory (~150 MB that the process would otherwise keep) never lands in the long-lived process.
 const out = process.argv[2]
 if (!out) throw new Error('usage: bundleMain <output file>')
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) } })
+const { code } = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_PATH,
+  logger: { log() {}, trace() {}, debug() {}, info() {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) },
+})
 writeFileSync(out, code)

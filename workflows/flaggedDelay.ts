@@ -17,7 +17,10 @@ export function showFlagUse(flags: Record<string, FlagUse>, use: FlagUse): Recor
 
 /** One flagged wait (the journey delay step's activity), as a run of its own. */
 export async function flaggedDelayWorkflow(flag: string, unit: string, defaultMs: number): Promise<FlagUse> {
-  const { ms, flag: use } = await resolveDelay({ step: { id: 'delay', type: 'delay', flag: { key: flag, default: defaultMs } }, userKey: unit })
+  const { ms, flag: use } = await resolveDelay({
+    step: { id: 'delay', type: 'delay', flag: { key: flag, default: defaultMs } },
+    userKey: unit,
+  })
   showFlagUse((workflowInfo().memo?.flags as Record<string, FlagUse> | undefined) ?? {}, use!)
   await sleep(ms)
   return use!

@@ -148,7 +148,17 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     if (r) await local.record(r)
   }
   const step = (s: JourneyStep, outcome: string, extra: { reason?: string; scheduledAt?: number; messageId?: string } = {}) =>
-    void records.steps.push({ ...base, stepId: s.id, stepType: s.type, outcome, experimentKey: state.experimentKey, variant: state.variant, flags: state.flags, at: Date.now(), ...extra })
+    void records.steps.push({
+      ...base,
+      stepId: s.id,
+      stepType: s.type,
+      outcome,
+      experimentKey: state.experimentKey,
+      variant: state.variant,
+      flags: state.flags,
+      at: Date.now(),
+      ...extra,
+    })
   /** The run has ended: its state says so, and `EndReason` shows why (operators filter by it). */
   const end = (why: string) => {
     state.outcome = why
@@ -201,7 +211,8 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   }
 
   // Started when Temporal recorded the start (not when this first task ran): the server's time.
-  if (!r) records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: workflowInfo().runStartTime.getTime() })
+  if (!r)
+    records.runs.push({ ...base, phase: 'started', correlation: correlation ?? '', trigger, at: workflowInfo().runStartTime.getTime() })
 
   let endRecorded = false
   let i: number | undefined = steps.findIndex((s) => s.id === state.step)
@@ -217,7 +228,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
   const cannotProceed = async (err: unknown): Promise<never> => {
     // A local activity's failure reaches the workflow as itself (an activity's, wrapped in an
     // ActivityFailure); anything else (cancellation, continue-as-new) is not ours to handle.
-    const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err instanceof ApplicationFailure || err instanceof TimeoutFailure ? err : undefined
+    const cause =
+      err instanceof ActivityFailure
+        ? (err.cause ?? err)
+        : err instanceof ApplicationFailure || err instanceof TimeoutFailure
+          ? err
+          : undefined
     if (!cause) throw err
     const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause instanceof TimeoutFailure ? 'Timeout' : cause.name
     const message = cutUtf8(cause.message || type, FAILURE_MESSAGE_BYTES)
@@ -227,7 +243,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
     if (!endRecorded) records.runs.push({ ...base, phase: 'ended', correlation: correlation ?? '', trigger, outcome, at: Date.now() })
     // Best effort: the store may be what failed; the search attribute and the failure still tell.
     await flush().catch(() => undefined)
-    throw ApplicationFailure.create({ type: 'RunCannotProceed', message: `journey ${journey.id} run stopped at step ${current.id}: ${outcome}: ${message}`, nonRetryable: true, cause })
+    throw ApplicationFailure.create({
+      type: 'RunCannotProceed',
+      message: `journey ${journey.id} run stopped at step ${current.id}: ${outcome}: ${message}`,
+      nonRetryable: true,
+      cause,
+    })
   }
   try {
     while (i !== undefined && i >= 0 && i < steps.length) {
@@ -245,7 +266,11 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyState
         // A fixed wait is known here; a flag or a local-time window is asked of an activity.
         const left = takeResumed()
         const d: { ms: number; flag?: FlagUse } =
-          left !== undefined ? { ms: left } : s.flag || s.until ? await local.resolveDelay({ step: s, userKey }) : { ms: parseDuration(s.duration) ?? 0 }
+          left !== undefined
+            ? { ms: left }
+            : s.flag || s.until
+              ? await local.resolveDelay({ step: s, userKey })
+              : { ms: parseDuration(s.duration) ?? 0 }
         if (d.flag) {
           state.flags = showFlagUse(state.flags, d.flag)
           if (d.flag.experimentKey && d.flag.variant) {

@@ -43,9 +43,22 @@ export class JourneyRuns {
    * id) is a signal the run ignores when it has seen that message — so a duplicate trigger never
    * makes a second run.
    */
-  async start(journey: JourneyDefinition, version: number, userKey: string, trigger: JourneyEvent, opts: { correlation?: string; test: boolean }): Promise<StartOutcome> {
+  async start(
+    journey: JourneyDefinition,
+    version: number,
+    userKey: string,
+    trigger: JourneyEvent,
+    opts: { correlation?: string; test: boolean },
+  ): Promise<StartOutcome> {
     const workflowId = runId(journey.id, userKey, opts.correlation)
-    const input: JourneyInput = { journey, version, userKey, trigger, test: opts.test, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}) }
+    const input: JourneyInput = {
+      journey,
+      version,
+      userKey,
+      trigger,
+      test: opts.test,
+      ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}),
+    }
     const options = {
       workflowId,
       taskQueue: this.taskQueue,
@@ -53,7 +66,13 @@ export class JourneyRuns {
       // never: a closed run of this id blocks a new one (for as long as the namespace retains it)
       workflowIdReusePolicy: journey.entry.reentry === 'never' ? ('REJECT_DUPLICATE' as const) : ('ALLOW_DUPLICATE' as const),
       searchAttributes: { JourneyId: [journey.id], UserId: [userIdAttribute(userKey)], JourneyStep: [journey.steps[0]!.id] },
-      memo: { journey: journey.name, version, trigger: trigger.event, ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}), ...(opts.test ? { test: true } : {}) },
+      memo: {
+        journey: journey.name,
+        version,
+        trigger: trigger.event,
+        ...(opts.correlation !== undefined ? { correlation: opts.correlation } : {}),
+        ...(opts.test ? { test: true } : {}),
+      },
     }
     if (this.eager) {
       // The common case, a new run, started eagerly (the trigger is its input; the run counts it
@@ -122,7 +141,14 @@ export class JourneyRuns {
   /** Erasure: the user's runs end now, without another step (their data is being deleted). */
   async terminateUserRuns(userKey: string, reason: string): Promise<number> {
     const runs = await this.openRuns(userKey)
-    await Promise.all(runs.map((r) => this.client.workflow.getHandle(r.workflowId).terminate(reason).catch((err) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err)))))
+    await Promise.all(
+      runs.map((r) =>
+        this.client.workflow
+          .getHandle(r.workflowId)
+          .terminate(reason)
+          .catch((err) => (err instanceof WorkflowNotFoundError ? undefined : Promise.reject(err))),
+      ),
+    )
     return runs.length
   }
 
@@ -144,7 +170,9 @@ export class JourneyRuns {
     for await (const w of this.client.workflow.list({ query })) runs.push({ workflowId: w.workflowId, runId: w.runId })
     const namespace = this.client.options.namespace
     for (const r of runs)
-      await this.client.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: r }).catch((err: { code?: number }) => (err?.code === 5 /* NOT_FOUND */ ? undefined : Promise.reject(err)))
+      await this.client.workflowService
+        .deleteWorkflowExecution({ namespace, workflowExecution: r })
+        .catch((err: { code?: number }) => (err?.code === 5 /* NOT_FOUND */ ? undefined : Promise.reject(err)))
     return runs.length
   }
 }

@@ -2,7 +2,11 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow'
 import type { JourneyActivities } from './activities/journeyActivities.js'
 import { RETRY_POLICIES } from './retryPolicies.js'
 
-const { fanOutSchedule } = proxyActivities<JourneyActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry: RETRY_POLICIES.fanOut })
+const { fanOutSchedule } = proxyActivities<JourneyActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: RETRY_POLICIES.fanOut,
+})
 
 /**
  * What a schedule-triggered journey's Temporal Schedule starts each interval: every member of

@@ -17,14 +17,21 @@ export async function reconcileSchedules(client: Client, taskQueue: string, jour
   const PREFIX = scheduleId(taskQueue, '')
   const want = new Map<string, number>()
   for (const j of journeys)
-    if (j.status === 'active' && j.definition.trigger.type === 'schedule') want.set(j.definition.id, parseDuration(j.definition.trigger.every) ?? 86_400_000)
+    if (j.status === 'active' && j.definition.trigger.type === 'schedule')
+      want.set(j.definition.id, parseDuration(j.definition.trigger.every) ?? 86_400_000)
   const have = new Set<string>()
   for await (const s of client.schedule.list()) if (s.scheduleId.startsWith(PREFIX)) have.add(s.scheduleId.slice(PREFIX.length))
   for (const [id, every] of want) {
     const options = {
       scheduleId: scheduleId(taskQueue, id),
       spec: { intervals: [{ every }] },
-      action: { type: 'startWorkflow' as const, workflowType: 'journeyScheduleWorkflow', args: [id], taskQueue, workflowId: boundedId(`journey-fan-out:${taskQueue}:${id}`, ID_LIMITS.workflowId) },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: 'journeyScheduleWorkflow',
+        args: [id],
+        taskQueue,
+        workflowId: boundedId(`journey-fan-out:${taskQueue}:${id}`, ID_LIMITS.workflowId),
+      },
       memo: { journey: id },
     }
     if (!have.has(id)) {
@@ -34,5 +41,9 @@ export async function reconcileSchedules(client: Client, taskQueue: string, jour
     }
   }
   for (const id of have)
-    if (!want.has(id)) await client.schedule.getHandle(scheduleId(taskQueue, id)).delete().catch((err) => (err instanceof ScheduleNotFoundError ? undefined : Promise.reject(err)))
+    if (!want.has(id))
+      await client.schedule
+        .getHandle(scheduleId(taskQueue, id))
+        .delete()
+        .catch((err) => (err instanceof ScheduleNotFoundError ? undefined : Promise.reject(err)))
 }

@@ -31,7 +31,10 @@ export class FalseTriggerMonitor {
 
   start(): void {
     if (!this.opts.intervalMs || this.timer) return
-    this.timer = setInterval(() => void this.check().catch((err) => this.opts.log?.('false-trigger check failed', { err: String(err) })), this.opts.intervalMs)
+    this.timer = setInterval(
+      () => void this.check().catch((err) => this.opts.log?.('false-trigger check failed', { err: String(err) })),
+      this.opts.intervalMs,
+    )
     this.timer.unref()
   }
 
@@ -49,7 +52,10 @@ export class FalseTriggerMonitor {
   /** One pass over sends since the last one; resolves to the new findings. */
   check(): Promise<Finding[]> {
     const run = (this.running ?? Promise.resolve()).then(() => this.pass())
-    this.running = run.then(() => undefined, () => undefined)
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    )
     return run
   }
 
@@ -61,9 +67,13 @@ export class FalseTriggerMonitor {
     const found = await detectFalseTriggers(this.opts.client, { ...this.opts.options(), from: this.checkedUntil - 86_400_000, until })
     const known = new Set(
       (
-        await selectRows<{ k: string }>(this.opts.client, "SELECT concat(message_id, '|', class) AS k FROM false_triggers WHERE at >= fromUnixTimestamp64Milli({from:Int64})", {
-          from: this.checkedUntil - 86_400_000,
-        })
+        await selectRows<{ k: string }>(
+          this.opts.client,
+          "SELECT concat(message_id, '|', class) AS k FROM false_triggers WHERE at >= fromUnixTimestamp64Milli({from:Int64})",
+          {
+            from: this.checkedUntil - 86_400_000,
+          },
+        )
       ).map((r) => r.k),
     )
     const fresh = found.filter((f) => !known.has(`${f.messageId}|${f.class}`) && !this.opts.isErasedMessage?.(f.messageId))
@@ -71,11 +81,19 @@ export class FalseTriggerMonitor {
       await this.opts.client.insert({
         table: 'false_triggers',
         format: 'JSONEachRow',
-        values: fresh.map((f) => ({ at: f.at, journey_id: f.journeyId, user_key: f.userKey, message_id: f.messageId, class: f.class, evidence: JSON.stringify(f.evidence) })),
+        values: fresh.map((f) => ({
+          at: f.at,
+          journey_id: f.journeyId,
+          user_key: f.userKey,
+          message_id: f.messageId,
+          class: f.class,
+          evidence: JSON.stringify(f.evidence),
+        })),
       })
     for (const f of fresh) {
       this.opts.onFinding?.(f)
-      if (!INFORMATIONAL.has(f.class)) this.opts.log?.('false trigger', { class: f.class, journey: f.journeyId, messageId: f.messageId, evidence: f.evidence })
+      if (!INFORMATIONAL.has(f.class))
+        this.opts.log?.('false trigger', { class: f.class, journey: f.journeyId, messageId: f.messageId, evidence: f.evidence })
     }
     this.checkedUntil = until
     return fresh

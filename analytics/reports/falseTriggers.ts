@@ -73,15 +73,29 @@ const RUNS = `
   FROM journey_runs WHERE phase = 'started' AND workflow_id IN (SELECT workflow_id FROM (${SENDS}))
   GROUP BY workflow_id`
 
-type Send = { message_id: string; journey_id: string; user_key: string; workflow_id: string; step_id: string; topic: string; test: number; sent_ms: number }
+type Send = {
+  message_id: string
+  journey_id: string
+  user_key: string
+  workflow_id: string
+  step_id: string
+  topic: string
+  test: number
+  sent_ms: number
+}
 
 export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOptions): Promise<Finding[]> {
   const p = { from: o.from, until: o.until }
   const findings: Finding[] = []
-  const add = (cls: FalseTriggerClass, s: Pick<Send, 'journey_id' | 'user_key' | 'message_id' | 'sent_ms'>, evidence: Record<string, unknown>) =>
-    findings.push({ class: cls, journeyId: s.journey_id, userKey: s.user_key, messageId: s.message_id, at: Number(s.sent_ms), evidence })
+  const add = (
+    cls: FalseTriggerClass,
+    s: Pick<Send, 'journey_id' | 'user_key' | 'message_id' | 'sent_ms'>,
+    evidence: Record<string, unknown>,
+  ) => findings.push({ class: cls, journeyId: s.journey_id, userKey: s.user_key, messageId: s.message_id, at: Number(s.sent_ms), evidence })
 
-  const sends = await selectRows<Send & { corr: string; starts: (number | string)[]; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }>(
+  const sends = await selectRows<
+    Send & { corr: string; starts: (number | string)[]; trigger_ms: number; received_ms: number; trigger_message: string; tz: string }
+  >(
     client,
     `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.workflow_id AS workflow_id, s.step_id AS step_id, s.topic AS topic,
             s.test AS test, s.sent_ms AS sent_ms, r.corr AS corr, r.starts AS starts, r.trigger_ms AS trigger_ms, r.received_ms AS received_ms, r.trigger_message AS trigger_message,
@@ -98,8 +112,19 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
     for (const x of j.exits) {
       const byKey = x.match === 'correlation' && j.correlationKey
       const path = byKey ? j.correlationKey!.split('.') : []
-      const keyExpr = path.length ? `trim(BOTH '"' FROM JSONExtractRaw(e.properties, ${path.map((_, i) => `{k${i}:String}`).join(', ')}))` : "''"
-      const rows = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; ev_message: string; ev_event: string; ev_ms: number; ev_received_ms: number }>(
+      const keyExpr = path.length
+        ? `trim(BOTH '"' FROM JSONExtractRaw(e.properties, ${path.map((_, i) => `{k${i}:String}`).join(', ')}))`
+        : "''"
+      const rows = await selectRows<{
+        message_id: string
+        journey_id: string
+        user_key: string
+        sent_ms: number
+        ev_message: string
+        ev_event: string
+        ev_ms: number
+        ev_received_ms: number
+      }>(
         client,
         `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.sent_ms AS sent_ms,
                 e.message_id AS ev_message, e.event AS ev_event, toUnixTimestamp64Milli(e.timestamp) AS ev_ms, toUnixTimestamp64Milli(e.received_at) AS ev_received_ms
@@ -125,7 +150,15 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
   }
 
   // Consent withdrawn, or the address suppressed, before the send.
-  const optOuts = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; topic: string; changed_ms: number; source: string }>(
+  const optOuts = await selectRows<{
+    message_id: string
+    journey_id: string
+    user_key: string
+    sent_ms: number
+    topic: string
+    changed_ms: number
+    source: string
+  }>(
     client,
     `SELECT s.message_id AS message_id, any(s.journey_id) AS journey_id, any(s.user_key) AS user_key, any(s.sent_ms) AS sent_ms, any(s.topic) AS topic,
             argMax(c.granted, c.changed_ms) AS g, max(c.changed_ms) AS changed_ms, argMax(c.source, c.changed_ms) AS source
@@ -136,8 +169,19 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
      HAVING g = 0`,
     p,
   )
-  for (const r of optOuts) add('sent_after_opt_out', r, { consent: { topic: r.topic, granted: false, changedAt: iso(r.changed_ms), source: r.source }, sentAt: iso(r.sent_ms) })
-  const suppressed = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; reason: string; at_ms: number }>(
+  for (const r of optOuts)
+    add('sent_after_opt_out', r, {
+      consent: { topic: r.topic, granted: false, changedAt: iso(r.changed_ms), source: r.source },
+      sentAt: iso(r.sent_ms),
+    })
+  const suppressed = await selectRows<{
+    message_id: string
+    journey_id: string
+    user_key: string
+    sent_ms: number
+    reason: string
+    at_ms: number
+  }>(
     client,
     `SELECT s.message_id AS message_id, s.journey_id AS journey_id, s.user_key AS user_key, s.sent_ms AS sent_ms, sp.reason AS reason, toUnixTimestamp64Milli(sp.at) AS at_ms
      FROM (${SENDS}) AS s INNER JOIN (SELECT * FROM suppressions FINAL WHERE active = 1) AS sp ON sp.lookup_hash = s.recipient_hash
@@ -149,7 +193,17 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
   // The trigger's condition re-evaluated at the send: the user's last segment transition before it.
   const bySegment = o.journeys.filter((j) => j.segment)
   if (bySegment.length) {
-    const moved = await selectRows<{ message_id: string; journey_id: string; user_key: string; sent_ms: number; decided_ms: number; member: number; changed_ms: number; cause: string; segment: string }>(
+    const moved = await selectRows<{
+      message_id: string
+      journey_id: string
+      user_key: string
+      sent_ms: number
+      decided_ms: number
+      member: number
+      changed_ms: number
+      cause: string
+      segment: string
+    }>(
       client,
       `SELECT s.message_id AS message_id, any(s.journey_id) AS journey_id, any(s.user_key) AS user_key, any(s.sent_ms) AS sent_ms, any(s.decided_ms) AS decided_ms,
               any(t.segment_id) AS segment, argMax(t.entered, t.at) AS member, toUnixTimestamp64Milli(max(t.at)) AS changed_ms, argMax(t.cause, t.at) AS cause
@@ -195,9 +249,14 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
     // under one id, a run must have started between the two sends. Runs without a key have none.
     const dupKey = `${s.user_key}\u0000${s.journey_id}\u0000${s.corr ?? ''}\u0000${s.step_id}`
     const prev = s.corr ? lastOf.get(dupKey) : undefined
-    const reentered = (p: Send) => p.workflow_id !== s.workflow_id || (s.starts ?? []).some((t) => Number(t) > Number(p.sent_ms) && Number(t) <= sentMs)
+    const reentered = (p: Send) =>
+      p.workflow_id !== s.workflow_id || (s.starts ?? []).some((t) => Number(t) > Number(p.sent_ms) && Number(t) <= sentMs)
     if (prev && prev.message_id !== s.message_id && sentMs - Number(prev.sent_ms) < o.duplicateWindowMs && reentered(prev))
-      add('duplicate', s, { earlier: { messageId: prev.message_id, workflowId: prev.workflow_id, sentAt: iso(prev.sent_ms) }, correlation: s.corr ?? '', sentAt: iso(sentMs) })
+      add('duplicate', s, {
+        earlier: { messageId: prev.message_id, workflowId: prev.workflow_id, sentAt: iso(prev.sent_ms) },
+        correlation: s.corr ?? '',
+        sentAt: iso(sentMs),
+      })
     lastOf.set(dupKey, s)
     if (s.topic !== 'transactional') {
       const tz = isTimeZone(s.tz) ? s.tz : o.quietHoursTz
@@ -205,13 +264,17 @@ export async function detectFalseTriggers(client: ClickHouseClient, o: DetectOpt
         add('sent_in_quiet_hours', s, { quietHours: `${o.quietHours.from}-${o.quietHours.to}`, timeZone: tz, sentAt: iso(sentMs) })
       if (o.frequencyCap) {
         const times = (capOf.get(s.user_key) ?? []).filter((t) => t > sentMs - o.frequencyCap!.windowMs)
-        if (times.length >= o.frequencyCap.max) add('over_frequency_cap', s, { cap: o.frequencyCap, earlierSends: times.map(iso), sentAt: iso(sentMs) })
+        if (times.length >= o.frequencyCap.max)
+          add('over_frequency_cap', s, { cap: o.frequencyCap, earlierSends: times.map(iso), sentAt: iso(sentMs) })
         times.push(sentMs)
         capOf.set(s.user_key, times)
       }
     }
     if (s.trigger_ms && Number(s.received_ms) - Number(s.trigger_ms) > o.staleMs)
-      add('stale_trigger', s, { trigger: { messageId: s.trigger_message, at: iso(s.trigger_ms), receivedAt: iso(s.received_ms) }, maxAgeMs: o.staleMs })
+      add('stale_trigger', s, {
+        trigger: { messageId: s.trigger_message, at: iso(s.trigger_ms), receivedAt: iso(s.received_ms) },
+        maxAgeMs: o.staleMs,
+      })
   }
   return findings
 }
@@ -242,7 +305,15 @@ export async function failedRuns(client: ClickHouseClient, o: { from: number; un
        GROUP BY journey_id, outcome ORDER BY journey_id, outcome`,
       o,
     ),
-    selectRows<{ journey_id: string; workflow_id: string; user_key: string; step_id: string; step_type: string; reason: string; at_ms: number }>(
+    selectRows<{
+      journey_id: string
+      workflow_id: string
+      user_key: string
+      step_id: string
+      step_type: string
+      reason: string
+      at_ms: number
+    }>(
       client,
       `SELECT journey_id, workflow_id, user_key, step_id, step_type, reason, toUnixTimestamp64Milli(at) AS at_ms FROM journey_steps
        WHERE outcome = 'failed' AND ${range} ORDER BY at DESC LIMIT 1 BY workflow_id, step_id LIMIT {examples:UInt32}`,
@@ -251,7 +322,15 @@ export async function failedRuns(client: ClickHouseClient, o: { from: number; un
   ])
   return {
     counts: counts.map((c) => ({ journeyId: c.journey_id, outcome: c.outcome, runs: Number(c.n) })),
-    examples: rows.map((r) => ({ journey: r.journey_id, workflowId: r.workflow_id, userKey: r.user_key, step: r.step_id, stepType: r.step_type, message: r.reason, at: iso(r.at_ms) })),
+    examples: rows.map((r) => ({
+      journey: r.journey_id,
+      workflowId: r.workflow_id,
+      userKey: r.user_key,
+      step: r.step_id,
+      stepType: r.step_type,
+      message: r.reason,
+      at: iso(r.at_ms),
+    })),
   }
 }
 
@@ -267,10 +346,23 @@ export async function sendCounts(client: ClickHouseClient, o: { from: number; un
 }
 
 export async function falseTriggerReport(client: ClickHouseClient, o: DetectOptions, examplesPerClass = 5) {
-  const [findings, prevented, sent, failed] = await Promise.all([detectFalseTriggers(client, o), preventedSends(client, o), sendCounts(client, o), failedRuns(client, o, examplesPerClass)])
-  const journeys = [...new Set([...findings.map((f) => f.journeyId), ...sent.map((s) => s.journey_id), ...prevented.map((x) => x.journey_id), ...failed.counts.map((x) => x.journeyId)])].sort()
+  const [findings, prevented, sent, failed] = await Promise.all([
+    detectFalseTriggers(client, o),
+    preventedSends(client, o),
+    sendCounts(client, o),
+    failedRuns(client, o, examplesPerClass),
+  ])
+  const journeys = [
+    ...new Set([
+      ...findings.map((f) => f.journeyId),
+      ...sent.map((s) => s.journey_id),
+      ...prevented.map((x) => x.journey_id),
+      ...failed.counts.map((x) => x.journeyId),
+    ]),
+  ].sort()
   const counts = (list: Finding[]) => Object.fromEntries(FALSE_TRIGGER_CLASSES.map((c) => [c, list.filter((f) => f.class === c).length]))
-  const rate = (list: Finding[], sends: number) => (sends ? new Set(list.filter((f) => !INFORMATIONAL.has(f.class)).map((f) => f.messageId)).size / sends : 0)
+  const rate = (list: Finding[], sends: number) =>
+    sends ? new Set(list.filter((f) => !INFORMATIONAL.has(f.class)).map((f) => f.messageId)).size / sends : 0
   const totalSends = sent.reduce((a, s) => a + Number(s.n), 0)
   const real = findings.filter((f) => !INFORMATIONAL.has(f.class))
   return {
@@ -297,7 +389,13 @@ export async function falseTriggerReport(client: ClickHouseClient, o: DetectOpti
     }),
     failures: failed.examples,
     examples: Object.fromEntries(
-      FALSE_TRIGGER_CLASSES.map((c) => [c, findings.filter((f) => f.class === c).slice(0, examplesPerClass).map((f) => ({ journey: f.journeyId, userKey: f.userKey, messageId: f.messageId, at: iso(f.at), evidence: f.evidence }))]),
+      FALSE_TRIGGER_CLASSES.map((c) => [
+        c,
+        findings
+          .filter((f) => f.class === c)
+          .slice(0, examplesPerClass)
+          .map((f) => ({ journey: f.journeyId, userKey: f.userKey, messageId: f.messageId, at: iso(f.at), evidence: f.evidence })),
+      ]),
     ),
   }
 }

@@ -13,7 +13,15 @@ export const FUNNEL_CONVERSION_EVENT = 'Order Completed'
  * Test accounts left out.
  */
 export async function journeyFunnel(client: ClickHouseClient, q: { from: number; until: number; conversionEvent?: string }) {
-  const rows = await selectRows<{ journey_id: string; entered: string; sent: string; opened: string; clicked: string; converted: string; exited: string }>(
+  const rows = await selectRows<{
+    journey_id: string
+    entered: string
+    sent: string
+    opened: string
+    clicked: string
+    converted: string
+    exited: string
+  }>(
     client,
     `WITH
        sent_rows AS (SELECT journey_id, workflow_id, user_key, message_id, at FROM send_ledger
@@ -32,5 +40,13 @@ export async function journeyFunnel(client: ClickHouseClient, q: { from: number;
      ORDER BY entered DESC, journey_id`,
     { from: q.from, until: q.until, conversion: q.conversionEvent ?? FUNNEL_CONVERSION_EVENT },
   )
-  return rows.map((r) => ({ journey: r.journey_id, entered: Number(r.entered), sent: Number(r.sent), opened: Number(r.opened), clicked: Number(r.clicked), converted: Number(r.converted), exited: Number(r.exited) }))
+  return rows.map((r) => ({
+    journey: r.journey_id,
+    entered: Number(r.entered),
+    sent: Number(r.sent),
+    opened: Number(r.opened),
+    clicked: Number(r.clicked),
+    converted: Number(r.converted),
+    exited: Number(r.exited),
+  }))
 }

@@ -11,9 +11,27 @@ export interface ReportData {
   experiments: {
     key: string
     decision?: { hint: string; reason: string }
-    metrics: { name: string; role: string; noEvents?: boolean; comparisons: { arm: string; effect: number | null; ci: [number | null, number | null] | null; pValue?: number | null; chanceToWin?: number | null }[]; truth?: Record<string, number> }[]
+    metrics: {
+      name: string
+      role: string
+      noEvents?: boolean
+      comparisons: {
+        arm: string
+        effect: number | null
+        ci: [number | null, number | null] | null
+        pValue?: number | null
+        chanceToWin?: number | null
+      }[]
+      truth?: Record<string, number>
+    }[]
   }[]
-  latency: { journey: string; receivedToStarted: { p50: number; p90: number; p99: number } | null; scheduledToSent?: { p50: number; p90: number; p99: number } | null; sloMs: number; breaches: number }[]
+  latency: {
+    journey: string
+    receivedToStarted: { p50: number; p90: number; p99: number } | null
+    scheduledToSent?: { p50: number; p90: number; p99: number } | null
+    sloMs: number
+    breaches: number
+  }[]
   funnel: { journey: string; entered: number; sent: number; opened: number; clicked: number; converted: number; exited?: number }[]
   falseTriggers: { total: number; rate: number; counts: Record<string, number>; prevented: Record<string, number> }
   links: { label: string; url: string }[]
@@ -33,7 +51,10 @@ function liftChart(id: string, rows: { label: string; effect: number; lo: number
   const body = rows
     .map((r, i) => {
       const y = 20 + i * rowH + rowH / 2
-      const truth = r.truth !== undefined ? `<line class="truth" x1="${x(r.truth)}" x2="${x(r.truth)}" y1="${y - 10}" y2="${y + 10}" stroke="#d62728" stroke-width="2"><title>simulated truth ${pct(r.truth)}</title></line>` : ''
+      const truth =
+        r.truth !== undefined
+          ? `<line class="truth" x1="${x(r.truth)}" x2="${x(r.truth)}" y1="${y - 10}" y2="${y + 10}" stroke="#d62728" stroke-width="2"><title>simulated truth ${pct(r.truth)}</title></line>`
+          : ''
       return `<g class="lift" data-arm="${esc(r.label)}"><text x="190" y="${y + 4}" text-anchor="end">${esc(r.label)}</text>
         <line class="ci" x1="${x(r.lo)}" x2="${x(r.hi)}" y1="${y}" y2="${y}" stroke="#1f77b4" stroke-width="3"/>
         <circle class="effect" cx="${x(r.effect)}" cy="${y}" r="5" fill="#1f77b4"><title>${esc(r.label)}: ${pct(r.effect)} [${pct(r.lo)}, ${pct(r.hi)}]</title></circle>${truth}
@@ -45,7 +66,13 @@ function liftChart(id: string, rows: { label: string; effect: number; lo: number
 }
 
 /** Grouped bars: one group per row, one bar per series. */
-function barChart(id: string, rows: { label: string; values: number[] }[], series: string[], fmt: (v: number) => string, refLine?: { value: number; label: string }): string {
+function barChart(
+  id: string,
+  rows: { label: string; values: number[] }[],
+  series: string[],
+  fmt: (v: number) => string,
+  refLine?: { value: number; label: string },
+): string {
   const w = 640
   const groupH = 18 * series.length + 14
   const h = rows.length * groupH + 30
@@ -56,12 +83,17 @@ function barChart(id: string, rows: { label: string; values: number[] }[], serie
     .map((r, i) => {
       const y0 = 10 + i * groupH
       const bars = r.values
-        .map((v, k) => `<rect class="bar" x="200" y="${y0 + k * 18}" width="${Math.max(1, x(v) - 200)}" height="14" fill="${colors[k % colors.length]}"><title>${esc(series[k])}: ${fmt(v)}</title></rect><text x="${x(v) + 4}" y="${y0 + k * 18 + 11}" class="small">${esc(series[k])} ${fmt(v)}</text>`)
+        .map(
+          (v, k) =>
+            `<rect class="bar" x="200" y="${y0 + k * 18}" width="${Math.max(1, x(v) - 200)}" height="14" fill="${colors[k % colors.length]}"><title>${esc(series[k])}: ${fmt(v)}</title></rect><text x="${x(v) + 4}" y="${y0 + k * 18 + 11}" class="small">${esc(series[k])} ${fmt(v)}</text>`,
+        )
         .join('')
       return `<g data-row="${esc(r.label)}"><text x="190" y="${y0 + 12}" text-anchor="end">${esc(r.label)}</text>${bars}</g>`
     })
     .join('')
-  const ref = refLine ? `<line x1="${x(refLine.value)}" x2="${x(refLine.value)}" y1="0" y2="${h - 16}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${x(refLine.value)}" y="${h - 4}" class="small" text-anchor="middle">${esc(refLine.label)}</text>` : ''
+  const ref = refLine
+    ? `<line x1="${x(refLine.value)}" x2="${x(refLine.value)}" y1="0" y2="${h - 16}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${x(refLine.value)}" y="${h - 4}" class="small" text-anchor="middle">${esc(refLine.label)}</text>`
+    : ''
   return `<svg id="${esc(id)}" class="chart" role="img" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}">${body}${ref}</svg>`
 }
 
@@ -71,9 +103,18 @@ export function renderHtmlReport(d: ReportData): string {
       const rows = e.metrics.flatMap((m) =>
         m.comparisons
           .filter((c) => typeof c.effect === 'number')
-          .map((c) => ({ label: `${m.name} · ${c.arm}`, effect: c.effect!, lo: c.ci?.[0] ?? c.effect!, hi: c.ci?.[1] ?? c.effect!, ...(m.truth?.[c.arm] !== undefined ? { truth: m.truth[c.arm] } : {}) })),
+          .map((c) => ({
+            label: `${m.name} · ${c.arm}`,
+            effect: c.effect!,
+            lo: c.ci?.[0] ?? c.effect!,
+            hi: c.ci?.[1] ?? c.effect!,
+            ...(m.truth?.[c.arm] !== undefined ? { truth: m.truth[c.arm] } : {}),
+          })),
       )
-      const quiet = e.metrics.filter((m) => m.noEvents).map((m) => `<p class="small no-events">${esc(m.name)} (${esc(m.role)}): no events yet</p>`).join('')
+      const quiet = e.metrics
+        .filter((m) => m.noEvents)
+        .map((m) => `<p class="small no-events">${esc(m.name)} (${esc(m.role)}): no events yet</p>`)
+        .join('')
       return `<section class="experiment"><h3>${esc(e.key)}</h3>${e.decision ? `<p><b>${esc(e.decision.hint)}</b> — ${esc(e.decision.reason)}</p>` : ''}
         ${rows.length ? liftChart(`lift-${e.key}`, rows) : '<p>No comparison yet.</p>'}${quiet}
         <p class="small">Relative lift against control with its interval; red marks the simulated truth.</p></section>`
@@ -81,7 +122,9 @@ export function renderHtmlReport(d: ReportData): string {
     .join('')
   const latency = barChart(
     'latency',
-    d.latency.filter((l) => l.receivedToStarted).map((l) => ({ label: l.journey, values: [l.receivedToStarted!.p50, l.receivedToStarted!.p90, l.receivedToStarted!.p99] })),
+    d.latency
+      .filter((l) => l.receivedToStarted)
+      .map((l) => ({ label: l.journey, values: [l.receivedToStarted!.p50, l.receivedToStarted!.p90, l.receivedToStarted!.p99] })),
     ['p50', 'p90', 'p99'],
     (v) => `${Math.round(v)} ms`,
   )

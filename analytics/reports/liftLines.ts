@@ -33,7 +33,8 @@ export function liftLines(results: ResultsForLines, truth: Record<string, Record
       const t = truth[name]?.[c.arm]
       const lo = c.ci?.[0] ?? null
       const hi = c.ci?.[1] ?? null
-      const covered = t === undefined || !Number.isFinite(t) || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
+      const covered =
+        t === undefined || !Number.isFinite(t) || lo === null || hi === null ? '' : t >= lo && t <= hi ? '  ✓ inside' : '  ✗ outside'
       out.push(`${head} ${pct(c.effect).padStart(8)} [${pct(lo)}, ${pct(hi)}]${t === undefined ? '' : `   truth ${pct(t)}${covered}`}`)
     }
   }

@@ -95,14 +95,28 @@ export async function triggerLatency(client: ClickHouseClient, q: LatencyQuery) 
         receivedToStarted: toP(r?.received_to_started),
         steps: steps
           .filter((s) => s.journey_id === j)
-          .map((s) => ({ step: s.step_id, sends: Number(s.n), startedToSent: toP(s.started_to_sent), scheduledToSent: toP(s.scheduled_to_sent) })),
+          .map((s) => ({
+            step: s.step_id,
+            sends: Number(s.n),
+            startedToSent: toP(s.started_to_sent),
+            scheduledToSent: toP(s.scheduled_to_sent),
+          })),
         slo: {
           receivedToSentMs: sloOf(j),
           sends: immediate.length,
           breaches: breaches.length,
-          examples: breaches.slice(0, 5).map((b) => ({ workflowId: b.workflow_id, step: b.step_id, ms: Number(b.ms), receivedAt: new Date(Number(b.received_ms)).toISOString() })),
+          examples: breaches
+            .slice(0, 5)
+            .map((b) => ({
+              workflowId: b.workflow_id,
+              step: b.step_id,
+              ms: Number(b.ms),
+              receivedAt: new Date(Number(b.received_ms)).toISOString(),
+            })),
         },
-        overTime: hourly.filter((h) => h.journey_id === j).map((h) => ({ at: `${h.bucket.replace(' ', 'T')}Z`, runs: Number(h.n), receivedToStarted: toP(h.received_to_started) })),
+        overTime: hourly
+          .filter((h) => h.journey_id === j)
+          .map((h) => ({ at: `${h.bucket.replace(' ', 'T')}Z`, runs: Number(h.n), receivedToStarted: toP(h.received_to_started) })),
       }
     }),
   }

@@ -25,7 +25,10 @@ export interface StoredStats {
 const DAY = 86_400_000
 
 /** Runs the results queries: exposure counts, percentile caps, then every metric's sums in one pass. */
-export async function loadArmStats(client: ClickHouseClient, q: ResultsQuery): Promise<StoredStats & { exposedByDay: { arm: string; day: string; n: number }[] }> {
+export async function loadArmStats(
+  client: ClickHouseClient,
+  q: ResultsQuery,
+): Promise<StoredStats & { exposedByDay: { arm: string; day: string; n: number }[] }> {
   const counts = await selectRows<{ arm: string; day: string; n: string; first_ms: string }>(client, exposureCountsSql(), queryParams(q))
   const units = new Map<string, number>()
   for (const c of counts) units.set(c.arm, (units.get(c.arm) ?? 0) + Number(c.n))
@@ -36,7 +39,11 @@ export async function loadArmStats(client: ClickHouseClient, q: ResultsQuery): P
   const caps: (number | undefined)[] = q.metrics.map(() => undefined)
   if (capped.length && total > 0) {
     // The levels need the number of active units: a first pass counts them (with level 0.5).
-    const probe = await selectRows<{ active: string }>(client, capSql(q, capped), queryParams(q, { levels: Object.fromEntries(capped.map((i) => [i, 0.5])) }))
+    const probe = await selectRows<{ active: string }>(
+      client,
+      capSql(q, capped),
+      queryParams(q, { levels: Object.fromEntries(capped.map((i) => [i, 0.5])) }),
+    )
     const active = Number(probe[0]?.active ?? 0)
     if (active > 0) {
       const levels: Record<number, number> = {}
@@ -73,11 +80,21 @@ export async function loadArmStats(client: ClickHouseClient, q: ResultsQuery): P
  * The first metric per day, cumulative: for each day end (UTC midnights after `from`, and `until`)
  * the units exposed before it and their metric counted up to it. At most `maxDays` points.
  */
-export async function loadDaily(client: ClickHouseClient, q: ResultsQuery, from: number, exposedByDay: { arm: string; day: string; n: number }[], maxDays = 60) {
+export async function loadDaily(
+  client: ClickHouseClient,
+  q: ResultsQuery,
+  from: number,
+  exposedByDay: { arm: string; day: string; n: number }[],
+  maxDays = 60,
+) {
   const days: number[] = []
   for (let d = Math.floor(from / DAY) * DAY + DAY; d < q.until && days.length < maxDays - 1; d += DAY) days.push(d)
   days.push(q.until)
-  const rows = await selectRows<{ day: string; arm: string; sum: number; sum_squares: number }>(client, dailySumsSql({ ...q, cupedPreDays: undefined }), queryParams({ ...q, cupedPreDays: undefined }, { days }))
+  const rows = await selectRows<{ day: string; arm: string; sum: number; sum_squares: number }>(
+    client,
+    dailySumsSql({ ...q, cupedPreDays: undefined }),
+    queryParams({ ...q, cupedPreDays: undefined }, { days }),
+  )
   return days.map((end) => {
     const day = new Date(end - 1000).toISOString().slice(0, 10)
     const stats = new Map<string, ArmStats>()
@@ -86,7 +103,14 @@ export async function loadDaily(client: ClickHouseClient, q: ResultsQuery, from:
       // Exposed before this day's end: every earlier exposure day, and this one when it is `until`.
       const n = exposedByDay.filter((e) => e.arm === arm && Date.parse(`${e.day}T00:00:00Z`) < end).reduce((a, e) => a + e.n, 0)
       const r = rows.find((x) => x.day === day && x.arm === arm)
-      stats.set(arm, { n, sum: Number(r?.sum ?? 0), sumSquares: Number(r?.sum_squares ?? 0), covariateSum: 0, covariateSumSquares: 0, sumProductCovariate: 0 })
+      stats.set(arm, {
+        n,
+        sum: Number(r?.sum ?? 0),
+        sumSquares: Number(r?.sum_squares ?? 0),
+        covariateSum: 0,
+        covariateSumSquares: 0,
+        sumProductCovariate: 0,
+      })
     }
     return { day, stats }
   })

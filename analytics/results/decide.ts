@@ -18,7 +18,12 @@ export interface Decision {
 }
 
 export function decide(v: { verdicts: MetricVerdict[]; srmFlagged: boolean; enoughData: boolean; reachedSample: boolean }): Decision {
-  if (v.srmFlagged) return { hint: 'investigate', reason: 'Sample ratio mismatch: the arms did not get the traffic their weights say; results are not trustworthy until the cause is found' }
+  if (v.srmFlagged)
+    return {
+      hint: 'investigate',
+      reason:
+        'Sample ratio mismatch: the arms did not get the traffic their weights say; results are not trustworthy until the cause is found',
+    }
   const harmed = v.verdicts.find((x) => x.role === 'guardrail' && x.worse)
   const primary = v.verdicts.filter((x) => x.role === 'primary')
   const winner = primary.find((x) => x.better)
@@ -29,7 +34,11 @@ export function decide(v: { verdicts: MetricVerdict[]; srmFlagged: boolean; enou
   }
   if (winner) return { hint: 'ship', arm: winner.arm, reason: `${winner.arm} beats control on ${winner.name} with no guardrail harmed` }
   if (!v.enoughData) return { hint: 'keep_running', reason: 'Too little data for a result yet' }
-  if (v.reachedSample) return { hint: 'no_difference', reason: 'The planned sample is reached and no arm differs from control by the minimum detectable effect' }
+  if (v.reachedSample)
+    return {
+      hint: 'no_difference',
+      reason: 'The planned sample is reached and no arm differs from control by the minimum detectable effect',
+    }
   return { hint: 'keep_running', reason: 'No significant difference yet; the planned sample is not reached' }
 }
 

@@ -53,7 +53,14 @@ const SQL = `
   ORDER BY journey, held`
 
 export async function holdoutReport(client: ClickHouseClient, q: HoldoutQuery) {
-  const rows = await selectRows<{ journey: string; held: number; n: string; conversions: number; revenue_sum: number; revenue_squares: number }>(client, SQL, {
+  const rows = await selectRows<{
+    journey: string
+    held: number
+    n: string
+    conversions: number
+    revenue_sum: number
+    revenue_squares: number
+  }>(client, SQL, {
     from: q.from,
     until: q.until,
     windowMs: Math.round(q.windowDays * DAY), // bound as Int64: a fractional day must not be a fractional millisecond
@@ -64,8 +71,16 @@ export async function holdoutReport(client: ClickHouseClient, q: HoldoutQuery) {
   const compare = (held: (typeof rows)[number] | undefined, sent: (typeof rows)[number] | undefined, metric: 'conversion' | 'revenue') => {
     if (!held || !sent || Number(held.n) < 2 || Number(sent.n) < 2) return null
     const arm = (name: string, r: (typeof rows)[number]) =>
-      metric === 'conversion' ? { name, n: Number(r.n), sum: Number(r.conversions), sumSquares: Number(r.conversions) } : { name, n: Number(r.n), sum: Number(r.revenue_sum), sumSquares: Number(r.revenue_squares) }
-    const req = { metric: { type: metric === 'conversion' ? 'binomial' : 'mean' }, engine: 'frequentist', differenceType: 'relative', alpha: q.alpha, arms: [arm('holdout', held), arm('mailed', sent)] } as AnalyzeRequest
+      metric === 'conversion'
+        ? { name, n: Number(r.n), sum: Number(r.conversions), sumSquares: Number(r.conversions) }
+        : { name, n: Number(r.n), sum: Number(r.revenue_sum), sumSquares: Number(r.revenue_squares) }
+    const req = {
+      metric: { type: metric === 'conversion' ? 'binomial' : 'mean' },
+      engine: 'frequentist',
+      differenceType: 'relative',
+      alpha: q.alpha,
+      arms: [arm('holdout', held), arm('mailed', sent)],
+    } as AnalyzeRequest
     const res = analyze(req)
     const c = res.comparisons[0]!
     return { holdout: res.arms[0]!.mean, mailed: res.arms[1]!.mean, lift: c.effect, ci: c.ci, pValue: c.pValue ?? null }
@@ -80,5 +95,11 @@ export async function holdoutReport(client: ClickHouseClient, q: HoldoutQuery) {
       revenuePerRecipient: compare(held, sent, 'revenue'),
     }
   })
-  return { from: new Date(q.from).toISOString(), until: new Date(q.until).toISOString(), windowDays: q.windowDays, journeys: out.filter((o) => o.journey !== 'all journeys'), overall: out.find((o) => o.journey === 'all journeys') ?? null }
+  return {
+    from: new Date(q.from).toISOString(),
+    until: new Date(q.until).toISOString(),
+    windowDays: q.windowDays,
+    journeys: out.filter((o) => o.journey !== 'all journeys'),
+    overall: out.find((o) => o.journey === 'all journeys') ?? null,
+  }
 }

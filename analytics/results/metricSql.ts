@@ -49,7 +49,9 @@ function activeUnitsSql(q: ResultsQuery): string {
   const cols = q.metrics.flatMap((m, i) => {
     const end = `least(u.exposed_at + toIntervalMillisecond({window${i}:Int64}), fromUnixTimestamp64Milli({until:Int64}))`
     const y = `${valueOver(i, m.kind, 'u.exposed_at', end)} AS y${i}`
-    const x = q.cupedPreDays ? `${valueOver(i, m.kind, 'u.exposed_at - toIntervalMillisecond({preMs:Int64})', 'u.exposed_at')} AS x${i}` : `toFloat64(0) AS x${i}`
+    const x = q.cupedPreDays
+      ? `${valueOver(i, m.kind, 'u.exposed_at - toIntervalMillisecond({preMs:Int64})', 'u.exposed_at')} AS x${i}`
+      : `toFloat64(0) AS x${i}`
     return [y, x]
   })
   return `
@@ -70,7 +72,13 @@ function activeUnitsSql(q: ResultsQuery): string {
 export function metricSumsSql(q: ResultsQuery): string {
   const sums = q.metrics.flatMap((_, i) => {
     const y = `least(y${i}, {cap${i}:Float64})`
-    return [`sum(${y}) AS s${i}`, `sum(${y} * ${y}) AS ss${i}`, `sum(x${i}) AS xs${i}`, `sum(x${i} * x${i}) AS xss${i}`, `sum(x${i} * ${y}) AS xy${i}`]
+    return [
+      `sum(${y}) AS s${i}`,
+      `sum(${y} * ${y}) AS ss${i}`,
+      `sum(x${i}) AS xs${i}`,
+      `sum(x${i} * x${i}) AS xss${i}`,
+      `sum(x${i} * ${y}) AS xy${i}`,
+    ]
   })
   return `SELECT arm, ${sums.join(', ')} FROM (${activeUnitsSql(q)}) GROUP BY arm ORDER BY arm`
 }
@@ -95,7 +103,10 @@ export function dailySumsSql(q: ResultsQuery): string {
   const m = q.metrics[0]!
   const v = m.kind === 'sum' ? 'JSONExtractFloat(properties, {property0:String})' : '1'
   const inWindow = 't >= u.exposed_at AND t < least(d, u.exposed_at + toIntervalMillisecond({window0:Int64}))'
-  const y = m.kind === 'conversion' ? `toFloat64(arrayExists((t) -> ${inWindow}, ts))` : `arraySum(arrayMap((t, val) -> if(${inWindow}, val, 0), ts, vs))`
+  const y =
+    m.kind === 'conversion'
+      ? `toFloat64(arrayExists((t) -> ${inWindow}, ts))`
+      : `arraySum(arrayMap((t, val) -> if(${inWindow}, val, 0), ts, vs))`
   return `
     SELECT toString(toDate(d - toIntervalSecond(1))) AS day, arm, sum(y) AS sum, sum(y * y) AS sum_squares
     FROM (
@@ -114,7 +125,10 @@ export function dailySumsSql(q: ResultsQuery): string {
     ORDER BY day, arm`
 }
 
-export function queryParams(q: ResultsQuery, extra: { caps?: (number | undefined)[]; levels?: Record<number, number>; days?: number[] } = {}): Record<string, unknown> {
+export function queryParams(
+  q: ResultsQuery,
+  extra: { caps?: (number | undefined)[]; levels?: Record<number, number>; days?: number[] } = {},
+): Record<string, unknown> {
   const p: Record<string, unknown> = {
     key: q.key,
     until: q.until,

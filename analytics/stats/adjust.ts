@@ -61,7 +61,12 @@ export interface AdjustedInterval {
  * With p_adj ≈ 1 (> 0.999999) the interval is unbounded: z(1 − p_adj/2) → 0 and SE_adj → ∞.
  * Assumes, as GrowthBook does, a symmetric interval around the estimate.
  */
-export function adjustedInterval(args: { estimate: number; ci: readonly [number, number]; adjustedPValue: number; alpha?: number }): AdjustedInterval {
+export function adjustedInterval(args: {
+  estimate: number
+  ci: readonly [number, number]
+  adjustedPValue: number
+  alpha?: number
+}): AdjustedInterval {
   const { estimate, ci, adjustedPValue, alpha = 0.05 } = args
   if (!(adjustedPValue >= 0 && adjustedPValue <= 1)) throw new RangeError(`adjustedPValue must be in [0, 1] (got ${adjustedPValue})`)
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1) (got ${alpha})`)

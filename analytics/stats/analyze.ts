@@ -1,7 +1,15 @@
 import type { AnalyzeArm, AnalyzeComparison, AnalyzeRequest, AnalyzeResponse, ComparisonFlag } from './analyzeSchema.js'
 import { FATAL_FLAGS } from './analyzeSchema.js'
 import { bayesianTest, type GaussianPrior, scalePrior } from './bayesian.js'
-import { cupedArmStat, cupedRelativeVariance, pooledTheta, ratioCupedArm, ratioCupedArmStat, ratioCupedRelativeVariance, ratioCupedTheta } from './cuped.js'
+import {
+  cupedArmStat,
+  cupedRelativeVariance,
+  pooledTheta,
+  ratioCupedArm,
+  ratioCupedArmStat,
+  ratioCupedRelativeVariance,
+  ratioCupedTheta,
+} from './cuped.js'
 import { type Alternative, frequentistTest } from './frequentist.js'
 import { type ArmStat, absoluteEffect, type EffectMoments, relativeEffect, sampleMean, unitVariance } from './moments.js'
 import { ratioArmStat } from './ratio.js'
@@ -35,7 +43,8 @@ export function analyze(req: AnalyzeRequest): AnalyzeResponse {
   const warnings: string[] = []
   if (s.engine === 'bayesian') {
     if (s.sequential) warnings.push('sequential applies to the frequentist engine only; ignored')
-    if (s.alternative !== 'two-sided') warnings.push('alternative applies to the frequentist engine only; the credible interval is two-sided')
+    if (s.alternative !== 'two-sided')
+      warnings.push('alternative applies to the frequentist engine only; the credible interval is two-sided')
   } else if (s.prior) warnings.push('prior applies to the bayesian engine only; ignored')
 
   const [control, ...treatments] = req.arms
@@ -86,7 +95,12 @@ function armSummary(arm: AnalyzeArm, type: MetricType): AnalyzeResponse['arms'][
     const r = ratioArmStat(ratioAggregates(arm))
     return { name: arm.name, n: arm.n, mean: r ? finiteOrNull(r.mean) : null, stdDev: r ? finiteOrNull(Math.sqrt(r.variance)) : null }
   }
-  return { name: arm.name, n: arm.n, mean: finiteOrNull(sampleMean(arm.n, arm.sum)), stdDev: finiteOrNull(Math.sqrt(unitVariance(arm.n, arm.sum, sumSquaresOf(arm, type), type === 'binomial'))) }
+  return {
+    name: arm.name,
+    n: arm.n,
+    mean: finiteOrNull(sampleMean(arm.n, arm.sum)),
+    stdDev: finiteOrNull(Math.sqrt(unitVariance(arm.n, arm.sum, sumSquaresOf(arm, type), type === 'binomial'))),
+  }
 }
 
 interface Effect {
@@ -255,5 +269,15 @@ function finiteOrNull(x: number): number | null {
 const ok = (x: number | null | undefined) => x === null || x === undefined || Number.isFinite(x)
 
 function allFinite(c: AnalyzeComparison): boolean {
-  return ok(c.effect) && ok(c.ci[0]) && ok(c.ci[1]) && ok(c.stdErr) && ok(c.pValue) && ok(c.dof) && ok(c.chanceToWin) && ok(c.theta) && (!c.risk || (ok(c.risk[0]) && ok(c.risk[1])))
+  return (
+    ok(c.effect) &&
+    ok(c.ci[0]) &&
+    ok(c.ci[1]) &&
+    ok(c.stdErr) &&
+    ok(c.pValue) &&
+    ok(c.dof) &&
+    ok(c.chanceToWin) &&
+    ok(c.theta) &&
+    (!c.risk || (ok(c.risk[0]) && ok(c.risk[1])))
+  )
 }

@@ -43,11 +43,15 @@ export const analyzeArm = z
 export const analyzeRequest = z
   .object({
     metric: z.object({
-      type: z.enum(['binomial', 'mean', 'ratio']).describe('binomial: 0/1 per unit · mean: any number per unit · ratio: Σnumerator/Σdenominator'),
+      type: z
+        .enum(['binomial', 'mean', 'ratio'])
+        .describe('binomial: 0/1 per unit · mean: any number per unit · ratio: Σnumerator/Σdenominator'),
       inverse: z
         .boolean()
         .default(false)
-        .describe('Lower is better (unsubscribes). Bayesian: flips chance to win and swaps risk; frequentist results do not change (pick `alternative` accordingly)'),
+        .describe(
+          'Lower is better (unsubscribes). Bayesian: flips chance to win and swaps risk; frequentist results do not change (pick `alternative` accordingly)',
+        ),
     }),
     engine: z.enum(['frequentist', 'bayesian']),
     differenceType: z.enum(['relative', 'absolute']).describe('relative: (μT − μC)/|μC| · absolute: μT − μC'),
@@ -55,7 +59,9 @@ export const analyzeRequest = z
     alternative: z
       .enum(['two-sided', 'greater', 'less'])
       .default('two-sided')
-      .describe('Frequentist only. greater: H1 treatment > control, interval [lo, null]; less: H1 treatment < control, interval [null, hi]'),
+      .describe(
+        'Frequentist only. greater: H1 treatment > control, interval [lo, null]; less: H1 treatment < control, interval [null, hi]',
+      ),
     sequential: z
       .object({
         tuning: z.number({ error: FINITE }).gt(0).default(5000).describe('N*: total sample of the two arms when you expect to decide'),
@@ -83,13 +89,25 @@ export const analyzeRequest = z
   .superRefine((req, ctx) => {
     const names = new Set<string>()
     req.arms.forEach((arm, i) => {
-      if (names.has(arm.name)) ctx.addIssue({ code: 'custom', path: ['arms', i, 'name'], message: `arm names must be unique ("${arm.name}" repeats)`, params: { rule: 'unique' } })
+      if (names.has(arm.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['arms', i, 'name'],
+          message: `arm names must be unique ("${arm.name}" repeats)`,
+          params: { rule: 'unique' },
+        })
       names.add(arm.name)
-      for (const issue of armIssues(arm, req.metric.type, req.cuped ?? false)) ctx.addIssue({ code: 'custom', path: ['arms', i, issue.field], message: issue.message, params: { rule: issue.rule } })
+      for (const issue of armIssues(arm, req.metric.type, req.cuped ?? false))
+        ctx.addIssue({ code: 'custom', path: ['arms', i, issue.field], message: issue.message, params: { rule: issue.rule } })
     })
     // gbstats' one-sided confidence sequence solves for alpha in (0, 0.5); beyond that it is undefined.
     if (req.sequential && (req.alternative ?? 'two-sided') !== 'two-sided' && (req.alpha ?? 0.05) >= 0.5)
-      ctx.addIssue({ code: 'custom', path: ['alpha'], message: 'alpha must be below 0.5 for a one-sided sequential test', params: { rule: 'max' } })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alpha'],
+        message: 'alpha must be below 0.5 for a one-sided sequential test',
+        params: { rule: 'max' },
+      })
   })
   .meta({ id: 'StatsAnalyzeRequest' })
 
@@ -103,7 +121,12 @@ interface ArmIssue {
 
 /** Fields each metric type needs beyond name/n/sum (CUPED adds the covariate moments). */
 export function requiredFields(type: 'binomial' | 'mean' | 'ratio', cuped: boolean): Field[] {
-  const base: Field[] = type === 'mean' ? ['sumSquares'] : type === 'ratio' ? ['sumSquares', 'denominatorSum', 'denominatorSumSquares', 'sumProductDenominator'] : []
+  const base: Field[] =
+    type === 'mean'
+      ? ['sumSquares']
+      : type === 'ratio'
+        ? ['sumSquares', 'denominatorSum', 'denominatorSumSquares', 'sumProductDenominator']
+        : []
   if (!cuped) return base
   const pre: Field[] = ['covariateSum', 'covariateSumSquares', 'sumProductCovariate']
   if (type !== 'ratio') return [...base, ...pre]
@@ -127,13 +150,19 @@ function armIssues(arm: Arm, type: 'binomial' | 'mean' | 'ratio', cuped: boolean
   const issues: ArmIssue[] = []
   const missing = requiredFields(type, cuped).filter((f) => arm[f] === undefined)
   const plain = new Set(requiredFields(type, false))
-  for (const field of missing) issues.push({ field, rule: 'required', message: `${field} is required for ${type} metrics${plain.has(field) ? '' : ' with cuped'}` })
+  for (const field of missing)
+    issues.push({ field, rule: 'required', message: `${field} is required for ${type} metrics${plain.has(field) ? '' : ' with cuped'}` })
   if (missing.length) return issues
 
   if (type === 'binomial') {
-    if (arm.sum < 0 || arm.sum > arm.n) issues.push({ field: 'sum', rule: 'range', message: `binomial sum (conversions) must be between 0 and n (${arm.n})` })
+    if (arm.sum < 0 || arm.sum > arm.n)
+      issues.push({ field: 'sum', rule: 'range', message: `binomial sum (conversions) must be between 0 and n (${arm.n})` })
     if (arm.sumSquares !== undefined && Math.abs(arm.sumSquares - arm.sum) > ROUNDING * Math.max(1, arm.sum))
-      issues.push({ field: 'sumSquares', rule: 'binomial_sum_squares', message: 'for binomial metrics sumSquares must equal sum (y ∈ {0,1}), or be omitted' })
+      issues.push({
+        field: 'sumSquares',
+        rule: 'binomial_sum_squares',
+        message: 'for binomial metrics sumSquares must equal sum (y ∈ {0,1}), or be omitted',
+      })
   }
 
   // Each (Σ, Σ²) pair must give a variance ≥ 0.
@@ -149,7 +178,12 @@ function armIssues(arm: Arm, type: 'binomial' | 'mean' | 'ratio', cuped: boolean
     const squares = s === 'sum' && type === 'binomial' ? (arm.sumSquares ?? arm.sum) : (arm[sq] as number | undefined)
     if (sum === undefined || squares === undefined) continue
     const centered = squares - (sum * sum) / arm.n
-    if (centered < -ROUNDING * Math.max(1, Math.abs(squares))) issues.push({ field: sq, rule: 'non_negative_variance', message: `${sq} must be at least ${s}²/n: it implies a negative ${what} variance` })
+    if (centered < -ROUNDING * Math.max(1, Math.abs(squares)))
+      issues.push({
+        field: sq,
+        rule: 'non_negative_variance',
+        message: `${sq} must be at least ${s}²/n: it implies a negative ${what} variance`,
+      })
     else ss.set(s, Math.max(0, centered))
   }
 
@@ -159,7 +193,12 @@ function armIssues(arm: Arm, type: 'binomial' | 'mean' | 'ratio', cuped: boolean
     ['sumProductCovariate', 'sum', 'covariateSum', 'the metric and the covariate'],
     ['sumProductCovariateDenominator', 'sum', 'covariateDenominatorSum', 'the metric and the pre-period denominator'],
     ['sumProductDenominatorCovariate', 'denominatorSum', 'covariateSum', 'the denominator and the covariate'],
-    ['sumProductDenominatorCovariateDenominator', 'denominatorSum', 'covariateDenominatorSum', 'the denominator and the pre-period denominator'],
+    [
+      'sumProductDenominatorCovariateDenominator',
+      'denominatorSum',
+      'covariateDenominatorSum',
+      'the denominator and the pre-period denominator',
+    ],
     ['sumProductCovariates', 'covariateSum', 'covariateDenominatorSum', 'the covariate and the pre-period denominator'],
   ]
   for (const [p, a, b, what] of products) {
@@ -170,7 +209,11 @@ function armIssues(arm: Arm, type: 'binomial' | 'mean' | 'ratio', cuped: boolean
     const cross = prod - ((arm[a] as number) * (arm[b] as number)) / arm.n
     const bound = ssa * ssb
     if (cross * cross > bound * (1 + 1e-7) + (ROUNDING * Math.max(1, Math.abs(prod))) ** 2)
-      issues.push({ field: p, rule: 'correlation', message: `${p} implies a correlation beyond ±1 between ${what} (needs (Σab − ΣaΣb/n)² ≤ (Σa² − (Σa)²/n)(Σb² − (Σb)²/n))` })
+      issues.push({
+        field: p,
+        rule: 'correlation',
+        message: `${p} implies a correlation beyond ±1 between ${what} (needs (Σab − ΣaΣb/n)² ≤ (Σa² − (Σa)²/n)(Σb² − (Σb)²/n))`,
+      })
   }
   return issues
 }
@@ -187,7 +230,12 @@ export const COMPARISON_FLAGS = [
   'cuped_not_applied', // the covariate carries no variance: θ = 0 and the test is unadjusted (informational)
 ] as const
 export type ComparisonFlag = (typeof COMPARISON_FLAGS)[number]
-export const FATAL_FLAGS: ReadonlySet<ComparisonFlag> = new Set(['zero_variance', 'zero_control_mean', 'zero_denominator', 'numerical_error'])
+export const FATAL_FLAGS: ReadonlySet<ComparisonFlag> = new Set([
+  'zero_variance',
+  'zero_control_mean',
+  'zero_denominator',
+  'numerical_error',
+])
 
 export const analyzeComparison = z
   .object({

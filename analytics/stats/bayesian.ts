@@ -34,10 +34,17 @@ export function posterior(m: EffectMoments, prior: GaussianPrior | null): { mean
  * scaled by |μC| (mean) and μC² (variance), as gbstats does; an absolute prior for a relative
  * effect the other way. Caller makes sure μC ≠ 0 when scaling.
  */
-export function scalePrior(prior: GaussianPrior, priorScale: 'relative' | 'absolute', differenceType: 'relative' | 'absolute', controlMean: number): GaussianPrior {
+export function scalePrior(
+  prior: GaussianPrior,
+  priorScale: 'relative' | 'absolute',
+  differenceType: 'relative' | 'absolute',
+  controlMean: number,
+): GaussianPrior {
   if (priorScale === differenceType) return prior
   const c = Math.abs(controlMean)
-  return differenceType === 'absolute' ? { mean: prior.mean * c, variance: prior.variance * c * c } : { mean: prior.mean / c, variance: prior.variance / (c * c) }
+  return differenceType === 'absolute'
+    ? { mean: prior.mean * c, variance: prior.variance * c * c }
+    : { mean: prior.mean / c, variance: prior.variance / (c * c) }
 }
 
 /**

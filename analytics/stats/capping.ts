@@ -47,7 +47,8 @@ function quantileSorted(sorted: Float64Array, p: number): number {
 export function capThreshold(values: readonly number[], percentile: number, options: CapOptions = {}): number {
   check(values, percentile)
   const pool = options.ignoreZeros ? values.filter((v) => v !== 0) : values
-  if (pool.length === 0) throw new RangeError(options.ignoreZeros ? 'no non-zero values to take a percentile of' : 'no values to take a percentile of')
+  if (pool.length === 0)
+    throw new RangeError(options.ignoreZeros ? 'no non-zero values to take a percentile of' : 'no values to take a percentile of')
   return quantileSorted(Float64Array.from(pool).sort(), percentile)
 }
 

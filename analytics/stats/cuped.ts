@@ -49,7 +49,15 @@ export function cupedArmStat(a: CupedAggregates, theta: number): CupedArm {
   const covXY = unitCovariance(a.n, a.sum, a.covariateSum, a.sumProductCovariate, a.binomial)
   const meanY = sampleMean(a.n, a.sum)
   const variance = varY + theta * theta * varX - 2 * theta * covXY // Var(Y − θX) ≥ 0 up to rounding
-  return { n: a.n, mean: meanY - theta * sampleMean(a.n, a.covariateSum), unadjustedMean: meanY, variance: variance > 0 ? variance : 0, varY, varX, covXY }
+  return {
+    n: a.n,
+    mean: meanY - theta * sampleMean(a.n, a.covariateSum),
+    unadjustedMean: meanY,
+    variance: variance > 0 ? variance : 0,
+    varY,
+    varX,
+    covXY,
+  }
 }
 
 /**

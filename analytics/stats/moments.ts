@@ -105,7 +105,15 @@ export interface EffectMoments {
 
 /** Δ = μB − μA, Var = σB²/nB + σA²/nA. */
 export function absoluteEffect(a: ArmStat, b: ArmStat): EffectMoments {
-  return { estimate: b.mean - a.mean, variance: b.variance / b.n + a.variance / a.n, varA: a.variance, nA: a.n, varB: b.variance, nB: b.n, controlMean: a.unadjustedMean }
+  return {
+    estimate: b.mean - a.mean,
+    variance: b.variance / b.n + a.variance / a.n,
+    varA: a.variance,
+    nA: a.n,
+    varB: b.variance,
+    nB: b.n,
+    controlMean: a.unadjustedMean,
+  }
 }
 
 /**

@@ -43,7 +43,9 @@ const Z = (alpha: number) => qnorm(1 - alpha / 2)
 
 /** The control's mean and per-unit variance: p(1 − p) for a conversion rate (moments.ts decides). */
 function moments(metric: PowerMetric): { mean: number; variance: number } {
-  return metric.type === 'mean' ? { mean: metric.mean, variance: metric.standardDeviation ** 2 } : { mean: metric.conversionRate, variance: binomialVariance(1, metric.conversionRate) }
+  return metric.type === 'mean'
+    ? { mean: metric.mean, variance: metric.standardDeviation ** 2 }
+    : { mean: metric.conversionRate, variance: binomialVariance(1, metric.conversionRate) }
 }
 
 /** σ²·inflation/(n μC²): the relative variance of one arm's mean; SE² = base · (1 + (1 + Δ)²). */
@@ -54,7 +56,15 @@ function relativeBase(mean: number, variance: number, totalUnits: number, arms: 
 }
 
 /** Two-sided power at relative lift `effect` with `totalUnits` over `arms`. */
-function powerFor(mean: number, variance: number, totalUnits: number, arms: number, effect: number, alpha: number, tuning: number | undefined): number {
+function powerFor(
+  mean: number,
+  variance: number,
+  totalUnits: number,
+  arms: number,
+  effect: number,
+  alpha: number,
+  tuning: number | undefined,
+): number {
   const se = Math.sqrt(relativeBase(mean, variance, totalUnits, arms, alpha, tuning) * (1 + (1 + effect) ** 2))
   return powerAt(effect / se, alpha)
 }

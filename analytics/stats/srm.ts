@@ -52,7 +52,12 @@ export function srm(observed: readonly number[], weights: readonly number[], thr
       totalWeight += weights[i] as number
       arms++
     } else if (o > 0) {
-      warnings.push({ code: 'units_in_zero_weight_arm', arm: i, units: o, message: `arm ${i} has weight 0 but received ${o} units; it is left out of the SRM test (check assignment)` })
+      warnings.push({
+        code: 'units_in_zero_weight_arm',
+        arm: i,
+        units: o,
+        message: `arm ${i} has weight 0 but received ${o} units; it is left out of the SRM test (check assignment)`,
+      })
     }
   }
   // Nothing to test: no units in the weighted arms yet, or fewer than two of them.

@@ -9,8 +9,10 @@ import { z } from 'zod'
 
 /** A finite number, with messages for a missing field and for anything else (zod rejects ±Infinity and NaN). */
 const num = (what = 'a finite number') => z.number({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}`) })
-const list = <T extends z.ZodType>(item: T) => z.array(item, { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array') })
-const custom = (ctx: z.RefinementCtx, path: (string | number)[], message: string, rule: string) => ctx.addIssue({ code: 'custom', path, message, params: { rule } })
+const list = <T extends z.ZodType>(item: T) =>
+  z.array(item, { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array') })
+const custom = (ctx: z.RefinementCtx, path: (string | number)[], message: string, rule: string) =>
+  ctx.addIssue({ code: 'custom', path, message, params: { rule } })
 
 // ---- SRM --------------------------------------------------------------------------------------
 
@@ -86,7 +88,9 @@ const meanMetric = z.object({
 
 const binomialMetric = z.object({
   type: z.literal('binomial'),
-  conversionRate: num('a number strictly between 0 and 1').gt(0, 'must be strictly between 0 and 1').lt(1, 'must be strictly between 0 and 1'),
+  conversionRate: num('a number strictly between 0 and 1')
+    .gt(0, 'must be strictly between 0 and 1')
+    .lt(1, 'must be strictly between 0 and 1'),
 })
 
 export const powerMetric = z
@@ -103,8 +107,14 @@ export const powerRequest = z
     arms: num('a whole number').int('must be a whole number').min(2, 'must be at least 2').max(MAX_ARMS, `must be at most ${MAX_ARMS}`),
     /** The relative lift to detect, e.g. 0.05 for +5 %. */
     effect: num(),
-    alpha: num('a number between 0 and 0.5').gt(0, 'must be between 0 and 0.5 (exclusive)').lt(0.5, 'must be between 0 and 0.5 (exclusive)').default(0.05),
-    targetPower: num('a number between 0 and 1').gt(0, 'must be between 0 and 1 (exclusive)').lt(1, 'must be between 0 and 1 (exclusive)').default(0.8),
+    alpha: num('a number between 0 and 0.5')
+      .gt(0, 'must be between 0 and 0.5 (exclusive)')
+      .lt(0.5, 'must be between 0 and 0.5 (exclusive)')
+      .default(0.05),
+    targetPower: num('a number between 0 and 1')
+      .gt(0, 'must be between 0 and 1 (exclusive)')
+      .lt(1, 'must be between 0 and 1 (exclusive)')
+      .default(0.8),
     /** Power for an always-valid (sequential) test; tuning N* is the two-arm total you expect to decide at. */
     sequential: z
       .object({ tuning: num('a whole number').int('must be a whole number').positive('must be greater than 0').default(5000) })
@@ -114,13 +124,28 @@ export const powerRequest = z
     // Refinements run even after non-fatal issues on single fields, so check what they use.
     const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
     if (ok(v.totalUnits) && ok(v.arms) && v.arms >= 2 && v.totalUnits / v.arms < 2)
-      custom(ctx, ['totalUnits'], `must give at least 2 units per arm (totalUnits / arms = ${+(v.totalUnits / v.arms).toPrecision(6)})`, 'min_per_arm')
+      custom(
+        ctx,
+        ['totalUnits'],
+        `must give at least 2 units per arm (totalUnits / arms = ${+(v.totalUnits / v.arms).toPrecision(6)})`,
+        'min_per_arm',
+      )
     if (ok(v.targetPower) && ok(v.alpha) && v.targetPower <= v.alpha)
-      custom(ctx, ['targetPower'], 'must be greater than alpha (with no effect a test already rejects with probability alpha)', 'greater_than_alpha')
+      custom(
+        ctx,
+        ['targetPower'],
+        'must be greater than alpha (with no effect a test already rejects with probability alpha)',
+        'greater_than_alpha',
+      )
     if (v.metric.type === 'binomial' && ok(v.metric.conversionRate) && ok(v.effect)) {
       const treated = v.metric.conversionRate * (1 + v.effect)
       if (treated < 0 || treated > 1)
-        custom(ctx, ['effect'], `must keep the treatment conversion rate within [0, 1] (conversionRate × (1 + effect) = ${+treated.toPrecision(6)})`, 'rate_range')
+        custom(
+          ctx,
+          ['effect'],
+          `must keep the treatment conversion rate within [0, 1] (conversionRate × (1 + effect) = ${+treated.toPrecision(6)})`,
+          'rate_range',
+        )
     }
   })
   .meta({

@@ -12,7 +12,10 @@ const productInput = z
     name: z.string().max(500).optional(),
     category: z.string().max(200).optional(),
     price: z.number().finite().nonnegative().optional(),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like EUR').optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like EUR')
+      .optional(),
     image_url: z.url({ protocol: /^https?$/ }).optional(),
     url: z.url({ protocol: /^https?$/ }).optional(),
     attributes: z.record(z.string(), z.unknown()).optional(),
@@ -21,7 +24,9 @@ const productInput = z
   .strict()
   .meta({ id: 'ProductInput' })
 
-const product = productInput.extend({ id: z.string(), source: z.enum(['catalog', 'events']), updated_at: z.number() }).meta({ id: 'Product' })
+const product = productInput
+  .extend({ id: z.string(), source: z.enum(['catalog', 'events']), updated_at: z.number() })
+  .meta({ id: 'Product' })
 
 export const catalogSpecs = {
   upsert: {
@@ -31,7 +36,10 @@ export const catalogSpecs = {
     tag: 'Catalog',
     auth: 'admin',
     body: z.object({ products: z.array(productInput).min(1).max(10_000) }).strict(),
-    responses: { 200: { description: 'Stored', schema: z.object({ products: z.array(product) }) }, 400: { description: 'Invalid', schema: errorBody } },
+    responses: {
+      200: { description: 'Stored', schema: z.object({ products: z.array(product) }) },
+      400: { description: 'Invalid', schema: errorBody },
+    },
   },
   get: {
     method: 'get',
@@ -49,14 +57,21 @@ export const catalogSpecs = {
     tag: 'Catalog',
     auth: 'admin',
     params: z.object({ userId: z.string().min(1).max(256) }),
-    query: z.object({ block: z.enum(BLOCKS).default('recently_viewed'), limit: z.coerce.number().int().min(1).max(50).default(4), productId: z.string().max(256).optional() }),
+    query: z.object({
+      block: z.enum(BLOCKS).default('recently_viewed'),
+      limit: z.coerce.number().int().min(1).max(50).default(4),
+      productId: z.string().max(256).optional(),
+    }),
     responses: { 200: { description: 'Products and flags' } },
   },
 } satisfies Record<string, RouteSpec>
 
 export function catalogRouter(recs: RecommendationService): Router {
   const r = Router()
-  r.put(catalogSpecs.upsert.path, validated(catalogSpecs.upsert, async ({ body }, _req, res) => void res.json({ products: await recs.upsertProducts(body.products) })))
+  r.put(
+    catalogSpecs.upsert.path,
+    validated(catalogSpecs.upsert, async ({ body }, _req, res) => void res.json({ products: await recs.upsertProducts(body.products) })),
+  )
   r.get(
     catalogSpecs.get.path,
     validated(catalogSpecs.get, async ({ params }, _req, res) => {
@@ -68,7 +83,15 @@ export function catalogRouter(recs: RecommendationService): Router {
   r.get(
     catalogSpecs.recommend.path,
     validated(catalogSpecs.recommend, ({ params, query }, _req, res) => {
-      res.json({ userId: params.userId, block: query.block, products: recs.forUser(params.userId, query.block, { limit: query.limit, ...(query.productId ? { productId: query.productId } : {}) }), behavior: recs.behavior(params.userId) })
+      res.json({
+        userId: params.userId,
+        block: query.block,
+        products: recs.forUser(params.userId, query.block, {
+          limit: query.limit,
+          ...(query.productId ? { productId: query.productId } : {}),
+        }),
+        behavior: recs.behavior(params.userId),
+      })
     }),
   )
   return r

@@ -8,7 +8,9 @@ import { consentTopic, errorBody } from '../../core/wireSchemas.js'
 export const consentChange = z
   .object({
     userId: z.string().min(1).max(256),
-    topics: z.record(consentTopic, z.boolean()).refine((t) => Object.keys(t).length > 0, { message: 'must name at least one topic', params: { rule: 'min' } }),
+    topics: z
+      .record(consentTopic, z.boolean())
+      .refine((t) => Object.keys(t).length > 0, { message: 'must name at least one topic', params: { rule: 'min' } }),
   })
   .meta({ id: 'ConsentChange', examples: [{ userId: 'u_123', topics: { marketing: false } }] })
 
@@ -22,7 +24,10 @@ export const consentSpecs = {
     tag: 'Consent',
     auth: 'admin',
     body: consentChange,
-    responses: { 200: { description: 'The user’s consent after the change', schema: consentView }, 400: { description: 'Invalid', schema: errorBody } },
+    responses: {
+      200: { description: 'The user’s consent after the change', schema: consentView },
+      400: { description: 'Invalid', schema: errorBody },
+    },
   },
   get: {
     method: 'get',
@@ -44,7 +49,13 @@ export function consentRouter(deps: { writer: EventWriter; consent: ConsentState
       const changedAt = now()
       await deps.writer.write({
         events: [],
-        consent: Object.entries(body.topics).map(([topic, granted]) => ({ userKey: body.userId, topic, granted, changedAt, source: 'api' as const })),
+        consent: Object.entries(body.topics).map(([topic, granted]) => ({
+          userKey: body.userId,
+          topic,
+          granted,
+          changedAt,
+          source: 'api' as const,
+        })),
       })
       res.json({ userId: body.userId, consent: deps.consent.snapshot(body.userId) })
     }),

@@ -18,8 +18,14 @@ const experimentView = experimentDefinition
   .meta({ id: 'Experiment' })
 const warnings = z.array(z.object({ path: z.string(), message: z.string() }))
 const withWarnings = z.object({ experiment: experimentView, warnings })
-const bad = { description: 'Invalid definition: `issues` name each field and rule (weights must sum to 1, variant keys unique, …)', schema: errorBody }
-const conflict = { description: 'Not allowed in its current state (illegal transition, a field a running experiment cannot change, a layer overlap)', schema: errorBody }
+const bad = {
+  description: 'Invalid definition: `issues` name each field and rule (weights must sum to 1, variant keys unique, …)',
+  schema: errorBody,
+}
+const conflict = {
+  description: 'Not allowed in its current state (illegal transition, a field a running experiment cannot change, a layer overlap)',
+  schema: errorBody,
+}
 const unknown = { description: 'Unknown experiment', schema: errorBody }
 const assignmentView = z
   .object({
@@ -37,10 +43,25 @@ const assignmentView = z
   .meta({ id: 'Assignment' })
 
 const transition = (path: string, summary: string) =>
-  ({ method: 'post', path, summary, tag: 'Experiments', auth: 'admin', params: keyParams, responses: { 200: { description: 'Done', schema: experimentView }, 404: unknown, 409: conflict } }) as const
+  ({
+    method: 'post',
+    path,
+    summary,
+    tag: 'Experiments',
+    auth: 'admin',
+    params: keyParams,
+    responses: { 200: { description: 'Done', schema: experimentView }, 404: unknown, 409: conflict },
+  }) as const
 
 export const experimentSpecs = {
-  list: { method: 'get', path: '/api/experiments', summary: 'All experiments', tag: 'Experiments', auth: 'admin', responses: { 200: { description: 'Experiments', schema: z.object({ experiments: z.array(experimentView) }) } } },
+  list: {
+    method: 'get',
+    path: '/api/experiments',
+    summary: 'All experiments',
+    tag: 'Experiments',
+    auth: 'admin',
+    responses: { 200: { description: 'Experiments', schema: z.object({ experiments: z.array(experimentView) }) } },
+  },
   create: {
     method: 'post',
     path: '/api/experiments',
@@ -48,9 +69,21 @@ export const experimentSpecs = {
     tag: 'Experiments',
     auth: 'admin',
     body: experimentDefinition,
-    responses: { 201: { description: 'Created', schema: withWarnings }, 400: bad, 409: { description: 'Exists already', schema: errorBody } },
+    responses: {
+      201: { description: 'Created', schema: withWarnings },
+      400: bad,
+      409: { description: 'Exists already', schema: errorBody },
+    },
   },
-  get: { method: 'get', path: '/api/experiments/:key', summary: 'One experiment', tag: 'Experiments', auth: 'admin', params: keyParams, responses: { 200: { description: 'Experiment', schema: experimentView }, 404: unknown } },
+  get: {
+    method: 'get',
+    path: '/api/experiments/:key',
+    summary: 'One experiment',
+    tag: 'Experiments',
+    auth: 'admin',
+    params: keyParams,
+    responses: { 200: { description: 'Experiment', schema: experimentView }, 404: unknown },
+  },
   update: {
     method: 'put',
     path: '/api/experiments/:key',
@@ -110,35 +143,62 @@ function view(e: Experiment) {
 
 export function experimentsRouter(experiments: ExperimentService): Router {
   const r = Router()
-  r.get(experimentSpecs.list.path, validated(experimentSpecs.list, (_i, _req, res) => {
-    res.json({ experiments: experiments.list().map(view) })
-  }))
-  r.post(experimentSpecs.create.path, validated(experimentSpecs.create, async ({ body }, _req, res) => {
-    const { experiment, warnings } = await experiments.create(body)
-    res.status(201).json({ experiment: view(experiment), warnings })
-  }))
-  r.get(experimentSpecs.get.path, validated(experimentSpecs.get, ({ params }, _req, res) => {
-    res.json(view(experiments.get(params.key)))
-  }))
-  r.put(experimentSpecs.update.path, validated(experimentSpecs.update, async ({ params, body }, _req, res) => {
-    const { experiment, warnings } = await experiments.update(params.key, body)
-    res.json({ experiment: view(experiment), warnings })
-  }))
-  r.delete(experimentSpecs.remove.path, validated(experimentSpecs.remove, async ({ params }, _req, res) => {
-    await experiments.remove(params.key)
-    res.status(204).end()
-  }))
-  r.post(experimentSpecs.start.path, validated(experimentSpecs.start, async ({ params }, _req, res) => {
-    res.json(view(await experiments.transition(params.key, 'running')))
-  }))
-  r.post(experimentSpecs.stop.path, validated(experimentSpecs.stop, async ({ params }, _req, res) => {
-    res.json(view(await experiments.transition(params.key, 'stopped')))
-  }))
-  r.post(experimentSpecs.rollout.path, validated(experimentSpecs.rollout, async ({ params, body }, _req, res) => {
-    res.json(view(await experiments.transition(params.key, 'rolled_out', body.variant)))
-  }))
-  r.get(experimentSpecs.assignment.path, validated(experimentSpecs.assignment, async ({ params, query }, _req, res) => {
-    res.json(await experiments.explain(params.key, query.unit))
-  }))
+  r.get(
+    experimentSpecs.list.path,
+    validated(experimentSpecs.list, (_i, _req, res) => {
+      res.json({ experiments: experiments.list().map(view) })
+    }),
+  )
+  r.post(
+    experimentSpecs.create.path,
+    validated(experimentSpecs.create, async ({ body }, _req, res) => {
+      const { experiment, warnings } = await experiments.create(body)
+      res.status(201).json({ experiment: view(experiment), warnings })
+    }),
+  )
+  r.get(
+    experimentSpecs.get.path,
+    validated(experimentSpecs.get, ({ params }, _req, res) => {
+      res.json(view(experiments.get(params.key)))
+    }),
+  )
+  r.put(
+    experimentSpecs.update.path,
+    validated(experimentSpecs.update, async ({ params, body }, _req, res) => {
+      const { experiment, warnings } = await experiments.update(params.key, body)
+      res.json({ experiment: view(experiment), warnings })
+    }),
+  )
+  r.delete(
+    experimentSpecs.remove.path,
+    validated(experimentSpecs.remove, async ({ params }, _req, res) => {
+      await experiments.remove(params.key)
+      res.status(204).end()
+    }),
+  )
+  r.post(
+    experimentSpecs.start.path,
+    validated(experimentSpecs.start, async ({ params }, _req, res) => {
+      res.json(view(await experiments.transition(params.key, 'running')))
+    }),
+  )
+  r.post(
+    experimentSpecs.stop.path,
+    validated(experimentSpecs.stop, async ({ params }, _req, res) => {
+      res.json(view(await experiments.transition(params.key, 'stopped')))
+    }),
+  )
+  r.post(
+    experimentSpecs.rollout.path,
+    validated(experimentSpecs.rollout, async ({ params, body }, _req, res) => {
+      res.json(view(await experiments.transition(params.key, 'rolled_out', body.variant)))
+    }),
+  )
+  r.get(
+    experimentSpecs.assignment.path,
+    validated(experimentSpecs.assignment, async ({ params, query }, _req, res) => {
+      res.json(await experiments.explain(params.key, query.unit))
+    }),
+  )
   return r
 }

@@ -18,7 +18,10 @@ const flagView = z
     updatedAt: z.string(),
   })
   .meta({ id: 'Flag' })
-const bad = { description: 'Invalid flag: `issues` name each field and rule (a value not of the flag’s type, duplicate rule ids, …)', schema: errorBody }
+const bad = {
+  description: 'Invalid flag: `issues` name each field and rule (a value not of the flag’s type, duplicate rule ids, …)',
+  schema: errorBody,
+}
 const unknown = { description: 'Unknown flag', schema: errorBody }
 /** Who made a change, for the audit log (defaults to "admin"). */
 const actorHeader = 'x-nudge-actor'
@@ -34,7 +37,14 @@ const details = z
   .meta({ id: 'FlagEvaluation' })
 
 export const flagSpecs = {
-  list: { method: 'get', path: '/api/flags', summary: 'All flags', tag: 'Flags', auth: 'admin', responses: { 200: { description: 'Flags', schema: z.object({ flags: z.array(flagView) }) } } },
+  list: {
+    method: 'get',
+    path: '/api/flags',
+    summary: 'All flags',
+    tag: 'Flags',
+    auth: 'admin',
+    responses: { 200: { description: 'Flags', schema: z.object({ flags: z.array(flagView) }) } },
+  },
   create: {
     method: 'post',
     path: '/api/flags',
@@ -44,7 +54,15 @@ export const flagSpecs = {
     body: flagDefinition,
     responses: { 201: { description: 'Created', schema: flagView }, 400: bad, 409: { description: 'Exists already', schema: errorBody } },
   },
-  get: { method: 'get', path: '/api/flags/:key', summary: 'One flag', tag: 'Flags', auth: 'admin', params: keyParams, responses: { 200: { description: 'Flag', schema: flagView }, 404: unknown } },
+  get: {
+    method: 'get',
+    path: '/api/flags/:key',
+    summary: 'One flag',
+    tag: 'Flags',
+    auth: 'admin',
+    params: keyParams,
+    responses: { 200: { description: 'Flag', schema: flagView }, 404: unknown },
+  },
   update: {
     method: 'put',
     path: '/api/flags/:key',
@@ -55,7 +73,15 @@ export const flagSpecs = {
     body: flagUpdate,
     responses: { 200: { description: 'Updated', schema: flagView }, 400: bad, 404: unknown },
   },
-  remove: { method: 'delete', path: '/api/flags/:key', summary: 'Delete a flag (audited)', tag: 'Flags', auth: 'admin', params: keyParams, responses: { 204: { description: 'Deleted' }, 404: unknown } },
+  remove: {
+    method: 'delete',
+    path: '/api/flags/:key',
+    summary: 'Delete a flag (audited)',
+    tag: 'Flags',
+    auth: 'admin',
+    params: keyParams,
+    responses: { 204: { description: 'Deleted' }, 404: unknown },
+  },
   audit: {
     method: 'get',
     path: '/api/flags/:key/audit',
@@ -66,7 +92,17 @@ export const flagSpecs = {
     responses: {
       200: {
         description: 'Changes, oldest first',
-        schema: z.object({ changes: z.array(z.object({ at: z.string(), actor: z.string(), action: z.enum(['create', 'update', 'delete']), before: z.unknown(), after: z.unknown() })) }),
+        schema: z.object({
+          changes: z.array(
+            z.object({
+              at: z.string(),
+              actor: z.string(),
+              action: z.enum(['create', 'update', 'delete']),
+              before: z.unknown(),
+              after: z.unknown(),
+            }),
+          ),
+        }),
       },
     },
   },
@@ -91,29 +127,50 @@ const SERVED = { boolean: 'boolean', string: 'string', number: 'number', duratio
 
 export function flagsRouter(flags: FlagService): Router {
   const r = Router()
-  r.get(flagSpecs.list.path, validated(flagSpecs.list, (_i, _req, res) => {
-    res.json({ flags: flags.list().map(view) })
-  }))
-  r.post(flagSpecs.create.path, validated(flagSpecs.create, async ({ body }, req, res) => {
-    res.status(201).json(view(await flags.save(body, actorOf(req), false)))
-  }))
-  r.get(flagSpecs.get.path, validated(flagSpecs.get, ({ params }, _req, res) => {
-    res.json(view(flags.get(params.key)))
-  }))
-  r.put(flagSpecs.update.path, validated(flagSpecs.update, async ({ params, body }, req, res) => {
-    res.json(view(await flags.save({ ...body, key: params.key }, actorOf(req), true)))
-  }))
-  r.delete(flagSpecs.remove.path, validated(flagSpecs.remove, async ({ params }, req, res) => {
-    await flags.remove(params.key, actorOf(req))
-    res.status(204).end()
-  }))
-  r.get(flagSpecs.audit.path, validated(flagSpecs.audit, async ({ params }, _req, res) => {
-    flags.get(params.key)
-    res.json({ changes: await flags.history(params.key) })
-  }))
-  r.post(flagSpecs.evaluate.path, validated(flagSpecs.evaluate, ({ params, body }, _req, res) => {
-    const type = flags.list().find((f) => f.definition.key === params.key)?.definition.type
-    res.json(flags.evaluate(params.key, type ? SERVED[type] : 'object', body.defaultValue ?? null, body.context))
-  }))
+  r.get(
+    flagSpecs.list.path,
+    validated(flagSpecs.list, (_i, _req, res) => {
+      res.json({ flags: flags.list().map(view) })
+    }),
+  )
+  r.post(
+    flagSpecs.create.path,
+    validated(flagSpecs.create, async ({ body }, req, res) => {
+      res.status(201).json(view(await flags.save(body, actorOf(req), false)))
+    }),
+  )
+  r.get(
+    flagSpecs.get.path,
+    validated(flagSpecs.get, ({ params }, _req, res) => {
+      res.json(view(flags.get(params.key)))
+    }),
+  )
+  r.put(
+    flagSpecs.update.path,
+    validated(flagSpecs.update, async ({ params, body }, req, res) => {
+      res.json(view(await flags.save({ ...body, key: params.key }, actorOf(req), true)))
+    }),
+  )
+  r.delete(
+    flagSpecs.remove.path,
+    validated(flagSpecs.remove, async ({ params }, req, res) => {
+      await flags.remove(params.key, actorOf(req))
+      res.status(204).end()
+    }),
+  )
+  r.get(
+    flagSpecs.audit.path,
+    validated(flagSpecs.audit, async ({ params }, _req, res) => {
+      flags.get(params.key)
+      res.json({ changes: await flags.history(params.key) })
+    }),
+  )
+  r.post(
+    flagSpecs.evaluate.path,
+    validated(flagSpecs.evaluate, ({ params, body }, _req, res) => {
+      const type = flags.list().find((f) => f.definition.key === params.key)?.definition.type
+      res.json(flags.evaluate(params.key, type ? SERVED[type] : 'object', body.defaultValue ?? null, body.context))
+    }),
+  )
   return r
 }

@@ -8,7 +8,10 @@ export interface HealthReport {
 }
 
 const healthBody = z
-  .object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) })
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+  })
   .meta({ id: 'Health' })
 
 export const healthSpecs: RouteSpec[] = [
@@ -23,7 +26,8 @@ export const healthSpecs: RouteSpec[] = [
   {
     method: 'get',
     path: '/metrics',
-    summary: 'Prometheus metrics: ingest (events, rejects, batch time, queue), segments (evaluation latency, transitions, sweep lag), process',
+    summary:
+      'Prometheus metrics: ingest (events, rejects, batch time, queue), segments (evaluation latency, transitions, sweep lag), process',
     tag: 'Ops',
     auth: 'none',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },

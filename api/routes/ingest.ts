@@ -39,27 +39,44 @@ const ingestResponses: RouteSpec['responses'] = {
 }
 
 export const ingestSpecs: RouteSpec[] = [
-  ...EVENT_TYPES.map(
-    (type): RouteSpec => ({
-      method: 'post',
-      path: `/v1/${type}`,
-      summary: `Segment ${type} call`,
-      tag: 'Ingest',
-      auth: 'writeKey',
-      documentedBody: documented[type],
-      responses: ingestResponses,
-    }),
-  ),
-  { method: 'post', path: '/v1/batch', summary: 'Segment batch (up to 500 KB, each event up to 32 KB)', tag: 'Ingest', auth: 'writeKey', documentedBody: batchRequest, responses: ingestResponses },
+  ...EVENT_TYPES.map((type): RouteSpec => ({
+    method: 'post',
+    path: `/v1/${type}`,
+    summary: `Segment ${type} call`,
+    tag: 'Ingest',
+    auth: 'writeKey',
+    documentedBody: documented[type],
+    responses: ingestResponses,
+  })),
+  {
+    method: 'post',
+    path: '/v1/batch',
+    summary: 'Segment batch (up to 500 KB, each event up to 32 KB)',
+    tag: 'Ingest',
+    auth: 'writeKey',
+    documentedBody: batchRequest,
+    responses: ingestResponses,
+  },
 ]
 
 /** analytics.js (Segment's browser library) posts to one-letter paths; they are the same calls. */
-const SHORT_PATHS: Record<string, EventType | 'batch'> = { t: 'track', i: 'identify', p: 'page', s: 'screen', a: 'alias', g: 'group', b: 'batch' }
+const SHORT_PATHS: Record<string, EventType | 'batch'> = {
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  a: 'alias',
+  g: 'group',
+  b: 'batch',
+}
 
 export function ingestRouter(deps: { ingest: IngestService; writeKeys: Map<string, string>; now?: () => number }): Router {
   const router = Router()
   const now = deps.now ?? Date.now
-  const routes: [string, EventType | 'batch'][] = [...[...EVENT_TYPES, 'batch' as const].map((k): [string, EventType | 'batch'] => [k, k]), ...Object.entries(SHORT_PATHS)]
+  const routes: [string, EventType | 'batch'][] = [
+    ...[...EVENT_TYPES, 'batch' as const].map((k): [string, EventType | 'batch'] => [k, k]),
+    ...Object.entries(SHORT_PATHS),
+  ]
   for (const [path, kind] of routes) {
     router.post(`/v1/${path}`, jsonBody(kind === 'batch' ? MAX_BATCH_BYTES : MAX_EVENT_BYTES), async (req, res) => {
       const receivedAt = now()

@@ -10,14 +10,35 @@ import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(64) })
-const journeyView = journeyDefinition.safeExtend({ status: z.enum(JOURNEY_STATUSES), version: z.number(), updatedAt: z.string() }).meta({ id: 'Journey' })
-const bad = { description: 'Invalid definition: `issues` give the JSON path and rule (unreachable step, unknown template, flag or segment, …)', schema: errorBody }
+const journeyView = journeyDefinition
+  .safeExtend({ status: z.enum(JOURNEY_STATUSES), version: z.number(), updatedAt: z.string() })
+  .meta({ id: 'Journey' })
+const bad = {
+  description: 'Invalid definition: `issues` give the JSON path and rule (unreachable step, unknown template, flag or segment, …)',
+  schema: errorBody,
+}
 const unknown = { description: 'Unknown journey', schema: errorBody }
 const conflict = { description: 'Not allowed in its current status', schema: errorBody }
-const runRow = z.object({ workflowId: z.string(), userKey: z.string(), correlation: z.string(), version: z.number(), startedAt: z.string(), endedAt: z.string().nullable(), outcome: z.string(), test: z.boolean() })
+const runRow = z.object({
+  workflowId: z.string(),
+  userKey: z.string(),
+  correlation: z.string(),
+  version: z.number(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  outcome: z.string(),
+  test: z.boolean(),
+})
 
 export const journeySpecs = {
-  list: { method: 'get', path: '/api/journeys', summary: 'All journeys', tag: 'Journeys', auth: 'admin', responses: { 200: { description: 'Journeys', schema: z.object({ journeys: z.array(journeyView) }) } } },
+  list: {
+    method: 'get',
+    path: '/api/journeys',
+    summary: 'All journeys',
+    tag: 'Journeys',
+    auth: 'admin',
+    responses: { 200: { description: 'Journeys', schema: z.object({ journeys: z.array(journeyView) }) } },
+  },
   create: {
     method: 'post',
     path: '/api/journeys',
@@ -25,9 +46,21 @@ export const journeySpecs = {
     tag: 'Journeys',
     auth: 'admin',
     body: journeyDefinition,
-    responses: { 201: { description: 'Created', schema: journeyView }, 400: bad, 409: { description: 'Exists already', schema: errorBody } },
+    responses: {
+      201: { description: 'Created', schema: journeyView },
+      400: bad,
+      409: { description: 'Exists already', schema: errorBody },
+    },
   },
-  get: { method: 'get', path: '/api/journeys/:id', summary: 'One journey', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Journey', schema: journeyView }, 404: unknown } },
+  get: {
+    method: 'get',
+    path: '/api/journeys/:id',
+    summary: 'One journey',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    responses: { 200: { description: 'Journey', schema: journeyView }, 404: unknown },
+  },
   update: {
     method: 'put',
     path: '/api/journeys/:id',
@@ -38,10 +71,42 @@ export const journeySpecs = {
     body: journeyDefinition.omit({ id: true }),
     responses: { 200: { description: 'Updated', schema: journeyView }, 400: bad, 404: unknown, 409: conflict },
   },
-  remove: { method: 'delete', path: '/api/journeys/:id', summary: 'Delete a journey (running runs finish on their version)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 204: { description: 'Deleted' }, 404: unknown } },
-  activate: { method: 'post', path: '/api/journeys/:id/activate', summary: 'Start triggering runs', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Active', schema: journeyView }, 400: bad, 404: unknown, 409: conflict } },
-  pause: { method: 'post', path: '/api/journeys/:id/pause', summary: 'Stop new entries (running runs go on)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Paused', schema: journeyView }, 404: unknown, 409: conflict } },
-  archive: { method: 'post', path: '/api/journeys/:id/archive', summary: 'Retire (no new entries, no more edits)', tag: 'Journeys', auth: 'admin', params: idParams, responses: { 200: { description: 'Archived', schema: journeyView }, 404: unknown, 409: conflict } },
+  remove: {
+    method: 'delete',
+    path: '/api/journeys/:id',
+    summary: 'Delete a journey (running runs finish on their version)',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    responses: { 204: { description: 'Deleted' }, 404: unknown },
+  },
+  activate: {
+    method: 'post',
+    path: '/api/journeys/:id/activate',
+    summary: 'Start triggering runs',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    responses: { 200: { description: 'Active', schema: journeyView }, 400: bad, 404: unknown, 409: conflict },
+  },
+  pause: {
+    method: 'post',
+    path: '/api/journeys/:id/pause',
+    summary: 'Stop new entries (running runs go on)',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    responses: { 200: { description: 'Paused', schema: journeyView }, 404: unknown, 409: conflict },
+  },
+  archive: {
+    method: 'post',
+    path: '/api/journeys/:id/archive',
+    summary: 'Retire (no new entries, no more edits)',
+    tag: 'Journeys',
+    auth: 'admin',
+    params: idParams,
+    responses: { 200: { description: 'Archived', schema: journeyView }, 404: unknown, 409: conflict },
+  },
   version: {
     method: 'get',
     path: '/api/journeys/:id/versions/:version',
@@ -70,7 +135,10 @@ export const journeySpecs = {
     auth: 'admin',
     params: z.object({ id: z.string().min(1).max(64), user: z.string().min(1).max(256) }),
     query: z.object({ correlation: z.string().max(4000).optional() }),
-    responses: { 200: { description: 'State', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such run', schema: errorBody } },
+    responses: {
+      200: { description: 'State', schema: z.record(z.string(), z.unknown()) },
+      404: { description: 'No such run', schema: errorBody },
+    },
   },
 } satisfies Record<string, RouteSpec>
 
@@ -80,37 +148,68 @@ function view(j: StoredJourney) {
 
 export function journeysRouter(j: Journeys): Router {
   const r = Router()
-  r.get(journeySpecs.list.path, validated(journeySpecs.list, (_i, _req, res) => {
-    res.json({ journeys: j.journeys.list().map(view) })
-  }))
-  r.post(journeySpecs.create.path, validated(journeySpecs.create, async (_i, req, res) => {
-    // The raw body, so the service reports issues against what was sent (defaults not yet applied).
-    res.status(201).json(view(await j.journeys.create(req.body)))
-  }))
-  r.get(journeySpecs.get.path, validated(journeySpecs.get, ({ params }, _req, res) => {
-    res.json(view(j.journeys.get(params.id)))
-  }))
-  r.put(journeySpecs.update.path, validated(journeySpecs.update, async ({ params }, req, res) => {
-    res.json(view(await j.journeys.update(params.id, req.body)))
-  }))
-  r.delete(journeySpecs.remove.path, validated(journeySpecs.remove, async ({ params }, _req, res) => {
-    await j.journeys.remove(params.id)
-    res.status(204).end()
-  }))
-  for (const [spec, status] of [[journeySpecs.activate, 'active'], [journeySpecs.pause, 'paused'], [journeySpecs.archive, 'archived']] as const)
-    r.post(spec.path, validated(spec, async ({ params }, _req, res) => {
-      res.json(view(await j.journeys.setStatus(params.id, status)))
-    }))
-  r.get(journeySpecs.version.path, validated(journeySpecs.version, async ({ params }, _req, res) => {
-    res.json(await j.journeys.version(params.id, params.version))
-  }))
-  r.get(journeySpecs.runs.path, validated(journeySpecs.runs, async ({ params, query }, _req, res) => {
-    res.json({ runs: await recentRuns(j.store.client, params.id, query) })
-  }))
-  r.get(journeySpecs.state.path, validated(journeySpecs.state, async ({ params, query }, _req, res) => {
-    const state = await j.runs.state(runId(params.id, params.user, query.correlation))
-    if (!state) throw new NotFoundError(`No run of "${params.id}" for "${params.user}"`)
-    res.json(state)
-  }))
+  r.get(
+    journeySpecs.list.path,
+    validated(journeySpecs.list, (_i, _req, res) => {
+      res.json({ journeys: j.journeys.list().map(view) })
+    }),
+  )
+  r.post(
+    journeySpecs.create.path,
+    validated(journeySpecs.create, async (_i, req, res) => {
+      // The raw body, so the service reports issues against what was sent (defaults not yet applied).
+      res.status(201).json(view(await j.journeys.create(req.body)))
+    }),
+  )
+  r.get(
+    journeySpecs.get.path,
+    validated(journeySpecs.get, ({ params }, _req, res) => {
+      res.json(view(j.journeys.get(params.id)))
+    }),
+  )
+  r.put(
+    journeySpecs.update.path,
+    validated(journeySpecs.update, async ({ params }, req, res) => {
+      res.json(view(await j.journeys.update(params.id, req.body)))
+    }),
+  )
+  r.delete(
+    journeySpecs.remove.path,
+    validated(journeySpecs.remove, async ({ params }, _req, res) => {
+      await j.journeys.remove(params.id)
+      res.status(204).end()
+    }),
+  )
+  for (const [spec, status] of [
+    [journeySpecs.activate, 'active'],
+    [journeySpecs.pause, 'paused'],
+    [journeySpecs.archive, 'archived'],
+  ] as const)
+    r.post(
+      spec.path,
+      validated(spec, async ({ params }, _req, res) => {
+        res.json(view(await j.journeys.setStatus(params.id, status)))
+      }),
+    )
+  r.get(
+    journeySpecs.version.path,
+    validated(journeySpecs.version, async ({ params }, _req, res) => {
+      res.json(await j.journeys.version(params.id, params.version))
+    }),
+  )
+  r.get(
+    journeySpecs.runs.path,
+    validated(journeySpecs.runs, async ({ params, query }, _req, res) => {
+      res.json({ runs: await recentRuns(j.store.client, params.id, query) })
+    }),
+  )
+  r.get(
+    journeySpecs.state.path,
+    validated(journeySpecs.state, async ({ params, query }, _req, res) => {
+      const state = await j.runs.state(runId(params.id, params.user, query.correlation))
+      if (!state) throw new NotFoundError(`No run of "${params.id}" for "${params.user}"`)
+      res.json(state)
+    }),
+  )
   return r
 }

@@ -7,7 +7,14 @@ import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
 import { sendStoredMail } from '../securityHeaders.js'
 
 const message = z
-  .object({ messageId: z.string(), receivedAt: z.string(), from: z.string(), to: z.array(z.string()), subject: z.string(), deliveries: z.number() })
+  .object({
+    messageId: z.string(),
+    receivedAt: z.string(),
+    from: z.string(),
+    to: z.array(z.string()),
+    subject: z.string(),
+    deliveries: z.number(),
+  })
   .meta({ id: 'CapturedMessage' })
 
 export const messageSpecs = {
@@ -17,7 +24,11 @@ export const messageSpecs = {
     summary: 'Messages in the capture mailbox (embedded default; test accounts’ mail), newest first; retries of one Message-ID collapse',
     tag: 'Messages',
     auth: 'admin',
-    query: z.object({ to: z.string().max(320).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), before: isoDateTime.optional().describe('Only messages received before this time') }),
+    query: z.object({
+      to: z.string().max(320).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      before: isoDateTime.optional().describe('Only messages received before this time'),
+    }),
     responses: { 200: { description: 'Messages', schema: z.object({ messages: z.array(message) }) } },
   },
   raw: {
@@ -27,21 +38,30 @@ export const messageSpecs = {
     tag: 'Messages',
     auth: 'admin',
     params: z.object({ id: z.string().min(1).max(200) }),
-    responses: { 200: { description: 'The raw message', contentType: 'message/rfc822' }, 404: { description: 'Not captured', schema: errorBody } },
+    responses: {
+      200: { description: 'The raw message', contentType: 'message/rfc822' },
+      404: { description: 'Not captured', schema: errorBody },
+    },
   },
 } satisfies Record<string, RouteSpec>
 
 export function messagesRouter(mailbox: CaptureMailbox): Router {
   const r = Router()
-  r.get(messageSpecs.list.path, validated(messageSpecs.list, async ({ query }, _req, res) => {
-    res.json({ messages: await mailbox.list(query) })
-  }))
-  r.get(messageSpecs.raw.path, validated(messageSpecs.raw, async ({ params }, _req, res) => {
-    const raw = await mailbox.raw(params.id)
-    if (raw === undefined) throw new NotFoundError(`No captured message "${params.id}"`)
-    // Stored mail: served with the sandbox CSP whatever a client makes of the type.
-    sendStoredMail(res, raw, 'message/rfc822')
-  }))
+  r.get(
+    messageSpecs.list.path,
+    validated(messageSpecs.list, async ({ query }, _req, res) => {
+      res.json({ messages: await mailbox.list(query) })
+    }),
+  )
+  r.get(
+    messageSpecs.raw.path,
+    validated(messageSpecs.raw, async ({ params }, _req, res) => {
+      const raw = await mailbox.raw(params.id)
+      if (raw === undefined) throw new NotFoundError(`No captured message "${params.id}"`)
+      // Stored mail: served with the sandbox CSP whatever a client makes of the type.
+      sendStoredMail(res, raw, 'message/rfc822')
+    }),
+  )
   return r
 }
 

@@ -73,7 +73,9 @@ function pixelBody(query: Record<string, unknown>): Record<string, unknown> {
     try {
       decoded = JSON.parse(Buffer.from(query.data, 'base64').toString('utf8'))
     } catch {
-      throw new ValidationError('`data` must be base64-encoded JSON', [{ path: 'data', rule: 'base64_json', message: 'must be base64-encoded JSON' }])
+      throw new ValidationError('`data` must be base64-encoded JSON', [
+        { path: 'data', rule: 'base64_json', message: 'must be base64-encoded JSON' },
+      ])
     }
     if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded))
       throw new ValidationError('`data` must encode a JSON object', [{ path: 'data', rule: 'type', message: 'must encode an object' }])
@@ -85,7 +87,8 @@ function pixelBody(query: Record<string, unknown>): Record<string, unknown> {
   const properties: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(query)) {
     if (typeof value !== 'string') continue
-    if (key.startsWith('properties.')) properties[key.slice('properties.'.length)] = /^-?(0|[1-9]\d*)(\.\d+)?$/.test(value) ? Number(value) : value
+    if (key.startsWith('properties.'))
+      properties[key.slice('properties.'.length)] = /^-?(0|[1-9]\d*)(\.\d+)?$/.test(value) ? Number(value) : value
     else if (['writeKey', 'userId', 'anonymousId', 'event', 'name', 'messageId', 'timestamp'].includes(key)) body[key] = value
   }
   if (Object.keys(properties).length) body.properties = properties

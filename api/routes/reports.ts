@@ -17,7 +17,8 @@ export const reportSpecs = {
   latency: {
     method: 'get',
     path: '/api/reports/trigger-latency',
-    summary: 'Trigger latency per journey and step: event → received, received → started, started → sent, scheduled → sent (p50/p90/p99, hourly), SLO and breaches',
+    summary:
+      'Trigger latency per journey and step: event → received, received → started, started → sent, scheduled → sent (p50/p90/p99, hourly), SLO and breaches',
     tag: 'Reports',
     auth: 'admin',
     query: range,
@@ -35,7 +36,8 @@ export const reportSpecs = {
   html: {
     method: 'get',
     path: '/api/reports/html',
-    summary: 'The report page: lift with intervals per experiment and variant, latency distribution, journey funnels, false triggers (self-contained HTML)',
+    summary:
+      'The report page: lift with intervals per experiment and variant, latency distribution, journey funnels, false triggers (self-contained HTML)',
     tag: 'Reports',
     auth: 'admin',
     query: range.omit({ journey: true }),
@@ -43,14 +45,29 @@ export const reportSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-export function reportsRouter(d: { html?: (range: { from: number; until: number }) => Promise<string>; client: ClickHouseClient; slo: { default: number; byJourney: Record<string, number> }; detect: () => Omit<DetectOptions, 'from' | 'until'>; now?: () => number }): Router {
+export function reportsRouter(d: {
+  html?: (range: { from: number; until: number }) => Promise<string>
+  client: ClickHouseClient
+  slo: { default: number; byJourney: Record<string, number> }
+  detect: () => Omit<DetectOptions, 'from' | 'until'>
+  now?: () => number
+}): Router {
   const r = Router()
   const now = d.now ?? Date.now
   const window = (q: z.infer<typeof range>) => {
     const until = q.until ? Date.parse(q.until) : now()
     return { from: q.from ? Date.parse(q.from) : until - 86_400_000, until }
   }
-  r.get(reportSpecs.latency.path, validated(reportSpecs.latency, async ({ query }, _req, res) => void res.json(await triggerLatency(d.client, { ...window(query), ...(query.journey ? { journeyId: query.journey } : {}), slo: d.slo }))))
+  r.get(
+    reportSpecs.latency.path,
+    validated(
+      reportSpecs.latency,
+      async ({ query }, _req, res) =>
+        void res.json(
+          await triggerLatency(d.client, { ...window(query), ...(query.journey ? { journeyId: query.journey } : {}), slo: d.slo }),
+        ),
+    ),
+  )
   r.get(
     reportSpecs.falseTriggers.path,
     validated(reportSpecs.falseTriggers, async ({ query }, _req, res) => {

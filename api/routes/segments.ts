@@ -7,14 +7,32 @@ import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(100) })
 const segmentView = z
-  .object({ id: z.string(), name: z.string(), description: z.string().optional(), rule, version: z.number(), updatedAt: z.string(), size: z.number() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().optional(),
+    rule,
+    version: z.number(),
+    updatedAt: z.string(),
+    size: z.number(),
+  })
   .meta({ id: 'Segment' })
-const bad = { description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles', schema: errorBody }
+const bad = {
+  description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles',
+  schema: errorBody,
+}
 // The rule is checked node by node by the engine (precise paths); the schema here documents it.
 const definitionBody = segmentDefinition.extend({ rule: z.unknown() })
 
 export const segmentSpecs = {
-  list: { method: 'get', path: '/api/segments', summary: 'All segments with their current size', tag: 'Segments', auth: 'admin', responses: { 200: { description: 'Segments', schema: z.object({ segments: z.array(segmentView) }) } } },
+  list: {
+    method: 'get',
+    path: '/api/segments',
+    summary: 'All segments with their current size',
+    tag: 'Segments',
+    auth: 'admin',
+    responses: { 200: { description: 'Segments', schema: z.object({ segments: z.array(segmentView) }) } },
+  },
   create: {
     method: 'post',
     path: '/api/segments',
@@ -23,9 +41,21 @@ export const segmentSpecs = {
     auth: 'admin',
     body: definitionBody,
     documentedBody: segmentDefinition,
-    responses: { 201: { description: 'Created', schema: segmentView }, 400: bad, 409: { description: 'Exists already', schema: errorBody } },
+    responses: {
+      201: { description: 'Created', schema: segmentView },
+      400: bad,
+      409: { description: 'Exists already', schema: errorBody },
+    },
   },
-  get: { method: 'get', path: '/api/segments/:id', summary: 'One segment', tag: 'Segments', auth: 'admin', params: idParams, responses: { 200: { description: 'Segment', schema: segmentView }, 404: { description: 'Unknown', schema: errorBody } } },
+  get: {
+    method: 'get',
+    path: '/api/segments/:id',
+    summary: 'One segment',
+    tag: 'Segments',
+    auth: 'admin',
+    params: idParams,
+    responses: { 200: { description: 'Segment', schema: segmentView }, 404: { description: 'Unknown', schema: errorBody } },
+  },
   update: {
     method: 'put',
     path: '/api/segments/:id',
@@ -94,7 +124,12 @@ export const segmentSpecs = {
       from: isoDateTime.optional(),
       to: isoDateTime.optional(),
     }),
-    responses: { 200: { description: 'Buckets', schema: z.object({ points: z.array(z.object({ at: z.string(), size: z.number(), entered: z.number(), exited: z.number() })) }) } },
+    responses: {
+      200: {
+        description: 'Buckets',
+        schema: z.object({ points: z.array(z.object({ at: z.string(), size: z.number(), entered: z.number(), exited: z.number() })) }),
+      },
+    },
   },
 } satisfies Record<string, RouteSpec>
 
@@ -104,41 +139,75 @@ function view(s: ReturnType<SegmentEngine['get']>) {
 
 export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.now): Router {
   const r = Router()
-  r.get(segmentSpecs.list.path, validated(segmentSpecs.list, (_i, _req, res) => {
-    res.json({ segments: engine.list().map(view) })
-  }))
-  r.post(segmentSpecs.validate.path, validated(segmentSpecs.validate, async ({ body }, _req, res) => {
-    await engine.validate(body.rule)
-    res.json({ valid: true })
-  }))
-  r.post(segmentSpecs.preview.path, validated(segmentSpecs.preview, async ({ body }, _req, res) => {
-    res.json(await engine.preview(body.rule, body.sample))
-  }))
-  r.post(segmentSpecs.create.path, validated(segmentSpecs.create, async ({ body }, _req, res) => {
-    res.status(201).json(view(await engine.save(body, false)))
-  }))
-  r.get(segmentSpecs.get.path, validated(segmentSpecs.get, ({ params }, _req, res) => {
-    res.json(view(engine.get(params.id)))
-  }))
-  r.put(segmentSpecs.update.path, validated(segmentSpecs.update, async ({ params, body }, _req, res) => {
-    res.json(view(await engine.save({ ...body, id: params.id }, true)))
-  }))
-  r.delete(segmentSpecs.remove.path, validated(segmentSpecs.remove, async ({ params }, _req, res) => {
-    await engine.remove(params.id)
-    res.status(204).end()
-  }))
-  r.get(segmentSpecs.members.path, validated(segmentSpecs.members, async ({ params, query }, _req, res) => {
-    const members = await engine.memberPage(params.id, query.after, query.limit)
-    res.json({ members, next: members.length === query.limit ? members[members.length - 1]! : null })
-  }))
-  r.post(segmentSpecs.recompute.path, validated(segmentSpecs.recompute, async ({ params }, _req, res) => {
-    const changes = await engine.recompute(params.id)
-    res.json({ entered: changes.filter((t) => t.entered).length, exited: changes.filter((t) => !t.entered).length, size: engine.get(params.id).size })
-  }))
-  r.get(segmentSpecs.history.path, validated(segmentSpecs.history, async ({ params, query }, _req, res) => {
-    const to = query.to ? Date.parse(query.to) : now()
-    const from = query.from ? Date.parse(query.from) : to - 30 * 86_400_000
-    res.json({ points: await engine.sizeHistory(params.id, query.bucket, from, to) })
-  }))
+  r.get(
+    segmentSpecs.list.path,
+    validated(segmentSpecs.list, (_i, _req, res) => {
+      res.json({ segments: engine.list().map(view) })
+    }),
+  )
+  r.post(
+    segmentSpecs.validate.path,
+    validated(segmentSpecs.validate, async ({ body }, _req, res) => {
+      await engine.validate(body.rule)
+      res.json({ valid: true })
+    }),
+  )
+  r.post(
+    segmentSpecs.preview.path,
+    validated(segmentSpecs.preview, async ({ body }, _req, res) => {
+      res.json(await engine.preview(body.rule, body.sample))
+    }),
+  )
+  r.post(
+    segmentSpecs.create.path,
+    validated(segmentSpecs.create, async ({ body }, _req, res) => {
+      res.status(201).json(view(await engine.save(body, false)))
+    }),
+  )
+  r.get(
+    segmentSpecs.get.path,
+    validated(segmentSpecs.get, ({ params }, _req, res) => {
+      res.json(view(engine.get(params.id)))
+    }),
+  )
+  r.put(
+    segmentSpecs.update.path,
+    validated(segmentSpecs.update, async ({ params, body }, _req, res) => {
+      res.json(view(await engine.save({ ...body, id: params.id }, true)))
+    }),
+  )
+  r.delete(
+    segmentSpecs.remove.path,
+    validated(segmentSpecs.remove, async ({ params }, _req, res) => {
+      await engine.remove(params.id)
+      res.status(204).end()
+    }),
+  )
+  r.get(
+    segmentSpecs.members.path,
+    validated(segmentSpecs.members, async ({ params, query }, _req, res) => {
+      const members = await engine.memberPage(params.id, query.after, query.limit)
+      res.json({ members, next: members.length === query.limit ? members[members.length - 1]! : null })
+    }),
+  )
+  r.post(
+    segmentSpecs.recompute.path,
+    validated(segmentSpecs.recompute, async ({ params }, _req, res) => {
+      const changes = await engine.recompute(params.id)
+      res.json({
+        entered: changes.filter((t) => t.entered).length,
+        exited: changes.filter((t) => !t.entered).length,
+        size: engine.get(params.id).size,
+      })
+    }),
+  )
+  r.get(
+    segmentSpecs.history.path,
+    validated(segmentSpecs.history, async ({ params, query }, _req, res) => {
+      const to = query.to ? Date.parse(query.to) : now()
+      const from = query.from ? Date.parse(query.from) : to - 30 * 86_400_000
+      res.json({ points: await engine.sizeHistory(params.id, query.bucket, from, to) })
+    }),
+  )
   return r
 }

@@ -19,19 +19,48 @@ export const statsSpecs = {
   analyze: {
     method: 'post',
     path: '/api/stats/analyze',
-    summary: 'Compare arms from their sufficient statistics: effect, interval, p-value or chance to win and risk (frequentist, Bayesian, sequential, CUPED, ratio)',
+    summary:
+      'Compare arms from their sufficient statistics: effect, interval, p-value or chance to win and risk (frequentist, Bayesian, sequential, CUPED, ratio)',
     tag: 'Stats',
     auth: 'admin',
     body: analyzeRequest,
-    responses: { 200: { description: 'One comparison per non-control arm', schema: analyzeResponse }, 400: { description: 'Invalid aggregates (the field is named)', schema: errorBody } },
+    responses: {
+      200: { description: 'One comparison per non-control arm', schema: analyzeResponse },
+      400: { description: 'Invalid aggregates (the field is named)', schema: errorBody },
+    },
   },
-  srm: { method: 'post', path: '/api/stats/srm', summary: 'Sample-ratio-mismatch check (χ², flagged below p = 0.001)', tag: 'Stats', auth: 'admin', body: srmRequest, responses: { 200: { description: 'Result', schema: srmResponse }, 400: { description: 'Invalid', schema: errorBody } } },
-  adjust: { method: 'post', path: '/api/stats/adjust', summary: 'Multiple-testing adjustment (Holm, Benjamini–Hochberg), in input order', tag: 'Stats', auth: 'admin', body: adjustRequest, responses: { 200: { description: 'Adjusted p-values', schema: adjustResponse }, 400: { description: 'Invalid', schema: errorBody } } },
-  power: { method: 'post', path: '/api/stats/power', summary: 'Power for an effect at a sample size, and the minimum detectable effect (fixed or sequential)', tag: 'Stats', auth: 'admin', body: powerRequest, responses: { 200: { description: 'Power and MDE', schema: powerResponse }, 400: { description: 'Invalid', schema: errorBody } } },
+  srm: {
+    method: 'post',
+    path: '/api/stats/srm',
+    summary: 'Sample-ratio-mismatch check (χ², flagged below p = 0.001)',
+    tag: 'Stats',
+    auth: 'admin',
+    body: srmRequest,
+    responses: { 200: { description: 'Result', schema: srmResponse }, 400: { description: 'Invalid', schema: errorBody } },
+  },
+  adjust: {
+    method: 'post',
+    path: '/api/stats/adjust',
+    summary: 'Multiple-testing adjustment (Holm, Benjamini–Hochberg), in input order',
+    tag: 'Stats',
+    auth: 'admin',
+    body: adjustRequest,
+    responses: { 200: { description: 'Adjusted p-values', schema: adjustResponse }, 400: { description: 'Invalid', schema: errorBody } },
+  },
+  power: {
+    method: 'post',
+    path: '/api/stats/power',
+    summary: 'Power for an effect at a sample size, and the minimum detectable effect (fixed or sequential)',
+    tag: 'Stats',
+    auth: 'admin',
+    body: powerRequest,
+    responses: { 200: { description: 'Power and MDE', schema: powerResponse }, 400: { description: 'Invalid', schema: errorBody } },
+  },
   results: {
     method: 'get',
     path: '/api/experiments/:key/results',
-    summary: 'Results from stored data: per metric and arm the effect with its interval, p-value or chance to win and risk, SRM, warnings, a decision hint, results over time, power / MDE / remaining runtime',
+    summary:
+      'Results from stored data: per metric and arm the effect with its interval, p-value or chance to win and risk, SRM, warnings, a decision hint, results over time, power / MDE / remaining runtime',
     tag: 'Experiments',
     auth: 'admin',
     params: z.object({ key: slug }),
@@ -44,7 +73,8 @@ export const statsSpecs = {
   holdout: {
     method: 'get',
     path: '/api/reports/holdout',
-    summary: 'Global holdout: conversion and revenue per recipient, holdout vs mailed, per journey and overall, with relative lift and interval',
+    summary:
+      'Global holdout: conversion and revenue per recipient, holdout vs mailed, per journey and overall, with relative lift and interval',
     tag: 'Reports',
     auth: 'admin',
     query: z.object({
@@ -56,16 +86,37 @@ export const statsSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-export function statsRouter(results: ExperimentResults, holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>, now: () => number = Date.now): Router {
+export function statsRouter(
+  results: ExperimentResults,
+  holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>,
+  now: () => number = Date.now,
+): Router {
   const r = Router()
-  r.post(statsSpecs.analyze.path, validated(statsSpecs.analyze, ({ body }, _req, res) => void res.json(analyze(body))))
-  r.post(statsSpecs.srm.path, validated(statsSpecs.srm, ({ body }, _req, res) => void res.json(srm(body.observed, body.weights))))
-  r.post(statsSpecs.adjust.path, validated(statsSpecs.adjust, ({ body }, _req, res) => void res.json({ adjusted: adjustPValues(body.pValues, body.method) })))
-  r.post(statsSpecs.power.path, validated(statsSpecs.power, ({ body }, _req, res) => void res.json(power(body))))
+  r.post(
+    statsSpecs.analyze.path,
+    validated(statsSpecs.analyze, ({ body }, _req, res) => void res.json(analyze(body))),
+  )
+  r.post(
+    statsSpecs.srm.path,
+    validated(statsSpecs.srm, ({ body }, _req, res) => void res.json(srm(body.observed, body.weights))),
+  )
+  r.post(
+    statsSpecs.adjust.path,
+    validated(statsSpecs.adjust, ({ body }, _req, res) => void res.json({ adjusted: adjustPValues(body.pValues, body.method) })),
+  )
+  r.post(
+    statsSpecs.power.path,
+    validated(statsSpecs.power, ({ body }, _req, res) => void res.json(power(body))),
+  )
   r.get(
     statsSpecs.results.path,
     validated(statsSpecs.results, async ({ params, query }, _req, res) => {
-      res.json(await results.results(params.key, { ...(query.until ? { until: Date.parse(query.until) } : {}), overTime: query.overTime === 'true' }))
+      res.json(
+        await results.results(params.key, {
+          ...(query.until ? { until: Date.parse(query.until) } : {}),
+          overTime: query.overTime === 'true',
+        }),
+      )
     }),
   )
   r.get(

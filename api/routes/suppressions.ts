@@ -4,11 +4,31 @@ import type { SuppressionList } from '../../delivery/engagement/suppressions.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/wireSchemas.js'
 
-const email = z.string().trim().max(320).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
-const status = z.object({ email: z.string(), suppressed: z.boolean(), reason: z.string().optional(), source: z.string().optional(), at: z.string().optional() }).meta({ id: 'Suppression' })
+const email = z
+  .string()
+  .trim()
+  .max(320)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+const status = z
+  .object({
+    email: z.string(),
+    suppressed: z.boolean(),
+    reason: z.string().optional(),
+    source: z.string().optional(),
+    at: z.string().optional(),
+  })
+  .meta({ id: 'Suppression' })
 
 export const suppressionSpecs = {
-  get: { method: 'get', path: '/api/suppressions/:email', summary: 'Is this address suppressed, and why', tag: 'Deliverability', auth: 'admin', params: z.object({ email }), responses: { 200: { description: 'Status', schema: status } } },
+  get: {
+    method: 'get',
+    path: '/api/suppressions/:email',
+    summary: 'Is this address suppressed, and why',
+    tag: 'Deliverability',
+    auth: 'admin',
+    params: z.object({ email }),
+    responses: { 200: { description: 'Status', schema: status } },
+  },
   add: {
     method: 'post',
     path: '/api/suppressions',
@@ -18,12 +38,26 @@ export const suppressionSpecs = {
     body: z.object({ email }).strict(),
     responses: { 200: { description: 'Suppressed', schema: status }, 400: { description: 'Invalid', schema: errorBody } },
   },
-  remove: { method: 'delete', path: '/api/suppressions/:email', summary: 'Lift a suppression', tag: 'Deliverability', auth: 'admin', params: z.object({ email }), responses: { 200: { description: 'Lifted', schema: status } } },
+  remove: {
+    method: 'delete',
+    path: '/api/suppressions/:email',
+    summary: 'Lift a suppression',
+    tag: 'Deliverability',
+    auth: 'admin',
+    params: z.object({ email }),
+    responses: { 200: { description: 'Lifted', schema: status } },
+  },
 } satisfies Record<string, RouteSpec>
 
 export function suppressionsRouter(list: SuppressionList): Router {
   const r = Router()
-  r.get(suppressionSpecs.get.path, validated(suppressionSpecs.get, async ({ params }, _req, res) => void res.json({ email: params.email, ...(await list.get(list.hashOf(params.email))) })))
+  r.get(
+    suppressionSpecs.get.path,
+    validated(
+      suppressionSpecs.get,
+      async ({ params }, _req, res) => void res.json({ email: params.email, ...(await list.get(list.hashOf(params.email))) }),
+    ),
+  )
   r.post(
     suppressionSpecs.add.path,
     validated(suppressionSpecs.add, async ({ body }, _req, res) => {

@@ -18,9 +18,16 @@ const storedTemplate = z
 export const previewRequest = z
   .object({
     userId: z.string().min(1).max(256).optional().describe('Render with this user’s stored profile, behavior and recommendations'),
-    profile: z.record(z.string(), z.unknown()).optional().describe('Or a sample profile (traits); merged over the user’s when both are given'),
+    profile: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Or a sample profile (traits); merged over the user’s when both are given'),
     event: z
-      .object({ name: z.string().min(1).max(200), properties: z.record(z.string(), z.unknown()).default({}), timestamp: z.iso.datetime({ offset: true }).optional() })
+      .object({
+        name: z.string().min(1).max(200),
+        properties: z.record(z.string(), z.unknown()).default({}),
+        timestamp: z.iso.datetime({ offset: true }).optional(),
+      })
       .optional()
       .describe('The trigger event to render with'),
     experiment: z.object({ key: z.string().optional(), variant: z.string().optional() }).optional(),
@@ -35,7 +42,14 @@ const previewResponse = z
 const idParam = z.object({ id: templateId })
 
 export const templateSpecs = {
-  list: { method: 'get', path: '/api/templates', summary: 'Templates (the current version of each)', tag: 'Templates', auth: 'admin', responses: { 200: { description: 'Templates', schema: z.object({ templates: z.array(storedTemplate) }) } } },
+  list: {
+    method: 'get',
+    path: '/api/templates',
+    summary: 'Templates (the current version of each)',
+    tag: 'Templates',
+    auth: 'admin',
+    responses: { 200: { description: 'Templates', schema: z.object({ templates: z.array(storedTemplate) }) } },
+  },
   create: {
     method: 'post',
     path: '/api/templates',
@@ -55,8 +69,24 @@ export const templateSpecs = {
     body: templateInput.omit({ id: true }),
     responses: { 200: { description: 'Saved', schema: storedTemplate }, 400: { description: 'Does not compile', schema: errorBody } },
   },
-  get: { method: 'get', path: '/api/templates/:id', summary: 'The current version', tag: 'Templates', auth: 'admin', params: idParam, responses: { 200: { description: 'Template', schema: storedTemplate }, 404: { description: 'No such template', schema: errorBody } } },
-  versions: { method: 'get', path: '/api/templates/:id/versions', summary: 'Every version', tag: 'Templates', auth: 'admin', params: idParam, responses: { 200: { description: 'Versions', schema: z.object({ versions: z.array(storedTemplate) }) } } },
+  get: {
+    method: 'get',
+    path: '/api/templates/:id',
+    summary: 'The current version',
+    tag: 'Templates',
+    auth: 'admin',
+    params: idParam,
+    responses: { 200: { description: 'Template', schema: storedTemplate }, 404: { description: 'No such template', schema: errorBody } },
+  },
+  versions: {
+    method: 'get',
+    path: '/api/templates/:id/versions',
+    summary: 'Every version',
+    tag: 'Templates',
+    auth: 'admin',
+    params: idParam,
+    responses: { 200: { description: 'Versions', schema: z.object({ versions: z.array(storedTemplate) }) } },
+  },
   preview: {
     method: 'post',
     path: '/api/templates/:id/preview',
@@ -65,7 +95,10 @@ export const templateSpecs = {
     auth: 'admin',
     params: idParam,
     body: previewRequest,
-    responses: { 200: { description: 'Rendered', schema: previewResponse }, 400: { description: 'Invalid, or the template does not render for this input', schema: errorBody } },
+    responses: {
+      200: { description: 'Rendered', schema: previewResponse },
+      400: { description: 'Invalid, or the template does not render for this input', schema: errorBody },
+    },
   },
 } satisfies Record<string, RouteSpec>
 
@@ -74,16 +107,37 @@ export interface TemplateRouteDeps {
   users: UserRepository
   tracking: TrackingConfig
   computed?: (userKey: string) => Promise<Record<string, unknown>>
-  recommendations?: { forUser(userKey: string, block: RecommendationBlock, opts?: { productId?: string }): Product[]; behavior(userKey: string): Behavior }
+  recommendations?: {
+    forUser(userKey: string, block: RecommendationBlock, opts?: { productId?: string }): Product[]
+    behavior(userKey: string): Behavior
+  }
 }
 
 export function templatesRouter(d: TemplateRouteDeps): Router {
   const r = Router()
-  r.get(templateSpecs.list.path, validated(templateSpecs.list, (_i, _req, res) => void res.json({ templates: d.templates.list() })))
-  r.post(templateSpecs.create.path, validated(templateSpecs.create, async ({ body }, _req, res) => void res.status(201).json(await d.templates.save(body))))
-  r.put(templateSpecs.update.path, validated(templateSpecs.update, async ({ params, body }, _req, res) => void res.json(await d.templates.save({ ...body, id: params.id }))))
-  r.get(templateSpecs.get.path, validated(templateSpecs.get, ({ params }, _req, res) => void res.json(d.templates.get(params.id))))
-  r.get(templateSpecs.versions.path, validated(templateSpecs.versions, async ({ params }, _req, res) => void res.json({ versions: await d.templates.versions(params.id) })))
+  r.get(
+    templateSpecs.list.path,
+    validated(templateSpecs.list, (_i, _req, res) => void res.json({ templates: d.templates.list() })),
+  )
+  r.post(
+    templateSpecs.create.path,
+    validated(templateSpecs.create, async ({ body }, _req, res) => void res.status(201).json(await d.templates.save(body))),
+  )
+  r.put(
+    templateSpecs.update.path,
+    validated(
+      templateSpecs.update,
+      async ({ params, body }, _req, res) => void res.json(await d.templates.save({ ...body, id: params.id })),
+    ),
+  )
+  r.get(
+    templateSpecs.get.path,
+    validated(templateSpecs.get, ({ params }, _req, res) => void res.json(d.templates.get(params.id))),
+  )
+  r.get(
+    templateSpecs.versions.path,
+    validated(templateSpecs.versions, async ({ params }, _req, res) => void res.json({ versions: await d.templates.versions(params.id) })),
+  )
   r.post(
     templateSpecs.preview.path,
     validated(templateSpecs.preview, async ({ params, body }, _req, res) => {
@@ -91,7 +145,11 @@ export function templatesRouter(d: TemplateRouteDeps): Router {
       // A real user: their stored traits and email (decrypted only in this process, as for a send).
       const storedTraits = body.userId ? await d.users.traits([body.userId]) : {}
       const contacts = body.userId ? await d.users.contacts([body.userId]) : {}
-      const stored = { traits: storedTraits, email: contacts.email, computed: body.userId && d.computed ? await d.computed(body.userId) : undefined }
+      const stored = {
+        traits: storedTraits,
+        email: contacts.email,
+        computed: body.userId && d.computed ? await d.computed(body.userId) : undefined,
+      }
       const traits = { ...stored.traits, ...(body.profile ?? {}) }
       const messageId = `preview-${Date.now().toString(36)}`
       const topic = d.templates.get(params.id).definition.topic
@@ -104,16 +162,28 @@ export function templatesRouter(d: TemplateRouteDeps): Router {
             email: typeof traits.email === 'string' ? traits.email : stored?.email,
             traits,
             ...(stored?.computed ? { computed: stored.computed } : {}),
-            trigger: { event: body.event?.name ?? 'Preview', properties: body.event?.properties ?? {}, timestamp: body.event?.timestamp ? Date.parse(body.event.timestamp) : Date.now() },
+            trigger: {
+              event: body.event?.name ?? 'Preview',
+              properties: body.event?.properties ?? {},
+              timestamp: body.event?.timestamp ? Date.parse(body.event.timestamp) : Date.now(),
+            },
             experiment: body.experiment ?? {},
             message: { id: messageId, discountCode: discountCode(messageId) },
             urls: messageUrls(d.tracking, { messageId, userKey, topic }),
-            ...(recs ? { recommend: (b: RecommendationBlock, p?: string) => recs.forUser(userKey, b, p ? { productId: p } : {}), behavior: recs.behavior(userKey) } : {}),
+            ...(recs
+              ? {
+                  recommend: (b: RecommendationBlock, p?: string) => recs.forUser(userKey, b, p ? { productId: p } : {}),
+                  behavior: recs.behavior(userKey),
+                }
+              : {}),
           }),
         )
         res.json({ subject: out.subject, preheader: out.preheader, html: out.html, text: out.text, version: out.version })
       } catch (err) {
-        if (err instanceof TemplateRenderError) throw new ValidationError(`The template does not render for this input: ${err.message}`, [{ path: err.field, rule: 'render', message: err.message }])
+        if (err instanceof TemplateRenderError)
+          throw new ValidationError(`The template does not render for this input: ${err.message}`, [
+            { path: err.field, rule: 'render', message: err.message },
+          ])
         throw err
       }
     }),

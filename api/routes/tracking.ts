@@ -20,10 +20,42 @@ import { GIF } from './pixel.js'
 const token = z.object({ token: z.string().describe('A signed token from the email') })
 /** The public endpoints, documented (handlers below read tokens and raw bodies themselves). */
 export const trackingSpecs = {
-  open: { method: 'get', path: '/t/o/:token', summary: 'Open pixel (a 1×1 GIF); machine opens are recorded and flagged', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'GIF', contentType: 'image/gif' }, 404: { description: 'Token not valid', schema: errorBody } } },
-  click: { method: 'get', path: '/t/c/:token', summary: 'Click: 302 to the URL the token was signed for (never another)', tag: 'Tracking', auth: 'none', params: token, responses: { 302: { description: 'To the link target' }, 404: { description: 'Token not valid', schema: errorBody } } },
-  view: { method: 'get', path: '/t/v/:token', summary: 'The message in a browser (kept 30 days)', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'HTML', contentType: 'text/html' }, 404: { description: 'Unknown or expired', schema: errorBody } } },
-  preferences: { method: 'get', path: '/u/:token', summary: 'Email preferences page by topic', tag: 'Tracking', auth: 'none', params: token, responses: { 200: { description: 'HTML', contentType: 'text/html' } } },
+  open: {
+    method: 'get',
+    path: '/t/o/:token',
+    summary: 'Open pixel (a 1×1 GIF); machine opens are recorded and flagged',
+    tag: 'Tracking',
+    auth: 'none',
+    params: token,
+    responses: { 200: { description: 'GIF', contentType: 'image/gif' }, 404: { description: 'Token not valid', schema: errorBody } },
+  },
+  click: {
+    method: 'get',
+    path: '/t/c/:token',
+    summary: 'Click: 302 to the URL the token was signed for (never another)',
+    tag: 'Tracking',
+    auth: 'none',
+    params: token,
+    responses: { 302: { description: 'To the link target' }, 404: { description: 'Token not valid', schema: errorBody } },
+  },
+  view: {
+    method: 'get',
+    path: '/t/v/:token',
+    summary: 'The message in a browser (kept 30 days)',
+    tag: 'Tracking',
+    auth: 'none',
+    params: token,
+    responses: { 200: { description: 'HTML', contentType: 'text/html' }, 404: { description: 'Unknown or expired', schema: errorBody } },
+  },
+  preferences: {
+    method: 'get',
+    path: '/u/:token',
+    summary: 'Email preferences page by topic',
+    tag: 'Tracking',
+    auth: 'none',
+    params: token,
+    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  },
   unsubscribe: {
     method: 'post',
     path: '/u/:token',
@@ -31,10 +63,13 @@ export const trackingSpecs = {
     tag: 'Tracking',
     auth: 'none',
     params: token,
-    responses: { 200: { description: 'Done' }, 400: { description: 'Neither form nor one-click body', schema: errorBody }, 404: { description: 'Token not valid', schema: errorBody } },
+    responses: {
+      200: { description: 'Done' },
+      400: { description: 'Neither form nor one-click body', schema: errorBody },
+      404: { description: 'Token not valid', schema: errorBody },
+    },
   },
 } satisfies Record<string, RouteSpec>
-
 
 export interface TrackingRouteDeps {
   /** The link-signing key, or the current one then keys being rotated out (verification only). */
@@ -82,7 +117,14 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       if (!message) return
       const at = now()
       const c = classifyOpen({ userAgent: agent(req), ip: req.ip, at, sentAt: message.sentAt })
-      await d.outcomes.record({ kind: 'open', message, at, machine: c.machine, ...(c.reason ? { machineReason: c.reason } : {}), userAgent: agent(req) })
+      await d.outcomes.record({
+        kind: 'open',
+        message,
+        at,
+        machine: c.machine,
+        ...(c.reason ? { machineReason: c.reason } : {}),
+        userAgent: agent(req),
+      })
     } catch (err) {
       if (!res.headersSent) next(err)
       else d.log?.('open not recorded', { err: String(err) })
@@ -97,8 +139,23 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       const message = await d.messages.get(p.m)
       if (!message) return
       const at = now()
-      const c = classifyClick({ userAgent: agent(req), ip: req.ip, method: req.method, at, sentAt: message.sentAt, linksClickedWithinSecond: clicks.click(p.m, p.i, at) })
-      await d.outcomes.record({ kind: 'click', message, at, url: p.u, machine: c.machine, ...(c.reason ? { machineReason: c.reason } : {}), userAgent: agent(req) })
+      const c = classifyClick({
+        userAgent: agent(req),
+        ip: req.ip,
+        method: req.method,
+        at,
+        sentAt: message.sentAt,
+        linksClickedWithinSecond: clicks.click(p.m, p.i, at),
+      })
+      await d.outcomes.record({
+        kind: 'click',
+        message,
+        at,
+        url: p.u,
+        machine: c.machine,
+        ...(c.reason ? { machineReason: c.reason } : {}),
+        userAgent: agent(req),
+      })
     } catch (err) {
       if (!res.headersSent) next(err)
       else d.log?.('click not recorded', { err: String(err) })
@@ -111,7 +168,9 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
     try {
       const p = verify(req.params.token!, 'v')
       if (d.outcomes.dropsErased('view', p.m)) throw new NotFoundError('This message is no longer available online')
-      const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', { id: p.m })
+      const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', {
+        id: p.m,
+      })
       if (!row) throw new NotFoundError('This message is no longer available online')
       sendStoredMail(res, row.html)
     } catch (err) {
@@ -123,7 +182,13 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
     // Erased mail: its recipient is gone; a consent row now would bring them back.
     if (d.outcomes.dropsErased('unsubscribe', p.m)) return
     const changedAt = now()
-    const changes = topics.map((topic) => ({ userKey: p.uk, topic, granted: granted[topic] ?? false, changedAt, source: 'unsubscribe' as const }))
+    const changes = topics.map((topic) => ({
+      userKey: p.uk,
+      topic,
+      granted: granted[topic] ?? false,
+      changedAt,
+      source: 'unsubscribe' as const,
+    }))
     // Through the writer: stored, and the journey router ends running journeys of that topic at once.
     await d.writer.write({ events: [], consent: changes })
     const message = await d.messages.get(p.m)
@@ -140,7 +205,11 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
     try {
       const p = verify(req.params.token!, 'u')
       if (d.outcomes.dropsErased('preferences', p.m)) throw new NotFoundError('This link is no longer available')
-      res.set('cache-control', 'no-store').set('referrer-policy', 'no-referrer').type('html').send(page(p, req.params.token!, false))
+      res
+        .set('cache-control', 'no-store')
+        .set('referrer-policy', 'no-referrer')
+        .type('html')
+        .send(page(p, req.params.token!, false))
     } catch (err) {
       next(err)
     }
@@ -156,12 +225,17 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
         return
       }
       if (!/application\/x-www-form-urlencoded|multipart\/form-data/i.test(req.get('content-type') ?? ''))
-        throw new ValidationError('Send the preferences form or an RFC 8058 one-click body', [{ path: '(body)', rule: 'content_type', message: 'must be application/x-www-form-urlencoded or multipart/form-data' }])
+        throw new ValidationError('Send the preferences form or an RFC 8058 one-click body', [
+          { path: '(body)', rule: 'content_type', message: 'must be application/x-www-form-urlencoded or multipart/form-data' },
+        ])
       const form = parsePreferencesForm(body)
       const all = Object.keys(d.topics)
       const keep = form.action === 'unsubscribe_all' ? new Set<string>() : new Set(form.topics.filter((t) => all.includes(t)))
       await unsubscribe(p, all, Object.fromEntries(all.map((t) => [t, keep.has(t)])))
-      res.set('cache-control', 'no-store').type('html').send(page(p, req.params.token!, true))
+      res
+        .set('cache-control', 'no-store')
+        .type('html')
+        .send(page(p, req.params.token!, true))
     } catch (err) {
       next(err)
     }

@@ -35,7 +35,8 @@ export const userSpecs = {
   erase: {
     method: 'delete',
     path: '/api/users/:id',
-    summary: 'Erase a user and their linked anonymous ids from every table and in-memory index (right to erasure); late signals of their mail are dropped; finished when it answers',
+    summary:
+      'Erase a user and their linked anonymous ids from every table and in-memory index (right to erasure); late signals of their mail are dropped; finished when it answers',
     tag: 'Users',
     auth: 'admin',
     params: userParams,

@@ -2,7 +2,13 @@ import { type NextFunction, type Request, type Response, Router } from 'express'
 import type { MessageLookup } from '../../delivery/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../delivery/engagement/outcomes.js'
 import type { SuppressionList } from '../../delivery/engagement/suppressions.js'
-import { type WebhookProvider, normalizeWebhook, nudgeWebhookSchema, sendGridEventsSchema, snsEnvelopeSchema } from '../../delivery/webhooks/webhookFormats.js'
+import {
+  type WebhookProvider,
+  normalizeWebhook,
+  nudgeWebhookSchema,
+  sendGridEventsSchema,
+  snsEnvelopeSchema,
+} from '../../delivery/webhooks/webhookFormats.js'
 import { z } from 'zod'
 import type { RouteSpec } from '../route.js'
 import { errorBody } from '../../core/wireSchemas.js'
@@ -20,7 +26,8 @@ export const webhookSpecs = {
   report: {
     method: 'post',
     path: '/webhooks/email/:provider',
-    summary: 'Bounce and complaint reports: nudge ({ events: [...] }), ses (SNS notifications, signature verified; confirms the subscription), sendgrid (Event Webhook; Signed Event Webhook verified when SENDGRID_WEBHOOK_PUBLIC_KEY is set). Key: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer, or HTTP Basic password — never in the URL',
+    summary:
+      'Bounce and complaint reports: nudge ({ events: [...] }), ses (SNS notifications, signature verified; confirms the subscription), sendgrid (Event Webhook; Signed Event Webhook verified when SENDGRID_WEBHOOK_PUBLIC_KEY is set). Key: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer, or HTTP Basic password — never in the URL',
     tag: 'Deliverability',
     auth: 'none',
     params: z.object({ provider: z.enum(['nudge', 'ses', 'sendgrid']) }),
@@ -65,10 +72,14 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
       res.setHeader('WWW-Authenticate', 'Basic realm="nudge-webhooks"')
       next(new UnauthorizedError(message))
     }
-    if (req.query.key !== undefined) return refuse('A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+    if (req.query.key !== undefined)
+      return refuse(
+        'A key in the URL is refused (it lands in logs): send WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password',
+      )
     if (!d.key) return refuse('Webhooks are off: set WEBHOOK_KEY')
     const key = webhookKeyFrom(req)
-    if (!key || !safeEqual(d.key, key)) return refuse('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
+    if (!key || !safeEqual(d.key, key))
+      return refuse('A valid webhook key is required: WEBHOOK_KEY as X-Nudge-Webhook-Key, Bearer or HTTP Basic password')
     next()
   }
   // The body layer parses JSON of any content type (SNS posts it as text/plain) and keeps the
@@ -77,7 +88,8 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
     try {
       const provider = String(req.params.provider) as WebhookProvider
       const raw = req.rawBody ?? Buffer.alloc(0)
-      if (provider === 'sendgrid' && d.sendGrid) d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
+      if (provider === 'sendgrid' && d.sendGrid)
+        d.sendGrid({ signature: req.get(SENDGRID_SIGNATURE_HEADER), timestamp: req.get(SENDGRID_TIMESTAMP_HEADER) }, raw)
       const body: unknown = req.body ?? null
       // Only SNS's signature says an SES report is SES's: an unsigned (raw delivery) body is refused.
       if (provider === 'ses') await d.sns.verify(body)
@@ -97,7 +109,9 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
         const hash = e.email ? d.suppressions.hashOf(e.email) : undefined
         // Erased mail: no outcome, no event (the address is still suppressed below: that protects it, not the person).
         const erased = !!e.messageId && d.outcomes.dropsErased(e.kind, e.messageId)
-        const message = erased ? undefined : ((e.messageId ? await d.messages.get(e.messageId) : undefined) ?? (hash ? await d.messages.latestTo(hash) : undefined))
+        const message = erased
+          ? undefined
+          : ((e.messageId ? await d.messages.get(e.messageId) : undefined) ?? (hash ? await d.messages.latestTo(hash) : undefined))
         if (message) {
           matched++
           await d.outcomes.record({

@@ -63,7 +63,11 @@ function triples([a = [], tops = []]: [string[]?, [number, string][][]?]): [stri
   return a.flatMap((x, i) => (tops[i] ?? []).map(([n, b]): [string, string, number] => [x, b, Number(n)]))
 }
 
-export async function queryPairs(client: ClickHouseClient, now: number, opts: AggregateOptions = {}): Promise<Pick<RawAggregates, 'boughtTogether' | 'viewedTogether'>> {
+export async function queryPairs(
+  client: ClickHouseClient,
+  now: number,
+  opts: AggregateOptions = {},
+): Promise<Pick<RawAggregates, 'boughtTogether' | 'viewedTogether'>> {
   const params = paramsOf(now, opts)
   const orderIds = `SELECT arraySlice(${orderProductIdsSql('properties')}, 1, {maxItems:UInt32}) AS ids FROM events WHERE event = {purchase:String} AND ${IN_WINDOW}`
   // Per user their latest distinct viewed products.
@@ -78,7 +82,11 @@ export async function queryPairs(client: ClickHouseClient, now: number, opts: Ag
   }
 }
 
-export async function queryRankings(client: ClickHouseClient, now: number, opts: AggregateOptions = {}): Promise<Pick<RawAggregates, 'trending' | 'bestSellers'>> {
+export async function queryRankings(
+  client: ClickHouseClient,
+  now: number,
+  opts: AggregateOptions = {},
+): Promise<Pick<RawAggregates, 'trending' | 'bestSellers'>> {
   const params = paramsOf(now, opts)
   const trending = `SELECT groupArray(pid), groupArray(score) FROM (
       SELECT pid, sum(if(ev = {purchase:String}, 3, 1)) AS score

@@ -27,7 +27,15 @@ export function favouriteCategory(u: Readonly<UserBehavior> | undefined, catalog
 }
 
 export function behaviorFlags(u: Readonly<UserBehavior> | undefined, catalog: CatalogSnapshot, now: number): BehaviorFlags {
-  if (!u) return { abandoned_cart: false, viewed_categories: [], favourite_category: null, most_viewed_product: null, days_since_purchase: null, purchases: 0 }
+  if (!u)
+    return {
+      abandoned_cart: false,
+      viewed_categories: [],
+      favourite_category: null,
+      most_viewed_product: null,
+      days_since_purchase: null,
+      purchases: 0,
+    }
   const viewed = new Set<string>()
   for (const e of u.viewed) {
     const c = catalog.get(e.id)?.category

@@ -111,14 +111,18 @@ export class CatalogStore {
         SELECT product_id, name, toString(category) AS category, price, toString(currency) AS currency, image_url, url, attributes, in_stock,
                toUnixTimestamp64Milli(updated_at) AS at_ms, 'catalog' AS src
         FROM products FINAL ${catalogWhere.length ? `WHERE ${catalogWhere.join(' AND ')}` : ''}
-        ${f.apiOnly ? '' : `UNION ALL
+        ${
+          f.apiOnly
+            ? ''
+            : `UNION ALL
         SELECT pid, ${latest('p_name', "p_name != ''")}, ${latest('p_category', "p_category != ''")}, ${latest('p_price', 'NOT isNaN(p_price)')},
                ${latest('p_currency', "p_currency != ''")}, ${latest('p_image', "p_image != ''")}, ${latest('p_url', "p_url != ''")},
                if(${latest('p_brand', "p_brand != ''")} = '', '{}', toJSONString(map('brand', ${latest('p_brand', "p_brand != ''")}))),
                toUInt8(1), toUnixTimestamp64Milli(max(ts)), 'events'
-        FROM (${sightingsSql('event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, \'UTC\')}', '{purchase:String}')})
+        FROM (${sightingsSql("event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, 'UTC')}", '{purchase:String}')})
         WHERE ${eventsWhere.join(' AND ')}
-        GROUP BY pid`}
+        GROUP BY pid`
+        }
       ) ${outer.length ? `WHERE ${outer.join(' AND ')}` : ''}
       ORDER BY product_id ${f.limit !== undefined ? 'LIMIT {limit:UInt32}' : ''}`
     return (await selectRows<ProductRow>(this.client, sql, params)).map(fromRow)

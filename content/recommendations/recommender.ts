@@ -96,7 +96,9 @@ export class Recommender {
         break
       case 'bought_together':
       case 'viewed_together': {
-        const seeds = anchor ? [anchor] : this.seeds(u, block === 'bought_together' ? ['added', 'purchased', 'viewed'] : ['viewed', 'added', 'purchased'])
+        const seeds = anchor
+          ? [anchor]
+          : this.seeds(u, block === 'bought_together' ? ['added', 'purchased', 'viewed'] : ['viewed', 'added', 'purchased'])
         // What the user already has or looked at is the reason for the block, not its content.
         for (const s of seeds) exclude.add(s)
         pick.addAll(partnersOf(block === 'bought_together' ? agg.boughtTogether : agg.viewedTogether, seeds), block)

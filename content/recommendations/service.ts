@@ -183,10 +183,17 @@ export class RecommendationService {
       `SELECT event, toUnixTimestamp64Milli(timestamp) AS ts, properties FROM events
        WHERE user_key = {user:String} AND event IN {names:Array(String)} AND timestamp >= {since:DateTime64(3, 'UTC')}
        ORDER BY timestamp DESC LIMIT {limit:UInt32} BY event`,
-      { user: userKey, names: [...BEHAVIOR_EVENTS], since: dateTimeParam(this.now() - (this.opts.windowDays ?? 90) * DAY_MS), limit: RELOAD_LIMIT },
+      {
+        user: userKey,
+        names: [...BEHAVIOR_EVENTS],
+        since: dateTimeParam(this.now() - (this.opts.windowDays ?? 90) * DAY_MS),
+        limit: RELOAD_LIMIT,
+      },
     )
     // Oldest first, as they were stored: the index keeps the newest at the front of each list.
-    const events = rows.reverse().map((r) => ({ userKey, event: r.event, timestamp: Number(r.ts), properties: parseJsonObject(r.properties) }))
+    const events = rows
+      .reverse()
+      .map((r) => ({ userKey, event: r.event, timestamp: Number(r.ts), properties: parseJsonObject(r.properties) }))
     this.state.catalog.learn(events)
     this.changes?.push((c) => c.learn(events))
     this.state.index.replaceUser(userKey, events)
@@ -219,7 +226,8 @@ export class RecommendationService {
   }
 
   forUser(userKey: string, block: BlockName, opts: RecommendOptions = {}): RecommendedProduct[] {
-    if (!(BLOCKS as readonly string[]).includes(block)) throw new Error(`unknown recommendation block "${block}" (one of ${BLOCKS.join(', ')})`)
+    if (!(BLOCKS as readonly string[]).includes(block))
+      throw new Error(`unknown recommendation block "${block}" (one of ${BLOCKS.join(', ')})`)
     return this.recommender.recommend(userKey, block, opts, this.now())
   }
 

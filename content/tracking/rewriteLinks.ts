@@ -90,7 +90,21 @@ function isWebUrl(url: string): boolean {
   return /^https?:\/\/[^/?#\s]/i.test(url) && URL.canParse(url)
 }
 
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', sol: '/', colon: ':', quest: '?', equals: '=', num: '#', percnt: '%', plus: '+' }
+const NAMED: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: '\u00a0',
+  sol: '/',
+  colon: ':',
+  quest: '?',
+  equals: '=',
+  num: '#',
+  percnt: '%',
+  plus: '+',
+}
 
 /**
  * What the browser does to an attribute value before using it: numeric references and the named

@@ -15,10 +15,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
  * Tokens are not encrypted: the message id and URL are readable by whoever holds the email anyway.
  */
 export type TokenPayload =
-  | { k: 'o'; m: string }
-  | { k: 'c'; m: string; u: string; i: number }
-  | { k: 'u'; m: string; t: string; uk: string }
-  | { k: 'v'; m: string }
+  { k: 'o'; m: string } | { k: 'c'; m: string; u: string; i: number } | { k: 'u'; m: string; t: string; uk: string } | { k: 'v'; m: string }
 
 export type TokenKind = TokenPayload['k']
 

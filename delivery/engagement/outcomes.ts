@@ -46,7 +46,13 @@ export class OutcomeRecorder {
 
   constructor(
     client: ClickHouseClient,
-    private readonly track?: (userKey: string, event: string, properties: Record<string, unknown>, at: number, messageId?: string) => Promise<void>,
+    private readonly track?: (
+      userKey: string,
+      event: string,
+      properties: Record<string, unknown>,
+      at: number,
+      messageId?: string,
+    ) => Promise<void>,
     /** Tombstones of erased people: their mail's late signals are dropped and counted. */
     private readonly erased?: Pick<Tombstones, 'isErasedMessage' | 'dropped'>,
   ) {
@@ -87,17 +93,23 @@ export class OutcomeRecorder {
     }
     await this.rows.add(row)
     if (this.track && !m.test && o.kind !== 'delivered')
-      await this.track(m.userKey, AS_EVENT[o.kind], {
-        message_id: m.messageId,
-        journey_id: m.journeyId,
-        step_id: m.stepId,
-        template: m.template,
-        ...(m.experimentKey ? { experiment_key: m.experimentKey, variant: m.variant } : {}),
-        ...(o.url ? { url: o.url } : {}),
-        ...(o.machine ? { automated: true, machine_reason: o.machineReason } : {}),
-        ...(o.bounceType ? { bounce_type: o.bounceType } : {}),
-        ...(o.kind === 'unsubscribe' ? { topic: m.topic } : {}),
-      }, o.at, o.reportId)
+      await this.track(
+        m.userKey,
+        AS_EVENT[o.kind],
+        {
+          message_id: m.messageId,
+          journey_id: m.journeyId,
+          step_id: m.stepId,
+          template: m.template,
+          ...(m.experimentKey ? { experiment_key: m.experimentKey, variant: m.variant } : {}),
+          ...(o.url ? { url: o.url } : {}),
+          ...(o.machine ? { automated: true, machine_reason: o.machineReason } : {}),
+          ...(o.bounceType ? { bounce_type: o.bounceType } : {}),
+          ...(o.kind === 'unsubscribe' ? { topic: m.topic } : {}),
+        },
+        o.at,
+        o.reportId,
+      )
   }
 
   settled(): Promise<void> {

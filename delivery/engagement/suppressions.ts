@@ -20,11 +20,19 @@ export class SuppressionList {
   }
 
   async add(lookupHash: string, reason: SuppressionReason, source: string): Promise<void> {
-    await this.client.insert({ table: 'suppressions', format: 'JSONEachRow', values: [{ lookup_hash: lookupHash, reason, source, at: this.now(), active: 1 }] })
+    await this.client.insert({
+      table: 'suppressions',
+      format: 'JSONEachRow',
+      values: [{ lookup_hash: lookupHash, reason, source, at: this.now(), active: 1 }],
+    })
   }
 
   async remove(lookupHash: string, source: string): Promise<void> {
-    await this.client.insert({ table: 'suppressions', format: 'JSONEachRow', values: [{ lookup_hash: lookupHash, reason: 'removed', source, at: this.now(), active: 0 }] })
+    await this.client.insert({
+      table: 'suppressions',
+      format: 'JSONEachRow',
+      values: [{ lookup_hash: lookupHash, reason: 'removed', source, at: this.now(), active: 0 }],
+    })
   }
 
   async get(lookupHash: string): Promise<{ suppressed: boolean; reason?: string; source?: string; at?: string }> {

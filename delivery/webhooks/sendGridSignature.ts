@@ -17,7 +17,8 @@ export const SENDGRID_TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp
 export function parseSendGridPublicKey(text: string): KeyObject {
   const t = text.trim()
   const key = t.includes('BEGIN') ? createPublicKey(t) : createPublicKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'spki' })
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('must be an EC P-256 public key')
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new Error('must be an EC P-256 public key')
   return key
 }
 
@@ -26,7 +27,6 @@ export interface SendGridVerifierOptions {
   maxAgeMs: number
   now?: () => number
 }
-
 
 /** Throws 401 unless the signature over `timestamp + rawBody` verifies and the timestamp is recent. */
 export function createSendGridVerifier(o: SendGridVerifierOptions) {
@@ -39,7 +39,12 @@ export function createSendGridVerifier(o: SendGridVerifierOptions) {
     if (!withinSignedAge(at, now(), o.maxAgeMs)) throw refuse('the timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
     let ok = false
     try {
-      ok = verify('sha256', Buffer.concat([Buffer.from(headers.timestamp, 'utf8'), rawBody]), o.publicKey, Buffer.from(headers.signature, 'base64'))
+      ok = verify(
+        'sha256',
+        Buffer.concat([Buffer.from(headers.timestamp, 'utf8'), rawBody]),
+        o.publicKey,
+        Buffer.from(headers.signature, 'base64'),
+      )
     } catch {
       ok = false // a signature that is not DER at all
     }

@@ -109,15 +109,20 @@ export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
 
   return {
     async verify(body) {
-      if (body === null || typeof body !== 'object' || !('Signature' in body)) throw refuse('it is not signed (turn raw message delivery off)')
+      if (body === null || typeof body !== 'object' || !('Signature' in body))
+        throw refuse('it is not signed (turn raw message delivery off)')
       const parsed = signed.safeParse(body)
       if (!parsed.success)
-        throw new WebhookPayloadError('ses', parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', rule: 'sns_signed_message', message: i.message })))
+        throw new WebhookPayloadError(
+          'ses',
+          parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', rule: 'sns_signed_message', message: i.message })),
+        )
       const m = parsed.data
-      if ((m.Type !== 'Notification' && (m.SubscribeURL === undefined || m.Token === undefined)))
+      if (m.Type !== 'Notification' && (m.SubscribeURL === undefined || m.Token === undefined))
         throw new WebhookPayloadError('ses', [{ path: 'SubscribeURL', rule: 'required', message: 'SubscribeURL and Token are required' }])
       const certUrl = snsUrl(m.SigningCertURL)
-      if (!certUrl || !certUrl.pathname.endsWith('.pem')) throw refuse('SigningCertURL must be an https://sns.<region>.amazonaws.com/….pem URL')
+      if (!certUrl || !certUrl.pathname.endsWith('.pem'))
+        throw refuse('SigningCertURL must be an https://sns.<region>.amazonaws.com/….pem URL')
       if (o.topicArns?.length && !o.topicArns.includes(m.TopicArn)) throw refuse(`topic ${m.TopicArn} is not in SNS_TOPIC_ARNS`)
       const at = Date.parse(m.Timestamp)
       if (!Number.isFinite(at)) throw refuse('Timestamp is not a date')
@@ -130,7 +135,12 @@ export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
       }
       let ok = false
       try {
-        ok = verify(m.SignatureVersion === '1' ? 'sha1' : 'sha256', Buffer.from(snsStringToSign(m), 'utf8'), key, Buffer.from(m.Signature, 'base64'))
+        ok = verify(
+          m.SignatureVersion === '1' ? 'sha1' : 'sha256',
+          Buffer.from(snsStringToSign(m), 'utf8'),
+          key,
+          Buffer.from(m.Signature, 'base64'),
+        )
       } catch {
         ok = false // a signature of the wrong size or a key of the wrong type
       }

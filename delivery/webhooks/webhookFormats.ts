@@ -56,7 +56,12 @@ const nudgeEvent = z
   .object({
     type: z.enum(['bounce', 'complaint', 'delivered']),
     bounceType: z.enum(['hard', 'soft']).optional(),
-    email: z.string().trim().max(320).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address').optional(),
+    email: z
+      .string()
+      .trim()
+      .max(320)
+      .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+      .optional(),
     messageId: z.string().trim().min(1).max(256).optional(),
     timestamp: isoDateTime.optional(),
     reason: z.string().max(2000).optional(),
@@ -120,7 +125,9 @@ export const sesNotificationSchemas = {
     bounce: z.object({
       bounceType: z.enum(['Permanent', 'Transient', 'Undetermined']),
       bounceSubType: z.string().optional(),
-      bouncedRecipients: z.array(z.object({ emailAddress: z.string().min(1), diagnosticCode: z.string().optional(), status: z.string().optional() })),
+      bouncedRecipients: z.array(
+        z.object({ emailAddress: z.string().min(1), diagnosticCode: z.string().optional(), status: z.string().optional() }),
+      ),
       timestamp: sesTime,
     }),
   }),
@@ -144,7 +151,10 @@ export function normalizeSesWebhook(body: unknown, _receivedAt: number): Webhook
   if (body !== null && typeof body === 'object' && 'Type' in body) {
     const envelope = parse('ses', snsEnvelopeSchema, body)
     if (envelope.Type === 'SubscriptionConfirmation')
-      return { events: [], subscriptionConfirmation: { subscribeUrl: envelope.SubscribeURL, topicArn: envelope.TopicArn, token: envelope.Token } }
+      return {
+        events: [],
+        subscriptionConfirmation: { subscribeUrl: envelope.SubscribeURL, topicArn: envelope.TopicArn, token: envelope.Token },
+      }
     if (envelope.Type === 'UnsubscribeConfirmation') return { events: [] }
     let message: unknown
     try {
@@ -163,7 +173,8 @@ export function normalizeSesWebhook(body: unknown, _receivedAt: number): Webhook
 function sesEvents(n: unknown, prefix: PropertyKey[]): DeliveryEvent[] {
   const kind = parse('ses', sesKind, n, prefix)
   const type = kind.notificationType ?? kind.eventType
-  if (type === undefined) throw new WebhookPayloadError('ses', [{ path: formatPath([...prefix, 'notificationType']), rule: 'required', message: 'is required' }])
+  if (type === undefined)
+    throw new WebhookPayloadError('ses', [{ path: formatPath([...prefix, 'notificationType']), rule: 'required', message: 'is required' }])
   const base = (mail: z.infer<typeof sesMail>, at: string | undefined) => ({
     ...optional('messageId', ourMessageId(mail)),
     providerMessageId: mail.messageId,

@@ -69,7 +69,12 @@ export class NudgeClient {
   }
 
   /** One request with retries on 429/503 (Retry-After honoured), other 5xx and network errors. */
-  private async request(what: string, url: string, init: RequestInit, accept: (status: number) => boolean = (s) => s >= 200 && s < 300): Promise<Response> {
+  private async request(
+    what: string,
+    url: string,
+    init: RequestInit,
+    accept: (status: number) => boolean = (s) => s >= 200 && s < 300,
+  ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       this.stats.requests++
       let res: Response | undefined
@@ -108,14 +113,18 @@ export class NudgeClient {
     const params = new URLSearchParams({ limit: String(q.limit ?? 100) })
     if (q.to) params.set('to', q.to)
     if (q.before) params.set('before', q.before)
-    const res = await this.request('GET /api/messages', `${this.base}/api/messages?${params}`, { headers: { authorization: `Bearer ${this.opts.adminKey}` } })
+    const res = await this.request('GET /api/messages', `${this.base}/api/messages?${params}`, {
+      headers: { authorization: `Bearer ${this.opts.adminKey}` },
+    })
     const body = (await res.json()) as { messages: CapturedListing[] }
     return body.messages
   }
 
   /** One captured message's raw MIME. */
   async rawMessage(messageId: string): Promise<string> {
-    const res = await this.request('GET /api/messages/:id', `${this.base}/api/messages/${encodeURIComponent(messageId)}`, { headers: { authorization: `Bearer ${this.opts.adminKey}` } })
+    const res = await this.request('GET /api/messages/:id', `${this.base}/api/messages/${encodeURIComponent(messageId)}`, {
+      headers: { authorization: `Bearer ${this.opts.adminKey}` },
+    })
     return res.text()
   }
 
@@ -128,7 +137,12 @@ export class NudgeClient {
 
   /** A person following a tracked link: the redirect is read, not followed (the shop is not ours). */
   async click(linkUrl: string): Promise<{ status: number; location: string | null }> {
-    const res = await this.request('GET link', linkUrl, { redirect: 'manual', headers: { 'user-agent': this.opts.userAgent } }, (s) => s >= 200 && s < 400)
+    const res = await this.request(
+      'GET link',
+      linkUrl,
+      { redirect: 'manual', headers: { 'user-agent': this.opts.userAgent } },
+      (s) => s >= 200 && s < 400,
+    )
     await res.body?.cancel().catch(() => {})
     return { status: res.status, location: res.headers.get('location') }
   }
@@ -175,7 +189,8 @@ export class EventBatcher {
   send(events: readonly object[], opts: { immediate?: boolean } = {}): Promise<number> {
     const bytes = events.reduce<number>((n, e) => n + JSON.stringify(e).length + 1, 0)
     const promise = new Promise<number>((resolve, reject) => {
-      if (this.queuedBytes + bytes > (this.opts.maxBytes ?? 400_000) || this.queuedEvents + events.length > this.opts.maxEvents) this.flush(false)
+      if (this.queuedBytes + bytes > (this.opts.maxBytes ?? 400_000) || this.queuedEvents + events.length > this.opts.maxEvents)
+        this.flush(false)
       this.queue.push({ events: events.slice(), bytes, resolve, reject })
       this.queuedEvents += events.length
       this.queuedBytes += bytes

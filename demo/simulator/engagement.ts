@@ -10,7 +10,13 @@ import type { ReceivedMail } from './model.js'
  * (`reactToMail`) and carried out by the runner.
  */
 
-const decodeEntities = (s: string) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
+const decodeEntities = (s: string) =>
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
 
 /** The mailbox's `receivedAt` (`2026-05-01 10:00:00.123`, UTC, or ISO) as epoch ms. */
 export function parseReceivedAt(text: string): number {
@@ -58,13 +64,22 @@ export function cartIdsIn(text: string): string[] {
 }
 
 /** A captured message, parsed from its raw MIME and its mailbox listing. */
-export async function parseMail(raw: string, listing: Pick<CapturedListing, 'messageId' | 'receivedAt' | 'subject'>, opts: { variantPattern?: string } = {}): Promise<ReceivedMail> {
+export async function parseMail(
+  raw: string,
+  listing: Pick<CapturedListing, 'messageId' | 'receivedAt' | 'subject'>,
+  opts: { variantPattern?: string } = {},
+): Promise<ReceivedMail> {
   const mail = await simpleParser(raw)
   const html = typeof mail.html === 'string' ? mail.html : ''
   const text = mail.text ?? ''
   const headerLine = (name: string) => {
     const line = mail.headerLines.find((h) => h.key === name)?.line
-    return line === undefined ? undefined : line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim()
+    return line === undefined
+      ? undefined
+      : line
+          .slice(line.indexOf(':') + 1)
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .trim()
   }
   const pixel = /<img[^>]+src="([^"]+\/t\/o\/[^"]+)"/i.exec(html)?.[1]
   const links = [...html.matchAll(/<a\b[^>]*\bhref="([^"]+\/t\/c\/[^"]+)"/gi)].map((m) => decodeEntities(m[1]!))
@@ -156,7 +171,10 @@ export class MailWatcher {
     if (this.watched.has(email)) return
     this.watched.set(email, { email, onMail, seen: new Set(), lastPoll: 0, polling: undefined })
     this.order.push(email)
-    this.timer ??= setInterval(() => this.tick(), this.opts.mode === 'all' ? this.opts.pollMs : Math.max(5, Math.min(50, this.opts.pollMs / 4)))
+    this.timer ??= setInterval(
+      () => this.tick(),
+      this.opts.mode === 'all' ? this.opts.pollMs : Math.max(5, Math.min(50, this.opts.pollMs / 4)),
+    )
   }
 
   /** A last read for this shopper (whatever the interval), then no more deliveries to them. */
@@ -275,7 +293,8 @@ export class MailWatcher {
   }
 }
 
-const byReceived = (a: CapturedListing, b: CapturedListing) => parseReceivedAt(a.receivedAt) - parseReceivedAt(b.receivedAt) || (a.messageId < b.messageId ? -1 : 1)
+const byReceived = (a: CapturedListing, b: CapturedListing) =>
+  parseReceivedAt(a.receivedAt) - parseReceivedAt(b.receivedAt) || (a.messageId < b.messageId ? -1 : 1)
 
 /** Every captured message received at or after `since` (newest first, paged by `before`). */
 export async function listSince(client: Pick<NudgeClient, 'listMessages'>, since: number, pageSize = 1000): Promise<CapturedListing[]> {

@@ -52,7 +52,14 @@ export interface Profile {
 }
 
 export type RaceKind = 'purchaseBeforeReminder' | 'duplicateMessageId' | 'duplicateCart' | 'optOutMidJourney' | 'staleEvent' | 'testAccount'
-export const RACE_KINDS: readonly RaceKind[] = ['purchaseBeforeReminder', 'duplicateMessageId', 'duplicateCart', 'optOutMidJourney', 'staleEvent', 'testAccount']
+export const RACE_KINDS: readonly RaceKind[] = [
+  'purchaseBeforeReminder',
+  'duplicateMessageId',
+  'duplicateCart',
+  'optOutMidJourney',
+  'staleEvent',
+  'testAccount',
+]
 
 /**
  * What a shopper can see that should not have happened. `…After…` compare with when the shopper
@@ -151,7 +158,24 @@ const NOUNS: Record<string, string[]> = {
   socks: ['Crew Socks', 'Trail Socks', 'Wool Socks'],
   tents: ['Tent', 'Tarp', 'Bivy'],
 }
-const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Linus', 'Radia', 'Tim', 'Hedy', 'Claude', 'Katherine', 'John']
+const FIRST_NAMES = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Linus',
+  'Radia',
+  'Tim',
+  'Hedy',
+  'Claude',
+  'Katherine',
+  'John',
+]
 // No NO/SE: the seed's reminder flag gives the Nordics their own delay before the experiment decides.
 const LOCALES = [
   { locale: 'en-US', timezone: 'America/New_York', country: 'US' },
@@ -189,7 +213,14 @@ export function makeCatalog(s: Scenario): Product[] {
     const id = `p-${String(i + 1).padStart(4, '0')}`
     const raw = min > 0 ? Math.exp(rng.uniform(Math.log(min), Math.log(Math.max(max, min)))) : rng.uniform(min, max)
     const price = Math.max(0.99, Math.round(raw) - 0.01)
-    out.push({ product_id: id, name: `${rng.pick(ADJECTIVES)} ${rng.pick(nouns)}`, category, price: round2(price), image_url: `${base}/img/${id}.jpg`, url: `${base}/p/${id}` })
+    out.push({
+      product_id: id,
+      name: `${rng.pick(ADJECTIVES)} ${rng.pick(nouns)}`,
+      category,
+      price: round2(price),
+      image_url: `${base}/img/${id}.jpg`,
+      url: `${base}/p/${id}`,
+    })
   }
   return out
 }
@@ -254,13 +285,26 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   const persona = personaOf(s, index)
   if (persona) identified = true
   const ids = () => (identified ? { userId, anonymousId: profile.anonymousId } : { anonymousId: profile.anonymousId })
-  const track = (event: string, properties: Record<string, unknown>): SimEvent => ({ type: 'track', messageId: messageId(), ...ids(), event, properties })
+  const track = (event: string, properties: Record<string, unknown>): SimEvent => ({
+    type: 'track',
+    messageId: messageId(),
+    ...ids(),
+    event,
+    properties,
+  })
   const identify = (): SimEvent => ({
     type: 'identify',
     messageId: messageId(),
     userId,
     anonymousId: profile.anonymousId,
-    traits: { email: profile.email, first_name: profile.firstName, locale: profile.locale, timezone: profile.timezone, country: profile.country, currency: s.catalog.currency },
+    traits: {
+      email: profile.email,
+      first_name: profile.firstName,
+      locale: profile.locale,
+      timezone: profile.timezone,
+      country: profile.country,
+      currency: s.catalog.currency,
+    },
   })
 
   const steps: PlanStep[] = []
@@ -271,7 +315,13 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   let lastOrder: string | undefined
   const viewed: Product[] = []
 
-  const pageEvent = (page: { name: string; path: string }): SimEvent => ({ type: 'page', messageId: messageId(), ...ids(), name: page.name, properties: { path: page.path, url: `${shopUrl}${page.path}`, title: page.name } })
+  const pageEvent = (page: { name: string; path: string }): SimEvent => ({
+    type: 'page',
+    messageId: messageId(),
+    ...ids(),
+    name: page.name,
+    properties: { path: page.path, url: `${shopUrl}${page.path}`, title: page.name },
+  })
   let returnVisit: number | undefined
 
   if (identified && persona !== 'lapsed') steps.push({ at: 0, label: 'identify', events: [identify()] })
@@ -283,7 +333,11 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
     steps.push({ at: t, label: 'browse', events: [pageEvent({ name: 'Journal', path: '/journal' })] })
     t += within(b.thinkMinutes)
     const post = rng.pick(POSTS)
-    steps.push({ at: t, label: 'content', events: [track('Content Viewed', { ...post, url: `${shopUrl}/journal/${post.title.toLowerCase().replace(/[^a-z]+/g, '-')}` })] })
+    steps.push({
+      at: t,
+      label: 'content',
+      events: [track('Content Viewed', { ...post, url: `${shopUrl}/journal/${post.title.toLowerCase().replace(/[^a-z]+/g, '-')}` })],
+    })
   }
 
   // Readers and lapsed shoppers have no product sessions (and so no cart, and no cart experiment).
@@ -359,7 +413,13 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
       }
       if (rng.chance(b.checkoutInSession)) {
         t += within(b.checkoutMinutes)
-        steps.push({ at: t, label: 'checkout', requiresOpenCart: cartId, events: [orderEvent(track, cart, s.catalog.currency)], marks: { cartPurchased: cartId } })
+        steps.push({
+          at: t,
+          label: 'checkout',
+          requiresOpenCart: cartId,
+          events: [orderEvent(track, cart, s.catalog.currency)],
+          marks: { cartPurchased: cartId },
+        })
         lastOrder = cart.orderId
         // A second visit after the purchase (its own stream: the rest of the plan does not move with the rate).
         const back = Random.for(s.seed, 'return', index)
@@ -375,7 +435,13 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
         const organicAt = cartAt + within(s.effects.organicPurchaseMinutes)
         if (cart.organic) {
           cart.organicAt = organicAt
-          steps.push({ at: organicAt, label: 'organic-purchase', requiresOpenCart: cartId, events: [orderEvent(track, cart, s.catalog.currency)], marks: { cartPurchased: cartId } })
+          steps.push({
+            at: organicAt,
+            label: 'organic-purchase',
+            requiresOpenCart: cartId,
+            events: [orderEvent(track, cart, s.catalog.currency)],
+            marks: { cartPurchased: cartId },
+          })
         }
         const pr = s.races.purchaseBeforeReminder
         if (rng.chance(pr.rate)) {
@@ -395,8 +461,22 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
         } else if (rng.chance(s.races.optOutMidJourney.rate)) {
           const fraction = within(s.races.optOutMidJourney.atFraction)
           const minutes = pr.dueMinutes * fraction
-          const optOut: SimEvent = { type: 'identify', messageId: messageId(), userId, anonymousId: profile.anonymousId, context: { consent: { categoryPreferences: { [s.races.optOutMidJourney.category]: false } } } }
-          steps.push({ at: cartAt + minutes, label: 'race', race: 'optOutMidJourney', anchor: { cartId, minutes, leadMs: 0 }, immediate: true, events: [optOut], marks: { optedOut: true } })
+          const optOut: SimEvent = {
+            type: 'identify',
+            messageId: messageId(),
+            userId,
+            anonymousId: profile.anonymousId,
+            context: { consent: { categoryPreferences: { [s.races.optOutMidJourney.category]: false } } },
+          }
+          steps.push({
+            at: cartAt + minutes,
+            label: 'race',
+            race: 'optOutMidJourney',
+            anchor: { cartId, minutes, leadMs: 0 },
+            immediate: true,
+            events: [optOut],
+            marks: { optedOut: true },
+          })
           cart.races.push('optOutMidJourney')
           races.push('optOutMidJourney')
         }
@@ -405,7 +485,18 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
 
     if (session === ticketSession) {
       t += within(b.thinkMinutes)
-      steps.push({ at: t, label: 'support', events: [track('Support Ticket Opened', { ticket_id: `${runId}-t${index}`, subject: rng.pick(TICKET_SUBJECTS), channel: rng.pick(['email', 'chat', 'phone']), ...(lastOrder ? { order_id: lastOrder } : {}) })] })
+      steps.push({
+        at: t,
+        label: 'support',
+        events: [
+          track('Support Ticket Opened', {
+            ticket_id: `${runId}-t${index}`,
+            subject: rng.pick(TICKET_SUBJECTS),
+            channel: rng.pick(['email', 'chat', 'phone']),
+            ...(lastOrder ? { order_id: lastOrder } : {}),
+          }),
+        ],
+      })
     }
   }
 
@@ -414,14 +505,32 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
     const product = rng.pick(catalog)
     const k = carts.length
     const cartId = `${runId}-c${index}-${k}-stale`
-    carts.push({ cartId, orderId: `${runId}-o${index}-${k}`, products: [product], subtotal: product.price, kind: 'stale', organic: false, draws: { open: rng.next(), click: rng.next(), buy: rng.next(), unsubscribe: rng.next() }, races: ['staleEvent'] })
+    carts.push({
+      cartId,
+      orderId: `${runId}-o${index}-${k}`,
+      products: [product],
+      subtotal: product.price,
+      kind: 'stale',
+      organic: false,
+      draws: { open: rng.next(), click: rng.next(), buy: rng.next(), unsubscribe: rng.next() },
+      races: ['staleEvent'],
+    })
     const at = rng.uniform(0, Math.max(t, 0.001))
     steps.push({
       at,
       label: 'race',
       race: 'staleEvent',
       staleDays: s.races.staleEvent.daysAgo,
-      events: [track('Product Viewed', { ...product, currency: s.catalog.currency }), track('Product Added', { cart_id: cartId, ...product, quantity: 1, currency: s.catalog.currency, cart_url: `${shopUrl}/cart?cart_id=${encodeURIComponent(cartId)}` })],
+      events: [
+        track('Product Viewed', { ...product, currency: s.catalog.currency }),
+        track('Product Added', {
+          cart_id: cartId,
+          ...product,
+          quantity: 1,
+          currency: s.catalog.currency,
+          cart_url: `${shopUrl}/cart?cart_id=${encodeURIComponent(cartId)}`,
+        }),
+      ],
       marks: { cartAdded: cartId },
     })
     races.push('staleEvent')
@@ -441,7 +550,10 @@ export function planShopper(s: Scenario, runId: string, catalog: readonly Produc
   }
 
   // Stable by time: ties keep the order they were planned in.
-  const ordered = steps.map((step, i) => ({ step, i })).sort((a, b) => a.step.at - b.step.at || a.i - b.i).map((x) => x.step)
+  const ordered = steps
+    .map((step, i) => ({ step, i }))
+    .sort((a, b) => a.step.at - b.step.at || a.i - b.i)
+    .map((x) => x.step)
   const last = ordered.length ? ordered[ordered.length - 1]!.at : 0
   const mailProduct = lastViewed ?? Random.for(s.seed, 'mail-product', index).pick(catalog)
   return {
@@ -464,20 +576,49 @@ function orderEvent(track: (event: string, properties: Record<string, unknown>) 
 }
 
 /** Order Completed's properties for a cart; a multiplier above 1 adds an add-on line (the basket grew), below 1 a discount. */
-export function orderProperties(cart: Pick<CartPlan, 'cartId' | 'orderId' | 'products' | 'subtotal'>, multiplier = 1, currency?: string): Record<string, unknown> {
-  const products: Record<string, unknown>[] = cart.products.map((p) => ({ product_id: p.product_id, name: p.name, category: p.category, price: p.price, quantity: 1, image_url: p.image_url, url: p.url }))
+export function orderProperties(
+  cart: Pick<CartPlan, 'cartId' | 'orderId' | 'products' | 'subtotal'>,
+  multiplier = 1,
+  currency?: string,
+): Record<string, unknown> {
+  const products: Record<string, unknown>[] = cart.products.map((p) => ({
+    product_id: p.product_id,
+    name: p.name,
+    category: p.category,
+    price: p.price,
+    quantity: 1,
+    image_url: p.image_url,
+    url: p.url,
+  }))
   const revenue = round2(cart.subtotal * multiplier)
   const extra = round2(revenue - cart.subtotal)
   if (extra > 0) products.push({ product_id: 'addon', name: 'Add-on', category: 'addon', price: extra, quantity: 1 })
-  return { order_id: cart.orderId, cart_id: cart.cartId, products, revenue, ...(extra < 0 ? { discount: -extra } : {}), ...(currency ? { currency } : {}) }
+  return {
+    order_id: cart.orderId,
+    cart_id: cart.cartId,
+    products,
+    revenue,
+    ...(extra < 0 ? { discount: -extra } : {}),
+    ...(currency ? { currency } : {}),
+  }
 }
 
 /** Every planned event in the order it is due, with the shopper and the step it belongs to (deterministic). */
-export function plannedEventSequence(plan: SimulationPlan): { at: number; shopper: number; label: string; race?: RaceKind; event: SimEvent }[] {
+export function plannedEventSequence(
+  plan: SimulationPlan,
+): { at: number; shopper: number; label: string; race?: RaceKind; event: SimEvent }[] {
   const out: { at: number; shopper: number; label: string; race?: RaceKind; event: SimEvent; order: number }[] = []
   for (const sh of plan.shoppers)
     sh.steps.forEach((step, n) => {
-      for (const event of step.events) out.push({ at: sh.arrival + step.at, shopper: sh.index, label: step.label, ...(step.race ? { race: step.race } : {}), event, order: n })
+      for (const event of step.events)
+        out.push({
+          at: sh.arrival + step.at,
+          shopper: sh.index,
+          label: step.label,
+          ...(step.race ? { race: step.race } : {}),
+          event,
+          order: n,
+        })
     })
   out.sort((a, b) => a.at - b.at || a.shopper - b.shopper || a.order - b.order)
   return out.map(({ order: _order, ...rest }) => rest)
@@ -501,7 +642,13 @@ export interface ArmTruth {
 export function expectedArms(s: Scenario): ArmTruth[] {
   const base = s.effects.baseConversion
   return [
-    ...s.effects.reminderArms.map((a) => ({ name: a.name, lift: a.lift, expectedConversion: base + a.lift, reminderConversion: reminderConversion(s, a.lift), purchaseGivenClick: reminderPurchaseGivenClick(s, a.lift) })),
+    ...s.effects.reminderArms.map((a) => ({
+      name: a.name,
+      lift: a.lift,
+      expectedConversion: base + a.lift,
+      reminderConversion: reminderConversion(s, a.lift),
+      purchaseGivenClick: reminderPurchaseGivenClick(s, a.lift),
+    })),
     { name: 'none', lift: 0, expectedConversion: base, reminderConversion: 0, purchaseGivenClick: 0 },
   ]
 }
@@ -520,7 +667,11 @@ export function mailKindOf(s: Scenario, subject: string): Scenario['effects']['m
 }
 
 /** A shopper's draws for one kind of mail: the same whenever (and whichever run) it arrives — their potential answer. */
-export function mailKindDraws(s: Pick<Scenario, 'seed'>, index: number, kind: string): { open: number; click: number; buy: number; unsubscribe: number } {
+export function mailKindDraws(
+  s: Pick<Scenario, 'seed'>,
+  index: number,
+  kind: string,
+): { open: number; click: number; buy: number; unsubscribe: number } {
   const rng = Random.for(s.seed, 'mail-kind', index, kind)
   return { open: rng.next(), click: rng.next(), buy: rng.next(), unsubscribe: rng.next() }
 }
@@ -581,7 +732,14 @@ export interface MailReaction {
   purchase?: { afterMs: number; cause: 'reminder' | 'organic' | 'mail'; cartId?: string; revenue: number; event: SimEvent }
 }
 
-export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state: ShopperState, mail: ReceivedMail, ordinal: number): MailReaction {
+export function reactToMail(
+  s: Scenario,
+  runId: string,
+  plan: ShopperPlan,
+  state: ShopperState,
+  mail: ReceivedMail,
+  ordinal: number,
+): MailReaction {
   const e = s.engagement
   const rng = Random.for(s.seed, 'mail', plan.index, ordinal)
   const falseTriggers: FalseTriggerKind[] = []
@@ -592,13 +750,23 @@ export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state
 
   const named = mail.cartIds.map((id) => plan.carts.find((c) => c.cartId === id)).find((c) => c !== undefined)
   const looksLikeReminder = new RegExp(s.effects.reminderSubjectPattern, 'i').test(mail.subject)
-  const cart = named ?? (looksLikeReminder ? (plan.carts.find((c) => c.kind === 'abandoned') ?? plan.carts[plan.carts.length - 1]) : undefined)
+  const cart =
+    named ?? (looksLikeReminder ? (plan.carts.find((c) => c.kind === 'abandoned') ?? plan.carts[plan.carts.length - 1]) : undefined)
   const variant = contentVariantOf(s, mail.subject)
-  const reaction: MailReaction = { ordinal, kind: cart ? 'reminder' : 'other', contentVariant: variant.name, countsForArm: false, falseTriggers }
+  const reaction: MailReaction = {
+    ordinal,
+    kind: cart ? 'reminder' : 'other',
+    contentVariant: variant.name,
+    countsForArm: false,
+    falseTriggers,
+  }
 
   // Delays, always drawn in the same order so a mail's reaction does not depend on its branch.
   const openAfter = Math.max(e.humanFloorMs.open, simMinutesToMs(s, rng.uniform(e.openDelayMinutes.min, e.openDelayMinutes.max)))
-  const clickAfter = Math.max(e.humanFloorMs.click, openAfter + simMinutesToMs(s, rng.uniform(e.clickDelayMinutes.min, e.clickDelayMinutes.max)))
+  const clickAfter = Math.max(
+    e.humanFloorMs.click,
+    openAfter + simMinutesToMs(s, rng.uniform(e.clickDelayMinutes.min, e.clickDelayMinutes.max)),
+  )
   const buyAfter = clickAfter + simMinutesToMs(s, rng.uniform(e.purchaseDelayMinutes.min, e.purchaseDelayMinutes.max))
   const unsubAfter = openAfter + simMinutesToMs(s, rng.uniform(e.clickDelayMinutes.min, e.clickDelayMinutes.max))
   const u = { open: rng.next(), click: rng.next(), buy: rng.next(), unsubscribe: rng.next() }
@@ -617,7 +785,8 @@ export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state
     }
     // A variant the mail names (when the template shows it) decides the arm over the timing.
     if (mail.variant !== undefined && s.effects.reminderArms.some((a) => a.name === mail.variant)) reaction.arm = mail.variant
-    const clean = cart.kind === 'abandoned' && !plan.profile.test && !cart.races.some((r) => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney')
+    const clean =
+      cart.kind === 'abandoned' && !plan.profile.test && !cart.races.some((r) => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney')
     const first = !cs || cs.reminders.length === 0
     const open = cs?.purchasedAt === undefined
     if (clean && first && open && reaction.arm !== undefined && falseTriggers.length === 0) {
@@ -637,28 +806,61 @@ export function reactToMail(s: Scenario, runId: string, plan: ShopperPlan, state
       reaction.mailKind = kind.name
       Object.assign(u, mailKindDraws(s, plan.index, kind.name))
       buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < kind.purchaseGivenClick ? { cause: 'mail' } : undefined
-    } else if (plan.lastViewed) buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < e.purchaseGivenClick ? { cause: 'mail' } : undefined
+    } else if (plan.lastViewed)
+      buys = u.open < e.open && u.click < e.clickGivenOpen && u.buy < e.purchaseGivenClick ? { cause: 'mail' } : undefined
   }
 
   if (u.open < e.open && mail.pixelUrl) reaction.open = { afterMs: openAfter }
   const clicked = u.open < e.open && u.click < e.clickGivenOpen && mail.links.length > 0
   if (clicked) {
     // A reminder's cart link if there is one, else the first link.
-    const link = Math.max(0, mail.links.findIndex((l) => (l.target ?? '').includes('cart_id=')))
+    const link = Math.max(
+      0,
+      mail.links.findIndex((l) => (l.target ?? '').includes('cart_id=')),
+    )
     reaction.click = { afterMs: clickAfter, link }
-  } else if (u.open < e.open && mail.unsubscribeUrl && u.unsubscribe < e.unsubscribeGivenOpen) reaction.unsubscribe = { afterMs: unsubAfter }
+  } else if (u.open < e.open && mail.unsubscribeUrl && u.unsubscribe < e.unsubscribeGivenOpen)
+    reaction.unsubscribe = { afterMs: unsubAfter }
 
   if (buys && clicked) {
     const mid = `${runId}-${plan.index}-r${ordinal}`
     const ids = { userId: plan.profile.userId, anonymousId: plan.profile.anonymousId }
     if (buys.cart) {
       const props = orderProperties(buys.cart, variant.revenueMultiplier, s.catalog.currency)
-      reaction.purchase = { afterMs: buyAfter, cause: buys.cause, cartId: buys.cart.cartId, revenue: props.revenue as number, event: { type: 'track', messageId: `${mid}-buy`, ...ids, event: 'Order Completed', properties: { ...props, source_message_id: mail.messageId } } }
+      reaction.purchase = {
+        afterMs: buyAfter,
+        cause: buys.cause,
+        cartId: buys.cart.cartId,
+        revenue: props.revenue as number,
+        event: {
+          type: 'track',
+          messageId: `${mid}-buy`,
+          ...ids,
+          event: 'Order Completed',
+          properties: { ...props, source_message_id: mail.messageId },
+        },
+      }
     } else {
       const product = plan.mailProduct ?? plan.lastViewed!
-      const cart = { cartId: `${runId}-c${plan.index}-r${ordinal}`, orderId: `${runId}-o${plan.index}-r${ordinal}`, products: [product], subtotal: product.price }
+      const cart = {
+        cartId: `${runId}-c${plan.index}-r${ordinal}`,
+        orderId: `${runId}-o${plan.index}-r${ordinal}`,
+        products: [product],
+        subtotal: product.price,
+      }
       const props = orderProperties(cart, variant.revenueMultiplier, s.catalog.currency)
-      reaction.purchase = { afterMs: buyAfter, cause: 'mail', revenue: props.revenue as number, event: { type: 'track', messageId: `${mid}-buy`, ...ids, event: 'Order Completed', properties: { ...props, source_message_id: mail.messageId } } }
+      reaction.purchase = {
+        afterMs: buyAfter,
+        cause: 'mail',
+        revenue: props.revenue as number,
+        event: {
+          type: 'track',
+          messageId: `${mid}-buy`,
+          ...ids,
+          event: 'Order Completed',
+          properties: { ...props, source_message_id: mail.messageId },
+        },
+      }
     }
   }
   return reaction

@@ -55,13 +55,15 @@ export function potentialOutcomes(s: Scenario, plan: SimulationPlan, o: Potentia
   const buyGivenClick = new Map(s.effects.reminderArms.map((a) => [a.name, reminderPurchaseGivenClick(s, a.lift)]))
   const kinds = new Map(s.effects.mailKinds.map((k) => [k.name, k]))
   const outcome = (cart: CartPlan, remindable: boolean): CartOutcome => {
-    if (cart.kind === 'checkout' || cart.races.includes('purchaseBeforeReminder')) return { bought: () => true, revenue: () => cart.subtotal }
+    if (cart.kind === 'checkout' || cart.races.includes('purchaseBeforeReminder'))
+      return { bought: () => true, revenue: () => cart.subtotal }
     const organic = { bought: () => cart.organic, revenue: () => (cart.organic ? cart.subtotal : 0) }
     if (!remindable || cart.kind !== 'abandoned') return organic
     const clicked = cart.draws.open < clickRate.open && cart.draws.click < clickRate.click
     // A click on the reminder buys the cart now (at the content's multiplier) if it was going to be
     // bought anyway, or if the arm's effect converts it; otherwise the organic purchase (if any) follows.
-    const viaClick = (arm: string | undefined) => arm !== undefined && clicked && (cart.organic || cart.draws.buy < (buyGivenClick.get(arm) ?? 0))
+    const viaClick = (arm: string | undefined) =>
+      arm !== undefined && clicked && (cart.organic || cart.draws.buy < (buyGivenClick.get(arm) ?? 0))
     return {
       bought: (arm) => viaClick(arm) || cart.organic,
       revenue: (arm, multiplier) => (viaClick(arm) ? cart.subtotal * multiplier : organic.revenue()),
@@ -82,7 +84,8 @@ export function potentialOutcomes(s: Scenario, plan: SimulationPlan, o: Potentia
       const mail = (kind: string) => {
         const k = kinds.get(kind)
         const d = mailKindDraws(s, sh.index, kind)
-        const bought = k !== undefined && product !== undefined && d.open < clickRate.open && d.click < clickRate.click && d.buy < k.purchaseGivenClick
+        const bought =
+          k !== undefined && product !== undefined && d.open < clickRate.open && d.click < clickRate.click && d.buy < k.purchaseGivenClick
         return { bought, revenue: bought ? round2(product!.price) : 0 }
       }
       const viewed = !optedOut && sh.steps.some((st) => st.race !== 'staleEvent' && st.events.some((e) => e.event === 'Product Viewed'))
@@ -96,7 +99,9 @@ export function potentialOutcomes(s: Scenario, plan: SimulationPlan, o: Potentia
       return {
         userId: sh.profile.userId,
         exposed: real.length > 0,
-        reminded: !sh.carts.some((c) => c.races.includes('optOutMidJourney') || c.races.includes('purchaseBeforeReminder')) && real.some((c) => c.kind === 'abandoned'),
+        reminded:
+          !sh.carts.some((c) => c.races.includes('optOutMidJourney') || c.races.includes('purchaseBeforeReminder')) &&
+          real.some((c) => c.kind === 'abandoned'),
         viewed,
         browseExposed,
         mail,

@@ -152,7 +152,13 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationSummary
     ...(opts.signal ? { signal: opts.signal } : {}),
   })
   const batcher = new EventBatcher(client, { maxEvents: s.http.batchMaxEvents, lingerMs: s.http.lingerMs })
-  const watcher = new MailWatcher(client, { mode: s.mailbox.mode, pollMs: s.mailbox.pollMs, concurrency: s.mailbox.concurrency, since: startedAt - 1000, ...(s.effects.variantPattern ? { variantPattern: s.effects.variantPattern } : {}) })
+  const watcher = new MailWatcher(client, {
+    mode: s.mailbox.mode,
+    pollMs: s.mailbox.pollMs,
+    concurrency: s.mailbox.concurrency,
+    since: startedAt - 1000,
+    ...(s.effects.variantPattern ? { variantPattern: s.effects.variantPattern } : {}),
+  })
   const tally = new Tally(s)
   let done = 0
 
@@ -181,7 +187,16 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationSummary
   if (s.mailbox.finalSweep && !opts.signal?.aborted) await sweep(s, client, outcomes, tally, startedAt - 1000)
   bar?.stop()
   const finishedAt = Date.now()
-  return summarize(s, opts.url, runId, plan, outcomes, tally, { startedAt, finishedAt, t0, aborted: !!opts.signal?.aborted, done, client, batcher, watcher })
+  return summarize(s, opts.url, runId, plan, outcomes, tally, {
+    startedAt,
+    finishedAt,
+    t0,
+    aborted: !!opts.signal?.aborted,
+    done,
+    client,
+    batcher,
+    watcher,
+  })
 }
 
 /** One more read of every mailbox: mail that came after its shopper stopped watching. */
@@ -204,7 +219,8 @@ async function sweep(s: Scenario, client: NudgeClient, outcomes: ShopperOutcome[
     while (next < outcomes.length) {
       const o = outcomes[next++]!
       try {
-        for (const m of await client.listMessages({ to: o.plan.profile.email })) if (!o.mails.has(m.messageId) && parseReceivedAt(m.receivedAt) >= since) tally.missedAfterWatch++
+        for (const m of await client.listMessages({ to: o.plan.profile.email }))
+          if (!o.mails.has(m.messageId) && parseReceivedAt(m.receivedAt) >= since) tally.missedAfterWatch++
       } catch (err) {
         tally.error(err)
       }
@@ -239,15 +255,28 @@ class Tally {
   readonly races = Object.fromEntries(RACE_KINDS.map((k) => [k, 0])) as Record<RaceKind, number>
   readonly samples = Object.fromEntries(RACE_KINDS.map((k) => [k, [] as string[]])) as Record<RaceKind, string[]>
   readonly falseTriggers = Object.fromEntries(FALSE_TRIGGER_KINDS.map((k) => [k, 0])) as Record<FalseTriggerKind, number>
-  readonly falseTriggerSamples = Object.fromEntries(FALSE_TRIGGER_KINDS.map((k) => [k, [] as string[]])) as Record<FalseTriggerKind, string[]>
-  readonly mail = { seen: 0, reminders: 0, other: 0, testFlagged: 0, opened: 0, clicked: 0, unsubscribed: 0, purchases: { reminder: 0, organic: 0, mail: 0 } }
+  readonly falseTriggerSamples = Object.fromEntries(FALSE_TRIGGER_KINDS.map((k) => [k, [] as string[]])) as Record<
+    FalseTriggerKind,
+    string[]
+  >
+  readonly mail = {
+    seen: 0,
+    reminders: 0,
+    other: 0,
+    testFlagged: 0,
+    opened: 0,
+    clicked: 0,
+    unsubscribed: 0,
+    purchases: { reminder: 0, organic: 0, mail: 0 },
+  }
   readonly content = new Map<string, { recipients: number; opened: number; clicked: number; purchases: number; revenue: number }>()
   missedAfterWatch = 0
   errorCount = 0
   readonly errors: string[] = []
 
   constructor(s: Scenario) {
-    for (const v of [...s.effects.contentVariants.map((c) => c.name), 'default']) this.content.set(v, { recipients: 0, opened: 0, clicked: 0, purchases: 0, revenue: 0 })
+    for (const v of [...s.effects.contentVariants.map((c) => c.name), 'default'])
+      this.content.set(v, { recipients: 0, opened: 0, clicked: 0, purchases: 0, revenue: 0 })
   }
 
   sent(events: { messageId: string; type: string; event?: string }[], opts: { resend?: boolean; stale?: boolean }): void {
@@ -327,7 +356,8 @@ async function runShopper(ctx: ShopperContext): Promise<ShopperOutcome> {
     if (mail.test) tally.mail.testFlagged++
     for (const f of r.falseTriggers) {
       tally.falseTriggers[f]++
-      if (tally.falseTriggerSamples[f].length < SAMPLE_CAP) tally.falseTriggerSamples[f].push(`${plan.profile.userId} ${mail.messageId}${r.cartId ? ` ${r.cartId}` : ''}`)
+      if (tally.falseTriggerSamples[f].length < SAMPLE_CAP)
+        tally.falseTriggerSamples[f].push(`${plan.profile.userId} ${mail.messageId}${r.cartId ? ` ${r.cartId}` : ''}`)
     }
     if (r.kind === 'reminder' && r.cartId) {
       const c = cart(r.cartId)
@@ -339,7 +369,11 @@ async function runShopper(ctx: ShopperContext): Promise<ShopperOutcome> {
     reactions.push(react(r, mail, content).catch((err) => tally.error(err)))
   }
 
-  const react = async (r: MailReaction, mail: ReceivedMail, content: { opened: number; clicked: number; purchases: number; revenue: number } | undefined) => {
+  const react = async (
+    r: MailReaction,
+    mail: ReceivedMail,
+    content: { opened: number; clicked: number; purchases: number; revenue: number } | undefined,
+  ) => {
     if (r.open && mail.pixelUrl) {
       await ctx.sleepUntil(mail.receivedAt + r.open.afterMs)
       await ctx.client.open(mail.pixelUrl)
@@ -413,7 +447,10 @@ async function runShopper(ctx: ShopperContext): Promise<ShopperOutcome> {
       if (m?.cartAdded) cart(m.cartAdded).addedAt ??= ack
       if (m?.cartPurchased) {
         const c = plan.carts.find((x) => x.cartId === m.cartPurchased)!
-        outcome.purchases.set(m.cartPurchased, { cause: step.label === 'race' ? `race:${step.race}` : step.label === 'organic-purchase' ? 'organic' : step.label, revenue: c.subtotal })
+        outcome.purchases.set(m.cartPurchased, {
+          cause: step.label === 'race' ? `race:${step.race}` : step.label === 'organic-purchase' ? 'organic' : step.label,
+          revenue: c.subtotal,
+        })
       }
       if (m?.optedOut) state.optOutStoredAt ??= ack
       if (!watching && payloads.some((p) => p.type === 'identify')) {
@@ -433,7 +470,12 @@ async function runShopper(ctx: ShopperContext): Promise<ShopperOutcome> {
   return outcome
 }
 
-function raceSample(kind: RaceKind, plan: ShopperPlan, step: { events: { messageId: string; properties?: Record<string, unknown> }[] }, payloads: Record<string, unknown>[]): string {
+function raceSample(
+  kind: RaceKind,
+  plan: ShopperPlan,
+  step: { events: { messageId: string; properties?: Record<string, unknown> }[] },
+  payloads: Record<string, unknown>[],
+): string {
   switch (kind) {
     case 'duplicateMessageId':
       return String(payloads[0]?.messageId)
@@ -452,10 +494,21 @@ function summarize(
   plan: SimulationPlan,
   outcomes: ShopperOutcome[],
   tally: Tally,
-  run: { startedAt: number; finishedAt: number; t0: number; aborted: boolean; done: number; client: NudgeClient; batcher: EventBatcher; watcher: MailWatcher },
+  run: {
+    startedAt: number
+    finishedAt: number
+    t0: number
+    aborted: boolean
+    done: number
+    client: NudgeClient
+    batcher: EventBatcher
+    watcher: MailWatcher
+  },
 ): SimulationSummary {
   const truth = expectedArms(s)
-  const arms = new Map(truth.map((a) => [a.name, { ...a, carts: 0, converted: 0, organic: 0, reminder: 0, revenue: 0, delays: [] as number[] }]))
+  const arms = new Map(
+    truth.map((a) => [a.name, { ...a, carts: 0, converted: 0, organic: 0, reminder: 0, revenue: 0, delays: [] as number[] }]),
+  )
   const excluded = { purchaseBeforeReminder: 0, optOutMidJourney: 0, testAccount: 0 }
   let withCart = 0
   let abandoned = 0
@@ -468,7 +521,9 @@ function summarize(
         excluded.testAccount++
         continue
       }
-      const race = c.races.find((r): r is 'purchaseBeforeReminder' | 'optOutMidJourney' => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney')
+      const race = c.races.find(
+        (r): r is 'purchaseBeforeReminder' | 'optOutMidJourney' => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney',
+      )
       if (race) {
         excluded[race]++
         continue
@@ -502,7 +557,9 @@ function summarize(
       revenue: round(a.revenue, 2),
       revenuePerCart: a.carts ? round(a.revenue / a.carts, 2) : null,
       meanDelayMinutes: a.delays.length ? round(a.delays.reduce((x, y) => x + y, 0) / a.delays.length, 2) : null,
-      p90DelayMinutes: a.delays.length ? round(a.delays.sort((x, y) => x - y)[Math.min(a.delays.length - 1, Math.floor(0.9 * a.delays.length))]!, 2) : null,
+      p90DelayMinutes: a.delays.length
+        ? round(a.delays.sort((x, y) => x - y)[Math.min(a.delays.length - 1, Math.floor(0.9 * a.delays.length))]!, 2)
+        : null,
     }
   })
   const multipliers = new Map(s.effects.contentVariants.map((v) => [v.name, v.revenueMultiplier]))
@@ -524,18 +581,51 @@ function summarize(
     finishedAt: new Date(run.finishedAt).toISOString(),
     durationMs: run.finishedAt - run.startedAt,
     aborted: run.aborted,
-    timeScale: { minutesPerSecond: s.timeScale.minutesPerSecond, simulatedMinutes: round(((run.finishedAt - run.t0) / 1000) * s.timeScale.minutesPerSecond, 1) },
-    shoppers: { total: plan.shoppers.length, done: run.done, test: plan.shoppers.filter((p) => p.profile.test).length, withCart, abandoned, userIdPrefix: `${s.identity.userIdPrefix}-${runId}-` },
-    events: { sent: tally.eventsSent, unique: tally.unique.size, resent: tally.resent, stale: tally.stale, skipped: tally.skipped, byType: sortKeys(tally.byType) },
-    requests: { batches: run.batcher.batches, http: run.client.stats.requests, retries: run.client.stats.retries, failures: run.client.stats.failures },
-    mail: { ...tally.mail, purchases: { ...tally.mail.purchases }, missedAfterWatch: tally.missedAfterWatch, pollErrors: run.watcher.errors },
+    timeScale: {
+      minutesPerSecond: s.timeScale.minutesPerSecond,
+      simulatedMinutes: round(((run.finishedAt - run.t0) / 1000) * s.timeScale.minutesPerSecond, 1),
+    },
+    shoppers: {
+      total: plan.shoppers.length,
+      done: run.done,
+      test: plan.shoppers.filter((p) => p.profile.test).length,
+      withCart,
+      abandoned,
+      userIdPrefix: `${s.identity.userIdPrefix}-${runId}-`,
+    },
+    events: {
+      sent: tally.eventsSent,
+      unique: tally.unique.size,
+      resent: tally.resent,
+      stale: tally.stale,
+      skipped: tally.skipped,
+      byType: sortKeys(tally.byType),
+    },
+    requests: {
+      batches: run.batcher.batches,
+      http: run.client.stats.requests,
+      retries: run.client.stats.retries,
+      failures: run.client.stats.failures,
+    },
+    mail: {
+      ...tally.mail,
+      purchases: { ...tally.mail.purchases },
+      missedAfterWatch: tally.missedAfterWatch,
+      pollErrors: run.watcher.errors,
+    },
     races: { ...tally.races },
     falseTriggers: { ...tally.falseTriggers },
     groundTruth: { baseConversion: s.effects.baseConversion, arms: armSummaries, excluded, content },
     samples: tally.samples,
     falseTriggerSamples: tally.falseTriggerSamples,
     warnings: warnings(s, armSummaries, tally),
-    errors: { count: tally.errorCount, first: [...tally.errors, ...(run.watcher.lastError ? [`last mailbox poll error: ${run.watcher.lastError}`] : [])].slice(0, SAMPLE_CAP + 1) },
+    errors: {
+      count: tally.errorCount,
+      first: [...tally.errors, ...(run.watcher.lastError ? [`last mailbox poll error: ${run.watcher.lastError}`] : [])].slice(
+        0,
+        SAMPLE_CAP + 1,
+      ),
+    },
     scenario: s,
   }
 }
@@ -546,14 +636,22 @@ function warnings(s: Scenario, arms: ArmSummary[], tally: Tally): string[] {
   nominal.forEach((a, i) => {
     const seen = arms.find((x) => x.name === a.name)
     if (!seen?.meanDelayMinutes) return
-    const gap = nominal.length > 1 ? (i + 1 < nominal.length ? nominal[i + 1]!.delayMinutes - a.delayMinutes : a.delayMinutes - nominal[i - 1]!.delayMinutes) : Infinity
+    const gap =
+      nominal.length > 1
+        ? i + 1 < nominal.length
+          ? nominal[i + 1]!.delayMinutes - a.delayMinutes
+          : a.delayMinutes - nominal[i - 1]!.delayMinutes
+        : Infinity
     const late = seen.meanDelayMinutes - a.delayMinutes
     if (late > gap / 2)
       out.push(
         `Reminders of arm ${a.name} arrived ${late.toFixed(0)} simulated minutes (${(late / s.timeScale.minutesPerSecond).toFixed(1)} s) after its ${a.delayMinutes} min on average — Nudge's latency is blurring the arms (arms are read from arrival times); lower timeScale.minutesPerSecond or set effects.variantPattern`,
       )
   })
-  if (tally.missedAfterWatch > 0) out.push(`${tally.missedAfterWatch} mails arrived after their shopper stopped watching and were not answered; raise engagement.watchMinutes or lower timeScale.minutesPerSecond`)
+  if (tally.missedAfterWatch > 0)
+    out.push(
+      `${tally.missedAfterWatch} mails arrived after their shopper stopped watching and were not answered; raise engagement.watchMinutes or lower timeScale.minutesPerSecond`,
+    )
   return out
 }
 

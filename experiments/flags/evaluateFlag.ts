@@ -31,7 +31,13 @@ export interface FlagDeps {
 
 export type EvaluationContext = Record<string, unknown> & { targetingKey?: string }
 
-const SERVED_AS: Record<FlagDefinition['type'], Requested> = { boolean: 'boolean', string: 'string', number: 'number', duration: 'number', json: 'object' }
+const SERVED_AS: Record<FlagDefinition['type'], Requested> = {
+  boolean: 'boolean',
+  string: 'string',
+  number: 'number',
+  duration: 'number',
+  json: 'object',
+}
 
 /** Compiled per flag once (conditions and their comparers), then evaluated many times. */
 export function compileFlag(flag: FlagDefinition) {
@@ -46,7 +52,12 @@ export function compileFlag(flag: FlagDefinition) {
       let current: Json | typeof MISSING = MISSING
       const read = readerOf({ string: () => extractString(current), float: () => extractFloat(current), bool: () => extractBool(current) })
       return (ctx: EvaluationContext) => {
-        current = path.length === 1 ? (Object.hasOwn(ctx, path[0]!) ? (ctx[path[0]!] as Json) : MISSING) : (atPath(ctx, path) as Json | typeof MISSING)
+        current =
+          path.length === 1
+            ? Object.hasOwn(ctx, path[0]!)
+              ? (ctx[path[0]!] as Json)
+              : MISSING
+            : (atPath(ctx, path) as Json | typeof MISSING)
         return cmp(current !== MISSING && current !== null, read)
       }
     }),
@@ -55,11 +66,23 @@ export function compileFlag(flag: FlagDefinition) {
 }
 export type CompiledFlag = ReturnType<typeof compileFlag>
 
-export function evaluateFlag<T>(compiled: CompiledFlag | undefined, key: string, requested: Requested, defaultValue: T, ctx: EvaluationContext, deps: FlagDeps): Details<T> {
+export function evaluateFlag<T>(
+  compiled: CompiledFlag | undefined,
+  key: string,
+  requested: Requested,
+  defaultValue: T,
+  ctx: EvaluationContext,
+  deps: FlagDeps,
+): Details<T> {
   if (!compiled) return { value: defaultValue, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `no flag "${key}"` }
   const { flag, rules, servedAs } = compiled
   if (servedAs !== requested)
-    return { value: defaultValue, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `"${key}" is a ${flag.type} flag (served as ${servedAs}), asked for ${requested}` }
+    return {
+      value: defaultValue,
+      reason: 'ERROR',
+      errorCode: 'TYPE_MISMATCH',
+      errorMessage: `"${key}" is a ${flag.type} flag (served as ${servedAs}), asked for ${requested}`,
+    }
   if (!flag.enabled) return { value: flag.defaultValue as T, reason: 'DISABLED' }
   const unit = typeof ctx.targetingKey === 'string' && ctx.targetingKey ? ctx.targetingKey : undefined
   for (const { rule, conditions, bucket } of rules) {
@@ -75,9 +98,19 @@ export function evaluateFlag<T>(compiled: CompiledFlag | undefined, key: string,
       const value = set === undefined ? rule.value : coerceFlagValue(flag.type, set)
       if (value === undefined) {
         if (set === undefined) continue
-        return { value: defaultValue, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `variant "${a.variant}" of "${rule.experiment}" sets "${key}" to a value that is not a ${flag.type}` }
+        return {
+          value: defaultValue,
+          reason: 'ERROR',
+          errorCode: 'TYPE_MISMATCH',
+          errorMessage: `variant "${a.variant}" of "${rule.experiment}" sets "${key}" to a value that is not a ${flag.type}`,
+        }
       }
-      return { value: value as T, reason: 'SPLIT', variant: a.variant, flagMetadata: { experimentKey: rule.experiment, variant: a.variant, ruleId: rule.id, inExperiment: a.inExperiment } }
+      return {
+        value: value as T,
+        reason: 'SPLIT',
+        variant: a.variant,
+        flagMetadata: { experimentKey: rule.experiment, variant: a.variant, ruleId: rule.id, inExperiment: a.inExperiment },
+      }
     }
     if (rule.percentage !== undefined) {
       if (!unit || bucket(unit) >= rule.percentage / 100) continue

@@ -35,7 +35,10 @@ const attributeCondition = z.object({
 
 export const flagRule = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional(),
     description: z.string().max(500).optional(),
     /** The unit (targetingKey) must be a member of this segment. */
     segment: z.string().min(1).max(100).optional(),
@@ -62,14 +65,20 @@ const flagFields = z.object({
 function checkValues(f: Omit<z.output<typeof flagFields>, 'key'>, ctx: z.RefinementCtx): void {
   const check = (path: (string | number)[], v: unknown) => {
     if (coerceFlagValue(f.type, v) === undefined)
-      ctx.addIssue({ code: 'custom', path, message: `must be a ${f.type}${f.type === 'duration' ? ' ("15m", "1h", "90s" or milliseconds)' : ''}`, params: { rule: 'type' } })
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `must be a ${f.type}${f.type === 'duration' ? ' ("15m", "1h", "90s" or milliseconds)' : ''}`,
+        params: { rule: 'type' },
+      })
   }
   check(['defaultValue'], f.defaultValue)
   const ids = new Set<string>()
   f.rules.forEach((r, i) => {
     if (r.value !== undefined || !r.experiment) check(['rules', i, 'value'], r.value)
     const id = r.id ?? `rule-${i + 1}`
-    if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"`, params: { rule: 'unique' } })
+    if (ids.has(id))
+      ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id "${id}"`, params: { rule: 'unique' } })
     ids.add(id)
   })
 }
@@ -87,6 +96,10 @@ export function normalizeFlag(f: FlagInput): FlagDefinition {
   return {
     ...f,
     defaultValue: coerceFlagValue(f.type, f.defaultValue),
-    rules: f.rules.map((r, i) => ({ ...r, id: r.id ?? `rule-${i + 1}`, ...(r.value !== undefined ? { value: coerceFlagValue(f.type, r.value) } : {}) })),
+    rules: f.rules.map((r, i) => ({
+      ...r,
+      id: r.id ?? `rule-${i + 1}`,
+      ...(r.value !== undefined ? { value: coerceFlagValue(f.type, r.value) } : {}),
+    })),
   }
 }

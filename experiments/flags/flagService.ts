@@ -2,7 +2,15 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { parseUtc } from '../../ingest/identity/consentState.js'
 import { selectRows } from '../../clickhouse/store.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
-import { type CompiledFlag, type Details, type EvaluationContext, type FlagDeps, type Requested, compileFlag, evaluateFlag } from './evaluateFlag.js'
+import {
+  type CompiledFlag,
+  type Details,
+  type EvaluationContext,
+  type FlagDeps,
+  type Requested,
+  compileFlag,
+  evaluateFlag,
+} from './evaluateFlag.js'
 import { type FlagDefinition, type FlagInput, normalizeFlag } from './flagSchema.js'
 
 /**
@@ -61,7 +69,10 @@ export class FlagService {
   }
 
   start(): void {
-    this.poller = setInterval(() => void this.refresh().catch((err) => this.opts.log?.('flag refresh failed', { err: String(err) })), this.opts.pollMs ?? 500)
+    this.poller = setInterval(
+      () => void this.refresh().catch((err) => this.opts.log?.('flag refresh failed', { err: String(err) })),
+      this.opts.pollMs ?? 500,
+    )
     this.poller.unref()
   }
 
@@ -96,7 +107,8 @@ export class FlagService {
   async save(input: FlagInput, actor: string, mustExist?: boolean): Promise<StoredFlag> {
     const before = this.flags.get(input.key)
     if (mustExist && !before) throw new NotFoundError(`No flag "${input.key}"`)
-    if (mustExist === false && before) throw new ConflictError(`Flag "${input.key}" already exists; PUT /api/flags/${input.key} to change it`)
+    if (mustExist === false && before)
+      throw new ConflictError(`Flag "${input.key}" already exists; PUT /api/flags/${input.key} to change it`)
     const definition = normalizeFlag(input)
     const version = (await this.lastVersion(input.key)) + 1
     const at = this.now()
@@ -140,7 +152,12 @@ export class FlagService {
       return evaluateFlag(this.flags.get(key)?.compiled, key, requested, defaultValue, context, this.opts.deps)
     } catch (err) {
       // A flag must never take its caller down.
-      return { value: defaultValue, reason: 'ERROR', errorCode: 'PARSE_ERROR', errorMessage: err instanceof Error ? err.message : String(err) }
+      return {
+        value: defaultValue,
+        reason: 'ERROR',
+        errorCode: 'PARSE_ERROR',
+        errorMessage: err instanceof Error ? err.message : String(err),
+      }
     }
   }
 
@@ -172,11 +189,20 @@ export class FlagService {
     })
   }
 
-  private async audit(key: string, at: number, actor: string, action: AuditEntry['action'], before: FlagDefinition | null, after: FlagDefinition | null): Promise<void> {
+  private async audit(
+    key: string,
+    at: number,
+    actor: string,
+    action: AuditEntry['action'],
+    before: FlagDefinition | null,
+    after: FlagDefinition | null,
+  ): Promise<void> {
     await this.opts.client.insert({
       table: 'flag_audit',
       format: 'JSONEachRow',
-      values: [{ flag_key: key, at, actor, action, before: before ? JSON.stringify(before) : '', after: after ? JSON.stringify(after) : '' }],
+      values: [
+        { flag_key: key, at, actor, action, before: before ? JSON.stringify(before) : '', after: after ? JSON.stringify(after) : '' },
+      ],
     })
   }
 }

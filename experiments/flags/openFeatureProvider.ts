@@ -1,4 +1,11 @@
-import { type EvaluationContext, type JsonValue, OpenFeatureEventEmitter, type Provider, ProviderEvents, type ResolutionDetails } from '@openfeature/server-sdk'
+import {
+  type EvaluationContext,
+  type JsonValue,
+  OpenFeatureEventEmitter,
+  type Provider,
+  ProviderEvents,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk'
 import type { Details } from './evaluateFlag.js'
 import type { FlagService } from './flagService.js'
 
@@ -29,7 +36,11 @@ export class NudgeFlagProvider implements Provider {
     return Promise.resolve(details(this.flags.evaluate(flagKey, 'number', defaultValue, context)))
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(details(this.flags.evaluate(flagKey, 'object', defaultValue, context)))
   }
 }

@@ -51,5 +51,11 @@ export class Eraser {
 
 function merge(a: ErasedSubject, b: ErasedSubject): ErasedSubject {
   const u = (x: string[], y: string[]) => [...new Set([...x, ...y])]
-  return { userId: a.userId, keys: u(a.keys, b.keys), messageIds: u(a.messageIds, b.messageIds), eventMessageIds: u(a.eventMessageIds, b.eventMessageIds), emails: u(a.emails, b.emails) }
+  return {
+    userId: a.userId,
+    keys: u(a.keys, b.keys),
+    messageIds: u(a.messageIds, b.messageIds),
+    eventMessageIds: u(a.eventMessageIds, b.eventMessageIds),
+    emails: u(a.emails, b.emails),
+  }
 }

@@ -7,7 +7,19 @@ import { selectRows } from '../../clickhouse/store.js'
 export type ErasedKind = 'user' | 'message'
 
 /** What a dropped late signal was (the `kind` label of `nudge_erased_signals_dropped_total`). */
-export type DroppedSignal = 'open' | 'click' | 'unsubscribe' | 'preferences' | 'view' | 'bounce' | 'complaint' | 'delivered' | 'outcome' | 'event' | 'consent' | 'send'
+export type DroppedSignal =
+  | 'open'
+  | 'click'
+  | 'unsubscribe'
+  | 'preferences'
+  | 'view'
+  | 'bounce'
+  | 'complaint'
+  | 'delivered'
+  | 'outcome'
+  | 'event'
+  | 'consent'
+  | 'send'
 
 /** The keyed hash a tombstone (and the erasure log) keeps instead of an id. */
 export function erasedIdHash(key: Buffer, kind: ErasedKind, id: string): string {
@@ -64,7 +76,10 @@ export class Tombstones {
   /** Follows erasures made by other processes (a worker's send gate must hear of them). */
   follow(intervalMs: number, log?: (msg: string, extra?: Record<string, unknown>) => void): void {
     if (this.timer || intervalMs <= 0) return
-    this.timer = setInterval(() => void this.load().catch((err) => log?.('erasure tombstones not refreshed', { err: String(err) })), intervalMs)
+    this.timer = setInterval(
+      () => void this.load().catch((err) => log?.('erasure tombstones not refreshed', { err: String(err) })),
+      intervalMs,
+    )
     this.timer.unref()
   }
 

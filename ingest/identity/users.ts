@@ -41,7 +41,8 @@ interface EventRowOut {
   consent_limited: number
 }
 
-const EVENT_COLUMNS = 'message_id, type, event, name, user_id, anonymous_id, timestamp, received_at, properties, context, traits, consent_limited'
+const EVENT_COLUMNS =
+  'message_id, type, event, name, user_id, anonymous_id, timestamp, received_at, properties, context, traits, consent_limited'
 
 export class UserRepository {
   constructor(
@@ -89,7 +90,15 @@ export class UserRepository {
       this.client,
       `SELECT user_key, topic, granted, changed_at, source FROM consent FINAL WHERE user_key IN {keys:Array(String)} ORDER BY changed_at, topic`,
       { keys },
-    ).then((rows) => rows.map((r) => ({ userKey: r.user_key, topic: r.topic, granted: Number(r.granted) === 1, changedAt: r.changed_at, source: r.source })))
+    ).then((rows) =>
+      rows.map((r) => ({
+        userKey: r.user_key,
+        topic: r.topic,
+        granted: Number(r.granted) === 1,
+        changedAt: r.changed_at,
+        source: r.source,
+      })),
+    )
   }
 
   async events(keys: string[], limit?: number): Promise<StoredEvent[]> {
@@ -119,7 +128,12 @@ export class UserRepository {
   /** Everything held about a user (events: the newest `limit`, or all); 404 when nothing is. */
   private async collect(userId: string, limit?: number) {
     const { keys, identities } = await this.keysOf(userId)
-    const [traits, contacts, timeline, events] = await Promise.all([this.traits(keys), this.contacts(keys), this.consentTimeline(keys), this.events(keys, limit)])
+    const [traits, contacts, timeline, events] = await Promise.all([
+      this.traits(keys),
+      this.contacts(keys),
+      this.consentTimeline(keys),
+      this.events(keys, limit),
+    ])
     const held =
       identities.length > 0 ||
       Object.keys(traits).length > 0 ||
@@ -127,7 +141,8 @@ export class UserRepository {
       timeline.length > 0 ||
       events.length > 0 ||
       // With recent=0 no event was read; whether there are any is still asked.
-      (limit === 0 && (await selectRows(this.client, 'SELECT 1 FROM events WHERE user_key IN {keys:Array(String)} LIMIT 1', { keys })).length > 0)
+      (limit === 0 &&
+        (await selectRows(this.client, 'SELECT 1 FROM events WHERE user_key IN {keys:Array(String)} LIMIT 1', { keys })).length > 0)
     if (!held) throw new NotFoundError(`No data is held for user "${userId}"`)
     return { keys, identities, traits, contacts, timeline, events, consent: { current: this.consent.snapshot(userId), timeline } }
   }
@@ -158,7 +173,11 @@ export class UserRepository {
     const keys = new Set([userId])
     let frontier = [userId]
     for (let depth = 0; frontier.length && depth < 16 && keys.size < 100_000; depth++) {
-      const rows = await selectRows<{ id: string }>(this.client, 'SELECT DISTINCT anonymous_id AS id FROM identities WHERE user_id IN {ids:Array(String)}', { ids: frontier })
+      const rows = await selectRows<{ id: string }>(
+        this.client,
+        'SELECT DISTINCT anonymous_id AS id FROM identities WHERE user_id IN {ids:Array(String)}',
+        { ids: frontier },
+      )
       frontier = rows.map((r) => r.id).filter((id) => !keys.has(id))
       for (const id of frontier) keys.add(id)
     }
@@ -194,7 +213,11 @@ export class UserRepository {
         p,
       ),
       // Every address they ever had, not only the latest: mail went to each.
-      selectRows<{ kind: string; value_enc: string }>(this.client, 'SELECT kind, value_enc FROM contacts WHERE user_key IN {keys:Array(String)}', p),
+      selectRows<{ kind: string; value_enc: string }>(
+        this.client,
+        'SELECT kind, value_enc FROM contacts WHERE user_key IN {keys:Array(String)}',
+        p,
+      ),
     ])
     const emails = new Set<string>()
     for (const c of contacts) {

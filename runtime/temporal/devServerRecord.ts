@@ -20,9 +20,18 @@ export const devServerRecord = z.object({
 })
 export type DevServerRecord = z.infer<typeof devServerRecord>
 
-export function writeDevServerRecord(file: string, rec: Omit<DevServerRecord, 'startTicks' | 'ownerPid' | 'ownerStartTicks' | 'startedAt'> & { ownerPid?: number }): void {
+export function writeDevServerRecord(
+  file: string,
+  rec: Omit<DevServerRecord, 'startTicks' | 'ownerPid' | 'ownerStartTicks' | 'startedAt'> & { ownerPid?: number },
+): void {
   const ownerPid = rec.ownerPid ?? process.pid
-  const full: DevServerRecord = { ...rec, startTicks: startTicks(rec.pid), ownerPid, ownerStartTicks: startTicks(ownerPid), startedAt: new Date().toISOString() }
+  const full: DevServerRecord = {
+    ...rec,
+    startTicks: startTicks(rec.pid),
+    ownerPid,
+    ownerStartTicks: startTicks(ownerPid),
+    startedAt: new Date().toISOString(),
+  }
   writeFileSync(file, `${JSON.stringify(full)}\n`)
 }
 
@@ -38,7 +47,11 @@ export class DataDirInUse extends Error {}
  * database. Refuses (DataDirInUse) while the Nudge that started it still runs. Returns the
  * stopped server's pid, if it stopped one.
  */
-export async function stopStaleDevServer(file: string, dbFile: string, warn: (msg: string, extra?: Record<string, unknown>) => void): Promise<number | undefined> {
+export async function stopStaleDevServer(
+  file: string,
+  dbFile: string,
+  warn: (msg: string, extra?: Record<string, unknown>) => void,
+): Promise<number | undefined> {
   let rec: DevServerRecord
   try {
     rec = devServerRecord.parse(JSON.parse(readFileSync(file, 'utf8')))
@@ -47,12 +60,18 @@ export async function stopStaleDevServer(file: string, dbFile: string, warn: (ms
     return undefined
   }
   if (rec.ownerPid !== process.pid && sameProcess(rec.ownerPid, rec.ownerStartTicks))
-    throw new DataDirInUse(`The Temporal dev server of this DATA_DIR (pid ${rec.pid}, port ${rec.port}) belongs to a Nudge that is still running (pid ${rec.ownerPid}); stop it first, or use another DATA_DIR.`)
+    throw new DataDirInUse(
+      `The Temporal dev server of this DATA_DIR (pid ${rec.pid}, port ${rec.port}) belongs to a Nudge that is still running (pid ${rec.ownerPid}); stop it first, or use another DATA_DIR.`,
+    )
   if (!sameProcess(rec.pid, rec.startTicks) || !isDevServerOf(rec.pid, dbFile)) {
     removeDevServerRecord(file)
     return undefined
   }
-  warn('a Temporal dev server of this DATA_DIR outlived the Nudge that started it; stopping it', { pid: rec.pid, port: rec.port, since: rec.startedAt })
+  warn('a Temporal dev server of this DATA_DIR outlived the Nudge that started it; stopping it', {
+    pid: rec.pid,
+    port: rec.port,
+    since: rec.startedAt,
+  })
   signal(rec.pid, 'SIGTERM')
   if (!(await gone(rec.pid, 10_000))) {
     signal(rec.pid, 'SIGKILL')
@@ -100,7 +119,9 @@ function isDevServerOf(pid: number, dbFile: string): boolean {
     args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
   } catch {
     try {
-      args = execFileSync('ps', ['-p', String(pid), '-o', 'args='], { encoding: 'utf8' }).trim().split(/\s+/)
+      args = execFileSync('ps', ['-p', String(pid), '-o', 'args='], { encoding: 'utf8' })
+        .trim()
+        .split(/\s+/)
     } catch {
       return false
     }

@@ -56,7 +56,9 @@ export async function ensureTemporalCli(
 
   const go = spawnSync('go', ['version'], { encoding: 'utf8', env })
   if (go.error || go.status !== 0)
-    throw new TemporalCliUnavailable(`The Temporal CLI is not installed and Go is not available to build it (${go.error?.message ?? go.stderr}).${HELP}`)
+    throw new TemporalCliUnavailable(
+      `The Temporal CLI is not installed and Go is not available to build it (${go.error?.message ?? go.stderr}).${HELP}`,
+    )
 
   const target = temporalCacheDir(env)
   const staging = `${target}.building-${process.pid}`

@@ -65,7 +65,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   // A server already on the port would answer our readiness probe in place of ours.
   for (const port of ports) {
     if (await portInUse(port))
-      throw new Error(`Port ${port} is already in use (another Temporal server or Nudge?). Stop it, or set TEMPORAL_PORT / TEMPORAL_UI_PORT.`)
+      throw new Error(
+        `Port ${port} is already in use (another Temporal server or Nudge?). Stop it, or set TEMPORAL_PORT / TEMPORAL_UI_PORT.`,
+      )
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn']
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort))
@@ -154,7 +156,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     } catch (err) {
       if (Date.now() > deadline) {
         await stop()
-        throw new Error(`Temporal dev server not ready on ${address} after ${opts.readyTimeoutMs ?? 60_000} ms: ${String(err)}\n${output.join('\n')}`)
+        throw new Error(
+          `Temporal dev server not ready on ${address} after ${opts.readyTimeoutMs ?? 60_000} ms: ${String(err)}\n${output.join('\n')}`,
+        )
       }
       await new Promise((r) => setTimeout(r, 250))
     }

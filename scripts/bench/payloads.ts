@@ -24,7 +24,14 @@ export function makeEvent(i: number, userNo: number, nowIso: string): Record<str
   }
   const base = { messageId: `${ID_MARK}-${i.toString().padStart(3, '0')}`, anonymousId, timestamp: nowIso, context }
   const kind = i % 10
-  if (kind < 4) return { ...base, type: 'page', userId, name: pick(PAGES, i), properties: { title: 'Trail Runner — Example Shop', path: pick(PAGES, i) } }
+  if (kind < 4)
+    return {
+      ...base,
+      type: 'page',
+      userId,
+      name: pick(PAGES, i),
+      properties: { title: 'Trail Runner — Example Shop', path: pick(PAGES, i) },
+    }
   if (kind < 9)
     return {
       ...base,
@@ -42,7 +49,12 @@ export function makeEvent(i: number, userNo: number, nowIso: string): Record<str
         cart_id: `cart-${userNo}`,
       },
     }
-  return { ...base, type: 'identify', userId, traits: { name: `Shopper ${userNo}`, email: `shopper${userNo}@example.com`, plan: 'member', city: 'Oslo', age: 20 + (userNo % 50) } }
+  return {
+    ...base,
+    type: 'identify',
+    userId,
+    traits: { name: `Shopper ${userNo}`, email: `shopper${userNo}@example.com`, plan: 'member', city: 'Oslo', age: 20 + (userNo % 50) },
+  }
 }
 
 /** A /v1/batch body as bytes plus the offsets of every ID_MARK, so a request can be stamped in place. */

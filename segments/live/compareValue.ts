@@ -27,7 +27,11 @@ export function comparer(c: Comparable): (has: boolean, extract: Extract) => boo
   const items: Scalar[] = Array.isArray(v) ? v : v === undefined ? [] : [v]
   const one = first ?? ''
   const same = (extract: Extract): boolean =>
-    kind === 'Float' ? extract('Float') === Number(one) : kind === 'Bool' ? extract('Bool') === Boolean(one) : extract('String') === String(one)
+    kind === 'Float'
+      ? extract('Float') === Number(one)
+      : kind === 'Bool'
+        ? extract('Bool') === Boolean(one)
+        : extract('String') === String(one)
   const numbers = items.map(Number)
   const texts = items.map(String)
   // A boolean against a list never matches (the engine refuses that rule at save time anyway).

@@ -112,7 +112,11 @@ function countSince(times: number[], since: number): number {
 }
 
 /** The same arithmetic as `computedExpr`, on the totals (absent totals read as a user with no events). */
-export function computedValue(property: ComputedProperty, tot: Totals | undefined, ctx: ComputedContext & { now: number }): number | string {
+export function computedValue(
+  property: ComputedProperty,
+  tot: Totals | undefined,
+  ctx: ComputedContext & { now: number },
+): number | string {
   const t = tot ?? { n: 0, first: 0, last: 0, orders: 0, sales: 0, lastOrder: 0 }
   const sinceLastOrder = () => (t.orders > 0 ? dayDiff(t.lastOrder, ctx.now) : NEVER_DAYS)
   const above = (v: number, cuts: number[]) => cuts.filter((q) => v > q).length

@@ -104,7 +104,12 @@ export function leafSlots(leaf: Rule): { slot: Slot; due: number[] }[] {
     const l = leaf.sequence
     const lookbackMs = durationMs(l.lookback ?? '30d')
     const within = durationMs(l.within)
-    const side = (m: EventMatchSpec) => ({ kind: 'pairs' as const, match: norm(m), lookbackMs, ...(l.sameProperty ? { keyPath: l.sameProperty } : {}) })
+    const side = (m: EventMatchSpec) => ({
+      kind: 'pairs' as const,
+      match: norm(m),
+      lookbackMs,
+      ...(l.sameProperty ? { keyPath: l.sameProperty } : {}),
+    })
     return [
       { slot: side(l.first), due: [within, lookbackMs] },
       { slot: side(l.then), due: [lookbackMs] },
@@ -116,7 +121,12 @@ export function leafSlots(leaf: Rule): { slot: Slot; due: number[] }[] {
 }
 
 /** performed and engagement leaves are both "count of matching events in a range". */
-export function countedMatch(leaf: Rule): { match: EventMatchSpec; within?: number; between?: { from: number; to: number }; count?: { gte?: number; lte?: number } } {
+export function countedMatch(leaf: Rule): {
+  match: EventMatchSpec
+  within?: number
+  between?: { from: number; to: number }
+  count?: { gte?: number; lte?: number }
+} {
   if ('performed' in leaf) {
     const l = leaf.performed
     return {

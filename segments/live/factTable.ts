@@ -71,7 +71,12 @@ export class FactTable {
   /** Allocates columns for what the plan gained since; they are not live until `goLive`. */
   extend(): ColumnRange {
     const plan = this.plan
-    const range: ColumnRange = { from: this.cols.length, to: plan.slots.length, totals: plan.totals && !this.tot, categories: plan.categories && !this.live.categories }
+    const range: ColumnRange = {
+      from: this.cols.length,
+      to: plan.slots.length,
+      totals: plan.totals && !this.tot,
+      categories: plan.categories && !this.live.categories,
+    }
     if (range.totals) this.tot = Object.fromEntries(TOTAL_FIELDS.map((f) => [f, new Float64Array(this.capacity)])) as FactTable['tot']
     for (const { slot } of plan.slots.slice(range.from)) {
       if (slot.kind === 'count') this.cols.push({ kind: 'count', v: new Float64Array(this.capacity) })
@@ -84,7 +89,12 @@ export class FactTable {
   }
 
   goLive(range: ColumnRange): void {
-    this.live = { from: 0, to: Math.max(this.live.to, range.to), totals: this.live.totals || range.totals, categories: this.live.categories || range.categories }
+    this.live = {
+      from: 0,
+      to: Math.max(this.live.to, range.to),
+      totals: this.live.totals || range.totals,
+      categories: this.live.categories || range.categories,
+    }
   }
 
   /** Everything, live or not (a whole table being built). */
@@ -171,7 +181,14 @@ export class FactTable {
   totalsOf(i: number): Totals | undefined {
     const t = this.tot
     if (!t || !t.n[i]) return undefined
-    const out: Totals = { n: t.n[i]!, first: t.first[i]!, last: t.last[i]!, orders: t.orders[i]!, sales: t.sales[i]!, lastOrder: t.lastOrder[i]! }
+    const out: Totals = {
+      n: t.n[i]!,
+      first: t.first[i]!,
+      last: t.last[i]!,
+      orders: t.orders[i]!,
+      sales: t.sales[i]!,
+      lastOrder: t.lastOrder[i]!,
+    }
     const cats = this.cats.get(i)
     if (cats) out.cats = cats
     return out

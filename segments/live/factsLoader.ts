@@ -38,7 +38,11 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
   const keysParam = opts.keys ? p.bind(opts.keys, 'Array(String)') : ''
   const seqParam = opts.maxSeq !== undefined ? p.bind(opts.maxSeq, 'UInt64') : ''
   const from = (tableName: string, alias: string, where: string[] = []) => {
-    const conds = [...where, ...(keysParam ? [`${alias}.user_key IN ${keysParam}`] : []), ...(seqParam ? [`${alias}.ingest_seq <= ${seqParam}`] : [])]
+    const conds = [
+      ...where,
+      ...(keysParam ? [`${alias}.user_key IN ${keysParam}`] : []),
+      ...(seqParam ? [`${alias}.ingest_seq <= ${seqParam}`] : []),
+    ]
     return `FROM ${tableName} AS ${alias} LEFT ANY JOIN ${identityMap(keysParam || undefined, seqParam || undefined)} AS m ON ${alias}.user_key = m.anonymous_id${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`
   }
   const ms = 'toUnixTimestamp64Milli(e.timestamp)'
@@ -63,11 +67,25 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
   }
   if (range.totals) {
     const purchase = `e.event = ${p.bind(plan.purchaseEvent, 'String')}`
-    const at = ['count()', `min(${ms})`, `max(${ms})`, `countIf(${purchase})`, `sumIf(${revenueOf('e.properties')}, ${purchase})`, `maxIf(${ms}, ${purchase})`].map((t, j) => column(t, `t${j}`))
+    const at = [
+      'count()',
+      `min(${ms})`,
+      `max(${ms})`,
+      `countIf(${purchase})`,
+      `sumIf(${revenueOf('e.properties')}, ${purchase})`,
+      `maxIf(${ms}, ${purchase})`,
+    ].map((t, j) => column(t, `t${j}`))
     read.push((col) => {
       const [n, first, last, orders, sales, lastOrder] = at.map((c) => col(c) as number[])
       ;(col(usersAt) as string[]).forEach((u, j) =>
-        table.setTotals(table.row(u), { n: n![j]!, first: first![j]!, last: last![j]!, orders: orders![j]!, sales: sales![j]!, lastOrder: lastOrder![j]! }),
+        table.setTotals(table.row(u), {
+          n: n![j]!,
+          first: first![j]!,
+          last: last![j]!,
+          orders: orders![j]!,
+          sales: sales![j]!,
+          lastOrder: lastOrder![j]!,
+        }),
       )
     })
   }
@@ -75,19 +93,25 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
     const at = column(CATEGORY_COUNTS, 'cats', 'notEmpty(cats)')
     read.push((col) => {
       const cats = col(at + 1) as Record<string, number>[]
-      ;(col(at) as string[]).forEach((u, j) => table.setCategories(table.row(u), new Map(Object.entries(cats[j]!).map(([c, n]) => [c, Number(n)]))))
+      ;(col(at) as string[]).forEach((u, j) =>
+        table.setCategories(table.row(u), new Map(Object.entries(cats[j]!).map(([c, n]) => [c, Number(n)]))),
+      )
     })
   }
   for (let s = range.from; s < range.to; s++) {
     const ps = plan.slots[s]!
     const slot = ps.slot
     let agg: string
-    if (slot.kind === 'times') agg = `groupArrayIf(${ms}, ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.windowMs)})`
+    if (slot.kind === 'times')
+      agg = `groupArrayIf(${ms}, ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.windowMs)})`
     else if (slot.kind === 'pairs') {
       const key = slot.keyPath ? `JSONExtractString(${jsonPath(p, 'e.properties', slot.keyPath).join(', ')})` : "''"
       agg = `groupArrayIf((${ms}, ${key}), ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.lookbackMs)})`
     } else if (slot.kind === 'count') {
-      const r = [slot.from !== undefined ? ` AND e.timestamp >= ${p.time(slot.from)}` : '', slot.to !== undefined ? ` AND e.timestamp <= ${p.time(slot.to)}` : ''].join('')
+      const r = [
+        slot.from !== undefined ? ` AND e.timestamp >= ${p.time(slot.from)}` : '',
+        slot.to !== undefined ? ` AND e.timestamp <= ${p.time(slot.to)}` : '',
+      ].join('')
       agg = `countIf(${eventMatchSql(p, slot.match)}${r})`
     } else continue
     // Most users have none of a given event: only the non-empty ones travel.
@@ -111,12 +135,20 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
     const narrow: string[] = []
     if (!opts.universe && !range.totals && !range.categories) {
       const slots = plan.slots.slice(range.from, range.to).map((ps) => ps.slot)
-      const matches = slots.flatMap((sl) => (sl.kind === 'times' || sl.kind === 'pairs' || sl.kind === 'count' ? [`(${eventMatchSql(p, sl.match)})`] : []))
+      const matches = slots.flatMap((sl) =>
+        sl.kind === 'times' || sl.kind === 'pairs' || sl.kind === 'count' ? [`(${eventMatchSql(p, sl.match)})`] : [],
+      )
       if (matches.length) narrow.push(`(${matches.join(' OR ')})`)
-      const since = slots.map((sl) => (sl.kind === 'times' ? now - sl.windowMs : sl.kind === 'pairs' ? now - sl.lookbackMs : sl.kind === 'count' ? sl.from : undefined))
+      const since = slots.map((sl) =>
+        sl.kind === 'times' ? now - sl.windowMs : sl.kind === 'pairs' ? now - sl.lookbackMs : sl.kind === 'count' ? sl.from : undefined,
+      )
       if (since.length && since.every((t) => t !== undefined)) narrow.push(`e.timestamp >= ${p.time(Math.min(...(since as number[])))}`)
     }
-    const ev = await columns(client, `SELECT ${outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${inner.map((x) => `, ${x}`).join('')} ${from('events', 'e', narrow)} GROUP BY u)`, p.values)
+    const ev = await columns(
+      client,
+      `SELECT ${outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${inner.map((x) => `, ${x}`).join('')} ${from('events', 'e', narrow)} GROUP BY u)`,
+      p.values,
+    )
     const col = (c: number) => ev[c] ?? []
     if (opts.universe) for (const u of col(usersAt) as string[]) table.markSeen(table.row(u))
     for (const r of read) r(col)
@@ -124,7 +156,11 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
 
   // Traits: anyone with a trait is in the universe; referenced keys are kept (latest write).
   if (opts.universe) {
-    const [users] = (await columns(client, `SELECT groupArray(u) FROM (SELECT DISTINCT ${canonical('t')} AS u ${from('traits', 't')})`, p.values)) as [string[]]
+    const [users] = (await columns(
+      client,
+      `SELECT groupArray(u) FROM (SELECT DISTINCT ${canonical('t')} AS u ${from('traits', 't')})`,
+      p.values,
+    )) as [string[]]
     for (const u of users ?? []) table.markSeen(table.row(u))
   }
   const traitKeys = [...plan.traitSlots].filter(([, s]) => s >= range.from && s < range.to)

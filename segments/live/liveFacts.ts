@@ -172,7 +172,13 @@ export class LiveFacts {
     b.events.forEach((e, i) => {
       const row = b.rows.events[i]!
       const user = this.canonical(e.userKey)
-      const live: LiveEvent = { type: e.type, event: row.event, name: row.name, t: e.timestamp, props: row.consent_limited ? {} : e.properties }
+      const live: LiveEvent = {
+        type: e.type,
+        event: row.event,
+        name: row.name,
+        t: e.timestamp,
+        props: row.consent_limited ? {} : e.properties,
+      }
       for (const due of table.addEvent(table.row(user), live, now, range)) this.schedule(user, due)
     })
     for (const t of b.rows.traits) {

@@ -39,7 +39,10 @@ function printedTruths(out: string): Record<string, Record<string, Record<string
 /** `npm run demo` as a newcomer runs it (small and fast here): DEMO_EXIT=1 makes it stop when done. */
 function runDemo(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/demo.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/demo.ts'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
@@ -54,17 +57,31 @@ function runDemo(env: Record<string, string>, timeoutMs: number): Promise<{ code
 describe('npm run demo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-demo-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  const ports = async () => ({ PORT: String(await freePort()), TEMPORAL_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()) })
+  const ports = async () => ({
+    PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+  })
 
   it('runs embedded Nudge and the simulator: every seed journey sends; each experiment next to its exact truth, latency, funnel, false triggers, the report', async () => {
     const data = join(dir, 'run')
     // The demo's own clock (6 simulated minutes a second): its arms stay apart and clicks come before organic purchases.
-    const { code, out } = await runDemo({ ...(await ports()), DEMO_DATA_DIR: data, DEMO_EXIT: '1', DEMO_SHOPPERS: '40', DEMO_SEED: '3', LOG_LEVEL: 'warn' }, 300_000)
+    const { code, out } = await runDemo(
+      { ...(await ports()), DEMO_DATA_DIR: data, DEMO_EXIT: '1', DEMO_SHOPPERS: '40', DEMO_SEED: '3', LOG_LEVEL: 'warn' },
+      300_000,
+    )
     expect(code, out).toBe(0)
     expect(out).toContain('Nudge is running')
     expect(out).toMatch(/Simulation: \d+ events, \d+ reminders seen/)
     // Every comparison of both experiments, with the truth for these shoppers beside it.
-    for (const [metric, arm] of [['conversion', 'm15'], ['conversion', 'holdout'], ['revenue', 'm15'], ['revenue', 'urgency'], ['conversion', 'urgency']]) expect(out).toMatch(new RegExp(`${metric} +${arm} .*\\[.*\\] +truth `))
+    for (const [metric, arm] of [
+      ['conversion', 'm15'],
+      ['conversion', 'holdout'],
+      ['revenue', 'm15'],
+      ['revenue', 'urgency'],
+      ['conversion', 'urgency'],
+    ])
+      expect(out).toMatch(new RegExp(`${metric} +${arm} .*\\[.*\\] +truth `))
     expect(out).toMatch(/conversion +urgency .*truth 0\.0 %/)
     expect(out).toContain('Experiment cart-reminder-timing')
     expect(out).toContain('Experiment cart-reminder-content')
@@ -73,7 +90,12 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Unsubscribed +m15 +no events yet/)
     expect(out).not.toMatch(/Unsubscribed .*— \[—, —\]/)
     // Every seed journey sent at least one message within the run, as the printed funnel shows.
-    const funnel = new Map([...out.matchAll(/^ {2}([a-z-]+) +(\d+) → +(\d+) → +(\d+) → +(\d+) → +(\d+) +exited first \d+$/gm)].map((m) => [m[1]!, { entered: Number(m[2]), sent: Number(m[3]) }]))
+    const funnel = new Map(
+      [...out.matchAll(/^ {2}([a-z-]+) +(\d+) → +(\d+) → +(\d+) → +(\d+) → +(\d+) +exited first \d+$/gm)].map((m) => [
+        m[1]!,
+        { entered: Number(m[2]), sent: Number(m[3]) },
+      ]),
+    )
     for (const j of exampleJourneys) expect(funnel.get(j.id)?.sent ?? 0, `${j.id} in ${out}`).toBeGreaterThan(0)
     expect(out).toMatch(/cart-abandonment +p50 \d+ · p90 \d+ · p99 \d+/)
     expect(out).toMatch(/False triggers: \d+ of \d+ sends/)
@@ -88,7 +110,9 @@ describe('npm run demo', () => {
     expect(out).toMatch(/Grafana provisioning for this run: .*provisioning/)
     expect(existsSync(join(data, 'grafana', 'provisioning', 'alerting', 'nudge.yaml'))).toBe(true)
     expect(existsSync(join(data, 'grafana', 'dashboards', 'nudge-trigger-latency.json'))).toBe(true)
-    expect(readFileSync(join(data, 'grafana', 'load-into-clickhouse.sh'), 'utf8')).toContain('INSERT%20INTO%20journey_runs%20FORMAT%20Native')
+    expect(readFileSync(join(data, 'grafana', 'load-into-clickhouse.sh'), 'utf8')).toContain(
+      'INSERT%20INTO%20journey_runs%20FORMAT%20Native',
+    )
     expect(statSync(join(data, 'grafana', 'data', 'journey_runs.native')).size).toBeGreaterThan(0)
 
     // The truth printed is what these shoppers really do: each exposed user's conversion and
@@ -96,9 +120,15 @@ describe('npm run demo', () => {
     // exposed exactly the users its truth averages over, and each printed truth is that average.
     const store = await openStore({ dataDir: join(data, 'clickhouse') })
     try {
-      const exposures = await selectRows<{ experiment_key: string; unit: string; variant: string; at: number }>(store.client, 'SELECT experiment_key, unit, variant, toUnixTimestamp64Milli(first_at) AS at FROM experiment_exposures FINAL')
+      const exposures = await selectRows<{ experiment_key: string; unit: string; variant: string; at: number }>(
+        store.client,
+        'SELECT experiment_key, unit, variant, toUnixTimestamp64Milli(first_at) AS at FROM experiment_exposures FINAL',
+      )
       for (const e of exposures) expect(variantOf(e.experiment_key, e.unit), `${e.experiment_key} ${e.unit}`).toBe(e.variant)
-      const orders = await selectRows<{ user_key: string; revenue: number; at: number }>(store.client, "SELECT user_key, JSONExtractFloat(properties, 'revenue') AS revenue, toUnixTimestamp64Milli(timestamp) AS at FROM events WHERE event = 'Order Completed'")
+      const orders = await selectRows<{ user_key: string; revenue: number; at: number }>(
+        store.client,
+        "SELECT user_key, JSONExtractFloat(properties, 'revenue') AS revenue, toUnixTimestamp64Milli(timestamp) AS at FROM events WHERE event = 'Order Completed'",
+      )
       const revenueOf = (unit: string, after = 0) => {
         const mine = orders.filter((o) => o.user_key === unit && o.at >= after)
         return [mine.length ? 1 : 0, Math.round(mine.reduce((a, o) => a + Number(o.revenue), 0) * 100) / 100]
@@ -114,18 +144,40 @@ describe('npm run demo', () => {
       const multiplierOf = (unit: string) => (variantOf(reminderContentExperiment.key, unit) === 'urgency' ? 2 : 1)
       const realized = timing.map((e) => {
         const p = potential.get(e.unit)!
-        return { arm: e.variant, got: revenueOf(e.unit), want: [p.conversion(armOf(e.variant)), Math.round(p.revenue(armOf(e.variant), multiplierOf(e.unit)) * 100) / 100] }
+        return {
+          arm: e.variant,
+          got: revenueOf(e.unit),
+          want: [p.conversion(armOf(e.variant)), Math.round(p.revenue(armOf(e.variant), multiplierOf(e.unit)) * 100) / 100],
+        }
       })
       expect(realized.length).toBeGreaterThan(20)
       expect(new Set(realized.map((r) => r.arm))).toEqual(new Set(['h1', 'm15', 'holdout']))
       for (const r of realized) expect(r.got, r.arm).toEqual(r.want)
-      const units = (key: string) => of(key).map((e) => e.unit).sort()
-      expect(units(reminderTimingExperiment.key)).toEqual(users.filter((u) => u.exposed).map((u) => u.userId).sort())
-      expect(units(reminderContentExperiment.key)).toEqual(users.filter((u) => u.reminded && armOf(variantOf(reminderTimingExperiment.key, u.userId)) !== undefined).map((u) => u.userId).sort())
+      const units = (key: string) =>
+        of(key)
+          .map((e) => e.unit)
+          .sort()
+      expect(units(reminderTimingExperiment.key)).toEqual(
+        users
+          .filter((u) => u.exposed)
+          .map((u) => u.userId)
+          .sort(),
+      )
+      expect(units(reminderContentExperiment.key)).toEqual(
+        users
+          .filter((u) => u.reminded && armOf(variantOf(reminderTimingExperiment.key, u.userId)) !== undefined)
+          .map((u) => u.userId)
+          .sort(),
+      )
       // Browse: the viewers who had bought nothing when its delay was up; after exposure, only the browse mail sells.
       const browse = of(browseExperiment.key)
       expect(browse.length).toBeGreaterThan(5)
-      expect(units(browseExperiment.key)).toEqual(users.filter((u) => u.browseExposed(armOf(variantOf(reminderTimingExperiment.key, u.userId)))).map((u) => u.userId).sort())
+      expect(units(browseExperiment.key)).toEqual(
+        users
+          .filter((u) => u.browseExposed(armOf(variantOf(reminderTimingExperiment.key, u.userId))))
+          .map((u) => u.userId)
+          .sort(),
+      )
       for (const e of browse) {
         const m = potential.get(e.unit)!.mail(e.variant)
         expect(revenueOf(e.unit, e.at), `${e.unit} ${e.variant}`).toEqual([m.bought ? 1 : 0, m.revenue])
@@ -136,7 +188,9 @@ describe('npm run demo', () => {
       const fmt = (v: number) => `${(v * 100).toFixed(1)} %`
       // (A truth without a finite value — no control purchase among few shoppers — prints as "—".)
       const want: Record<string, Record<string, Record<string, string>>> = {}
-      for (const [e, ms] of Object.entries(truth)) for (const [m, arms] of Object.entries(ms)) for (const [a, v] of Object.entries(arms)) if (Number.isFinite(v)) ((want[e] ??= {})[m] ??= {})[a] = fmt(v)
+      for (const [e, ms] of Object.entries(truth))
+        for (const [m, arms] of Object.entries(ms))
+          for (const [a, v] of Object.entries(arms)) if (Number.isFinite(v)) ((want[e] ??= {})[m] ??= {})[a] = fmt(v)
       expect(Object.keys(want[reminderTimingExperiment.key]!.conversion!)).toEqual(['m15', 'holdout'])
       expect(printed).toEqual(want)
     } finally {

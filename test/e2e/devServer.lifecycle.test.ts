@@ -90,7 +90,11 @@ describe('the Temporal dev server dies with Nudge', () => {
     const port = Number(env.TEMPORAL_PORT)
     mkdirSync(join(dir, 'temporal'), { recursive: true })
     // An orphan as a crash leaves it: the CLI itself, detached, on Nudge's database and port.
-    const stale = spawn(await ensureTemporalCli(), ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', '--db-filename', dbFile], { detached: true, stdio: 'ignore' })
+    const stale = spawn(
+      await ensureTemporalCli(),
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', '--db-filename', dbFile],
+      { detached: true, stdio: 'ignore' },
+    )
     stale.unref()
     started.push(stale.pid!)
     const end = Date.now() + 60_000

@@ -16,7 +16,15 @@ import { activeJourney, expectOneMessageEach, identify, track, waitFor } from '.
  * the server and of Nudge right after triggers were acknowledged → after a restart on the same
  * DATA_DIR every trigger has its run, and each run's message is sent once.
  */
-const probe = { id: 'wal-probe', name: 'wal-probe', trigger: { type: 'event', event: 'WAL Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '3s' }, { id: 'send', type: 'send', template: 'related-products', subject: 'wal-probe for {{ user.id }}' }] }
+const probe = {
+  id: 'wal-probe',
+  name: 'wal-probe',
+  trigger: { type: 'event', event: 'WAL Probe' },
+  steps: [
+    { id: 'wait', type: 'delay', duration: '3s' },
+    { id: 'send', type: 'send', template: 'related-products', subject: 'wal-probe for {{ user.id }}' },
+  ],
+}
 
 describe('kill -9 of Nudge and its Temporal dev server (SQLite in WAL mode)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-wal-crash-'))

@@ -38,7 +38,12 @@ describe('npm start: embedded Nudge end to end', () => {
     expect(await first.exited).toBe(0)
     expect(first.output()).toContain('stopped cleanly')
     // The dev server went with it: its port is free again.
-    expect(await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`).then(() => 'open', () => 'closed')).toBe('closed')
+    expect(
+      await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`).then(
+        () => 'open',
+        () => 'closed',
+      ),
+    ).toBe('closed')
 
     const second = await startEmbedded(env)
     try {

@@ -19,26 +19,91 @@ describe('the HTML report in a browser', () => {
   it('renders every chart', async () => {
     const base = fx.nudge.url!
     const key = `rep-${Date.now().toString(36)}`
-    await admin(`${base}/api/experiments`, 'POST', { key, name: 'report', variants: [{ key: 'control', weight: 0.5 }, { key: 'fast', weight: 0.5 }], primaryMetric: { event: `Buy ${key}`, kind: 'conversion' } })
+    await admin(`${base}/api/experiments`, 'POST', {
+      key,
+      name: 'report',
+      variants: [
+        { key: 'control', weight: 0.5 },
+        { key: 'fast', weight: 0.5 },
+      ],
+      primaryMetric: { event: `Buy ${key}`, kind: 'conversion' },
+    })
     await admin(`${base}/api/experiments/${key}/start`, 'POST')
     const now = Date.now()
     const c = fx.nudge.store.client
-    const units = Array.from({ length: 400 }, (_, i) => ({ unit: `${key}-${i}`, variant: i % 2 ? 'fast' : 'control', at: now - DAY + i * 1000 }))
-    await c.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: units.map((u) => ({ experiment_key: key, unit: u.unit, variant: u.variant, first_at: u.at, context: '{}', rank: 1 })) })
+    const units = Array.from({ length: 400 }, (_, i) => ({
+      unit: `${key}-${i}`,
+      variant: i % 2 ? 'fast' : 'control',
+      at: now - DAY + i * 1000,
+    }))
+    await c.insert({
+      table: 'experiment_exposures',
+      format: 'JSONEachRow',
+      values: units.map((u) => ({ experiment_key: key, unit: u.unit, variant: u.variant, first_at: u.at, context: '{}', rank: 1 })),
+    })
     await c.insert({
       table: 'events',
       format: 'JSONEachRow',
-      values: units.filter((u, i) => i % (u.variant === 'fast' ? 3 : 5) === 0).map((u) => ({ message_id: `b-${u.unit}`, source: 't', type: 'track', event: `Buy ${key}`, user_id: u.unit, user_key: u.unit, timestamp: u.at + 60_000, received_at: u.at + 60_000, properties: '{}', traits: '{}', context: '{}' })),
+      values: units
+        .filter((u, i) => i % (u.variant === 'fast' ? 3 : 5) === 0)
+        .map((u) => ({
+          message_id: `b-${u.unit}`,
+          source: 't',
+          type: 'track',
+          event: `Buy ${key}`,
+          user_id: u.unit,
+          user_key: u.unit,
+          timestamp: u.at + 60_000,
+          received_at: u.at + 60_000,
+          properties: '{}',
+          traits: '{}',
+          context: '{}',
+        })),
     })
     await c.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: units.slice(0, 50).map((u, i) => ({ workflow_id: `w-${u.unit}`, journey_id: 'cart-abandonment', journey_version: 1, user_key: u.unit, correlation: '', phase: 'started', outcome: '', trigger_message_id: `t${i}`, trigger_event: 'Product Added', trigger_at: u.at, received_at: u.at + 20, at: u.at + 60 + i, is_test: 0 })),
+      values: units
+        .slice(0, 50)
+        .map((u, i) => ({
+          workflow_id: `w-${u.unit}`,
+          journey_id: 'cart-abandonment',
+          journey_version: 1,
+          user_key: u.unit,
+          correlation: '',
+          phase: 'started',
+          outcome: '',
+          trigger_message_id: `t${i}`,
+          trigger_event: 'Product Added',
+          trigger_at: u.at,
+          received_at: u.at + 20,
+          at: u.at + 60 + i,
+          is_test: 0,
+        })),
     })
     await c.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: units.slice(0, 40).map((u) => ({ message_id: `m-${u.unit}`, status: 'sent', at: u.at + 900_000, workflow_id: `w-${u.unit}`, journey_id: 'cart-abandonment', step_id: 'reminder', user_key: u.unit, recipient_hash: '', template: 'cart-reminder', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: u.at + 899_000, is_test: 0 })),
+      values: units
+        .slice(0, 40)
+        .map((u) => ({
+          message_id: `m-${u.unit}`,
+          status: 'sent',
+          at: u.at + 900_000,
+          workflow_id: `w-${u.unit}`,
+          journey_id: 'cart-abandonment',
+          step_id: 'reminder',
+          user_key: u.unit,
+          recipient_hash: '',
+          template: 'cart-reminder',
+          subject: 's',
+          topic: 'marketing',
+          priority: 0,
+          experiment_key: '',
+          variant: '',
+          scheduled_at: u.at + 899_000,
+          is_test: 0,
+        })),
     })
 
     const res = await fetch(`${base}/api/reports/html`, { headers: { authorization: 'Bearer admin_test_key_123' } })

@@ -45,14 +45,34 @@ describe('SIGINT during a burst of due sends', () => {
 
     const first = await startEmbedded(env)
     // A small HTML template: what is measured is the stop, not rendering under a loaded CPU.
-    const template = { id: 'drain-note', format: 'html', subject: 'due now for {{ user.id }}', body: '<p>Hello {{ user.id }}, this one was due.</p>' }
-    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(201)
-    const journey = { id: 'drain-probe', name: 'drain probe', trigger: { type: 'event', event: 'Drain Probe' }, steps: [{ id: 'send', type: 'send', template: 'drain-note' }] }
+    const template = {
+      id: 'drain-note',
+      format: 'html',
+      subject: 'due now for {{ user.id }}',
+      body: '<p>Hello {{ user.id }}, this one was due.</p>',
+    }
+    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(
+      201,
+    )
+    const journey = {
+      id: 'drain-probe',
+      name: 'drain probe',
+      trigger: { type: 'event', event: 'Drain Probe' },
+      steps: [{ id: 'send', type: 'send', template: 'drain-note' }],
+    }
     expect((await fetch(`${base}/api/journeys`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(journey) })).status).toBe(201)
     expect((await fetch(`${base}/api/journeys/drain-probe/activate`, { method: 'POST', headers: adminHeaders })).status).toBe(200)
-    const identified = await fetch(`${base}/v1/batch`, { method: 'POST', headers, body: JSON.stringify({ batch: users.map((u) => ({ type: 'identify', userId: u, traits: { email: `${u}@example.test` } })) }) })
+    const identified = await fetch(`${base}/v1/batch`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ batch: users.map((u) => ({ type: 'identify', userId: u, traits: { email: `${u}@example.test` } })) }),
+    })
     expect(identified.status).toBe(200)
-    const tracked = await fetch(`${base}/v1/batch`, { method: 'POST', headers, body: JSON.stringify({ batch: users.map((u) => ({ type: 'track', userId: u, event: 'Drain Probe' })) }) })
+    const tracked = await fetch(`${base}/v1/batch`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ batch: users.map((u) => ({ type: 'track', userId: u, event: 'Drain Probe' })) }),
+    })
     expect(tracked.status).toBe(200)
 
     // Mid-burst: some mail is out, most is due or being handed over.
@@ -64,7 +84,13 @@ describe('SIGINT during a burst of due sends', () => {
     const exitMs = Date.now() - t0
     if (code === 'still running') first.child.kill('SIGKILL')
     console.log(`SIGINT with ${atSignal}/200 delivered; exited ${String(code)} after ${exitMs} ms; ${deliveries.length} delivered by then`)
-    console.log(first.output().split('\n').filter((l) => /shutdown|routing stopped|stopped cleanly/.test(l)).join('\n'))
+    console.log(
+      first
+        .output()
+        .split('\n')
+        .filter((l) => /shutdown|routing stopped|stopped cleanly/.test(l))
+        .join('\n'),
+    )
     expect(atSignal).toBeLessThan(200)
     expect(code, first.output()).toBe(0)
     expect(exitMs).toBeLessThan(15_000)
@@ -73,12 +99,18 @@ describe('SIGINT during a burst of due sends', () => {
 
     const second = await startEmbedded(env)
     try {
-      await waitFor(async () => new Set(deliveries.map((d) => d.to)).size >= 200, 90_000, 'every due mail after the restart').catch(async (err) => {
-        const got = new Set(deliveries.map((d) => d.to))
-        const runs = await fetch(`${base}/api/journeys/drain-probe/runs?limit=500`, { headers: adminHeaders }).then((r) => r.json() as Promise<{ runs: { userKey: string; outcome: string; endedAt: string | null; workflowId: string }[] }>)
-        const missing = users.filter((u) => !got.has(`${u}@example.test`))
-        throw new Error(`${String(err)}; ${got.size} recipients got mail; missing ${missing.join(',')}; their runs ${JSON.stringify(runs.runs.filter((r) => missing.includes(r.userKey)))}\n${second.output()}`)
-      })
+      await waitFor(async () => new Set(deliveries.map((d) => d.to)).size >= 200, 90_000, 'every due mail after the restart').catch(
+        async (err) => {
+          const got = new Set(deliveries.map((d) => d.to))
+          const runs = await fetch(`${base}/api/journeys/drain-probe/runs?limit=500`, { headers: adminHeaders }).then(
+            (r) => r.json() as Promise<{ runs: { userKey: string; outcome: string; endedAt: string | null; workflowId: string }[] }>,
+          )
+          const missing = users.filter((u) => !got.has(`${u}@example.test`))
+          throw new Error(
+            `${String(err)}; ${got.size} recipients got mail; missing ${missing.join(',')}; their runs ${JSON.stringify(runs.runs.filter((r) => missing.includes(r.userKey)))}\n${second.output()}`,
+          )
+        },
+      )
       await sleep(3000) // time for a duplicate to show up, if one were coming
       const perRecipient = new Map<string, number>()
       for (const d of deliveries) perRecipient.set(d.to, (perRecipient.get(d.to) ?? 0) + 1)

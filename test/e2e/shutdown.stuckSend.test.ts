@@ -43,8 +43,15 @@ describe('Ctrl-C with a send stuck on the ESP', () => {
 
     const first = await startEmbedded(env)
     const template = { id: 'stuck-note', format: 'html', subject: 'for {{ user.id }}', body: '<p>Hello {{ user.id }}</p>' }
-    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(201)
-    const journey = { id: 'stuck-probe', name: 'stuck probe', trigger: { type: 'event', event: 'Stuck Probe' }, steps: [{ id: 'send', type: 'send', template: 'stuck-note' }] }
+    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(
+      201,
+    )
+    const journey = {
+      id: 'stuck-probe',
+      name: 'stuck probe',
+      trigger: { type: 'event', event: 'Stuck Probe' },
+      steps: [{ id: 'send', type: 'send', template: 'stuck-note' }],
+    }
     expect((await fetch(`${base}/api/journeys`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(journey) })).status).toBe(201)
     expect((await fetch(`${base}/api/journeys/stuck-probe/activate`, { method: 'POST', headers: adminHeaders })).status).toBe(200)
     const batch = [
@@ -61,10 +68,18 @@ describe('Ctrl-C with a send stuck on the ESP', () => {
     const exitMs = Date.now() - t0
     if (code === 'still running') first.child.kill('SIGKILL')
     console.log(`stuck send: exited ${String(code)} after ${exitMs} ms`)
-    console.log(first.output().split('\n').filter((l) => /shutdown \d|incomplete/.test(l)).join('\n'))
+    console.log(
+      first
+        .output()
+        .split('\n')
+        .filter((l) => /shutdown \d|incomplete/.test(l))
+        .join('\n'),
+    )
     expect(code, first.output()).toBe(1)
     expect(exitMs).toBeLessThan(15_000)
-    expect(first.output()).toMatch(/shutdown 4\/10 drain the worker \(in-flight sends finish\): failed, going on .*not drained within SHUTDOWN_GRACE/)
+    expect(first.output()).toMatch(
+      /shutdown 4\/10 drain the worker \(in-flight sends finish\): failed, going on .*not drained within SHUTDOWN_GRACE/,
+    )
     expect(first.output()).toMatch(/shutdown 10\/10 stop the Temporal dev server: done/)
     expect(esp.deliveries).toHaveLength(0)
 

@@ -42,8 +42,17 @@ describe('stored mail in a browser', () => {
   it('/messages asks for the key per tab (sessionStorage, never localStorage) and shows mail only in a sandboxed iframe', async () => {
     const { createTransport } = await import('nodemailer')
     const to = `${uid('cap')}@example.test`
-    await createTransport({ host: '127.0.0.1', port: fx.nudge.journeys.mailbox.port, secure: false, ignoreTLS: true }).sendMail({ from: 'shop@example.test', to, subject: 'hostile', html: HOSTILE })
-    await waitFor(async () => (await admin(`${fx.nudge.url}/api/messages?to=${encodeURIComponent(to)}`)).json.messages[0], 10_000, 'captured message')
+    await createTransport({ host: '127.0.0.1', port: fx.nudge.journeys.mailbox.port, secure: false, ignoreTLS: true }).sendMail({
+      from: 'shop@example.test',
+      to,
+      subject: 'hostile',
+      html: HOSTILE,
+    })
+    await waitFor(
+      async () => (await admin(`${fx.nudge.url}/api/messages?to=${encodeURIComponent(to)}`)).json.messages[0],
+      10_000,
+      'captured message',
+    )
 
     const context = await browser.newContext()
     const page = await context.newPage()

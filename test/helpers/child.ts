@@ -10,7 +10,11 @@ export async function startEmbedded(
   readyMs = 90_000,
   opts: { detached?: boolean } = {},
 ): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/embedded.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/embedded.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
@@ -18,7 +22,10 @@ export async function startEmbedded(
   const deadline = Date.now() + readyMs
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited early: ${out}`)
-    const ok = await fetch(`http://127.0.0.1:${env.PORT}/healthz`).then((r) => r.status === 200, () => false)
+    const ok = await fetch(`http://127.0.0.1:${env.PORT}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    )
     if (ok) break
     if (Date.now() > deadline) {
       child.kill('SIGKILL')

@@ -10,7 +10,12 @@ export async function setup(project: TestProject) {
   const cliPath = await ensureTemporalCli()
   // Runs are told to continue as new after 200 history events (production: thousands), so the
   // tests exercise it.
-  server = await startDevServer({ cliPath, port: await freePort(), readyTimeoutMs: 90_000, dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 } })
+  server = await startDevServer({
+    cliPath,
+    port: await freePort(),
+    readyTimeoutMs: 90_000,
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
+  })
   project.provide('temporalAddress', server.address)
 }
 

@@ -24,7 +24,13 @@ export interface TestNudge extends RunningNudge {
 }
 
 /** Starts the real thing — chdb store, Temporal client (and worker for role `all`), HTTP API on a free port. */
-export async function startTestNudge(opts: { dataDir: string; role?: Role; env?: Record<string, string>; temporalAddress?: string; webhookHttpGet?: HttpGet }): Promise<TestNudge> {
+export async function startTestNudge(opts: {
+  dataDir: string
+  role?: Role
+  env?: Record<string, string>
+  temporalAddress?: string
+  webhookHttpGet?: HttpGet
+}): Promise<TestNudge> {
   const config = loadConfig({
     DATA_DIR: opts.dataDir,
     WRITE_KEYS: `web:${WRITE_KEY},server:${SERVER_WRITE_KEY}`,
@@ -98,12 +104,19 @@ export interface NudgeFixture {
  * Starts Nudge before the file's tests and stops it after, on a temp data directory of its own.
  * `restart` proves what survives a restart: the store is closed and reopened.
  */
-export function useTestNudge(opts: { role?: Role; env?: Record<string, string> | (() => Record<string, string>); webhookHttpGet?: HttpGet } = {}): NudgeFixture {
+export function useTestNudge(
+  opts: { role?: Role; env?: Record<string, string> | (() => Record<string, string>); webhookHttpGet?: HttpGet } = {},
+): NudgeFixture {
   const data = tempDataDir()
   let current: TestNudge | undefined
   // env may be a function: settings known only once the file's own beforeAll ran (a port).
   const start = async () => {
-    current = await startTestNudge({ dataDir: data.dir, ...(opts.role ? { role: opts.role } : {}), env: typeof opts.env === 'function' ? opts.env() : opts.env, ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}) })
+    current = await startTestNudge({
+      dataDir: data.dir,
+      ...(opts.role ? { role: opts.role } : {}),
+      env: typeof opts.env === 'function' ? opts.env() : opts.env,
+      ...(opts.webhookHttpGet ? { webhookHttpGet: opts.webhookHttpGet } : {}),
+    })
   }
   beforeAll(start)
   afterAll(async () => {

@@ -27,7 +27,9 @@ export async function messagesTo(base: string, email: string): Promise<Captured[
 }
 
 export async function rawMessage(base: string, id: string): Promise<string> {
-  const res = await fetch(`${base}/api/messages/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${process.env.NUDGE_TEST_ADMIN ?? 'admin_test_key_123'}` } })
+  const res = await fetch(`${base}/api/messages/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${process.env.NUDGE_TEST_ADMIN ?? 'admin_test_key_123'}` },
+  })
   return res.text()
 }
 
@@ -44,14 +46,27 @@ export async function identify(base: string, userId: string, traits: Record<stri
   if (res.status !== 200) throw new Error(`identify failed: ${res.text}`)
 }
 
-export async function track(base: string, userId: string, event: string, properties: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<void> {
+export async function track(
+  base: string,
+  userId: string,
+  event: string,
+  properties: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const res = await post(`${base}/v1/track`, { userId, event, properties, ...extra })
   if (res.status !== 200) throw new Error(`track failed: ${res.text}`)
 }
 
 export async function runsOf(base: string, journeyId: string, user?: string) {
   const res = await admin(`${base}/api/journeys/${journeyId}/runs${user ? `?user=${encodeURIComponent(user)}` : ''}`)
-  return res.json.runs as { workflowId: string; userKey: string; correlation: string; endedAt: string | null; outcome: string; test: boolean }[]
+  return res.json.runs as {
+    workflowId: string
+    userKey: string
+    correlation: string
+    endedAt: string | null
+    outcome: string
+    test: boolean
+  }[]
 }
 
 /** The user's first run of the journey once it has ended. */

@@ -44,8 +44,14 @@ export class SchemaArbitraries {
       case 'string':
         return this.string(schema)
       case 'integer': {
-        const min = Math.max(Number.MIN_SAFE_INTEGER, schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : -1000))
-        const max = Math.min(Number.MAX_SAFE_INTEGER, schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - 1 : Math.max(min, 0) + 1000))
+        const min = Math.max(
+          Number.MIN_SAFE_INTEGER,
+          schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : -1000),
+        )
+        const max = Math.min(
+          Number.MAX_SAFE_INTEGER,
+          schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - 1 : Math.max(min, 0) + 1000),
+        )
         return min <= max ? fc.integer({ min, max }) : fc.constant(min)
       }
       case 'number': {
@@ -73,7 +79,8 @@ export class SchemaArbitraries {
   }
 
   private string(schema: JsonSchema): fc.Arbitrary<string> {
-    if (schema.format === 'date-time') return fc.date({ min: new Date('1971-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }).map((d) => d.toISOString())
+    if (schema.format === 'date-time')
+      return fc.date({ min: new Date('1971-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }).map((d) => d.toISOString())
     if (schema.format === 'email') return fc.emailAddress()
     if (schema.format === 'uri' || schema.format === 'url') return fc.webUrl()
     if (schema.pattern) {
@@ -86,7 +93,10 @@ export class SchemaArbitraries {
     }
     const minLength = schema.minLength ?? 0
     const maxLength = Math.max(minLength, Math.min(schema.maxLength ?? 20, 40))
-    return fc.oneof(fc.string({ minLength, maxLength }), fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((s) => s.length >= minLength && s.length <= maxLength))
+    return fc.oneof(
+      fc.string({ minLength, maxLength }),
+      fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((s) => s.length >= minLength && s.length <= maxLength),
+    )
   }
 
   private object(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
@@ -108,7 +118,9 @@ export class SchemaArbitraries {
 
   /** A documented-shape value with one node (anywhere, at any depth) replaced by a nasty one. */
   mutated(schema: JsonSchema | undefined): fc.Arbitrary<unknown> {
-    return fc.tuple(this.valid(schema), fc.array(fc.nat(), { maxLength: 6 }), nasty(), fc.boolean()).map(([value, walk, bad, addKey]) => replaceAt(value, walk, bad, addKey))
+    return fc
+      .tuple(this.valid(schema), fc.array(fc.nat(), { maxLength: 6 }), nasty(), fc.boolean())
+      .map(([value, walk, bad, addKey]) => replaceAt(value, walk, bad, addKey))
   }
 }
 
@@ -116,14 +128,76 @@ export class SchemaArbitraries {
 export function nasty(): fc.Arbitrary<unknown> {
   return fc.oneof(
     fc.constantFrom<unknown>(
-      null, true, false, 0, -1, -0, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, 4294967296,
-      '', ' ', '\u0000', '\ud800', 'a\udc00b', '\udbff\udbff', '😀', '👩‍👩‍👧‍👦', '\u202e', '\ufeff', '\r\n', '\t', '\\', '"', "'", '`',
-      '../../../etc/passwd', '<script>alert(1)</script>', "'; DROP TABLE events; --", '{{ 7 | times: 7 }}', '{% include "x" %}', '%00', '%ff',
-      'NaN', 'Infinity', '-Infinity', '1e309', '0x10', 'true', 'null', '[]', '{}',
-      '2024-13-45T99:99:99Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '1969-12-31T23:59:59Z', '2024-05-01', '7 days', '-1d', '1e9w',
-      [], {}, [[[]]], [null], { __proto__: null, constructor: { prototype: { polluted: 1 } } }, JSON.parse('{"__proto__":{"polluted":1}}'),
-      `${DEEP}64`, `${DEEP}65`, `${DEEP}5000`, `${DEEP}100000`,
-      `${RAW}1e309`, `${RAW}-1e309`, `${RAW}1E400`, `${RAW}-0`, `${RAW}0.${'0'.repeat(400)}1`, `${RAW}${'9'.repeat(400)}`, `${RAW}NaN`, `${RAW}Infinity`,
+      null,
+      true,
+      false,
+      0,
+      -1,
+      -0,
+      1.5,
+      1e308,
+      -1e308,
+      2 ** 53 + 1,
+      Number.MAX_SAFE_INTEGER,
+      4294967296,
+      '',
+      ' ',
+      '\u0000',
+      '\ud800',
+      'a\udc00b',
+      '\udbff\udbff',
+      '😀',
+      '👩‍👩‍👧‍👦',
+      '\u202e',
+      '\ufeff',
+      '\r\n',
+      '\t',
+      '\\',
+      '"',
+      "'",
+      '`',
+      '../../../etc/passwd',
+      '<script>alert(1)</script>',
+      "'; DROP TABLE events; --",
+      '{{ 7 | times: 7 }}',
+      '{% include "x" %}',
+      '%00',
+      '%ff',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      '1e309',
+      '0x10',
+      'true',
+      'null',
+      '[]',
+      '{}',
+      '2024-13-45T99:99:99Z',
+      '0001-01-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+      '1969-12-31T23:59:59Z',
+      '2024-05-01',
+      '7 days',
+      '-1d',
+      '1e9w',
+      [],
+      {},
+      [[[]]],
+      [null],
+      { __proto__: null, constructor: { prototype: { polluted: 1 } } },
+      JSON.parse('{"__proto__":{"polluted":1}}'),
+      `${DEEP}64`,
+      `${DEEP}65`,
+      `${DEEP}5000`,
+      `${DEEP}100000`,
+      `${RAW}1e309`,
+      `${RAW}-1e309`,
+      `${RAW}1E400`,
+      `${RAW}-0`,
+      `${RAW}0.${'0'.repeat(400)}1`,
+      `${RAW}${'9'.repeat(400)}`,
+      `${RAW}NaN`,
+      `${RAW}Infinity`,
     ),
     fc.constantFrom('x'.repeat(100_000), 'é'.repeat(40_000), '😀'.repeat(20_000), 'a'.repeat(257), 'a'.repeat(101), '\ud800'.repeat(1000)),
     fc.string({ unit: 'binary', maxLength: 30 }),
@@ -149,7 +223,8 @@ function replaceAt(value: unknown, walk: number[], bad: unknown, addKey: boolean
   }
   const obj = value as Record<string, unknown>
   const keys = Object.keys(obj)
-  if (!keys.length || (addKey && rest.length === 0)) return { ...obj, [typeof bad === 'string' && bad.length < 50 ? bad : `extra_${step}`]: bad }
+  if (!keys.length || (addKey && rest.length === 0))
+    return { ...obj, [typeof bad === 'string' && bad.length < 50 ? bad : `extra_${step}`]: bad }
   const key = keys[step % keys.length]!
   return { ...obj, [key]: replaceAt(obj[key], rest, bad, addKey) }
 }
@@ -164,6 +239,7 @@ export function toJsonText(value: unknown): string {
 /** A path or query value as a URL component, whatever it holds (encodeURIComponent throws on a lone surrogate). */
 export function pct(s: string): string {
   let out = ''
-  for (const b of Buffer.from(s, 'utf8')) out += /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`
+  for (const b of Buffer.from(s, 'utf8'))
+    out += /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`
   return out
 }

@@ -15,9 +15,33 @@ export async function seedSentMessage(nudge: TestNudge, opts: { html?: string; s
   await c.insert({
     table: 'send_ledger',
     format: 'JSONEachRow',
-    values: [{ message_id: messageId, status: 'sent', at, workflow_id: `wf-${messageId}`, journey_id: 'seeded', step_id: 'mail', user_key: userKey, recipient_hash: `h-${messageId}`, template: 'seeded', subject: 'Seeded', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: at, is_test: 0 }],
+    values: [
+      {
+        message_id: messageId,
+        status: 'sent',
+        at,
+        workflow_id: `wf-${messageId}`,
+        journey_id: 'seeded',
+        step_id: 'mail',
+        user_key: userKey,
+        recipient_hash: `h-${messageId}`,
+        template: 'seeded',
+        subject: 'Seeded',
+        topic: 'marketing',
+        priority: 0,
+        experiment_key: '',
+        variant: '',
+        scheduled_at: at,
+        is_test: 0,
+      },
+    ],
   })
-  if (opts.html !== undefined) await c.insert({ table: 'message_bodies', format: 'JSONEachRow', values: [{ message_id: messageId, user_key: userKey, html: opts.html, created_at: at }] })
+  if (opts.html !== undefined)
+    await c.insert({
+      table: 'message_bodies',
+      format: 'JSONEachRow',
+      values: [{ message_id: messageId, user_key: userKey, html: opts.html, created_at: at }],
+    })
   const key = nudge.journeys.tracking.key
   return { messageId, userKey, open: signToken(key, { k: 'o', m: messageId }), view: signToken(key, { k: 'v', m: messageId }) }
 }

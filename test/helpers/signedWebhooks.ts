@@ -25,7 +25,25 @@ export interface FakeSns {
 
 export async function startFakeSns(region = 'us-east-1'): Promise<FakeSns> {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-sns-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=sns.amazonaws.com'], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=sns.amazonaws.com',
+    ],
+    { stdio: 'ignore' },
+  )
   const key = readFileSync(join(dir, 'key.pem'), 'utf8')
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
   rmSync(dir, { recursive: true, force: true })
@@ -33,7 +51,8 @@ export async function startFakeSns(region = 'us-east-1'): Promise<FakeSns> {
   const fetched: string[] = []
   const server: Server = createServer((req, res) => {
     if (req.url === certPath) res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(cert)
-    else if (req.url?.startsWith('/?Action=ConfirmSubscription')) res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>')
+    else if (req.url?.startsWith('/?Action=ConfirmSubscription'))
+      res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>')
     else res.writeHead(404).end()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -61,7 +80,12 @@ export async function startFakeSns(region = 'us-east-1'): Promise<FakeSns> {
         SignatureVersion: version,
         Signature: '',
         SigningCertURL: certUrl,
-        ...(fields.Type !== 'Notification' ? { Token: 'tok-' + randomUUID(), SubscribeURL: `https://sns.${region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=t` } : {}),
+        ...(fields.Type !== 'Notification'
+          ? {
+              Token: 'tok-' + randomUUID(),
+              SubscribeURL: `https://sns.${region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=t`,
+            }
+          : {}),
         ...fields,
       })
     },
@@ -85,7 +109,11 @@ export function fakeSendGrid(): FakeSendGrid {
       const timestamp = String(at)
       return {
         'x-twilio-email-event-webhook-timestamp': timestamp,
-        'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), privateKey).toString('base64'),
+        'x-twilio-email-event-webhook-signature': sign(
+          'sha256',
+          Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]),
+          privateKey,
+        ).toString('base64'),
       }
     },
   }

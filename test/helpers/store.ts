@@ -5,7 +5,12 @@ export async function eventRows(client: ClickHouseClient, where = '1', params: R
   return selectRows<Record<string, any>>(client, `SELECT * FROM events WHERE ${where} ORDER BY timestamp, message_id`, params)
 }
 
-export async function countRows(client: ClickHouseClient, table: string, where = '1', params: Record<string, unknown> = {}): Promise<number> {
+export async function countRows(
+  client: ClickHouseClient,
+  table: string,
+  where = '1',
+  params: Record<string, unknown> = {},
+): Promise<number> {
   const [row] = await selectRows<{ n: number | string }>(client, `SELECT count() AS n FROM ${table} WHERE ${where}`, params)
   return Number(row?.n ?? 0)
 }

@@ -47,7 +47,11 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
   it('deep JSON in experiment payloads, flag defaults, catalog attributes, segment rules → 400 max_depth', async () => {
     const deep = deepObject(5000)
     const cases: [string, string, string][] = [
-      ['/api/experiments', `{"key":"x","variants":[{"key":"a","weight":0.5,"payload":${deep}},{"key":"b","weight":0.5}]}`, 'variants[0].payload'],
+      [
+        '/api/experiments',
+        `{"key":"x","variants":[{"key":"a","weight":0.5,"payload":${deep}},{"key":"b","weight":0.5}]}`,
+        'variants[0].payload',
+      ],
       ['/api/flags', `{"key":"f","defaultValue":${deep}}`, 'defaultValue'],
       ['/api/catalog/products', `{"products":[{"id":"p","attributes":${deep}}]}`, 'products[0].attributes'],
       ['/api/segments/validate', `{"rule":${deep}}`, 'rule'],
@@ -80,7 +84,10 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
     }
     // A well-formed pair (an emoji) is fine, and is stored.
     const messageId = uid('m')
-    expect((await post(`${fx.nudge.url}/v1/track`, `{"userId":"u","event":"E","messageId":"${messageId}","properties":{"e":"\\ud83d\\ude00"}}`)).status).toBe(200)
+    expect(
+      (await post(`${fx.nudge.url}/v1/track`, `{"userId":"u","event":"E","messageId":"${messageId}","properties":{"e":"\\ud83d\\ude00"}}`))
+        .status,
+    ).toBe(200)
     expect(await countRows(fx.nudge.store.client, 'events', 'message_id = {id:String}', { id: messageId })).toBe(1)
     // The pixel's base64 `data=` is JSON by another road: same check.
     const data = Buffer.from(`{"writeKey":"${WRITE_KEY}","userId":"u\\ud800","event":"E"}`).toString('base64')
@@ -92,14 +99,21 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
   it('charset other than utf-8 → 415 naming it (latin1, unknown, utf-16); utf-8 and us-ascii are accepted', async () => {
     for (const charset of ['latin1', 'iso-8859-1', 'klingon', 'utf-16']) {
       for (const path of ['/v1/track', '/api/segments/validate']) {
-        const res = await send(`${fx.nudge.url}${path}`, '{"userId":"u","event":"E"}', { ...adminHeaders, authorization: path.startsWith('/api') ? adminHeaders.authorization : basic(WRITE_KEY), 'content-type': `application/json; charset=${charset}` })
+        const res = await send(`${fx.nudge.url}${path}`, '{"userId":"u","event":"E"}', {
+          ...adminHeaders,
+          authorization: path.startsWith('/api') ? adminHeaders.authorization : basic(WRITE_KEY),
+          'content-type': `application/json; charset=${charset}`,
+        })
         expect(res.status, `${path} ${charset}`).toBe(415)
         expect(res.json.error.code).toBe('unsupported_charset')
         expect(res.json.error.message).toContain(charset)
       }
     }
     for (const charset of ['UTF-8', 'utf8', '"utf-8"', 'us-ascii'])
-      expect((await post(`${fx.nudge.url}/v1/track`, '{"userId":"u","event":"E"}', { 'content-type': `application/json; charset=${charset}` })).status).toBe(200)
+      expect(
+        (await post(`${fx.nudge.url}/v1/track`, '{"userId":"u","event":"E"}', { 'content-type': `application/json; charset=${charset}` }))
+          .status,
+      ).toBe(200)
   })
 
   it('invalid UTF-8 bytes → 400 utf8; a malformed content-type is no 5xx', async () => {
@@ -114,9 +128,18 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
   it('a corrupt gzip, deflate or brotli body → 400 naming the encoding; a valid brotli body is accepted', async () => {
     const good = gzipSync(Buffer.from('{"userId":"u","event":"E"}'))
     const corrupt = Buffer.concat([good.subarray(0, 12), Buffer.from('garbage garbage garbage')])
-    for (const [encoding, body] of [['gzip', corrupt], ['deflate', Buffer.from('not deflate at all')], ['br', Buffer.from('not brotli at all, really')]] as const) {
+    for (const [encoding, body] of [
+      ['gzip', corrupt],
+      ['deflate', Buffer.from('not deflate at all')],
+      ['br', Buffer.from('not brotli at all, really')],
+    ] as const) {
       for (const path of ['/v1/track', '/api/segments/validate', '/webhooks/email/nudge']) {
-        const headers = { ...adminHeaders, ...(path.startsWith('/v1') ? { authorization: basic(WRITE_KEY) } : {}), 'x-nudge-webhook-key': WEBHOOK_KEY, 'content-encoding': encoding }
+        const headers = {
+          ...adminHeaders,
+          ...(path.startsWith('/v1') ? { authorization: basic(WRITE_KEY) } : {}),
+          'x-nudge-webhook-key': WEBHOOK_KEY,
+          'content-encoding': encoding,
+        }
         const res = await send(`${fx.nudge.url}${path}`, body, headers)
         expect(res.status, `${path} ${encoding}`).toBe(400)
         expect(res.json.error.issues[0]).toMatchObject({ path: '(body)', rule: 'content_encoding' })
@@ -132,7 +155,10 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
 
   it('10 MB to the webhook and to POST /u/:token → 413, not 500 (and a gzip bomb under the wire limit too)', async () => {
     const big = Buffer.alloc(10 * 1024 * 1024, 'a')
-    const hook = await send(`${fx.nudge.url}/webhooks/email/nudge`, big, { 'content-type': 'application/json', 'x-nudge-webhook-key': WEBHOOK_KEY })
+    const hook = await send(`${fx.nudge.url}/webhooks/email/nudge`, big, {
+      'content-type': 'application/json',
+      'x-nudge-webhook-key': WEBHOOK_KEY,
+    })
     expect(hook.status).toBe(413)
     expect(hook.json.error.issues[0]).toMatchObject({ path: '(body)', rule: 'max_bytes' })
     const token = signToken(fx.nudge.journeys.tracking.key, { k: 'u', m: 'm1', t: 'marketing', uk: 'uk1' })
@@ -142,7 +168,9 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
     const res = await post(`${fx.nudge.url}/v1/track`, bomb, { 'content-encoding': 'gzip' })
     expect(res.status).toBe(413)
     // The one-click body still works through the same layer.
-    const ok = await send(`${fx.nudge.url}/u/${token}`, 'List-Unsubscribe=One-Click', { 'content-type': 'application/x-www-form-urlencoded' })
+    const ok = await send(`${fx.nudge.url}/u/${token}`, 'List-Unsubscribe=One-Click', {
+      'content-type': 'application/x-www-form-urlencoded',
+    })
     expect(ok.status).toBe(200)
   })
 
@@ -153,7 +181,11 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
       ['{"notificationType":"Bounce","mail":{"messageId":"\\ud800"}}', { path: 'Message.mail.messageId', rule: 'unicode' }],
     ]
     for (const [message, issue] of cases) {
-      const res = await send(`${fx.nudge.url}/webhooks/email/ses`, JSON.stringify(sns.message({ Type: 'Notification', Message: message })), { 'content-type': 'text/plain', 'x-nudge-webhook-key': WEBHOOK_KEY })
+      const res = await send(
+        `${fx.nudge.url}/webhooks/email/ses`,
+        JSON.stringify(sns.message({ Type: 'Notification', Message: message })),
+        { 'content-type': 'text/plain', 'x-nudge-webhook-key': WEBHOOK_KEY },
+      )
       expect(res.status, message.slice(0, 40)).toBe(400)
       expect(res.json.error.issues[0]).toMatchObject(issue)
     }
@@ -185,7 +217,10 @@ describe('one body layer: every route refuses bad bodies with a 4xx naming the p
     expect(ok.status).toBe(200)
     // A fractional window (found by the fuzzer: bound as Int64 milliseconds, it was a 500).
     for (const windowDays of ['1.5', '1e-100'])
-      expect((await send(`${fx.nudge.url}/api/reports/holdout?windowDays=${windowDays}`, undefined as never, adminHeaders, 'GET')).status, windowDays).toBe(200)
+      expect(
+        (await send(`${fx.nudge.url}/api/reports/holdout?windowDays=${windowDays}`, undefined as never, adminHeaders, 'GET')).status,
+        windowDays,
+      ).toBe(200)
     const pixel = await fetch(`${fx.nudge.url}/v1/pixel/track?writeKey=${WRITE_KEY}&userId=a&userId=b&event=E`)
     expect(pixel.status).toBe(400)
     expect(((await pixel.json()) as any).error.issues[0]).toMatchObject({ path: 'userId', rule: 'type' })

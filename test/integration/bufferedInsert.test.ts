@@ -18,7 +18,12 @@ describe('buffered inserts: a row the store refuses', () => {
   it('is dropped and counted alone; the rest of its batch is stored; the next flush does not retry it', async () => {
     const experiment = uid('poison')
     const logged: string[] = []
-    const buffer = new BufferedInsert<Record<string, unknown>>(fx.nudge.store.client, 'experiment_exposures', { lingerMs: 60_000, maxRows: 1_000, maxPending: 10_000, log: (m) => logged.push(m) })
+    const buffer = new BufferedInsert<Record<string, unknown>>(fx.nudge.store.client, 'experiment_exposures', {
+      lingerMs: 60_000,
+      maxRows: 1_000,
+      maxPending: 10_000,
+      log: (m) => logged.push(m),
+    })
     const row = (unit: string) => ({ experiment_key: experiment, unit, variant: 'a', first_at: Date.now(), context: '{}', rank: 1 })
     for (let i = 0; i < 5; i++) buffer.add(row(`u${i}`))
     // A lone surrogate: the engine refuses it on every attempt (CANNOT_PARSE_ESCAPE_SEQUENCE).
@@ -37,7 +42,10 @@ describe('buffered inserts: a row the store refuses', () => {
     // Prometheus sees the drop (counted once however often it is scraped).
     const registry = new Registry()
     addRefusedRowsMetric(registry, { experiment_exposures: () => buffer.refused })
-    const scrape = async () => (await registry.getSingleMetric('nudge_store_rows_refused_total')!.get()).values.find((v) => v.labels.table === 'experiment_exposures')?.value
+    const scrape = async () =>
+      (await registry.getSingleMetric('nudge_store_rows_refused_total')!.get()).values.find(
+        (v) => v.labels.table === 'experiment_exposures',
+      )?.value
     expect(await scrape()).toBe(1)
     expect(await scrape()).toBe(1)
   })
@@ -49,7 +57,17 @@ describe('group inserts: a row the store refuses', () => {
   it('fails only the caller that added it, with a permanent ValidationError; the callers grouped with it are stored', async () => {
     const workflowId = uid('group')
     const group = new GroupInsert<Record<string, unknown>>(fx.nudge.store.client, 'journey_steps')
-    const step = (stepId: string) => ({ workflow_id: workflowId, journey_id: 'j', journey_version: 1, user_key: 'u', step_id: stepId, step_type: 'send', outcome: 'sent', at: Date.now(), test: 0 })
+    const step = (stepId: string) => ({
+      workflow_id: workflowId,
+      journey_id: 'j',
+      journey_version: 1,
+      user_key: 'u',
+      step_id: stepId,
+      step_type: 'send',
+      outcome: 'sent',
+      at: Date.now(),
+      test: 0,
+    })
     // Added in one tick: one group commit. The lone surrogate is refused by the engine on every attempt.
     const results = await Promise.allSettled([group.add(step('a')), group.add(step('bad\ud800')), group.add(step('b'), step('c'))])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])

@@ -14,10 +14,12 @@ describe('consent per user and topic, as a timeline; tracking consent limits wha
 
   it('set via the API: every change is a timeline row, repetitions are not', async () => {
     const user = uid('u')
-    expect((await admin(`${fx.nudge.url}/api/consent`, 'POST', { userId: user, topics: { marketing: false } })).json.consent).toMatchObject({
-      marketing: false,
-      tracking: true,
-    })
+    expect((await admin(`${fx.nudge.url}/api/consent`, 'POST', { userId: user, topics: { marketing: false } })).json.consent).toMatchObject(
+      {
+        marketing: false,
+        tracking: true,
+      },
+    )
     await admin(`${fx.nudge.url}/api/consent`, 'POST', { userId: user, topics: { marketing: false } })
     await admin(`${fx.nudge.url}/api/consent`, 'POST', { userId: user, topics: { marketing: true } })
     expect((await timeline(user)).map((r) => [r.topic, Number(r.granted), r.source])).toEqual([

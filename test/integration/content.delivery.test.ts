@@ -41,7 +41,18 @@ afterAll(async () => {
 })
 
 describe('content and engagement tracking', () => {
-  const fx = useTestNudge({ role: 'all', env: () => ({ CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, WEBHOOK_KEY }), webhookHttpGet: (url) => sns.httpGet(url) })
+  const fx = useTestNudge({
+    role: 'all',
+    env: () => ({
+      CONFIG_POLL_MS: '100',
+      FREQUENCY_CAP: '',
+      QUIET_HOURS: '',
+      LOG_LEVEL: 'warn',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      WEBHOOK_KEY,
+    }),
+    webhookHttpGet: (url) => sns.httpGet(url),
+  })
   const base = () => fx.nudge.url!
 
   async function shopper() {
@@ -54,9 +65,22 @@ describe('content and engagement tracking', () => {
 
   it('a journey email: MJML rendered to HTML and text parts, personalized and escaped, RFC 8058 headers, tracked links and pixel', async () => {
     const id = uid('cj')
-    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }] })
+    await activeJourney(base(), {
+      id,
+      name: id,
+      trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] },
+      steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }],
+    })
     const { userId, email } = await shopper()
-    await track(base(), userId, 'Product Added', { lane: id, product_id: 'p-9', name: 'Trail Runner', price: 89.5, image_url: 'https://cdn.example/p-9.jpg', url: 'https://shop.example/p-9', cart_url: 'https://shop.example/cart?id=1&x=2' })
+    await track(base(), userId, 'Product Added', {
+      lane: id,
+      product_id: 'p-9',
+      name: 'Trail Runner',
+      price: 89.5,
+      image_url: 'https://cdn.example/p-9.jpg',
+      url: 'https://shop.example/p-9',
+      cart_url: 'https://shop.example/cart?id=1&x=2',
+    })
     const mail = await simpleParser((await inbox(email)).raw)
 
     expect(mail.subject).toBe('Ada <Lovelace>, your cart is waiting')
@@ -80,13 +104,21 @@ describe('content and engagement tracking', () => {
     const tracked = links.filter((l) => l.includes('/t/c/'))
     expect(tracked.length).toBeGreaterThan(0)
     expect(links.filter((l) => /^https:\/\/shop\.example/.test(l))).toEqual([]) // none left untracked
-    const targets = await Promise.all(tracked.map(async (l) => (await fetch(l, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' } })).headers.get('location')))
+    const targets = await Promise.all(
+      tracked.map(async (l) =>
+        (await fetch(l, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' } })).headers.get('location'),
+      ),
+    )
     expect(targets).toContain('https://shop.example/cart?id=1&x=2')
     expect(targets).toContain('https://shop.example/p-9')
     // Tampered: another URL in the payload, or a cut-off token → 404, never a redirect.
     const token = tracked[0]!.split('/t/c/')[1]!
     const [payload, mac] = token.split('.')
-    const forged = `${Buffer.from(Buffer.from(payload!, 'base64url').toString().replace(/https:\/\/[^"]+/, 'https://evil.example/')).toString('base64url')}.${mac}`
+    const forged = `${Buffer.from(
+      Buffer.from(payload!, 'base64url')
+        .toString()
+        .replace(/https:\/\/[^"]+/, 'https://evil.example/'),
+    ).toString('base64url')}.${mac}`
     for (const t of [forged, token.slice(0, -3), 'nonsense']) {
       const res = await fetch(`${base()}/t/c/${t}`, { redirect: 'manual' })
       expect(res.status).toBe(404)
@@ -98,14 +130,22 @@ describe('content and engagement tracking', () => {
 
     const messageId = String(mail.headers.get('x-nudge-message-id'))
     const outcomes = await waitFor(async () => {
-      const rows = await selectRows<{ event: string; journey_id: string; step_id: string; url: string }>(fx.nudge.store.client, 'SELECT event, journey_id, step_id, url FROM message_events WHERE message_id = {m:String}', { m: messageId })
+      const rows = await selectRows<{ event: string; journey_id: string; step_id: string; url: string }>(
+        fx.nudge.store.client,
+        'SELECT event, journey_id, step_id, url FROM message_events WHERE message_id = {m:String}',
+        { m: messageId },
+      )
       return rows.some((r) => r.event === 'open') && rows.filter((r) => r.event === 'click').length >= 2 && rows
     })
     expect(outcomes.every((r) => r.journey_id === id && r.step_id === 'mail')).toBe(true)
     expect(outcomes.map((r) => r.event)).toContain('delivered')
     // The discount code in the mail is recorded for this message.
     const code = /SAVE-[0-9A-F]{8}/.exec(html)![0]
-    const [row] = await selectRows<{ message_id: string }>(fx.nudge.store.client, 'SELECT message_id FROM discount_codes WHERE code = {c:String}', { c: code })
+    const [row] = await selectRows<{ message_id: string }>(
+      fx.nudge.store.client,
+      'SELECT message_id FROM discount_codes WHERE code = {c:String}',
+      { c: code },
+    )
     expect(row?.message_id).toBe(messageId)
     // The send's latency is in /metrics (from its trigger being received, by journey).
     const metrics = await (await fetch(`${base()}/metrics`)).text()
@@ -117,9 +157,20 @@ describe('content and engagement tracking', () => {
 
   it('machine opens and scanner clicks are recorded and flagged, not dropped', async () => {
     const id = uid('mj')
-    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'browse-offer' }] })
+    await activeJourney(base(), {
+      id,
+      name: id,
+      trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] },
+      steps: [{ id: 'mail', type: 'send', template: 'browse-offer' }],
+    })
     const { userId, email } = await shopper()
-    await track(base(), userId, 'Product Viewed', { lane: id, product_id: 'p-1', name: 'Boot', price: 120, url: 'https://shop.example/p-1' })
+    await track(base(), userId, 'Product Viewed', {
+      lane: id,
+      product_id: 'p-1',
+      name: 'Boot',
+      price: 120,
+      url: 'https://shop.example/p-1',
+    })
     const mail = await simpleParser((await inbox(email)).raw)
     const html = String(mail.html)
     const link = /href="([^"]+\/t\/c\/[^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&')
@@ -128,7 +179,11 @@ describe('content and engagement tracking', () => {
     await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0' } }) // Apple Mail Privacy Protection's bare agent
     const messageId = String(mail.headers.get('x-nudge-message-id'))
     const rows = await waitFor(async () => {
-      const r = await selectRows<{ event: string; machine: number; machine_reason: string }>(fx.nudge.store.client, "SELECT event, machine, machine_reason FROM message_events WHERE message_id = {m:String} AND event IN ('open', 'click')", { m: messageId })
+      const r = await selectRows<{ event: string; machine: number; machine_reason: string }>(
+        fx.nudge.store.client,
+        "SELECT event, machine, machine_reason FROM message_events WHERE message_id = {m:String} AND event IN ('open', 'click')",
+        { m: messageId },
+      )
       return r.length >= 2 && r
     })
     expect(rows.find((r) => r.event === 'click')).toMatchObject({ machine: 1, machine_reason: 'head_request' })
@@ -141,7 +196,11 @@ describe('content and engagement tracking', () => {
       id,
       name: id,
       trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] },
-      steps: [{ id: 'first', type: 'send', template: 'cart-reminder' }, { id: 'wait', type: 'delay', duration: '3s' }, { id: 'second', type: 'send', template: 'cart-reminder' }],
+      steps: [
+        { id: 'first', type: 'send', template: 'cart-reminder' },
+        { id: 'wait', type: 'delay', duration: '3s' },
+        { id: 'second', type: 'send', template: 'cart-reminder' },
+      ],
     })
     const { userId, email } = await shopper()
     await track(base(), userId, 'Product Added', { lane: id, product_id: 'p-2', name: 'Sock', price: 5 })
@@ -152,42 +211,88 @@ describe('content and engagement tracking', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<form')
     expect((await admin(`${base()}/api/consent/${userId}`)).json.consent.marketing).toBe(true)
-    const res = await fetch(unsubUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })
+    const res = await fetch(unsubUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    })
     expect(res.status).toBe(200)
     expect((await admin(`${base()}/api/consent/${userId}`)).json.consent.marketing).toBe(false)
     const run = await endedRun(base(), id, userId, 20_000)
     expect(run.outcome).toMatch(/opt_out|consent/)
     expect(received.filter((m) => m.to === email)).toHaveLength(1)
     const messageId = String(mail.headers.get('x-nudge-message-id'))
-    const [row] = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM message_events WHERE message_id = {m:String} AND event = 'unsubscribe'", { m: messageId })
+    const [row] = await selectRows<{ n: string }>(
+      fx.nudge.store.client,
+      "SELECT count() AS n FROM message_events WHERE message_id = {m:String} AND event = 'unsubscribe'",
+      { m: messageId },
+    )
     expect(Number(row!.n)).toBe(1)
   }, 60_000)
 
   it('bounce and complaint webhooks: outcomes on the message, a hard bounce suppresses the address, soft bounces count, bad payloads are 400s naming the field', async () => {
     const id = uid('bj')
-    await activeJourney(base(), { id, name: id, trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] }, steps: [{ id: 'mail', type: 'send', template: 'browse-social-proof' }] })
+    await activeJourney(base(), {
+      id,
+      name: id,
+      trigger: { type: 'event', event: 'Product Viewed', where: [{ path: 'lane', op: 'eq', value: id }] },
+      steps: [{ id: 'mail', type: 'send', template: 'browse-social-proof' }],
+    })
     const hook = (provider: string, body: unknown, key = WEBHOOK_KEY) =>
-      fetch(`${base()}/webhooks/email/${provider}`, { method: 'POST', headers: { 'content-type': provider === 'ses' ? 'text/plain' : 'application/json', 'x-nudge-webhook-key': key }, body: JSON.stringify(body) })
+      fetch(`${base()}/webhooks/email/${provider}`, {
+        method: 'POST',
+        headers: { 'content-type': provider === 'ses' ? 'text/plain' : 'application/json', 'x-nudge-webhook-key': key },
+        body: JSON.stringify(body),
+      })
 
     // SES (through SNS) hard-bounces the first shopper's message: its outcome, then suppression.
     const a = await shopper()
     await track(base(), a.userId, 'Product Viewed', { lane: id, product_id: 'p-1', name: 'Boot' })
     const mailA = await simpleParser((await inbox(a.email)).raw)
     const idA = String(mailA.headers.get('x-nudge-message-id'))
-    const ses = sns.message({ Type: 'Notification', Message: JSON.stringify({ notificationType: 'Bounce', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), source: 'shop@example.com', destination: [a.email], headers: [{ name: 'Message-ID', value: `<${idA}@nudge.local>` }] }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: new Date().toISOString(), bouncedRecipients: [{ emailAddress: a.email }] } }) })
+    const ses = sns.message({
+      Type: 'Notification',
+      Message: JSON.stringify({
+        notificationType: 'Bounce',
+        mail: {
+          messageId: 'ses-1',
+          timestamp: new Date().toISOString(),
+          source: 'shop@example.com',
+          destination: [a.email],
+          headers: [{ name: 'Message-ID', value: `<${idA}@nudge.local>` }],
+        },
+        bounce: {
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          timestamp: new Date().toISOString(),
+          bouncedRecipients: [{ emailAddress: a.email }],
+        },
+      }),
+    })
     const res = await hook('ses', ses)
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ received: 1, matched: 1, suppressed: 1 })
-    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(a.email)}`)).json).toMatchObject({ suppressed: true, reason: 'hard_bounce' })
+    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(a.email)}`)).json).toMatchObject({
+      suppressed: true,
+      reason: 'hard_bounce',
+    })
     const [bounce] = await waitFor(async () => {
-      const r = await selectRows<{ bounce_type: string; provider: string; journey_id: string }>(fx.nudge.store.client, "SELECT bounce_type, provider, journey_id FROM message_events WHERE message_id = {m:String} AND event = 'bounce'", { m: idA })
+      const r = await selectRows<{ bounce_type: string; provider: string; journey_id: string }>(
+        fx.nudge.store.client,
+        "SELECT bounce_type, provider, journey_id FROM message_events WHERE message_id = {m:String} AND event = 'bounce'",
+        { m: idA },
+      )
       return r.length > 0 && r
     })
     expect(bounce).toMatchObject({ bounce_type: 'hard', provider: 'ses', journey_id: id })
     // The next trigger for that address is skipped as suppressed: no second email.
     await track(base(), a.userId, 'Product Viewed', { lane: id, product_id: 'p-2', name: 'Hat' }, { messageId: uid('again') })
     await waitFor(async () => {
-      const rows = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'", { j: id, u: a.userId })
+      const rows = await selectRows<{ reason: string }>(
+        fx.nudge.store.client,
+        "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'",
+        { j: id, u: a.userId },
+      )
       return rows.some((r) => r.reason === 'suppressed')
     })
     expect(received.filter((m) => m.to === a.email)).toHaveLength(1)
@@ -196,7 +301,9 @@ describe('content and engagement tracking', () => {
     const b = await shopper()
     await track(base(), b.userId, 'Product Viewed', { lane: id, product_id: 'p-3', name: 'Cap' })
     await inbox(b.email)
-    const sg = await hook('sendgrid', [{ email: b.email, timestamp: Math.floor(Date.now() / 1000), event: 'spamreport', sg_message_id: 'sg-1' }])
+    const sg = await hook('sendgrid', [
+      { email: b.email, timestamp: Math.floor(Date.now() / 1000), event: 'spamreport', sg_message_id: 'sg-1' },
+    ])
     expect(await sg.json()).toMatchObject({ received: 1, matched: 1, suppressed: 1 })
     const c = await shopper()
     const soft = await hook('nudge', { events: [{ type: 'bounce', bounceType: 'soft', email: c.email }] })
@@ -207,14 +314,23 @@ describe('content and engagement tracking', () => {
     const d = await shopper()
     await track(base(), d.userId, 'Product Viewed', { lane: id, product_id: 'p-4', name: 'Bag' })
     const idD = String((await simpleParser((await inbox(d.email)).raw)).headers.get('x-nudge-message-id'))
-    for (let i = 0; i < 3; i++) expect((await hook('nudge', { events: [{ type: 'bounce', bounceType: 'soft', messageId: idD }] })).status).toBe(200)
+    for (let i = 0; i < 3; i++)
+      expect((await hook('nudge', { events: [{ type: 'bounce', bounceType: 'soft', messageId: idD }] })).status).toBe(200)
     await waitFor(async () => {
-      const r = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'", { u: d.userId })
+      const r = await selectRows<{ n: string }>(
+        fx.nudge.store.client,
+        "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'",
+        { u: d.userId },
+      )
       return Number(r[0]!.n) >= 3
     })
     await track(base(), d.userId, 'Product Viewed', { lane: id, product_id: 'p-5', name: 'Belt' }, { messageId: uid('again') })
     await waitFor(async () => {
-      const rows = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'", { j: id, u: d.userId })
+      const rows = await selectRows<{ reason: string }>(
+        fx.nudge.store.client,
+        "SELECT reason FROM journey_steps WHERE journey_id = {j:String} AND user_key = {u:String} AND outcome = 'skipped'",
+        { j: id, u: d.userId },
+      )
       return rows.some((r) => r.reason === 'suppressed')
     })
     expect(received.filter((m) => m.to === d.email)).toHaveLength(1)
@@ -223,13 +339,19 @@ describe('content and engagement tracking', () => {
     const e = await shopper()
     await track(base(), e.userId, 'Product Viewed', { lane: id, product_id: 'p-6', name: 'Scarf' })
     const idE = String((await simpleParser((await inbox(e.email)).raw)).headers.get('x-nudge-message-id'))
-    const report = { events: [{ type: 'bounce', bounceType: 'soft', messageId: idE, timestamp: new Date(Date.now() - 1000).toISOString() }] }
+    const report = {
+      events: [{ type: 'bounce', bounceType: 'soft', messageId: idE, timestamp: new Date(Date.now() - 1000).toISOString() }],
+    }
     for (let i = 0; i < 3; i++) expect((await hook('nudge', report)).status).toBe(200)
     // A different report (another time) is another bounce.
     expect((await hook('nudge', { events: [{ ...report.events[0]!, timestamp: new Date().toISOString() }] })).status).toBe(200)
     await fx.nudge.journeys.outcomes.settled()
     await fx.nudge.writer.drain()
-    const bouncesOfE = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'", { u: e.userId })
+    const bouncesOfE = await selectRows<{ n: string }>(
+      fx.nudge.store.client,
+      "SELECT count() AS n FROM events WHERE user_key = {u:String} AND event = 'Email Bounced'",
+      { u: e.userId },
+    )
     expect(Number(bouncesOfE[0]!.n)).toBe(2)
 
     // Bad input: a missing field is named; a wrong key is refused; an unknown provider is a 404.
@@ -238,6 +360,14 @@ describe('content and engagement tracking', () => {
     expect(JSON.stringify(await bad.json())).toContain('events[0].email')
     expect((await hook('nudge', { events: [{ type: 'bounce', email: c.email }] }, 'wrong-key')).status).toBe(401)
     expect((await hook('mailgun', {})).status).toBe(404)
-    expect((await fetch(`${base()}/webhooks/email/nudge`, { method: 'POST', headers: { 'x-nudge-webhook-key': WEBHOOK_KEY }, body: '{not json' })).status).toBe(400)
+    expect(
+      (
+        await fetch(`${base()}/webhooks/email/nudge`, {
+          method: 'POST',
+          headers: { 'x-nudge-webhook-key': WEBHOOK_KEY },
+          body: '{not json',
+        })
+      ).status,
+    ).toBe(400)
   }, 60_000)
 })

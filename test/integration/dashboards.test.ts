@@ -12,7 +12,15 @@ import { type AlertSqlCheck, SRM_MIN_UNITS } from '../../dashboards/alerts.js'
 import { buildAll } from '../../dashboards/build.js'
 import { DASHBOARD_TABLES, exportTables, importCommands } from '../../dashboards/exportStore.js'
 import { CLICKHOUSE, EXPRESSION, PROMETHEUS } from '../../dashboards/datasources.js'
-import { ALL, type MacroContext, type VariableValue, expandBackendMacros, expandQuery, interpolateVariables, referencedVariables } from '../../dashboards/macros.js'
+import {
+  ALL,
+  type MacroContext,
+  type VariableValue,
+  expandBackendMacros,
+  expandQuery,
+  interpolateVariables,
+  referencedVariables,
+} from '../../dashboards/macros.js'
 import type { SqlCheck } from '../../dashboards/panels.js'
 import type { Deliverer } from '../../delivery/deliver.js'
 import type { TriggerRouter } from '../../journeys/triggerRouter.js'
@@ -35,7 +43,13 @@ const SLO = 300
 
 const build = buildAll({
   sloSeconds: SLO,
-  provisioning: { clickhouseUrl: 'https://ch.example.com:8443', clickhouseUser: 'grafana', clickhouseDatabase: 'nudge', prometheusUrl: 'http://prometheus:9090', dashboardsPath: '/var/lib/grafana/dashboards/nudge' },
+  provisioning: {
+    clickhouseUrl: 'https://ch.example.com:8443',
+    clickhouseUser: 'grafana',
+    clickhouseDatabase: 'nudge',
+    prometheusUrl: 'http://prometheus:9090',
+    dashboardsPath: '/var/lib/grafana/dashboards/nudge',
+  },
 })
 const panelSql = build.dashboards.flatMap((d) => d.board.sql)
 const alertSql = build.alerts.sql
@@ -74,16 +88,48 @@ const rows: Record<string, Record<string, unknown>[]> = {
   false_triggers: [],
 }
 
-for (const id of JOURNEYS) rows.journeys!.push({ id, definition: JSON.stringify({ id }), status: 'active', version: 1, updated_at: FROM - DAY, deleted: 0 })
+for (const id of JOURNEYS)
+  rows.journeys!.push({ id, definition: JSON.stringify({ id }), status: 'active', version: 1, updated_at: FROM - DAY, deleted: 0 })
 
-const run = (o: { i: number; journey: string; user: string; triggerAt: number; receivedAt: number; startedAt: number; endedAt?: number; outcome?: string; test?: boolean }) => {
-  const base = { workflow_id: `${o.journey}:${o.user}:${o.i}`, journey_id: o.journey, journey_version: 1, user_key: o.user, correlation: '', trigger_message_id: `trigger-${o.i}`, trigger_event: 'Product Added', trigger_at: o.triggerAt, received_at: o.receivedAt, is_test: o.test ? 1 : 0 }
+const run = (o: {
+  i: number
+  journey: string
+  user: string
+  triggerAt: number
+  receivedAt: number
+  startedAt: number
+  endedAt?: number
+  outcome?: string
+  test?: boolean
+}) => {
+  const base = {
+    workflow_id: `${o.journey}:${o.user}:${o.i}`,
+    journey_id: o.journey,
+    journey_version: 1,
+    user_key: o.user,
+    correlation: '',
+    trigger_message_id: `trigger-${o.i}`,
+    trigger_event: 'Product Added',
+    trigger_at: o.triggerAt,
+    received_at: o.receivedAt,
+    is_test: o.test ? 1 : 0,
+  }
   rows.journey_runs!.push({ ...base, phase: 'started', outcome: '', at: o.startedAt })
   if (o.endedAt) rows.journey_runs!.push({ ...base, phase: 'ended', outcome: o.outcome ?? 'completed', at: o.endedAt })
   return base
 }
 
-const sentMessages: { id: string; journey: string; step: string; user: string; at: number; experiment: string; variant: string; test: boolean; i: number }[] = []
+const sentMessages: {
+  id: string
+  journey: string
+  step: string
+  user: string
+  at: number
+  experiment: string
+  variant: string
+  test: boolean
+  i: number
+}[] = []
 for (let i = 0; i < 240; i++) {
   const journey = JOURNEYS[i % 3]!
   const test = i % 25 === 0
@@ -91,35 +137,128 @@ for (let i = 0; i < 240; i++) {
   const triggerAt = FROM + Math.floor(r() * (7 * DAY - 4 * HOUR))
   const receivedAt = triggerAt + 100 + Math.floor(r() * 5000)
   const startedAt = receivedAt + (i % 40 === 7 ? 400_000 : 50 + Math.floor(r() * 2000))
-  const base = run({ i, journey, user, triggerAt, receivedAt, startedAt, endedAt: startedAt + Math.floor(r() * 2 * HOUR), outcome: OUTCOMES[i % OUTCOMES.length], test })
+  const base = run({
+    i,
+    journey,
+    user,
+    triggerAt,
+    receivedAt,
+    startedAt,
+    endedAt: startedAt + Math.floor(r() * 2 * HOUR),
+    outcome: OUTCOMES[i % OUTCOMES.length],
+    test,
+  })
   // A retried activity records the start twice: counted once.
   if (i % 50 === 1) rows.journey_runs!.push({ ...rows.journey_runs!.at(-2)! })
   const exp = EXPERIMENT_OF[journey]
   const variant = exp ? exp.variants[i % exp.variants.length]! : ''
-  const step = { workflow_id: base.workflow_id, journey_id: journey, journey_version: 1, user_key: user, experiment_key: exp?.key ?? '', variant, flags: '{}', is_test: test ? 1 : 0 }
+  const step = {
+    workflow_id: base.workflow_id,
+    journey_id: journey,
+    journey_version: 1,
+    user_key: user,
+    experiment_key: exp?.key ?? '',
+    variant,
+    flags: '{}',
+    is_test: test ? 1 : 0,
+  }
   const scheduledAt = startedAt + Math.floor(r() * HOUR)
-  rows.journey_steps!.push({ ...step, step_id: 'wait', step_type: 'delay', outcome: 'waited', reason: '', scheduled_at: scheduledAt, at: scheduledAt + 5, message_id: '' })
+  rows.journey_steps!.push({
+    ...step,
+    step_id: 'wait',
+    step_type: 'delay',
+    outcome: 'waited',
+    reason: '',
+    scheduled_at: scheduledAt,
+    at: scheduledAt + 5,
+    message_id: '',
+  })
   const messageId = `msg-${i}`
   if (i % 4 === 3) {
-    rows.journey_steps!.push({ ...step, step_id: 'email', step_type: 'send', outcome: 'skipped', reason: SKIP_REASONS[i % SKIP_REASONS.length], scheduled_at: scheduledAt, at: scheduledAt + 30, message_id: messageId })
+    rows.journey_steps!.push({
+      ...step,
+      step_id: 'email',
+      step_type: 'send',
+      outcome: 'skipped',
+      reason: SKIP_REASONS[i % SKIP_REASONS.length],
+      scheduled_at: scheduledAt,
+      at: scheduledAt + 30,
+      message_id: messageId,
+    })
     continue
   }
   const sentAt = scheduledAt + 200 + Math.floor(r() * 3000)
-  rows.journey_steps!.push({ ...step, step_id: 'email', step_type: 'send', outcome: 'sent', reason: '', scheduled_at: scheduledAt, at: sentAt, message_id: messageId })
-  const ledger = { message_id: messageId, workflow_id: base.workflow_id, journey_id: journey, step_id: 'email', user_key: user, recipient_hash: `h${i}`, template: 'reminder', subject: 'Still thinking?', topic: 'marketing', priority: 1, experiment_key: exp?.key ?? '', variant, scheduled_at: scheduledAt, is_test: test ? 1 : 0 }
+  rows.journey_steps!.push({
+    ...step,
+    step_id: 'email',
+    step_type: 'send',
+    outcome: 'sent',
+    reason: '',
+    scheduled_at: scheduledAt,
+    at: sentAt,
+    message_id: messageId,
+  })
+  const ledger = {
+    message_id: messageId,
+    workflow_id: base.workflow_id,
+    journey_id: journey,
+    step_id: 'email',
+    user_key: user,
+    recipient_hash: `h${i}`,
+    template: 'reminder',
+    subject: 'Still thinking?',
+    topic: 'marketing',
+    priority: 1,
+    experiment_key: exp?.key ?? '',
+    variant,
+    scheduled_at: scheduledAt,
+    is_test: test ? 1 : 0,
+  }
   rows.send_ledger!.push({ ...ledger, status: 'sending', at: sentAt - 100 }, { ...ledger, status: 'sent', at: sentAt })
   sentMessages.push({ id: messageId, journey, step: 'email', user, at: sentAt, experiment: exp?.key ?? '', variant, test, i })
 }
 // The last ten minutes: cart-abandonment runs start 10 minutes after their event arrived (an SLO
 // breach), welcome runs within a second.
 for (let k = 0; k < 5; k++) {
-  run({ i: 1000 + k, journey: 'cart-abandonment', user: `late${k}`, triggerAt: TO - 14 * MIN, receivedAt: TO - 13 * MIN, startedAt: TO - 3 * MIN + k })
-  run({ i: 2000 + k, journey: 'welcome', user: `quick${k}`, triggerAt: TO - 3 * MIN, receivedAt: TO - 3 * MIN + 100, startedAt: TO - 2 * MIN })
+  run({
+    i: 1000 + k,
+    journey: 'cart-abandonment',
+    user: `late${k}`,
+    triggerAt: TO - 14 * MIN,
+    receivedAt: TO - 13 * MIN,
+    startedAt: TO - 3 * MIN + k,
+  })
+  run({
+    i: 2000 + k,
+    journey: 'welcome',
+    user: `quick${k}`,
+    triggerAt: TO - 3 * MIN,
+    receivedAt: TO - 3 * MIN + 100,
+    startedAt: TO - 2 * MIN,
+  })
 }
 
 for (const m of sentMessages) {
   const ev = (event: string, at: number, extra: Record<string, unknown> = {}) =>
-    rows.message_events!.push({ message_id: m.id, event, at, user_key: m.user, journey_id: m.journey, step_id: m.step, template: 'reminder', experiment_key: m.experiment, variant: m.variant, url: '', machine: 0, machine_reason: '', bounce_type: '', provider: '', user_agent: 'test', is_test: m.test ? 1 : 0, ...extra })
+    rows.message_events!.push({
+      message_id: m.id,
+      event,
+      at,
+      user_key: m.user,
+      journey_id: m.journey,
+      step_id: m.step,
+      template: 'reminder',
+      experiment_key: m.experiment,
+      variant: m.variant,
+      url: '',
+      machine: 0,
+      machine_reason: '',
+      bounce_type: '',
+      provider: '',
+      user_agent: 'test',
+      is_test: m.test ? 1 : 0,
+      ...extra,
+    })
   ev('delivered', m.at + 1000)
   if (m.i % 3 === 0) ev('open', m.at + 10 * MIN)
   if (m.i % 3 === 0 && m.i % 2 === 0) ev('open', m.at + 20 * MIN) // opened twice: one open
@@ -143,22 +282,86 @@ const definition = (key: string, variants: [string, number][]) =>
   })
 const experiment = (key: string, variants: [string, number][], versions: { status: string; deleted?: number }[]) =>
   versions.forEach((v, i) =>
-    rows.experiments!.push({ key, definition: definition(key, variants), status: v.status, rolled_out: '', version: i + 1, updated_at: FROM - DAY + i * HOUR, started_at: FROM - DAY, stopped_at: null, deleted: v.deleted ?? 0 }),
+    rows.experiments!.push({
+      key,
+      definition: definition(key, variants),
+      status: v.status,
+      rolled_out: '',
+      version: i + 1,
+      updated_at: FROM - DAY + i * HOUR,
+      started_at: FROM - DAY,
+      stopped_at: null,
+      deleted: v.deleted ?? 0,
+    }),
   )
-experiment('cart-timing', [['fast', 0.5], ['slow', 0.5]], [{ status: 'draft' }, { status: 'running' }])
-experiment('skewed', [['a', 0.5], ['b', 0.5]], [{ status: 'running' }])
-experiment('three-arm', [['a', 0.34], ['b', 0.33], ['c', 0.33]], [{ status: 'running' }])
+experiment(
+  'cart-timing',
+  [
+    ['fast', 0.5],
+    ['slow', 0.5],
+  ],
+  [{ status: 'draft' }, { status: 'running' }],
+)
+experiment(
+  'skewed',
+  [
+    ['a', 0.5],
+    ['b', 0.5],
+  ],
+  [{ status: 'running' }],
+)
+experiment(
+  'three-arm',
+  [
+    ['a', 0.34],
+    ['b', 0.33],
+    ['c', 0.33],
+  ],
+  [{ status: 'running' }],
+)
 // A retired variant (weight 0) that still got units: balanced among the weighted arms, so no SRM.
-experiment('retired-arm', [['a', 0.5], ['b', 0.5], ['c', 0]], [{ status: 'running' }])
-experiment('old', [['a', 0.5], ['b', 0.5]], [{ status: 'running' }, { status: 'running', deleted: 1 }])
+experiment(
+  'retired-arm',
+  [
+    ['a', 0.5],
+    ['b', 0.5],
+    ['c', 0],
+  ],
+  [{ status: 'running' }],
+)
+experiment(
+  'old',
+  [
+    ['a', 0.5],
+    ['b', 0.5],
+  ],
+  [{ status: 'running' }, { status: 'running', deleted: 1 }],
+)
 
 /** Units per experiment and variant, as seeded (before test accounts are left out). */
 const exposures: Record<string, [string, number][]> = {
-  'cart-timing': [['fast', 101], ['slow', 99]],
-  skewed: [['a', 260], ['b', 140]],
-  'three-arm': [['a', 110], ['b', 100], ['c', 90]],
-  'retired-arm': [['a', 100], ['b', 104], ['c', 200]],
-  old: [['a', 300], ['b', 100]],
+  'cart-timing': [
+    ['fast', 101],
+    ['slow', 99],
+  ],
+  skewed: [
+    ['a', 260],
+    ['b', 140],
+  ],
+  'three-arm': [
+    ['a', 110],
+    ['b', 100],
+    ['c', 90],
+  ],
+  'retired-arm': [
+    ['a', 100],
+    ['b', 104],
+    ['c', 200],
+  ],
+  old: [
+    ['a', 300],
+    ['b', 100],
+  ],
 }
 let eventSeq = 0
 for (const [key, arms] of Object.entries(exposures)) {
@@ -169,29 +372,91 @@ for (const [key, arms] of Object.entries(exposures)) {
       const firstAt = FROM + Math.floor(r() * 6 * DAY)
       rows.experiment_exposures!.push({ experiment_key: key, unit, variant, first_at: firstAt, context: '{}', rank: 1e15 - firstAt })
       // Exposed again later (another process): the first exposure counts.
-      if (k % 10 === 0) rows.experiment_exposures!.push({ experiment_key: key, unit, variant, first_at: firstAt + HOUR, context: '{}', rank: 1e15 - firstAt - HOUR })
+      if (k % 10 === 0)
+        rows.experiment_exposures!.push({
+          experiment_key: key,
+          unit,
+          variant,
+          first_at: firstAt + HOUR,
+          context: '{}',
+          rank: 1e15 - firstAt - HOUR,
+        })
       if (r() < 0.35) {
         const at = firstAt + Math.floor(r() * 5 * DAY)
-        rows.events!.push({ message_id: `e${eventSeq++}`, source: 'test', type: 'track', event: 'Order Completed', name: '', user_id: unit, user_key: unit, timestamp: at, received_at: at + 500, properties: '{"revenue":42}', traits: '{}', context: '{}' })
+        rows.events!.push({
+          message_id: `e${eventSeq++}`,
+          source: 'test',
+          type: 'track',
+          event: 'Order Completed',
+          name: '',
+          user_id: unit,
+          user_key: unit,
+          timestamp: at,
+          received_at: at + 500,
+          properties: '{"revenue":42}',
+          traits: '{}',
+          context: '{}',
+        })
       }
     }
 }
 // A test account exposed to cart-timing (it got a test send): left out of every experiment figure.
-rows.experiment_exposures!.push({ experiment_key: 'cart-timing', unit: 'qa-0', variant: 'fast', first_at: FROM + HOUR, context: '{}', rank: 1 })
+rows.experiment_exposures!.push({
+  experiment_key: 'cart-timing',
+  unit: 'qa-0',
+  variant: 'fast',
+  first_at: FROM + HOUR,
+  context: '{}',
+  rank: 1,
+})
 
 for (let k = 0; k < 300; k++) {
   const receivedAt = FROM + Math.floor(r() * 7 * DAY)
   const type = ['track', 'identify', 'page'][k % 3]!
-  rows.events!.push({ message_id: `e${eventSeq++}`, source: 'web', type, event: type === 'track' ? 'Product Viewed' : '', name: type === 'page' ? 'Home' : '', user_id: `u${k % 150}`, user_key: `u${k % 150}`, timestamp: receivedAt - Math.floor(r() * 10_000) + (k === 5 ? 60_000 : 0), received_at: receivedAt, properties: '{}', traits: '{}', context: '{}' })
+  rows.events!.push({
+    message_id: `e${eventSeq++}`,
+    source: 'web',
+    type,
+    event: type === 'track' ? 'Product Viewed' : '',
+    name: type === 'page' ? 'Home' : '',
+    user_id: `u${k % 150}`,
+    user_key: `u${k % 150}`,
+    timestamp: receivedAt - Math.floor(r() * 10_000) + (k === 5 ? 60_000 : 0),
+    received_at: receivedAt,
+    properties: '{}',
+    traits: '{}',
+    context: '{}',
+  })
 }
 
 for (let k = 0; k < 210; k++) {
   const cls = FALSE_TRIGGER_CLASSES[k % FALSE_TRIGGER_CLASSES.length]!
-  rows.false_triggers!.push({ at: FROM + Math.floor(r() * 6 * DAY), journey_id: JOURNEYS[k % 3], user_key: `u${k}`, message_id: `msg-${k}`, class: cls, evidence: JSON.stringify({ class: cls, trigger: `trigger-${k}`, event: { name: 'Order Completed', at: FROM + k * MIN } }) })
+  rows.false_triggers!.push({
+    at: FROM + Math.floor(r() * 6 * DAY),
+    journey_id: JOURNEYS[k % 3],
+    user_key: `u${k}`,
+    message_id: `msg-${k}`,
+    class: cls,
+    evidence: JSON.stringify({ class: cls, trigger: `trigger-${k}`, event: { name: 'Order Completed', at: FROM + k * MIN } }),
+  })
 }
 // In the last five minutes: a duplicate send in welcome (alerts) and a test account's run (does not).
-rows.false_triggers!.push({ at: TO - 2 * MIN, journey_id: 'welcome', user_key: 'u1', message_id: 'msg-dup', class: 'duplicate', evidence: '{"previous":"msg-1"}' })
-rows.false_triggers!.push({ at: TO - MIN, journey_id: 'browse-abandonment', user_key: 'qa-1', message_id: 'msg-qa', class: 'test_account', evidence: '{}' })
+rows.false_triggers!.push({
+  at: TO - 2 * MIN,
+  journey_id: 'welcome',
+  user_key: 'u1',
+  message_id: 'msg-dup',
+  class: 'duplicate',
+  evidence: '{"previous":"msg-1"}',
+})
+rows.false_triggers!.push({
+  at: TO - MIN,
+  journey_id: 'browse-abandonment',
+  user_key: 'qa-1',
+  message_id: 'msg-qa',
+  class: 'test_account',
+  evidence: '{}',
+})
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -205,13 +470,19 @@ const isTime = (t: string) => /^(Nullable\()?DateTime/.test(t)
 const isString = (t: string) => /^(Nullable\(|LowCardinality\()*String\)*$/.test(t)
 const isNumber = (t: string) => /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/.test(t)
 
-const context = (variables: Record<string, VariableValue>): MacroContext => ({ from: new Date(FROM), to: new Date(TO), intervalMs: INTERVAL_MS, variables })
+const context = (variables: Record<string, VariableValue>): MacroContext => ({
+  from: new Date(FROM),
+  to: new Date(TO),
+  intervalMs: INTERVAL_MS,
+  variables,
+})
 const label = (c: SqlCheck) => `${c.source} · ${c.name} (${c.refId})`
 
 function sqlTargets(json: unknown): { panel: string; target: Record<string, unknown> }[] {
   const out: { panel: string; target: Record<string, unknown> }[] = []
   for (const p of (json as { panels: { title: string; targets?: Record<string, unknown>[] }[] }).panels)
-    for (const t of p.targets ?? []) if ((t.datasource as { uid?: string } | undefined)?.uid === CLICKHOUSE.uid) out.push({ panel: p.title, target: t })
+    for (const t of p.targets ?? [])
+      if ((t.datasource as { uid?: string } | undefined)?.uid === CLICKHOUSE.uid) out.push({ panel: p.title, target: t })
   return out
 }
 
@@ -228,7 +499,14 @@ describe('dashboards as code: generated JSON and YAML', () => {
       'nudge-deliverability',
     ])
     expect(new Set(build.dashboards.map((d) => d.json.title)).size).toBe(6)
-    expect(build.alertGroup.rules?.map((r) => r.uid)).toEqual(['nudge-trigger-latency-slo', 'nudge-false-trigger', 'nudge-srm', 'nudge-ingest-errors', 'nudge-worker-failures', 'nudge-routing-failures'])
+    expect(build.alertGroup.rules?.map((r) => r.uid)).toEqual([
+      'nudge-trigger-latency-slo',
+      'nudge-false-trigger',
+      'nudge-srm',
+      'nudge-ingest-errors',
+      'nudge-worker-failures',
+      'nudge-routing-failures',
+    ])
   })
 
   it('every panel has an id of its own, a data source, targets of that data source and a place on the grid', () => {
@@ -236,7 +514,10 @@ describe('dashboards as code: generated JSON and YAML', () => {
       const json = JSON.parse(build.files.get(d.file)!) as { panels: any[]; templating: { list?: any[] } }
       const ids = json.panels.map((p) => p.id)
       expect(new Set(ids).size, d.file).toBe(ids.length)
-      expect(ids.every((id) => Number.isInteger(id) && id > 0), d.file).toBe(true)
+      expect(
+        ids.every((id) => Number.isInteger(id) && id > 0),
+        d.file,
+      ).toBe(true)
       const cells = new Set<string>()
       for (const p of json.panels) {
         const { x, y, w, h } = p.gridPos
@@ -276,12 +557,20 @@ describe('dashboards as code: generated JSON and YAML', () => {
 
   it('every ClickHouse target in the JSON is a declared query with its expected columns, and the other way round', () => {
     for (const d of build.dashboards) {
-      const inJson = sqlTargets(d.json).map((x) => `${x.panel}|${x.target.refId}|${x.target.rawSql}`).sort()
-      const declared = d.board.sql.filter((c) => c.kind === 'panel').map((c) => `${c.name}|${c.refId}|${c.spec.sql}`).sort()
+      const inJson = sqlTargets(d.json)
+        .map((x) => `${x.panel}|${x.target.refId}|${x.target.rawSql}`)
+        .sort()
+      const declared = d.board.sql
+        .filter((c) => c.kind === 'panel')
+        .map((c) => `${c.name}|${c.refId}|${c.spec.sql}`)
+        .sort()
       expect(inJson, d.file).toEqual(declared)
       for (const c of d.board.sql) expect(c.spec.columns.length, label(c)).toBeGreaterThan(0)
       for (const v of (d.json.templating?.list ?? []).filter((x) => x.type === 'query'))
-        expect(d.board.sql.some((c) => c.kind === 'variable' && c.spec.sql === (v.query as { rawSql: string }).rawSql), `${d.file}: variable ${v.name}`).toBe(true)
+        expect(
+          d.board.sql.some((c) => c.kind === 'variable' && c.spec.sql === (v.query as { rawSql: string }).rawSql),
+          `${d.file}: variable ${v.name}`,
+        ).toBe(true)
     }
   })
 
@@ -289,7 +578,10 @@ describe('dashboards as code: generated JSON and YAML', () => {
     const ds = parseYaml(build.files.get('provisioning/datasources/nudge.yaml')!)
     expect(ds.apiVersion).toBe(1)
     const ch = ds.datasources.find((x: any) => x.uid === CLICKHOUSE.uid)
-    expect(ch).toMatchObject({ type: CLICKHOUSE.type, jsonData: { host: 'ch.example.com', port: 8443, protocol: 'http', secure: true, username: 'grafana', defaultDatabase: 'nudge' } })
+    expect(ch).toMatchObject({
+      type: CLICKHOUSE.type,
+      jsonData: { host: 'ch.example.com', port: 8443, protocol: 'http', secure: true, username: 'grafana', defaultDatabase: 'nudge' },
+    })
     expect(ch.secureJsonData.password).toBe('${CLICKHOUSE_PASSWORD}')
     expect(ds.datasources.find((x: any) => x.uid === PROMETHEUS.uid)).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' })
 
@@ -341,8 +633,13 @@ describe('dashboards as code: generated JSON and YAML', () => {
   it('every Prometheus query names metrics Nudge exports at /metrics', async () => {
     // Stand-ins that accept every listener and report zero for every number the metrics read.
     const fake = <T>(values: Record<string, unknown> = {}) =>
-      new Proxy(values, { get: (target, key) => (key in target ? target[key as string] : typeof key === 'string' && /^(on|observe)/.test(key) ? () => {} : 0) }) as unknown as T
-    const metrics = createMetrics({ writer: fake<EventWriter>(), segments: fake<SegmentEngine>({ sweepStatus: { lagMs: null, lastDurationMs: null } }) })
+      new Proxy(values, {
+        get: (target, key) => (key in target ? target[key as string] : typeof key === 'string' && /^(on|observe)/.test(key) ? () => {} : 0),
+      }) as unknown as T
+    const metrics = createMetrics({
+      writer: fake<EventWriter>(),
+      segments: fake<SegmentEngine>({ sweepStatus: { lagMs: null, lastDurationMs: null } }),
+    })
     addJourneyMetrics(metrics.registry, { router: fake<TriggerRouter>(), deliverer: fake<Deliverer>() })
     const exported = new Set<string>()
     for (const m of await metrics.registry.getMetricsAsJSON()) {
@@ -365,7 +662,9 @@ describe('dashboards as code: generated JSON and YAML', () => {
 
   it('the macro expander does what the plugin does, and refuses what it does not know', () => {
     const ctx = context({ journey: ['a', 'b'], one: 'x', every: ALL })
-    expect(expandQuery('SELECT 1 WHERE $__conditionalAll(j IN (${journey}), $journey) AND k = ${one}', ctx)).toBe("SELECT 1 WHERE j IN ('a','b') AND k = x")
+    expect(expandQuery('SELECT 1 WHERE $__conditionalAll(j IN (${journey}), $journey) AND k = ${one}', ctx)).toBe(
+      "SELECT 1 WHERE j IN ('a','b') AND k = x",
+    )
     expect(interpolateVariables('WHERE $__conditionalAll(j IN (${every}), $every)', { every: ALL })).toBe('WHERE 1=1')
     expect(expandBackendMacros('$__timeFilter(at) / $__interval_s / $__timeInterval(at) / $__fromTime / $__toTime', ctx)).toBe(
       `at >= toDateTime(${FROM / 1000}) AND at <= toDateTime(${TO / 1000}) / 3600 / toStartOfInterval(toDateTime(at), INTERVAL 3600 second) / toDateTime(${FROM / 1000}) / toDateTime(${TO / 1000})`,
@@ -380,7 +679,8 @@ describe('dashboards as code: generated JSON and YAML', () => {
 describe('dashboards as code: every query on the real engine', () => {
   const data = tempDataDir()
   let store: Store
-  const run = async (query: string): Promise<Result> => (await (await store.client.query({ query, format: 'JSON' })).json()) as unknown as Result
+  const run = async (query: string): Promise<Result> =>
+    (await (await store.client.query({ query, format: 'JSON' })).json()) as unknown as Result
 
   beforeAll(async () => {
     store = await openStore({ dataDir: data.dir })
@@ -396,8 +696,19 @@ describe('dashboards as code: every query on the real engine', () => {
   })
 
   it('seeded a few hundred rows into each table the panels read', async () => {
-    for (const table of ['journey_runs', 'journey_steps', 'send_ledger', 'message_events', 'experiment_exposures', 'events', 'false_triggers'])
-      expect(Number((await selectRows<{ n: number }>(store.client, `SELECT count() AS n FROM ${table}`))[0]!.n), table).toBeGreaterThanOrEqual(200)
+    for (const table of [
+      'journey_runs',
+      'journey_steps',
+      'send_ledger',
+      'message_events',
+      'experiment_exposures',
+      'events',
+      'false_triggers',
+    ])
+      expect(
+        Number((await selectRows<{ n: number }>(store.client, `SELECT count() AS n FROM ${table}`))[0]!.n),
+        table,
+      ).toBeGreaterThanOrEqual(200)
   })
 
   const cases = Object.keys(SCENARIOS).flatMap((scenario) => panelSql.map((c) => [`${scenario} · ${label(c)}`, scenario, c] as const))
@@ -405,7 +716,10 @@ describe('dashboards as code: every query on the real engine', () => {
     const expanded = expandQuery(c.spec.sql, context(SCENARIOS[scenario]!))
     const res = await run(expanded)
     const types = Object.fromEntries(res.meta.map((m) => [m.name, m.type]))
-    expect(res.meta.map((m) => m.name), `columns of:\n${expanded}`).toEqual(c.spec.columns)
+    expect(
+      res.meta.map((m) => m.name),
+      `columns of:\n${expanded}`,
+    ).toEqual(c.spec.columns)
     // Seeded data reaches every panel, in both settings of the variables.
     expect(res.data.length, `no rows from:\n${expanded}`).toBeGreaterThan(0)
     if (c.kind === 'variable') {
@@ -446,14 +760,21 @@ describe('dashboards as code: every query on the real engine', () => {
       return (await run(expandQuery(c.spec.sql, context(vars)))).data
     }
     const realRuns = rows.journey_runs!.filter((x) => x.phase === 'started' && x.is_test === 0 && (x.at as number) <= TO)
-    expect((await one('nudge-journeys', 'Entries'))[0]!.entries).toBe(new Set(realRuns.map((x) => `${x.workflow_id}|${x.trigger_message_id}`)).size)
+    expect((await one('nudge-journeys', 'Entries'))[0]!.entries).toBe(
+      new Set(realRuns.map((x) => `${x.workflow_id}|${x.trigger_message_id}`)).size,
+    )
     const realSends = sentMessages.filter((m) => !m.test)
     expect((await one('nudge-journeys', 'Sends'))[0]!.sends).toBe(realSends.length)
     expect((await one('nudge-deliverability', 'Sent'))[0]!.sent).toBe(realSends.length)
-    const opened = new Set(rows.message_events!.filter((e) => e.event === 'open' && e.machine === 0 && e.is_test === 0).map((e) => e.message_id)).size
+    const opened = new Set(
+      rows.message_events!.filter((e) => e.event === 'open' && e.machine === 0 && e.is_test === 0).map((e) => e.message_id),
+    ).size
     expect((await one('nudge-deliverability', 'Engagement rates'))[0]!.open_rate).toBeCloseTo(opened / realSends.length, 9)
     const units = (await one('nudge-experiments', 'Units per variant')).map((x) => [x.variant, x.units])
-    expect(units).toEqual([['fast', 101], ['slow', 99]]) // the test account's exposure left out
+    expect(units).toEqual([
+      ['fast', 101],
+      ['slow', 99],
+    ]) // the test account's exposure left out
     const picked = await one('nudge-journeys', 'Journeys', SCENARIOS.picked!)
     expect(picked.map((x) => x.journey).sort()).toEqual(['cart-abandonment', 'welcome'])
   })
@@ -461,11 +782,19 @@ describe('dashboards as code: every query on the real engine', () => {
   it('the SRM p-value in SQL agrees with the stats engine: exactly for two arms, closely for three', async () => {
     const panel = panelSql.find((x) => x.source === 'nudge-experiments' && x.name === 'SRM p-value')!
     // retired-arm: a zero-weight arm is left out, units and all, so the test is over two arms.
-    const weights: Record<string, number[]> = { 'cart-timing': [0.5, 0.5], skewed: [0.5, 0.5], 'three-arm': [0.34, 0.33, 0.33], 'retired-arm': [0.5, 0.5, 0] }
+    const weights: Record<string, number[]> = {
+      'cart-timing': [0.5, 0.5],
+      skewed: [0.5, 0.5],
+      'three-arm': [0.34, 0.33, 0.33],
+      'retired-arm': [0.5, 0.5, 0],
+    }
     for (const [key, w] of Object.entries(weights)) {
       const got = (await run(expandQuery(panel.spec.sql, context({ ...SCENARIOS.all!, experiment: key })))).data[0]!.p_value as number
       // analytics/stats/srm.ts over the same units (cart-timing: the test account is not one of them).
-      const want = srm(exposures[key]!.map(([, n]) => n), w).pValue
+      const want = srm(
+        exposures[key]!.map(([, n]) => n),
+        w,
+      ).pValue
       if (w.filter((x) => x > 0).length === 2) expect(Math.abs(got - want) / want, `${key}: ${got} vs ${want}`).toBeLessThan(1e-6)
       else expect(Math.abs(got - want), `${key}: ${got} vs ${want}`).toBeLessThan(0.01)
     }
@@ -475,20 +804,36 @@ describe('dashboards as code: every query on the real engine', () => {
   async function fires(b: typeof build): Promise<Record<string, string[]>> {
     const fired: Record<string, string[]> = {}
     for (const c of b.alerts.sql as AlertSqlCheck[]) {
-      const expanded = expandQuery(c.spec.sql, { from: new Date(TO - c.windowSeconds * 1000), to: new Date(TO), intervalMs: 1000, variables: {} })
+      const expanded = expandQuery(c.spec.sql, {
+        from: new Date(TO - c.windowSeconds * 1000),
+        to: new Date(TO),
+        intervalMs: 1000,
+        variables: {},
+      })
       const res = await run(expanded)
-      expect(res.meta.map((m) => m.name), label(c)).toEqual(c.spec.columns)
+      expect(
+        res.meta.map((m) => m.name),
+        label(c),
+      ).toEqual(c.spec.columns)
       const numeric = res.meta.filter((m) => isNumber(m.type))
       expect(numeric, `${label(c)}: Grafana alerting needs exactly one number per row`).toHaveLength(1)
       for (const m of res.meta) if (m !== numeric[0]) expect(isString(m.type), `${m.name}: ${m.type}`).toBe(true)
       const rule = b.alertGroup.rules!.find((x) => x.uid === c.source)!
-      const cond = rule.data.find((q) => q.refId === rule.condition)!.model as unknown as { expression: string; conditions: { evaluator: { type: 'gt' | 'lt'; params: number[] } }[] }
+      const cond = rule.data.find((q) => q.refId === rule.condition)!.model as unknown as {
+        expression: string
+        conditions: { evaluator: { type: 'gt' | 'lt'; params: number[] } }[]
+      }
       expect(cond.expression).toBe(c.refId)
       const { type, params } = cond.conditions[0]!.evaluator
       const value = numeric[0]!.name
       fired[c.source] = res.data
         .filter((row) => (type === 'gt' ? Number(row[value]) > params[0]! : Number(row[value]) < params[0]!))
-        .map((row) => res.meta.filter((m) => m !== numeric[0]).map((m) => String(row[m.name])).join('/'))
+        .map((row) =>
+          res.meta
+            .filter((m) => m !== numeric[0])
+            .map((m) => String(row[m.name]))
+            .join('/'),
+        )
     }
     return fired
   }

@@ -15,7 +15,10 @@ const WEBHOOK_KEY = 'whk_erasure_test_key'
 
 /** Tables of the schema that store rows (views write into others and hold nothing themselves). */
 async function storedTables(c: ClickHouseClient): Promise<string[]> {
-  const rows = await selectRows<{ name: string; engine: string }>(c, 'SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name')
+  const rows = await selectRows<{ name: string; engine: string }>(
+    c,
+    'SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name',
+  )
   return rows.filter((r) => !/View$/.test(r.engine)).map((r) => r.name)
 }
 
@@ -67,7 +70,15 @@ describe('erasure is complete and final', () => {
     const lane = uid('lane')
 
     // --- a rich history -------------------------------------------------------------------
-    expect((await admin(`${base()}/api/segments`, 'POST', { id: `viewers-${lane}`, name: 'Viewers', rule: { trait: { key: 'lane', op: 'eq', value: lane } } })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/segments`, 'POST', {
+          id: `viewers-${lane}`,
+          name: 'Viewers',
+          rule: { trait: { key: 'lane', op: 'eq', value: lane } },
+        })
+      ).status,
+    ).toBe(201)
     await activeJourney(base(), {
       id: lane,
       name: lane,
@@ -78,7 +89,9 @@ describe('erasure is complete and final', () => {
       ],
     })
     expect((await post(`${base()}/v1/page`, { anonymousId: anon, name: 'Home' })).status).toBe(200)
-    expect((await post(`${base()}/v1/identify`, { anonymousId: anon, userId: user, traits: { email, first_name: 'Erin', lane } })).status).toBe(200)
+    expect(
+      (await post(`${base()}/v1/identify`, { anonymousId: anon, userId: user, traits: { email, first_name: 'Erin', lane } })).status,
+    ).toBe(200)
     await identify(base(), other, { email: `${other}@example.test`, lane })
     await track(base(), user, 'Product Viewed', { product_id: 'p-erase', name: 'Boot', price: 120, url: 'https://shop.example/p-erase' })
     expect((await admin(`${base()}/api/consent`, 'POST', { userId: user, topics: { marketing: true } })).status).toBe(200)
@@ -86,12 +99,23 @@ describe('erasure is complete and final', () => {
     expect((await admin(`${base()}/api/experiments/exp-${lane}/start`, 'POST')).status).toBe(200)
     fx.nudge.experiments.assign(`exp-${lane}`, user, { email })
     await fx.nudge.experiments.flush()
-    await track(base(), user, 'Product Added', { lane, product_id: 'p-erase', name: 'Boot', price: 120, url: 'https://shop.example/p-erase', cart_url: 'https://shop.example/cart' })
+    await track(base(), user, 'Product Added', {
+      lane,
+      product_id: 'p-erase',
+      name: 'Boot',
+      price: 120,
+      url: 'https://shop.example/p-erase',
+      cart_url: 'https://shop.example/cart',
+    })
 
-    const [captured] = await waitFor(async () => {
-      const m = await messagesTo(base(), email)
-      return m.length === 1 && m
-    }, 30_000, 'the cart reminder')
+    const [captured] = await waitFor(
+      async () => {
+        const m = await messagesTo(base(), email)
+        return m.length === 1 && m
+      },
+      30_000,
+      'the cart reminder',
+    )
     const messageId = captured!.messageId
     const mail = await simpleParser(await rawMessage(base(), messageId))
     const html = String(mail.html)
@@ -107,14 +131,39 @@ describe('erasure is complete and final', () => {
     await fetch(pixel, { headers: browser })
     await fetch(click, { redirect: 'manual', headers: browser })
     expect((await fetch(view)).status).toBe(200)
-    await waitFor(async () => {
-      const rows = await selectRows<{ event: string }>(c(), 'SELECT event FROM message_events WHERE message_id = {m:String}', { m: messageId })
-      return rows.some((r) => r.event === 'open') && rows.some((r) => r.event === 'click')
-    }, 10_000, 'the open and the click')
-    await waitFor(async () => (await selectRows(c(), "SELECT 1 FROM events WHERE user_key = {u:String} AND event = 'Email Link Clicked'", { u: user })).length > 0, 10_000, 'the click event')
+    await waitFor(
+      async () => {
+        const rows = await selectRows<{ event: string }>(c(), 'SELECT event FROM message_events WHERE message_id = {m:String}', {
+          m: messageId,
+        })
+        return rows.some((r) => r.event === 'open') && rows.some((r) => r.event === 'click')
+      },
+      10_000,
+      'the open and the click',
+    )
+    await waitFor(
+      async () =>
+        (await selectRows(c(), "SELECT 1 FROM events WHERE user_key = {u:String} AND event = 'Email Link Clicked'", { u: user })).length >
+        0,
+      10_000,
+      'the click event',
+    )
     await waitFor(async () => fx.nudge.segments.isMember(`viewers-${lane}`, user), 10_000, 'segment membership')
     // The false-trigger monitor's finding for this send (its detection is tested elsewhere).
-    await c().insert({ table: 'false_triggers', format: 'JSONEachRow', values: [{ at: Date.now(), journey_id: lane, user_key: user, message_id: messageId, class: 'duplicate', evidence: JSON.stringify({ messageId, email }) }] })
+    await c().insert({
+      table: 'false_triggers',
+      format: 'JSONEachRow',
+      values: [
+        {
+          at: Date.now(),
+          journey_id: lane,
+          user_key: user,
+          message_id: messageId,
+          class: 'duplicate',
+          evidence: JSON.stringify({ messageId, email }),
+        },
+      ],
+    })
     const oldEvent = { userId: user, event: 'Late Retry', messageId: uid('late'), timestamp: new Date(Date.now() - 1000).toISOString() }
 
     const needles = [user, anon, email, messageId, code]
@@ -122,10 +171,36 @@ describe('erasure is complete and final', () => {
     const { registry } = fx.nudge.erasure
     // The walks below must be able to fail: before the erasure they find the person widely.
     const before = await tablesHolding(c(), needles)
-    for (const t of ['events', 'message_ids', 'traits', 'contacts', 'identities', 'consent', 'segment_membership', 'segment_transitions', 'experiment_exposures', 'journey_runs', 'journey_steps', 'send_ledger', 'mailbox', 'discount_codes', 'message_events', 'message_bodies', 'false_triggers'])
+    for (const t of [
+      'events',
+      'message_ids',
+      'traits',
+      'contacts',
+      'identities',
+      'consent',
+      'segment_membership',
+      'segment_transitions',
+      'experiment_exposures',
+      'journey_runs',
+      'journey_steps',
+      'send_ledger',
+      'mailbox',
+      'discount_codes',
+      'message_events',
+      'message_bodies',
+      'false_triggers',
+    ])
       expect(before, t).toHaveProperty(t)
     expect(registry.stillKnown(subject)).toEqual(
-      expect.arrayContaining(['consent state', 'ingest identity links', 'segment membership and live facts', 'experiment exposures seen', 'recommendations behaviour index', 'message lookup cache', 'click bursts']),
+      expect.arrayContaining([
+        'consent state',
+        'ingest identity links',
+        'segment membership and live facts',
+        'experiment exposures seen',
+        'recommendations behaviour index',
+        'message lookup cache',
+        'click bursts',
+      ]),
     )
 
     // --- erase -----------------------------------------------------------------------------
@@ -145,20 +220,32 @@ describe('erasure is complete and final', () => {
     expect((await fetch(pixel, { headers: browser })).status).toBe(200)
     const redirect = await fetch(click, { redirect: 'manual', headers: browser })
     expect(redirect.status).toBe(302)
-    const oneClick = await fetch(unsubscribe, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })
+    const oneClick = await fetch(unsubscribe, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    })
     expect(oneClick.status).toBe(200)
     expect((await fetch(view)).status).toBe(404)
     expect((await fetch(unsubscribe)).status).toBe(404)
-    const bounce = await fetch(`${base()}/webhooks/email/nudge`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-nudge-webhook-key': WEBHOOK_KEY }, body: JSON.stringify({ events: [{ type: 'bounce', bounceType: 'soft', messageId }] }) })
+    const bounce = await fetch(`${base()}/webhooks/email/nudge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-nudge-webhook-key': WEBHOOK_KEY },
+      body: JSON.stringify({ events: [{ type: 'bounce', bounceType: 'soft', messageId }] }),
+    })
     expect(bounce.status).toBe(200)
     expect(((await bounce.json()) as { matched: number }).matched).toBe(0)
     // An event of the erased user timestamped before the erasure (a retry, an offline queue): dropped.
     expect((await post(`${base()}/v1/track`, oldEvent)).status).toBe(200)
-    const after = await waitFor(async () => {
-      const d = await dropped(base())
-      const moved = (k: string) => (d[k] ?? 0) - (counted[k] ?? 0)
-      return ['open', 'click', 'unsubscribe', 'view', 'preferences', 'bounce', 'event'].every((k) => moved(k) >= 1) && d
-    }, 10_000, 'every late signal counted as dropped')
+    const after = await waitFor(
+      async () => {
+        const d = await dropped(base())
+        const moved = (k: string) => (d[k] ?? 0) - (counted[k] ?? 0)
+        return ['open', 'click', 'unsubscribe', 'view', 'preferences', 'bounce', 'event'].every((k) => moved(k) >= 1) && d
+      },
+      10_000,
+      'every late signal counted as dropped',
+    )
     expect(after.open! - (counted.open ?? 0)).toBe(1)
     expect(after.unsubscribe! - (counted.unsubscribe ?? 0)).toBe(1)
     await fx.nudge.writer.drain()
@@ -181,13 +268,26 @@ describe('erasure is complete and final', () => {
     const workflowId = `journey:inflight-probe:${user}`
     const now = Date.now()
     const req: SendRequest = {
-      messageId: `${workflowId}:mail`, workflowId, journeyId: 'inflight-probe', journeyVersion: 1, stepId: 'mail', userKey: user,
+      messageId: `${workflowId}:mail`,
+      workflowId,
+      journeyId: 'inflight-probe',
+      journeyVersion: 1,
+      stepId: 'mail',
+      userKey: user,
       trigger: { messageId: uid('t'), event: 'Probe', type: 'track', userKey: user, properties: {}, timestamp: now, receivedAt: now },
-      template: 'cart-reminder', topic: 'transactional', priority: 0, exit: [], flags: {}, scheduledAt: now, test: false,
+      template: 'cart-reminder',
+      topic: 'transactional',
+      priority: 0,
+      exit: [],
+      flags: {},
+      scheduledAt: now,
+      test: false,
     }
     const sending = fx.nudge.journeys.deliverer!.deliver(req)
     await fx.nudge.erasure.registry.settle()
-    const ledger = await selectRows<{ status: string }>(c(), 'SELECT status FROM send_ledger WHERE message_id = {m:String}', { m: req.messageId })
+    const ledger = await selectRows<{ status: string }>(c(), 'SELECT status FROM send_ledger WHERE message_id = {m:String}', {
+      m: req.messageId,
+    })
     expect(ledger.map((r) => r.status)).toContain('sent')
     expect(await sending).toMatchObject({ status: 'sent' })
   })
@@ -205,7 +305,9 @@ describe('erasure is complete and final', () => {
     const earlier = uid('earlier')
     const user = uid('merged')
     // A visitor browses anonymously, signs up as `earlier`, and that account is later aliased into `user`.
-    expect((await post(`${base()}/v1/track`, { anonymousId: anon, event: 'Product Viewed', properties: { sku: 'chain-1' } })).status).toBe(200)
+    expect((await post(`${base()}/v1/track`, { anonymousId: anon, event: 'Product Viewed', properties: { sku: 'chain-1' } })).status).toBe(
+      200,
+    )
     expect((await post(`${base()}/v1/identify`, { anonymousId: anon, userId: earlier, traits: { plan: 'free' } })).status).toBe(200)
     expect((await post(`${base()}/v1/alias`, { previousId: earlier, userId: user })).status).toBe(200)
     expect((await post(`${base()}/v1/track`, { userId: user, event: 'Order Completed' })).status).toBe(200)
@@ -243,15 +345,72 @@ describe('erasure is complete and final', () => {
 
   it('a false-trigger check that read erased mail before the erasure records nothing of it', async () => {
     const j = uid('ft').toLowerCase().replace(/_/g, '-')
-    expect((await admin(`${base()}/api/journeys`, 'POST', { id: j, name: j, trigger: { type: 'event', event: 'Product Added' }, steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }] })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/journeys`, 'POST', {
+          id: j,
+          name: j,
+          trigger: { type: 'event', event: 'Product Added' },
+          steps: [{ id: 'mail', type: 'send', template: 'cart-reminder' }],
+        })
+      ).status,
+    ).toBe(201)
     const t0 = Date.now() - 3_600_000
     const w = `journey:${j}:${uid('late')}`
     const messageId = `${w}:mail`
     // A stale trigger: the event was three days old when it arrived.
-    await c().insert({ table: 'journey_runs', format: 'JSONEachRow', values: [{ workflow_id: w, journey_id: j, journey_version: 1, user_key: 'u', correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${w}`, trigger_event: 'Product Added', trigger_at: t0 - 3 * 86_400_000, received_at: t0, at: t0 + 100, is_test: 0 }] })
-    await c().insert({ table: 'send_ledger', format: 'JSONEachRow', values: [{ message_id: messageId, status: 'sent', at: t0 + 1000, workflow_id: w, journey_id: j, step_id: 'mail', user_key: 'u', recipient_hash: '', template: 'cart-reminder', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: t0 + 900, is_test: 0 }] })
+    await c().insert({
+      table: 'journey_runs',
+      format: 'JSONEachRow',
+      values: [
+        {
+          workflow_id: w,
+          journey_id: j,
+          journey_version: 1,
+          user_key: 'u',
+          correlation: '',
+          phase: 'started',
+          outcome: '',
+          trigger_message_id: `t-${w}`,
+          trigger_event: 'Product Added',
+          trigger_at: t0 - 3 * 86_400_000,
+          received_at: t0,
+          at: t0 + 100,
+          is_test: 0,
+        },
+      ],
+    })
+    await c().insert({
+      table: 'send_ledger',
+      format: 'JSONEachRow',
+      values: [
+        {
+          message_id: messageId,
+          status: 'sent',
+          at: t0 + 1000,
+          workflow_id: w,
+          journey_id: j,
+          step_id: 'mail',
+          user_key: 'u',
+          recipient_hash: '',
+          template: 'cart-reminder',
+          subject: 's',
+          topic: 'marketing',
+          priority: 0,
+          experiment_key: '',
+          variant: '',
+          scheduled_at: t0 + 900,
+          is_test: 0,
+        },
+      ],
+    })
     const monitor = (isErasedMessage?: (id: string) => boolean) =>
-      new FalseTriggerMonitor({ client: c(), options: fx.nudge.falseTriggerOptions, intervalMs: 0, ...(isErasedMessage ? { isErasedMessage } : {}) })
+      new FalseTriggerMonitor({
+        client: c(),
+        options: fx.nudge.falseTriggerOptions,
+        intervalMs: 0,
+        ...(isErasedMessage ? { isErasedMessage } : {}),
+      })
     expect((await monitor((id) => id === messageId).check()).filter((f) => f.journeyId === j)).toEqual([])
     expect(await selectRows(c(), 'SELECT 1 FROM false_triggers WHERE message_id = {m:String}', { m: messageId })).toEqual([])
     // The same check without the tombstone finds it: the filter, not the data, made the difference.
@@ -272,7 +431,15 @@ describe('erasure is complete and final', () => {
       journeyVersion: 1,
       stepId: 'mail',
       userKey: user,
-      trigger: { messageId: uid('t'), event: 'Probe', type: 'track', userKey: user, properties: {}, timestamp: triggeredAt, receivedAt: triggeredAt },
+      trigger: {
+        messageId: uid('t'),
+        event: 'Probe',
+        type: 'track',
+        userKey: user,
+        properties: {},
+        timestamp: triggeredAt,
+        receivedAt: triggeredAt,
+      },
       template: 'cart-reminder',
       topic: 'marketing',
       priority: 0,
@@ -280,12 +447,51 @@ describe('erasure is complete and final', () => {
       flags: {},
       scheduledAt: Date.now(),
       test: false,
-      records: { runs: [], steps: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, stepId: 'wait', stepType: 'delay', outcome: 'waited', at: triggeredAt + 2, test: false }] },
+      records: {
+        runs: [],
+        steps: [
+          {
+            workflowId,
+            journeyId: 'erased-probe',
+            journeyVersion: 1,
+            userKey: user,
+            stepId: 'wait',
+            stepType: 'delay',
+            outcome: 'waited',
+            at: triggeredAt + 2,
+            test: false,
+          },
+        ],
+      },
     }
     // The run's buffered records, on their way when the user was erased: not written either.
     await fx.nudge.journeys.activities!.record({
-      runs: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, correlation: '', phase: 'started', trigger: req.trigger, test: false, at: triggeredAt }],
-      steps: [{ workflowId, journeyId: 'erased-probe', journeyVersion: 1, userKey: user, stepId: 'wait', stepType: 'delay', outcome: 'waited', test: false, at: triggeredAt + 1 }],
+      runs: [
+        {
+          workflowId,
+          journeyId: 'erased-probe',
+          journeyVersion: 1,
+          userKey: user,
+          correlation: '',
+          phase: 'started',
+          trigger: req.trigger,
+          test: false,
+          at: triggeredAt,
+        },
+      ],
+      steps: [
+        {
+          workflowId,
+          journeyId: 'erased-probe',
+          journeyVersion: 1,
+          userKey: user,
+          stepId: 'wait',
+          stepType: 'delay',
+          outcome: 'waited',
+          test: false,
+          at: triggeredAt + 1,
+        },
+      ],
     })
     const result = await fx.nudge.journeys.deliverer!.deliver(req)
     expect(result).toMatchObject({ status: 'skipped', reason: 'erased' })

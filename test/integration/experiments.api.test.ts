@@ -49,7 +49,10 @@ describe('experiments API: definitions, lifecycle, assignment and exposures', ()
     expect(started.json).toMatchObject({ status: 'running' })
     expect(started.json.startedAt).toBeTruthy()
     // A running experiment cannot change what would corrupt its data…
-    const reweighted = await admin(url(`/${timing.key}`), 'PUT', { ...timing, variants: timing.variants.map((v, i) => ({ ...v, weight: i === 2 ? 0.2 : 0.4 })).reverse() })
+    const reweighted = await admin(url(`/${timing.key}`), 'PUT', {
+      ...timing,
+      variants: timing.variants.map((v, i) => ({ ...v, weight: i === 2 ? 0.2 : 0.4 })).reverse(),
+    })
     expect(reweighted.status).toBe(409)
     expect(reweighted.json.error.issues).toEqual([expect.objectContaining({ path: 'variants', rule: 'immutable_while_running' })])
     // …but its name, traffic and schedule can.
@@ -81,7 +84,9 @@ describe('experiments API: definitions, lifecycle, assignment and exposures', ()
     const view = await admin(url(`/${timing.key}/assignment?unit=${inside}`))
     expect(view.json.firstExposure).toMatchObject({ variant: view.json.variant })
     // Out of the layer's part: not in, nothing logged.
-    const outside = Array.from({ length: 50 }, (_, i) => `user-${i}`).find((u) => experiments.assign(timing.key, u).reason === 'outside_layer')!
+    const outside = Array.from({ length: 50 }, (_, i) => `user-${i}`).find(
+      (u) => experiments.assign(timing.key, u).reason === 'outside_layer',
+    )!
     expect((await admin(url(`/${timing.key}/assignment?unit=${outside}`))).json.firstExposure).toBeNull()
     expect((await admin(url('/nope/assignment?unit=u'))).status).toBe(404)
     // peek (for analysis) gives the same variant and logs nothing.
@@ -95,7 +100,10 @@ describe('experiments API: definitions, lifecycle, assignment and exposures', ()
   it('stop, then roll out the winner: everyone gets it', async () => {
     expect((await admin(url(`/${timing.key}/rollout`), 'POST', { variant: 'm15' })).status).toBe(409) // still running
     await admin(url(`/${timing.key}/stop`), 'POST')
-    expect((await admin(url(`/${timing.key}/rollout`), 'POST', { variant: 'nope' })).json.error.issues[0]).toMatchObject({ path: 'variant', rule: 'one_of' })
+    expect((await admin(url(`/${timing.key}/rollout`), 'POST', { variant: 'nope' })).json.error.issues[0]).toMatchObject({
+      path: 'variant',
+      rule: 'one_of',
+    })
     const rolled = await admin(url(`/${timing.key}/rollout`), 'POST', { variant: 'm15' })
     expect(rolled.json).toMatchObject({ status: 'rolled_out', rolledOut: 'm15' })
     expect(fx.nudge.experiments.assign(timing.key, 'anyone')).toMatchObject({ variant: 'm15', reason: 'rolled_out', inExperiment: false })
@@ -114,7 +122,12 @@ describe('flags API and the OpenFeature provider', () => {
     expect(bad.status).toBe(400)
     expect(bad.json.error.issues[0]).toMatchObject({ path: 'defaultValue', rule: 'type' })
 
-    const created = await admin(url(), 'POST', { key, type: 'duration', defaultValue: '1h', rules: [{ id: 'timing', experiment: timing.key }] }, { 'x-nudge-actor': 'maria@shop.example' })
+    const created = await admin(
+      url(),
+      'POST',
+      { key, type: 'duration', defaultValue: '1h', rules: [{ id: 'timing', experiment: timing.key }] },
+      { 'x-nudge-actor': 'maria@shop.example' },
+    )
     expect(created.status).toBe(201)
     expect(created.json).toMatchObject({ key, defaultValue: 3_600_000, version: 1 })
 
@@ -129,13 +142,28 @@ describe('flags API and the OpenFeature provider', () => {
     expect(await client.getNumberDetails('no.such.flag', 42, {})).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' })
     expect(await client.getBooleanDetails(key, false, {})).toMatchObject({ value: false, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' })
 
-    const updated = await admin(url(`/${key}`), 'PUT', { type: 'duration', defaultValue: '2h', rules: [] }, { 'x-nudge-actor': 'sam@shop.example' })
+    const updated = await admin(
+      url(`/${key}`),
+      'PUT',
+      { type: 'duration', defaultValue: '2h', rules: [] },
+      { 'x-nudge-actor': 'sam@shop.example' },
+    )
     expect(updated.json).toMatchObject({ defaultValue: 7_200_000, version: 2 })
     expect(await client.getNumberDetails(key, 0, { targetingKey: 'shopper-1' })).toMatchObject({ value: 7_200_000, reason: 'DEFAULT' })
     const audit = await admin(url(`/${key}/audit`))
     expect(audit.json.changes).toEqual([
-      expect.objectContaining({ actor: 'maria@shop.example', action: 'create', before: null, after: expect.objectContaining({ defaultValue: 3_600_000 }) }),
-      expect.objectContaining({ actor: 'sam@shop.example', action: 'update', before: expect.objectContaining({ defaultValue: 3_600_000 }), after: expect.objectContaining({ defaultValue: 7_200_000 }) }),
+      expect.objectContaining({
+        actor: 'maria@shop.example',
+        action: 'create',
+        before: null,
+        after: expect.objectContaining({ defaultValue: 3_600_000 }),
+      }),
+      expect.objectContaining({
+        actor: 'sam@shop.example',
+        action: 'update',
+        before: expect.objectContaining({ defaultValue: 3_600_000 }),
+        after: expect.objectContaining({ defaultValue: 7_200_000 }),
+      }),
     ])
     const evaluated = await admin(url(`/${key}/evaluate`), 'POST', { context: { targetingKey: 'shopper-1' } })
     expect(evaluated.json).toMatchObject({ value: 7_200_000, reason: 'DEFAULT' })
@@ -143,7 +171,13 @@ describe('flags API and the OpenFeature provider', () => {
 
   it('the OpenAPI document describes experiments and flags from the same schemas', async () => {
     const doc = (await (await fetch(`${fx.nudge.url}/openapi.json`)).json()) as any
-    for (const path of ['/api/experiments', '/api/experiments/{key}/assignment', '/api/experiments/{key}/rollout', '/api/flags', '/api/flags/{key}/audit'])
+    for (const path of [
+      '/api/experiments',
+      '/api/experiments/{key}/assignment',
+      '/api/experiments/{key}/rollout',
+      '/api/flags',
+      '/api/flags/{key}/audit',
+    ])
       expect(doc.paths[path], path).toBeDefined()
     expect(doc.components.schemas.ExperimentDefinition.properties.variants).toBeDefined()
     expect(doc.components.schemas.FlagDefinition.properties.type.enum).toEqual(['boolean', 'string', 'number', 'duration', 'json'])
@@ -180,13 +214,28 @@ describe('flags API and the OpenFeature provider', () => {
     }
     await admin(`${fx.nudge.url}/api/experiments`, 'POST', exp)
     await admin(`${fx.nudge.url}/api/experiments/probe-timing/start`, 'POST')
-    await admin(url(), 'POST', { key: 'probe.delay', type: 'duration', defaultValue: '100ms', rules: [{ id: 'timing', experiment: 'probe-timing' }] })
+    await admin(url(), 'POST', {
+      key: 'probe.delay',
+      type: 'duration',
+      defaultValue: '100ms',
+      rules: [{ id: 'timing', experiment: 'probe-timing' }],
+    })
     const unit = uid('shopper')
     const expected = fx.nudge.experiments.assign('probe-timing', unit).variant!
     const workflowId = uid('delay')
     const started = Date.now()
-    const used = await fx.nudge.temporal.workflow.execute('flaggedDelayWorkflow', { taskQueue: `test-${process.pid}`, workflowId, args: ['probe.delay', unit, 60_000] })
-    expect(used).toEqual({ flag: 'probe.delay', value: expected === 'fast' ? 150 : 250, reason: 'SPLIT', variant: expected, experimentKey: 'probe-timing' })
+    const used = await fx.nudge.temporal.workflow.execute('flaggedDelayWorkflow', {
+      taskQueue: `test-${process.pid}`,
+      workflowId,
+      args: ['probe.delay', unit, 60_000],
+    })
+    expect(used).toEqual({
+      flag: 'probe.delay',
+      value: expected === 'fast' ? 150 : 250,
+      reason: 'SPLIT',
+      variant: expected,
+      experimentKey: 'probe-timing',
+    })
     expect(Date.now() - started).toBeGreaterThanOrEqual(used.value) // it waited what it recorded
     const described = await fx.nudge.temporal.workflow.getHandle(workflowId).describe()
     expect(described.memo?.flags).toEqual({ 'probe.delay': used })

@@ -54,7 +54,8 @@ describe('one hash everywhere: TypeScript and ClickHouse agree', () => {
     expect(rows).toHaveLength(N)
     let mismatches = 0
     rows.forEach((r, i) => {
-      if (Number(r.h) !== murmur3(`cart-reminder-timing:${units[i]}`) || Number(r.b) !== bucketOf('cart-reminder-timing', units[i]!)) mismatches++
+      if (Number(r.h) !== murmur3(`cart-reminder-timing:${units[i]}`) || Number(r.b) !== bucketOf('cart-reminder-timing', units[i]!))
+        mismatches++
     })
     expect(mismatches).toBe(0)
   })
@@ -87,7 +88,10 @@ describe('assignment rules (pure)', () => {
   it('is sticky: the same unit gets the same variant every time, in any order', () => {
     const e = running(definition())
     const first = units.slice(0, 1000).map((u) => assign(e, u, ctx).variant)
-    const again = [...units.slice(0, 1000)].reverse().map((u) => assign(e, u, ctx).variant).reverse()
+    const again = [...units.slice(0, 1000)]
+      .reverse()
+      .map((u) => assign(e, u, ctx).variant)
+      .reverse()
     expect(again).toEqual(first)
   })
 
@@ -128,7 +132,11 @@ describe('assignment rules (pure)', () => {
 
   it('explains status, schedule, targeting, global holdout and roll-out', () => {
     const d = definition({ schedule: { start: '2026-07-01T00:00:00Z' }, targeting: { segment: 'cart-abandoned' } })
-    expect(assign({ ...running(d), status: 'draft' }, 'u1', ctx)).toMatchObject({ inExperiment: false, variant: null, reason: 'not_running' })
+    expect(assign({ ...running(d), status: 'draft' }, 'u1', ctx)).toMatchObject({
+      inExperiment: false,
+      variant: null,
+      reason: 'not_running',
+    })
     expect(assign(running(d), 'u1', ctx)).toMatchObject({ reason: 'not_started' })
     const started = { ...ctx, now: Date.parse('2026-07-02T00:00:00Z') }
     const untargeted = assign(running(d), 'u1', { ...started, isMember: () => false })
@@ -140,10 +148,15 @@ describe('assignment rules (pure)', () => {
     const rolled = { ...running(d), status: 'rolled_out' as const, rolledOut: 'fast' }
     expect(assign(rolled, 'u1', ctx)).toMatchObject({ variant: 'fast', inExperiment: false, reason: 'rolled_out' })
     // A tenth held out of everything: about that share, and they are out of every experiment.
-    const held = units.slice(0, 20_000).filter((u) => assign(running(definition()), u, { ...ctx, globalHoldout: 0.1 }).reason === 'global_holdout').length
+    const held = units
+      .slice(0, 20_000)
+      .filter((u) => assign(running(definition()), u, { ...ctx, globalHoldout: 0.1 }).reason === 'global_holdout').length
     expect(held / 20_000).toBeGreaterThan(0.09)
     expect(held / 20_000).toBeLessThan(0.11)
-    const holdoutArm = units.slice(0, 1000).map((u) => assign(running(definition()), u, ctx)).filter((a) => a.variant === 'holdout')
+    const holdoutArm = units
+      .slice(0, 1000)
+      .map((u) => assign(running(definition()), u, ctx))
+      .filter((a) => a.variant === 'holdout')
     expect(holdoutArm.length).toBeGreaterThan(0)
     expect(holdoutArm.every((a) => a.holdout && a.inExperiment)).toBe(true)
   })

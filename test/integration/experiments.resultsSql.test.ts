@@ -15,16 +15,28 @@ const START = NOW - 10 * DAY
 
 function rng(seed: number) {
   let s = seed >>> 0
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
 }
 
-interface Unit { unit: string; variant: string; firstAt: number; orders: { at: number; revenue: number }[]; pre: { at: number; revenue: number }[] }
+interface Unit {
+  unit: string
+  variant: string
+  firstAt: number
+  orders: { at: number; revenue: number }[]
+  pre: { at: number; revenue: number }[]
+}
 const r = rng(42)
 const units: Unit[] = Array.from({ length: 400 }, (_, i) => {
   const firstAt = START + Math.floor(r() * 8 * DAY)
   const variant = i % 2 ? 'treatment' : 'control'
-  const orders = Array.from({ length: Math.floor(r() * 3) }, () => ({ at: firstAt + Math.floor(r() * 12 * DAY) - DAY, revenue: Math.round(r() * 100 * (i === 7 ? 50 : 1)) }))
-  const pre = Array.from({ length: Math.floor(r() * 2) }, () => ({ at: firstAt - Math.floor(r() * 13 * DAY) - 1, revenue: Math.round(r() * 80) }))
+  const orders = Array.from({ length: Math.floor(r() * 3) }, () => ({
+    at: firstAt + Math.floor(r() * 12 * DAY) - DAY,
+    revenue: Math.round(r() * 100 * (i === 7 ? 50 : 1)),
+  }))
+  const pre = Array.from({ length: Math.floor(r() * 2) }, () => ({
+    at: firstAt - Math.floor(r() * 13 * DAY) - 1,
+    revenue: Math.round(r() * 80),
+  }))
   return { unit: `u${i}`, variant, firstAt, orders, pre }
 })
 const testUnit: Unit = { unit: 'qa-1', variant: 'treatment', firstAt: START, orders: [{ at: START + 1000, revenue: 10_000 }], pre: [] }
@@ -33,7 +45,13 @@ function expected(metric: Metric, opts: { until: number; preDays?: number; cap?:
   const win = metric.windowDays * DAY
   const value = (u: Unit, from: number, to: number, list: { at: number; revenue: number }[]) => {
     const inside = list.filter((o) => o.at >= from && o.at < to)
-    return metric.kind === 'conversion' ? (inside.length ? 1 : 0) : metric.kind === 'count' ? inside.length : inside.reduce((a, o) => a + o.revenue, 0)
+    return metric.kind === 'conversion'
+      ? inside.length
+        ? 1
+        : 0
+      : metric.kind === 'count'
+        ? inside.length
+        : inside.reduce((a, o) => a + o.revenue, 0)
   }
   const rows = units
     .filter((u) => u.firstAt <= opts.until)
@@ -52,7 +70,7 @@ function expected(metric: Metric, opts: { until: number; preDays?: number; cap?:
   for (const row of rows) {
     const y = Math.min(row.y, cap)
     const a = (out[row.variant] ??= { n: 0, sum: 0, sumSquares: 0, xs: 0, xss: 0, xy: 0 })
-    a.n++, (a.sum += y), (a.sumSquares += y * y), (a.xs += row.x), (a.xss += row.x * row.x), (a.xy += row.x * y)
+    ;(a.n++, (a.sum += y), (a.sumSquares += y * y), (a.xs += row.x), (a.xss += row.x * row.x), (a.xy += row.x * y))
   }
   return out
 }
@@ -78,7 +96,21 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
       table: 'events',
       format: 'JSONEachRow',
       values: all.flatMap((u) =>
-        u.orders.concat(u.pre).map((o) => ({ message_id: `m${m++}`, source: 't', type: 'track', event: 'Order Completed', user_id: u.unit, user_key: u.unit, timestamp: o.at, received_at: o.at, properties: JSON.stringify({ revenue: o.revenue }), traits: '{}', context: '{}' })),
+        u.orders
+          .concat(u.pre)
+          .map((o) => ({
+            message_id: `m${m++}`,
+            source: 't',
+            type: 'track',
+            event: 'Order Completed',
+            user_id: u.unit,
+            user_key: u.unit,
+            timestamp: o.at,
+            received_at: o.at,
+            properties: JSON.stringify({ revenue: o.revenue }),
+            traits: '{}',
+            context: '{}',
+          })),
       ),
     })
   })
@@ -89,12 +121,24 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
 
   const run = async (metric: Metric, opts: { until: number; preDays?: number }) => {
     // With a second metric alongside: every metric is computed in the same pass.
-    const q = { key: 'exp', metrics: [metric, { ...metric, event: 'Never Happens' }], until: opts.until, testUsers: ['qa-1'], ...(opts.preDays ? { cupedPreDays: opts.preDays } : {}) }
+    const q = {
+      key: 'exp',
+      metrics: [metric, { ...metric, event: 'Never Happens' }],
+      until: opts.until,
+      testUsers: ['qa-1'],
+      ...(opts.preDays ? { cupedPreDays: opts.preDays } : {}),
+    }
     const got = await loadArmStats(store.client, q)
     expect([...got.metrics[1]!.values()].every((a) => a.sum === 0)).toBe(true)
-    return Object.fromEntries([...got.metrics[0]!].map(([arm, a]) => [arm, { n: a.n, sum: a.sum, sumSquares: a.sumSquares, xs: a.covariateSum, xss: a.covariateSumSquares, xy: a.sumProductCovariate }]))
+    return Object.fromEntries(
+      [...got.metrics[0]!].map(([arm, a]) => [
+        arm,
+        { n: a.n, sum: a.sum, sumSquares: a.sumSquares, xs: a.covariateSum, xss: a.covariateSumSquares, xy: a.sumProductCovariate },
+      ]),
+    )
   }
-  const metric = (m: Partial<Metric>): Metric => ({ event: 'Order Completed', kind: 'conversion', windowDays: 7, inverse: false, ...m }) as Metric
+  const metric = (m: Partial<Metric>): Metric =>
+    ({ event: 'Order Completed', kind: 'conversion', windowDays: 7, inverse: false, ...m }) as Metric
 
   it.each([
     ['conversion', metric({ kind: 'conversion' })],

@@ -19,12 +19,51 @@ describe('journey funnel: entered → sent → opened → clicked → converted'
     store = await openStore({ dataDir: data.dir })
     await migrate(store.client)
     const run = (w: string, journey: string, user: string, phase: string, outcome: string, at: number, test = 0) => ({
-      workflow_id: w, journey_id: journey, journey_version: 1, user_key: user, correlation: '', phase, outcome, trigger_message_id: `t-${w}`, trigger_event: 'x', trigger_at: at, received_at: at, at, is_test: test,
+      workflow_id: w,
+      journey_id: journey,
+      journey_version: 1,
+      user_key: user,
+      correlation: '',
+      phase,
+      outcome,
+      trigger_message_id: `t-${w}`,
+      trigger_event: 'x',
+      trigger_at: at,
+      received_at: at,
+      at,
+      is_test: test,
     })
     const send = (w: string, journey: string, user: string, at: number, test = 0) => ({
-      message_id: `m-${w}`, status: 'sent', at, workflow_id: w, journey_id: journey, step_id: 'mail', user_key: user, recipient_hash: '', template: 't', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: at, is_test: test,
+      message_id: `m-${w}`,
+      status: 'sent',
+      at,
+      workflow_id: w,
+      journey_id: journey,
+      step_id: 'mail',
+      user_key: user,
+      recipient_hash: '',
+      template: 't',
+      subject: 's',
+      topic: 'marketing',
+      priority: 0,
+      experiment_key: '',
+      variant: '',
+      scheduled_at: at,
+      is_test: test,
     })
-    const order = (user: string, at: number, n: number) => ({ message_id: `o-${user}-${n}`, source: 't', type: 'track', event: 'Order Completed', user_id: user, user_key: user, timestamp: at, received_at: at, properties: '{}', traits: '{}', context: '{}' })
+    const order = (user: string, at: number, n: number) => ({
+      message_id: `o-${user}-${n}`,
+      source: 't',
+      type: 'track',
+      event: 'Order Completed',
+      user_id: user,
+      user_key: user,
+      timestamp: at,
+      received_at: at,
+      properties: '{}',
+      traits: '{}',
+      context: '{}',
+    })
     await store.client.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
@@ -42,7 +81,14 @@ describe('journey funnel: entered → sent → opened → clicked → converted'
     await store.client.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: [send('c2', 'cart', 'u2', T0 + 10 * MIN), send('c3', 'cart', 'u3', T0 + 10 * MIN), send('c4', 'cart', 'u4', T0 + 10 * MIN), send('c5', 'cart', 'qa', T0 + 10 * MIN, 1), send('b1', 'browse', 'u2', T0 + 30 * MIN), send('b2', 'browse', 'u5', T0 + 30 * MIN)],
+      values: [
+        send('c2', 'cart', 'u2', T0 + 10 * MIN),
+        send('c3', 'cart', 'u3', T0 + 10 * MIN),
+        send('c4', 'cart', 'u4', T0 + 10 * MIN),
+        send('c5', 'cart', 'qa', T0 + 10 * MIN, 1),
+        send('b1', 'browse', 'u2', T0 + 30 * MIN),
+        send('b2', 'browse', 'u5', T0 + 30 * MIN),
+      ],
     })
     await store.client.insert({
       table: 'events',

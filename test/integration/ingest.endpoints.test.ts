@@ -9,7 +9,12 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
 
   it('track: stores one row with typed columns and JSON properties', async () => {
     const messageId = uid('m')
-    const res = await post(`${fx.nudge.url}/v1/track`, { messageId, userId: 'u-track', event: 'Product Viewed', properties: { sku: 'A1', price: 19.9 } })
+    const res = await post(`${fx.nudge.url}/v1/track`, {
+      messageId,
+      userId: 'u-track',
+      event: 'Product Viewed',
+      properties: { sku: 'A1', price: 19.9 },
+    })
     expect(res.status).toBe(200)
     expect(res.json).toEqual({ success: true })
     const [row] = await rowsOf(messageId)
@@ -84,7 +89,11 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
       ['p', { messageId: ids[1], anonymousId: 'ajs-1', name: 'Home' }],
       ['i', { messageId: ids[2], anonymousId: 'ajs-1', userId: 'u-ajs' }],
     ] as const) {
-      const res = await fetch(`${fx.nudge.url}/v1/${path}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ ...body, writeKey: 'wk_test_web' }) })
+      const res = await fetch(`${fx.nudge.url}/v1/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ ...body, writeKey: 'wk_test_web' }),
+      })
       expect(res.status).toBe(200)
     }
     const rows = await eventRows(fx.nudge.store.client, 'message_id IN {ids:Array(String)}', { ids })
@@ -93,7 +102,11 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
 
   it('each source has its own write key; the source is recorded', async () => {
     const messageId = uid('m')
-    const res = await post(`${fx.nudge.url}/v1/track`, { messageId, userId: 'u-s', event: 'Server Event' }, { authorization: basic(SERVER_WRITE_KEY) })
+    const res = await post(
+      `${fx.nudge.url}/v1/track`,
+      { messageId, userId: 'u-s', event: 'Server Event' },
+      { authorization: basic(SERVER_WRITE_KEY) },
+    )
     expect(res.status).toBe(200)
     expect((await rowsOf(messageId))[0]?.source).toBe('server')
   })
@@ -103,7 +116,11 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
     const missing = await post(`${fx.nudge.url}/v1/track`, { messageId, userId: 'u', event: 'E' }, { authorization: '' })
     expect(missing.status).toBe(401)
     expect(missing.json.error.message).toMatch(/Basic/)
-    const unknown = await post(`${fx.nudge.url}/v1/track`, { messageId, userId: 'u', event: 'E' }, { authorization: basic('nope-not-a-key') })
+    const unknown = await post(
+      `${fx.nudge.url}/v1/track`,
+      { messageId, userId: 'u', event: 'E' },
+      { authorization: basic('nope-not-a-key') },
+    )
     expect(unknown.status).toBe(401)
     expect(await rowsOf(messageId)).toHaveLength(0)
   })
@@ -122,7 +139,9 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
 
   it('pixel: Segment-style base64 data parameter, page type', async () => {
     const messageId = uid('m')
-    const data = Buffer.from(JSON.stringify({ writeKey: 'wk_test_web', messageId, anonymousId: 'anon-px', name: 'Thank you' })).toString('base64')
+    const data = Buffer.from(JSON.stringify({ writeKey: 'wk_test_web', messageId, anonymousId: 'anon-px', name: 'Thank you' })).toString(
+      'base64',
+    )
     const res = await fetch(`${fx.nudge.url}/v1/pixel/page?data=${encodeURIComponent(data)}`)
     expect(res.status).toBe(200)
     expect((await rowsOf(messageId))[0]).toMatchObject({ type: 'page', name: 'Thank you', anonymous_id: 'anon-px' })
@@ -137,7 +156,17 @@ describe('Segment-compatible ingestion endpoints (real HTTP, real chdb)', () => 
 
   it('serves an OpenAPI document generated from the request schemas, and the docs page', async () => {
     const doc = (await (await fetch(`${fx.nudge.url}/openapi.json`)).json()) as any
-    for (const path of ['/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/alias', '/v1/group', '/v1/batch', '/api/users/{id}', '/api/consent'])
+    for (const path of [
+      '/v1/track',
+      '/v1/identify',
+      '/v1/page',
+      '/v1/screen',
+      '/v1/alias',
+      '/v1/group',
+      '/v1/batch',
+      '/api/users/{id}',
+      '/api/consent',
+    ])
       expect(doc.paths[path], path).toBeDefined()
     const ref: string = doc.paths['/v1/track'].post.requestBody.content['application/json'].schema.$ref
     const track = doc.components.schemas[ref.split('/').pop()!]

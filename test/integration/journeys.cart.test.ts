@@ -14,7 +14,14 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
   const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn' } })
   const base = () => fx.nudge.url
   // Every test's journey listens to its own `lane` only: the journeys share one instance.
-  const product = (cart: string, lane = 'seed') => ({ cart_id: cart, lane, product_id: 'p-1', name: 'Trail Runner', price: 89, image_url: 'https://cdn.example/p-1.jpg' })
+  const product = (cart: string, lane = 'seed') => ({
+    cart_id: cart,
+    lane,
+    product_id: 'p-1',
+    name: 'Trail Runner',
+    price: 89,
+    image_url: 'https://cdn.example/p-1.jpg',
+  })
 
   /** The seed's journey without the timing experiment, with the delay flag at `delay`. */
   async function cartJourney(id: string, delay: string, extraSteps: unknown[] = []) {
@@ -24,7 +31,11 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
       ...cartAbandonment,
       id,
       trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: id }] },
-      steps: [{ id: 'wait', type: 'delay', flag: { key: flag, default: delay } }, { id: 'reminder', type: 'send', template: 'cart-reminder' }, ...extraSteps],
+      steps: [
+        { id: 'wait', type: 'delay', flag: { key: flag, default: delay } },
+        { id: 'reminder', type: 'send', template: 'cart-reminder' },
+        ...extraSteps,
+      ],
     })
   }
 
@@ -36,16 +47,34 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
   }
 
   it('end to end: the seed journey with its timing experiment — a reminder with the product image and a code, the arm recorded', async () => {
-    await admin(`${base()}/api/flags`, 'POST', { key: REMINDER_DELAY_FLAG, type: 'duration', defaultValue: '400ms', rules: [{ id: 'timing', experiment: reminderTimingExperiment.key }] })
-    const exp = { ...reminderTimingExperiment, variants: [{ key: 'fast', weight: 0.5, payload: { flags: { [REMINDER_DELAY_FLAG]: '200ms' } } }, { key: 'slow', weight: 0.5, payload: { flags: { [REMINDER_DELAY_FLAG]: '600ms' } } }] }
+    await admin(`${base()}/api/flags`, 'POST', {
+      key: REMINDER_DELAY_FLAG,
+      type: 'duration',
+      defaultValue: '400ms',
+      rules: [{ id: 'timing', experiment: reminderTimingExperiment.key }],
+    })
+    const exp = {
+      ...reminderTimingExperiment,
+      variants: [
+        { key: 'fast', weight: 0.5, payload: { flags: { [REMINDER_DELAY_FLAG]: '200ms' } } },
+        { key: 'slow', weight: 0.5, payload: { flags: { [REMINDER_DELAY_FLAG]: '600ms' } } },
+      ],
+    }
     expect((await admin(`${base()}/api/experiments`, 'POST', exp)).status).toBe(201)
     await admin(`${base()}/api/experiments/${exp.key}/start`, 'POST')
-    await activeJourney(base(), { ...cartAbandonment, trigger: { ...cartAbandonment.trigger, where: [{ path: 'lane', op: 'eq', value: 'seed' }] } })
+    await activeJourney(base(), {
+      ...cartAbandonment,
+      trigger: { ...cartAbandonment.trigger, where: [{ path: 'lane', op: 'eq', value: 'seed' }] },
+    })
 
     const { userId, email } = await shopper()
     const cart = uid('cart')
     await track(base(), userId, 'Product Added', product(cart))
-    const [message] = await waitFor(async () => (await messagesTo(base(), email)).length > 0 && messagesTo(base(), email), 20_000, 'the reminder')
+    const [message] = await waitFor(
+      async () => (await messagesTo(base(), email)).length > 0 && messagesTo(base(), email),
+      20_000,
+      'the reminder',
+    )
     expect(message!.subject).toBe('Ada, your cart is waiting')
     const raw = await rawMessage(base(), message!.messageId)
     expect(raw).toContain('https://cdn.example/p-1.jpg')
@@ -54,13 +83,25 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     const expected = fx.nudge.experiments.assign(exp.key, userId).variant
     const workflowId = runId(cartAbandonment.id, userId, cart)
     const described = await fx.nudge.temporal.workflow.getHandle(workflowId).describe()
-    expect(described.searchAttributes).toMatchObject({ JourneyId: [cartAbandonment.id], UserId: [userId], ExperimentKey: [exp.key], Variant: [expected] })
+    expect(described.searchAttributes).toMatchObject({
+      JourneyId: [cartAbandonment.id],
+      UserId: [userId],
+      ExperimentKey: [exp.key],
+      Variant: [expected],
+    })
     expect((described.memo?.flags as Record<string, { value: number }>)[REMINDER_DELAY_FLAG]!.value).toBe(expected === 'fast' ? 200 : 600)
 
     const run = await endedRun(base(), cartAbandonment.id, userId)
     expect(run).toMatchObject({ correlation: cart, outcome: 'completed', test: false })
-    const ledger = await selectRows<{ status: string; variant: string }>(fx.nudge.store.client, 'SELECT status, variant FROM send_ledger WHERE message_id = {id:String} ORDER BY at', { id: message!.messageId })
-    expect(ledger).toEqual([{ status: 'sending', variant: expected }, { status: 'sent', variant: expected }])
+    const ledger = await selectRows<{ status: string; variant: string }>(
+      fx.nudge.store.client,
+      'SELECT status, variant FROM send_ledger WHERE message_id = {id:String} ORDER BY at',
+      { id: message!.messageId },
+    )
+    expect(ledger).toEqual([
+      { status: 'sending', variant: expected },
+      { status: 'sent', variant: expected },
+    ])
     const metrics = await (await fetch(`${base()}/metrics`)).text()
     expect(metrics).toMatch(/nudge_journey_sends_total\{journey="cart-abandonment",outcome="sent",test="false"\} 1/)
     expect(metrics).toMatch(/nudge_journey_routing_seconds_count\{kind="start"\} [1-9]/)
@@ -95,7 +136,15 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
       userKey: userId,
       correlationKey: 'cart_id',
       correlation: cart,
-      trigger: { messageId: uid('m'), event: 'Product Added', type: 'track', userKey: userId, properties: { cart_id: cart }, timestamp: added, receivedAt: added },
+      trigger: {
+        messageId: uid('m'),
+        event: 'Product Added',
+        type: 'track',
+        userKey: userId,
+        properties: { cart_id: cart },
+        timestamp: added,
+        receivedAt: added,
+      },
       template: 'cart-reminder',
       topic: 'marketing',
       priority: 50,
@@ -107,9 +156,17 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     expect(await fx.nudge.journeys.gate!.check(request)).toEqual({ action: 'skip', reason: 'exit:Order Completed', exit: true })
     // Another cart's run is not stopped by it; one that started after the purchase is not either.
     const otherCart = uid('cart')
-    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), workflowId: `probe:${otherCart}`, correlation: otherCart })).toMatchObject({ action: 'send' })
+    expect(
+      await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), workflowId: `probe:${otherCart}`, correlation: otherCart }),
+    ).toMatchObject({ action: 'send' })
     const later = Date.now() + 1000
-    expect(await fx.nudge.journeys.gate!.check({ ...request, messageId: uid('msg'), trigger: { ...request.trigger, timestamp: later, receivedAt: later } })).toMatchObject({ action: 'send' })
+    expect(
+      await fx.nudge.journeys.gate!.check({
+        ...request,
+        messageId: uid('msg'),
+        trigger: { ...request.trigger, timestamp: later, receivedAt: later },
+      }),
+    ).toMatchObject({ action: 'send' })
   })
 
   it('the purchase of another cart does not end this cart’s run', async () => {
@@ -121,7 +178,10 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
   })
 
   it('opt-out mid-journey → no further send', async () => {
-    await cartJourney('cart-optout', '300ms', [{ id: 'again', type: 'delay', duration: '1500ms' }, { id: 'second', type: 'send', template: 'cart-reminder' }])
+    await cartJourney('cart-optout', '300ms', [
+      { id: 'again', type: 'delay', duration: '1500ms' },
+      { id: 'second', type: 'send', template: 'cart-reminder' },
+    ])
     const { userId, email } = await shopper()
     await track(base(), userId, 'Product Added', product(uid('cart'), 'cart-optout'))
     await waitFor(async () => (await messagesTo(base(), email)).length === 1, 15_000, 'the first reminder')
@@ -138,7 +198,14 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
       id: 'cart-long',
       trigger: { type: 'event', event: 'Product Added', where: [{ path: 'lane', op: 'eq', value: 'cart-long' }] },
       steps: [
-        { id: 'checkout', type: 'wait', for: { event: 'Checkout Started', match: 'correlation' }, timeout: '60s', onEvent: 'nudge', onTimeout: 'stop' },
+        {
+          id: 'checkout',
+          type: 'wait',
+          for: { event: 'Checkout Started', match: 'correlation' },
+          timeout: '60s',
+          onEvent: 'nudge',
+          onTimeout: 'stop',
+        },
         { id: 'nudge', type: 'send', template: 'cart-reminder', subject: 'Finish your order', next: 'stop' },
         { id: 'stop', type: 'exit' },
       ],
@@ -173,15 +240,23 @@ describe('cart abandonment: trigger semantics, exits, exactly-once', () => {
     await track(base(), userId, 'Checkout Started', { cart_id: cart })
     await track(base(), userId, 'Checkout Started', { cart_id: uid('unrelated') })
     const workflowId = runId('cart-dup', userId, cart)
-    const state = await waitFor(async () => {
-      const s = await admin(`${base()}/api/journeys/cart-dup/runs/${userId}/state?correlation=${cart}`)
-      return s.status === 200 && s.json.eventsSeen === 3 && s.json
-    }, 10_000, 'three events in the run')
+    const state = await waitFor(
+      async () => {
+        const s = await admin(`${base()}/api/journeys/cart-dup/runs/${userId}/state?correlation=${cart}`)
+        return s.status === 200 && s.json.eventsSeen === 3 && s.json
+      },
+      10_000,
+      'three events in the run',
+    )
     expect(state).toMatchObject({ journeyId: 'cart-dup', step: 'wait', status: 'waiting', correlation: cart })
     await waitFor(async () => (await messagesTo(base(), email)).length === 1, 15_000, 'the reminder')
     await sleep(300)
     expect(await messagesTo(base(), email)).toHaveLength(1)
-    const starts = await selectRows<{ n: string }>(fx.nudge.store.client, "SELECT count() AS n FROM journey_runs WHERE workflow_id = {id:String} AND phase = 'started'", { id: workflowId })
+    const starts = await selectRows<{ n: string }>(
+      fx.nudge.store.client,
+      "SELECT count() AS n FROM journey_runs WHERE workflow_id = {id:String} AND phase = 'started'",
+      { id: workflowId },
+    )
     expect(Number(starts[0]!.n)).toBe(1)
   })
 })

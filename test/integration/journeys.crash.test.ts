@@ -10,7 +10,15 @@ import { selectRows } from '../../clickhouse/store.js'
 import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, expectOneMessageEach, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
 
-const probe = (id: string, event: string, delay: string) => ({ id, name: id, trigger: { type: 'event', event }, steps: [{ id: 'wait', type: 'delay', duration: delay }, { id: 'send', type: 'send', template: 'related-products', subject: `${id} for {{ user.id }}` }] })
+const probe = (id: string, event: string, delay: string) => ({
+  id,
+  name: id,
+  trigger: { type: 'event', event },
+  steps: [
+    { id: 'wait', type: 'delay', duration: delay },
+    { id: 'send', type: 'send', template: 'related-products', subject: `${id} for {{ user.id }}` },
+  ],
+})
 
 describe('crashes: every due message is sent exactly once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nudge-crash-'))
@@ -65,14 +73,40 @@ describe('a trigger stored but not routed before a crash is routed after the res
     // The crash window: a batch stored (acknowledged) whose routing never finished. Forget that
     // routing got past the first run's trigger, and store the second trigger behind the router's back.
     const client = fx.nudge.store.client
-    const [{ seq }] = (await selectRows<{ seq: string }>(client, "SELECT max(ingest_seq) AS seq FROM events WHERE event = 'Replay Probe'")) as [{ seq: string }]
-    await client.command({ query: 'ALTER TABLE journey_router_progress DELETE WHERE seq >= {s:UInt64} SETTINGS mutations_sync = 2', query_params: { s: Number(seq) } })
+    const [{ seq }] = (await selectRows<{ seq: string }>(
+      client,
+      "SELECT max(ingest_seq) AS seq FROM events WHERE event = 'Replay Probe'",
+    )) as [{ seq: string }]
+    await client.command({
+      query: 'ALTER TABLE journey_router_progress DELETE WHERE seq >= {s:UInt64} SETTINGS mutations_sync = 2',
+      query_params: { s: Number(seq) },
+    })
     await fx.restart() // replays the first trigger: its run recorded its start, so it is not started again
     const now = Date.now()
     await fx.nudge.store.client.insert({
       table: 'events',
       format: 'JSONEachRow',
-      values: [{ message_id: uid('m'), source: 'web', type: 'track', event: 'Replay Probe', name: '', user_id: lost, anonymous_id: '', user_key: lost, timestamp: now, received_at: now, properties: '{}', traits: '{}', context: '{}', group_id: '', previous_id: '', consent_limited: 0, ingest_seq: Number(seq) + 1_000_000 }],
+      values: [
+        {
+          message_id: uid('m'),
+          source: 'web',
+          type: 'track',
+          event: 'Replay Probe',
+          name: '',
+          user_id: lost,
+          anonymous_id: '',
+          user_key: lost,
+          timestamp: now,
+          received_at: now,
+          properties: '{}',
+          traits: '{}',
+          context: '{}',
+          group_id: '',
+          previous_id: '',
+          consent_limited: 0,
+          ingest_seq: Number(seq) + 1_000_000,
+        },
+      ],
     })
     await fx.restart() // replays the second: stored, never routed
     await waitFor(async () => (await messagesTo(base(), `${lost}@example.test`)).length === 1, 15_000, 'the replayed trigger’s message')
@@ -94,17 +128,27 @@ describe('the Temporal dev server restarts on its data file → runs resume', ()
     const port = await freePort()
     const dbFile = join(temporalDir, 'temporal.db')
     let server = await startDevServer({ cliPath, port, dbFile })
-    const nudge = await startTestNudge({ dataDir: data.dir, role: 'all', temporalAddress: server.address, env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' } })
+    const nudge = await startTestNudge({
+      dataDir: data.dir,
+      role: 'all',
+      temporalAddress: server.address,
+      env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' },
+    })
     try {
       await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '2500ms'))
       const users = Array.from({ length: 5 }, () => uid('restart'))
       for (const u of users) await identify(nudge.url, u, { email: `${u}@example.test` })
       for (const u of users) await track(nudge.url, u, 'Restart Probe')
-      await waitFor(async () => (await admin(`${nudge.url}/api/journeys/restart-probe/runs`)).json.runs.length === users.length, 10_000, 'the runs')
+      await waitFor(
+        async () => (await admin(`${nudge.url}/api/journeys/restart-probe/runs`)).json.runs.length === users.length,
+        10_000,
+        'the runs',
+      )
       await server.stop()
       await sleep(1000)
       server = await startDevServer({ cliPath, port, dbFile })
-      for (const u of users) await waitFor(async () => (await messagesTo(nudge.url, `${u}@example.test`)).length === 1, 60_000, `the message to ${u}`)
+      for (const u of users)
+        await waitFor(async () => (await messagesTo(nudge.url, `${u}@example.test`)).length === 1, 60_000, `the message to ${u}`)
       expect((await post(`${nudge.url}/v1/track`, { userId: users[0], event: 'After Restart' })).status).toBe(200)
     } finally {
       await nudge.stop()

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../clickhouse/store.js'
-import { browseAbandonment, browseExperiment, contentFollowUp, exampleJourneys, inactiveSegment, postPurchaseLoyalty, reengagement } from '../../journeys/examples.js'
+import {
+  browseAbandonment,
+  browseExperiment,
+  contentFollowUp,
+  exampleJourneys,
+  inactiveSegment,
+  postPurchaseLoyalty,
+  reengagement,
+} from '../../journeys/examples.js'
 import { installExamples } from '../../scripts/install-examples.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { scheduleId } from '../../workflows/journeySchedules.js'
@@ -43,13 +51,31 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     )
     const shape = await admin(url(), 'POST', { id: 'Bad Id', name: '', trigger: { type: 'event' }, steps: [] })
     expect(shape.status).toBe(400)
-    expect(shape.json.error.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['id', 'name', 'trigger.event', 'steps']))
-    const loop = await admin(url(), 'POST', { id: 'spin', name: 'Spin', trigger: { type: 'event', event: 'X' }, steps: [{ id: 'a', type: 'update_trait', key: 'k', value: 1, next: 'b' }, { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'eq', value: 1 } }], then: 'a', else: 'a' }] })
+    expect(shape.json.error.issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(['id', 'name', 'trigger.event', 'steps']),
+    )
+    const loop = await admin(url(), 'POST', {
+      id: 'spin',
+      name: 'Spin',
+      trigger: { type: 'event', event: 'X' },
+      steps: [
+        { id: 'a', type: 'update_trait', key: 'k', value: 1, next: 'b' },
+        { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'eq', value: 1 } }], then: 'a', else: 'a' },
+      ],
+    })
     expect(loop.json.error.issues).toEqual([expect.objectContaining({ rule: 'cycle' })])
   })
 
   it('lifecycle: a draft does not trigger; a paused journey takes no new entries; archived is final; runs keep their version', async () => {
-    const def = { ...contentFollowUp, id: 'lifecycle', trigger: { type: 'event', event: 'Lifecycle Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1500ms' }, { id: 'related', type: 'send', template: 'related-products' }] }
+    const def = {
+      ...contentFollowUp,
+      id: 'lifecycle',
+      trigger: { type: 'event', event: 'Lifecycle Probe' },
+      steps: [
+        { id: 'wait', type: 'delay', duration: '1500ms' },
+        { id: 'related', type: 'send', template: 'related-products' },
+      ],
+    }
     expect((await admin(url(), 'POST', def)).status).toBe(201)
     const early = await person('draft')
     await track(base(), early.userId, 'Lifecycle Probe', { title: 'x' })
@@ -57,13 +83,29 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     const first = await person('v2')
     await track(base(), first.userId, 'Lifecycle Probe', { title: 'Trail guide' })
     await waitFor(async () => (await admin(url(`/lifecycle/runs/${first.userId}/state`))).status === 200, 5000, 'the run')
-    const updated = await admin(url('/lifecycle'), 'PUT', { ...def, id: undefined, name: 'Lifecycle v3', steps: [{ id: 'wait', type: 'delay', duration: '100ms' }, { id: 'related', type: 'send', template: 'related-products', subject: 'Version three' }] })
+    const updated = await admin(url('/lifecycle'), 'PUT', {
+      ...def,
+      id: undefined,
+      name: 'Lifecycle v3',
+      steps: [
+        { id: 'wait', type: 'delay', duration: '100ms' },
+        { id: 'related', type: 'send', template: 'related-products', subject: 'Version three' },
+      ],
+    })
     expect(updated.json).toMatchObject({ version: 3, status: 'active' })
-    const [old] = await waitFor(async () => (await messagesTo(base(), first.email)).length === 1 && messagesTo(base(), first.email), 10_000, 'the v2 run to send')
+    const [old] = await waitFor(
+      async () => (await messagesTo(base(), first.email)).length === 1 && messagesTo(base(), first.email),
+      10_000,
+      'the v2 run to send',
+    )
     expect(old!.subject).toBe('More like Trail guide') // the run followed version 2
     const second = await person('v3')
     await track(base(), second.userId, 'Lifecycle Probe', { title: 'y' })
-    const [fresh] = await waitFor(async () => (await messagesTo(base(), second.email)).length === 1 && messagesTo(base(), second.email), 10_000, 'the v3 run to send')
+    const [fresh] = await waitFor(
+      async () => (await messagesTo(base(), second.email)).length === 1 && messagesTo(base(), second.email),
+      10_000,
+      'the v3 run to send',
+    )
     expect(fresh!.subject).toBe('Version three')
     expect((await admin(url('/lifecycle/versions/2'))).json.steps[0].duration).toBe('1500ms')
     await admin(url('/lifecycle/pause'), 'POST')
@@ -80,14 +122,26 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
   it('browse abandonment: viewed, not purchased → an experiment picks the tailored offer or social proof', async () => {
     await admin(`${base()}/api/experiments`, 'POST', browseExperiment)
     await admin(`${base()}/api/experiments/${browseExperiment.key}/start`, 'POST')
-    await activeJourney(base(), { ...browseAbandonment, steps: browseAbandonment.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '300ms' } : s)) })
+    await activeJourney(base(), {
+      ...browseAbandonment,
+      steps: browseAbandonment.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '300ms' } : s)),
+    })
     const shoppers = await Promise.all(Array.from({ length: 6 }, () => person('browser')))
-    for (const s of shoppers) await track(base(), s.userId, 'Product Viewed', { name: 'Alpine Jacket', category: 'outerwear', image_url: 'https://cdn.example/j.jpg' })
+    for (const s of shoppers)
+      await track(base(), s.userId, 'Product Viewed', {
+        name: 'Alpine Jacket',
+        category: 'outerwear',
+        image_url: 'https://cdn.example/j.jpg',
+      })
     const buyer = await person('buyer')
     await track(base(), buyer.userId, 'Product Viewed', { name: 'Alpine Jacket' })
     await track(base(), buyer.userId, 'Order Completed', { revenue: 120 })
     for (const s of shoppers) {
-      const [m] = await waitFor(async () => (await messagesTo(base(), s.email)).length === 1 && messagesTo(base(), s.email), 15_000, 'the browse email')
+      const [m] = await waitFor(
+        async () => (await messagesTo(base(), s.email)).length === 1 && messagesTo(base(), s.email),
+        15_000,
+        'the browse email',
+      )
       const arm = fx.nudge.experiments.assign(browseExperiment.key, s.userId).variant
       expect(m!.subject).toBe(arm === 'offer' ? 'Still thinking about Alpine Jacket?' : 'Alpine Jacket is popular this week')
     }
@@ -104,31 +158,53 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     // Everything they did, they did 40 days ago: the event that arrives now puts them in the segment.
     expect((await post(`${base()}/v1/identify`, { userId, traits: { email, first_name: 'Grace' }, timestamp: longAgo })).status).toBe(200)
     await track(base(), userId, 'Collection Browsed', { category: 'climbing' }, { timestamp: longAgo })
-    const [m] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 15_000, 'the win-back email')
+    const [m] = await waitFor(
+      async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email),
+      15_000,
+      'the win-back email',
+    )
     expect(m!.subject).toBe('We miss you, Grace')
     expect(await rawMessage(base(), m!.messageId)).toContain('New in climbing since your last visit.')
   })
 
   it('post-purchase loyalty: a repeat visit after a purchase → a loyalty offer; no visit → nothing', async () => {
-    await activeJourney(base(), { ...postPurchaseLoyalty, steps: postPurchaseLoyalty.steps.map((s) => (s.id === 'visit' ? { ...s, timeout: '1500ms' } : s)) })
+    await activeJourney(base(), {
+      ...postPurchaseLoyalty,
+      steps: postPurchaseLoyalty.steps.map((s) => (s.id === 'visit' ? { ...s, timeout: '1500ms' } : s)),
+    })
     const back = await person('loyal')
     const gone = await person('oneoff')
     for (const p of [back, gone]) await track(base(), p.userId, 'Order Completed', { revenue: 40 })
-    await waitFor(async () => (await admin(url(`/post-purchase-loyalty/runs/${back.userId}/state`))).json?.step === 'visit', 5000, 'the wait')
+    await waitFor(
+      async () => (await admin(url(`/post-purchase-loyalty/runs/${back.userId}/state`))).json?.step === 'visit',
+      5000,
+      'the wait',
+    )
     expect((await post(`${base()}/v1/page`, { userId: back.userId, name: 'Home' })).status).toBe(200)
-    const [m] = await waitFor(async () => (await messagesTo(base(), back.email)).length === 1 && messagesTo(base(), back.email), 10_000, 'the loyalty offer')
+    const [m] = await waitFor(
+      async () => (await messagesTo(base(), back.email)).length === 1 && messagesTo(base(), back.email),
+      10_000,
+      'the loyalty offer',
+    )
     expect(m!.subject).toBe('Thanks for coming back — a loyalty treat inside')
     expect((await endedRun(base(), 'post-purchase-loyalty', gone.userId)).outcome).toBe('exited')
     expect(await messagesTo(base(), gone.email)).toEqual([])
   })
 
   it('content follow-up: a viewed video → related products; an article view of another type does not enter', async () => {
-    await activeJourney(base(), { ...contentFollowUp, steps: contentFollowUp.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '200ms' } : s)) })
+    await activeJourney(base(), {
+      ...contentFollowUp,
+      steps: contentFollowUp.steps.map((s) => (s.id === 'wait' ? { id: 'wait', type: 'delay', duration: '200ms' } : s)),
+    })
     const viewer = await person('viewer')
     const reader = await person('reader')
     await track(base(), viewer.userId, 'Content Viewed', { type: 'video', title: 'Waxing skis', category: 'ski care' })
     await track(base(), reader.userId, 'Content Viewed', { type: 'podcast', title: 'Talk' })
-    const [m] = await waitFor(async () => (await messagesTo(base(), viewer.email)).length === 1 && messagesTo(base(), viewer.email), 10_000, 'the follow-up')
+    const [m] = await waitFor(
+      async () => (await messagesTo(base(), viewer.email)).length === 1 && messagesTo(base(), viewer.email),
+      10_000,
+      'the follow-up',
+    )
     expect(m!.subject).toBe('More like Waxing skis')
     expect(await rawMessage(base(), m!.messageId)).toContain('in ski care')
     await sleep(500)
@@ -136,24 +212,55 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
   })
 
   it('a schedule trigger: a Temporal Schedule enters every member of the segment each interval', async () => {
-    expect((await admin(`${base()}/api/segments`, 'POST', { id: 'digest-readers', name: 'Digest readers', rule: { trait: { key: 'digest', op: 'eq', value: true } } })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/segments`, 'POST', {
+          id: 'digest-readers',
+          name: 'Digest readers',
+          rule: { trait: { key: 'digest', op: 'eq', value: true } },
+        })
+      ).status,
+    ).toBe(201)
     const readers = await Promise.all([person('reader-a', { digest: true }), person('reader-b', { digest: true })])
     const other = await person('not-reader', { digest: false })
     await waitFor(async () => (await admin(`${base()}/api/segments/digest-readers/members`)).json.members.length === 2, 5000, 'the segment')
-    await activeJourney(base(), { id: 'weekly-digest', name: 'Digest', trigger: { type: 'schedule', every: '2s', segment: 'digest-readers' }, entry: { reentry: 'never' }, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'Your digest' }] })
+    await activeJourney(base(), {
+      id: 'weekly-digest',
+      name: 'Digest',
+      trigger: { type: 'schedule', every: '2s', segment: 'digest-readers' },
+      entry: { reentry: 'never' },
+      steps: [{ id: 'send', type: 'send', template: 'related-products', subject: 'Your digest' }],
+    })
     const schedule = fx.nudge.temporal.schedule.getHandle(scheduleId(`test-${process.pid}`, 'weekly-digest'))
     const described = await waitFor(() => schedule.describe().catch(() => undefined), 20_000, 'the schedule')
     expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 2000 })])
-    for (const r of readers) await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 30_000, 'the digest (the schedule fires every 2 s)')
+    for (const r of readers)
+      await waitFor(async () => (await messagesTo(base(), r.email)).length === 1, 30_000, 'the digest (the schedule fires every 2 s)')
     await sleep(2500) // another interval: re-entry "never" keeps it at one each
     for (const r of readers) expect(await messagesTo(base(), r.email)).toHaveLength(1)
     expect(await messagesTo(base(), other.email)).toEqual([])
     await admin(url('/weekly-digest/pause'), 'POST')
-    await waitFor(async () => (await schedule.describe().then(() => false, () => true)), 20_000, 'the schedule to go')
+    await waitFor(
+      async () =>
+        await schedule.describe().then(
+          () => false,
+          () => true,
+        ),
+      20_000,
+      'the schedule to go',
+    )
   })
 
   it('a segment-entry run whose user left the segment before the send is skipped: the trigger is re-checked at the send', async () => {
-    expect((await admin(`${base()}/api/segments`, 'POST', { id: 'vip-now', name: 'VIP now', rule: { trait: { key: 'vip', op: 'eq', value: true } } })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/segments`, 'POST', {
+          id: 'vip-now',
+          name: 'VIP now',
+          rule: { trait: { key: 'vip', op: 'eq', value: true } },
+        })
+      ).status,
+    ).toBe(201)
     // The run waits for the test's go-ahead, so the segment change surely comes before the send.
     await activeJourney(base(), {
       id: 'vip-welcome',
@@ -167,9 +274,14 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     const stays = await person('vip-stays')
     const leaves = await person('vip-leaves')
     for (const p of [stays, leaves]) await identify(base(), p.userId, { vip: true })
-    for (const p of [stays, leaves]) await waitFor(async () => (await runsOf(base(), 'vip-welcome', p.userId)).length === 1, 20_000, `the run of ${p.userId}`)
+    for (const p of [stays, leaves])
+      await waitFor(async () => (await runsOf(base(), 'vip-welcome', p.userId)).length === 1, 20_000, `the run of ${p.userId}`)
     await identify(base(), leaves.userId, { vip: false })
-    await waitFor(async () => !(await admin(`${base()}/api/segments/vip-now/members`)).json.members.includes(leaves.userId), 10_000, 'the one who leaves out of the segment')
+    await waitFor(
+      async () => !(await admin(`${base()}/api/segments/vip-now/members`)).json.members.includes(leaves.userId),
+      10_000,
+      'the one who leaves out of the segment',
+    )
     for (const p of [stays, leaves]) await track(base(), p.userId, 'VIP Go')
     await waitFor(async () => (await messagesTo(base(), stays.email)).length === 1, 20_000, 'the welcome of the one who stays')
     const ended = await endedRun(base(), 'vip-welcome', leaves.userId, 20_000)
@@ -185,11 +297,27 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
       name: 'Quiz',
       trigger: { type: 'event', event: 'Quiz Done' },
       steps: [
-        { id: 'score', type: 'condition', when: [{ trigger: { path: 'properties.score', op: 'gte', value: 80 } }], then: 'tag', else: 'consolation' },
+        {
+          id: 'score',
+          type: 'condition',
+          when: [{ trigger: { path: 'properties.score', op: 'gte', value: 80 } }],
+          then: 'tag',
+          else: 'consolation',
+        },
         { id: 'tag', type: 'update_trait', key: 'tier', value: 'gold' },
-        { id: 'office-hours', type: 'delay', until: { from: hhmm(new Date(now.getTime() - 3_600_000)), to: hhmm(new Date(now.getTime() + 3_600_000)), timezone: 'UTC' } },
+        {
+          id: 'office-hours',
+          type: 'delay',
+          until: { from: hhmm(new Date(now.getTime() - 3_600_000)), to: hhmm(new Date(now.getTime() + 3_600_000)), timezone: 'UTC' },
+        },
         { id: 'congrats', type: 'send', template: 'related-products', subject: 'Welcome to {{ user.tier }}', next: 'done' },
-        { id: 'consolation', type: 'condition', when: [{ trait: { key: 'first_name', op: 'eq', value: 'Grace' } }], then: 'retry', else: 'done' },
+        {
+          id: 'consolation',
+          type: 'condition',
+          when: [{ trait: { key: 'first_name', op: 'eq', value: 'Grace' } }],
+          then: 'retry',
+          else: 'done',
+        },
         { id: 'retry', type: 'send', template: 'related-products', subject: 'Try again, {{ user.first_name }}' },
         { id: 'done', type: 'exit' },
       ],
@@ -198,20 +326,45 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     const low = await person('low')
     await track(base(), high.userId, 'Quiz Done', { score: 91 })
     await track(base(), low.userId, 'Quiz Done', { score: 12 })
-    const [a] = await waitFor(async () => (await messagesTo(base(), high.email)).length === 1 && messagesTo(base(), high.email), 10_000, 'the high scorer’s mail')
+    const [a] = await waitFor(
+      async () => (await messagesTo(base(), high.email)).length === 1 && messagesTo(base(), high.email),
+      10_000,
+      'the high scorer’s mail',
+    )
     expect(a!.subject).toBe('Welcome to gold')
-    const [b] = await waitFor(async () => (await messagesTo(base(), low.email)).length === 1 && messagesTo(base(), low.email), 10_000, 'the low scorer’s mail')
+    const [b] = await waitFor(
+      async () => (await messagesTo(base(), low.email)).length === 1 && messagesTo(base(), low.email),
+      10_000,
+      'the low scorer’s mail',
+    )
     expect(b!.subject).toBe('Try again, Grace')
     const profile = await admin(`${base()}/api/users/${high.userId}`)
     expect(profile.json.traits.tier).toBe('gold')
-    const steps = await selectRows<{ step_id: string; outcome: string }>(fx.nudge.store.client, 'SELECT step_id, outcome FROM journey_steps WHERE user_key = {u:String} ORDER BY at, step_id', { u: low.userId })
+    const steps = await selectRows<{ step_id: string; outcome: string }>(
+      fx.nudge.store.client,
+      'SELECT step_id, outcome FROM journey_steps WHERE user_key = {u:String} ORDER BY at, step_id',
+      { u: low.userId },
+    )
     // (Steps recorded by the workflow carry workflow time, which stands still within a task.)
     expect(steps.map((x) => `${x.step_id}:${x.outcome}`).sort()).toEqual(['consolation:then', 'done:exit', 'retry:sent', 'score:else'])
   })
 
   it('erasing a user ends their running journeys and deletes every run of theirs from Temporal, open or closed', async () => {
-    await activeJourney(base(), { ...contentFollowUp, id: 'erasable', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'wait', type: 'delay', duration: '1h' }, { id: 'related', type: 'send', template: 'related-products' }] })
-    await activeJourney(base(), { id: 'erasable-done', name: 'Erasable, done at once', trigger: { type: 'event', event: 'Erase Probe' }, steps: [{ id: 'mark', type: 'update_trait', key: 'probed', value: true }] })
+    await activeJourney(base(), {
+      ...contentFollowUp,
+      id: 'erasable',
+      trigger: { type: 'event', event: 'Erase Probe' },
+      steps: [
+        { id: 'wait', type: 'delay', duration: '1h' },
+        { id: 'related', type: 'send', template: 'related-products' },
+      ],
+    })
+    await activeJourney(base(), {
+      id: 'erasable-done',
+      name: 'Erasable, done at once',
+      trigger: { type: 'event', event: 'Erase Probe' },
+      steps: [{ id: 'mark', type: 'update_trait', key: 'probed', value: true }],
+    })
     const { userId } = await person('erased')
     await track(base(), userId, 'Erase Probe', { secret_note: 'trigger properties are kept in the run history' })
     const handle = fx.nudge.temporal.workflow.getHandle(runId('erasable', userId))
@@ -228,12 +381,20 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
     await waitFor(async () => (await visible()).length === 2, 10_000, 'both runs in visibility')
     expect((await admin(`${base()}/api/users/${userId}`, 'DELETE')).status).toBe(200)
     // Deleted, not only terminated: no history (trigger properties, activity inputs) and no UserId row left to read.
-    const gone = async (h: typeof handle) => (await h.describe().then(() => false, (err: Error) => err.name === 'WorkflowNotFoundError'))
+    const gone = async (h: typeof handle) =>
+      await h.describe().then(
+        () => false,
+        (err: Error) => err.name === 'WorkflowNotFoundError',
+      )
     // The running one at once; Temporal removes a closed run asynchronously (~30 s on the dev server).
-    await waitFor(async () => (await gone(handle)), 10_000, 'the open run deleted')
-    await waitFor(async () => (await gone(done)), 90_000, 'the closed run deleted')
+    await waitFor(async () => await gone(handle), 10_000, 'the open run deleted')
+    await waitFor(async () => await gone(done), 90_000, 'the closed run deleted')
     await waitFor(async () => (await visible()).length === 0, 20_000, 'no run of theirs left in visibility')
-    const left = await selectRows<{ n: string }>(fx.nudge.store.client, 'SELECT count() AS n FROM journey_runs WHERE user_key = {u:String}', { u: userId })
+    const left = await selectRows<{ n: string }>(
+      fx.nudge.store.client,
+      'SELECT count() AS n FROM journey_runs WHERE user_key = {u:String}',
+      { u: userId },
+    )
     expect(Number(left[0]!.n)).toBe(0)
     // An id Temporal cannot take in a query (a NUL) has no runs to delete, and is not a server error.
     expect(await fx.nudge.journeys.runs.deleteUserRuns(`${userId}\u0000x`)).toBe(0)

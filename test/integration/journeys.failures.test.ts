@@ -41,11 +41,17 @@ describe('a run that cannot proceed ends, visibly, instead of retrying', () => {
       setTrait: async (userKey, key) => {
         const n = (attempts.get(userKey) ?? 0) + 1
         attempts.set(userKey, n)
-        if (key === 'refused') throw new ValidationError('Invalid identify event', [{ path: 'traits', rule: 'refused', message: 'refused by the test store' }])
+        if (key === 'refused')
+          throw new ValidationError('Invalid identify event', [{ path: 'traits', rule: 'refused', message: 'refused by the test store' }])
         if (key === 'flaky' && n < 3) throw new Error('store briefly unavailable')
       },
     })
-    worker = await createWorker({ connection, namespace: 'default', taskQueue, activities: { storeVersion: async () => 'test', ...activities } })
+    worker = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      activities: { storeVersion: async () => 'test', ...activities },
+    })
     running = worker.run()
   }, 120_000)
 
@@ -95,42 +101,80 @@ describe('a run that cannot proceed ends, visibly, instead of retrying', () => {
     const described = await handle.describe()
     expect(described.status.name).toBe('FAILED')
     expect(described.searchAttributes.EndReason).toEqual(['failed:update_trait:ValidationError'])
-    const listed = await waitFor(async () => {
-      const found = []
-      for await (const w of fx.nudge.temporal.workflow.list({ query: `EndReason STARTS_WITH 'failed:' AND WorkflowId = '${handle.workflowId}'` })) found.push(w.workflowId)
-      return found.length ? found : undefined
-    }, 15_000, 'the run in the visibility store')
+    const listed = await waitFor(
+      async () => {
+        const found = []
+        for await (const w of fx.nudge.temporal.workflow.list({
+          query: `EndReason STARTS_WITH 'failed:' AND WorkflowId = '${handle.workflowId}'`,
+        }))
+          found.push(w.workflowId)
+        return found.length ? found : undefined
+      },
+      15_000,
+      'the run in the visibility store',
+    )
     expect(listed).toEqual([handle.workflowId])
     // …and in the store: the run's outcome, the failed step with the error's message, the report.
     const [run] = await waitFor(
       async () => {
-        const rows = await selectRows<{ outcome: string }>(fx.nudge.store.client, "SELECT outcome FROM journey_runs WHERE workflow_id = {w:String} AND phase = 'ended'", { w: handle.workflowId })
+        const rows = await selectRows<{ outcome: string }>(
+          fx.nudge.store.client,
+          "SELECT outcome FROM journey_runs WHERE workflow_id = {w:String} AND phase = 'ended'",
+          { w: handle.workflowId },
+        )
         return rows.length ? rows : undefined
       },
       10_000,
       'the end record',
     )
     expect(run!.outcome).toBe('failed:update_trait:ValidationError')
-    const steps = await selectRows<{ step_id: string; outcome: string; reason: string }>(fx.nudge.store.client, 'SELECT step_id, outcome, reason FROM journey_steps WHERE workflow_id = {w:String}', { w: handle.workflowId })
+    const steps = await selectRows<{ step_id: string; outcome: string; reason: string }>(
+      fx.nudge.store.client,
+      'SELECT step_id, outcome, reason FROM journey_steps WHERE workflow_id = {w:String}',
+      { w: handle.workflowId },
+    )
     expect(steps).toEqual([{ step_id: 'set', outcome: 'failed', reason: 'Invalid identify event' }])
     const report = await failedRuns(fx.nudge.store.client, { from, until: Date.now() + 1000 })
     expect(report.counts).toContainEqual({ journeyId: 'refuses', outcome: 'failed:update_trait:ValidationError', runs: 1 })
-    expect(report.examples).toContainEqual(expect.objectContaining({ journey: 'refuses', workflowId: handle.workflowId, step: 'set', message: 'Invalid identify event' }))
+    expect(report.examples).toContainEqual(
+      expect.objectContaining({ journey: 'refuses', workflowId: handle.workflowId, step: 'set', message: 'Invalid identify event' }),
+    )
     // The run's later step never ran.
     expect(steps.some((s) => s.step_id === 'bye')).toBe(false)
   })
 
   it('the trigger router does not retry a start Temporal refuses as invalid (it would forever); the rest of the batch goes on', async () => {
-    const probe = (id: string) => ({ definition: { ...journey(id, 'ok'), trigger: { type: 'event' as const, event: 'Refusal Probe' } }, status: 'active' as const, version: 1, updatedAt: 0 })
+    const probe = (id: string) => ({
+      definition: { ...journey(id, 'ok'), trigger: { type: 'event' as const, event: 'Refusal Probe' } },
+      status: 'active' as const,
+      version: 1,
+      updatedAt: 0,
+    })
     // A definition the API would never save (journey ids are slugs of ≤ 64): its JourneyId search
     // attribute is over Temporal's 2 KB limit, refused as INVALID_ARGUMENT the same way on every try.
     const refused = probe('r'.repeat(3000))
     const runs = new JourneyRuns(fx.nudge.temporal, `nobody-${process.pid}`) // no worker: runs only start
     const logged: string[] = []
-    const router = new TriggerRouter({ runs, journeys: () => [refused, probe('router-fine')], runId, isGranted: () => true, isTestUser: () => false, log: (m) => logged.push(m) })
+    const router = new TriggerRouter({
+      runs,
+      journeys: () => [refused, probe('router-fine')],
+      runId,
+      isGranted: () => true,
+      isTestUser: () => false,
+      log: (m) => logged.push(m),
+    })
     const now = Date.now()
     const ok = uid('fine')
-    const event = { messageId: uid('m'), type: 'track', event: 'Refusal Probe', userKey: ok, properties: {}, context: {}, timestamp: now, receivedAt: now } as never
+    const event = {
+      messageId: uid('m'),
+      type: 'track',
+      event: 'Refusal Probe',
+      userKey: ok,
+      properties: {},
+      context: {},
+      timestamp: now,
+      receivedAt: now,
+    } as never
     router.handleStored([event], [], 7)
     await router.idle()
     expect(router.rejected).toBe(1)

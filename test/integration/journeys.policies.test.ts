@@ -13,7 +13,14 @@ const QUIET_END = Date.parse(`${new Date(Date.now() + 3_600_000).toISOString().s
 describe('journey policies: frequency cap, quiet hours, test accounts', () => {
   const fx = useTestNudge({
     role: 'all',
-    env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '1/1h', FREQUENCY_CAP_MODE: 'skip', QUIET_HOURS: QUIET, QUIET_HOURS_TZ: 'UTC', TEST_EMAIL_PATTERN: '@qa\\.example$' },
+    env: {
+      CONFIG_POLL_MS: '100',
+      FREQUENCY_CAP: '1/1h',
+      FREQUENCY_CAP_MODE: 'skip',
+      QUIET_HOURS: QUIET,
+      QUIET_HOURS_TZ: 'UTC',
+      TEST_EMAIL_PATTERN: '@qa\\.example$',
+    },
   })
   const base = () => fx.nudge.url
   const immediate = (id: string, event: string, priority: number, topic?: string) => ({
@@ -24,7 +31,11 @@ describe('journey policies: frequency cap, quiet hours, test accounts', () => {
     steps: [{ id: 'send', type: 'send', template: 'related-products', subject: `from ${id}`, ...(topic ? { topic } : {}) }],
   })
   const steps = (workflowId: string) =>
-    selectRows<{ outcome: string; reason: string }>(fx.nudge.store.client, "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at", { w: workflowId })
+    selectRows<{ outcome: string; reason: string }>(
+      fx.nudge.store.client,
+      "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at",
+      { w: workflowId },
+    )
 
   it('quiet hours defer a marketing send to the end of the window (user’s timezone); transactional mail is not held', async () => {
     await activeJourney(base(), immediate('quiet-mkt', 'Quiet Probe', 50))
@@ -34,12 +45,22 @@ describe('journey policies: frequency cap, quiet hours, test accounts', () => {
     await identify(base(), userId, { email, timezone: 'UTC' })
     await track(base(), userId, 'Quiet Probe')
     await track(base(), userId, 'Receipt Probe')
-    const [receipt] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 10_000, 'the transactional mail')
+    const [receipt] = await waitFor(
+      async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email),
+      10_000,
+      'the transactional mail',
+    )
     expect(receipt!.subject).toBe('from quiet-tx')
-    const state = await waitFor(async () => {
-      const s = await fetch(`${base()}/api/journeys/quiet-mkt/runs/${userId}/state`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json() as Promise<{ status: string; until?: number }>)
-      return s.status === 'waiting' && s
-    }, 10_000, 'the deferral')
+    const state = await waitFor(
+      async () => {
+        const s = await fetch(`${base()}/api/journeys/quiet-mkt/runs/${userId}/state`, {
+          headers: { authorization: 'Bearer admin_test_key_123' },
+        }).then((r) => r.json() as Promise<{ status: string; until?: number }>)
+        return s.status === 'waiting' && s
+      },
+      10_000,
+      'the deferral',
+    )
     expect(Math.abs(state.until! - QUIET_END)).toBeLessThan(1000)
     expect(await steps(`journey:quiet-mkt:${userId}`)).toEqual([{ outcome: 'deferred', reason: 'quiet_hours' }])
     expect(await messagesTo(base(), email)).toHaveLength(1)
@@ -51,19 +72,36 @@ describe('journey policies: frequency cap, quiet hours, test accounts', () => {
     const email = `${userId}@qa.example`
     await identify(base(), userId, { email })
     await track(base(), userId, 'QA Probe')
-    const [m] = await waitFor(async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email), 10_000, 'the test account’s mail')
+    const [m] = await waitFor(
+      async () => (await messagesTo(base(), email)).length === 1 && messagesTo(base(), email),
+      10_000,
+      'the test account’s mail',
+    )
     expect(await rawMessage(base(), m!.messageId)).toMatch(/X-Nudge-Test: 1/i)
-    const ledger = await selectRows<{ is_test: number }>(fx.nudge.store.client, "SELECT is_test FROM send_ledger WHERE message_id = {id:String} AND status = 'sent'", { id: m!.messageId })
+    const ledger = await selectRows<{ is_test: number }>(
+      fx.nudge.store.client,
+      "SELECT is_test FROM send_ledger WHERE message_id = {id:String} AND status = 'sent'",
+      { id: m!.messageId },
+    )
     expect(ledger.map((r) => Number(r.is_test))).toEqual([1])
   })
 })
 
 describe('frequency cap across journeys: the higher priority wins the slot', () => {
-  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '1/1h', FREQUENCY_CAP_MODE: 'skip', QUIET_HOURS: '' } })
+  const fx = useTestNudge({
+    role: 'all',
+    env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '1/1h', FREQUENCY_CAP_MODE: 'skip', QUIET_HOURS: '' },
+  })
   const base = () => fx.nudge.url
 
   it('two journeys want the same user at once: one email, from the higher priority; the other is skipped with its reason', async () => {
-    const send = (id: string, priority: number) => ({ id, name: id, trigger: { type: 'event', event: 'Both Probe' }, priority, steps: [{ id: 'send', type: 'send', template: 'related-products', subject: `from ${id}` }] })
+    const send = (id: string, priority: number) => ({
+      id,
+      name: id,
+      trigger: { type: 'event', event: 'Both Probe' },
+      priority,
+      steps: [{ id: 'send', type: 'send', template: 'related-products', subject: `from ${id}` }],
+    })
     await activeJourney(base(), send('low-prio', 10))
     await activeJourney(base(), send('high-prio', 90))
     const results: string[] = []
@@ -78,7 +116,11 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
       const got = await messagesTo(base(), email)
       expect(got).toHaveLength(1)
       results.push(got[0]!.subject)
-      const skipped = await selectRows<{ reason: string }>(fx.nudge.store.client, "SELECT reason FROM journey_steps WHERE user_key = {u:String} AND outcome = 'skipped'", { u: userId })
+      const skipped = await selectRows<{ reason: string }>(
+        fx.nudge.store.client,
+        "SELECT reason FROM journey_steps WHERE user_key = {u:String} AND outcome = 'skipped'",
+        { u: userId },
+      )
       expect(skipped.map((r) => r.reason)).toEqual(['frequency_cap'])
     }
     // Sends that reach the gate within FREQUENCY_CAP_PRIORITY_WINDOW_MS of each other compete.
@@ -87,7 +129,13 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
 
   it('a trigger event older than STALE_TRIGGER_MAX_AGE when it arrives starts no run; a fresh one does', async () => {
     // Transactional: the frequency cap of this file's instance does not get in the way.
-    await activeJourney(base(), { id: 'stale-probe', name: 'stale-probe', trigger: { type: 'event', event: 'Stale Probe' }, entry: { consent: 'transactional' }, steps: [{ id: 'send', type: 'send', template: 'related-products', topic: 'transactional' }] })
+    await activeJourney(base(), {
+      id: 'stale-probe',
+      name: 'stale-probe',
+      trigger: { type: 'event', event: 'Stale Probe' },
+      entry: { consent: 'transactional' },
+      steps: [{ id: 'send', type: 'send', template: 'related-products', topic: 'transactional' }],
+    })
     const old = uid('old')
     const fresh = uid('fresh')
     for (const u of [old, fresh]) await identify(base(), u, { email: `${u}@example.test` })
@@ -96,7 +144,9 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     await waitFor(async () => (await messagesTo(base(), `${fresh}@example.test`)).length === 1, 10_000, 'the fresh trigger’s mail')
     await sleep(500)
     expect(await messagesTo(base(), `${old}@example.test`)).toEqual([])
-    const runs = await fetch(`${base()}/api/journeys/stale-probe/runs?user=${old}`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json() as Promise<{ runs: unknown[] }>)
+    const runs = await fetch(`${base()}/api/journeys/stale-probe/runs?user=${old}`, {
+      headers: { authorization: 'Bearer admin_test_key_123' },
+    }).then((r) => r.json() as Promise<{ runs: unknown[] }>)
     expect(runs.runs).toEqual([])
     expect(fx.nudge.journeys.router!.staleTriggers).toBeGreaterThanOrEqual(1)
   })
@@ -116,10 +166,19 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     await track(base(), userId, 'Dup Cart Added', { cart_id: 'k1' })
     await waitFor(async () => (await messagesTo(base(), email)).length === 1, 10_000, 'the first reminder')
     const first = runId('dup-cart', userId, 'k1')
-    const steps = (w: string) => selectRows<{ outcome: string; reason: string }>(fx.nudge.store.client, "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at", { w })
+    const steps = (w: string) =>
+      selectRows<{ outcome: string; reason: string }>(
+        fx.nudge.store.client,
+        "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send' ORDER BY at",
+        { w },
+      )
     // The run is over; the same cart added again (a new event, a second client) enters again…
     await endedRun(base(), 'dup-cart', userId)
-    await waitFor(async () => (await fx.nudge.temporal.workflow.getHandle(first).describe()).status.name !== 'RUNNING', 10_000, 'the first run closed in Temporal')
+    await waitFor(
+      async () => (await fx.nudge.temporal.workflow.getHandle(first).describe()).status.name !== 'RUNNING',
+      10_000,
+      'the first run closed in Temporal',
+    )
     await track(base(), userId, 'Dup Cart Added', { cart_id: 'k1' })
     await track(base(), userId, 'Dup Cart Added', { cart_id: 'k2' })
     await waitFor(async () => (await messagesTo(base(), email)).length === 2, 10_000, 'the other cart’s reminder')
@@ -138,7 +197,14 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
       entry: { consent: 'transactional', reentry: 'always', correlationKey: 'cart_id' },
       steps: [
         { id: 'send', type: 'send', template: 'related-products', topic: 'transactional' },
-        { id: 'more', type: 'wait', for: { event: 'More Please', match: 'correlation' }, timeout: '3s', onEvent: 'send', onTimeout: 'done' },
+        {
+          id: 'more',
+          type: 'wait',
+          for: { event: 'More Please', match: 'correlation' },
+          timeout: '3s',
+          onEvent: 'send',
+          onTimeout: 'done',
+        },
         { id: 'done', type: 'exit' },
       ],
     })
@@ -147,14 +213,20 @@ describe('frequency cap across journeys: the higher priority wins the slot', () 
     await identify(base(), userId, { email })
     await track(base(), userId, 'Loop Cart Added', { cart_id: 'k1' })
     await waitFor(async () => (await messagesTo(base(), email)).length === 1, 10_000, 'the first visit’s mail')
-    await waitFor(async () => (await fx.nudge.journeys.runs.state(runId('loop-cart', userId, 'k1')))?.step === 'more', 10_000, 'the run waiting in its loop')
+    await waitFor(
+      async () => (await fx.nudge.journeys.runs.state(runId('loop-cart', userId, 'k1')))?.step === 'more',
+      10_000,
+      'the run waiting in its loop',
+    )
     await track(base(), userId, 'More Please', { cart_id: 'k1' })
     await waitFor(async () => (await messagesTo(base(), email)).length === 2, 10_000, 'the second visit’s mail')
     // Back at the wait, the event it already went on with does not count again: it waits for a new one, then times out.
     const ended = await endedRun(base(), 'loop-cart', userId)
     expect(ended.outcome).toBe('exited')
     expect(await messagesTo(base(), email)).toHaveLength(2)
-    const report = (await fetch(`${base()}/api/reports/false-triggers?journey=loop-cart`, { headers: { authorization: 'Bearer admin_test_key_123' } }).then((r) => r.json())) as { counts: Record<string, number> }
+    const report = (await fetch(`${base()}/api/reports/false-triggers?journey=loop-cart`, {
+      headers: { authorization: 'Bearer admin_test_key_123' },
+    }).then((r) => r.json())) as { counts: Record<string, number> }
     expect(report.counts.duplicate).toBe(0)
   })
 })

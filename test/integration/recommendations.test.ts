@@ -14,7 +14,12 @@ const NOW = Date.parse('2026-06-30T12:00:00.000Z')
 const ago = (days: number) => NOW - days * 86_400_000
 
 type Ev = { user: string; event: string; at: number; props: Record<string, unknown> }
-const view = (user: string, id: string, days: number, extra: Record<string, unknown> = {}): Ev => ({ user, event: 'Product Viewed', at: ago(days), props: { product_id: id, ...extra } })
+const view = (user: string, id: string, days: number, extra: Record<string, unknown> = {}): Ev => ({
+  user,
+  event: 'Product Viewed',
+  at: ago(days),
+  props: { product_id: id, ...extra },
+})
 const add = (user: string, id: string, days: number): Ev => ({ user, event: 'Product Added', at: ago(days), props: { product_id: id } })
 const order = (user: string, ids: string[], days: number): Ev => ({
   user,
@@ -109,16 +114,64 @@ describe('recommendations on real data (chdb), injected clock', () => {
 
   const cases: [string, string, BlockName, { productId?: string; limit?: number }, string[]][] = [
     // S1 (viewed, not bought); then best sellers (shoes trending: S2 bought, S1 taken; S3 trending)
-    ['viewed, not purchased since, then fallbacks', 'ann', 'recently_viewed', {}, ['S1:recently_viewed', 'S3:trending_in_category', 'B1:best_sellers', 'B2:best_sellers']],
-    ['partners of an explicit product, most shared first', 'nobody', 'bought_together', { productId: 'B1' }, ['B2:bought_together', 'B3:bought_together', 'S2:best_sellers', 'S1:trending']],
-    ['partners of the user’s viewed products (the viewed ones themselves left out)', 'cy', 'bought_together', {}, ['B3:bought_together', 'S2:best_sellers', 'S1:trending', 'T1:trending']],
-    ['viewed by the same users', 'nobody', 'viewed_together', { productId: 'B1' }, ['B3:viewed_together', 'B2:viewed_together', 'S2:best_sellers', 'S1:trending']],
-    ['trending in the favourite category, bought ones left out', 'ann', 'trending_in_category', {}, ['S1:trending_in_category', 'S3:trending_in_category', 'B1:best_sellers', 'B2:best_sellers']],
-    ['trending everywhere without a favourite category', 'nobody', 'trending_in_category', {}, ['S2:trending', 'B1:trending', 'B3:trending', 'S1:trending']],
+    [
+      'viewed, not purchased since, then fallbacks',
+      'ann',
+      'recently_viewed',
+      {},
+      ['S1:recently_viewed', 'S3:trending_in_category', 'B1:best_sellers', 'B2:best_sellers'],
+    ],
+    [
+      'partners of an explicit product, most shared first',
+      'nobody',
+      'bought_together',
+      { productId: 'B1' },
+      ['B2:bought_together', 'B3:bought_together', 'S2:best_sellers', 'S1:trending'],
+    ],
+    [
+      'partners of the user’s viewed products (the viewed ones themselves left out)',
+      'cy',
+      'bought_together',
+      {},
+      ['B3:bought_together', 'S2:best_sellers', 'S1:trending', 'T1:trending'],
+    ],
+    [
+      'viewed by the same users',
+      'nobody',
+      'viewed_together',
+      { productId: 'B1' },
+      ['B3:viewed_together', 'B2:viewed_together', 'S2:best_sellers', 'S1:trending'],
+    ],
+    [
+      'trending in the favourite category, bought ones left out',
+      'ann',
+      'trending_in_category',
+      {},
+      ['S1:trending_in_category', 'S3:trending_in_category', 'B1:best_sellers', 'B2:best_sellers'],
+    ],
+    [
+      'trending everywhere without a favourite category',
+      'nobody',
+      'trending_in_category',
+      {},
+      ['S2:trending', 'B1:trending', 'B3:trending', 'S1:trending'],
+    ],
     // S2 (viewed last, 110): S1 (−10) then S3 (+15); S5 out of stock; S2 bought. Then around S1 (100): S6 (−28)
-    ['same category, ±30 % price, closest first, nothing bought', 'ann', 'similar', { limit: 5 }, ['S1:similar', 'S3:similar', 'S6:similar', 'B1:best_sellers', 'B2:best_sellers']],
+    [
+      'same category, ±30 % price, closest first, nothing bought',
+      'ann',
+      'similar',
+      { limit: 5 },
+      ['S1:similar', 'S3:similar', 'S6:similar', 'B1:best_sellers', 'B2:best_sellers'],
+    ],
     ['similar to an explicit product', 'nobody', 'similar', { productId: 'B1', limit: 2 }, ['B2:similar', 'B3:similar']],
-    ['no history: best sellers', 'nobody', 'recently_viewed', {}, ['B1:best_sellers', 'B2:best_sellers', 'B3:best_sellers', 'S2:best_sellers']],
+    [
+      'no history: best sellers',
+      'nobody',
+      'recently_viewed',
+      {},
+      ['B1:best_sellers', 'B2:best_sellers', 'B3:best_sellers', 'S2:best_sellers'],
+    ],
   ]
   it.each(cases)('%s (%s, %s)', (_, user, block, opts, expected) => {
     const got = svc.forUser(user, block, opts)
@@ -133,7 +186,21 @@ describe('recommendations on real data (chdb), injected clock', () => {
     await store.client.insert({
       table: 'events',
       format: 'JSONEachRow',
-      values: later.map((e, i) => ({ message_id: `w${i}`, source: 'test', type: 'track', event: e.event, name: '', user_id: e.user, anonymous_id: '', user_key: e.user, timestamp: e.at, received_at: e.at, properties: JSON.stringify(e.props), traits: '{}', context: '{}' })),
+      values: later.map((e, i) => ({
+        message_id: `w${i}`,
+        source: 'test',
+        type: 'track',
+        event: e.event,
+        name: '',
+        user_id: e.user,
+        anonymous_id: '',
+        user_key: e.user,
+        timestamp: e.at,
+        received_at: e.at,
+        properties: JSON.stringify(e.props),
+        traits: '{}',
+        context: '{}',
+      })),
     })
     expect(svc.behavior('wes').purchases).toBe(0)
     for (let i = 0; i < 2; i++) {
@@ -183,7 +250,14 @@ describe('recommendations on real data (chdb), injected clock', () => {
       days_since_purchase: 10,
       purchases: 3,
     })
-    const none = { abandoned_cart: false, viewed_categories: [], favourite_category: null, most_viewed_product: null, days_since_purchase: null, purchases: 0 }
+    const none = {
+      abandoned_cart: false,
+      viewed_categories: [],
+      favourite_category: null,
+      most_viewed_product: null,
+      days_since_purchase: null,
+      purchases: 0,
+    }
     expect(svc.behavior('nobody')).toEqual(none)
     // Events older than the window are not loaded.
     expect(svc.behavior('old')).toEqual(none)
@@ -221,7 +295,14 @@ describe('recommendations on real data (chdb), injected clock', () => {
 
   it('stored events are reflected at once, in behaviour and catalog', () => {
     expect(svc.behavior('zed').viewed_categories).toEqual([])
-    svc.onStored([{ userKey: 'zed', event: 'Product Viewed', timestamp: NOW - 1000, properties: { product_id: 'N1', name: 'Cap', category: 'hats', price: 15 } }])
+    svc.onStored([
+      {
+        userKey: 'zed',
+        event: 'Product Viewed',
+        timestamp: NOW - 1000,
+        properties: { product_id: 'N1', name: 'Cap', category: 'hats', price: 15 },
+      },
+    ])
     expect(reasons(svc.forUser('zed', 'recently_viewed', { limit: 1 }))).toEqual(['N1:recently_viewed'])
     expect(svc.forUser('zed', 'recently_viewed', { limit: 1 })[0]).toMatchObject({ name: 'Cap', source: 'events' })
     expect(svc.behavior('zed')).toMatchObject({ viewed_categories: ['hats'], favourite_category: 'hats', abandoned_cart: false })
@@ -258,7 +339,9 @@ describe('recommendations on real data (chdb), injected clock', () => {
 
   it('the timer refreshes the catalog; products known from events stay known in between full refreshes', async () => {
     await svc.catalog.upsert([{ product_id: 'K2', name: 'Wool socks', category: 'socks', price: 12, updated_at: NOW }])
-    svc.onStored([{ userKey: 'yul', event: 'Product Viewed', timestamp: NOW - 10, properties: { product_id: 'N2', name: 'Beanie', category: 'hats' } }])
+    svc.onStored([
+      { userKey: 'yul', event: 'Product Viewed', timestamp: NOW - 10, properties: { product_id: 'N2', name: 'Beanie', category: 'hats' } },
+    ])
     svc.start(20)
     const deadline = Date.now() + 10_000
     while (!svc.forUser('nobody', 'similar', { productId: 'K1', limit: 1 }).some((p) => p.product_id === 'K2') && Date.now() < deadline) {
@@ -267,8 +350,16 @@ describe('recommendations on real data (chdb), injected clock', () => {
     await svc.stop()
     expect(reasons(svc.forUser('nobody', 'similar', { productId: 'K1', limit: 1 }))).toEqual(['K2:similar'])
     // Not re-read by this (not full) refresh: T1 from the load, N2 from a stored event.
-    expect(svc.forUser('gus', 'recently_viewed', { limit: 1 })[0]).toMatchObject({ product_id: 'T1', name: 'Tee', reason: 'recently_viewed' })
-    expect(svc.forUser('yul', 'recently_viewed', { limit: 1 })[0]).toMatchObject({ product_id: 'N2', name: 'Beanie', reason: 'recently_viewed' })
+    expect(svc.forUser('gus', 'recently_viewed', { limit: 1 })[0]).toMatchObject({
+      product_id: 'T1',
+      name: 'Tee',
+      reason: 'recently_viewed',
+    })
+    expect(svc.forUser('yul', 'recently_viewed', { limit: 1 })[0]).toMatchObject({
+      product_id: 'N2',
+      name: 'Beanie',
+      reason: 'recently_viewed',
+    })
   })
 
   it('lookups are fast', () => {

@@ -9,7 +9,11 @@ describe('regressions', () => {
   const segments = () => `${fx.nudge.url}/api/segments`
 
   it('a rule the engine cannot evaluate is refused with 400 at save, and nothing is stored', async () => {
-    const res = await admin(segments(), 'POST', { id: 'broken', name: 'x', rule: { computed: { property: 'rfm_tier', op: 'eq', value: 5 } } })
+    const res = await admin(segments(), 'POST', {
+      id: 'broken',
+      name: 'x',
+      rule: { computed: { property: 'rfm_tier', op: 'eq', value: 5 } },
+    })
     expect(res.status).toBe(400)
     expect(res.json.error.issues[0]).toMatchObject({ path: 'rule', rule: 'evaluable' })
     expect((await admin(`${segments()}/broken`)).status).toBe(404)
@@ -39,10 +43,20 @@ describe('regressions', () => {
 
   it('a tracking decline made anonymously holds after sign-in (carried over on the link)', async () => {
     const [user, anon] = [uid('u'), uid('a')]
-    await post(`${fx.nudge.url}/v1/page`, { anonymousId: anon, name: 'Home', context: { consent: { categoryPreferences: { Analytics: false } } } })
+    await post(`${fx.nudge.url}/v1/page`, {
+      anonymousId: anon,
+      name: 'Home',
+      context: { consent: { categoryPreferences: { Analytics: false } } },
+    })
     await post(`${fx.nudge.url}/v1/identify`, { userId: user, anonymousId: anon })
     const messageId = uid('m')
-    await post(`${fx.nudge.url}/v1/track`, { messageId, userId: user, event: 'Product Viewed', properties: { sku: 'A' }, context: { ip: '198.51.100.7' } })
+    await post(`${fx.nudge.url}/v1/track`, {
+      messageId,
+      userId: user,
+      event: 'Product Viewed',
+      properties: { sku: 'A' },
+      context: { ip: '198.51.100.7' },
+    })
     const [row] = await eventRows(fx.nudge.store.client, 'message_id = {id:String}', { id: messageId })
     expect(row).toMatchObject({ consent_limited: 1, properties: '{}', context: '{}' })
   })
@@ -68,9 +82,18 @@ describe('regressions', () => {
 
   it('a consent change does not create a phantom member for the linked anonymous id', async () => {
     const [user, anon] = [uid('u'), uid('a')]
-    await admin(segments(), 'POST', { id: 'mkt-declined', name: 'Declined marketing', rule: { consent: { topic: 'marketing', granted: false } } })
+    await admin(segments(), 'POST', {
+      id: 'mkt-declined',
+      name: 'Declined marketing',
+      rule: { consent: { topic: 'marketing', granted: false } },
+    })
     await post(`${fx.nudge.url}/v1/identify`, { userId: user, anonymousId: anon })
-    await post(`${fx.nudge.url}/v1/track`, { userId: user, anonymousId: anon, event: 'Pref Changed', context: { consent: { categoryPreferences: { Advertising: false } } } })
+    await post(`${fx.nudge.url}/v1/track`, {
+      userId: user,
+      anonymousId: anon,
+      event: 'Pref Changed',
+      context: { consent: { categoryPreferences: { Advertising: false } } },
+    })
     await fx.nudge.segments.idle()
     expect(fx.nudge.segments.segmentsOf(user)).toContain('mkt-declined')
     expect(fx.nudge.segments.segmentsOf(anon)).toEqual([])
@@ -80,7 +103,10 @@ describe('regressions', () => {
     const user = uid('u')
     await post(`${fx.nudge.url}/v1/identify`, { userId: user, traits: { plan: 'pro' }, timestamp: '2026-01-01T00:00:00Z' })
     await post(`${fx.nudge.url}/v1/identify`, { userId: user, traits: { plan: null }, timestamp: '2026-01-02T00:00:00Z' })
-    const preview = await admin(`${segments()}/preview`, 'POST', { rule: { and: [{ trait: { key: 'plan', op: 'exists' } }, { performed: { type: 'identify' } }] }, sample: 1000 })
+    const preview = await admin(`${segments()}/preview`, 'POST', {
+      rule: { and: [{ trait: { key: 'plan', op: 'exists' } }, { performed: { type: 'identify' } }] },
+      sample: 1000,
+    })
     expect(preview.json.sample).not.toContain(user)
   })
 

@@ -7,7 +7,10 @@ import { admin, uid, useTestNudge } from '../helpers/harness.js'
  */
 const MIN = 60_000
 describe('reports: trigger latency and false triggers', () => {
-  const fx = useTestNudge({ role: 'api', env: { LOG_LEVEL: 'error', FREQUENCY_CAP: '1/16h', QUIET_HOURS: '', FALSE_TRIGGER_CHECK_MS: '0', TRIGGER_LATENCY_SLOS: 'x:1s' } })
+  const fx = useTestNudge({
+    role: 'api',
+    env: { LOG_LEVEL: 'error', FREQUENCY_CAP: '1/16h', QUIET_HOURS: '', FALSE_TRIGGER_CHECK_MS: '0', TRIGGER_LATENCY_SLOS: 'x:1s' },
+  })
   const base = () => fx.nudge.url!
 
   it('classifies each planted false trigger with its evidence, counts what the pre-send check prevented, and reports latency against the SLO', async () => {
@@ -24,10 +27,39 @@ describe('reports: trigger latency and false triggers', () => {
     const t0 = Date.now() - 60 * MIN
     const c = fx.nudge.store.client
     const run = (w: string, user: string, corr: string, trigger: number, received: number, started: number, test = 0) => ({
-      workflow_id: w, journey_id: j, journey_version: 1, user_key: user, correlation: corr, phase: 'started', outcome: '', trigger_message_id: `t-${w}`, trigger_event: 'Product Added', trigger_at: trigger, received_at: received, at: started, is_test: test,
+      workflow_id: w,
+      journey_id: j,
+      journey_version: 1,
+      user_key: user,
+      correlation: corr,
+      phase: 'started',
+      outcome: '',
+      trigger_message_id: `t-${w}`,
+      trigger_event: 'Product Added',
+      trigger_at: trigger,
+      received_at: received,
+      at: started,
+      is_test: test,
     })
     const send = (w: string, user: string, at: number, test = 0) => [
-      { message_id: `m-${w}`, status: 'sent', at, workflow_id: w, journey_id: j, step_id: 'mail', user_key: user, recipient_hash: '', template: 'cart-reminder', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: at - 50, is_test: test },
+      {
+        message_id: `m-${w}`,
+        status: 'sent',
+        at,
+        workflow_id: w,
+        journey_id: j,
+        step_id: 'mail',
+        user_key: user,
+        recipient_hash: '',
+        template: 'cart-reminder',
+        subject: 's',
+        topic: 'marketing',
+        priority: 0,
+        experiment_key: '',
+        variant: '',
+        scheduled_at: at - 50,
+        is_test: test,
+      },
     ]
     const u = (n: string) => `${j}-${n}`
     await c.insert({
@@ -47,12 +79,63 @@ describe('reports: trigger latency and false triggers', () => {
     await c.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: [...send('w1', u('conv'), t0 + 10 * MIN), ...send('w2', u('other'), t0 + 10 * MIN), ...send('w3', u('optout'), t0 + 10 * MIN), ...send('w4a', u('dup'), t0 + MIN), ...send('w4b', u('dup'), t0 + 6 * MIN), ...send('w5', u('stale'), t0 + 1000), ...send('w6', u('qa'), t0 + 1000, 1), ...send('w7', u('slow'), t0 + 6 * MIN + 200)],
+      values: [
+        ...send('w1', u('conv'), t0 + 10 * MIN),
+        ...send('w2', u('other'), t0 + 10 * MIN),
+        ...send('w3', u('optout'), t0 + 10 * MIN),
+        ...send('w4a', u('dup'), t0 + MIN),
+        ...send('w4b', u('dup'), t0 + 6 * MIN),
+        ...send('w5', u('stale'), t0 + 1000),
+        ...send('w6', u('qa'), t0 + 1000, 1),
+        ...send('w7', u('slow'), t0 + 6 * MIN + 200),
+      ],
     })
-    const ev = (user: string, cart: string, at: number) => ({ message_id: uid('e'), source: 't', type: 'track', event: 'Order Completed', user_id: user, user_key: user, timestamp: at, received_at: at, properties: JSON.stringify({ cart_id: cart }), traits: '{}', context: '{}' })
-    await c.insert({ table: 'events', format: 'JSONEachRow', values: [ev(u('conv'), 'c1', t0 + 2 * MIN), ev(u('other'), 'c-else', t0 + 2 * MIN)] })
-    await c.insert({ table: 'consent', format: 'JSONEachRow', values: [{ user_key: u('optout'), topic: 'marketing', granted: 0, changed_at: t0 + 3 * MIN, source: 'api', message_id: uid('c') }] })
-    await c.insert({ table: 'journey_steps', format: 'JSONEachRow', values: [{ workflow_id: 'w9', journey_id: j, journey_version: 1, user_key: u('caught'), step_id: 'mail', step_type: 'send', outcome: 'skipped', reason: 'exit:Order Completed', scheduled_at: t0, at: t0, experiment_key: '', variant: '', flags: '{}', message_id: 'm-w9', is_test: 0 }] })
+    const ev = (user: string, cart: string, at: number) => ({
+      message_id: uid('e'),
+      source: 't',
+      type: 'track',
+      event: 'Order Completed',
+      user_id: user,
+      user_key: user,
+      timestamp: at,
+      received_at: at,
+      properties: JSON.stringify({ cart_id: cart }),
+      traits: '{}',
+      context: '{}',
+    })
+    await c.insert({
+      table: 'events',
+      format: 'JSONEachRow',
+      values: [ev(u('conv'), 'c1', t0 + 2 * MIN), ev(u('other'), 'c-else', t0 + 2 * MIN)],
+    })
+    await c.insert({
+      table: 'consent',
+      format: 'JSONEachRow',
+      values: [{ user_key: u('optout'), topic: 'marketing', granted: 0, changed_at: t0 + 3 * MIN, source: 'api', message_id: uid('c') }],
+    })
+    await c.insert({
+      table: 'journey_steps',
+      format: 'JSONEachRow',
+      values: [
+        {
+          workflow_id: 'w9',
+          journey_id: j,
+          journey_version: 1,
+          user_key: u('caught'),
+          step_id: 'mail',
+          step_type: 'send',
+          outcome: 'skipped',
+          reason: 'exit:Order Completed',
+          scheduled_at: t0,
+          at: t0,
+          experiment_key: '',
+          variant: '',
+          flags: '{}',
+          message_id: 'm-w9',
+          is_test: 0,
+        },
+      ],
+    })
 
     const report = (await admin(`${base()}/api/reports/false-triggers?journey=${j}`)).json
     const classes = (cls: string) => report.examples[cls].map((e: { userKey: string }) => e.userKey)
@@ -91,33 +174,105 @@ describe('reports: trigger latency and false triggers', () => {
 
   it('a segment-triggered send whose user had left the segment by then is condition_false_at_send; one still (or again) a member is not', async () => {
     const seg = uid('ftseg').toLowerCase().replace(/_/g, '-')
-    expect((await admin(`${base()}/api/segments`, 'POST', { id: seg, name: seg, rule: { computed: { property: 'days_inactive', op: 'gte', value: 30 } } })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/segments`, 'POST', {
+          id: seg,
+          name: seg,
+          rule: { computed: { property: 'days_inactive', op: 'gte', value: 30 } },
+        })
+      ).status,
+    ).toBe(201)
     const j = `${seg}-winback`
-    const created = await admin(`${base()}/api/journeys`, 'POST', { id: j, name: j, trigger: { type: 'segment_entry', segment: seg }, steps: [{ id: 'mail', type: 'send', template: 'reengagement' }] })
+    const created = await admin(`${base()}/api/journeys`, 'POST', {
+      id: j,
+      name: j,
+      trigger: { type: 'segment_entry', segment: seg },
+      steps: [{ id: 'mail', type: 'send', template: 'reengagement' }],
+    })
     expect(created.status, JSON.stringify(created.json)).toBe(201)
     const c = fx.nudge.store.client
     const t0 = Date.now() - 30 * MIN
     const u = (n: string) => `${j}-${n}`
-    const users = { left: [[t0, 1], [t0 + 2 * MIN, 0]], stayed: [[t0, 1]], back: [[t0, 1], [t0 + 2 * MIN, 0], [t0 + 4 * MIN, 1]], later: [[t0, 1], [t0 + 20 * MIN, 0]] } as const
+    const users = {
+      left: [
+        [t0, 1],
+        [t0 + 2 * MIN, 0],
+      ],
+      stayed: [[t0, 1]],
+      back: [
+        [t0, 1],
+        [t0 + 2 * MIN, 0],
+        [t0 + 4 * MIN, 1],
+      ],
+      later: [
+        [t0, 1],
+        [t0 + 20 * MIN, 0],
+      ],
+    } as const
     await c.insert({
       table: 'segment_transitions',
       format: 'JSONEachRow',
-      values: Object.entries(users).flatMap(([n, moves]) => moves.map(([at, entered]) => ({ segment_id: seg, user_key: u(n), entered, at, cause: entered ? 'event' : 'sweep', trigger_message_id: '', segment_version: 1 }))),
+      values: Object.entries(users).flatMap(([n, moves]) =>
+        moves.map(([at, entered]) => ({
+          segment_id: seg,
+          user_key: u(n),
+          entered,
+          at,
+          cause: entered ? 'event' : 'sweep',
+          trigger_message_id: '',
+          segment_version: 1,
+        })),
+      ),
     })
     await c.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: Object.keys(users).map((n) => ({ workflow_id: `w-${u(n)}`, journey_id: j, journey_version: 1, user_key: u(n), correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${n}`, trigger_event: 'segment_entry', trigger_at: t0, received_at: t0, at: t0 + 100, is_test: 0 })),
+      values: Object.keys(users).map((n) => ({
+        workflow_id: `w-${u(n)}`,
+        journey_id: j,
+        journey_version: 1,
+        user_key: u(n),
+        correlation: '',
+        phase: 'started',
+        outcome: '',
+        trigger_message_id: `t-${n}`,
+        trigger_event: 'segment_entry',
+        trigger_at: t0,
+        received_at: t0,
+        at: t0 + 100,
+        is_test: 0,
+      })),
     })
     await c.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: Object.keys(users).map((n) => ({ message_id: `m-${u(n)}`, status: 'sent', at: t0 + 10 * MIN, workflow_id: `w-${u(n)}`, journey_id: j, step_id: 'mail', user_key: u(n), recipient_hash: '', template: 'reengagement', subject: 's', topic: 'marketing', priority: 0, experiment_key: '', variant: '', scheduled_at: t0 + 10 * MIN, is_test: 0 })),
+      values: Object.keys(users).map((n) => ({
+        message_id: `m-${u(n)}`,
+        status: 'sent',
+        at: t0 + 10 * MIN,
+        workflow_id: `w-${u(n)}`,
+        journey_id: j,
+        step_id: 'mail',
+        user_key: u(n),
+        recipient_hash: '',
+        template: 'reengagement',
+        subject: 's',
+        topic: 'marketing',
+        priority: 0,
+        experiment_key: '',
+        variant: '',
+        scheduled_at: t0 + 10 * MIN,
+        is_test: 0,
+      })),
     })
     const report = (await admin(`${base()}/api/reports/false-triggers?journey=${j}`)).json
     // 'later' left after the send: the condition held when it went out.
     expect(report.examples.condition_false_at_send.map((e: { userKey: string }) => e.userKey)).toEqual([u('left')])
-    expect(report.examples.condition_false_at_send[0].evidence).toMatchObject({ segment: { id: seg, memberRequired: true, member: false, cause: 'sweep' }, race: false })
+    expect(report.examples.condition_false_at_send[0].evidence).toMatchObject({
+      segment: { id: seg, memberRequired: true, member: false, cause: 'sweep' },
+      race: false,
+    })
     expect(report.journeys.find((r: { journey: string }) => r.journey === j).counts.condition_false_at_send).toBe(1)
   })
 })

@@ -18,10 +18,18 @@ describe('admin key rotation', () => {
   })
 
   it('a previous key that repeats the current one, or is too short, is refused at start', () => {
-    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', ADMIN_API_KEY_PREVIOUS: 'admin_current_1' })).toThrow(/ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY/)
-    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', ADMIN_API_KEY_PREVIOUS: 'short' })).toThrow(/ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters/)
+    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', ADMIN_API_KEY_PREVIOUS: 'admin_current_1' })).toThrow(
+      /ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY/,
+    )
+    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', ADMIN_API_KEY_PREVIOUS: 'short' })).toThrow(
+      /ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters/,
+    )
     // A previous admin key still opens /api: never one that is public or handed to another system.
-    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', WRITE_KEYS: 'web:wk_public_key', ADMIN_API_KEY_PREVIOUS: 'wk_public_key' })).toThrow(/ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key/)
-    expect(() => loadConfig({ ADMIN_API_KEY: 'admin_current_1', WEBHOOK_KEY: 'whk_0123456789abcdef', ADMIN_API_KEY_PREVIOUS: 'whk_0123456789abcdef' })).toThrow(/ADMIN_API_KEY_PREVIOUS: must differ from WEBHOOK_KEY/)
+    expect(() =>
+      loadConfig({ ADMIN_API_KEY: 'admin_current_1', WRITE_KEYS: 'web:wk_public_key', ADMIN_API_KEY_PREVIOUS: 'wk_public_key' }),
+    ).toThrow(/ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key/)
+    expect(() =>
+      loadConfig({ ADMIN_API_KEY: 'admin_current_1', WEBHOOK_KEY: 'whk_0123456789abcdef', ADMIN_API_KEY_PREVIOUS: 'whk_0123456789abcdef' }),
+    ).toThrow(/ADMIN_API_KEY_PREVIOUS: must differ from WEBHOOK_KEY/)
   })
 })

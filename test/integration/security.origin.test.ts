@@ -24,7 +24,13 @@ afterAll(() => sns?.close())
 describe("Nudge's origin", () => {
   const fx = useTestNudge({
     role: 'api',
-    env: { WEBHOOK_KEY, METRICS_KEY, SENDGRID_WEBHOOK_PUBLIC_KEY: sendGrid.publicKey, SNS_TOPIC_ARNS: 'arn:aws:sns:us-east-1:123456789012:ses-events', WEBHOOK_MAX_AGE: '1h' },
+    env: {
+      WEBHOOK_KEY,
+      METRICS_KEY,
+      SENDGRID_WEBHOOK_PUBLIC_KEY: sendGrid.publicKey,
+      SNS_TOPIC_ARNS: 'arn:aws:sns:us-east-1:123456789012:ses-events',
+      WEBHOOK_MAX_AGE: '1h',
+    },
     webhookHttpGet: (url) => sns.httpGet(url),
   })
   const base = () => fx.nudge.url
@@ -34,7 +40,9 @@ describe("Nudge's origin", () => {
   const bounceOf = (email: string) => ({ events: [{ type: 'bounce', bounceType: 'soft', email }] })
 
   it('view in browser serves the stored mail under the sandbox CSP (no script, no framing, no sniffing)', async () => {
-    const m = await seedSentMessage(fx.nudge, { html: '<html><head><title>Mail</title></head><body><p>Hi</p><script>document.title = "pwned"</script></body></html>' })
+    const m = await seedSentMessage(fx.nudge, {
+      html: '<html><head><title>Mail</title></head><body><p>Hi</p><script>document.title = "pwned"</script></body></html>',
+    })
     const res = await fetch(`${base()}/t/v/${m.view}`)
     expect(res.status).toBe(200)
     const csp = res.headers.get('content-security-policy')!
@@ -60,8 +68,14 @@ describe("Nudge's origin", () => {
       messageId: `<${uid('mid')}@example.test>`,
       html: '<script>alert(1)</script>',
     })
-    const listed = await waitFor(async () => (await admin(`${base()}/api/messages?to=${encodeURIComponent(to)}`)).json.messages[0], 10_000, 'captured message')
-    const res = await fetch(`${base()}/api/messages/${encodeURIComponent(listed.messageId)}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+    const listed = await waitFor(
+      async () => (await admin(`${base()}/api/messages?to=${encodeURIComponent(to)}`)).json.messages[0],
+      10_000,
+      'captured message',
+    )
+    const res = await fetch(`${base()}/api/messages/${encodeURIComponent(listed.messageId)}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-security-policy')).toBe(STORED_MAIL_CSP)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
@@ -75,10 +89,14 @@ describe("Nudge's origin", () => {
       const csp = res.headers.get('content-security-policy') ?? ''
       expect(csp, path).toContain("script-src 'self'")
       expect(csp, path).toContain("frame-ancestors 'none'")
-      expect(csp.split(';').find((d) => d.trim().startsWith('script-src')), path).not.toContain('unsafe')
+      expect(
+        csp.split(';').find((d) => d.trim().startsWith('script-src')),
+        path,
+      ).not.toContain('unsafe')
     }
     // The pages load their script as files, not inline (which the CSP would block).
-    for (const path of ['/messages', '/docs']) expect(await (await fetch(`${base()}${path}`)).text(), path).not.toMatch(/<script>(?!<\/script>)/)
+    for (const path of ['/messages', '/docs'])
+      expect(await (await fetch(`${base()}${path}`)).text(), path).not.toMatch(/<script>(?!<\/script>)/)
     const app = await (await fetch(`${base()}/messages/app.js`)).text()
     expect(app).toContain('sessionStorage')
     expect(app).not.toMatch(/localStorage\.(nudgeAdminKey\s*=|setItem)/)
@@ -88,7 +106,9 @@ describe("Nudge's origin", () => {
     const body = JSON.stringify(bounceOf(`${uid('wk')}@example.test`))
     expect((await hook('nudge', body, withKey)).status).toBe(200)
     expect((await hook('nudge', body, { authorization: `Bearer ${WEBHOOK_KEY}` })).status).toBe(200)
-    expect((await hook('nudge', body, { authorization: `Basic ${Buffer.from(`nudge:${WEBHOOK_KEY}`).toString('base64')}` })).status).toBe(200)
+    expect((await hook('nudge', body, { authorization: `Basic ${Buffer.from(`nudge:${WEBHOOK_KEY}`).toString('base64')}` })).status).toBe(
+      200,
+    )
     // The admin key opens no webhook, in a header or in the URL; no key is taken from the URL.
     expect((await hook('nudge', body, { 'x-nudge-webhook-key': ADMIN_KEY })).status).toBe(401)
     expect((await hook('nudge', body, { authorization: `Bearer ${ADMIN_KEY}` })).status).toBe(401)
@@ -105,18 +125,44 @@ describe("Nudge's origin", () => {
   })
 
   const sesBounce = (email: string) =>
-    JSON.stringify({ notificationType: 'Bounce', mail: { messageId: uid('ses'), timestamp: new Date().toISOString(), destination: [email] }, bounce: { bounceType: 'Permanent', bounceSubType: 'General', timestamp: new Date().toISOString(), bouncedRecipients: [{ emailAddress: email }] } })
+    JSON.stringify({
+      notificationType: 'Bounce',
+      mail: { messageId: uid('ses'), timestamp: new Date().toISOString(), destination: [email] },
+      bounce: {
+        bounceType: 'Permanent',
+        bounceSubType: 'General',
+        timestamp: new Date().toISOString(),
+        bouncedRecipients: [{ emailAddress: email }],
+      },
+    })
 
   it('SES through SNS: a signed notification (SignatureVersion 1 and 2) is recorded; the certificate is fetched once from SNS’s host', async () => {
     for (const version of ['1', '2'] as const) {
       const email = `${uid(`sns${version}`)}@example.test`
-      const res = await hook('ses', JSON.stringify(sns.message({ Type: 'Notification', Message: sesBounce(email), Subject: 'Amazon SES Email Event Notification' }, version)), withKey)
+      const res = await hook(
+        'ses',
+        JSON.stringify(
+          sns.message({ Type: 'Notification', Message: sesBounce(email), Subject: 'Amazon SES Email Event Notification' }, version),
+        ),
+        withKey,
+      )
       expect(res.status, await res.clone().text()).toBe(200)
       expect(await res.json()).toMatchObject({ received: 1, suppressed: 1 })
-      expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(email)}`)).json).toMatchObject({ suppressed: true, reason: 'hard_bounce' })
+      expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(email)}`)).json).toMatchObject({
+        suppressed: true,
+        reason: 'hard_bounce',
+      })
     }
     // A notification without a Subject signs no Subject line.
-    expect((await hook('ses', JSON.stringify(sns.message({ Type: 'Notification', Message: sesBounce(`${uid('nosubj')}@example.test`) })), withKey)).status).toBe(200)
+    expect(
+      (
+        await hook(
+          'ses',
+          JSON.stringify(sns.message({ Type: 'Notification', Message: sesBounce(`${uid('nosubj')}@example.test`) })),
+          withKey,
+        )
+      ).status,
+    ).toBe(200)
     expect(sns.fetched.filter((u) => u === sns.certUrl)).toHaveLength(1)
   })
 
@@ -129,7 +175,13 @@ describe("Nudge's origin", () => {
     }
     const before = sns.fetched.length
     expect(await refused({ ...good, Message: sesBounce(`${uid('victim')}@example.test`) })).toBe(401)
-    for (const host of ['https://sns.evil.com/cert.pem', 'https://sns.us-east-1.amazonaws.com.evil.com/cert.pem', `http://sns.us-east-1.amazonaws.com${new URL(sns.certUrl).pathname}`, `https://sns.us-east-1.amazonaws.com:8443${new URL(sns.certUrl).pathname}`, 'https://evil.com/?x=https://sns.us-east-1.amazonaws.com/a.pem'])
+    for (const host of [
+      'https://sns.evil.com/cert.pem',
+      'https://sns.us-east-1.amazonaws.com.evil.com/cert.pem',
+      `http://sns.us-east-1.amazonaws.com${new URL(sns.certUrl).pathname}`,
+      `https://sns.us-east-1.amazonaws.com:8443${new URL(sns.certUrl).pathname}`,
+      'https://evil.com/?x=https://sns.us-east-1.amazonaws.com/a.pem',
+    ])
       expect(await refused(sns.resign({ ...good, SigningCertURL: host })), host).toBe(401)
     expect(await refused(sns.resign({ ...good, Timestamp: new Date(Date.now() - 2 * 3_600_000).toISOString() }))).toBe(401)
     expect(await refused(sns.resign({ ...good, TopicArn: 'arn:aws:sns:us-east-1:999999999999:someone-elses' }))).toBe(401)
@@ -146,7 +198,14 @@ describe("Nudge's origin", () => {
   it('SNS subscription confirmation: signed → its SubscribeURL is fetched once; a forged one is not fetched', async () => {
     const confirm = sns.message({ Type: 'SubscriptionConfirmation', Message: 'You have chosen to subscribe…' })
     const before = sns.fetched.length
-    const forged = await hook('ses', JSON.stringify({ ...confirm, SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=attacker&Token=x' }), withKey)
+    const forged = await hook(
+      'ses',
+      JSON.stringify({
+        ...confirm,
+        SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=attacker&Token=x',
+      }),
+      withKey,
+    )
     expect(forged.status).toBe(401)
     expect(sns.fetched.slice(before).filter((u) => u.includes('ConfirmSubscription'))).toHaveLength(0)
     const res = await hook('ses', JSON.stringify(confirm), withKey)
@@ -160,23 +219,40 @@ describe("Nudge's origin", () => {
     // Raw bytes as SendGrid sends them (spacing and key order matter to the signature).
     const body = `[ {"email":"${email}", "timestamp":${Math.floor(Date.now() / 1000)}, "event":"spamreport", "sg_message_id":"sg-1"} ]`
     const json = { 'content-type': 'application/json' }
-    expect((await hook('sendgrid', body.replace('spamreport', 'delivered'), { ...json, ...withKey, ...sendGrid.headers(body) })).status).toBe(401)
-    expect((await hook('sendgrid', body, { ...json, ...withKey, ...sendGrid.headers(body, Math.floor(Date.now() / 1000) - 2 * 3600) })).status).toBe(401)
+    expect(
+      (await hook('sendgrid', body.replace('spamreport', 'delivered'), { ...json, ...withKey, ...sendGrid.headers(body) })).status,
+    ).toBe(401)
+    expect(
+      (await hook('sendgrid', body, { ...json, ...withKey, ...sendGrid.headers(body, Math.floor(Date.now() / 1000) - 2 * 3600) })).status,
+    ).toBe(401)
     expect((await hook('sendgrid', body, { ...json, ...withKey })).status).toBe(401)
     expect((await hook('sendgrid', body, { ...json, 'x-nudge-webhook-key': ADMIN_KEY, ...sendGrid.headers(body) })).status).toBe(401)
     expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(email)}`)).json.suppressed).toBe(false)
     const res = await hook('sendgrid', body, { ...json, ...withKey, ...sendGrid.headers(body) })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ received: 1, suppressed: 1 })
-    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(email)}`)).json).toMatchObject({ suppressed: true, reason: 'complaint' })
+    expect((await admin(`${base()}/api/suppressions/${encodeURIComponent(email)}`)).json).toMatchObject({
+      suppressed: true,
+      reason: 'complaint',
+    })
   })
 
   it('X-Forwarded-For is ignored by default: an open "from" an Apple Mail Privacy Protection address through an untrusted hop is a human open', async () => {
     const m = await seedSentMessage(fx.nudge)
-    const res = await fetch(`${base()}/t/o/${m.open}`, { headers: { 'x-forwarded-for': '17.58.0.1', 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15' } })
+    const res = await fetch(`${base()}/t/o/${m.open}`, {
+      headers: {
+        'x-forwarded-for': '17.58.0.1',
+        'user-agent':
+          'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+      },
+    })
     expect(res.status).toBe(200)
     const [row] = await waitFor(async () => {
-      const r = await selectRows<{ machine: number; machine_reason: string }>(fx.nudge.store.client, "SELECT machine, machine_reason FROM message_events WHERE message_id = {m:String} AND event = 'open'", { m: m.messageId })
+      const r = await selectRows<{ machine: number; machine_reason: string }>(
+        fx.nudge.store.client,
+        "SELECT machine, machine_reason FROM message_events WHERE message_id = {m:String} AND event = 'open'",
+        { m: m.messageId },
+      )
       return r.length > 0 && r
     })
     expect(row).toMatchObject({ machine: 0, machine_reason: '' })

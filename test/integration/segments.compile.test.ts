@@ -89,10 +89,24 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     await store.client.insert({
       table: 'traits',
       format: 'JSONEachRow',
-      values: traits.map(([user, key, value]) => ({ user_key: user, key, value: JSON.stringify(value), updated_at: ago(100), message_id: '' })),
+      values: traits.map(([user, key, value]) => ({
+        user_key: user,
+        key,
+        value: JSON.stringify(value),
+        updated_at: ago(100),
+        message_id: '',
+      })),
     })
-    await store.client.insert({ table: 'identities', format: 'JSONEachRow', values: [{ user_id: 'hal', anonymous_id: 'anon-hal', kind: 'identify', linked_at: ago(0, 1) }] })
-    await store.client.insert({ table: 'consent', format: 'JSONEachRow', values: [{ user_key: 'bob', topic: 'marketing', granted: 0, changed_at: ago(5), source: 'api', recorded_at: ago(5) }] })
+    await store.client.insert({
+      table: 'identities',
+      format: 'JSONEachRow',
+      values: [{ user_id: 'hal', anonymous_id: 'anon-hal', kind: 'identify', linked_at: ago(0, 1) }],
+    })
+    await store.client.insert({
+      table: 'consent',
+      format: 'JSONEachRow',
+      values: [{ user_key: 'bob', topic: 'marketing', granted: 0, changed_at: ago(5), source: 'api', recorded_at: ago(5) }],
+    })
   })
   afterAll(async () => {
     await store?.close()
@@ -100,10 +114,19 @@ describe('segment compiler on real data (chdb), injected clock', () => {
   })
 
   const cases: [string, Rule, string[]][] = [
-    ['viewed a product within 7 days (anonymous history included)', { performed: { event: 'Product Viewed', within: '7d' } }, ['ann', 'hal']],
+    [
+      'viewed a product within 7 days (anonymous history included)',
+      { performed: { event: 'Product Viewed', within: '7d' } },
+      ['ann', 'hal'],
+    ],
     [
       'opened ≥ 3 emails in the last month but did not click (machine opens excluded)',
-      { and: [{ engagement: { action: 'opened', count: { gte: 3 }, within: '30d' } }, { not: { engagement: { action: 'clicked', within: '30d' } } }] },
+      {
+        and: [
+          { engagement: { action: 'opened', count: { gte: 3 }, within: '30d' } },
+          { not: { engagement: { action: 'clicked', within: '30d' } } },
+        ],
+      },
       ['ann'],
     ],
     [
@@ -113,7 +136,13 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     ],
     [
       'recent high-value customers in a region',
-      { and: [{ trait: { key: 'country', op: 'eq', value: 'NO' } }, { computed: { property: 'days_since_last_order', op: 'lte', value: 30 } }, { computed: { property: 'ltv', op: 'gte', value: 500 } }] },
+      {
+        and: [
+          { trait: { key: 'country', op: 'eq', value: 'NO' } },
+          { computed: { property: 'days_since_last_order', op: 'lte', value: 30 } },
+          { computed: { property: 'ltv', op: 'gte', value: 500 } },
+        ],
+      },
       ['ann'],
     ],
     [
@@ -123,18 +152,48 @@ describe('segment compiler on real data (chdb), injected clock', () => {
     ],
     [
       'lapsed VIPs for re-engagement',
-      { and: [{ computed: { property: 'ltv', op: 'gte', value: 1000 } }, { computed: { property: 'days_inactive', op: 'gte', value: 90 } }] },
+      {
+        and: [{ computed: { property: 'ltv', op: 'gte', value: 1000 } }, { computed: { property: 'days_inactive', op: 'gte', value: 90 } }],
+      },
       ['gus'],
     ],
-    ['did not view anything in 7 days (users without events included)', { not: { performed: { event: 'Product Viewed', within: '7d' } } }, ['bob', 'cy', 'dee', 'eve', 'fay', 'gus']],
-    ['property filter: viewed shoes priced over 100', { performed: { event: 'Product Viewed', where: [{ path: 'category', op: 'eq', value: 'shoes' }, { path: 'price', op: 'gt', value: 100 }] } }, ['ann']],
-    ['at most 1 order ever (count lte)', { and: [{ performed: { event: 'Order Completed', count: { lte: 1 } } }, { trait: { key: 'age', op: 'exists' } }] }, ['bob', 'cy', 'hal']],
+    [
+      'did not view anything in 7 days (users without events included)',
+      { not: { performed: { event: 'Product Viewed', within: '7d' } } },
+      ['bob', 'cy', 'dee', 'eve', 'fay', 'gus'],
+    ],
+    [
+      'property filter: viewed shoes priced over 100',
+      {
+        performed: {
+          event: 'Product Viewed',
+          where: [
+            { path: 'category', op: 'eq', value: 'shoes' },
+            { path: 'price', op: 'gt', value: 100 },
+          ],
+        },
+      },
+      ['ann'],
+    ],
+    [
+      'at most 1 order ever (count lte)',
+      { and: [{ performed: { event: 'Order Completed', count: { lte: 1 } } }, { trait: { key: 'age', op: 'exists' } }] },
+      ['bob', 'cy', 'hal'],
+    ],
     ['consent: marketing withheld', { consent: { topic: 'marketing', granted: false } }, ['bob']],
     ['rfm tier vip', { computed: { property: 'rfm_tier', op: 'eq', value: 'vip' } }, ['ann']],
     ['loyalty tier platinum', { computed: { property: 'loyalty_tier', op: 'in', value: ['platinum'] } }, ['gus']],
     ['favourite category', { computed: { property: 'favourite_category', op: 'eq', value: 'bags' } }, ['bob']],
-    ['a sequence of an event with itself: a lone event is not cancelled by itself', { sequence: { first: { event: 'Product Viewed' }, then: { event: 'Product Viewed' }, within: '1h' } }, ['ann', 'bob', 'hal']],
-    ['or of traits', { or: [{ trait: { key: 'country', op: 'eq', value: 'SE' } }, { trait: { key: 'age', op: 'gt', value: 40 } }] }, ['bob', 'cy']],
+    [
+      'a sequence of an event with itself: a lone event is not cancelled by itself',
+      { sequence: { first: { event: 'Product Viewed' }, then: { event: 'Product Viewed' }, within: '1h' } },
+      ['ann', 'bob', 'hal'],
+    ],
+    [
+      'or of traits',
+      { or: [{ trait: { key: 'country', op: 'eq', value: 'SE' } }, { trait: { key: 'age', op: 'gt', value: 40 } }] },
+      ['bob', 'cy'],
+    ],
   ]
   it.each(cases)('%s', async (_name, rule, expected) => {
     expect(await members(rule)).toEqual(expected)
@@ -142,16 +201,25 @@ describe('segment compiler on real data (chdb), injected clock', () => {
 
   it('all segments at once for some users (the real-time query) agrees with each full result', async () => {
     const users = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal']
-    const q = compileScoped(cases.map(([, rule]) => rule), ctx, { users, keys: [...users, 'anon-hal'] })
+    const q = compileScoped(
+      cases.map(([, rule]) => rule),
+      ctx,
+      { users, keys: [...users, 'anon-hal'] },
+    )
     const rows = await selectRows<Record<string, string | number>>(store.client, q.sql, q.params)
     cases.forEach(([name, , expected], i) => {
-      const got = rows.filter((r) => Number(r[`s${i}`]) === 1).map((r) => String(r.user_key)).sort()
+      const got = rows
+        .filter((r) => Number(r[`s${i}`]) === 1)
+        .map((r) => String(r.user_key))
+        .sort()
       expect(got, name).toEqual(expected)
     })
   })
 
   it('incremental evaluation for some users agrees with the full result', async () => {
-    const rule: Rule = { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } }
+    const rule: Rule = {
+      sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' },
+    }
     const q = compileSegment(rule, ctx, { users: ['cy', 'dee', 'eve'], keys: ['cy', 'dee', 'eve'] })
     expect((await selectRows<{ user_key: string }>(store.client, q.sql, q.params)).map((r) => r.user_key)).toEqual(['cy'])
     const hal = compileSegment({ performed: { event: 'Product Viewed', within: '7d' } }, ctx, { users: ['hal'], keys: ['hal', 'anon-hal'] })
@@ -160,7 +228,12 @@ describe('segment compiler on real data (chdb), injected clock', () => {
 
   it('binds every value: no literal from the rule appears in the SQL text', () => {
     const q = compileSegment(
-      { and: [{ trait: { key: "country'; DROP TABLE events; --", op: 'eq', value: 'NO' } }, { performed: { event: 'Robert"); DROP', within: '7d' } }] },
+      {
+        and: [
+          { trait: { key: "country'; DROP TABLE events; --", op: 'eq', value: 'NO' } },
+          { performed: { event: 'Robert"); DROP', within: '7d' } },
+        ],
+      },
       ctx,
     )
     expect(q.sql).not.toContain('DROP')

@@ -34,11 +34,20 @@ function rng(seed: number) {
   }
 }
 const rand = rng(20261128)
-const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
 
 const ODD = [10, '25', 'abc', null, 1.5, true, '1e2', ' 3', 0, -4, 'Shoes', '', 'Infinity', [1, 2], { a: 1 }] as const
 const CATEGORIES = ['shoes', 'bags', 'Hats', '', 'bags'] as const
-const EVENTS = ['Product Viewed', 'Product Viewed', 'Product Added', 'Order Completed', 'Email Opened', 'Email Opened', 'Email Link Clicked', 'Signed Up'] as const
+const EVENTS = [
+  'Product Viewed',
+  'Product Viewed',
+  'Product Added',
+  'Order Completed',
+  'Email Opened',
+  'Email Opened',
+  'Email Link Clicked',
+  'Signed Up',
+] as const
 const USERS = Array.from({ length: 60 }, (_, i) => `u${i}`)
 const ANONS = Array.from({ length: 20 }, (_, i) => `a${i}`)
 // The last five anonymous ids are never linked: they stay users of their own.
@@ -48,7 +57,15 @@ const rules: [string, Rule][] = [
   ['viewed within 7d', { performed: { event: 'Product Viewed', within: '7d' } }],
   ['viewed ≥ 3 within 30d', { performed: { event: 'Product Viewed', within: '30d', count: { gte: 3 } } }],
   ['viewed at most once ever', { performed: { event: 'Product Viewed', count: { lte: 1 } } }],
-  ['viewed between dates', { performed: { event: 'Product Viewed', between: { from: new Date(NOW - 20 * DAY).toISOString(), to: new Date(NOW - 5 * DAY).toISOString() } } }],
+  [
+    'viewed between dates',
+    {
+      performed: {
+        event: 'Product Viewed',
+        between: { from: new Date(NOW - 20 * DAY).toISOString(), to: new Date(NOW - 5 * DAY).toISOString() },
+      },
+    },
+  ],
   ['page by name', { performed: { type: 'page', event: 'Home' } }],
   ['any page within 14d', { performed: { type: 'page', within: '14d' } }],
   ['identify ever', { performed: { type: 'identify' } }],
@@ -59,18 +76,33 @@ const rules: [string, Rule][] = [
   ['price lte 1.5', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'lte', value: 1.5 }] } }],
   ['price between 2 and 100', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'between', value: [2, 100] }] } }],
   ['price in [10, 100]', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'in', value: [10, 100] }] } }],
-  ['price not_in ["abc", "25"]', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'not_in', value: ['abc', '25'] }] } }],
+  [
+    'price not_in ["abc", "25"]',
+    { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'not_in', value: ['abc', '25'] }] } },
+  ],
   ['price eq true', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'eq', value: true }] } }],
   ['price exists', { performed: { event: 'Product Viewed', where: [{ path: 'price', op: 'exists' }] } }],
   ['category contains "HO"', { performed: { event: 'Product Viewed', where: [{ path: 'category', op: 'contains', value: 'HO' }] } }],
   ['nested item.size gte 40', { performed: { event: 'Product Added', where: [{ path: 'item.size', op: 'gte', value: 40 }] } }],
   ['nested item.color in', { performed: { event: 'Product Added', where: [{ path: 'item.color', op: 'in', value: ['red', 'blue'] }] } }],
   ['opened ≥ 2 in 30d, machine opens excluded', { engagement: { action: 'opened', within: '30d', count: { gte: 2 } } }],
-  ['opened ≥ 2 in 30d, machine opens included', { engagement: { action: 'opened', within: '30d', count: { gte: 2 }, includeAutomated: true } }],
+  [
+    'opened ≥ 2 in 30d, machine opens included',
+    { engagement: { action: 'opened', within: '30d', count: { gte: 2 }, includeAutomated: true } },
+  ],
   ['opened but no click', { and: [{ engagement: { action: 'opened' } }, { not: { engagement: { action: 'clicked', within: '30d' } } }] }],
-  ['cart abandoned (same cart)', { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } }],
-  ['cart abandoned (any order), 10d lookback', { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '2d', lookback: '10d' } }],
-  ['not cart abandoned', { not: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } } }],
+  [
+    'cart abandoned (same cart)',
+    { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } },
+  ],
+  [
+    'cart abandoned (any order), 10d lookback',
+    { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '2d', lookback: '10d' } },
+  ],
+  [
+    'not cart abandoned',
+    { not: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } } },
+  ],
   ['age between 25 and 45', { trait: { key: 'age', op: 'between', value: [25, 45] } }],
   ['age neq 30', { trait: { key: 'age', op: 'neq', value: 30 } }],
   ['age exists', { trait: { key: 'age', op: 'exists' } }],
@@ -113,23 +145,45 @@ function rawEvents(): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
   let n = 0
   const at = () => new Date(NOW - Math.floor(rand() * 45 * DAY)).toISOString()
-  const who = () => (rand() < 0.15 ? { anonymousId: pick(ANONS) } : rand() < 0.1 ? { userId: pick(USERS), anonymousId: pick(LINKABLE) } : { userId: pick(USERS) })
+  const who = () =>
+    rand() < 0.15
+      ? { anonymousId: pick(ANONS) }
+      : rand() < 0.1
+        ? { userId: pick(USERS), anonymousId: pick(LINKABLE) }
+        : { userId: pick(USERS) }
   for (let i = 0; i < 900; i++) {
     const event = pick(EVENTS)
     const properties: Record<string, unknown> = { category: pick(CATEGORIES), price: pick(ODD) }
     if (event === 'Product Added' || event === 'Order Completed') properties.cartId = `c${Math.floor(rand() * 40)}`
-    if (event === 'Product Added') properties.item = rand() < 0.5 ? { size: pick([38, '42', 'L', null]), color: pick(['red', 'green', 'blue']) } : pick(['flat', 7])
-    if (event === 'Order Completed') Object.assign(properties, rand() < 0.6 ? { revenue: pick([20, 35.5, '60', 'x', null, 300]) } : { total: pick([15, '45', 120]) })
+    if (event === 'Product Added')
+      properties.item = rand() < 0.5 ? { size: pick([38, '42', 'L', null]), color: pick(['red', 'green', 'blue']) } : pick(['flat', 7])
+    if (event === 'Order Completed')
+      Object.assign(properties, rand() < 0.6 ? { revenue: pick([20, 35.5, '60', 'x', null, 300]) } : { total: pick([15, '45', 120]) })
     if (event === 'Email Opened' || event === 'Email Link Clicked') properties.automated = pick([true, false, 1, 'true', 0])
     out.push({ type: 'track', event, properties, timestamp: at(), messageId: `t${n++}`, ...who() })
   }
-  for (let i = 0; i < 120; i++) out.push({ type: 'page', name: pick(['Home', 'Cart', 'Home']), properties: { path: '/' }, timestamp: at(), messageId: `p${n++}`, ...who() })
+  for (let i = 0; i < 120; i++)
+    out.push({
+      type: 'page',
+      name: pick(['Home', 'Cart', 'Home']),
+      properties: { path: '/' },
+      timestamp: at(),
+      messageId: `p${n++}`,
+      ...who(),
+    })
   for (let i = 0; i < 90; i++) {
     const traits: Record<string, unknown> = {}
     if (rand() < 0.8) traits.age = pick([25, '31', 44, 'abc', null, true, 30, 52, '40'])
     if (rand() < 0.7) traits.country = pick(['NO', 'SE', 'se', 'DK', 5, 'Norway'])
     if (rand() < 0.4) traits.vip = pick([true, 'true', 1, false])
-    out.push({ type: 'identify', userId: pick(USERS), ...(rand() < 0.3 ? { anonymousId: pick(LINKABLE) } : {}), traits, timestamp: at(), messageId: `i${n++}` })
+    out.push({
+      type: 'identify',
+      userId: pick(USERS),
+      ...(rand() < 0.3 ? { anonymousId: pick(LINKABLE) } : {}),
+      traits,
+      timestamp: at(),
+      messageId: `i${n++}`,
+    })
   }
   // Identifies come in order of time, as links do in life; everything else in random order.
   return out.sort(() => rand() - 0.5)
@@ -175,9 +229,9 @@ describe('live segment facts agree with the compiled SQL', () => {
     })
     const raws = rawEvents()
     for (let i = 0; i < raws.length; i += 100) {
-      const events = raws.slice(i, i + 100).map((r) =>
-        normalizeEvent(segmentEvent.parse(r), { source: 'test', receivedAt: NOW, dropKey: NO_DROP, consentCategoryMap: {} }),
-      )
+      const events = raws
+        .slice(i, i + 100)
+        .map((r) => normalizeEvent(segmentEvent.parse(r), { source: 'test', receivedAt: NOW, dropKey: NO_DROP, consentCategoryMap: {} }))
       const consent = Array.from({ length: 8 }, () => ({
         userKey: rand() < 0.8 ? pick(USERS) : pick(ANONS),
         topic: pick(['marketing', 'sms', 'tracking']),
@@ -265,21 +319,38 @@ describe('live facts load while ingest goes on', () => {
     const send = (n: number, from: number) =>
       writer.write({
         events: Array.from({ length: n }, (_, i) =>
-          normalizeEvent(segmentEvent.parse({ type: 'track', event: 'Products Searched', userId: `s${((from + i) * (from + i)) % 7}`, messageId: `q${from + i}` }), {
-            source: 'test',
-            receivedAt: Date.now(),
-            dropKey: NO_DROP,
-            consentCategoryMap: {},
-          }),
+          normalizeEvent(
+            segmentEvent.parse({
+              type: 'track',
+              event: 'Products Searched',
+              userId: `s${((from + i) * (from + i)) % 7}`,
+              messageId: `q${from + i}`,
+            }),
+            {
+              source: 'test',
+              receivedAt: Date.now(),
+              dropKey: NO_DROP,
+              consentCategoryMap: {},
+            },
+          ),
         ),
       })
     await send(20, 0) // before the load: in the store, read by the load
     // k² mod 7 over 35 messages: s0 searches 5 times, s1, s2 and s4 10 times each. Exact counts:
     // one event lost or doubled moves its user out.
-    const rules: Rule[] = [{ performed: { event: 'Products Searched', count: { gte: 5, lte: 5 } } }, { performed: { event: 'Products Searched', count: { gte: 10, lte: 10 } } }]
+    const rules: Rule[] = [
+      { performed: { event: 'Products Searched', count: { gte: 5, lte: 5 } } },
+      { performed: { event: 'Products Searched', count: { gte: 10, lte: 10 } } },
+    ]
     const loading = facts.extend(rules, Date.now())
     await send(9, 20) // while the load waits at the gate: stored, and replayed
-    const early = await Promise.race([loading.then(() => 'done', (e) => String(e)), new Promise((r) => setTimeout(() => r('waiting'), 50))])
+    const early = await Promise.race([
+      loading.then(
+        () => 'done',
+        (e) => String(e),
+      ),
+      new Promise((r) => setTimeout(() => r('waiting'), 50)),
+    ])
     expect(early).toBe('waiting')
     expect(gated).toBeGreaterThan(0)
     open()
@@ -287,7 +358,14 @@ describe('live facts load while ingest goes on', () => {
     await send(6, 29) // after: followed live
     await writer.close()
 
-    const ctx: LiveContext & CompileContext = { now: Date.now(), purchaseEvent: 'Order Completed', rfm: DEFAULT_RFM, loyaltyTiers: DEFAULT_LOYALTY_TIERS, consentDefaults: {}, isMember: () => false }
+    const ctx: LiveContext & CompileContext = {
+      now: Date.now(),
+      purchaseEvent: 'Order Completed',
+      rfm: DEFAULT_RFM,
+      loyaltyTiers: DEFAULT_LOYALTY_TIERS,
+      consentDefaults: {},
+      isMember: () => false,
+    }
     for (const rule of rules) {
       const q = compileSegment(rule, ctx)
       const sql = (await selectRows<{ user_key: string }>(store.client, q.sql, q.params)).map((r) => r.user_key).sort()

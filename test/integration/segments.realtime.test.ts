@@ -21,7 +21,11 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
     const viewer = uid('u')
     await track(viewer, 'Product Viewed')
     await fx.nudge.segments.idle()
-    const res = await admin(segmentsUrl(), 'POST', { id: 'viewed-7d', name: 'Viewed a product within 7 days', rule: { performed: { event: 'Product Viewed', within: '7d' } } })
+    const res = await admin(segmentsUrl(), 'POST', {
+      id: 'viewed-7d',
+      name: 'Viewed a product within 7 days',
+      rule: { performed: { event: 'Product Viewed', within: '7d' } },
+    })
     expect(res.status).toBe(201)
     expect(res.json).toMatchObject({ id: 'viewed-7d', version: 1, size: 1 })
     expect((await admin(`${segmentsUrl()}/viewed-7d`)).json.size).toBe(1)
@@ -58,7 +62,11 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
   })
 
   it('time alone: the sweep records exits when a window expires and entries when "no checkout within T" comes true', async () => {
-    await admin(segmentsUrl(), 'POST', { id: 'viewed-1s', name: 'Viewed in the last 3 seconds', rule: { performed: { event: 'Product Viewed', within: 3 } } })
+    await admin(segmentsUrl(), 'POST', {
+      id: 'viewed-1s',
+      name: 'Viewed in the last 3 seconds',
+      rule: { performed: { event: 'Product Viewed', within: 3 } },
+    })
     await admin(segmentsUrl(), 'POST', {
       id: 'cart-abandoned',
       name: 'Added to cart, no checkout within 3 s',
@@ -102,7 +110,11 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
   })
 
   it('invalid rules → 400 with the JSON path; cycles and unknown references → 400; duplicates → 409', async () => {
-    const bad = await admin(segmentsUrl(), 'POST', { id: 'bad', name: 'Bad', rule: { and: [{ performed: { event: 'X', count: { gte: 'many' } } }] } })
+    const bad = await admin(segmentsUrl(), 'POST', {
+      id: 'bad',
+      name: 'Bad',
+      rule: { and: [{ performed: { event: 'X', count: { gte: 'many' } } }] },
+    })
     expect(bad.status).toBe(400)
     expect(bad.json.error.issues[0]).toMatchObject({ path: 'rule.and[0].performed.count.gte', rule: 'type' })
     const badId = await admin(segmentsUrl(), 'POST', { id: 'Has Spaces', name: 'x', rule: { performed: { event: 'X' } } })
@@ -137,7 +149,10 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
     expect(page1.json.members).toHaveLength(2)
     expect(page2.json.members[0] > page1.json.members[1]).toBe(true)
 
-    const updated = await admin(`${segmentsUrl()}/viewed-7d`, 'PUT', { name: 'Viewed a shoe', rule: { performed: { event: 'Product Viewed', where: [{ path: 'category', op: 'eq', value: 'shoes' }] } } })
+    const updated = await admin(`${segmentsUrl()}/viewed-7d`, 'PUT', {
+      name: 'Viewed a shoe',
+      rule: { performed: { event: 'Product Viewed', where: [{ path: 'category', op: 'eq', value: 'shoes' }] } },
+    })
     expect(updated.json).toMatchObject({ version: 2, size: 0 })
     const history = await admin(`${segmentsUrl()}/viewed-7d/size-history?bucket=hour`)
     expect(history.json.points.at(-1)).toMatchObject({ size: 0 })
@@ -167,19 +182,39 @@ describe('live segments after a stop', () => {
   const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000', SEGMENT_EVALUATION: 'live' } })
 
   it('events stored but never evaluated (a crash between the two) are caught up at start', async () => {
-    await admin(`${fx.nudge.url}/api/segments`, 'POST', { id: 'searched', name: 'Searched', rule: { performed: { event: 'Products Searched', within: '7d' } } })
+    await admin(`${fx.nudge.url}/api/segments`, 'POST', {
+      id: 'searched',
+      name: 'Searched',
+      rule: { performed: { event: 'Products Searched', within: '7d' } },
+    })
     const user = uid('u')
     // Straight into the store, as if the process died after the insert and before evaluating.
     await fx.nudge.store.client.insert({
       table: 'events',
       format: 'JSONEachRow',
-      values: [{ message_id: uid('m'), source: 'test', type: 'track', event: 'Products Searched', user_id: user, user_key: user, timestamp: Date.now(), received_at: Date.now(), properties: '{}' }],
+      values: [
+        {
+          message_id: uid('m'),
+          source: 'test',
+          type: 'track',
+          event: 'Products Searched',
+          user_id: user,
+          user_key: user,
+          timestamp: Date.now(),
+          received_at: Date.now(),
+          properties: '{}',
+        },
+      ],
     })
     expect(fx.nudge.segments.segmentsOf(user)).toEqual([])
     await fx.restart()
     await fx.nudge.segments.idle() // the facts load in the background, then everyone is evaluated
     expect(fx.nudge.segments.segmentsOf(user)).toEqual(['searched'])
-    const [row] = await selectRows<{ cause: string }>(fx.nudge.store.client, 'SELECT cause FROM segment_transitions WHERE user_key = {u:String}', { u: user })
+    const [row] = await selectRows<{ cause: string }>(
+      fx.nudge.store.client,
+      'SELECT cause FROM segment_transitions WHERE user_key = {u:String}',
+      { u: user },
+    )
     expect(row?.cause).toBe('recompute')
   })
 
@@ -205,7 +240,11 @@ describe('metrics', () => {
   const fx = useTestNudge({ env: { SEGMENT_SWEEP_INTERVAL_MS: '3600000' } })
 
   it('exports ingest, rejects, segment evaluation and sweep lag for Prometheus', async () => {
-    await admin(`${fx.nudge.url}/api/segments`, 'POST', { id: 'm-viewed', name: 'Viewed', rule: { performed: { event: 'Product Viewed', within: '7d' } } })
+    await admin(`${fx.nudge.url}/api/segments`, 'POST', {
+      id: 'm-viewed',
+      name: 'Viewed',
+      rule: { performed: { event: 'Product Viewed', within: '7d' } },
+    })
     await post(`${fx.nudge.url}/v1/track`, { userId: uid('u'), event: 'Product Viewed' })
     await post(`${fx.nudge.url}/v1/track`, { event: 'No user' })
     await fx.nudge.segments.idle()

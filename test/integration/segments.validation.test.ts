@@ -15,8 +15,18 @@ describe('segment rules: every route runs the same validation', () => {
   }
 
   it.each<[string, unknown, string, string]>([
-    ['between over strings (the engine would get NaN)', { trait: { key: 'age', op: 'between', value: ['a', 'z'] } }, 'rule.trait.value', 'between'],
-    ['between with one number', { performed: { event: 'E', where: [{ path: 'price', op: 'between', value: 5 }] } }, 'rule.performed.where[0].value', 'between'],
+    [
+      'between over strings (the engine would get NaN)',
+      { trait: { key: 'age', op: 'between', value: ['a', 'z'] } },
+      'rule.trait.value',
+      'between',
+    ],
+    [
+      'between with one number',
+      { performed: { event: 'E', where: [{ path: 'price', op: 'between', value: 5 }] } },
+      'rule.performed.where[0].value',
+      'between',
+    ],
     ['gt over a word', { computed: { property: 'revenue', op: 'gt', value: 'lots' } }, 'rule.computed.value', 'type'],
     ['in over mixed types', { trait: { key: 'plan', op: 'in', value: [1, 'pro'] } }, 'rule.trait.value', 'type'],
     ['an and of 51 rules (the schema says at most 50)', { and: Array.from({ length: 51 }, () => exists) }, 'rule.and', 'max'],
@@ -40,7 +50,9 @@ describe('segment rules: every route runs the same validation', () => {
   })
 
   it('a good rule with numeric between is accepted by all three', async () => {
-    const { validate, preview, create } = await allThree({ and: [{ trait: { key: 'age', op: 'between', value: [25, 45] } }, { performed: { event: 'Viewed', within: '7d' } }] })
+    const { validate, preview, create } = await allThree({
+      and: [{ trait: { key: 'age', op: 'between', value: [25, 45] } }, { performed: { event: 'Viewed', within: '7d' } }],
+    })
     expect([validate.status, preview.status, create.status]).toEqual([200, 200, 201])
   })
 })

@@ -63,7 +63,10 @@ const scenario: ScenarioInput = {
 }
 
 describe('shopper simulator: a seeded run against a running Nudge, through its public APIs only', () => {
-  const fx = useTestNudge({ role: 'all', env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', TEST_USER_IDS: TEST_IDS.join(',') } })
+  const fx = useTestNudge({
+    role: 'all',
+    env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '', LOG_LEVEL: 'warn', TEST_USER_IDS: TEST_IDS.join(',') },
+  })
   const base = () => fx.nudge.url
 
   it('shoppers browse, abandon carts and answer the reminders; duplicates make no second reminder; the summary counts what Nudge stored', async () => {
@@ -78,7 +81,16 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
     }
     expect((await admin(`${base()}/api/experiments`, 'POST', experiment)).status).toBe(201)
     expect((await admin(`${base()}/api/experiments/${EXPERIMENT}/start`, 'POST')).status).toBe(200)
-    expect((await admin(`${base()}/api/flags`, 'POST', { key: FLAG, type: 'duration', defaultValue: '3000ms', rules: [{ id: 'timing', experiment: EXPERIMENT }] })).status).toBe(201)
+    expect(
+      (
+        await admin(`${base()}/api/flags`, 'POST', {
+          key: FLAG,
+          type: 'duration',
+          defaultValue: '3000ms',
+          rules: [{ id: 'timing', experiment: EXPERIMENT }],
+        })
+      ).status,
+    ).toBe(201)
     await activeJourney(base(), {
       ...cartAbandonment,
       id: JOURNEY,
@@ -104,7 +116,8 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
       const res = await admin(`${base()}/api/users/${encodeURIComponent(userId)}?recent=1000`)
       expect(res.status, userId).toBe(200)
       expect(res.json.traits).toMatchObject({ first_name: expect.any(String), locale: expect.any(String), timezone: expect.any(String) })
-      for (const e of res.json.recentEvents as { messageId: string; type: 'track'; event: string }[]) if (ours(e.messageId)) seen.set(e.messageId, eventLabel(e))
+      for (const e of res.json.recentEvents as { messageId: string; type: 'track'; event: string }[])
+        if (ours(e.messageId)) seen.set(e.messageId, eventLabel(e))
     }
     expect(seen.size).toBe(summary.events.unique)
     const byType: Record<string, number> = {}
@@ -112,12 +125,24 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
     expect(byType).toEqual(summary.events.byType)
     expect(Object.keys(byType)).toEqual(expect.arrayContaining(['page', 'identify', 'Product Viewed', 'Product Added', 'Order Completed']))
     // The store agrees (retries with the same messageId were stored once).
-    const [stored] = await selectRows<{ n: string }>(fx.nudge.store.client, 'SELECT count() AS n FROM events WHERE startsWith(message_id, {p:String})', { p: `${summary.runId}-` })
+    const [stored] = await selectRows<{ n: string }>(
+      fx.nudge.store.client,
+      'SELECT count() AS n FROM events WHERE startsWith(message_id, {p:String})',
+      { p: `${summary.runId}-` },
+    )
     expect(Number(stored!.n)).toBe(summary.events.unique)
     expect(summary.events.sent).toBe(summary.events.unique + summary.events.resent)
 
     // Every race was injected; test accounts' mail was marked.
-    for (const kind of ['purchaseBeforeReminder', 'duplicateMessageId', 'duplicateCart', 'optOutMidJourney', 'staleEvent', 'testAccount'] as const) expect(summary.races[kind], kind).toBeGreaterThan(0)
+    for (const kind of [
+      'purchaseBeforeReminder',
+      'duplicateMessageId',
+      'duplicateCart',
+      'optOutMidJourney',
+      'staleEvent',
+      'testAccount',
+    ] as const)
+      expect(summary.races[kind], kind).toBeGreaterThan(0)
     expect(summary.races.testAccount).toBe(2)
     expect(summary.falseTriggers.testMailUnflagged).toBe(0)
 
@@ -125,15 +150,24 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
     expect(summary.mail.reminders).toBeGreaterThan(0)
     expect(summary.mail.opened).toBeGreaterThan(0)
     expect(summary.mail.clicked).toBeGreaterThan(0)
-    const engagement = await waitFor(async () => {
-      const rows = await selectRows<{ event: string; n: string }>(
-        fx.nudge.store.client,
-        `SELECT event, count() AS n FROM message_events WHERE journey_id = {j:String} AND user_key IN {keys:Array(String)} GROUP BY event`,
-        { j: JOURNEY, keys: users },
-      )
-      const n = Object.fromEntries(rows.map((r) => [r.event, Number(r.n)]))
-      return (n.open ?? 0) === summary.mail.opened && (n.click ?? 0) === summary.mail.clicked && (n.unsubscribe ?? 0) === summary.mail.unsubscribed && n
-    }, 10_000, 'opens and clicks in message_events')
+    const engagement = await waitFor(
+      async () => {
+        const rows = await selectRows<{ event: string; n: string }>(
+          fx.nudge.store.client,
+          `SELECT event, count() AS n FROM message_events WHERE journey_id = {j:String} AND user_key IN {keys:Array(String)} GROUP BY event`,
+          { j: JOURNEY, keys: users },
+        )
+        const n = Object.fromEntries(rows.map((r) => [r.event, Number(r.n)]))
+        return (
+          (n.open ?? 0) === summary.mail.opened &&
+          (n.click ?? 0) === summary.mail.clicked &&
+          (n.unsubscribe ?? 0) === summary.mail.unsubscribed &&
+          n
+        )
+      },
+      10_000,
+      'opens and clicks in message_events',
+    )
     // Every reminder Nudge delivered was seen — or arrived after its shopper stopped watching, and was counted as missed.
     expect(engagement.delivered).toBe(summary.mail.seen + summary.mail.missedAfterWatch)
 
@@ -143,8 +177,11 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
     // before the send skips it as a duplicate. (A holdout run ends at once, so that cart's next
     // Product Added enters again too — holdout carts are left out.)
     const executions = new Map<string, number>()
-    for await (const w of fx.nudge.temporal.workflow.list({ query: `JourneyId = '${JOURNEY}'` })) executions.set(w.workflowId, (executions.get(w.workflowId) ?? 0) + 1)
-    const reminded = plan.shoppers.filter((sh) => !sh.profile.test && fx.nudge.experiments.peek(EXPERIMENT, sh.profile.userId).variant !== 'holdout')
+    for await (const w of fx.nudge.temporal.workflow.list({ query: `JourneyId = '${JOURNEY}'` }))
+      executions.set(w.workflowId, (executions.get(w.workflowId) ?? 0) + 1)
+    const reminded = plan.shoppers.filter(
+      (sh) => !sh.profile.test && fx.nudge.experiments.peek(EXPERIMENT, sh.profile.userId).variant !== 'holdout',
+    )
     const injected = reminded.flatMap((sh) =>
       sh.steps
         .filter((st) => st.race === 'duplicateCart' || (st.race === 'duplicateMessageId' && st.events[0]!.event === 'Product Added'))
@@ -155,11 +192,23 @@ describe('shopper simulator: a seeded run against a running Nudge, through its p
       const runs = executions.get(id) ?? 0
       expect(runs, id).toBeGreaterThanOrEqual(1)
       if (runs === 1) continue
-      const outcomes = await waitFor(async () => {
-        const rows = await selectRows<{ outcome: string; reason: string }>(fx.nudge.store.client, "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send'", { w: id })
-        return rows.length >= runs && rows
-      }, 10_000, `the send steps of ${id}`)
-      if (outcomes.some((o) => o.outcome === 'sent')) expect(outcomes.filter((o) => o.outcome !== 'sent').map((o) => o.reason), id).toContain('duplicate')
+      const outcomes = await waitFor(
+        async () => {
+          const rows = await selectRows<{ outcome: string; reason: string }>(
+            fx.nudge.store.client,
+            "SELECT outcome, reason FROM journey_steps WHERE workflow_id = {w:String} AND step_type = 'send'",
+            { w: id },
+          )
+          return rows.length >= runs && rows
+        },
+        10_000,
+        `the send steps of ${id}`,
+      )
+      if (outcomes.some((o) => o.outcome === 'sent'))
+        expect(
+          outcomes.filter((o) => o.outcome !== 'sent').map((o) => o.reason),
+          id,
+        ).toContain('duplicate')
     }
     // …and sent no second reminder for those carts.
     const twice = await selectRows<{ workflow_id: string; n: string }>(

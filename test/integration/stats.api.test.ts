@@ -9,7 +9,10 @@ import { admin, useTestNudge } from '../helpers/harness.js'
 const DAY = 86_400_000
 /** The scipy references (scripts/stats/reference_tools.py). */
 const tools = JSON.parse(readFileSync(new URL('../fixtures/stats/tools.json', import.meta.url), 'utf8')) as {
-  power: { request: { metric: { type: string; conversionRate?: number; mean?: number }; totalUnits: number; arms: number; sequential?: unknown }; mde: number | null }[]
+  power: {
+    request: { metric: { type: string; conversionRate?: number; mean?: number }; totalUnits: number; arms: number; sequential?: unknown }
+    mde: number | null
+  }[]
 }
 
 describe('stats API and experiment results', () => {
@@ -21,7 +24,11 @@ describe('stats API and experiment results', () => {
       metric: { type: 'binomial' },
       engine: 'frequentist',
       differenceType: 'relative',
-      arms: [{ name: 'control', n: 1000, sum: 100 }, { name: 'a', n: 1000, sum: 130 }, { name: 'b', n: 1000, sum: 90 }],
+      arms: [
+        { name: 'control', n: 1000, sum: 100 },
+        { name: 'a', n: 1000, sum: 130 },
+        { name: 'b', n: 1000, sum: 90 },
+      ],
     })
     expect(ok.status).toBe(200)
     expect(ok.json.arms.map((a: { name: string }) => a.name)).toEqual(['control', 'a', 'b'])
@@ -30,23 +37,85 @@ describe('stats API and experiment results', () => {
     expect(ok.json.comparisons[0].effect).toBeCloseTo(0.3, 10)
     expect(ok.json.comparisons[0].ci[0]).toBeLessThan(0.3)
     expect(ok.json.comparisons[0].pValue).toBeGreaterThan(0)
-    const bayes = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'bayesian', differenceType: 'absolute', alternative: 'two-sided', arms: [{ name: 'c', n: 100, sum: 500, sumSquares: 2900 }, { name: 't', n: 100, sum: 560, sumSquares: 3500 }] })
+    const bayes = await admin(`${base()}/api/stats/analyze`, 'POST', {
+      metric: { type: 'mean' },
+      engine: 'bayesian',
+      differenceType: 'absolute',
+      alternative: 'two-sided',
+      arms: [
+        { name: 'c', n: 100, sum: 500, sumSquares: 2900 },
+        { name: 't', n: 100, sum: 560, sumSquares: 3500 },
+      ],
+    })
     expect(bayes.json.comparisons[0].chanceToWin).toBeGreaterThan(0.5)
     expect(bayes.json.comparisons[0].risk).toHaveLength(2)
-    const oneSided = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'absolute', alternative: 'greater', arms: [{ name: 'c', n: 100, sum: 500, sumSquares: 2900 }, { name: 't', n: 100, sum: 560, sumSquares: 3500 }] })
+    const oneSided = await admin(`${base()}/api/stats/analyze`, 'POST', {
+      metric: { type: 'mean' },
+      engine: 'frequentist',
+      differenceType: 'absolute',
+      alternative: 'greater',
+      arms: [
+        { name: 'c', n: 100, sum: 500, sumSquares: 2900 },
+        { name: 't', n: 100, sum: 560, sumSquares: 3500 },
+      ],
+    })
     expect(oneSided.json.comparisons[0].ci[1]).toBeNull()
 
     for (const [body, field] of [
-      [{ metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 1, sum: 1, sumSquares: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].n'],
-      [{ metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].sumSquares'],
-      [{ metric: { type: 'ratio' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 1, sumSquares: 1 }, { name: 't', n: 10, sum: 1, sumSquares: 1 }] }, 'arms[0].denominatorSum'],
+      [
+        {
+          metric: { type: 'mean' },
+          engine: 'frequentist',
+          differenceType: 'relative',
+          arms: [
+            { name: 'c', n: 1, sum: 1, sumSquares: 1 },
+            { name: 't', n: 10, sum: 1, sumSquares: 1 },
+          ],
+        },
+        'arms[0].n',
+      ],
+      [
+        {
+          metric: { type: 'mean' },
+          engine: 'frequentist',
+          differenceType: 'relative',
+          arms: [
+            { name: 'c', n: 10, sum: 1 },
+            { name: 't', n: 10, sum: 1, sumSquares: 1 },
+          ],
+        },
+        'arms[0].sumSquares',
+      ],
+      [
+        {
+          metric: { type: 'ratio' },
+          engine: 'frequentist',
+          differenceType: 'relative',
+          arms: [
+            { name: 'c', n: 10, sum: 1, sumSquares: 1 },
+            { name: 't', n: 10, sum: 1, sumSquares: 1 },
+          ],
+        },
+        'arms[0].denominatorSum',
+      ],
     ] as const) {
       const res = await admin(`${base()}/api/stats/analyze`, 'POST', body)
       expect(res.status, field).toBe(400)
-      expect(res.json.error.issues.map((i: { path: string }) => i.path), field).toContain(field)
+      expect(
+        res.json.error.issues.map((i: { path: string }) => i.path),
+        field,
+      ).toContain(field)
     }
     // Degenerate: no variance anywhere → explicit flags, and nothing that is not JSON.
-    const flat = await admin(`${base()}/api/stats/analyze`, 'POST', { metric: { type: 'mean' }, engine: 'frequentist', differenceType: 'relative', arms: [{ name: 'c', n: 10, sum: 10, sumSquares: 10 }, { name: 't', n: 10, sum: 10, sumSquares: 10 }] })
+    const flat = await admin(`${base()}/api/stats/analyze`, 'POST', {
+      metric: { type: 'mean' },
+      engine: 'frequentist',
+      differenceType: 'relative',
+      arms: [
+        { name: 'c', n: 10, sum: 10, sumSquares: 10 },
+        { name: 't', n: 10, sum: 10, sumSquares: 10 },
+      ],
+    })
     expect(flat.status).toBe(200)
     expect(JSON.stringify(flat.json)).not.toMatch(/NaN|Infinity/)
     expect(JSON.stringify(flat.json)).toContain('zero_variance')
@@ -57,12 +126,18 @@ describe('stats API and experiment results', () => {
       metric: { type: 'binomial' },
       engine: 'frequentist',
       differenceType: 'relative',
-      arms: [{ name: 'control', n: 28, sum: 7 }, { name: 'treatment', n: 30, sum: 12 }],
+      arms: [
+        { name: 'control', n: 28, sum: 7 },
+        { name: 'treatment', n: 30, sum: 12 },
+      ],
     })
     expect(res.status).toBe(200)
     const [pC, pT] = [0.25, 0.4]
     expect(res.json.arms[0].stdDev).toBeCloseTo(Math.sqrt(pC * (1 - pC)), 14)
-    expect(res.json.comparisons[0].stdErr).toBeCloseTo(Math.sqrt((pT * (1 - pT)) / (pC * pC * 30) + (pC * (1 - pC) * pT * pT) / (pC ** 4 * 28)), 14)
+    expect(res.json.comparisons[0].stdErr).toBeCloseTo(
+      Math.sqrt((pT * (1 - pT)) / (pC * pC * 30) + (pC * (1 - pC) * pT * pT) / (pC ** 4 * 28)),
+      14,
+    )
   })
 
   it('POST /api/stats/srm: a zero-weight arm is left out (p = 2.0079e-5, not 0) and its units come back as a warning', async () => {
@@ -76,9 +151,16 @@ describe('stats API and experiment results', () => {
   })
 
   it('POST /api/stats/power: the MDE agrees with the scipy reference to 1e-6 relative (GrowthBook scenarios: 0.24505 fixed, 4.33868 sequential)', async () => {
-    const fixed = tools.power.find((c) => c.request.metric.conversionRate === 0.1 && c.request.totalUnits === 9000 && c.request.arms === 3 && !c.request.sequential)!
-    const sequential = tools.power.find((c) => c.request.metric.mean === 0.1 && c.request.totalUnits === 4500 && c.request.arms === 3 && c.request.sequential)!
-    for (const [c, rounded] of [[fixed, '0.24505'], [sequential, '4.33868']] as const) {
+    const fixed = tools.power.find(
+      (c) => c.request.metric.conversionRate === 0.1 && c.request.totalUnits === 9000 && c.request.arms === 3 && !c.request.sequential,
+    )!
+    const sequential = tools.power.find(
+      (c) => c.request.metric.mean === 0.1 && c.request.totalUnits === 4500 && c.request.arms === 3 && c.request.sequential,
+    )!
+    for (const [c, rounded] of [
+      [fixed, '0.24505'],
+      [sequential, '4.33868'],
+    ] as const) {
       const res = await admin(`${base()}/api/stats/power`, 'POST', c.request)
       expect(res.status).toBe(200)
       expect(Math.abs(res.json.mde - c.mde!) / c.mde!).toBeLessThanOrEqual(1e-6)
@@ -95,10 +177,24 @@ describe('stats API and experiment results', () => {
     const adj = await admin(`${base()}/api/stats/adjust`, 'POST', { pValues: [0.04, 0.01, 0.03], method: 'holm' })
     expect(adj.json.adjusted[1]).toBeCloseTo(0.03, 12)
     expect(adj.json.adjusted[0]).toBeCloseTo(0.06, 12)
-    const pw = await admin(`${base()}/api/stats/power`, 'POST', { metric: { type: 'binomial', conversionRate: 0.1 }, totalUnits: 20_000, arms: 2, effect: 0.1 })
+    const pw = await admin(`${base()}/api/stats/power`, 'POST', {
+      metric: { type: 'binomial', conversionRate: 0.1 },
+      totalUnits: 20_000,
+      arms: 2,
+      effect: 0.1,
+    })
     expect(pw.json.power).toBeGreaterThan(0.5)
     expect(pw.json.mde).toBeGreaterThan(0)
-    expect((await admin(`${base()}/api/stats/power`, 'POST', { metric: { type: 'binomial', conversionRate: 2 }, totalUnits: 100, arms: 2, effect: 0.1 })).status).toBe(400)
+    expect(
+      (
+        await admin(`${base()}/api/stats/power`, 'POST', {
+          metric: { type: 'binomial', conversionRate: 2 },
+          totalUnits: 100,
+          arms: 2,
+          effect: 0.1,
+        })
+      ).status,
+    ).toBe(400)
   })
 
   it('GET /api/experiments/:key/results: from stored exposures and events — the known lift, SRM, guardrail, decision, daily series; test accounts left out', async () => {
@@ -106,7 +202,10 @@ describe('stats API and experiment results', () => {
     const created = await admin(`${base()}/api/experiments`, 'POST', {
       key,
       name: 'results',
-      variants: [{ key: 'control', weight: 0.5 }, { key: 'treatment', weight: 0.5 }],
+      variants: [
+        { key: 'control', weight: 0.5 },
+        { key: 'treatment', weight: 0.5 },
+      ],
       primaryMetric: { event: `Purchase ${key}`, kind: 'conversion', windowDays: 7 },
       secondaryMetrics: [{ event: `Purchase ${key}`, kind: 'sum', property: 'revenue', windowDays: 7 }],
       guardrailMetrics: [{ event: `Unsub ${key}`, kind: 'conversion', windowDays: 7, inverse: true }],
@@ -123,11 +222,49 @@ describe('stats API and experiment results', () => {
       const at = now - 5 * DAY + (i % 5) * DAY + (i % 97) * 60_000
       exposures.push({ experiment_key: key, unit, variant, first_at: at, context: '{}', rank: 1e15 - at })
       const rate = variant === 'control' ? 0.2 : 0.26
-      if ((i * 7919) % 1000 < rate * 1000) events.push({ message_id: `${unit}-p`, source: 't', type: 'track', event: `Purchase ${key}`, user_id: unit, user_key: unit, timestamp: at + 3_600_000, received_at: at + 3_600_000, properties: '{"revenue":40}', traits: '{}', context: '{}' })
-      if (i % 50 === 0) events.push({ message_id: `${unit}-u`, source: 't', type: 'track', event: `Unsub ${key}`, user_id: unit, user_key: unit, timestamp: at + 1000, received_at: at + 1000, properties: '{}', traits: '{}', context: '{}' })
+      if ((i * 7919) % 1000 < rate * 1000)
+        events.push({
+          message_id: `${unit}-p`,
+          source: 't',
+          type: 'track',
+          event: `Purchase ${key}`,
+          user_id: unit,
+          user_key: unit,
+          timestamp: at + 3_600_000,
+          received_at: at + 3_600_000,
+          properties: '{"revenue":40}',
+          traits: '{}',
+          context: '{}',
+        })
+      if (i % 50 === 0)
+        events.push({
+          message_id: `${unit}-u`,
+          source: 't',
+          type: 'track',
+          event: `Unsub ${key}`,
+          user_id: unit,
+          user_key: unit,
+          timestamp: at + 1000,
+          received_at: at + 1000,
+          properties: '{}',
+          traits: '{}',
+          context: '{}',
+        })
     }
     exposures.push({ experiment_key: key, unit: 'qa-1', variant: 'treatment', first_at: now - DAY, context: '{}', rank: 1 })
-    events.push({ message_id: `qa-${key}`, source: 't', type: 'track', event: `Purchase ${key}`, user_id: 'qa-1', user_key: 'qa-1', timestamp: now - DAY + 1000, received_at: now, properties: '{"revenue":99999}', traits: '{}', context: '{}' })
+    events.push({
+      message_id: `qa-${key}`,
+      source: 't',
+      type: 'track',
+      event: `Purchase ${key}`,
+      user_id: 'qa-1',
+      user_key: 'qa-1',
+      timestamp: now - DAY + 1000,
+      received_at: now,
+      properties: '{"revenue":99999}',
+      traits: '{}',
+      context: '{}',
+    })
     await fx.nudge.store.client.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: exposures })
     await fx.nudge.store.client.insert({ table: 'events', format: 'JSONEachRow', values: events })
 
@@ -141,7 +278,10 @@ describe('stats API and experiment results', () => {
     expect(primary.comparisons[0].effect).toBeCloseTo(0.3, 10)
     // the results service passes the conversion metric as binomial: p(1 − p), as the engine over HTTP
     expect(primary.arms[0].stdDev).toBeCloseTo(Math.sqrt(0.2 * 0.8), 12)
-    expect(primary.comparisons[0].stdErr).toBeCloseTo(Math.sqrt((0.26 * 0.74) / (0.04 * 3000) + (0.16 * 0.26 * 0.26) / (0.2 ** 4 * 3000)), 12)
+    expect(primary.comparisons[0].stdErr).toBeCloseTo(
+      Math.sqrt((0.26 * 0.74) / (0.04 * 3000) + (0.16 * 0.26 * 0.26) / (0.2 ** 4 * 3000)),
+      12,
+    )
     expect(primary.comparisons[0].direction).toBe('better')
     expect(primary.comparisons[0].adjustedPValue).toBeGreaterThanOrEqual(primary.comparisons[0].pValue)
     const [lo, hi] = primary.comparisons[0].adjustedCi
@@ -166,7 +306,11 @@ describe('stats API and experiment results', () => {
     const created = await admin(`${base()}/api/experiments`, 'POST', {
       key,
       name: 'zero weight',
-      variants: [{ key: 'control', weight: 0.5 }, { key: 'treatment', weight: 0.5 }, { key: 'retired', weight: 0 }],
+      variants: [
+        { key: 'control', weight: 0.5 },
+        { key: 'treatment', weight: 0.5 },
+        { key: 'retired', weight: 0 },
+      ],
       primaryMetric: { event: `Purchase ${key}`, kind: 'conversion', windowDays: 7 },
     })
     expect(created.status).toBe(201)
@@ -174,7 +318,14 @@ describe('stats API and experiment results', () => {
     const now = Date.now()
     const counts = { control: 1000, treatment: 1200, retired: 900 }
     const exposures = Object.entries(counts).flatMap(([variant, n]) =>
-      Array.from({ length: n }, (_, i) => ({ experiment_key: key, unit: `${key}-${variant}-${i}`, variant, first_at: now - DAY + i, context: '{}', rank: 1e15 - i })),
+      Array.from({ length: n }, (_, i) => ({
+        experiment_key: key,
+        unit: `${key}-${variant}-${i}`,
+        variant,
+        first_at: now - DAY + i,
+        context: '{}',
+        rank: 1e15 - i,
+      })),
     )
     await fx.nudge.store.client.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: exposures })
     const r = (await admin(`${base()}/api/experiments/${key}/results?overTime=false`)).json
@@ -194,11 +345,55 @@ describe('stats API and experiment results', () => {
       const user = `${j}-u${i}`
       const held = i % 4 === 0 // a quarter held out
       const at = now - 3 * DAY + i * 1000
-      runs.push({ workflow_id: `w-${user}`, journey_id: j, journey_version: 1, user_key: user, correlation: '', phase: 'started', outcome: '', trigger_message_id: `t-${user}`, trigger_event: 'X', trigger_at: at, received_at: at, at, is_test: 0 })
-      if (held) steps.push({ workflow_id: `w-${user}`, journey_id: j, journey_version: 1, user_key: user, step_id: 'mail', step_type: 'send', outcome: 'skipped', reason: 'global_holdout', scheduled_at: at, at, experiment_key: '', variant: '', flags: '{}', message_id: '', is_test: 0 })
+      runs.push({
+        workflow_id: `w-${user}`,
+        journey_id: j,
+        journey_version: 1,
+        user_key: user,
+        correlation: '',
+        phase: 'started',
+        outcome: '',
+        trigger_message_id: `t-${user}`,
+        trigger_event: 'X',
+        trigger_at: at,
+        received_at: at,
+        at,
+        is_test: 0,
+      })
+      if (held)
+        steps.push({
+          workflow_id: `w-${user}`,
+          journey_id: j,
+          journey_version: 1,
+          user_key: user,
+          step_id: 'mail',
+          step_type: 'send',
+          outcome: 'skipped',
+          reason: 'global_holdout',
+          scheduled_at: at,
+          at,
+          experiment_key: '',
+          variant: '',
+          flags: '{}',
+          message_id: '',
+          is_test: 0,
+        })
       // Held-out users buy 10 % of the time, mailed ones 20 %; each purchase is 50.
       const k = held ? i / 4 : i - Math.floor(i / 4) - 1 // index within its group
-      if (held ? k % 10 === 0 : k % 5 === 0) events.push({ message_id: `o-${user}`, source: 't', type: 'track', event: 'Order Completed', user_id: user, user_key: user, timestamp: at + 3_600_000, received_at: at + 3_600_000, properties: '{"revenue":50}', traits: '{}', context: '{}' })
+      if (held ? k % 10 === 0 : k % 5 === 0)
+        events.push({
+          message_id: `o-${user}`,
+          source: 't',
+          type: 'track',
+          event: 'Order Completed',
+          user_id: user,
+          user_key: user,
+          timestamp: at + 3_600_000,
+          received_at: at + 3_600_000,
+          properties: '{"revenue":50}',
+          traits: '{}',
+          context: '{}',
+        })
     }
     await fx.nudge.store.client.insert({ table: 'journey_runs', format: 'JSONEachRow', values: runs })
     await fx.nudge.store.client.insert({ table: 'journey_steps', format: 'JSONEachRow', values: steps })

@@ -46,7 +46,11 @@ describe('embedded Temporal keeps its state in SQLite under the data directory',
     try {
       let connection = await Connection.connect({ address: server.address })
       // No worker polls this queue, so the run stays open across the restart.
-      await new Client({ connection }).workflow.start('healthcheckWorkflow', { taskQueue: `nobody-${process.pid}`, workflowId, args: ['x'] })
+      await new Client({ connection }).workflow.start('healthcheckWorkflow', {
+        taskQueue: `nobody-${process.pid}`,
+        workflowId,
+        args: ['x'],
+      })
       await connection.close()
       await server.stop()
       expect(existsSync(dbFile)).toBe(true)

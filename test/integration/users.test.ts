@@ -11,7 +11,12 @@ describe('identity, profiles, minimisation, export and erasure', () => {
     const user = uid('u')
     await post(`${fx.nudge.url}/v1/page`, { anonymousId: anon, name: 'Home', timestamp: '2026-01-01T10:00:00.000Z' })
     await post(`${fx.nudge.url}/v1/track`, { anonymousId: anon, event: 'Product Viewed', timestamp: '2026-01-01T10:01:00.000Z' })
-    await post(`${fx.nudge.url}/v1/identify`, { anonymousId: anon, userId: user, traits: { name: 'Dee' }, timestamp: '2026-01-01T10:02:00.000Z' })
+    await post(`${fx.nudge.url}/v1/identify`, {
+      anonymousId: anon,
+      userId: user,
+      traits: { name: 'Dee' },
+      timestamp: '2026-01-01T10:02:00.000Z',
+    })
     await post(`${fx.nudge.url}/v1/track`, { userId: user, event: 'Order Completed', timestamp: '2026-01-01T10:05:00.000Z' })
     const res = await admin(`${fx.nudge.url}/api/users/${user}`)
     expect(res.status).toBe(200)
@@ -46,15 +51,28 @@ describe('identity, profiles, minimisation, export and erasure', () => {
   it('contact details live in the profile only, encrypted at rest; never in event rows', async () => {
     const user = uid('u')
     const messageId = uid('m')
-    await post(`${fx.nudge.url}/v1/identify`, { messageId, userId: user, traits: { email: 'Eve@Example.com', phone: '+47 555 12 345', name: 'Eve' } })
-    await post(`${fx.nudge.url}/v1/track`, { userId: user, event: 'Newsletter', properties: { email: 'eve@example.com' }, context: { traits: { email: 'eve@example.com' } } })
+    await post(`${fx.nudge.url}/v1/identify`, {
+      messageId,
+      userId: user,
+      traits: { email: 'Eve@Example.com', phone: '+47 555 12 345', name: 'Eve' },
+    })
+    await post(`${fx.nudge.url}/v1/track`, {
+      userId: user,
+      event: 'Newsletter',
+      properties: { email: 'eve@example.com' },
+      context: { traits: { email: 'eve@example.com' } },
+    })
     const events = await selectRows<{ all: string }>(
       fx.nudge.store.client,
       `SELECT concat(properties, traits, context) AS all FROM events WHERE user_id = {u:String}`,
       { u: user },
     )
     for (const e of events) expect(e.all.toLowerCase()).not.toContain('eve@example.com')
-    const [stored] = await selectRows<{ value_enc: string }>(fx.nudge.store.client, `SELECT value_enc FROM contacts WHERE user_key = {u:String} AND kind = 'email'`, { u: user })
+    const [stored] = await selectRows<{ value_enc: string }>(
+      fx.nudge.store.client,
+      `SELECT value_enc FROM contacts WHERE user_key = {u:String} AND kind = 'email'`,
+      { u: user },
+    )
     expect(stored!.value_enc).toMatch(/^v1\./)
     expect(stored!.value_enc).not.toContain('Eve')
     const profile = await admin(`${fx.nudge.url}/api/users/${user}`)
@@ -72,7 +90,11 @@ describe('identity, profiles, minimisation, export and erasure', () => {
       event: 'Checkout Step',
       properties: { card_number: '4111111111111111', payment: { CVV: '123', method: 'card' }, items: [{ sku: 'A', password: 'x' }] },
     })
-    const [row] = await selectRows<{ properties: string }>(fx.nudge.store.client, 'SELECT properties FROM events WHERE message_id = {id:String}', { id: messageId })
+    const [row] = await selectRows<{ properties: string }>(
+      fx.nudge.store.client,
+      'SELECT properties FROM events WHERE message_id = {id:String}',
+      { id: messageId },
+    )
     expect(JSON.parse(row!.properties)).toEqual({ payment: { method: 'card' }, items: [{ sku: 'A' }] })
   })
 
@@ -112,7 +134,10 @@ describe('identity, profiles, minimisation, export and erasure', () => {
     expect(await countRows(c, 'identities', 'user_id = {u:String}', { u: user })).toBe(0)
     expect(await countRows(c, 'events', 'user_key = {u:String}', { u: other })).toBe(1)
     // The erasure log proves it happened without naming the person.
-    const [log] = await selectRows<{ user_hash: string; rows_deleted: number }>(c, 'SELECT user_hash, rows_deleted FROM erasures ORDER BY erased_at DESC LIMIT 1')
+    const [log] = await selectRows<{ user_hash: string; rows_deleted: number }>(
+      c,
+      'SELECT user_hash, rows_deleted FROM erasures ORDER BY erased_at DESC LIMIT 1',
+    )
     expect(log!.user_hash).toMatch(/^[0-9a-f]{64}$/)
     expect(log!.user_hash).not.toContain(user)
     expect((await admin(`${fx.nudge.url}/api/users/${user}`)).status).toBe(404)

@@ -48,7 +48,11 @@ describe('MJML without includes', () => {
   it('finds the tag as MJML’s tokenizer does, with its line; inert text is not a tag', () => {
     expect(findIncludes('<mjml>\n<mj-body>\n\n  <mj-include\n path="x" /></mj-body></mjml>')).toEqual([4])
     expect(findIncludes('<mjml><mj-body><Mj-Include path="x"></Mj-Include></mj-body></mjml>')).toEqual([1])
-    expect(findIncludes('<mjml><mj-body><!-- <mj-include path="x" /> --><mj-text><![CDATA[<mj-include path="x"/>]]> &lt;mj-include&gt;</mj-text></mj-body></mjml>')).toEqual([])
+    expect(
+      findIncludes(
+        '<mjml><mj-body><!-- <mj-include path="x" /> --><mj-text><![CDATA[<mj-include path="x"/>]]> &lt;mj-include&gt;</mj-text></mj-body></mjml>',
+      ),
+    ).toEqual([])
     const issues: FieldIssue[] = []
     expect(compileMjml('<mjml><mj-body>\n<mj-include path="/etc/passwd" type="html"/></mj-body></mjml>', issues)).toBeUndefined()
     expect(issues).toEqual([expect.objectContaining({ path: 'body', rule: 'mjml_include_forbidden', line: 2 })])

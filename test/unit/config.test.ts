@@ -40,8 +40,12 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ...base, WEBHOOK_KEY: admin })).toThrow(/WEBHOOK_KEY: must differ from ADMIN_API_KEY/)
     expect(() => loadConfig({ ...base, METRICS_KEY: admin })).toThrow(/METRICS_KEY: must differ from ADMIN_API_KEY/)
     expect(() => loadConfig({ ...base, WEBHOOK_KEY: 'wk_public_web_key' })).toThrow(/WEBHOOK_KEY: must differ from every WRITE_KEYS key/)
-    expect(() => loadConfig({ ...base, WEBHOOK_KEY: 'same-scoped-key-123', METRICS_KEY: 'same-scoped-key-123' })).toThrow(/METRICS_KEY: must differ from WEBHOOK_KEY/)
-    expect(() => loadConfig({ ADMIN_API_KEY: admin, WRITE_KEYS: `web:${admin}` })).toThrow(/WRITE_KEYS: a write key must differ from ADMIN_API_KEY/)
+    expect(() => loadConfig({ ...base, WEBHOOK_KEY: 'same-scoped-key-123', METRICS_KEY: 'same-scoped-key-123' })).toThrow(
+      /METRICS_KEY: must differ from WEBHOOK_KEY/,
+    )
+    expect(() => loadConfig({ ADMIN_API_KEY: admin, WRITE_KEYS: `web:${admin}` })).toThrow(
+      /WRITE_KEYS: a write key must differ from ADMIN_API_KEY/,
+    )
     const ok = loadConfig({ ...base, WEBHOOK_KEY: 'webhook-key-0123456789', METRICS_KEY: 'metrics-key-0123456789' })
     expect([ok.WEBHOOK_KEY, ok.METRICS_KEY]).toEqual(['webhook-key-0123456789', 'metrics-key-0123456789'])
   })
@@ -58,12 +62,18 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1)
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8')
     expect(loadConfig({ TRUST_PROXY: '::1,fc00::/7' }).trustProxy).toBe('::1,fc00::/7')
-    for (const bad of ['yes please', 'face', '10.0.0/8', 'loopback;rm']) expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/)
+    for (const bad of ['yes please', 'face', '10.0.0/8', 'loopback;rm'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/)
     expect(() => loadConfig({ METRICS_KEY: 'short' })).toThrow(/METRICS_KEY/)
     expect(() => loadConfig({ WEBHOOK_MAX_AGE: 'an hour' })).toThrow(/WEBHOOK_MAX_AGE/)
     const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey
-    expect(loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: ec.export({ format: 'der', type: 'spki' }).toString('base64') }).SENDGRID_WEBHOOK_PUBLIC_KEY).toBeTruthy()
-    expect(loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: String(ec.export({ format: 'pem', type: 'spki' })) }).SENDGRID_WEBHOOK_PUBLIC_KEY).toBeTruthy()
+    expect(
+      loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: ec.export({ format: 'der', type: 'spki' }).toString('base64') })
+        .SENDGRID_WEBHOOK_PUBLIC_KEY,
+    ).toBeTruthy()
+    expect(
+      loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: String(ec.export({ format: 'pem', type: 'spki' })) }).SENDGRID_WEBHOOK_PUBLIC_KEY,
+    ).toBeTruthy()
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64')
     expect(() => loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: rsa })).toThrow(/SENDGRID_WEBHOOK_PUBLIC_KEY/)
     expect(() => loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: 'not a key' })).toThrow(/SENDGRID_WEBHOOK_PUBLIC_KEY/)

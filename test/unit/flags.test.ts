@@ -30,18 +30,36 @@ describe('flag evaluation (OpenFeature reasons)', () => {
 
   it('first matching rule wins: segment → TARGETING_MATCH, attribute condition → TARGETING_MATCH', () => {
     const f = flag(delay)
-    expect(evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u1' }, deps({ isMember: (s, u) => s === 'vip' && u === 'u1' }))).toMatchObject({
+    expect(
+      evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u1' }, deps({ isMember: (s, u) => s === 'vip' && u === 'u1' })),
+    ).toMatchObject({
       value: 900_000,
       reason: 'TARGETING_MATCH',
       variant: 'vips',
     })
-    expect(evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u2', country: 'SE' }, deps())).toMatchObject({ value: 1_800_000, reason: 'TARGETING_MATCH', variant: 'nordics' })
+    expect(evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u2', country: 'SE' }, deps())).toMatchObject({
+      value: 1_800_000,
+      reason: 'TARGETING_MATCH',
+      variant: 'nordics',
+    })
   })
 
   it('an experiment rule serves what the unit’s variant sets, with the variant (SPLIT)', () => {
     const f = flag(delay)
-    const d = evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u3' }, deps({ assign: () => assignment('fast', { 'cart_abandonment.reminder_delay': '15m' }) }))
-    expect(d).toMatchObject({ value: 900_000, reason: 'SPLIT', variant: 'fast', flagMetadata: { experimentKey: reminderTimingExperiment.key, variant: 'fast' } })
+    const d = evaluateFlag(
+      f,
+      delay.key,
+      'number',
+      0,
+      { targetingKey: 'u3' },
+      deps({ assign: () => assignment('fast', { 'cart_abandonment.reminder_delay': '15m' }) }),
+    )
+    expect(d).toMatchObject({
+      value: 900_000,
+      reason: 'SPLIT',
+      variant: 'fast',
+      flagMetadata: { experimentKey: reminderTimingExperiment.key, variant: 'fast' },
+    })
     // Not in the experiment: the next rule decides.
     const out = evaluateFlag(f, delay.key, 'number', 0, { targetingKey: 'u3' }, deps({ assign: () => assignment(null) }))
     expect(['SPLIT', 'DEFAULT']).toContain(out.reason)
@@ -59,16 +77,39 @@ describe('flag evaluation (OpenFeature reasons)', () => {
   })
 
   it('unknown flag, wrong type, switched off: the caller’s or the flag’s default, never a throw', () => {
-    expect(evaluateFlag(undefined, 'nope', 'boolean', true, {}, deps())).toMatchObject({ value: true, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' })
-    expect(evaluateFlag(flag(delay), delay.key, 'boolean', false, {}, deps())).toMatchObject({ value: false, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' })
+    expect(evaluateFlag(undefined, 'nope', 'boolean', true, {}, deps())).toMatchObject({
+      value: true,
+      reason: 'ERROR',
+      errorCode: 'FLAG_NOT_FOUND',
+    })
+    expect(evaluateFlag(flag(delay), delay.key, 'boolean', false, {}, deps())).toMatchObject({
+      value: false,
+      reason: 'ERROR',
+      errorCode: 'TYPE_MISMATCH',
+    })
     const off = flag({ ...delay, enabled: false })
-    expect(evaluateFlag(off, delay.key, 'number', 0, { targetingKey: 'u1', country: 'NO' }, deps())).toMatchObject({ value: 3_600_000, reason: 'DISABLED' })
-    const bad = evaluateFlag(flag(delay), delay.key, 'number', 0, { targetingKey: 'u3' }, deps({ assign: () => assignment('odd', { 'cart_abandonment.reminder_delay': 'whenever' }) }))
+    expect(evaluateFlag(off, delay.key, 'number', 0, { targetingKey: 'u1', country: 'NO' }, deps())).toMatchObject({
+      value: 3_600_000,
+      reason: 'DISABLED',
+    })
+    const bad = evaluateFlag(
+      flag(delay),
+      delay.key,
+      'number',
+      0,
+      { targetingKey: 'u3' },
+      deps({ assign: () => assignment('odd', { 'cart_abandonment.reminder_delay': 'whenever' }) }),
+    )
     expect(bad).toMatchObject({ value: 0, reason: 'ERROR', errorCode: 'TYPE_MISMATCH' })
   })
 
   it('invalid definitions name the field', () => {
-    const r = flagDefinition.safeParse({ key: 'x', type: 'number', defaultValue: 'ten', rules: [{ value: 1 }, { id: 'rule-1', value: 'two' }] })
+    const r = flagDefinition.safeParse({
+      key: 'x',
+      type: 'number',
+      defaultValue: 'ten',
+      rules: [{ value: 1 }, { id: 'rule-1', value: 'two' }],
+    })
     expect(r.success).toBe(false)
     const paths = r.error!.issues.map((i) => i.path.join('.'))
     expect(paths).toEqual(expect.arrayContaining(['defaultValue', 'rules.1.value', 'rules.1.id']))

@@ -7,10 +7,17 @@ import { validateJourney } from '../../journeys/validateJourney.js'
 import { exampleJourneys } from '../../journeys/examples.js'
 
 const catalog = {
-  hasTemplate: (id: string) => ['cart-reminder', 'browse-offer', 'browse-social-proof', 'reengagement', 'loyalty-offer', 'related-products'].includes(id),
-  flagType: (k: string) => (['cart_abandonment.reminder_delay', 'browse_abandonment.delay', 'content_follow_up.delay'].includes(k) ? 'duration' : k === 'copy' ? 'string' : undefined),
+  hasTemplate: (id: string) =>
+    ['cart-reminder', 'browse-offer', 'browse-social-proof', 'reengagement', 'loyalty-offer', 'related-products'].includes(id),
+  flagType: (k: string) =>
+    ['cart_abandonment.reminder_delay', 'browse_abandonment.delay', 'content_follow_up.delay'].includes(k)
+      ? 'duration'
+      : k === 'copy'
+        ? 'string'
+        : undefined,
   hasSegment: (id: string) => id === 'inactive-30d',
-  variantsOf: (k: string) => (k === 'cart-reminder-timing' ? ['h1', 'm15', 'holdout'] : k === 'browse-offer-vs-proof' ? ['offer', 'proof'] : undefined),
+  variantsOf: (k: string) =>
+    k === 'cart-reminder-timing' ? ['h1', 'm15', 'holdout'] : k === 'browse-offer-vs-proof' ? ['offer', 'proof'] : undefined,
 }
 
 describe('journey definitions', () => {
@@ -46,14 +53,32 @@ describe('journey definitions', () => {
 
   it('a loop is fine when it waits, refused when it would spin', () => {
     const base = { id: 'l', name: 'l', trigger: { type: 'event', event: 'E' } }
-    const waits = journeyDefinition.parse({ ...base, steps: [{ id: 'a', type: 'delay', duration: '1d', next: 'b' }, { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'exists' } }], then: 'a', else: 'c' }, { id: 'c', type: 'exit' }] })
+    const waits = journeyDefinition.parse({
+      ...base,
+      steps: [
+        { id: 'a', type: 'delay', duration: '1d', next: 'b' },
+        { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'exists' } }], then: 'a', else: 'c' },
+        { id: 'c', type: 'exit' },
+      ],
+    })
     expect(validateJourney(waits, catalog)).toEqual([])
-    const spins = journeyDefinition.parse({ ...base, steps: [{ id: 'a', type: 'update_trait', key: 'k', value: 1 }, { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'exists' } }], then: 'a', else: 'a' }] })
+    const spins = journeyDefinition.parse({
+      ...base,
+      steps: [
+        { id: 'a', type: 'update_trait', key: 'k', value: 1 },
+        { id: 'b', type: 'condition', when: [{ trait: { key: 'k', op: 'exists' } }], then: 'a', else: 'a' },
+      ],
+    })
     expect(validateJourney(spins, catalog).map((i) => i.rule)).toEqual(['cycle'])
   })
 
   it('durations: a bad one is a 400-style issue naming the step field', () => {
-    const r = journeyDefinition.safeParse({ id: 'd', name: 'd', trigger: { type: 'event', event: 'E' }, steps: [{ id: 'a', type: 'delay', duration: '15 minutes' }] })
+    const r = journeyDefinition.safeParse({
+      id: 'd',
+      name: 'd',
+      trigger: { type: 'event', event: 'E' },
+      steps: [{ id: 'a', type: 'delay', duration: '15 minutes' }],
+    })
     expect(r.success).toBe(false)
     expect(r.error!.issues[0]!.path).toEqual(['steps', 0, 'duration'])
   })
@@ -80,7 +105,15 @@ describe('local time', () => {
 })
 
 describe('event matching and conditions', () => {
-  const e = (event: string, properties: Record<string, unknown>, userKey = 'u1') => ({ messageId: 'm', event, type: 'track', userKey, properties, timestamp: 0, receivedAt: 0 })
+  const e = (event: string, properties: Record<string, unknown>, userKey = 'u1') => ({
+    messageId: 'm',
+    event,
+    type: 'track',
+    userKey,
+    properties,
+    timestamp: 0,
+    receivedAt: 0,
+  })
   it('correlation values are text; objects and empty values do not correlate', () => {
     expect(correlationOf({ cart: { id: 42 } }, 'cart.id')).toBe('42')
     expect(correlationOf({ cart_id: '' }, 'cart_id')).toBeUndefined()
@@ -88,18 +121,40 @@ describe('event matching and conditions', () => {
   })
   it('by correlation value, by user, with filters', () => {
     const run = { userKey: 'u1', correlationKey: 'cart_id', correlation: 'c1' }
-    expect(matchesRunEvent({ event: 'Order Completed', match: 'correlation' }, e('Order Completed', { cart_id: 'c1' }, 'someone-else'), run)).toBe(true)
+    expect(
+      matchesRunEvent({ event: 'Order Completed', match: 'correlation' }, e('Order Completed', { cart_id: 'c1' }, 'someone-else'), run),
+    ).toBe(true)
     expect(matchesRunEvent({ event: 'Order Completed', match: 'correlation' }, e('Order Completed', { cart_id: 'c2' }), run)).toBe(false)
     expect(matchesRunEvent({ event: 'Order Completed', match: 'user' }, e('Order Completed', {}, 'u2'), run)).toBe(false)
-    expect(matchesRunEvent({ event: 'Order Completed', match: 'user', where: [{ path: 'total', op: 'gte', value: 50 }] }, e('Order Completed', { total: '60' }), run)).toBe(true)
-    expect(matchesRunEvent({ event: 'Order Completed', match: 'user', where: [{ path: 'total', op: 'gte', value: 50 }] }, e('Order Completed', { total: 10 }), run)).toBe(false)
+    expect(
+      matchesRunEvent(
+        { event: 'Order Completed', match: 'user', where: [{ path: 'total', op: 'gte', value: 50 }] },
+        e('Order Completed', { total: '60' }),
+        run,
+      ),
+    ).toBe(true)
+    expect(
+      matchesRunEvent(
+        { event: 'Order Completed', match: 'user', where: [{ path: 'total', op: 'gte', value: 50 }] },
+        e('Order Completed', { total: 10 }),
+        run,
+      ),
+    ).toBe(false)
   })
   it('condition tests read traits, computed properties, segments and the trigger', () => {
     const facts = { traits: { age: 31, plan: 'pro' }, segments: ['vip'], computed: { rfm_tier: 'vip', ltv: 900 } }
     const trigger = e('Product Added', { price: 120, category: 'shoes' })
-    expect(evaluateTests([{ trait: { key: 'age', op: 'between', value: [25, 45] } }, { segment: { id: 'vip', member: true } }], facts, trigger)).toBe(true)
+    expect(
+      evaluateTests([{ trait: { key: 'age', op: 'between', value: [25, 45] } }, { segment: { id: 'vip', member: true } }], facts, trigger),
+    ).toBe(true)
     expect(evaluateTests([{ computed: { property: 'ltv', op: 'gt', value: 1000 } }], facts, trigger)).toBe(false)
-    expect(evaluateTests([{ trigger: { path: 'properties.category', op: 'eq', value: 'shoes' } }, { segment: { id: 'lapsed', member: false } }], facts, trigger)).toBe(true)
+    expect(
+      evaluateTests(
+        [{ trigger: { path: 'properties.category', op: 'eq', value: 'shoes' } }, { segment: { id: 'lapsed', member: false } }],
+        facts,
+        trigger,
+      ),
+    ).toBe(true)
     expect(evaluateTests([{ trait: { key: 'missing', op: 'not_exists' } }], facts, trigger)).toBe(true)
   })
 })

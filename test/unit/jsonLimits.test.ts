@@ -8,7 +8,9 @@ describe('jsonLimitIssues: depth and lone surrogates, checked without recursion'
     // The 65th array is the one at 64 indices down.
     expect(jsonLimitIssues(value)).toEqual([{ path: '[0]'.repeat(64), rule: 'max_depth', message: 'must nest at most 64 levels' }])
     const obj = JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n))
-    expect(jsonLimitIssues(obj, { maxDepth: 3, prefix: 'traits' })).toEqual([{ path: 'traits.a.a.a', rule: 'max_depth', message: 'must nest at most 3 levels' }])
+    expect(jsonLimitIssues(obj, { maxDepth: 3, prefix: 'traits' })).toEqual([
+      { path: 'traits.a.a.a', rule: 'max_depth', message: 'must nest at most 3 levels' },
+    ])
   })
 
   it('exactly the limit is fine; one more is not', () => {

@@ -58,7 +58,10 @@ describe('normalizeEvent', () => {
   })
 
   it('drops configured keys at any depth, and serialises what is kept once', () => {
-    const e = normalizeEvent(parse({ type: 'track', userId: 'u', event: 'E', properties: { card_number: '4111', nested: [{ Password: 'p', keep: true }] } }), opts)
+    const e = normalizeEvent(
+      parse({ type: 'track', userId: 'u', event: 'E', properties: { card_number: '4111', nested: [{ Password: 'p', keep: true }] } }),
+      opts,
+    )
     expect(e.properties).toEqual({ nested: [{ keep: true }] })
     expect(e.json.properties).toBe('{"nested":[{"keep":true}]}')
   })

@@ -7,7 +7,8 @@ import { meanOver, potentialOutcomes } from '../../demo/simulator/potentialOutco
 import { parseScenario } from '../../demo/simulator/scenario.js'
 
 /** Within four standard errors of a proportion: fails about once in 16,000 seeds. */
-const near = (observed: number, expected: number, n: number) => expect(Math.abs(observed - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / n))
+const near = (observed: number, expected: number, n: number) =>
+  expect(Math.abs(observed - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / n))
 
 describe('potential outcomes: what each simulated shopper would do under every arm', () => {
   const s = parseScenario({ ...demoScenario({ seed: 5, shoppers: 20_000, minutesPerSecond: 6, testIds: ['qa-1'] }) })
@@ -16,14 +17,27 @@ describe('potential outcomes: what each simulated shopper would do under every a
   const byId = new Map(plan.shoppers.map((sh) => [sh.profile.userId, sh]))
   const clean = users.filter((u) => {
     const carts = byId.get(u.userId)!.carts
-    return carts.length === 1 && carts[0]!.kind === 'abandoned' && carts[0]!.races.filter((r) => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney').length === 0
+    return (
+      carts.length === 1 &&
+      carts[0]!.kind === 'abandoned' &&
+      carts[0]!.races.filter((r) => r === 'purchaseBeforeReminder' || r === 'optOutMidJourney').length === 0
+    )
   })
 
   it('a clean abandoned cart converts at the base rate without a reminder and base + lift with one', () => {
     expect(clean.length).toBeGreaterThan(10_000)
     const base = s.effects.baseConversion
-    near(meanOver(clean, (u) => u.conversion(undefined)), base, clean.length)
-    for (const arm of s.effects.reminderArms) near(meanOver(clean, (u) => u.conversion(arm.name)), base + arm.lift, clean.length)
+    near(
+      meanOver(clean, (u) => u.conversion(undefined)),
+      base,
+      clean.length,
+    )
+    for (const arm of s.effects.reminderArms)
+      near(
+        meanOver(clean, (u) => u.conversion(arm.name)),
+        base + arm.lift,
+        clean.length,
+      )
     // The same person answers the same way: whoever buys after a 1 h reminder buys after a 15 min one.
     for (const u of clean) expect(u.conversion('m15')).toBeGreaterThanOrEqual(u.conversion('h1'))
   })
@@ -47,7 +61,19 @@ describe('potential outcomes: what each simulated shopper would do under every a
 
   const variantOf = (experiment: string, userId: string) => {
     const h = [...`${experiment}:${userId}`].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7) % 10
-    return experiment === reminderTimingExperiment.key ? (h < 4 ? 'h1' : h < 8 ? 'm15' : 'holdout') : experiment === browseExperiment.key ? (h < 5 ? 'offer' : 'proof') : h < 5 ? 'default' : 'urgency'
+    return experiment === reminderTimingExperiment.key
+      ? h < 4
+        ? 'h1'
+        : h < 8
+          ? 'm15'
+          : 'holdout'
+      : experiment === browseExperiment.key
+        ? h < 5
+          ? 'offer'
+          : 'proof'
+        : h < 5
+          ? 'default'
+          : 'urgency'
   }
 
   it('a viewer gets the browse mail only when they bought no cart under that arm; it and the loyalty mail add to every arm alike', () => {
@@ -68,11 +94,16 @@ describe('potential outcomes: what each simulated shopper would do under every a
     // A reminder that sells the cart takes the shopper out of browse abandonment.
     expect(browsedOnlyWithout).toBeGreaterThan(100)
     // Readers and lapsed shoppers: no product view, no cart, in no experiment.
-    for (const sh of plan.shoppers.filter((x) => x.persona && !x.profile.test)) expect([full.get(sh.profile.userId)!.viewed, full.get(sh.profile.userId)!.exposed]).toEqual([false, false])
+    for (const sh of plan.shoppers.filter((x) => x.persona && !x.profile.test))
+      expect([full.get(sh.profile.userId)!.viewed, full.get(sh.profile.userId)!.exposed]).toEqual([false, false])
     // Everyone who bought in session comes back once in the demo: a loyalty mail, answered by their own draws.
     const back = plan.shoppers.filter((x) => x.returnVisit !== undefined && !x.profile.test)
     expect(back.length).toBeGreaterThan(1000)
-    near(meanOver(back, (x) => (full.get(x.profile.userId)!.mail('loyalty').bought ? 1 : 0)), s.engagement.open * s.engagement.clickGivenOpen * 0.5, back.length)
+    near(
+      meanOver(back, (x) => (full.get(x.profile.userId)!.mail('loyalty').bought ? 1 : 0)),
+      s.engagement.open * s.engagement.clickGivenOpen * 0.5,
+      back.length,
+    )
   })
 
   it('the demo truth: sooner beats later, the holdout loses, urgency raises revenue and leaves conversion alone, the offer beats social proof', () => {

@@ -17,7 +17,7 @@ describe('RecentIds: the dedupe window', () => {
     const window = new RecentIds(capacity)
     const order: string[] = []
     let seed = 42
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
     for (let step = 0; step < 20_000; step++) {
       const id = `m-${Math.floor(rand() * 600)}`
       if (!order.includes(id)) {

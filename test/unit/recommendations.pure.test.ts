@@ -11,11 +11,40 @@ const DAY = 86_400_000
 const NOW = Date.parse('2026-06-30T12:00:00.000Z')
 
 function product(id: string, category: string, price: number, extra: Partial<Product> = {}): Product {
-  return { id, product_id: id, name: id, category, price, currency: 'EUR', image_url: '', url: '', attributes: {}, in_stock: true, source: 'catalog', updated_at: 0, ...extra }
+  return {
+    id,
+    product_id: id,
+    name: id,
+    category,
+    price,
+    currency: 'EUR',
+    image_url: '',
+    url: '',
+    attributes: {},
+    in_stock: true,
+    source: 'catalog',
+    updated_at: 0,
+    ...extra,
+  }
 }
-const viewed = (userKey: string, id: string, at: number, props: Record<string, unknown> = {}): BehaviorEvent => ({ userKey, event: 'Product Viewed', timestamp: at, properties: { product_id: id, ...props } })
-const added = (userKey: string, id: string, at: number): BehaviorEvent => ({ userKey, event: 'Product Added', timestamp: at, properties: { product_id: id } })
-const ordered = (userKey: string, ids: string[], at: number): BehaviorEvent => ({ userKey, event: 'Order Completed', timestamp: at, properties: { products: ids.map((product_id) => ({ product_id })) } })
+const viewed = (userKey: string, id: string, at: number, props: Record<string, unknown> = {}): BehaviorEvent => ({
+  userKey,
+  event: 'Product Viewed',
+  timestamp: at,
+  properties: { product_id: id, ...props },
+})
+const added = (userKey: string, id: string, at: number): BehaviorEvent => ({
+  userKey,
+  event: 'Product Added',
+  timestamp: at,
+  properties: { product_id: id },
+})
+const ordered = (userKey: string, ids: string[], at: number): BehaviorEvent => ({
+  userKey,
+  event: 'Order Completed',
+  timestamp: at,
+  properties: { products: ids.map((product_id) => ({ product_id })) },
+})
 
 describe('reading products from events', () => {
   it('takes product_id, else sku; numbers become text; nothing else counts', () => {
@@ -27,7 +56,10 @@ describe('reading products from events', () => {
   })
 
   it('an order names each distinct line; its currency fills the lines’; other events name nothing', () => {
-    const order = { currency: 'NOK', products: [{ product_id: 'a', price: '12.5' }, { sku: 'b', currency: 'EUR' }, { product_id: 'a' }, 'junk', { name: 'no id' }] }
+    const order = {
+      currency: 'NOK',
+      products: [{ product_id: 'a', price: '12.5' }, { sku: 'b', currency: 'EUR' }, { product_id: 'a' }, 'junk', { name: 'no id' }],
+    }
     const got = productsOf('Order Completed', order)
     expect(got.map((s) => [s.id, s.currency, s.price])).toEqual([
       ['a', 'NOK', 12.5],
@@ -60,7 +92,14 @@ describe('BehaviorIndex', () => {
   })
 
   it('ends in the same state whatever the order events arrive in', () => {
-    const events = [viewed('u', 'a', 1), viewed('u', 'b', 2), viewed('u', 'a', 3), added('u', 'b', 4), ordered('u', ['b', 'c'], 5), viewed('u', 'c', 6)]
+    const events = [
+      viewed('u', 'a', 1),
+      viewed('u', 'b', 2),
+      viewed('u', 'a', 3),
+      added('u', 'b', 4),
+      ordered('u', ['b', 'c'], 5),
+      viewed('u', 'c', 6),
+    ]
     const forward = new BehaviorIndex()
     forward.apply(events)
     const backward = new BehaviorIndex()
@@ -102,7 +141,14 @@ describe('BehaviorIndex', () => {
     const index = new BehaviorIndex()
     index.apply([viewed('u', 'a', 10), viewed('u', 'b', 100), ordered('u', ['a'], 20), added('u', 'a', 15), viewed('old', 'x', 5)])
     index.prune(50)
-    expect(index.user('u')).toEqual({ viewed: [{ id: 'b', at: 100, n: 1 }], added: [], purchased: [], orders: 0, lastOrderAt: undefined, lastAddAt: undefined })
+    expect(index.user('u')).toEqual({
+      viewed: [{ id: 'b', at: 100, n: 1 }],
+      added: [],
+      purchased: [],
+      orders: 0,
+      lastOrderAt: undefined,
+      lastAddAt: undefined,
+    })
     expect(index.user('old')).toBeUndefined()
   })
 })
@@ -180,7 +226,13 @@ describe('aggregates', () => {
   it('merges the partners of several seeds, the first seed weighing most', () => {
     const partners = new Map([
       ['s1', [{ id: 'p', n: 2 }]],
-      ['s2', [{ id: 'q', n: 3 }, { id: 'p', n: 1 }]],
+      [
+        's2',
+        [
+          { id: 'q', n: 3 },
+          { id: 'p', n: 1 },
+        ],
+      ],
     ])
     // p: 2 + 1/2 = 2.5; q: 3/2 = 1.5
     expect(partnersOf(partners, ['s1', 's2'])).toEqual(['p', 'q'])
@@ -223,7 +275,16 @@ describe('Recommender', () => {
   ])
   const aggregates = {
     ...EMPTY_AGGREGATES,
-    boughtTogether: new Map([['s1', [{ id: 's4', n: 5 }, { id: 'b1', n: 3 }, { id: 's2', n: 1 }]]]),
+    boughtTogether: new Map([
+      [
+        's1',
+        [
+          { id: 's4', n: 5 },
+          { id: 'b1', n: 3 },
+          { id: 's2', n: 1 },
+        ],
+      ],
+    ]),
     trendingByCategory: new Map([
       ['shoes', ['s3', 's2', 's1']],
       ['bags', ['b2', 'b1']],
@@ -240,18 +301,30 @@ describe('Recommender', () => {
     ordered('ann', ['b1'], NOW - 35 * DAY), // bought over 30 days ago: may be offered again
   ])
   const rec = new Recommender({ index, aggregates, catalog })
-  const ids = (user: string, block: Parameters<Recommender['recommend']>[1], opts = {}) => rec.recommend(user, block, opts, NOW).map((p) => `${p.product_id}:${p.reason}`)
+  const ids = (user: string, block: Parameters<Recommender['recommend']>[1], opts = {}) =>
+    rec.recommend(user, block, opts, NOW).map((p) => `${p.product_id}:${p.reason}`)
 
   it('recently viewed: not bought since; then the favourite category’s trending, then best sellers', () => {
     expect(ids('ann', 'recently_viewed')).toEqual(['s1:recently_viewed', 's3:trending_in_category', 'b1:best_sellers', 'k1:best_sellers'])
   })
 
   it('partners of an anchor: out of stock and recently bought left out, the anchor too', () => {
-    expect(ids('ann', 'bought_together', { productId: 's1', limit: 3 })).toEqual(['b1:bought_together', 's3:trending_in_category', 'k1:best_sellers'])
+    expect(ids('ann', 'bought_together', { productId: 's1', limit: 3 })).toEqual([
+      'b1:bought_together',
+      's3:trending_in_category',
+      'k1:best_sellers',
+    ])
   })
 
   it('limit, no duplicates, and a block is never empty while something is eligible', () => {
-    expect(ids('nobody', 'viewed_together', { limit: 10 })).toEqual(['b1:best_sellers', 'k1:best_sellers', 's3:trending', 'b2:trending', 's2:trending', 's1:catalog'])
+    expect(ids('nobody', 'viewed_together', { limit: 10 })).toEqual([
+      'b1:best_sellers',
+      'k1:best_sellers',
+      's3:trending',
+      'b2:trending',
+      's2:trending',
+      's1:catalog',
+    ])
     expect(ids('nobody', 'similar', { limit: 0 })).toEqual([])
   })
 
@@ -272,7 +345,13 @@ describe('behaviour flags', () => {
 
   it('abandoned cart: added after the last order (or with no order)', () => {
     const index = new BehaviorIndex()
-    index.apply([added('cart', 'a', 10), ordered('done', ['a'], 20), added('done', 'a', 10), ordered('again', ['a'], 5), added('again', 'b', 10)])
+    index.apply([
+      added('cart', 'a', 10),
+      ordered('done', ['a'], 20),
+      added('done', 'a', 10),
+      ordered('again', ['a'], 5),
+      added('again', 'b', 10),
+    ])
     expect(behaviorFlags(index.user('cart'), catalog, NOW).abandoned_cart).toBe(true)
     expect(behaviorFlags(index.user('done'), catalog, NOW).abandoned_cart).toBe(false)
     expect(behaviorFlags(index.user('again'), catalog, NOW).abandoned_cart).toBe(true)

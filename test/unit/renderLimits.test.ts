@@ -20,7 +20,10 @@ async function failure(limits: { renderMs: number; memory: number; parse: number
 
 describe('render limits', () => {
   it('running out of wall-clock time is transient (a busy machine hits it too): the send is retried, not skipped', async () => {
-    const err = await failure({ renderMs: 1, memory: 1e9, parse: 500_000 }, '{% for i in (1..20000) %}{% for j in (1..50) %}{{ i }}{% endfor %}{% endfor %}')
+    const err = await failure(
+      { renderMs: 1, memory: 1e9, parse: 500_000 },
+      '{% for i in (1..20000) %}{% for j in (1..50) %}{{ i }}{% endfor %}{% endfor %}',
+    )
     expect(err.message).toMatch(/render limit/)
     expect(err.transient).toBe(true)
   })
@@ -38,7 +41,15 @@ describe('render output is well-formed text', () => {
   it('a Liquid filter that cuts an emoji in half leaves U+FFFD, never a lone surrogate (the store refuses one on every retry)', async () => {
     const engines = { html: createLiquid('html'), text: createLiquid('text') }
     const t = compileTemplate(
-      { id: 't', name: 't', format: 'html', subject: 'Hi {{ user.name | first }}', preheader: '{{ user.name | split: "" | last }}', body: '<p>{{ user.name | split: "" | join: "-" }}</p>', text: '{{ user.name | first }}.' } as never,
+      {
+        id: 't',
+        name: 't',
+        format: 'html',
+        subject: 'Hi {{ user.name | first }}',
+        preheader: '{{ user.name | split: "" | last }}',
+        body: '<p>{{ user.name | split: "" | join: "-" }}</p>',
+        text: '{{ user.name | first }}.',
+      } as never,
       1,
       engines,
     )

@@ -7,6 +7,8 @@ describe('search attributes Nudge cannot add', () => {
     const err = missingSearchAttributesError(['EndReason', 'Variant'], 'prod.acct')!
     expect(err.message).toContain('"prod.acct" lacks')
     expect(err.message).toContain('EndReason, Variant')
-    expect(err.message).toContain('tcld namespace search-attributes add --namespace prod.acct --search-attribute EndReason=Keyword --search-attribute Variant=Keyword')
+    expect(err.message).toContain(
+      'tcld namespace search-attributes add --namespace prod.acct --search-attribute EndReason=Keyword --search-attribute Variant=Keyword',
+    )
   })
 })

@@ -22,7 +22,9 @@ describe('secrets', () => {
   const token = { k: 'u', m: 'msg-1', t: 'marketing', uk: 'user-1' } as const
   /** Every way the old code made a link key from the encryption key, and the obvious variants. */
   const derivations = (enc: Buffer) =>
-    ['nudge/tracking-links', 'nudge/link-signing', 'nudge/contact-lookup', 'nudge/erasure-log', ''].map((info): Buffer => Buffer.from(hkdfSync('sha256', enc, Buffer.alloc(0), info, 32))).concat([enc])
+    ['nudge/tracking-links', 'nudge/link-signing', 'nudge/contact-lookup', 'nudge/erasure-log', '']
+      .map((info): Buffer => Buffer.from(hkdfSync('sha256', enc, Buffer.alloc(0), info, 32)))
+      .concat([enc])
 
   it('embedded without settings: two different keys, each generated once into its own file (mode 600), read back on restart', () => {
     const dataDir = tempDir()
@@ -63,7 +65,10 @@ describe('secrets', () => {
   it('rotation: links signed with a previous key still verify, nothing new is signed with it, unknown keys never verify', () => {
     const old1 = hex()
     const old2 = randomBytes(32).toString('base64')
-    const s = loadSecrets({ encryptionKey: hex(), linkSigningKey: hex(), previousLinkSigningKeys: `${old1}, ${old2}`, dataDir: tempDir(), embedded: false }, warn)
+    const s = loadSecrets(
+      { encryptionKey: hex(), linkSigningKey: hex(), previousLinkSigningKeys: `${old1}, ${old2}`, dataDir: tempDir(), embedded: false },
+      warn,
+    )
     const verifyKeys = [s.linkSigningKey, ...s.previousLinkSigningKeys]
     expect(verifyToken(verifyKeys, signToken(Buffer.from(old1, 'hex'), token))).toEqual(token)
     expect(verifyToken(verifyKeys, signToken(Buffer.from(old2, 'base64'), token))).toEqual(token)
@@ -76,7 +81,10 @@ describe('secrets', () => {
     const enc = hex()
     const before = Buffer.from(hkdfSync('sha256', Buffer.from(enc, 'hex'), Buffer.alloc(0), 'nudge/tracking-links', 32))
     warnings.length = 0
-    const s = loadSecrets({ encryptionKey: enc, linkSigningKey: hex(), previousLinkSigningKeys: LEGACY_LINK_KEY, dataDir: tempDir(), embedded: false }, warn)
+    const s = loadSecrets(
+      { encryptionKey: enc, linkSigningKey: hex(), previousLinkSigningKeys: LEGACY_LINK_KEY, dataDir: tempDir(), embedded: false },
+      warn,
+    )
     expect(verifyToken([s.linkSigningKey, ...s.previousLinkSigningKeys], signToken(before, token))).toEqual(token)
     expect(warnings.join('\n')).toMatch(/can forge/)
   })
@@ -84,11 +92,24 @@ describe('secrets', () => {
   it('refuses what would undo the split or cannot be shared: the same key twice, a missing key with an external store, a malformed key', () => {
     const k = hex()
     expect(() => loadSecrets({ encryptionKey: k, linkSigningKey: k, dataDir: tempDir(), embedded: true }, warn)).toThrow(/must differ/)
-    expect(() => loadSecrets({ encryptionKey: hex(), dataDir: tempDir(), embedded: false }, warn)).toThrow(/NUDGE_LINK_SIGNING_KEY is required/)
-    expect(() => loadSecrets({ encryptionKey: hex(), linkSigningKey: 'short', dataDir: tempDir(), embedded: false }, warn)).toThrow(/NUDGE_LINK_SIGNING_KEY: must be 32 bytes/)
-    expect(() => loadSecrets({ encryptionKey: hex(), linkSigningKey: k, previousLinkSigningKeys: k, dataDir: tempDir(), embedded: false }, warn)).toThrow(/must not repeat/)
-    expect(() => loadSecrets({ encryptionKey: hex(), linkSigningKey: k, previousLinkSigningKeys: `${hex()},nope`, dataDir: tempDir(), embedded: false }, warn)).toThrow(/NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry 2/)
+    expect(() => loadSecrets({ encryptionKey: hex(), dataDir: tempDir(), embedded: false }, warn)).toThrow(
+      /NUDGE_LINK_SIGNING_KEY is required/,
+    )
+    expect(() => loadSecrets({ encryptionKey: hex(), linkSigningKey: 'short', dataDir: tempDir(), embedded: false }, warn)).toThrow(
+      /NUDGE_LINK_SIGNING_KEY: must be 32 bytes/,
+    )
+    expect(() =>
+      loadSecrets({ encryptionKey: hex(), linkSigningKey: k, previousLinkSigningKeys: k, dataDir: tempDir(), embedded: false }, warn),
+    ).toThrow(/must not repeat/)
+    expect(() =>
+      loadSecrets(
+        { encryptionKey: hex(), linkSigningKey: k, previousLinkSigningKeys: `${hex()},nope`, dataDir: tempDir(), embedded: false },
+        warn,
+      ),
+    ).toThrow(/NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry 2/)
     // At start, with every other bad variable.
-    expect(() => loadConfig({ NUDGE_LINK_SIGNING_KEY: 'xyz', NUDGE_LINK_SIGNING_KEY_PREVIOUS: `${hex()},bad` })).toThrow(/NUDGE_LINK_SIGNING_KEY: must be 32 bytes[\s\S]*NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry 2/)
+    expect(() => loadConfig({ NUDGE_LINK_SIGNING_KEY: 'xyz', NUDGE_LINK_SIGNING_KEY_PREVIOUS: `${hex()},bad` })).toThrow(
+      /NUDGE_LINK_SIGNING_KEY: must be 32 bytes[\s\S]*NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry 2/,
+    )
   })
 })

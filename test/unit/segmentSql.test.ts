@@ -16,10 +16,19 @@ const ctx = {
 describe('segment SQL (snapshots: a change to generated SQL is a reviewed change)', () => {
   it.each<[string, Rule]>([
     ['viewed within 7 days', { performed: { event: 'Product Viewed', within: '7d' } }],
-    ['cart abandoned', { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } }],
+    [
+      'cart abandoned',
+      { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '24h', sameProperty: 'cartId' } },
+    ],
     [
       'region + recency + engagement',
-      { and: [{ trait: { key: 'country', op: 'eq', value: 'NO' } }, { not: { engagement: { action: 'clicked', within: '30d' } } }, { consent: { topic: 'marketing', granted: true } }] },
+      {
+        and: [
+          { trait: { key: 'country', op: 'eq', value: 'NO' } },
+          { not: { engagement: { action: 'clicked', within: '30d' } } },
+          { consent: { topic: 'marketing', granted: true } },
+        ],
+      },
     ],
   ])('%s', (_name, rule) => {
     const q = compileSegment(rule, ctx)
@@ -34,7 +43,10 @@ describe('segment SQL (snapshots: a change to generated SQL is a reviewed change
   })
 
   it('equal sub-expressions share one aggregate and one parameter', () => {
-    const q = compileSegment({ and: [{ computed: { property: 'r_score', op: 'gte', value: 4 } }, { computed: { property: 'f_score', op: 'gte', value: 4 } }] }, ctx)
+    const q = compileSegment(
+      { and: [{ computed: { property: 'r_score', op: 'gte', value: 4 } }, { computed: { property: 'f_score', op: 'gte', value: 4 } }] },
+      ctx,
+    )
     expect(q.sql.match(/countIf\(e\.event = \{p\d+:String\}\) AS a\d+/g)).toHaveLength(1)
   })
 
@@ -67,7 +79,11 @@ describe('rule validation names the JSON path of the bad node', () => {
   })
 
   it('finds reference cycles', () => {
-    const rules: Record<string, Rule> = { a: { segment: { id: 'b' } }, b: { and: [{ segment: { id: 'c' } }] }, c: { performed: { event: 'X' } } }
+    const rules: Record<string, Rule> = {
+      a: { segment: { id: 'b' } },
+      b: { and: [{ segment: { id: 'c' } }] },
+      c: { performed: { event: 'X' } },
+    }
     expect(findCycle('c', { segment: { id: 'a' } }, (id) => rules[id])).toEqual(['c', 'a', 'b', 'c'])
     expect(findCycle('c', { performed: { event: 'Y' } }, (id) => rules[id])).toBeUndefined()
   })
@@ -86,7 +102,13 @@ describe('what can change a segment', () => {
     expect([...t.types]).toEqual(['identify'])
     expect([...t.windows].sort((a, b) => a - b)).toEqual([86_400_000, 604_800_000, 2_592_000_000])
     expect(t.fullSweep).toBe(false)
-    expect(triggersOf({ computed: { property: 'days_inactive', op: 'gte', value: 30 } })).toMatchObject({ anyEvent: true, fullSweep: true, timeDependent: true })
-    expect(triggersOf({ performed: { event: 'X', between: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' } } }).timeDependent).toBe(false)
+    expect(triggersOf({ computed: { property: 'days_inactive', op: 'gte', value: 30 } })).toMatchObject({
+      anyEvent: true,
+      fullSweep: true,
+      timeDependent: true,
+    })
+    expect(
+      triggersOf({ performed: { event: 'X', between: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' } } }).timeDependent,
+    ).toBe(false)
   })
 })

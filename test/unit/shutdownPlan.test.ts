@@ -13,7 +13,11 @@ describe('shutdown plan', () => {
   it('runs the steps in their order, one after the other, and logs each', async () => {
     const { lines, log } = quiet()
     const ran: string[] = []
-    const step = (name: string, ms: number) => ({ name, timeoutMs: 1000, run: () => new Promise<void>((r) => setTimeout(() => (ran.push(name), r()), ms)) })
+    const step = (name: string, ms: number) => ({
+      name,
+      timeoutMs: 1000,
+      run: () => new Promise<void>((r) => setTimeout(() => (ran.push(name), r()), ms)),
+    })
     const outcomes = await runShutdownPlan([step('drain', 30), step('close', 0), step('server', 10)], log)
     expect(ran).toEqual(['drain', 'close', 'server'])
     expect(outcomes.map((o) => o.outcome)).toEqual(['done', 'done', 'done'])
@@ -32,7 +36,10 @@ describe('shutdown plan', () => {
       ],
       log,
     )
-    const err = await plan.then(() => undefined, (e: unknown) => e)
+    const err = await plan.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(ShutdownIncomplete)
     expect((err as ShutdownIncomplete).steps.map((s) => s.outcome)).toEqual(['timed out', 'failed', 'done'])
     expect((err as Error).message).toContain('stuck timed out')
@@ -46,7 +53,7 @@ describe('signals', () => {
   it('a second Ctrl-C (after the 2 s a terminal’s double delivery gets) exits at once, with 130', async () => {
     // A stop that never ends, as a hung drain would.
     const script = `import { stopOnSignals } from './runtime/processLifecycle.ts'
-      import { createLogger } from './runtime/log.ts'
+      import { createLogger } from './core/log.ts'
       stopOnSignals(() => new Promise(() => {}), createLogger('info'))
       setInterval(() => {}, 1000)
       process.stdout.write('ready\\n')`

@@ -38,16 +38,46 @@ describe('simulator: scenario', () => {
   })
 
   it('names each bad knob', () => {
-    expect(() => parseScenario({ effects: { reminderArms: [{ name: 'a', delayMinutes: 15, lift: 0.5 }] } })).toThrow(/effects\.reminderArms\.0\.lift/)
-    expect(() => parseScenario({ effects: { reminderArms: [{ name: 'a', delayMinutes: 30, lift: 0 }, { name: 'b', delayMinutes: 10, lift: 0 }] } })).toThrow(/reminderArms\.1\.delayMinutes/)
+    expect(() => parseScenario({ effects: { reminderArms: [{ name: 'a', delayMinutes: 15, lift: 0.5 }] } })).toThrow(
+      /effects\.reminderArms\.0\.lift/,
+    )
+    expect(() =>
+      parseScenario({
+        effects: {
+          reminderArms: [
+            { name: 'a', delayMinutes: 30, lift: 0 },
+            { name: 'b', delayMinutes: 10, lift: 0 },
+          ],
+        },
+      }),
+    ).toThrow(/reminderArms\.1\.delayMinutes/)
     expect(() => parseScenario({ behavior: { sessions: { min: 3, max: 1 } } })).toThrow(/behavior\.sessions\.max/)
     expect(() => parseScenario({ races: { duplicateCart: { rate: 2 } } })).toThrow(/races\.duplicateCart\.rate/)
-    expect(() => parseScenario({ effects: { contentVariants: [{ name: 'x', subjectPattern: '(', revenueMultiplier: 1 }] } })).toThrow(/subjectPattern/)
+    expect(() => parseScenario({ effects: { contentVariants: [{ name: 'x', subjectPattern: '(', revenueMultiplier: 1 }] } })).toThrow(
+      /subjectPattern/,
+    )
   })
 
   it('the CLI maps its flags and --set onto knobs', () => {
-    const { scenario: s } = scenarioFromArgs(['--shoppers', '500', '--seed', '7', '--minutes-per-second', '120', '--set', 'races.duplicateCart.rate=0.2', '--set', 'identity.userIdPrefix=demo'])
-    expect(parseScenario(s)).toMatchObject({ shoppers: 500, seed: 7, timeScale: { minutesPerSecond: 120 }, races: { duplicateCart: { rate: 0.2 } }, identity: { userIdPrefix: 'demo' } })
+    const { scenario: s } = scenarioFromArgs([
+      '--shoppers',
+      '500',
+      '--seed',
+      '7',
+      '--minutes-per-second',
+      '120',
+      '--set',
+      'races.duplicateCart.rate=0.2',
+      '--set',
+      'identity.userIdPrefix=demo',
+    ])
+    expect(parseScenario(s)).toMatchObject({
+      shoppers: 500,
+      seed: 7,
+      timeScale: { minutesPerSecond: 120 },
+      races: { duplicateCart: { rate: 0.2 } },
+      identity: { userIdPrefix: 'demo' },
+    })
   })
 })
 
@@ -69,20 +99,34 @@ describe('simulator: the pure model', () => {
     const events = plannedEventSequence(plan).map((x) => x.event)
     const named = (n: string) => events.filter((e) => e.event === n)
     const types = new Set(events.map((e) => (e.type === 'track' ? e.event : e.type)))
-    expect([...types].sort()).toEqual(['Order Completed', 'Product Added', 'Product Viewed', 'Products Searched', 'Support Ticket Opened', 'identify', 'page'].sort())
-    for (const e of named('Product Viewed')) expect(Object.keys(e.properties!)).toEqual(expect.arrayContaining(['product_id', 'name', 'category', 'price', 'image_url', 'url']))
-    for (const e of named('Product Added')) expect(Object.keys(e.properties!)).toEqual(expect.arrayContaining(['cart_id', 'product_id', 'name', 'price', 'image_url', 'cart_url']))
+    expect([...types].sort()).toEqual(
+      ['Order Completed', 'Product Added', 'Product Viewed', 'Products Searched', 'Support Ticket Opened', 'identify', 'page'].sort(),
+    )
+    for (const e of named('Product Viewed'))
+      expect(Object.keys(e.properties!)).toEqual(expect.arrayContaining(['product_id', 'name', 'category', 'price', 'image_url', 'url']))
+    for (const e of named('Product Added'))
+      expect(Object.keys(e.properties!)).toEqual(
+        expect.arrayContaining(['cart_id', 'product_id', 'name', 'price', 'image_url', 'cart_url']),
+      )
     for (const e of named('Order Completed')) {
       const p = e.properties as { order_id: string; cart_id: string; products: { price: number }[]; revenue: number }
       expect(p.order_id).toBeTruthy()
       expect(p.cart_id).toBeTruthy()
-      expect(p.revenue).toBeCloseTo(p.products.reduce((s, x) => s + x.price, 0), 2)
+      expect(p.revenue).toBeCloseTo(
+        p.products.reduce((s, x) => s + x.price, 0),
+        2,
+      )
     }
-    for (const e of events.filter((x) => x.type === 'identify' && x.traits)) expect(Object.keys(e.traits!)).toEqual(expect.arrayContaining(['email', 'first_name', 'locale', 'timezone']))
+    for (const e of events.filter((x) => x.type === 'identify' && x.traits))
+      expect(Object.keys(e.traits!)).toEqual(expect.arrayContaining(['email', 'first_name', 'locale', 'timezone']))
     // Anonymous browsing first: events before the identify carry the anonymousId only, and the identify links both.
     const anonymous = plan.shoppers.find((sh) => sh.steps[0]!.label === 'browse')!
     expect(anonymous.steps[0]!.events[0]).not.toHaveProperty('userId')
-    expect(anonymous.steps[1]!.events[0]).toMatchObject({ type: 'identify', userId: anonymous.profile.userId, anonymousId: anonymous.profile.anonymousId })
+    expect(anonymous.steps[1]!.events[0]).toMatchObject({
+      type: 'identify',
+      userId: anonymous.profile.userId,
+      anonymousId: anonymous.profile.anonymousId,
+    })
     // Message ids are unique except for the injected retries.
     const ids = events.map((e) => e.messageId)
     const resends = plannedEventSequence(plan).filter((x) => x.race === 'duplicateMessageId').length
@@ -93,7 +137,14 @@ describe('simulator: the pure model', () => {
     const s = scenario({
       shoppers: 4000,
       behavior: { cartRate: 1, checkoutInSession: 0 },
-      races: { purchaseBeforeReminder: { rate: 0.1, leadMs: 3 }, duplicateCart: { rate: 0.1 }, optOutMidJourney: { rate: 0.1 }, staleEvent: { rate: 0.05, daysAgo: 30 }, duplicateMessageId: { rate: 0.02 }, testAccount: { rate: 0.01, ids: ['qa-1', 'qa-2', 'qa-3'] } },
+      races: {
+        purchaseBeforeReminder: { rate: 0.1, leadMs: 3 },
+        duplicateCart: { rate: 0.1 },
+        optOutMidJourney: { rate: 0.1 },
+        staleEvent: { rate: 0.05, daysAgo: 30 },
+        duplicateMessageId: { rate: 0.02 },
+        testAccount: { rate: 0.01, ids: ['qa-1', 'qa-2', 'qa-3'] },
+      },
     })
     const plan = planSimulation(s, 'r')
     const steps = plan.shoppers.flatMap((sh) => sh.steps.map((step) => ({ sh, step })))
@@ -131,7 +182,10 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
     test: false,
     cartIds: [cart.cartId],
     pixelUrl: 'http://nudge/t/o/x.y',
-    links: [{ url: 'http://nudge/t/c/a.b', target: 'https://shop.example/p/1' }, { url: 'http://nudge/t/c/c.d', target: `https://shop.example/cart?cart_id=${cart.cartId}` }],
+    links: [
+      { url: 'http://nudge/t/c/a.b', target: 'https://shop.example/p/1' },
+      { url: 'http://nudge/t/c/c.d', target: `https://shop.example/cart?cart_id=${cart.cartId}` },
+    ],
     unsubscribeUrl: 'http://nudge/u/t.k',
     ...over,
   })
@@ -139,7 +193,11 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
   const abandonedOf = (sh: ShopperPlan) => sh.carts.find((c) => c.kind === 'abandoned' && !c.races.length)
 
   it('reads the arm from when the reminder came; the effect depends only on that: 15 min converts 3 pp more than 1 h, no reminder converts at the base rate', () => {
-    const s = scenario({ shoppers: 30_000, behavior: { cartRate: 1, checkoutInSession: 0 }, races: { purchaseBeforeReminder: { rate: 0 }, optOutMidJourney: { rate: 0 }, duplicateCart: { rate: 0 }, staleEvent: { rate: 0 } } })
+    const s = scenario({
+      shoppers: 30_000,
+      behavior: { cartRate: 1, checkoutInSession: 0 },
+      races: { purchaseBeforeReminder: { rate: 0 }, optOutMidJourney: { rate: 0 }, duplicateCart: { rate: 0 }, staleEvent: { rate: 0 } },
+    })
     const plan = planSimulation(s, 'r')
     const t0 = 1_000_000
     const rate = (delayMinutes: number | undefined) => {
@@ -183,48 +241,106 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
     const a = reactToMail(s, 'r', sh, freshState(cart, 5_000_000 - 1500), mail, 0)
     const b = reactToMail(s, 'r', sh, freshState(cart, 5_000_000 - 1500), mail, 0)
     expect(a).toEqual(b)
-    expect(a).toMatchObject({ kind: 'reminder', cartId: cart.cartId, arm: 'm15', countsForArm: true, falseTriggers: [], click: { link: 1 } })
+    expect(a).toMatchObject({
+      kind: 'reminder',
+      cartId: cart.cartId,
+      arm: 'm15',
+      countsForArm: true,
+      falseTriggers: [],
+      click: { link: 1 },
+    })
     // A variant the mail names (effects.variantPattern) decides the arm over the timing.
     expect(reactToMail(s, 'r', sh, freshState(cart, 5_000_000 - 1500), { ...mail, variant: 'h1' }, 0).arm).toBe('h1')
     expect(reactToMail(s, 'r', sh, freshState(cart, 5_000_000 - 1500), { ...mail, variant: 'unknown' }, 0).arm).toBe('m15')
     expect(a.open!.afterMs).toBeGreaterThanOrEqual(2500)
     expect(a.click!.afterMs).toBeGreaterThanOrEqual(11_000)
-    if (a.purchase) expect(a.purchase.event).toMatchObject({ event: 'Order Completed', properties: { cart_id: cart.cartId, order_id: cart.orderId, source_message_id: mail.messageId } })
+    if (a.purchase)
+      expect(a.purchase.event).toMatchObject({
+        event: 'Order Completed',
+        properties: { cart_id: cart.cartId, order_id: cart.orderId, source_message_id: mail.messageId },
+      })
   })
 
   it('notices what should not have happened: a reminder after the purchase, a second reminder, mail after an opt-out, a test account’s mail unmarked', () => {
-    const s = scenario({ shoppers: 300, behavior: { cartRate: 1, checkoutInSession: 0 }, races: { testAccount: { rate: 0.01, ids: ['qa-1'] } } })
+    const s = scenario({
+      shoppers: 300,
+      behavior: { cartRate: 1, checkoutInSession: 0 },
+      races: { testAccount: { rate: 0.01, ids: ['qa-1'] } },
+    })
     const plan = planSimulation(s, 'r')
     const sh = plan.shoppers.find((x) => abandonedOf(x) && !x.profile.test)!
     const cart = abandonedOf(sh)!
-    const after = reactToMail(s, 'r', sh, { carts: new Map([[cart.cartId, { addedAt: 0, purchasedAt: 10, purchaseStoredAt: 25, reminders: [] }]]) }, reminderFor(cart, 20), 0)
+    const after = reactToMail(
+      s,
+      'r',
+      sh,
+      { carts: new Map([[cart.cartId, { addedAt: 0, purchasedAt: 10, purchaseStoredAt: 25, reminders: [] }]]) },
+      reminderFor(cart, 20),
+      0,
+    )
     expect(after.falseTriggers).toEqual(['reminderAfterPurchase']) // bought at 10, stored at 25: Nudge could not know at 20
-    const stored = reactToMail(s, 'r', sh, { carts: new Map([[cart.cartId, { addedAt: 0, purchasedAt: 10, purchaseStoredAt: 15, reminders: [] }]]) }, reminderFor(cart, 20), 0)
+    const stored = reactToMail(
+      s,
+      'r',
+      sh,
+      { carts: new Map([[cart.cartId, { addedAt: 0, purchasedAt: 10, purchaseStoredAt: 15, reminders: [] }]]) },
+      reminderFor(cart, 20),
+      0,
+    )
     expect(stored.falseTriggers).toEqual(['reminderAfterPurchase', 'reminderAfterStoredPurchase'])
     expect(after.purchase).toBeUndefined()
-    const second = reactToMail(s, 'r', sh, { carts: new Map([[cart.cartId, { addedAt: 0, reminders: ['m-first'] }]]) }, reminderFor(cart, 20), 1)
+    const second = reactToMail(
+      s,
+      'r',
+      sh,
+      { carts: new Map([[cart.cartId, { addedAt: 0, reminders: ['m-first'] }]]) },
+      reminderFor(cart, 20),
+      1,
+    )
     expect(second.falseTriggers).toEqual(['duplicateReminder'])
     expect(second.countsForArm).toBe(false)
     const optedOut = reactToMail(s, 'r', sh, { ...freshState(cart, 0), optedOutAt: 5, optOutStoredAt: 8 }, reminderFor(cart, 20), 0)
     expect(optedOut.falseTriggers).toEqual(['mailAfterOptOut', 'mailAfterStoredOptOut'])
     const qa = plan.shoppers.find((x) => x.profile.test)!
-    const other = reactToMail(s, 'r', qa, { carts: new Map() }, { messageId: 'x', subject: 'New arrivals', receivedAt: 1, test: false, cartIds: [], links: [] }, 0)
+    const other = reactToMail(
+      s,
+      'r',
+      qa,
+      { carts: new Map() },
+      { messageId: 'x', subject: 'New arrivals', receivedAt: 1, test: false, cartIds: [], links: [] },
+      0,
+    )
     expect(other).toMatchObject({ kind: 'other', falseTriggers: ['testMailUnflagged'] })
   })
 
   it('readers read a post or a video, lapsed shoppers did everything long ago, buyers in session come back once; the others’ plans do not move', () => {
     const base = { shoppers: 400, behavior: { cartRate: 1, checkoutInSession: 0.5 } }
-    const s = scenario({ ...base, behavior: { ...base.behavior, readerRate: 0.1, lapsedRate: 0.1, lapsedDays: 40, returnAfterCheckout: 1, returnMinutes: { min: 60, max: 90 } } })
+    const s = scenario({
+      ...base,
+      behavior: {
+        ...base.behavior,
+        readerRate: 0.1,
+        lapsedRate: 0.1,
+        lapsedDays: 40,
+        returnAfterCheckout: 1,
+        returnMinutes: { min: 60, max: 90 },
+      },
+    })
     const plan = planSimulation(s, 'p')
     const readers = plan.shoppers.filter((x) => x.persona === 'reader')
     const lapsed = plan.shoppers.filter((x) => x.persona === 'lapsed')
     expect(readers.length).toBeGreaterThan(20)
     expect(lapsed.length).toBeGreaterThan(20)
-    const events = (x: ShopperPlan) => x.steps.filter((st) => !st.resend).flatMap((st) => st.events.map((e) => ({ ...e, staleDays: st.staleDays })))
+    const events = (x: ShopperPlan) =>
+      x.steps.filter((st) => !st.resend).flatMap((st) => st.events.map((e) => ({ ...e, staleDays: st.staleDays })))
     for (const r of readers) {
       expect(r.carts).toEqual([])
       expect(events(r).some((e) => e.event === 'Product Viewed')).toBe(false)
-      expect(events(r).filter((e) => e.event === 'Content Viewed').map((e) => e.properties!.type)).toEqual([expect.stringMatching(/^(post|video)$/)])
+      expect(
+        events(r)
+          .filter((e) => e.event === 'Content Viewed')
+          .map((e) => e.properties!.type),
+      ).toEqual([expect.stringMatching(/^(post|video)$/)])
       expect(r.mailProduct).toBeDefined() // what a purchase after their mail buys
     }
     for (const l of lapsed) {
@@ -259,7 +375,15 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
     expect(mailKindOf(s, 'Still thinking about Alpine Tent?')?.name).toBe('offer')
     expect(mailKindOf(s, 'Your cart')).toBeUndefined()
     const plan = planSimulation(s, 'k')
-    const mail = (subject: string): ReceivedMail => ({ messageId: `m-${subject}`, subject, receivedAt: 1000, test: false, cartIds: [], links: [{ url: 'https://n/t/c/x.y' }], pixelUrl: 'https://n/t/o/x' })
+    const mail = (subject: string): ReceivedMail => ({
+      messageId: `m-${subject}`,
+      subject,
+      receivedAt: 1000,
+      test: false,
+      cartIds: [],
+      links: [{ url: 'https://n/t/c/x.y' }],
+      pixelUrl: 'https://n/t/o/x',
+    })
     let bought = 0
     for (const sh of plan.shoppers.filter((x) => !x.profile.test).slice(0, 200)) {
       const first = reactToMail(s, 'k', sh, { carts: new Map() }, mail('Still thinking about it?'), 0)
@@ -281,7 +405,16 @@ describe('simulator: reacting to mail, and the ground truth it realizes', () => 
     const s = scenario()
     expect(contentVariantOf(s, 'Last chance: your cart')).toEqual({ name: 'urgency', revenueMultiplier: 1.2 })
     expect(contentVariantOf(s, 'Ada, your cart is waiting')).toEqual({ name: 'default', revenueMultiplier: 1 })
-    const p = orderProperties({ cartId: 'c', orderId: 'o', products: [{ product_id: 'p', name: 'P', category: 'c', price: 50, image_url: '', url: '' }], subtotal: 50 }, 1.2, 'USD') as { revenue: number; products: { price: number }[] }
+    const p = orderProperties(
+      {
+        cartId: 'c',
+        orderId: 'o',
+        products: [{ product_id: 'p', name: 'P', category: 'c', price: 50, image_url: '', url: '' }],
+        subtotal: 50,
+      },
+      1.2,
+      'USD',
+    ) as { revenue: number; products: { price: number }[] }
     expect(p.revenue).toBe(60)
     expect(p.products.reduce((a, x) => a + x.price, 0)).toBe(60)
   })
@@ -293,10 +426,22 @@ describe('simulator: reading mail as Nudge writes it', () => {
     const cartUrl = 'https://shop.example/cart?cart_id=r1-c4-0'
     const composed = composeMessage(
       { publicUrl: () => 'http://127.0.0.1:3999', key, opens: true, clicks: true },
-      { messageId: 'msg-1', userKey: 'u1', topic: 'marketing', html: `<html><body><a href="https://shop.example/p/1">Boot</a> <a href="${cartUrl.replace('&', '&amp;')}">Back to your cart</a></body></html>` },
+      {
+        messageId: 'msg-1',
+        userKey: 'u1',
+        topic: 'marketing',
+        html: `<html><body><a href="https://shop.example/p/1">Boot</a> <a href="${cartUrl.replace('&', '&amp;')}">Back to your cart</a></body></html>`,
+      },
     )
     const transport = nodemailer.createTransport({ streamTransport: true, buffer: true })
-    const info = await transport.sendMail({ from: 'n@x', to: 'u1@example.test', subject: 'Ada, your cart is waiting', html: composed.html, text: `Back to your cart (${cartUrl})`, headers: { 'X-Nudge-Message-Id': 'msg-1', 'X-Nudge-Test': '1', ...composed.headers } })
+    const info = await transport.sendMail({
+      from: 'n@x',
+      to: 'u1@example.test',
+      subject: 'Ada, your cart is waiting',
+      html: composed.html,
+      text: `Back to your cart (${cartUrl})`,
+      headers: { 'X-Nudge-Message-Id': 'msg-1', 'X-Nudge-Test': '1', ...composed.headers },
+    })
     const raw = (info.message as Buffer).toString('utf8')
     const mail = await parseMail(raw, { messageId: 'msg-1', receivedAt: '2026-05-01 10:00:00.123', subject: 'Ada, your cart is waiting' })
     expect(mail).toMatchObject({ messageId: 'msg-1', test: true, cartIds: ['r1-c4-0'], receivedAt: Date.parse('2026-05-01T10:00:00.123Z') })
@@ -305,7 +450,15 @@ describe('simulator: reading mail as Nudge writes it', () => {
     expect(mail.unsubscribeUrl).toMatch(/^http:\/\/127\.0\.0\.1:3999\/u\//)
     expect(mail.variant).toBeUndefined()
     const marked = await transport.sendMail({ from: 'n@x', to: 'u1@example.test', subject: 's', html: '<p data-variant="m15">Hi</p>' })
-    expect((await parseMail((marked.message as Buffer).toString('utf8'), { messageId: 'm', receivedAt: '2026-05-01 10:00:00', subject: 's' }, { variantPattern: 'data-variant="([^"]+)"' })).variant).toBe('m15')
+    expect(
+      (
+        await parseMail(
+          (marked.message as Buffer).toString('utf8'),
+          { messageId: 'm', receivedAt: '2026-05-01 10:00:00', subject: 's' },
+          { variantPattern: 'data-variant="([^"]+)"' },
+        )
+      ).variant,
+    ).toBe('m15')
   })
 
   it('small parsers', () => {
@@ -318,41 +471,45 @@ describe('simulator: reading mail as Nudge writes it', () => {
 })
 
 describe('simulator: plumbing', () => {
-  it.each(['all', 'recipient'] as const)('the mailbox reader (%s) hands each new message to its recipient once, oldest first', async (mode) => {
-    const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
-    const box: CapturedListing[] = []
-    const put = (messageId: string, to: string, ms: number) => box.push({ messageId, to: [to], receivedAt: at(ms), subject: 's', deliveries: 1 })
-    let lists = 0
-    const client = {
-      listMessages: async (q: { to?: string; limit?: number; before?: string }) => {
-        lists++
-        return box
-          .filter((m) => (!q.to || m.to.includes(q.to)) && (!q.before || parseReceivedAt(m.receivedAt) < parseReceivedAt(q.before)))
-          .sort((a, b) => parseReceivedAt(b.receivedAt) - parseReceivedAt(a.receivedAt))
-          .slice(0, q.limit ?? 100)
-      },
-      rawMessage: async (id: string) => `Subject: s\r\nX-Nudge-Message-Id: ${id}\r\nContent-Type: text/html\r\n\r\n<img src="http://n/t/o/a.b"><a href="http://n/t/c/c.d">x</a>`,
-    }
-    const watcher = new MailWatcher(client, { mode, pollMs: 20, concurrency: 2, since: 10_000, pageSize: 2 })
-    const got: Record<string, string[]> = { a: [], b: [] }
-    watcher.watch('a@x', (m) => got.a!.push(m.messageId))
-    watcher.watch('b@x', (m) => got.b!.push(m.messageId))
-    put('old', 'a@x', 5_000) // before the run
-    put('m1', 'a@x', 11_000)
-    put('m2', 'b@x', 12_000)
-    put('m3', 'a@x', 11_500)
-    put('other', 'c@x', 13_000)
-    await new Promise((r) => setTimeout(r, 120))
-    put('m4', 'a@x', 14_000)
-    await watcher.finish('a@x')
-    put('late', 'a@x', 15_000)
-    await watcher.finish('b@x')
-    watcher.stop()
-    expect(got).toEqual({ a: ['m1', 'm3', 'm4'], b: ['m2'] })
-    expect(watcher.mailsSeen).toBe(4)
-    expect(lists).toBeGreaterThan(1)
-  })
-
+  it.each(['all', 'recipient'] as const)(
+    'the mailbox reader (%s) hands each new message to its recipient once, oldest first',
+    async (mode) => {
+      const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+      const box: CapturedListing[] = []
+      const put = (messageId: string, to: string, ms: number) =>
+        box.push({ messageId, to: [to], receivedAt: at(ms), subject: 's', deliveries: 1 })
+      let lists = 0
+      const client = {
+        listMessages: async (q: { to?: string; limit?: number; before?: string }) => {
+          lists++
+          return box
+            .filter((m) => (!q.to || m.to.includes(q.to)) && (!q.before || parseReceivedAt(m.receivedAt) < parseReceivedAt(q.before)))
+            .sort((a, b) => parseReceivedAt(b.receivedAt) - parseReceivedAt(a.receivedAt))
+            .slice(0, q.limit ?? 100)
+        },
+        rawMessage: async (id: string) =>
+          `Subject: s\r\nX-Nudge-Message-Id: ${id}\r\nContent-Type: text/html\r\n\r\n<img src="http://n/t/o/a.b"><a href="http://n/t/c/c.d">x</a>`,
+      }
+      const watcher = new MailWatcher(client, { mode, pollMs: 20, concurrency: 2, since: 10_000, pageSize: 2 })
+      const got: Record<string, string[]> = { a: [], b: [] }
+      watcher.watch('a@x', (m) => got.a!.push(m.messageId))
+      watcher.watch('b@x', (m) => got.b!.push(m.messageId))
+      put('old', 'a@x', 5_000) // before the run
+      put('m1', 'a@x', 11_000)
+      put('m2', 'b@x', 12_000)
+      put('m3', 'a@x', 11_500)
+      put('other', 'c@x', 13_000)
+      await new Promise((r) => setTimeout(r, 120))
+      put('m4', 'a@x', 14_000)
+      await watcher.finish('a@x')
+      put('late', 'a@x', 15_000)
+      await watcher.finish('b@x')
+      watcher.stop()
+      expect(got).toEqual({ a: ['m1', 'm3', 'm4'], b: ['m2'] })
+      expect(watcher.mailsSeen).toBe(4)
+      expect(lists).toBeGreaterThan(1)
+    },
+  )
 
   it('batches events, sends a race at once, and acknowledges each sender', async () => {
     const posted: number[] = []
@@ -377,6 +534,11 @@ describe('simulator: plumbing', () => {
   })
 
   it('renders the progress line', () => {
-    expect(renderProgress({ shoppers: 500, shoppersDone: 250, eventsSent: 12_345, mailsSeen: 67, racesInjected: 8, errors: 0, elapsedMs: 4200 }, 10)).toBe('█████░░░░░ 250/500 shoppers · 12,345 events · 67 mails · 8 races · 4.2s')
+    expect(
+      renderProgress(
+        { shoppers: 500, shoppersDone: 250, eventsSent: 12_345, mailsSeen: 67, racesInjected: 8, errors: 0, elapsedMs: 4200 },
+        10,
+      ),
+    ).toBe('█████░░░░░ 250/500 shoppers · 12,345 events · 67 mails · 8 races · 4.2s')
   })
 })

@@ -60,14 +60,21 @@ function expectJsonSafe(value: unknown) {
   const walk = (v: unknown, path: string) => {
     if (typeof v === 'number' && !Number.isFinite(v)) bad.push(`${path} = ${v}`)
     else if (v === undefined && path.endsWith(']')) bad.push(`${path} = undefined`)
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`)
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) walk(x, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`)
   }
   walk(value, 'response')
   expect(bad).toEqual([])
   // The JSON round trip changes nothing (NaN or Infinity would come back as null); −0 comes back
   // as 0, which `toEqual` tells apart, so the original is compared with −0 normalised.
   const norm = (v: unknown): unknown =>
-    Object.is(v, -0) ? 0 : Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)])) : v
+    Object.is(v, -0)
+      ? 0
+      : Array.isArray(v)
+        ? v.map(norm)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]))
+          : v
   expect(JSON.parse(JSON.stringify(value))).toEqual(norm(value))
 }
 
@@ -191,7 +198,10 @@ describe('hand-checked small cases', () => {
   })
 
   it('CUPED with θ = 0 reduces to the unadjusted test; with a predictive covariate it narrows the interval', () => {
-    const flat = small({ cuped: true, arms: bigArms().map((a) => ({ ...a, covariateSum: 3 * a.n, covariateSumSquares: 9 * a.n, sumProductCovariate: 3 * a.sum })) })
+    const flat = small({
+      cuped: true,
+      arms: bigArms().map((a) => ({ ...a, covariateSum: 3 * a.n, covariateSumSquares: 9 * a.n, sumProductCovariate: 3 * a.sum })),
+    })
     const c = analyze(flat).comparisons[0]!
     expect(c.flags).toContain('cuped_not_applied')
     expect(c.theta).toBe(0)
@@ -202,8 +212,24 @@ describe('hand-checked small cases', () => {
     const cov = small({
       cuped: true,
       arms: [
-        { name: 'control', n: 100, sum: 1000, sumSquares: 10_400, covariateSum: 1000, covariateSumSquares: 10_300, sumProductCovariate: 10_300 },
-        { name: 'treatment', n: 100, sum: 1050, sumSquares: 11_430, covariateSum: 1000, covariateSumSquares: 10_300, sumProductCovariate: 10_800 },
+        {
+          name: 'control',
+          n: 100,
+          sum: 1000,
+          sumSquares: 10_400,
+          covariateSum: 1000,
+          covariateSumSquares: 10_300,
+          sumProductCovariate: 10_300,
+        },
+        {
+          name: 'treatment',
+          n: 100,
+          sum: 1050,
+          sumSquares: 11_430,
+          covariateSum: 1000,
+          covariateSumSquares: 10_300,
+          sumProductCovariate: 10_800,
+        },
       ],
     })
     const adj = analyze(cov).comparisons[0]!
@@ -249,7 +275,10 @@ describe('validation names the field and the rule', () => {
     return error.issues.map((issue, k) => ({ path: formatPath(issue.path), rule: routed[k]!.rule, message: issue.message }))
   }
   const base = small()
-  const withArm = (i: number, patch: Record<string, unknown>) => ({ ...base, arms: base.arms.map((a, j) => (j === i ? { ...a, ...patch } : a)) })
+  const withArm = (i: number, patch: Record<string, unknown>) => ({
+    ...base,
+    arms: base.arms.map((a, j) => (j === i ? { ...a, ...patch } : a)),
+  })
 
   it.each([
     ['n < 2', withArm(1, { n: 1 }), 'arms[1].n', /at least 2/],
@@ -271,23 +300,68 @@ describe('validation names the field and the rule', () => {
 
   it('binomial: 0 ≤ sum ≤ n, sumSquares may be omitted but must equal sum if given', () => {
     const bin = (arms: unknown[]) => ({ metric: { type: 'binomial' }, engine: 'frequentist', differenceType: 'absolute', arms })
-    expect(analyzeRequest.safeParse(bin([{ name: 'a', n: 10, sum: 3 }, { name: 'b', n: 10, sum: 4 }])).success).toBe(true)
-    let issues = issuesOf(bin([{ name: 'a', n: 10, sum: 3 }, { name: 'b', n: 10, sum: 11 }]))
+    expect(
+      analyzeRequest.safeParse(
+        bin([
+          { name: 'a', n: 10, sum: 3 },
+          { name: 'b', n: 10, sum: 4 },
+        ]),
+      ).success,
+    ).toBe(true)
+    let issues = issuesOf(
+      bin([
+        { name: 'a', n: 10, sum: 3 },
+        { name: 'b', n: 10, sum: 11 },
+      ]),
+    )
     expect(issues).toContainEqual({ path: 'arms[1].sum', rule: 'range', message: expect.stringMatching(/between 0 and n/) })
-    issues = issuesOf(bin([{ name: 'a', n: 10, sum: -1 }, { name: 'b', n: 10, sum: 4 }]))
+    issues = issuesOf(
+      bin([
+        { name: 'a', n: 10, sum: -1 },
+        { name: 'b', n: 10, sum: 4 },
+      ]),
+    )
     expect(issues.map((i) => i.path)).toContain('arms[0].sum')
-    issues = issuesOf(bin([{ name: 'a', n: 10, sum: 3, sumSquares: 5 }, { name: 'b', n: 10, sum: 4 }]))
+    issues = issuesOf(
+      bin([
+        { name: 'a', n: 10, sum: 3, sumSquares: 5 },
+        { name: 'b', n: 10, sum: 4 },
+      ]),
+    )
     expect(issues).toContainEqual({ path: 'arms[0].sumSquares', rule: 'binomial_sum_squares', message: expect.any(String) })
   })
 
   it('ratio needs the denominator moments; CUPED the covariate ones; ratio + CUPED all pairwise products', () => {
     const ratio = { metric: { type: 'ratio' }, engine: 'frequentist', differenceType: 'relative', arms: base.arms }
-    expect(issuesOf(ratio).map((i) => i.path)).toEqual(expect.arrayContaining(['arms[0].denominatorSum', 'arms[0].denominatorSumSquares', 'arms[1].sumProductDenominator']))
-    expect(issuesOf({ ...base, cuped: true }).find((i) => i.path === 'arms[0].covariateSum')?.message).toMatch(/required for mean metrics with cuped/)
+    expect(issuesOf(ratio).map((i) => i.path)).toEqual(
+      expect.arrayContaining(['arms[0].denominatorSum', 'arms[0].denominatorSumSquares', 'arms[1].sumProductDenominator']),
+    )
+    expect(issuesOf({ ...base, cuped: true }).find((i) => i.path === 'arms[0].covariateSum')?.message).toMatch(
+      /required for mean metrics with cuped/,
+    )
     const r = { name: 'a', n: 10, sum: 10, sumSquares: 20, denominatorSum: 20, denominatorSumSquares: 50, sumProductDenominator: 25 }
-    const pre = { covariateSum: 9, covariateSumSquares: 18, covariateDenominatorSum: 19, covariateDenominatorSumSquares: 45, sumProductCovariate: 15 }
-    const paths = issuesOf({ ...ratio, cuped: true, arms: [{ ...r, ...pre }, { ...r, name: 'b', ...pre }] }).map((i) => i.path)
-    for (const f of ['sumProductCovariateDenominator', 'sumProductDenominatorCovariate', 'sumProductDenominatorCovariateDenominator', 'sumProductCovariates']) expect(paths).toContain(`arms[0].${f}`)
+    const pre = {
+      covariateSum: 9,
+      covariateSumSquares: 18,
+      covariateDenominatorSum: 19,
+      covariateDenominatorSumSquares: 45,
+      sumProductCovariate: 15,
+    }
+    const paths = issuesOf({
+      ...ratio,
+      cuped: true,
+      arms: [
+        { ...r, ...pre },
+        { ...r, name: 'b', ...pre },
+      ],
+    }).map((i) => i.path)
+    for (const f of [
+      'sumProductCovariateDenominator',
+      'sumProductDenominatorCovariate',
+      'sumProductDenominatorCovariateDenominator',
+      'sumProductCovariates',
+    ])
+      expect(paths).toContain(`arms[0].${f}`)
     expect(paths).not.toContain('arms[0].covariateSum')
   })
 
@@ -295,8 +369,21 @@ describe('validation names the field and the rule', () => {
     // Σx = 10, Σx² = 20 → (n−1)var 10; Σy = 10, Σy² = 30 → 20; |Σxy − 10| ≤ √200 ≈ 14.1
     const arm = { name: 'a', n: 10, sum: 10, sumSquares: 30, covariateSum: 10, covariateSumSquares: 20, sumProductCovariate: 30 }
     const issues = issuesOf({ ...base, cuped: true, arms: [arm, { ...arm, name: 'b' }] })
-    expect(issues).toContainEqual({ path: 'arms[0].sumProductCovariate', rule: 'correlation', message: expect.stringMatching(/correlation beyond ±1/) })
-    expect(analyzeRequest.safeParse({ ...base, cuped: true, arms: [{ ...arm, sumProductCovariate: 24 }, { ...arm, name: 'b', sumProductCovariate: 24 }] }).success).toBe(true)
+    expect(issues).toContainEqual({
+      path: 'arms[0].sumProductCovariate',
+      rule: 'correlation',
+      message: expect.stringMatching(/correlation beyond ±1/),
+    })
+    expect(
+      analyzeRequest.safeParse({
+        ...base,
+        cuped: true,
+        arms: [
+          { ...arm, sumProductCovariate: 24 },
+          { ...arm, name: 'b', sumProductCovariate: 24 },
+        ],
+      }).success,
+    ).toBe(true)
   })
 
   it('one-sided sequential needs alpha < 0.5', () => {
@@ -369,7 +456,7 @@ describe('degenerate cases: flags, nulls, never NaN or Infinity', () => {
 
   it('random and extreme aggregates always give JSON-safe, schema-valid answers', () => {
     let seed = 7
-    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
     for (let i = 0; i < 3000; i++) {
       const n = pick([2, 3, 10, 1000, 1e9])
@@ -378,7 +465,15 @@ describe('degenerate cases: flags, nulls, never NaN or Infinity', () => {
       const mean = (rnd() - 0.5) * scale
       const sum = pick([n * p, mean * n])
       const sumSquares = sum ** 2 / n + rnd() * scale * n * pick([0, 1, 1e-20])
-      const arm = (name: string) => ({ name, n, sum, sumSquares, covariateSum: sum, covariateSumSquares: sumSquares, sumProductCovariate: sumSquares })
+      const arm = (name: string) => ({
+        name,
+        n,
+        sum,
+        sumSquares,
+        covariateSum: sum,
+        covariateSumSquares: sumSquares,
+        sumProductCovariate: sumSquares,
+      })
       const body = {
         metric: { type: 'mean', inverse: rnd() < 0.5 },
         engine: pick(['frequentist', 'bayesian']),
@@ -415,7 +510,7 @@ describe('proportions use the population variance p(1 − p) (STATS.md, as Growt
     const variance = vT / (pC * pC * 30) + (vC * pT * pT) / (pC ** 4 * 28)
     expect(c.stdErr).toBeCloseTo(Math.sqrt(variance), 14)
     const [a, b] = [vC / 28, vT / 30]
-    expect(c.dof).toBeCloseTo((a + b) ** 2 / (b * b / 29 + (a * a) / 27), 10)
+    expect(c.dof).toBeCloseTo((a + b) ** 2 / ((b * b) / 29 + (a * a) / 27), 10)
     expect(c.effect).toBeCloseTo(pT / pC - 1, 14)
   })
 
@@ -424,7 +519,13 @@ describe('proportions use the population variance p(1 − p) (STATS.md, as Growt
     const bayes = analyze({ metric: { type: 'binomial' }, engine: 'bayesian', differenceType: 'absolute', arms }).comparisons[0]!
     expect(bayes.stdErr).toBeCloseTo(Math.sqrt(variance), 14)
     expect(bayes.chanceToWin).toBeCloseTo(0.5 * (1 + erf((pT - pC) / Math.sqrt(2 * variance))), 7)
-    const seq = analyze({ metric: { type: 'binomial' }, engine: 'frequentist', differenceType: 'absolute', sequential: { tuning: 5000 }, arms }).comparisons[0]!
+    const seq = analyze({
+      metric: { type: 'binomial' },
+      engine: 'frequentist',
+      differenceType: 'absolute',
+      sequential: { tuning: 5000 },
+      arms,
+    }).comparisons[0]!
     expect(seq.stdErr).toBeCloseTo(Math.sqrt(variance), 14)
   })
 
@@ -434,11 +535,13 @@ describe('proportions use the population variance p(1 − p) (STATS.md, as Growt
       { name: 'control', n: 40, sum: 12, covariateSum: 10, covariateSumSquares: 10, sumProductCovariate: 8 },
       { name: 'treatment', n: 50, sum: 20, covariateSum: 12, covariateSumSquares: 12, sumProductCovariate: 10 },
     ]
-    const c = analyze({ metric: { type: 'binomial' }, engine: 'frequentist', differenceType: 'absolute', cuped: true, arms: cupedArms }).comparisons[0]!
+    const c = analyze({ metric: { type: 'binomial' }, engine: 'frequentist', differenceType: 'absolute', cuped: true, arms: cupedArms })
+      .comparisons[0]!
     const pop = (n: number, sa: number, sb: number, sab: number) => sab / n - (sa / n) * (sb / n)
     const theta = pop(90, 32, 22, 18) / pop(90, 22, 22, 22)
     expect(c.theta).toBeCloseTo(theta, 14)
-    const armVar = (n: number, y: number, x: number, xy: number) => pop(n, y, y, y) + theta * theta * pop(n, x, x, x) - 2 * theta * pop(n, y, x, xy)
+    const armVar = (n: number, y: number, x: number, xy: number) =>
+      pop(n, y, y, y) + theta * theta * pop(n, x, x, x) - 2 * theta * pop(n, y, x, xy)
     expect(c.stdErr).toBeCloseTo(Math.sqrt(armVar(40, 12, 10, 8) / 40 + armVar(50, 20, 12, 10) / 50), 14)
   })
 })

@@ -82,7 +82,15 @@ class Accumulator {
     return this
   }
   arm(name: string): AnalyzeArm {
-    return { name, n: this.n, sum: this.sum, sumSquares: this.sumSquares, covariateSum: this.covariateSum, covariateSumSquares: this.covariateSumSquares, sumProductCovariate: this.sumProductCovariate }
+    return {
+      name,
+      n: this.n,
+      sum: this.sum,
+      sumSquares: this.sumSquares,
+      covariateSum: this.covariateSum,
+      covariateSumSquares: this.covariateSumSquares,
+      sumProductCovariate: this.sumProductCovariate,
+    }
   }
 }
 
@@ -111,7 +119,8 @@ function share(s: Scenario, hit: (c: ReturnType<typeof analyze>['comparisons'][n
 }
 
 const rejects = (alpha: number) => (c: { pValue?: number | null }) => c.pValue !== null && c.pValue !== undefined && c.pValue < alpha
-const covers = (truth: number) => (c: { ci: [number | null, number | null] }) => (c.ci[0] === null || c.ci[0] <= truth) && (c.ci[1] === null || truth <= c.ci[1])
+const covers = (truth: number) => (c: { ci: [number | null, number | null] }) =>
+  (c.ci[0] === null || c.ci[0] <= truth) && (c.ci[1] === null || truth <= c.ci[1])
 
 const freq = (differenceType: 'absolute' | 'relative', metric: 'mean' | 'binomial', extra: Partial<Settings> = {}): Settings => ({
   metric: { type: metric },
@@ -123,16 +132,58 @@ const freq = (differenceType: 'absolute' | 'relative', metric: 'mean' | 'binomia
 
 describe('A/A tests reject 5 % ± 1.5 % at α = 0.05', () => {
   const cases: [string, Scenario][] = [
-    ['mean, absolute', { settings: freq('absolute', 'mean'), control: gaussian(10, 4), treatment: gaussian(10, 4), n: 500, runs: 4000, seed: 1 }],
-    ['mean, relative (skewed data)', { settings: freq('relative', 'mean'), control: exponential(10), treatment: exponential(10), n: 500, runs: 4000, seed: 2 }],
-    ['binomial, absolute', { settings: freq('absolute', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.1), n: 2000, runs: 4000, seed: 3 }],
-    ['binomial, relative', { settings: freq('relative', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.1), n: 2000, runs: 4000, seed: 4 }],
-    ['mean, one-sided greater', { settings: freq('absolute', 'mean', { alternative: 'greater' }), control: gaussian(10, 4), treatment: gaussian(10, 4), n: 500, runs: 4000, seed: 5 }],
+    [
+      'mean, absolute',
+      { settings: freq('absolute', 'mean'), control: gaussian(10, 4), treatment: gaussian(10, 4), n: 500, runs: 4000, seed: 1 },
+    ],
+    [
+      'mean, relative (skewed data)',
+      { settings: freq('relative', 'mean'), control: exponential(10), treatment: exponential(10), n: 500, runs: 4000, seed: 2 },
+    ],
+    [
+      'binomial, absolute',
+      { settings: freq('absolute', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.1), n: 2000, runs: 4000, seed: 3 },
+    ],
+    [
+      'binomial, relative',
+      { settings: freq('relative', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.1), n: 2000, runs: 4000, seed: 4 },
+    ],
+    [
+      'mean, one-sided greater',
+      {
+        settings: freq('absolute', 'mean', { alternative: 'greater' }),
+        control: gaussian(10, 4),
+        treatment: gaussian(10, 4),
+        n: 500,
+        runs: 4000,
+        seed: 5,
+      },
+    ],
     // The relative lift's sampling distribution is right-skewed while the delta method treats it as
     // symmetric, so one-sided relative tests on few conversions lean: at 200 conversions per arm
     // "less" rejects ≈ 6.0 % and "greater" ≈ 3.7 % (20 000 runs); at 1000 per arm it is within band.
-    ['binomial, one-sided less, relative', { settings: freq('relative', 'binomial', { alternative: 'less' }), control: bernoulli(0.2), treatment: bernoulli(0.2), n: 5000, runs: 4000, seed: 6 }],
-    ['mean with CUPED, relative', { settings: freq('relative', 'mean', { cuped: true }), control: withCovariate(0), treatment: withCovariate(0), n: 400, runs: 3000, seed: 7 }],
+    [
+      'binomial, one-sided less, relative',
+      {
+        settings: freq('relative', 'binomial', { alternative: 'less' }),
+        control: bernoulli(0.2),
+        treatment: bernoulli(0.2),
+        n: 5000,
+        runs: 4000,
+        seed: 6,
+      },
+    ],
+    [
+      'mean with CUPED, relative',
+      {
+        settings: freq('relative', 'mean', { cuped: true }),
+        control: withCovariate(0),
+        treatment: withCovariate(0),
+        n: 400,
+        runs: 3000,
+        seed: 7,
+      },
+    ],
   ]
   for (const [label, s] of cases) {
     it(label, () => {
@@ -146,18 +197,63 @@ describe('A/A tests reject 5 % ± 1.5 % at α = 0.05', () => {
 
 describe('95 % intervals cover the true effect 93–97 % of the time', () => {
   const cases: [string, Scenario, number][] = [
-    ['mean, absolute: +0.5', { settings: freq('absolute', 'mean'), control: gaussian(10, 4), treatment: gaussian(10.5, 4), n: 500, runs: 4000, seed: 11 }, 0.5],
-    ['mean, relative (skewed): +5 %', { settings: freq('relative', 'mean'), control: exponential(10), treatment: exponential(10.5), n: 800, runs: 4000, seed: 12 }, 0.05],
-    ['binomial, absolute: 10 % → 12 %', { settings: freq('absolute', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.12), n: 2000, runs: 4000, seed: 13 }, 0.02],
-    ['binomial, relative: 10 % → 12 %', { settings: freq('relative', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.12), n: 2000, runs: 4000, seed: 14 }, 0.2],
     [
-      'binomial, relative, bayesian flat prior (credible interval)',
-      { settings: { ...freq('relative', 'binomial'), engine: 'bayesian' }, control: bernoulli(0.1), treatment: bernoulli(0.12), n: 2000, runs: 4000, seed: 15 },
+      'mean, absolute: +0.5',
+      { settings: freq('absolute', 'mean'), control: gaussian(10, 4), treatment: gaussian(10.5, 4), n: 500, runs: 4000, seed: 11 },
+      0.5,
+    ],
+    [
+      'mean, relative (skewed): +5 %',
+      { settings: freq('relative', 'mean'), control: exponential(10), treatment: exponential(10.5), n: 800, runs: 4000, seed: 12 },
+      0.05,
+    ],
+    [
+      'binomial, absolute: 10 % → 12 %',
+      { settings: freq('absolute', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.12), n: 2000, runs: 4000, seed: 13 },
+      0.02,
+    ],
+    [
+      'binomial, relative: 10 % → 12 %',
+      { settings: freq('relative', 'binomial'), control: bernoulli(0.1), treatment: bernoulli(0.12), n: 2000, runs: 4000, seed: 14 },
       0.2,
     ],
-    ['mean with CUPED, absolute: +0.6', { settings: freq('absolute', 'mean', { cuped: true }), control: withCovariate(0), treatment: withCovariate(0.6), n: 400, runs: 3000, seed: 16 }, 0.6],
+    [
+      'binomial, relative, bayesian flat prior (credible interval)',
+      {
+        settings: { ...freq('relative', 'binomial'), engine: 'bayesian' },
+        control: bernoulli(0.1),
+        treatment: bernoulli(0.12),
+        n: 2000,
+        runs: 4000,
+        seed: 15,
+      },
+      0.2,
+    ],
+    [
+      'mean with CUPED, absolute: +0.6',
+      {
+        settings: freq('absolute', 'mean', { cuped: true }),
+        control: withCovariate(0),
+        treatment: withCovariate(0.6),
+        n: 400,
+        runs: 3000,
+        seed: 16,
+      },
+      0.6,
+    ],
     // E[y] = 5 + 0.8·20 = 21: the relative lift of +0.6 is 0.6/21
-    ['mean with CUPED, relative: +0.6/21', { settings: freq('relative', 'mean', { cuped: true }), control: withCovariate(0), treatment: withCovariate(0.6), n: 400, runs: 3000, seed: 17 }, 0.6 / 21],
+    [
+      'mean with CUPED, relative: +0.6/21',
+      {
+        settings: freq('relative', 'mean', { cuped: true }),
+        control: withCovariate(0),
+        treatment: withCovariate(0.6),
+        n: 400,
+        runs: 3000,
+        seed: 17,
+      },
+      0.6 / 21,
+    ],
   ]
   for (const [label, s, truth] of cases) {
     it(label, () => {
@@ -192,7 +288,12 @@ describe('95 % intervals cover the true effect 93–97 % of the time', () => {
     let hits = 0
     const runs = 3000
     for (let r = 0; r < runs; r++) {
-      const c = analyze({ metric: { type: 'ratio' }, engine: 'frequentist', differenceType: 'relative', arms: [arm('c', 500, 2), arm('t', 500, 2.2)] }).comparisons[0]!
+      const c = analyze({
+        metric: { type: 'ratio' },
+        engine: 'frequentist',
+        differenceType: 'relative',
+        arms: [arm('c', 500, 2), arm('t', 500, 2.2)],
+      }).comparisons[0]!
       if (covers(0.1)(c)) hits++
     }
     console.info(`coverage ratio, relative: ${((100 * hits) / runs).toFixed(2)} %`)

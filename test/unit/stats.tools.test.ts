@@ -23,12 +23,35 @@ import {
  */
 
 interface Fixtures {
-  srm: { observed: number[]; weights: number[]; chiSquare: number; pValue: number; flagged: boolean; zeroWeightUnits: { arm: number; units: number }[] }[]
+  srm: {
+    observed: number[]
+    weights: number[]
+    chiSquare: number
+    pValue: number
+    flagged: boolean
+    zeroWeightUnits: { arm: number; units: number }[]
+  }[]
   adjust: { pValues: number[]; method: 'holm' | 'bh'; adjusted: number[] }[]
-  adjustedInterval: { estimate: number; ci: [number, number]; adjustedPValue: number; alpha: number; lower: number | null; upper: number | null }[]
+  adjustedInterval: {
+    estimate: number
+    ci: [number, number]
+    adjustedPValue: number
+    alpha: number
+    lower: number | null
+    upper: number | null
+  }[]
   power: { request: PowerRequest; power: number; mde: number | null; mdeAttainable: boolean }[]
   units: { request: UnitsRequest; units: number }[]
-  capping: { values: number[]; percentile: number; ignoreZeros: boolean; cap: number; capped: number[]; n: number; sum: number; sumSquares: number }[]
+  capping: {
+    values: number[]
+    percentile: number
+    ignoreZeros: boolean
+    cap: number
+    capped: number[]
+    n: number
+    sum: number
+    sumSquares: number
+  }[]
 }
 const fx = JSON.parse(readFileSync(new URL('../fixtures/stats/tools.json', import.meta.url), 'utf8')) as Fixtures
 
@@ -84,7 +107,8 @@ function issues(schema: z.ZodType, input: unknown): { path: string; message: str
 
 describe('fixtures (numpy/scipy reference) agree to 1e-9 (STATS.md asks 1e-5)', () => {
   it('has at least 10 cases per function', () => {
-    for (const key of ['srm', 'adjust', 'adjustedInterval', 'power', 'capping'] as const) expect(fx[key].length, key).toBeGreaterThanOrEqual(10)
+    for (const key of ['srm', 'adjust', 'adjustedInterval', 'power', 'capping'] as const)
+      expect(fx[key].length, key).toBeGreaterThanOrEqual(10)
     expect(fx.adjust.filter((c) => c.method === 'holm').length).toBeGreaterThanOrEqual(10)
     expect(fx.adjust.filter((c) => c.method === 'bh').length).toBeGreaterThanOrEqual(10)
     expect(fx.power.filter((c) => c.request.sequential).length).toBeGreaterThanOrEqual(5)
@@ -98,7 +122,10 @@ describe('fixtures (numpy/scipy reference) agree to 1e-9 (STATS.md asks 1e-5)', 
       t.add(r.chiSquare, c.chiSquare, `srm[${i}].chiSquare`)
       t.add(r.pValue, c.pValue, `srm[${i}].pValue`)
       expect(r.flagged, `srm[${i}].flagged`).toBe(c.flagged)
-      expect(r.warnings.map((w) => ({ arm: w.arm, units: w.units })), `srm[${i}].warnings`).toEqual(c.zeroWeightUnits)
+      expect(
+        r.warnings.map((w) => ({ arm: w.arm, units: w.units })),
+        `srm[${i}].warnings`,
+      ).toEqual(c.zeroWeightUnits)
       srmResponse.parse(r)
       srmRequest.parse({ observed: c.observed, weights: c.weights })
     })
@@ -133,7 +160,8 @@ describe('fixtures (numpy/scipy reference) agree to 1e-9 (STATS.md asks 1e-5)', 
       t.add(got.power, c.power, `power[${i}].power`)
       t.add(got.mde, c.mde, `power[${i}].mde`)
       // MDEs to 1e-6 relative as well (some run into the units: 4.34 at 4,500 units sequential)
-      if (got.mde !== null && c.mde !== null) expect(Math.abs(got.mde - c.mde) / c.mde, `power[${i}].mde relative`).toBeLessThanOrEqual(1e-6)
+      if (got.mde !== null && c.mde !== null)
+        expect(Math.abs(got.mde - c.mde) / c.mde, `power[${i}].mde relative`).toBeLessThanOrEqual(1e-6)
       expect(got.mdeAttainable, `power[${i}].mdeAttainable`).toBe(c.mdeAttainable)
       expect(got.mdeReason === null, `power[${i}].mdeReason`).toBe(c.mdeAttainable)
       powerResponse.parse(got)
@@ -195,7 +223,9 @@ describe('srm', () => {
     expect(r.chiSquare).toBeCloseTo(200 / 11, 12)
     expect(Math.abs(r.pValue - 2.0079e-5)).toBeLessThanOrEqual(1e-9)
     expect(r.flagged).toBe(true)
-    expect(r.warnings).toEqual([{ code: 'units_in_zero_weight_arm', arm: 2, units: 900, message: expect.stringMatching(/weight 0.*900 units/) }])
+    expect(r.warnings).toEqual([
+      { code: 'units_in_zero_weight_arm', arm: 2, units: 900, message: expect.stringMatching(/weight 0.*900 units/) },
+    ])
     // the same two arms without the third: the same test
     const two = srm([1000, 1200], [0.5, 0.5])
     expect(r.pValue).toBe(two.pValue)
@@ -307,7 +337,8 @@ describe('adjustedInterval', () => {
       const { lower, upper } = adjustedInterval({ estimate, ci, adjustedPValue, alpha })
       const excludesZero = lower !== null && upper !== null && (lower > 0 || upper < 0)
       // away from the boundary itself, where rounding decides
-      if (Math.abs(adjustedPValue - alpha) > 1e-9) expect(excludesZero, `p_adj ${adjustedPValue}, alpha ${alpha}`).toBe(adjustedPValue < alpha)
+      if (Math.abs(adjustedPValue - alpha) > 1e-9)
+        expect(excludesZero, `p_adj ${adjustedPValue}, alpha ${alpha}`).toBe(adjustedPValue < alpha)
       if (lower !== null && upper !== null) {
         expect(lower).toBeLessThanOrEqual(ci[0])
         expect(upper).toBeGreaterThanOrEqual(ci[1])
@@ -317,14 +348,27 @@ describe('adjustedInterval', () => {
 
   it('keeps the raw interval when nothing was adjusted', () => {
     const ci: [number, number] = [0.01, 0.05]
-    expect(adjustedInterval({ estimate: 0.03, ci, adjustedPValue: 2 * pnorm(-0.03 / (0.02 / qnorm(0.975))) })).toEqual({ lower: 0.01, upper: 0.05 })
+    expect(adjustedInterval({ estimate: 0.03, ci, adjustedPValue: 2 * pnorm(-0.03 / (0.02 / qnorm(0.975))) })).toEqual({
+      lower: 0.01,
+      upper: 0.05,
+    })
     expect(adjustedInterval({ estimate: 0.03, ci, adjustedPValue: 1 })).toEqual({ lower: null, upper: null })
   })
 })
 
 describe('power', () => {
-  const binomial = { metric: { type: 'binomial', conversionRate: 0.05 }, totalUnits: 20_000, arms: 2, effect: 0.1 } as const satisfies PowerRequest
-  const mean = { metric: { type: 'mean', mean: 12.5, standardDeviation: 40 }, totalUnits: 10_000, arms: 2, effect: 0.05 } as const satisfies PowerRequest
+  const binomial = {
+    metric: { type: 'binomial', conversionRate: 0.05 },
+    totalUnits: 20_000,
+    arms: 2,
+    effect: 0.1,
+  } as const satisfies PowerRequest
+  const mean = {
+    metric: { type: 'mean', mean: 12.5, standardDeviation: 40 },
+    totalUnits: 10_000,
+    arms: 2,
+    effect: 0.05,
+  } as const satisfies PowerRequest
 
   it('is alpha at no effect', () => {
     expect(power({ ...binomial, effect: 0 }).power).toBeCloseTo(0.05, 12)
@@ -400,11 +444,13 @@ describe('power', () => {
     expect(checked).toBeGreaterThan(150)
   })
 
-  it('GrowthBook\'s power scenarios to its 5 published decimals (issue 14: fixed MDE 0.24505, sequential 4.33868)', () => {
+  it("GrowthBook's power scenarios to its 5 published decimals (issue 14: fixed MDE 0.24505, sequential 4.33868)", () => {
     const ctr = { type: 'binomial', conversionRate: 0.1 } as const
     const revenue = { type: 'mean', mean: 0.1, standardDeviation: Math.sqrt(0.5) } as const
     expect(power({ metric: ctr, totalUnits: 9_000, arms: 3, effect: 0.05 }).mde?.toFixed(5)).toBe('0.24505')
-    expect(power({ metric: revenue, totalUnits: 4_500, arms: 3, effect: 0.3, sequential: { tuning: 5000 } }).mde?.toFixed(5)).toBe('4.33868')
+    expect(power({ metric: revenue, totalUnits: 4_500, arms: 3, effect: 0.3, sequential: { tuning: 5000 } }).mde?.toFixed(5)).toBe(
+      '4.33868',
+    )
     // s* in closed form: z(0.975) + z(0.8)
     expect(standardizedEffectFor(0.8, 0.05)).toBeCloseTo(1.959963984540054 + 0.8416212335729143, 14)
   })
@@ -459,8 +505,12 @@ describe('capping', () => {
 
 describe('validation names the field and states the rule', () => {
   it('srm', () => {
-    expect(issues(srmRequest, { observed: [10, 20], weights: [1] })).toEqual([{ path: 'weights', message: 'must have one weight per arm of observed (2), got 1' }])
-    expect(issues(srmRequest, { observed: [10, 20], weights: [0, 0] })).toEqual([{ path: 'weights', message: 'must include at least one positive weight' }])
+    expect(issues(srmRequest, { observed: [10, 20], weights: [1] })).toEqual([
+      { path: 'weights', message: 'must have one weight per arm of observed (2), got 1' },
+    ])
+    expect(issues(srmRequest, { observed: [10, 20], weights: [0, 0] })).toEqual([
+      { path: 'weights', message: 'must include at least one positive weight' },
+    ])
     expect(issues(srmRequest, { observed: [1.5, -1], weights: [1, 1] })).toEqual([
       { path: 'observed.0', message: 'must be a whole number of units' },
       { path: 'observed.1', message: 'must be at least 0' },

@@ -34,11 +34,17 @@ describe('Temporal CLI provisioning order', () => {
   })
 
   it('a TEMPORAL_CLI_PATH that is not executable is an actionable error, not a silent build', async () => {
-    await expect(ensureTemporalCli(() => {}, { TEMPORAL_CLI_PATH: join(root, 'missing'), PATH: '' })).rejects.toThrow(TemporalCliUnavailable)
-    await expect(ensureTemporalCli(() => {}, { TEMPORAL_CLI_PATH: join(root, 'missing'), PATH: '' })).rejects.toThrow(/install the Temporal CLI/)
+    await expect(ensureTemporalCli(() => {}, { TEMPORAL_CLI_PATH: join(root, 'missing'), PATH: '' })).rejects.toThrow(
+      TemporalCliUnavailable,
+    )
+    await expect(ensureTemporalCli(() => {}, { TEMPORAL_CLI_PATH: join(root, 'missing'), PATH: '' })).rejects.toThrow(
+      /install the Temporal CLI/,
+    )
   })
 
   it('without Go and without a binary it says exactly what to do', async () => {
-    await expect(ensureTemporalCli(() => {}, { PATH: join(root, 'empty'), NUDGE_CACHE_DIR: join(root, 'nocache') })).rejects.toThrow(/Go is not available[\s\S]*TEMPORAL_CLI_PATH/)
+    await expect(ensureTemporalCli(() => {}, { PATH: join(root, 'empty'), NUDGE_CACHE_DIR: join(root, 'nocache') })).rejects.toThrow(
+      /Go is not available[\s\S]*TEMPORAL_CLI_PATH/,
+    )
   })
 })

@@ -171,7 +171,9 @@ describe('link rewriting', () => {
 
   it('builds the open pixel and puts it before the last </body>, or at the end', () => {
     const img = openPixel('https://t.example.com/', 'TOK.EN')
-    expect(img).toBe('<img src="https://t.example.com/t/o/TOK.EN" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />')
+    expect(img).toBe(
+      '<img src="https://t.example.com/t/o/TOK.EN" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />',
+    )
     expect(insertBeforeBodyEnd('<html><body>hi</BODY ></html>', '[P]')).toBe('<html><body>hi[P]</BODY ></html>')
     expect(insertBeforeBodyEnd('<p>a</body><p>b</body>', '[P]')).toBe('<p>a</body><p>b[P]</body>')
     expect(insertBeforeBodyEnd('<p>fragment</p>', '[P]')).toBe('<p>fragment</p>[P]')
@@ -187,14 +189,35 @@ describe('machine opens and clicks', () => {
 
   it.each([
     ['Apple MPP by IP', { userAgent: iphone, ip: '17.58.101.4', at: later, sentAt }, { machine: true, reason: 'apple_mpp' }],
-    ['Apple MPP by IPv4-mapped IP', { userAgent: iphone, ip: '::ffff:17.1.2.3', at: later, sentAt }, { machine: true, reason: 'apple_mpp' }],
+    [
+      'Apple MPP by IPv4-mapped IP',
+      { userAgent: iphone, ip: '::ffff:17.1.2.3', at: later, sentAt },
+      { machine: true, reason: 'apple_mpp' },
+    ],
     ['Apple MPP by bare agent', { userAgent: 'Mozilla/5.0', ip: '104.28.1.1', at: later, sentAt }, { machine: true, reason: 'apple_mpp' }],
-    ['prefetch right after the send', { userAgent: iphone, ip: '203.0.113.9', at: sentAt + 1_500, sentAt }, { machine: true, reason: 'prefetch' }],
-    ['clock skew counts as immediate', { userAgent: iphone, ip: '203.0.113.9', at: sentAt - 500, sentAt }, { machine: true, reason: 'prefetch' }],
-    ['a scanner fetching the pixel', { userAgent: 'Barracuda Sentinel (EE)', ip: '203.0.113.9', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
+    [
+      'prefetch right after the send',
+      { userAgent: iphone, ip: '203.0.113.9', at: sentAt + 1_500, sentAt },
+      { machine: true, reason: 'prefetch' },
+    ],
+    [
+      'clock skew counts as immediate',
+      { userAgent: iphone, ip: '203.0.113.9', at: sentAt - 500, sentAt },
+      { machine: true, reason: 'prefetch' },
+    ],
+    [
+      'a scanner fetching the pixel',
+      { userAgent: 'Barracuda Sentinel (EE)', ip: '203.0.113.9', at: later, sentAt },
+      { machine: true, reason: 'scanner_agent' },
+    ],
     [
       'Gmail image proxy is a person',
-      { userAgent: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)', ip: '66.249.84.1', at: later, sentAt },
+      {
+        userAgent: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+        ip: '66.249.84.1',
+        at: later,
+        sentAt,
+      },
       { machine: false, reason: 'proxy' },
     ],
     ['a phone 2.5 s after the send', { userAgent: iphone, ip: '203.0.113.9', at: sentAt + 2_500, sentAt }, { machine: false }],
@@ -210,15 +233,39 @@ describe('machine opens and clicks', () => {
     ['no agent at all', { userAgent: '', method: 'GET', at: later, sentAt }, { machine: true, reason: 'no_agent' }],
     ['Mimecast', { userAgent: 'Mimecast-URL-Protect/1.0', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
     ['Proofpoint', { userAgent: 'Proofpoint URL Defense', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
-    ['BingPreview (Safe Links)', { userAgent: 'Mozilla/5.0 (Windows NT 10.0) BingPreview/1.0b', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
-    ['Office link check', { userAgent: 'Microsoft Office Existence Discovery', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
-    ['python-requests', { userAgent: 'python-requests/2.31.0', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
+    [
+      'BingPreview (Safe Links)',
+      { userAgent: 'Mozilla/5.0 (Windows NT 10.0) BingPreview/1.0b', method: 'GET', at: later, sentAt },
+      { machine: true, reason: 'scanner_agent' },
+    ],
+    [
+      'Office link check',
+      { userAgent: 'Microsoft Office Existence Discovery', method: 'GET', at: later, sentAt },
+      { machine: true, reason: 'scanner_agent' },
+    ],
+    [
+      'python-requests',
+      { userAgent: 'python-requests/2.31.0', method: 'GET', at: later, sentAt },
+      { machine: true, reason: 'scanner_agent' },
+    ],
     ['curl', { userAgent: 'curl/8.4.0', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
-    ['headless Chrome', { userAgent: chrome.replace('Chrome/', 'HeadlessChrome/'), method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
+    [
+      'headless Chrome',
+      { userAgent: chrome.replace('Chrome/', 'HeadlessChrome/'), method: 'GET', at: later, sentAt },
+      { machine: true, reason: 'scanner_agent' },
+    ],
     ['TrendMicro', { userAgent: 'Trend Micro InterScan', method: 'GET', at: later, sentAt }, { machine: true, reason: 'scanner_agent' }],
-    ['burst of links', { userAgent: chrome, method: 'GET', at: later, sentAt, linksClickedWithinSecond: 3 }, { machine: true, reason: 'burst' }],
+    [
+      'burst of links',
+      { userAgent: chrome, method: 'GET', at: later, sentAt, linksClickedWithinSecond: 3 },
+      { machine: true, reason: 'burst' },
+    ],
     ['too fast after the send', { userAgent: chrome, method: 'GET', at: sentAt + 9_000, sentAt }, { machine: true, reason: 'too_fast' }],
-    ['a person, two links within a second is still a person', { userAgent: chrome, method: 'get', at: later, sentAt, linksClickedWithinSecond: 2 }, { machine: false }],
+    [
+      'a person, two links within a second is still a person',
+      { userAgent: chrome, method: 'get', at: later, sentAt, linksClickedWithinSecond: 2 },
+      { machine: false },
+    ],
     ['a person 11 s after the send', { userAgent: iphone, method: 'GET', at: sentAt + 11_000, sentAt }, { machine: false }],
   ])('click: %s', (_name, input, expected) => {
     expect(classifyClick(input)).toEqual(expected)
@@ -247,30 +294,27 @@ describe('unsubscribe (RFC 2369 / RFC 8058)', () => {
       'List-Unsubscribe': '<https://t.example.com/t/u/TOK.EN>, <mailto:unsubscribe+TOK.EN@example.com>',
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     })
-    expect(unsubscribeHeaders({ httpsUrl: 'https://t.example.com/t/u/X', mailto: 'mailto:u@example.com?subject=unsubscribe' })['List-Unsubscribe']).toBe(
-      '<https://t.example.com/t/u/X>, <mailto:u@example.com?subject=unsubscribe>',
-    )
+    expect(
+      unsubscribeHeaders({ httpsUrl: 'https://t.example.com/t/u/X', mailto: 'mailto:u@example.com?subject=unsubscribe' })[
+        'List-Unsubscribe'
+      ],
+    ).toBe('<https://t.example.com/t/u/X>, <mailto:u@example.com?subject=unsubscribe>')
     expect(unsubscribeHeaders({ httpsUrl: 'https://t.example.com/t/u/X' })['List-Unsubscribe']).toBe('<https://t.example.com/t/u/X>')
   })
 
   it('refuses a non-https URL and anything that would break the header', () => {
     expect(() => unsubscribeHeaders({ httpsUrl: 'http://t.example.com/t/u/X' })).toThrow(/https/)
     expect(() => unsubscribeHeaders({ httpsUrl: 'not a url' })).toThrow(/https/)
-    expect(() => unsubscribeHeaders({ httpsUrl: 'https://t.example.com/X', mailto: 'a@b.com>, <https://evil.example' })).toThrow(/List-Unsubscribe/)
+    expect(() => unsubscribeHeaders({ httpsUrl: 'https://t.example.com/X', mailto: 'a@b.com>, <https://evil.example' })).toThrow(
+      /List-Unsubscribe/,
+    )
     expect(() => unsubscribeHeaders({ httpsUrl: 'https://t.example.com/X', mailto: 'a@b.com\r\nBcc: x@y.z' })).toThrow(/List-Unsubscribe/)
   })
 
   it('recognises the one-click POST body, urlencoded or multipart', () => {
     expect(isOneClickBody('application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click')).toBe(true)
     expect(isOneClickBody('Application/X-WWW-Form-Urlencoded; charset=UTF-8', Buffer.from('foo=1&List-Unsubscribe=One-Click'))).toBe(true)
-    const multipart = [
-      '--XyZ',
-      'Content-Disposition: form-data; name="List-Unsubscribe"',
-      '',
-      'One-Click',
-      '--XyZ--',
-      '',
-    ].join('\r\n')
+    const multipart = ['--XyZ', 'Content-Disposition: form-data; name="List-Unsubscribe"', '', 'One-Click', '--XyZ--', ''].join('\r\n')
     expect(isOneClickBody('multipart/form-data; boundary=XyZ', multipart)).toBe(true)
     expect(isOneClickBody('multipart/form-data; boundary="XyZ"', multipart)).toBe(true)
 
@@ -300,11 +344,16 @@ describe('unsubscribe (RFC 2369 / RFC 8058)', () => {
     expect(page).toContain('value="unsubscribe_all"')
     expect(page).toContain('Unsubscribe from all')
     expect(page).not.toMatch(/<script|<link|src=|url\(/i)
-    expect(preferencesPage({ topics: [{ topic: 'marketing', label: 'M', subscribed: false }], actionUrl: '/x', done: true })).toContain('You are unsubscribed from all emails.')
+    expect(preferencesPage({ topics: [{ topic: 'marketing', label: 'M', subscribed: false }], actionUrl: '/x', done: true })).toContain(
+      'You are unsubscribed from all emails.',
+    )
     expect(preferencesPage({ topics: [], actionUrl: '/x' })).not.toContain('role="status"')
 
     expect(parsePreferencesForm('topic=marketing&topic=news&action=save')).toEqual({ action: 'save', topics: ['marketing', 'news'] })
-    expect(parsePreferencesForm(Buffer.from('topic=marketing&action=unsubscribe_all'))).toEqual({ action: 'unsubscribe_all', topics: ['marketing'] })
+    expect(parsePreferencesForm(Buffer.from('topic=marketing&action=unsubscribe_all'))).toEqual({
+      action: 'unsubscribe_all',
+      topics: ['marketing'],
+    })
     expect(parsePreferencesForm('')).toEqual({ action: 'save', topics: [] })
   })
 })
@@ -329,14 +378,29 @@ describe('bounce and complaint webhooks', () => {
     it('normalizes every kind', () => {
       const body = {
         events: [
-          { type: 'bounce', bounceType: 'hard', email: 'gone@example.com', messageId: MSG, timestamp: '2024-05-01T10:00:05Z', reason: '550 5.1.1 no such user' },
+          {
+            type: 'bounce',
+            bounceType: 'hard',
+            email: 'gone@example.com',
+            messageId: MSG,
+            timestamp: '2024-05-01T10:00:05Z',
+            reason: '550 5.1.1 no such user',
+          },
           { type: 'bounce', messageId: MSG },
           { type: 'complaint', email: 'angry@example.com' },
           { type: 'delivered', email: 'ok@example.com', timestamp: '2024-05-01T10:00:01.250+02:00' },
         ],
       }
       expect(normalizeWebhook('nudge', body, receivedAt).events).toEqual([
-        { kind: 'bounce', bounceType: 'hard', email: 'gone@example.com', messageId: MSG, at: Date.parse('2024-05-01T10:00:05Z'), reason: '550 5.1.1 no such user', provider: 'nudge' },
+        {
+          kind: 'bounce',
+          bounceType: 'hard',
+          email: 'gone@example.com',
+          messageId: MSG,
+          at: Date.parse('2024-05-01T10:00:05Z'),
+          reason: '550 5.1.1 no such user',
+          provider: 'nudge',
+        },
         { kind: 'bounce', bounceType: 'soft', messageId: MSG, at: receivedAt, provider: 'nudge' },
         { kind: 'complaint', email: 'angry@example.com', at: receivedAt, provider: 'nudge' },
         { kind: 'delivered', email: 'ok@example.com', at: Date.parse('2024-05-01T08:00:01.250Z'), provider: 'nudge' },
@@ -388,7 +452,12 @@ describe('bounce and complaint webhooks', () => {
         { name: 'Message-ID', value: `<${MSG}@shop.example.com>` },
         { name: 'Subject', value: 'Your cart' },
       ],
-      commonHeaders: { from: ['Shop <news@shop.example.com>'], to: ['gone@example.com'], messageId: `<${MSG}@shop.example.com>`, subject: 'Your cart' },
+      commonHeaders: {
+        from: ['Shop <news@shop.example.com>'],
+        to: ['gone@example.com'],
+        messageId: `<${MSG}@shop.example.com>`,
+        subject: 'Your cart',
+      },
     }
     const bounce = {
       notificationType: 'Bounce',
@@ -439,7 +508,8 @@ describe('bounce and complaint webhooks', () => {
       SignatureVersion: '1',
       Signature: 'EXAMPLEpH+..',
       SigningCertURL: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
-      UnsubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:123456789012:ses-notifications:c9135db0',
+      UnsubscribeURL:
+        'https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:123456789012:ses-notifications:c9135db0',
     })
     const providerMessageId = mail.messageId
 
@@ -447,8 +517,26 @@ describe('bounce and complaint webhooks', () => {
       const at = Date.parse('2024-05-01T10:00:02.500Z')
       expect(normalizeWebhook('ses', sns(bounce), receivedAt)).toEqual({
         events: [
-          { kind: 'bounce', bounceType: 'hard', email: 'gone@example.com', messageId: MSG, providerMessageId, at, reason: 'smtp; 550 5.1.1 user unknown', provider: 'ses' },
-          { kind: 'bounce', bounceType: 'hard', email: 'also-gone@example.com', messageId: MSG, providerMessageId, at, reason: 'Permanent/General', provider: 'ses' },
+          {
+            kind: 'bounce',
+            bounceType: 'hard',
+            email: 'gone@example.com',
+            messageId: MSG,
+            providerMessageId,
+            at,
+            reason: 'smtp; 550 5.1.1 user unknown',
+            provider: 'ses',
+          },
+          {
+            kind: 'bounce',
+            bounceType: 'hard',
+            email: 'also-gone@example.com',
+            messageId: MSG,
+            providerMessageId,
+            at,
+            reason: 'Permanent/General',
+            provider: 'ses',
+          },
         ],
       })
     })
@@ -462,10 +550,26 @@ describe('bounce and complaint webhooks', () => {
 
     it('normalizes a complaint (common headers only) and a delivery (X-Nudge-Message-Id wins), also un-wrapped', () => {
       expect(normalizeWebhook('ses', sns(complaint), receivedAt).events).toEqual([
-        { kind: 'complaint', email: 'angry@example.com', messageId: MSG, providerMessageId, at: Date.parse('2024-05-01T11:59:30.000Z'), reason: 'abuse', provider: 'ses' },
+        {
+          kind: 'complaint',
+          email: 'angry@example.com',
+          messageId: MSG,
+          providerMessageId,
+          at: Date.parse('2024-05-01T11:59:30.000Z'),
+          reason: 'abuse',
+          provider: 'ses',
+        },
       ])
       expect(normalizeWebhook('ses', delivery, receivedAt).events).toEqual([
-        { kind: 'delivered', email: 'ok@example.com', messageId: 'from-the-header', providerMessageId, at: Date.parse('2024-05-01T10:00:01.000Z'), reason: '250 ok:  Message 64111812 accepted', provider: 'ses' },
+        {
+          kind: 'delivered',
+          email: 'ok@example.com',
+          messageId: 'from-the-header',
+          providerMessageId,
+          at: Date.parse('2024-05-01T10:00:01.000Z'),
+          reason: '250 ok:  Message 64111812 accepted',
+          provider: 'ses',
+        },
       ])
       // The configuration-set event form names the type `eventType`.
       const { notificationType: _, ...asEvent } = bounce
@@ -476,10 +580,12 @@ describe('bounce and complaint webhooks', () => {
       const confirm = {
         Type: 'SubscriptionConfirmation',
         MessageId: '165545c9-2a5c-472c-8df2-7ff2be2b3b1b',
-        Token: '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
+        Token:
+          '2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736',
         TopicArn: 'arn:aws:sns:eu-west-1:123456789012:ses-notifications',
         Message: 'You have chosen to subscribe to the topic arn:aws:sns:eu-west-1:123456789012:ses-notifications.',
-        SubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:ses-notifications&Token=2336412f37',
+        SubscribeURL:
+          'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:ses-notifications&Token=2336412f37',
         Timestamp: '2024-05-01T09:00:00.000Z',
         SignatureVersion: '1',
         Signature: 'EXAMPLE',
@@ -490,9 +596,14 @@ describe('bounce and complaint webhooks', () => {
         subscriptionConfirmation: { subscribeUrl: confirm.SubscribeURL, topicArn: confirm.TopicArn, token: confirm.Token },
       })
       // A SubscribeURL anywhere else would make the route fetch an attacker's URL.
-      expect(paths(fail('ses', { ...confirm, SubscribeURL: 'https://sns.eu-west-1.amazonaws.com.evil.example/' }))).toEqual(['SubscribeURL'])
+      expect(paths(fail('ses', { ...confirm, SubscribeURL: 'https://sns.eu-west-1.amazonaws.com.evil.example/' }))).toEqual([
+        'SubscribeURL',
+      ])
       expect(paths(fail('ses', { ...confirm, SubscribeURL: 'http://169.254.169.254/latest/meta-data' }))).toEqual(['SubscribeURL'])
-      const succeeded = { notificationType: 'AmazonSnsSubscriptionSucceeded', message: 'You have successfully subscribed your Amazon SNS topic.' }
+      const succeeded = {
+        notificationType: 'AmazonSnsSubscriptionSucceeded',
+        message: 'You have successfully subscribed your Amazon SNS topic.',
+      }
       expect(normalizeWebhook('ses', sns(succeeded), receivedAt)).toEqual({ events: [] })
       expect(normalizeWebhook('ses', { Type: 'UnsubscribeConfirmation', Token: 'x' }, receivedAt)).toEqual({ events: [] })
     })
@@ -504,7 +615,9 @@ describe('bounce and complaint webhooks', () => {
       expect(paths(fail('ses', sns({ ...delivery, mail: { ...mail, messageId: undefined } })))).toEqual(['Message.mail.messageId'])
       expect(paths(fail('ses', { ...sns(bounce), Message: '{not json' }))).toEqual(['Message'])
       expect(paths(fail('ses', { ...bounce, notificationType: undefined }))).toEqual(['notificationType'])
-      expect(paths(fail('ses', { ...bounce, bounce: { ...bounce.bounce, bouncedRecipients: [{ status: '5.1.1' }] } }))).toEqual(['bounce.bouncedRecipients[0].emailAddress'])
+      expect(paths(fail('ses', { ...bounce, bounce: { ...bounce.bounce, bouncedRecipients: [{ status: '5.1.1' }] } }))).toEqual([
+        'bounce.bouncedRecipients[0].emailAddress',
+      ])
       expect(paths(fail('ses', { Type: 'Mystery' }))).toEqual(['Type'])
     })
   })
@@ -524,8 +637,18 @@ describe('bounce and complaint webhooks', () => {
     const batch = [
       common('processed', {}),
       common('delivered', { response: '250 OK', ip: '168.1.1.1', tls: 1, cert_err: 0 }),
-      common('bounce', { reason: '550 5.1.1 The email account that you tried to reach does not exist.', status: '5.1.1', type: 'bounce', bounce_classification: 'Invalid Address' }),
-      common('bounce', { reason: '550 5.7.1 blocked by reputation', status: '5.7.1', type: 'blocked', bounce_classification: 'Reputation' }),
+      common('bounce', {
+        reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+        status: '5.1.1',
+        type: 'bounce',
+        bounce_classification: 'Invalid Address',
+      }),
+      common('bounce', {
+        reason: '550 5.7.1 blocked by reputation',
+        status: '5.7.1',
+        type: 'blocked',
+        bounce_classification: 'Reputation',
+      }),
       common('blocked', { reason: '554 rejected' }),
       common('dropped', { reason: 'Bounced Address', status: '5.0.0' }),
       common('dropped', { reason: 'Unsubscribed Address', status: '5.0.0' }),
@@ -533,7 +656,13 @@ describe('bounce and complaint webhooks', () => {
       common('open', { useragent: 'Mozilla/5.0', ip: '255.255.255.255' }),
       common('deferred', { response: '400 try again later', attempt: '5' }),
     ]
-    const base = { email: 'example@test.com', messageId: MSG, providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0', at: 1714557600_000, provider: 'sendgrid' }
+    const base = {
+      email: 'example@test.com',
+      messageId: MSG,
+      providerMessageId: '14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0',
+      at: 1714557600_000,
+      provider: 'sendgrid',
+    }
 
     it('normalizes a mixed batch, ignoring the events that are not deliverability', () => {
       expect(normalizeWebhook('sendgrid', batch, receivedAt).events).toEqual([
@@ -548,7 +677,11 @@ describe('bounce and complaint webhooks', () => {
     })
 
     it('names the field of an invalid event', () => {
-      const e = fail('sendgrid', [common('bounce', {}), { ...common('bounce', {}), timestamp: '1714557600' }, { event: 'delivered', timestamp: 1 }])
+      const e = fail('sendgrid', [
+        common('bounce', {}),
+        { ...common('bounce', {}), timestamp: '1714557600' },
+        { event: 'delivered', timestamp: 1 },
+      ])
       expect(paths(e)).toEqual(['[1].timestamp', '[2].email'])
       expect(e.issues[1]).toMatchObject({ rule: 'required' })
       expect(paths(fail('sendgrid', { event: 'bounce' }))).toEqual(['(body)'])

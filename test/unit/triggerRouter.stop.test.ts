@@ -9,12 +9,27 @@ import { type RunPort, TriggerRouter } from '../../journeys/triggerRouter.js'
  * counted as routed — so routing progress stays before it and the next start routes it again.
  */
 const journey: StoredJourney = {
-  definition: journeyDefinition.parse({ id: 'j', name: 'j', trigger: { type: 'event', event: 'Go' }, steps: [{ id: 's', type: 'send', template: 't' }] }),
+  definition: journeyDefinition.parse({
+    id: 'j',
+    name: 'j',
+    trigger: { type: 'event', event: 'Go' },
+    steps: [{ id: 's', type: 'send', template: 't' }],
+  }),
   status: 'active',
   version: 1,
   updatedAt: 0,
 }
-const event = (userKey: string): IngestEvent => ({ messageId: `m-${userKey}`, type: 'track', event: 'Go', userKey, properties: {}, context: {}, timestamp: Date.now(), receivedAt: Date.now() }) as unknown as IngestEvent
+const event = (userKey: string): IngestEvent =>
+  ({
+    messageId: `m-${userKey}`,
+    type: 'track',
+    event: 'Go',
+    userKey,
+    properties: {},
+    context: {},
+    timestamp: Date.now(),
+    receivedAt: Date.now(),
+  }) as unknown as IngestEvent
 
 function setup(startImpl: (userKey: string) => Promise<unknown>) {
   const started: string[] = []
@@ -28,7 +43,14 @@ function setup(startImpl: (userKey: string) => Promise<unknown>) {
     signalExit: async () => true,
     openRuns: async () => [],
   }
-  const router = new TriggerRouter({ runs, journeys: () => [journey], runId: (j, u) => `${j}:${u}`, isGranted: () => true, isTestUser: () => false, concurrency: 1 })
+  const router = new TriggerRouter({
+    runs,
+    journeys: () => [journey],
+    runId: (j, u) => `${j}:${u}`,
+    isGranted: () => true,
+    isTestUser: () => false,
+    concurrency: 1,
+  })
   return { router, started }
 }
 
@@ -86,7 +108,15 @@ describe('TriggerRouter and erasure', () => {
       signalExit: async () => true,
       openRuns: async () => [],
     }
-    const router = new TriggerRouter({ runs, journeys: () => [journey], runId: (j, u) => `${j}:${u}`, isGranted: () => true, isTestUser: () => false, concurrency: 1, isErased: (u, at) => at <= (erased.get(u) ?? -Infinity) })
+    const router = new TriggerRouter({
+      runs,
+      journeys: () => [journey],
+      runId: (j, u) => `${j}:${u}`,
+      isGranted: () => true,
+      isTestUser: () => false,
+      concurrency: 1,
+      isErased: (u, at) => at <= (erased.get(u) ?? -Infinity),
+    })
     router.handleStored([event('a'), event('gone'), event('b')], [], 1)
     await new Promise((r) => setImmediate(r))
     erased.set('gone', Date.now()) // the erasure's tombstone, written while a's start is in flight

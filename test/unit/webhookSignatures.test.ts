@@ -5,7 +5,14 @@ import { snsStringToSign, snsUrl } from '../../delivery/webhooks/snsSignature.js
 
 describe('SNS certificate and subscription URLs', () => {
   it('only https on sns.<region>.amazonaws.com(.cn), no port, no credentials', () => {
-    for (const ok of ['https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem', 'https://sns.cn-north-1.amazonaws.com.cn/x.pem', 'https://SNS.EU-WEST-1.AMAZONAWS.COM/x.pem', 'https://sns.us-gov-west-1.amazonaws.com/x.pem', 'https://sns.ap-southeast-2.amazonaws.com/x.pem', 'https://sns.us-isob-east-1.amazonaws.com/x.pem'])
+    for (const ok of [
+      'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem',
+      'https://sns.cn-north-1.amazonaws.com.cn/x.pem',
+      'https://SNS.EU-WEST-1.AMAZONAWS.COM/x.pem',
+      'https://sns.us-gov-west-1.amazonaws.com/x.pem',
+      'https://sns.ap-southeast-2.amazonaws.com/x.pem',
+      'https://sns.us-isob-east-1.amazonaws.com/x.pem',
+    ])
       expect(snsUrl(ok), ok).toBeDefined()
     for (const bad of [
       'http://sns.us-east-1.amazonaws.com/x.pem',
@@ -30,10 +37,22 @@ describe('SNS certificate and subscription URLs', () => {
 })
 
 describe('the string SNS signs', () => {
-  const base = { MessageId: 'm1', TopicArn: 'arn:t', Message: 'hello', Timestamp: '2026-01-01T00:00:00.000Z', SignatureVersion: '2' as const, Signature: 's', SigningCertURL: 'u' }
+  const base = {
+    MessageId: 'm1',
+    TopicArn: 'arn:t',
+    Message: 'hello',
+    Timestamp: '2026-01-01T00:00:00.000Z',
+    SignatureVersion: '2' as const,
+    Signature: 's',
+    SigningCertURL: 'u',
+  }
   it('a notification: Message, MessageId, Subject (only when present), Timestamp, TopicArn, Type', () => {
-    expect(snsStringToSign({ ...base, Type: 'Notification', Subject: 'S' })).toBe('Message\nhello\nMessageId\nm1\nSubject\nS\nTimestamp\n2026-01-01T00:00:00.000Z\nTopicArn\narn:t\nType\nNotification\n')
-    expect(snsStringToSign({ ...base, Type: 'Notification' })).toBe('Message\nhello\nMessageId\nm1\nTimestamp\n2026-01-01T00:00:00.000Z\nTopicArn\narn:t\nType\nNotification\n')
+    expect(snsStringToSign({ ...base, Type: 'Notification', Subject: 'S' })).toBe(
+      'Message\nhello\nMessageId\nm1\nSubject\nS\nTimestamp\n2026-01-01T00:00:00.000Z\nTopicArn\narn:t\nType\nNotification\n',
+    )
+    expect(snsStringToSign({ ...base, Type: 'Notification' })).toBe(
+      'Message\nhello\nMessageId\nm1\nTimestamp\n2026-01-01T00:00:00.000Z\nTopicArn\narn:t\nType\nNotification\n',
+    )
   })
   it('a subscription confirmation: also SubscribeURL and Token, never Subject', () => {
     expect(snsStringToSign({ ...base, Type: 'SubscriptionConfirmation', SubscribeURL: 'https://x', Token: 'tk', Subject: 'ignored' })).toBe(
@@ -47,7 +66,10 @@ describe('SendGrid signature check', () => {
   const now = 1_800_000_000_000
   const verify = createSendGridVerifier({ publicKey, maxAgeMs: 600_000, now: () => now })
   const body = Buffer.from('[{"event":"delivered"}]')
-  const signed = (ts: string, b = body) => ({ timestamp: ts, signature: sign('sha256', Buffer.concat([Buffer.from(ts), b]), privateKey).toString('base64') })
+  const signed = (ts: string, b = body) => ({
+    timestamp: ts,
+    signature: sign('sha256', Buffer.concat([Buffer.from(ts), b]), privateKey).toString('base64'),
+  })
   it('accepts timestamp + raw body signed with the key; refuses another body, an old or future timestamp, garbage', () => {
     const ts = String(now / 1000)
     expect(() => verify(signed(ts), body)).not.toThrow()

@@ -82,7 +82,8 @@ export function createJourneyActivities(deps: JourneyActivityDeps) {
     },
 
     async assignVariant(a: { experiment: string; userKey: string; context: Record<string, unknown> }) {
-      if (!deps.experiments.has(a.experiment)) return { variant: null, holdout: false, payload: {}, reason: 'unknown_experiment', inExperiment: false }
+      if (!deps.experiments.has(a.experiment))
+        return { variant: null, holdout: false, payload: {}, reason: 'unknown_experiment', inExperiment: false }
       const r = deps.experiments.assign(a.experiment, a.userKey, a.context)
       return { variant: r.variant, holdout: r.holdout, payload: r.payload, reason: r.reason, inExperiment: r.inExperiment }
     },

@@ -30,7 +30,13 @@ export function failPermanentlyOnBadInput<T extends object>(activities: T): T {
         return await fn.apply(activities, args)
       } catch (err) {
         if (!isPermanent(err)) throw err
-        throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, details: [{ code: err.code, issues: err.issues }], cause: err })
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: err.name,
+          nonRetryable: true,
+          details: [{ code: err.code, issues: err.issues }],
+          cause: err,
+        })
       }
     }
   }
