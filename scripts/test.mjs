@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// `npm test`: makes sure the Temporal CLI exists (built once per machine), runs every vitest test
-// against the real engines, and ends with the one line CI reads: "N passed, N failed".
+// `npm test`: runs the house checks (type check, layer rules, formatter, linter, file sizes), makes
+// sure the Temporal CLI exists (built once per machine), runs every vitest test against the real
+// engines, and ends with the one line CI reads: "N passed, N failed" (each check counts as one).
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
+// Every check runs even when one fails, so one run shows everything to fix.
+const checks = spawnSync(process.execPath, ['scripts/check-house.mjs'], { stdio: 'inherit' })
+const checkResult = JSON.parse(readFileSync('test-results/checks.json', 'utf8'))
+
 const setup = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/setup-temporal.ts'], { stdio: 'inherit' })
 if (setup.status !== 0) {
-  console.log('0 passed, 1 failed')
+  console.log(`${checkResult.passed} passed, ${checkResult.failed + 1} failed`)
   process.exit(1)
 }
 
@@ -58,5 +63,7 @@ if (existsSync(report)) {
   for (const suite of r.testResults ?? []) if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failed++
 }
 if (run.status !== 0 && failed === 0) failed = 1
+passed += checkResult.passed
+failed += checkResult.failed
 console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed === 0 && run.status === 0 ? 0 : 1)
+process.exit(failed === 0 && run.status === 0 && checks.status === 0 ? 0 : 1)

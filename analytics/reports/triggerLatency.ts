@@ -105,14 +105,12 @@ export async function triggerLatency(client: ClickHouseClient, q: LatencyQuery) 
           receivedToSentMs: sloOf(j),
           sends: immediate.length,
           breaches: breaches.length,
-          examples: breaches
-            .slice(0, 5)
-            .map((b) => ({
-              workflowId: b.workflow_id,
-              step: b.step_id,
-              ms: Number(b.ms),
-              receivedAt: new Date(Number(b.received_ms)).toISOString(),
-            })),
+          examples: breaches.slice(0, 5).map((b) => ({
+            workflowId: b.workflow_id,
+            step: b.step_id,
+            ms: Number(b.ms),
+            receivedAt: new Date(Number(b.received_ms)).toISOString(),
+          })),
         },
         overTime: hourly
           .filter((h) => h.journey_id === j)

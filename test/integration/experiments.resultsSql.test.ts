@@ -96,21 +96,19 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
       table: 'events',
       format: 'JSONEachRow',
       values: all.flatMap((u) =>
-        u.orders
-          .concat(u.pre)
-          .map((o) => ({
-            message_id: `m${m++}`,
-            source: 't',
-            type: 'track',
-            event: 'Order Completed',
-            user_id: u.unit,
-            user_key: u.unit,
-            timestamp: o.at,
-            received_at: o.at,
-            properties: JSON.stringify({ revenue: o.revenue }),
-            traits: '{}',
-            context: '{}',
-          })),
+        u.orders.concat(u.pre).map((o) => ({
+          message_id: `m${m++}`,
+          source: 't',
+          type: 'track',
+          event: 'Order Completed',
+          user_id: u.unit,
+          user_key: u.unit,
+          timestamp: o.at,
+          received_at: o.at,
+          properties: JSON.stringify({ revenue: o.revenue }),
+          traits: '{}',
+          context: '{}',
+        })),
       ),
     })
   })
