@@ -120,7 +120,10 @@ export class TriggerRouter {
    */
   handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[], seq = 0, skipStarts?: ReadonlySet<string>): void {
     this.currentSeq = seq
-    if (seq) (this.seqs.push(seq), this.open.set(seq, (this.open.get(seq) ?? 0) + 1))
+    if (seq) {
+      this.seqs.push(seq)
+      this.open.set(seq, (this.open.get(seq) ?? 0) + 1)
+    }
     try {
       for (const e of events) this.routeEvent(e, skipStarts)
       for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])
