@@ -35,7 +35,7 @@ const serviceEnv = {
     .string()
     .min(8, 'must be at least 8 characters')
     .optional()
-    .meta(doc('Bearer key for every `/api/*` route. Required when `NODE_ENV=production`.', '`admin_demo_key` (development only)')),
+    .meta(doc('Bearer key for every `/api/*` route. Required when `NODE_ENV=production`.', '`admin_demo_key`, development only')),
   ADMIN_API_KEY_PREVIOUS: csv
     .optional()
     .describe('Comma-separated earlier admin keys still accepted during a rotation; remove them once clients use the new key.'),
@@ -44,7 +44,7 @@ const serviceEnv = {
     .meta(
       doc(
         'Comma-separated `source:key` (or bare keys, at least 6 characters each) for `/v1/*` ingest; the source name is stored per event. Required when `NODE_ENV=production`.',
-        '`wk_demo` (development only)',
+        '`wk_demo`, development only',
       ),
     ),
   PUBLIC_URL: z
@@ -113,7 +113,7 @@ const keyEnv = {
     .meta(
       doc(
         'Encrypts stored contacts (AES-256-GCM); contact-lookup and erasure hashes derive from it. 32 bytes as 64 hex characters or base64. Required with `CLICKHOUSE_URL`.',
-        'generated into `DATA_DIR` (embedded only)',
+        'generated into `DATA_DIR/encryption.key`, embedded only',
       ),
     ),
   NUDGE_LINK_SIGNING_KEY: z
@@ -122,7 +122,7 @@ const keyEnv = {
     .meta(
       doc(
         'Signs click, open, view-in-browser and unsubscribe links; independent of the encryption key and must differ from it. 32 bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Required with `CLICKHOUSE_URL`, the same on every process.',
-        'generated into `DATA_DIR/link-signing.key` (embedded only)',
+        'generated into `DATA_DIR/link-signing.key`, embedded only',
       ),
     ),
   NUDGE_LINK_SIGNING_KEY_PREVIOUS: z
@@ -203,7 +203,7 @@ const mailEnv = {
     .string()
     .regex(/^smtps?:\/\//, 'must be smtp://… or smtps://…')
     .optional()
-    .meta(doc('`smtp(s)://user:pass@host:port` of your ESP’s SMTP relay.', 'the embedded capture mailbox (`GET /api/messages`)')),
+    .meta(doc('`smtp(s)://user:pass@host:port` of your ESP’s SMTP relay.', 'the embedded capture mailbox, `GET /api/messages`')),
   MAIL_FROM: z.string().min(3).default('Nudge <nudge@localhost>').describe('Sender of journey mail.'),
   MAILBOX_SMTP_PORT: z.coerce
     .number()
@@ -263,7 +263,7 @@ const webhookEnv = {
     .meta(
       doc(
         'SendGrid’s Signed Event Webhook verification key (base64 as SendGrid shows it, or PEM; EC P-256). Set: every `/webhooks/email/sendgrid` request must be signed.',
-        'SendGrid reports are not signature-checked',
+        'SendGrid reports need no signature; the webhook key still applies',
       ),
     ),
   SNS_TOPIC_ARNS: csv
