@@ -1,5 +1,5 @@
 import type { FactPlan, LiveEvent } from './factPlan.js'
-import { atPath, extractFloat, extractString, jsonHas } from './jsonValue.js'
+import { atPath, extractFloat, extractString, jsonHas } from '../../core/jsonValue.js'
 
 /**
  * Every user's facts, column by column, laid out by a FactPlan: a row per user (an index), and
