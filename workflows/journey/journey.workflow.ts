@@ -14,15 +14,15 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow'
-import { cutUtf8 } from '../core/textBounds.js'
-import { parseDuration } from '../core/duration.js'
-import type { RunRecords } from '../journeys/journeyRecorder.js'
-import type { JourneyDefinition, JourneyStep } from '../journeys/journeySchema.js'
-import { type JourneyEvent, matchesRunEvent } from '../journeys/matchEvent.js'
-import { triggerCondition } from '../journeys/triggerCondition.js'
-import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
-import { showFlagUse } from './flaggedDelay.js'
-import { RETRY_POLICIES } from './retryPolicies.js'
+import { cutUtf8 } from '../../core/textBounds.js'
+import { parseDuration } from '../../core/duration.js'
+import type { RunRecords } from '../../journeys/journeyRecorder.js'
+import type { JourneyDefinition, JourneyStep } from '../../journeys/journeySchema.js'
+import { type JourneyEvent, matchesRunEvent } from '../../journeys/matchEvent.js'
+import { triggerCondition } from '../../journeys/triggerCondition.js'
+import type { FlagUse, JourneyActivities } from '../activities/journeyActivities.js'
+import { showFlagUse } from './flaggedDelay.workflow.js'
+import { RETRY_POLICIES } from '../retryPolicies.js'
 
 /**
  * The journey interpreter: one run per (journey, user[, correlation value]). Deterministic — every

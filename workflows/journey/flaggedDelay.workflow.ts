@@ -1,5 +1,5 @@
 import { proxyLocalActivities, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow'
-import type { FlagUse, JourneyActivities } from './activities/journeyActivities.js'
+import type { FlagUse, JourneyActivities } from '../activities/journeyActivities.js'
 
 const { resolveDelay } = proxyLocalActivities<JourneyActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 5 } })
 
