@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity'
-import { defineSearchAttributeKey, SearchAttributeType, type WorkflowHandle } from '@temporalio/common'
+import type { WorkflowHandle } from '@temporalio/client'
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common'
 import { TestWorkflowEnvironment } from '@temporalio/testing'
 import type { Worker } from '@temporalio/worker'
 import { afterAll, beforeAll } from 'vitest'
@@ -7,7 +8,9 @@ import { parseDuration } from '../../core/duration.js'
 import type { DeliverResult } from '../../delivery/deliver.js'
 import type { SendRequest } from '../../delivery/sendGate.js'
 import type { RunRecord, RunRecords, StepRecord } from '../../journeys/journeyRecorder.js'
-import type { JourneyDefinition, JourneyStep } from '../../journeys/journeySchema.js'
+import { type JourneyDefinition, journeyDefinition, type step } from '../../journeys/journeySchema.js'
+import { type JourneyCatalog, validateJourney } from '../../journeys/validateJourney.js'
+import type { z } from 'zod'
 import type { JourneyEvent } from '../../journeys/matchEvent.js'
 import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
 import type { JourneyActivities } from '../../workflows/activities/journeyActivities.js'
@@ -24,7 +27,8 @@ import { JourneyRuns, runId } from '../../workflows/client/journeyRuns.js'
  * wrote, its state, search attributes and memo. Seconds, not a Nudge process.
  */
 
-type Fakes = Partial<JourneyActivities>
+/** Fakes answer loosely typed: a test may return just what the interpreter reads. */
+type Fakes = Partial<{ [K in keyof JourneyActivities]: (input: Parameters<JourneyActivities[K]>[0]) => Promise<unknown> }>
 
 export interface ActivityCall {
   name: string
@@ -96,17 +100,31 @@ export function event(e: Partial<JourneyEvent> & { event?: string } = {}, userKe
   return { messageId: uid('m'), event: 'Trigger', type: 'track', userKey, properties: {}, timestamp: now, receivedAt: now, ...e }
 }
 
-export function journey(steps: JourneyStep[], extra: Partial<JourneyDefinition> = {}): JourneyDefinition {
-  return {
+/** Every experiment the journey names exists, with the variants its branches name. */
+const branchKeys = (j: JourneyDefinition) => () => j.steps.flatMap((s) => (s.type === 'experiment' ? Object.keys(s.branches) : []))
+
+/**
+ * A journey definition as the API would store it: through the schema (defaults filled in, bad
+ * shapes refused) and the reference checks, so a test never drives the interpreter with a
+ * definition Nudge would not accept.
+ */
+export function journey(steps: z.input<typeof step>[], extra: Partial<z.input<typeof journeyDefinition>> = {}): JourneyDefinition {
+  const j = journeyDefinition.parse({
     id: uid('j').toLowerCase(),
     name: 'interpreter test',
     trigger: { type: 'event', event: 'Trigger' },
-    entry: { consent: 'marketing', reentry: 'always' },
-    exit: [],
-    priority: 50,
     steps,
     ...extra,
+  })
+  const permissive: JourneyCatalog = {
+    hasTemplate: () => true,
+    flagType: () => 'number',
+    hasSegment: () => true,
+    variantsOf: branchKeys(j),
   }
+  const broken = validateJourney(j, permissive).filter((i) => i.rule === 'reference' || i.rule === 'unique')
+  if (broken.length) throw new Error(`not a valid journey: ${JSON.stringify(broken)}`)
+  return j
 }
 
 /** One dev server and one worker per test file (vitest hooks); each run gets its own fakes. */
@@ -122,7 +140,7 @@ export function useInterpreter(): Interpreter {
     (Object.keys(defaults) as (keyof JourneyActivities)[]).map((name) => [
       name,
       async (input: never) => {
-        const entry = perRun.get(Context.current().info.workflowExecution.workflowId)
+        const entry = perRun.get(Context.current().info.workflowExecution?.workflowId ?? '')
         if (!entry) throw new Error('an activity of an unknown run')
         entry.run.calls.push({ name, input, at: Date.now() })
         const fn = (entry.fakes[name] ?? defaults[name]) as (i: never) => Promise<unknown>
