@@ -43,7 +43,7 @@ export interface FakeRun {
   input: JourneyInput
   /** Every activity the run called, in order (a retried one once per attempt). */
   calls: ActivityCall[]
-  /** Every record the run handed to an activity (record, or carried by a send), in order. */
+  /** Every record the run handed to an activity (record, or carried by a send), in order, each once. */
   runs: RunRecord[]
   steps: StepRecord[]
   sends: SendRequest[]
@@ -128,9 +128,9 @@ export function journey(steps: z.input<typeof step>[], extra: Partial<z.input<ty
 }
 
 /** One dev server and one worker per test file (vitest hooks); each run gets its own fakes. */
-export function useInterpreter(): Interpreter {
+export function useInterpreter(opts: { suggestContinueAsNewAfter?: number } = {}): Interpreter {
   const taskQueue = uid('interpreter')
-  const perRun = new Map<string, { fakes: Fakes; run: FakeRun }>()
+  const perRun = new Map<string, { fakes: Fakes; run: FakeRun; stored: Set<string> }>()
   let worker: Worker | undefined
   let running: Promise<void> | undefined
   const it = {} as Interpreter
@@ -147,9 +147,12 @@ export function useInterpreter(): Interpreter {
         const out = await fn(input)
         // Stored only when the activity succeeded: a failed one's records come again later.
         const carried = name === 'record' ? (input as RunRecords) : name === 'deliver' ? (input as SendRequest).records : undefined
+        // Stored once, as the recorder does: a local activity runs again when its workflow task is
+        // retried (e.g. signals arrived as the run continued as new), handing the same records.
+        const fresh = <T>(r: T) => !entry.stored.has(JSON.stringify(r)) && entry.stored.add(JSON.stringify(r))
         if (carried) {
-          entry.run.runs.push(...carried.runs)
-          entry.run.steps.push(...carried.steps)
+          entry.run.runs.push(...carried.runs.filter(fresh))
+          entry.run.steps.push(...carried.steps.filter(fresh))
         }
         if (name === 'deliver') entry.run.sends.push(input as SendRequest)
         return out
@@ -164,6 +167,10 @@ export function useInterpreter(): Interpreter {
         executable: { type: 'existing-path', path },
         searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD)),
         log: { format: 'pretty', level: 'error' },
+        // Production suggests continue-as-new after thousands of history events; a test can make it soon.
+        extraArgs: opts.suggestContinueAsNewAfter
+          ? ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${opts.suggestContinueAsNewAfter}`]
+          : [],
       },
     })
     worker = await createWorker({
@@ -194,7 +201,7 @@ export function useInterpreter(): Interpreter {
     }
     const workflowId = runId(j.id, userKey, opts.correlation)
     const run = { workflowId, input, calls: [], runs: [], steps: [], sends: [], startedAt: Date.now() } as unknown as FakeRun
-    perRun.set(workflowId, { fakes: opts.fakes ?? {}, run })
+    perRun.set(workflowId, { fakes: opts.fakes ?? {}, run, stored: new Set() })
     // As the trigger router starts a run (signal-with-start; the trigger is the first `event` signal).
     await new JourneyRuns(it.env.client, taskQueue).start(j, input.version, userKey, trigger, {
       correlation: opts.correlation,
