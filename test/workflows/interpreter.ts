@@ -15,7 +15,7 @@ import type { JourneyEvent } from '../../journeys/matchEvent.js'
 import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
 import type { JourneyActivities } from '../../workflows/activities/journeyActivities.js'
 import { SEARCH_ATTRIBUTES } from '../../workflows/client/searchAttributes.js'
-import type { JourneyInput, JourneyState } from '../../workflows/journey/journey.workflow.js'
+import type { JourneyInput, JourneyState } from '../../workflows/journey/runContract.js'
 import { createWorker } from '../../workflows/worker/worker.js'
 import { JourneyRuns, runId } from '../../workflows/client/journeyRuns.js'
 

@@ -5,8 +5,6 @@ import { JourneyRun } from './journeyRun.js'
 import type { JourneyInput, JourneyState } from './runContract.js'
 import { stepHandler } from './steps/index.js'
 
-export { eventSignal, exitSignal, stateQuery, type JourneyInput, type JourneyState } from './runContract.js'
-
 /**
  * The journey interpreter: one run per (journey, user[, correlation value]). Deterministic — every
  * lookup, flag, assignment, clock-dependent decision and send is an activity whose result lands in
