@@ -5,7 +5,7 @@ import type { JourneyDefinition } from './journeySchema.js'
 import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
 import type { StoredJourney } from './journeyService.js'
 
-/** What the router needs of Temporal (workflows/journeyRuns.ts) — an interface so it can be tested alone. */
+/** What the router needs of Temporal (workflows/client/journeyRuns.ts) — an interface so it can be tested alone. */
 export interface RunPort {
   start(
     journey: JourneyDefinition,

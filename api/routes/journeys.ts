@@ -5,7 +5,7 @@ import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchem
 import type { StoredJourney } from '../../journeys/journeyService.js'
 import { recentRuns } from '../../journeys/runHistory.js'
 import type { Journeys } from '../../runtime/journeysWiring.js'
-import { runId } from '../../workflows/journeyRuns.js'
+import { runId } from '../../workflows/client/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/wireSchemas.js'
 
