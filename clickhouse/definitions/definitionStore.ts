@@ -130,7 +130,7 @@ export class DefinitionStore<T, C extends T = T> {
   }
 
   /** Prepares (which may throw: nothing is stored), stores the new version, and makes it current here. */
-  save(item: T): Promise<C> {
+  async save(item: T): Promise<C> {
     const entry = this.prepare(item)
     return this.exclusive(async () => {
       const key = this.kind.keyOf(item)
