@@ -5,7 +5,7 @@ import type { Comparable } from '../sqlBuilder.js'
 import { comparer, readerOf } from '../../core/compareValue.js'
 import { type FactPlan, countedMatch, leafSlots } from './factPlan.js'
 import { extractBool, extractFloat, extractString, MISSING, parseStored } from '../../core/jsonValue.js'
-import type { FactsView, Totals } from './factTable.js'
+import type { FactsView, Totals } from './factsView.js'
 
 /**
  * The live twin of the segment compiler: a rule → a predicate over one user's facts, with the
