@@ -43,8 +43,9 @@ const PURE = [
   '^workflows/.*\\.workflow\\.ts$',
   '^workflows/journey/',
 ]
+// clickhouse/sqlBuilder.ts only builds parameterised SQL text (no client, no I/O): pure cores may use it.
 const ADAPTERS = [
-  '^clickhouse/',
+  '^clickhouse/(?!sqlBuilder\\.ts$)',
   '^delivery/',
   '^api/',
   '^runtime/',

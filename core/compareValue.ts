@@ -1,4 +1,10 @@
-import type { Comparable } from '../segments/sqlBuilder.js'
+export type ScalarKind = 'String' | 'Float' | 'Bool'
+
+/** One comparison of a JSON value: the operator and its operand(s), as rules, flags and journeys write it. */
+export interface Comparable {
+  op: 'eq' | 'neq' | 'in' | 'not_in' | 'contains' | 'starts_with' | 'gt' | 'gte' | 'lt' | 'lte' | 'between' | 'exists' | 'not_exists'
+  value?: Scalar | Scalar[]
+}
 
 /**
  * The live twin of `sqlBuilder.compare`: the same type-aware comparison, on values read the way
@@ -12,7 +18,7 @@ export type Extract = {
   (kind: 'Bool'): boolean
 }
 
-type Scalar = string | number | boolean
+export type Scalar = string | number | boolean
 
 export function kindOf(c: Comparable): Kind {
   const first = Array.isArray(c.value) ? c.value[0] : c.value

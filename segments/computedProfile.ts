@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../clickhouse/store.js'
 import { type ComputedContext, COMPUTED_KIND, computedExpr } from './computedSql.js'
 import { COMPUTED_PROPERTIES, type ComputedProperty } from './ruleSchema.js'
-import { Params } from './sqlBuilder.js'
+import { Params } from '../clickhouse/sqlBuilder.js'
 
 /** Every computed property of one user (their linked anonymous ids included), as the segments see them. */
 export async function computedProfile(

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { parseUtc } from '../ingest/identity/consentState.js'
 import { selectRows } from '../clickhouse/store.js'
 import { canonical, identityMap } from './compile.js'
-import { dateTimeParam } from './sqlBuilder.js'
+import { dateTimeParam } from '../clickhouse/sqlBuilder.js'
 
 export type TransitionCause = 'event' | 'sweep' | 'recompute' | 'definition' | 'deleted' | 'dependency' | 'consent'
 

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../clickhouse/store.js'
 import { DEFAULT_RFM, type RfmCutoffs, revenueOf } from './computedSql.js'
-import { dateTimeParam } from './sqlBuilder.js'
+import { dateTimeParam } from '../clickhouse/sqlBuilder.js'
 
 /**
  * RFM scores are quintiles among purchasers, so they need the population: the cut points are

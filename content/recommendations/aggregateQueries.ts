@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { dateTimeParam } from '../../clickhouse/sqlBuilder.js'
 import type { RawAggregates } from './aggregates.js'
 import { orderProductIdsSql, productIdSql, sightingsSql } from './productSql.js'
 import { DAY_MS, ORDER_COMPLETED, PRODUCT_VIEWED } from './types.js'

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { dateTimeParam } from '../../clickhouse/sqlBuilder.js'
 import { selectRows } from '../../clickhouse/store.js'
 import { BehaviorIndex, KIND_OF_EVENT } from './behaviorIndex.js'
 import { orderProductIdsSql, productIdSql } from './productSql.js'

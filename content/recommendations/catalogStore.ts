@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../clickhouse/store.js'
-import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { dateTimeParam } from '../../clickhouse/sqlBuilder.js'
 import { sightingsSql } from './productSql.js'
 import { DAY_MS, ORDER_COMPLETED, PRODUCT_ADDED, PRODUCT_VIEWED, type Product, type ProductInput } from './types.js'
 

@@ -7,7 +7,7 @@ import { CatalogSnapshot } from './catalog.js'
 import { CatalogStore } from './catalogStore.js'
 import { Recommender } from './recommender.js'
 import { parseJsonObject } from '../../core/jsonText.js'
-import { dateTimeParam } from '../../segments/sqlBuilder.js'
+import { dateTimeParam } from '../../clickhouse/sqlBuilder.js'
 import { selectRows } from '../../clickhouse/store.js'
 import {
   BEHAVIOR_EVENTS,

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { canonical, eventMatchSql, identityMap } from '../compile.js'
 import { CATEGORY_COUNTS, revenueOf } from '../computedSql.js'
-import { Params, jsonPath } from '../sqlBuilder.js'
+import { Params, jsonPath } from '../../clickhouse/sqlBuilder.js'
 import type { ColumnRange, FactTable } from './factTable.js'
 
 /**

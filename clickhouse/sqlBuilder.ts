@@ -29,13 +29,9 @@ export class Params {
   }
 }
 
-export type ScalarKind = 'String' | 'Float' | 'Bool'
-type Scalar = string | number | boolean
+import type { Comparable, Scalar, ScalarKind } from '../core/compareValue.js'
 
-export interface Comparable {
-  op: 'eq' | 'neq' | 'in' | 'not_in' | 'contains' | 'starts_with' | 'gt' | 'gte' | 'lt' | 'lte' | 'between' | 'exists' | 'not_exists'
-  value?: Scalar | Scalar[]
-}
+export type { Comparable, ScalarKind }
 
 /**
  * A type-aware comparison. The filter's value decides how the stored value is read: a number
