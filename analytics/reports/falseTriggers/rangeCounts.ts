@@ -16,7 +16,7 @@ export async function preventedSends(client: ClickHouseClient, o: Range) {
 
 /**
  * Runs that could not proceed in the range, by journey and reason (`failed:<step type>:<error
- * type>`, journey.workflow.ts): an activity refused its input or kept failing, and the run ended
+ * type>`, workflows/journey/cannotProceed.ts): an activity refused its input or kept failing, and the run ended
  * there instead of retrying forever. With a few examples carrying the failure's message.
  */
 export async function failedRuns(client: ClickHouseClient, o: Range, examples = 5) {
