@@ -45,7 +45,7 @@ export interface AppDeps {
   previousAdminKeys?: string[]
   results: ExperimentResults
   reports: Parameters<typeof reportsRouter>[0]
-  holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>
+  holdout: Parameters<typeof statsRouter>[1]
   /** WEBHOOK_KEY: the only key bounce/complaint webhooks accept (never the admin key); unset = webhooks off. */
   webhookKey?: string
   /** How webhook signatures are checked (SNS always; SendGrid when its public key is set). */

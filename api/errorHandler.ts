@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express'
-import { type ErrorCode, NudgeError } from '../core/errors.js'
+import { type ErrorBody, type ErrorCode, NudgeError } from '../core/errors.js'
 
 /** The one place errors become HTTP: typed errors keep their status and code; anything else is a 500. */
 export function errorHandler(
@@ -13,11 +13,13 @@ export function errorHandler(
     if (err instanceof NudgeError) {
       if (err.retryAfterSeconds) res.setHeader('Retry-After', String(err.retryAfterSeconds))
       if (err.status === 401 && req.path.startsWith('/v1/')) res.setHeader('WWW-Authenticate', 'Basic realm="nudge"')
-      res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.issues.length ? { issues: err.issues } : {}) } })
+      const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.issues.length ? { issues: err.issues } : {}) } }
+      res.status(err.status).json(body)
       return
     }
     log('unhandled error', { path: req.path, err: err instanceof Error ? err.stack : String(err) })
-    res.status(500).json({ error: { code: 'internal', message: 'Internal error; it has been logged' } })
+    const body: ErrorBody = { error: { code: 'internal', message: 'Internal error; it has been logged' } }
+    res.status(500).json(body)
   }
 }
 

@@ -55,14 +55,16 @@ export function securityHeaders() {
  * replaces the page policy, never cached by a shared cache.
  */
 export function sendStoredMail(res: Response, body: string, contentType = 'html'): void {
-  res
-    .set({
-      'Content-Security-Policy': STORED_MAIL_CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'X-Frame-Options': 'DENY',
-      'Cache-Control': 'private, no-store',
-    })
-    .type(contentType)
-    .send(body)
+  storedMailHeaders(res).type(contentType).send(body)
+}
+
+/** The stored-mail headers alone, for a route that answers through its typed `reply`. */
+export function storedMailHeaders<R extends { set(fields: Record<string, string>): R }>(res: R): R {
+  return res.set({
+    'Content-Security-Policy': STORED_MAIL_CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    'Cache-Control': 'private, no-store',
+  })
 }

@@ -1,21 +1,14 @@
-import { BLOCKS, type BehaviorFlags, type BlockName } from './recommendations/types.js'
+import { BLOCKS, type BehaviorFlags, type BlockName, type TriggerProduct } from './recommendations/types.js'
+
+/** The product shape templates see; recommended products are a superset of it. */
+export type Product = TriggerProduct
 
 /**
  * What a template sees — the same shape for a send and a preview. Every name a built-in template
  * reads is always present (null or empty when unknown), so strict variables only catch typos.
  * Recommendation blocks are lazy: a block is looked up only if the template reads it.
  */
-export interface Product {
-  id: string
-  name?: string
-  category?: string
-  price?: number
-  currency?: string
-  image_url?: string
-  url?: string
-}
-
-/** Behavioral flags and recommendation blocks are the recommendation module's (one definition). */
+// Behavioral flags and recommendation blocks are the recommendation module’s (one definition).
 export type Behavior = BehaviorFlags
 export const RECOMMENDATION_BLOCKS = BLOCKS
 export type RecommendationBlock = BlockName

@@ -1,31 +1,45 @@
+import { z } from 'zod'
+
 /**
  * Typed errors with stable codes. Everything the HTTP layer can answer with is one of these;
  * `api/errorHandler.ts` maps them to a status and a JSON body once, in one place.
  */
-export interface FieldIssue {
-  /** Where the problem is, e.g. `batch[3].timestamp` or `userId`. */
-  path: string
-  /** The rule that was broken, stable and machine-readable, e.g. `required`, `max_length`, `iso8601`. */
-  rule: string
-  message: string
-  /** For errors in a text the request carried (a template): where, 1-based. */
-  line?: number
-  column?: number
-}
+/** One problem with a request, as every 4xx names it. */
+export const fieldIssue = z
+  .object({
+    /** Where the problem is, e.g. `batch[3].timestamp` or `userId`. */
+    path: z.string(),
+    /** The rule that was broken, stable and machine-readable, e.g. `required`, `max_length`, `iso8601`. */
+    rule: z.string(),
+    message: z.string(),
+    /** For errors in a text the request carried (a template): where, 1-based. */
+    line: z.number().int().optional(),
+    column: z.number().int().optional(),
+  })
+  .meta({ id: 'FieldIssue' })
+export type FieldIssue = z.infer<typeof fieldIssue>
 
-export type ErrorCode =
-  | 'invalid_request'
-  | 'invalid_json'
-  | 'unauthorized'
-  | 'not_found'
-  | 'payload_too_large'
-  | 'unsupported_encoding'
-  | 'unsupported_charset'
-  | 'overloaded'
-  | 'store_unavailable'
-  | 'conflict'
-  | 'not_ready'
-  | 'internal'
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_json',
+  'unauthorized',
+  'not_found',
+  'payload_too_large',
+  'unsupported_encoding',
+  'unsupported_charset',
+  'overloaded',
+  'store_unavailable',
+  'conflict',
+  'not_ready',
+  'internal',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** The one error body every 4xx and 5xx answers with (api/errorHandler.ts writes it). */
+export const errorBody = z
+  .object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string(), issues: z.array(fieldIssue).optional() }) })
+  .meta({ id: 'Error' })
+export type ErrorBody = z.infer<typeof errorBody>
 
 export class NudgeError extends Error {
   constructor(

@@ -42,13 +42,3 @@ export const consentTopic = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, _ and -)')
   .meta({ examples: ['tracking', 'marketing', 'transactional'] })
-
-export const errorBody = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      issues: z.array(z.object({ path: z.string(), rule: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .meta({ id: 'Error' })

@@ -1,5 +1,8 @@
-import type { Experiment, Variant } from './experimentSchema.js'
+import type { Assignment, Experiment, Variant } from './experimentSchema.js'
 import { bucketerOf } from './hash.js'
+
+/** The assignment type comes from its schema in experimentSchema.ts; re-exported for assign's users. */
+export type { Assignment }
 
 /**
  * Assignment, pure: the same unit always lands in the same variant of an experiment — across
@@ -11,30 +14,7 @@ import { bucketerOf } from './hash.js'
  */
 export const GLOBAL_HOLDOUT_KEY = 'nudge.global-holdout'
 
-export type AssignReason =
-  | 'assigned'
-  | 'global_holdout'
-  | 'not_running'
-  | 'rolled_out'
-  | 'not_started'
-  | 'ended'
-  | 'not_targeted'
-  | 'outside_layer'
-  | 'outside_traffic'
-
-export interface Assignment {
-  experiment: string
-  unit: string
-  /** In the experiment: counts in its analysis (and its first exposure is logged). */
-  inExperiment: boolean
-  /** The variant to apply (also the rolled-out winner), or null: behave as without the experiment. */
-  variant: string | null
-  /** Send nothing (the experiment's holdout arm). */
-  holdout: boolean
-  bucket: number
-  reason: AssignReason
-  payload: Record<string, unknown>
-}
+export type AssignReason = Assignment['reason']
 
 export interface AssignContext {
   now: number

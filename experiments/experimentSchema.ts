@@ -122,6 +122,44 @@ export type ExperimentDefinition = z.infer<typeof experimentDefinition>
 export type Variant = z.infer<typeof variant>
 export type Metric = z.infer<typeof metric>
 
+/** Something odd about a definition that does not stop it being saved (a metric on an event never received). */
+export const definitionWarning = z.object({ path: z.string(), message: z.string() }).meta({ id: 'DefinitionWarning' })
+export type DefinitionWarning = z.infer<typeof definitionWarning>
+
+export const ASSIGN_REASONS = [
+  'assigned',
+  'global_holdout',
+  'not_running',
+  'rolled_out',
+  'not_started',
+  'ended',
+  'not_targeted',
+  'outside_layer',
+  'outside_traffic',
+] as const
+
+/** Where a unit lands in an experiment, and why (experiments/assign.ts computes it). */
+export const assignment = z.object({
+  experiment: z.string(),
+  unit: z.string(),
+  /** In the experiment: counts in its analysis (and its first exposure is logged). */
+  inExperiment: z.boolean(),
+  /** The variant to apply (also the rolled-out winner), or null: behave as without the experiment. */
+  variant: z.string().nullable(),
+  /** Send nothing (the experiment's holdout arm). */
+  holdout: z.boolean(),
+  bucket: z.number(),
+  reason: z.enum(ASSIGN_REASONS),
+  payload: z.record(z.string(), z.unknown()),
+})
+export type Assignment = z.infer<typeof assignment>
+
+/** An assignment explained in words, with the unit's first logged exposure (the admin API's answer). */
+export const explainedAssignment = assignment
+  .extend({ explanation: z.string(), firstExposure: z.object({ variant: z.string(), at: z.string() }).nullable() })
+  .meta({ id: 'Assignment' })
+export type ExplainedAssignment = z.infer<typeof explainedAssignment>
+
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'stopped', 'rolled_out'] as const
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number]
 

@@ -3,7 +3,14 @@ import { BufferedInsert } from '../clickhouse/bufferedInsert.js'
 import { DefinitionStore } from '../clickhouse/definitions/definitionStore.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type AssignContext, type Assignment, assign, explainAssignment, rangesOverlap } from './assign.js'
-import { type Experiment, type ExperimentDefinition, type ExperimentStatus, SAFE_WHILE_RUNNING } from './experimentSchema.js'
+import {
+  type DefinitionWarning,
+  type ExplainedAssignment,
+  type Experiment,
+  type ExperimentDefinition,
+  type ExperimentStatus,
+  SAFE_WHILE_RUNNING,
+} from './experimentSchema.js'
 import { ExperimentStore, experimentKind } from './experimentStore.js'
 
 /**
@@ -19,11 +26,6 @@ export interface ExperimentServiceOptions {
   pollMs?: number
   now?: () => number
   log?: (msg: string, extra?: Record<string, unknown>) => void
-}
-
-export interface Warning {
-  path: string
-  message: string
 }
 
 const TRANSITIONS: Record<string, ExperimentStatus[]> = {
@@ -90,7 +92,7 @@ export class ExperimentService {
   }
 
   /** Creates a draft. Metrics on events never seen are warnings, not errors (they may come later). */
-  async create(def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: Warning[] }> {
+  async create(def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: DefinitionWarning[] }> {
     if (this.experiments.has(def.key))
       throw new ConflictError(`Experiment "${def.key}" already exists; PUT /api/experiments/${def.key} to change it`)
     const e: Experiment = { definition: def, status: 'draft', version: await this.experiments.nextVersion(def.key), updatedAt: this.now() }
@@ -99,7 +101,7 @@ export class ExperimentService {
   }
 
   /** A draft changes freely; a running experiment only in what cannot mix up its data. */
-  async update(key: string, def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: Warning[] }> {
+  async update(key: string, def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: DefinitionWarning[] }> {
     const cur = this.get(key)
     if (def.key !== key)
       throw new ValidationError('The key cannot change', [{ path: 'key', rule: 'immutable', message: 'the key cannot change' }])
@@ -159,10 +161,7 @@ export class ExperimentService {
   }
 
   /** Why a unit gets what it gets, and when it was first exposed (nothing is logged). */
-  async explain(
-    key: string,
-    unit: string,
-  ): Promise<Assignment & { explanation: string; firstExposure: { variant: string; at: string } | null }> {
+  async explain(key: string, unit: string): Promise<ExplainedAssignment> {
     await this.exposures.flush()
     const exp = this.get(key)
     const a = assign(exp, unit, this.assignContext())
@@ -231,7 +230,7 @@ export class ExperimentService {
     }
   }
 
-  private async warnings(def: ExperimentDefinition): Promise<Warning[]> {
+  private async warnings(def: ExperimentDefinition): Promise<DefinitionWarning[]> {
     const metrics = [
       ['primaryMetric', def.primaryMetric] as const,
       ...def.secondaryMetrics.map((m, i) => [`secondaryMetrics[${i}]`, m] as const),

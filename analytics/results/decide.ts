@@ -1,3 +1,5 @@
+import { z } from 'zod'
+
 /**
  * The decision hint and warnings for an experiment's results: pure rules over what the engine
  * returned, so the wording and the thresholds are in one place.
@@ -11,11 +13,14 @@ export interface MetricVerdict {
   worse: boolean
 }
 
-export interface Decision {
-  hint: 'ship' | 'stop' | 'keep_running' | 'no_difference' | 'investigate'
-  arm?: string
-  reason: string
-}
+export const decision = z
+  .object({
+    hint: z.enum(['ship', 'stop', 'keep_running', 'no_difference', 'investigate']),
+    arm: z.string().optional(),
+    reason: z.string(),
+  })
+  .meta({ id: 'ResultsDecision' })
+export type Decision = z.infer<typeof decision>
 
 export function decide(v: { verdicts: MetricVerdict[]; srmFlagged: boolean; enoughData: boolean; reachedSample: boolean }): Decision {
   if (v.srmFlagged)
@@ -42,9 +47,13 @@ export function decide(v: { verdicts: MetricVerdict[]; srmFlagged: boolean; enou
   return { hint: 'keep_running', reason: 'No significant difference yet; the planned sample is not reached' }
 }
 
-export interface Warning {
-  code: 'low_sample' | 'srm' | 'units_in_zero_weight_arm' | 'peeking' | 'missing_arm' | 'degenerate'
-  message: string
-}
+/** Something to keep in mind reading an experiment's results (not a definition warning: see experiments/). */
+export const resultWarning = z
+  .object({
+    code: z.enum(['low_sample', 'srm', 'units_in_zero_weight_arm', 'peeking', 'missing_arm', 'degenerate']),
+    message: z.string(),
+  })
+  .meta({ id: 'ResultsWarning' })
+export type ResultWarning = z.infer<typeof resultWarning>
 
 export const MIN_UNITS_PER_ARM = 100

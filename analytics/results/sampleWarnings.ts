@@ -1,5 +1,5 @@
 import type { SrmResult } from '../stats/srm.js'
-import { MIN_UNITS_PER_ARM, type Warning } from './decide.js'
+import { MIN_UNITS_PER_ARM, type ResultWarning } from './decide.js'
 
 /** Warnings about the sample itself, in a fixed order: SRM, zero-weight arms with units, thin arms, peeking. */
 export function sampleWarnings(v: {
@@ -9,9 +9,9 @@ export function sampleWarnings(v: {
   ratio: SrmResult
   running: boolean
   sequential: boolean
-}): Warning[] {
+}): ResultWarning[] {
   const { arms, units, ratio } = v
-  const warnings: Warning[] = []
+  const warnings: ResultWarning[] = []
   if (ratio.flagged)
     warnings.push({
       code: 'srm',

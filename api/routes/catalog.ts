@@ -1,32 +1,9 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import type { RecommendationService } from '../../content/recommendations/service.js'
-import { BLOCKS } from '../../content/recommendations/types.js'
-import { NotFoundError } from '../../core/errors.js'
+import { BLOCKS, behaviorFlags, product, productInput, recommendedProduct } from '../../content/recommendations/types.js'
+import { NotFoundError, errorBody } from '../../core/errors.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
-
-const productInput = z
-  .object({
-    product_id: z.string().min(1).max(256),
-    name: z.string().max(500).optional(),
-    category: z.string().max(200).optional(),
-    price: z.number().finite().nonnegative().optional(),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like EUR')
-      .optional(),
-    image_url: z.url({ protocol: /^https?$/ }).optional(),
-    url: z.url({ protocol: /^https?$/ }).optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
-    in_stock: z.boolean().optional(),
-  })
-  .strict()
-  .meta({ id: 'ProductInput' })
-
-const product = productInput
-  .extend({ id: z.string(), source: z.enum(['catalog', 'events']), updated_at: z.number() })
-  .meta({ id: 'Product' })
 
 export const catalogSpecs = {
   upsert: {
@@ -62,7 +39,14 @@ export const catalogSpecs = {
       limit: z.coerce.number().int().min(1).max(50).default(4),
       productId: z.string().max(256).optional(),
     }),
-    responses: { 200: { description: 'Products and flags' } },
+    responses: {
+      200: {
+        description: 'Products and flags',
+        schema: z
+          .object({ userId: z.string(), block: z.enum(BLOCKS), products: z.array(recommendedProduct), behavior: behaviorFlags })
+          .meta({ id: 'Recommendations' }),
+      },
+    },
   },
 } satisfies Record<string, RouteSpec>
 
@@ -70,20 +54,20 @@ export function catalogRouter(recs: RecommendationService): Router {
   const r = Router()
   r.put(
     catalogSpecs.upsert.path,
-    validated(catalogSpecs.upsert, async ({ body }, _req, res) => void res.json({ products: await recs.upsertProducts(body.products) })),
+    validated(catalogSpecs.upsert, async ({ body, reply }) => reply(200, { products: await recs.upsertProducts(body.products) })),
   )
   r.get(
     catalogSpecs.get.path,
-    validated(catalogSpecs.get, async ({ params }, _req, res) => {
+    validated(catalogSpecs.get, async ({ params, reply }) => {
       const [p] = await recs.catalog.get([params.id])
       if (!p) throw new NotFoundError(`No product "${params.id}"`)
-      res.json(p)
+      reply(200, p)
     }),
   )
   r.get(
     catalogSpecs.recommend.path,
-    validated(catalogSpecs.recommend, ({ params, query }, _req, res) => {
-      res.json({
+    validated(catalogSpecs.recommend, ({ params, query, reply }) => {
+      reply(200, {
         userId: params.userId,
         block: query.block,
         products: recs.forUser(params.userId, query.block, {

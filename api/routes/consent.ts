@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { ConsentState } from '../../ingest/identity/consentState.js'
 import type { EventWriter } from '../../ingest/eventWriter.js'
 import { type RouteSpec, validated } from '../route.js'
-import { consentTopic, errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
+import { consentTopic } from '../../core/wireSchemas.js'
 
 export const consentChange = z
   .object({
@@ -45,7 +46,7 @@ export function consentRouter(deps: { writer: EventWriter; consent: ConsentState
   const now = deps.now ?? Date.now
   router.post(
     consentSpecs.set.path,
-    validated(consentSpecs.set, async ({ body }, _req, res) => {
+    validated(consentSpecs.set, async ({ body, reply }) => {
       const changedAt = now()
       await deps.writer.write({
         events: [],
@@ -57,13 +58,13 @@ export function consentRouter(deps: { writer: EventWriter; consent: ConsentState
           source: 'api' as const,
         })),
       })
-      res.json({ userId: body.userId, consent: deps.consent.snapshot(body.userId) })
+      reply(200, { userId: body.userId, consent: deps.consent.snapshot(body.userId) })
     }),
   )
   router.get(
     consentSpecs.get.path,
-    validated(consentSpecs.get, ({ params }, _req, res) => {
-      res.json({ userId: params.userId, consent: deps.consent.snapshot(params.userId) })
+    validated(consentSpecs.get, ({ params, reply }) => {
+      reply(200, { userId: params.userId, consent: deps.consent.snapshot(params.userId) })
     }),
   )
   return router

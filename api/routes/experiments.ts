@@ -1,9 +1,15 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import { EXPERIMENT_STATUSES, type Experiment, experimentDefinition } from '../../experiments/experimentSchema.js'
+import {
+  EXPERIMENT_STATUSES,
+  type Experiment,
+  definitionWarning,
+  experimentDefinition,
+  explainedAssignment,
+} from '../../experiments/experimentSchema.js'
 import type { ExperimentService } from '../../experiments/experimentService.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(100) })
 const experimentView = experimentDefinition
@@ -16,8 +22,7 @@ const experimentView = experimentDefinition
     stoppedAt: z.string().optional(),
   })
   .meta({ id: 'Experiment' })
-const warnings = z.array(z.object({ path: z.string(), message: z.string() }))
-const withWarnings = z.object({ experiment: experimentView, warnings })
+const withWarnings = z.object({ experiment: experimentView, warnings: z.array(definitionWarning) })
 const bad = {
   description: 'Invalid definition: `issues` name each field and rule (weights must sum to 1, variant keys unique, …)',
   schema: errorBody,
@@ -27,21 +32,6 @@ const conflict = {
   schema: errorBody,
 }
 const unknown = { description: 'Unknown experiment', schema: errorBody }
-const assignmentView = z
-  .object({
-    experiment: z.string(),
-    unit: z.string(),
-    inExperiment: z.boolean(),
-    variant: z.string().nullable(),
-    holdout: z.boolean(),
-    bucket: z.number(),
-    reason: z.string(),
-    explanation: z.string(),
-    payload: z.record(z.string(), z.unknown()),
-    firstExposure: z.object({ variant: z.string(), at: z.string() }).nullable(),
-  })
-  .meta({ id: 'Assignment' })
-
 const transition = (path: string, summary: string) =>
   ({
     method: 'post',
@@ -123,7 +113,7 @@ export const experimentSpecs = {
     auth: 'admin',
     params: keyParams,
     query: z.object({ unit: z.string().min(1).max(500) }),
-    responses: { 200: { description: 'Assignment', schema: assignmentView }, 404: unknown },
+    responses: { 200: { description: 'Assignment', schema: explainedAssignment }, 404: unknown },
   },
 } satisfies Record<string, RouteSpec>
 
@@ -145,59 +135,59 @@ export function experimentsRouter(experiments: ExperimentService): Router {
   const r = Router()
   r.get(
     experimentSpecs.list.path,
-    validated(experimentSpecs.list, (_i, _req, res) => {
-      res.json({ experiments: experiments.list().map(view) })
+    validated(experimentSpecs.list, ({ reply }) => {
+      reply(200, { experiments: experiments.list().map(view) })
     }),
   )
   r.post(
     experimentSpecs.create.path,
-    validated(experimentSpecs.create, async ({ body }, _req, res) => {
+    validated(experimentSpecs.create, async ({ body, reply }) => {
       const { experiment, warnings } = await experiments.create(body)
-      res.status(201).json({ experiment: view(experiment), warnings })
+      reply(201, { experiment: view(experiment), warnings })
     }),
   )
   r.get(
     experimentSpecs.get.path,
-    validated(experimentSpecs.get, ({ params }, _req, res) => {
-      res.json(view(experiments.get(params.key)))
+    validated(experimentSpecs.get, ({ params, reply }) => {
+      reply(200, view(experiments.get(params.key)))
     }),
   )
   r.put(
     experimentSpecs.update.path,
-    validated(experimentSpecs.update, async ({ params, body }, _req, res) => {
+    validated(experimentSpecs.update, async ({ params, body, reply }) => {
       const { experiment, warnings } = await experiments.update(params.key, body)
-      res.json({ experiment: view(experiment), warnings })
+      reply(200, { experiment: view(experiment), warnings })
     }),
   )
   r.delete(
     experimentSpecs.remove.path,
-    validated(experimentSpecs.remove, async ({ params }, _req, res) => {
+    validated(experimentSpecs.remove, async ({ params, reply }) => {
       await experiments.remove(params.key)
-      res.status(204).end()
+      reply(204)
     }),
   )
   r.post(
     experimentSpecs.start.path,
-    validated(experimentSpecs.start, async ({ params }, _req, res) => {
-      res.json(view(await experiments.transition(params.key, 'running')))
+    validated(experimentSpecs.start, async ({ params, reply }) => {
+      reply(200, view(await experiments.transition(params.key, 'running')))
     }),
   )
   r.post(
     experimentSpecs.stop.path,
-    validated(experimentSpecs.stop, async ({ params }, _req, res) => {
-      res.json(view(await experiments.transition(params.key, 'stopped')))
+    validated(experimentSpecs.stop, async ({ params, reply }) => {
+      reply(200, view(await experiments.transition(params.key, 'stopped')))
     }),
   )
   r.post(
     experimentSpecs.rollout.path,
-    validated(experimentSpecs.rollout, async ({ params, body }, _req, res) => {
-      res.json(view(await experiments.transition(params.key, 'rolled_out', body.variant)))
+    validated(experimentSpecs.rollout, async ({ params, body, reply }) => {
+      reply(200, view(await experiments.transition(params.key, 'rolled_out', body.variant)))
     }),
   )
   r.get(
     experimentSpecs.assignment.path,
-    validated(experimentSpecs.assignment, async ({ params, query }, _req, res) => {
-      res.json(await experiments.explain(params.key, query.unit))
+    validated(experimentSpecs.assignment, async ({ params, query, reply }) => {
+      reply(200, await experiments.explain(params.key, query.unit))
     }),
   )
   return r

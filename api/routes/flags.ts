@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { FLAG_TYPES, flagDefinition, flagRule, flagUpdate } from '../../experiments/flags/flagSchema.js'
 import type { FlagService, StoredFlag } from '../../experiments/flags/flagService.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(200) })
 const flagView = z
@@ -129,47 +129,47 @@ export function flagsRouter(flags: FlagService): Router {
   const r = Router()
   r.get(
     flagSpecs.list.path,
-    validated(flagSpecs.list, (_i, _req, res) => {
-      res.json({ flags: flags.list().map(view) })
+    validated(flagSpecs.list, ({ reply }) => {
+      reply(200, { flags: flags.list().map(view) })
     }),
   )
   r.post(
     flagSpecs.create.path,
-    validated(flagSpecs.create, async ({ body }, req, res) => {
-      res.status(201).json(view(await flags.save(body, actorOf(req), false)))
+    validated(flagSpecs.create, async ({ body, reply }, req) => {
+      reply(201, view(await flags.save(body, actorOf(req), false)))
     }),
   )
   r.get(
     flagSpecs.get.path,
-    validated(flagSpecs.get, ({ params }, _req, res) => {
-      res.json(view(flags.get(params.key)))
+    validated(flagSpecs.get, ({ params, reply }) => {
+      reply(200, view(flags.get(params.key)))
     }),
   )
   r.put(
     flagSpecs.update.path,
-    validated(flagSpecs.update, async ({ params, body }, req, res) => {
-      res.json(view(await flags.save({ ...body, key: params.key }, actorOf(req), true)))
+    validated(flagSpecs.update, async ({ params, body, reply }, req) => {
+      reply(200, view(await flags.save({ ...body, key: params.key }, actorOf(req), true)))
     }),
   )
   r.delete(
     flagSpecs.remove.path,
-    validated(flagSpecs.remove, async ({ params }, req, res) => {
+    validated(flagSpecs.remove, async ({ params, reply }, req) => {
       await flags.remove(params.key, actorOf(req))
-      res.status(204).end()
+      reply(204)
     }),
   )
   r.get(
     flagSpecs.audit.path,
-    validated(flagSpecs.audit, async ({ params }, _req, res) => {
+    validated(flagSpecs.audit, async ({ params, reply }) => {
       flags.get(params.key)
-      res.json({ changes: await flags.history(params.key) })
+      reply(200, { changes: await flags.history(params.key) })
     }),
   )
   r.post(
     flagSpecs.evaluate.path,
-    validated(flagSpecs.evaluate, ({ params, body }, _req, res) => {
+    validated(flagSpecs.evaluate, ({ params, body, reply }) => {
       const type = flags.list().find((f) => f.definition.key === params.key)?.definition.type
-      res.json(flags.evaluate(params.key, type ? SERVED[type] : 'object', body.defaultValue ?? null, body.context))
+      reply(200, flags.evaluate(params.key, type ? SERVED[type] : 'object', body.defaultValue ?? null, body.context))
     }),
   )
   return r

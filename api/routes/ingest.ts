@@ -4,7 +4,7 @@ import type { IngestService } from '../../ingest/ingestService.js'
 import { resolveSource, writeKeyFrom } from '../auth.js'
 import { jsonBody } from '../body.js'
 import type { RouteSpec } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
 import {
   EVENT_TYPES,
   type EventType,

@@ -1,13 +1,13 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import { NotFoundError } from '../../core/errors.js'
+import { NotFoundError, errorBody } from '../../core/errors.js'
+import { journeyRunState } from '../responses/journeyState.js'
 import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
 import type { StoredJourney } from '../../journeys/journeyService.js'
 import { recentRuns } from '../../journeys/runHistory.js'
 import type { Journeys } from '../../runtime/journeysWiring.js'
 import { runId } from '../../workflows/client/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(64) })
 const journeyView = journeyDefinition
@@ -136,7 +136,7 @@ export const journeySpecs = {
     params: z.object({ id: z.string().min(1).max(64), user: z.string().min(1).max(256) }),
     query: z.object({ correlation: z.string().max(4000).optional() }),
     responses: {
-      200: { description: 'State', schema: z.record(z.string(), z.unknown()) },
+      200: { description: 'State', schema: journeyRunState },
       404: { description: 'No such run', schema: errorBody },
     },
   },
@@ -150,34 +150,34 @@ export function journeysRouter(j: Journeys): Router {
   const r = Router()
   r.get(
     journeySpecs.list.path,
-    validated(journeySpecs.list, (_i, _req, res) => {
-      res.json({ journeys: j.journeys.list().map(view) })
+    validated(journeySpecs.list, ({ reply }) => {
+      reply(200, { journeys: j.journeys.list().map(view) })
     }),
   )
   r.post(
     journeySpecs.create.path,
-    validated(journeySpecs.create, async (_i, req, res) => {
+    validated(journeySpecs.create, async ({ reply }, req) => {
       // The raw body, so the service reports issues against what was sent (defaults not yet applied).
-      res.status(201).json(view(await j.journeys.create(req.body)))
+      reply(201, view(await j.journeys.create(req.body)))
     }),
   )
   r.get(
     journeySpecs.get.path,
-    validated(journeySpecs.get, ({ params }, _req, res) => {
-      res.json(view(j.journeys.get(params.id)))
+    validated(journeySpecs.get, ({ params, reply }) => {
+      reply(200, view(j.journeys.get(params.id)))
     }),
   )
   r.put(
     journeySpecs.update.path,
-    validated(journeySpecs.update, async ({ params }, req, res) => {
-      res.json(view(await j.journeys.update(params.id, req.body)))
+    validated(journeySpecs.update, async ({ params, reply }, req) => {
+      reply(200, view(await j.journeys.update(params.id, req.body)))
     }),
   )
   r.delete(
     journeySpecs.remove.path,
-    validated(journeySpecs.remove, async ({ params }, _req, res) => {
+    validated(journeySpecs.remove, async ({ params, reply }) => {
       await j.journeys.remove(params.id)
-      res.status(204).end()
+      reply(204)
     }),
   )
   for (const [spec, status] of [
@@ -187,28 +187,28 @@ export function journeysRouter(j: Journeys): Router {
   ] as const)
     r.post(
       spec.path,
-      validated(spec, async ({ params }, _req, res) => {
-        res.json(view(await j.journeys.setStatus(params.id, status)))
+      validated(spec, async ({ params, reply }) => {
+        reply(200, view(await j.journeys.setStatus(params.id, status)))
       }),
     )
   r.get(
     journeySpecs.version.path,
-    validated(journeySpecs.version, async ({ params }, _req, res) => {
-      res.json(await j.journeys.version(params.id, params.version))
+    validated(journeySpecs.version, async ({ params, reply }) => {
+      reply(200, await j.journeys.version(params.id, params.version))
     }),
   )
   r.get(
     journeySpecs.runs.path,
-    validated(journeySpecs.runs, async ({ params, query }, _req, res) => {
-      res.json({ runs: await recentRuns(j.store.client, params.id, query) })
+    validated(journeySpecs.runs, async ({ params, query, reply }) => {
+      reply(200, { runs: await recentRuns(j.store.client, params.id, query) })
     }),
   )
   r.get(
     journeySpecs.state.path,
-    validated(journeySpecs.state, async ({ params, query }, _req, res) => {
+    validated(journeySpecs.state, async ({ params, query, reply }) => {
       const state = await j.runs.state(runId(params.id, params.user, query.correlation))
       if (!state) throw new NotFoundError(`No run of "${params.id}" for "${params.user}"`)
-      res.json(state)
+      reply(200, state)
     }),
   )
   return r

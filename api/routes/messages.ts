@@ -1,10 +1,10 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import { NotFoundError } from '../../core/errors.js'
+import { NotFoundError, errorBody } from '../../core/errors.js'
 import type { CaptureMailbox } from '../../delivery/captureMailbox.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
-import { sendStoredMail } from '../securityHeaders.js'
+import { isoDateTime } from '../../core/wireSchemas.js'
+import { storedMailHeaders } from '../securityHeaders.js'
 
 const message = z
   .object({
@@ -49,17 +49,18 @@ export function messagesRouter(mailbox: CaptureMailbox): Router {
   const r = Router()
   r.get(
     messageSpecs.list.path,
-    validated(messageSpecs.list, async ({ query }, _req, res) => {
-      res.json({ messages: await mailbox.list(query) })
+    validated(messageSpecs.list, async ({ query, reply }) => {
+      reply(200, { messages: await mailbox.list(query) })
     }),
   )
   r.get(
     messageSpecs.raw.path,
-    validated(messageSpecs.raw, async ({ params }, _req, res) => {
+    validated(messageSpecs.raw, async ({ params, reply }, _req, res) => {
       const raw = await mailbox.raw(params.id)
       if (raw === undefined) throw new NotFoundError(`No captured message "${params.id}"`)
       // Stored mail: served with the sandbox CSP whatever a client makes of the type.
-      sendStoredMail(res, raw, 'message/rfc822')
+      storedMailHeaders(res)
+      reply(200, raw)
     }),
   )
   return r

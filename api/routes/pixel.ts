@@ -1,11 +1,10 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import type { IngestService } from '../../ingest/ingestService.js'
-import { ValidationError } from '../../core/errors.js'
+import { ValidationError, errorBody } from '../../core/errors.js'
 import { resolveSource } from '../auth.js'
 import { assertJsonLimits } from '../body.js'
 import type { RouteSpec } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
 import { parseOrThrow } from '../../core/fieldIssues.js'
 
 /**

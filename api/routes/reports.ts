@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { type RouteSpec, validated } from '../route.js'
 import { NotFoundError } from '../../core/errors.js'
 import { isoDateTime } from '../../core/wireSchemas.js'
+import { falseTriggersReport, latencyReport } from '../responses/reports.js'
 
 const range = z.object({
   from: isoDateTime.optional().describe('Default: 24 hours before `until`'),
@@ -22,7 +23,7 @@ export const reportSpecs = {
     tag: 'Reports',
     auth: 'admin',
     query: range,
-    responses: { 200: { description: 'Report' } },
+    responses: { 200: { description: 'Report', schema: latencyReport } },
   },
   falseTriggers: {
     method: 'get',
@@ -31,7 +32,7 @@ export const reportSpecs = {
     tag: 'Reports',
     auth: 'admin',
     query: range,
-    responses: { 200: { description: 'Report' } },
+    responses: { 200: { description: 'Report', schema: falseTriggersReport } },
   },
   html: {
     method: 'get',
@@ -60,28 +61,24 @@ export function reportsRouter(d: {
   }
   r.get(
     reportSpecs.latency.path,
-    validated(
-      reportSpecs.latency,
-      async ({ query }, _req, res) =>
-        void res.json(
-          await triggerLatency(d.client, { ...window(query), ...(query.journey ? { journeyId: query.journey } : {}), slo: d.slo }),
-        ),
+    validated(reportSpecs.latency, async ({ query, reply }) =>
+      reply(200, await triggerLatency(d.client, { ...window(query), ...(query.journey ? { journeyId: query.journey } : {}), slo: d.slo })),
     ),
   )
   r.get(
     reportSpecs.falseTriggers.path,
-    validated(reportSpecs.falseTriggers, async ({ query }, _req, res) => {
+    validated(reportSpecs.falseTriggers, async ({ query, reply }) => {
       const opts = d.detect()
       const journeys = query.journey ? opts.journeys.filter((j) => j.id === query.journey) : opts.journeys
       const report = await falseTriggerReport(d.client, { ...opts, journeys, ...window(query) })
-      res.json(query.journey ? { ...report, journeys: report.journeys.filter((j) => j.journey === query.journey) } : report)
+      reply(200, query.journey ? { ...report, journeys: report.journeys.filter((j) => j.journey === query.journey) } : report)
     }),
   )
   r.get(
     reportSpecs.html.path,
-    validated(reportSpecs.html, async ({ query }, _req, res) => {
+    validated(reportSpecs.html, async ({ query, reply }) => {
       if (!d.html) throw new NotFoundError('The report page is not available in this process')
-      res.type('html').send(await d.html(window({ ...query })))
+      reply(200, await d.html(window({ ...query })))
     }),
   )
   return r

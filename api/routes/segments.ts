@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { SegmentEngine } from '../../segments/segmentEngine.js'
 import { rule, segmentDefinition } from '../../segments/ruleSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
+import { isoDateTime } from '../../core/wireSchemas.js'
 
 const idParams = z.object({ id: z.string().min(1).max(100) })
 const segmentView = z
@@ -141,60 +142,60 @@ export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.n
   const r = Router()
   r.get(
     segmentSpecs.list.path,
-    validated(segmentSpecs.list, (_i, _req, res) => {
-      res.json({ segments: engine.list().map(view) })
+    validated(segmentSpecs.list, ({ reply }) => {
+      reply(200, { segments: engine.list().map(view) })
     }),
   )
   r.post(
     segmentSpecs.validate.path,
-    validated(segmentSpecs.validate, async ({ body }, _req, res) => {
+    validated(segmentSpecs.validate, async ({ body, reply }) => {
       await engine.validate(body.rule)
-      res.json({ valid: true })
+      reply(200, { valid: true })
     }),
   )
   r.post(
     segmentSpecs.preview.path,
-    validated(segmentSpecs.preview, async ({ body }, _req, res) => {
-      res.json(await engine.preview(body.rule, body.sample))
+    validated(segmentSpecs.preview, async ({ body, reply }) => {
+      reply(200, await engine.preview(body.rule, body.sample))
     }),
   )
   r.post(
     segmentSpecs.create.path,
-    validated(segmentSpecs.create, async ({ body }, _req, res) => {
-      res.status(201).json(view(await engine.save(body, false)))
+    validated(segmentSpecs.create, async ({ body, reply }) => {
+      reply(201, view(await engine.save(body, false)))
     }),
   )
   r.get(
     segmentSpecs.get.path,
-    validated(segmentSpecs.get, ({ params }, _req, res) => {
-      res.json(view(engine.get(params.id)))
+    validated(segmentSpecs.get, ({ params, reply }) => {
+      reply(200, view(engine.get(params.id)))
     }),
   )
   r.put(
     segmentSpecs.update.path,
-    validated(segmentSpecs.update, async ({ params, body }, _req, res) => {
-      res.json(view(await engine.save({ ...body, id: params.id }, true)))
+    validated(segmentSpecs.update, async ({ params, body, reply }) => {
+      reply(200, view(await engine.save({ ...body, id: params.id }, true)))
     }),
   )
   r.delete(
     segmentSpecs.remove.path,
-    validated(segmentSpecs.remove, async ({ params }, _req, res) => {
+    validated(segmentSpecs.remove, async ({ params, reply }) => {
       await engine.remove(params.id)
-      res.status(204).end()
+      reply(204)
     }),
   )
   r.get(
     segmentSpecs.members.path,
-    validated(segmentSpecs.members, async ({ params, query }, _req, res) => {
+    validated(segmentSpecs.members, async ({ params, query, reply }) => {
       const members = await engine.memberPage(params.id, query.after, query.limit)
-      res.json({ members, next: members.length === query.limit ? members[members.length - 1]! : null })
+      reply(200, { members, next: members.length === query.limit ? members[members.length - 1]! : null })
     }),
   )
   r.post(
     segmentSpecs.recompute.path,
-    validated(segmentSpecs.recompute, async ({ params }, _req, res) => {
+    validated(segmentSpecs.recompute, async ({ params, reply }) => {
       const changes = await engine.recompute(params.id)
-      res.json({
+      reply(200, {
         entered: changes.filter((t) => t.entered).length,
         exited: changes.filter((t) => !t.entered).length,
         size: engine.get(params.id).size,
@@ -203,10 +204,10 @@ export function segmentsRouter(engine: SegmentEngine, now: () => number = Date.n
   )
   r.get(
     segmentSpecs.history.path,
-    validated(segmentSpecs.history, async ({ params, query }, _req, res) => {
+    validated(segmentSpecs.history, async ({ params, query, reply }) => {
       const to = query.to ? Date.parse(query.to) : now()
       const from = query.from ? Date.parse(query.from) : to - 30 * 86_400_000
-      res.json({ points: await engine.sizeHistory(params.id, query.bucket, from, to) })
+      reply(200, { points: await engine.sizeHistory(params.id, query.bucket, from, to) })
     }),
   )
   return r

@@ -9,7 +9,10 @@ import { adjustRequest, adjustResponse, powerRequest, powerResponse, srmRequest,
 import type { ExperimentResults } from '../../analytics/results/resultsService.js'
 import { slug } from '../../experiments/experimentSchema.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody, isoDateTime } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
+import { experimentResults } from '../responses/results.js'
+import { type HoldoutReport, holdoutReport } from '../responses/reports.js'
+import { isoDateTime } from '../../core/wireSchemas.js'
 
 /**
  * The stats engine over HTTP, stateless ("bring your own aggregates"), and an experiment's results
@@ -68,7 +71,10 @@ export const statsSpecs = {
       until: isoDateTime.optional().describe('Results as of this time (default now, or when the experiment stopped)'),
       overTime: z.enum(['true', 'false']).default('true').describe('Include the daily cumulative series'),
     }),
-    responses: { 200: { description: 'Results' }, 404: { description: 'No such experiment', schema: errorBody } },
+    responses: {
+      200: { description: 'Results', schema: experimentResults },
+      404: { description: 'No such experiment', schema: errorBody },
+    },
   },
   holdout: {
     method: 'get',
@@ -82,36 +88,37 @@ export const statsSpecs = {
       until: isoDateTime.optional(),
       windowDays: z.coerce.number().positive().max(90).default(7).describe('Conversion window after entering a journey'),
     }),
-    responses: { 200: { description: 'Report' } },
+    responses: { 200: { description: 'Report', schema: holdoutReport } },
   },
 } satisfies Record<string, RouteSpec>
 
 export function statsRouter(
   results: ExperimentResults,
-  holdout: (q: { from: number; until: number; windowDays: number }) => Promise<unknown>,
+  holdout: (q: { from: number; until: number; windowDays: number }) => Promise<HoldoutReport>,
   now: () => number = Date.now,
 ): Router {
   const r = Router()
   r.post(
     statsSpecs.analyze.path,
-    validated(statsSpecs.analyze, ({ body }, _req, res) => void res.json(analyze(body))),
+    validated(statsSpecs.analyze, ({ body, reply }) => reply(200, analyze(body))),
   )
   r.post(
     statsSpecs.srm.path,
-    validated(statsSpecs.srm, ({ body }, _req, res) => void res.json(srm(body.observed, body.weights))),
+    validated(statsSpecs.srm, ({ body, reply }) => reply(200, srm(body.observed, body.weights))),
   )
   r.post(
     statsSpecs.adjust.path,
-    validated(statsSpecs.adjust, ({ body }, _req, res) => void res.json({ adjusted: adjustPValues(body.pValues, body.method) })),
+    validated(statsSpecs.adjust, ({ body, reply }) => reply(200, { adjusted: adjustPValues(body.pValues, body.method) })),
   )
   r.post(
     statsSpecs.power.path,
-    validated(statsSpecs.power, ({ body }, _req, res) => void res.json(power(body))),
+    validated(statsSpecs.power, ({ body, reply }) => reply(200, power(body))),
   )
   r.get(
     statsSpecs.results.path,
-    validated(statsSpecs.results, async ({ params, query }, _req, res) => {
-      res.json(
+    validated(statsSpecs.results, async ({ params, query, reply }) => {
+      reply(
+        200,
         await results.results(params.key, {
           ...(query.until ? { until: Date.parse(query.until) } : {}),
           overTime: query.overTime === 'true',
@@ -121,9 +128,12 @@ export function statsRouter(
   )
   r.get(
     statsSpecs.holdout.path,
-    validated(statsSpecs.holdout, async ({ query }, _req, res) => {
+    validated(statsSpecs.holdout, async ({ query, reply }) => {
       const until = query.until ? Date.parse(query.until) : now()
-      res.json(await holdout({ from: query.from ? Date.parse(query.from) : until - 30 * 86_400_000, until, windowDays: query.windowDays }))
+      reply(
+        200,
+        await holdout({ from: query.from ? Date.parse(query.from) : until - 30 * 86_400_000, until, windowDays: query.windowDays }),
+      )
     }),
   )
   return r

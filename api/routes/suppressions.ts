@@ -2,7 +2,7 @@ import { Router } from 'express'
 import { z } from 'zod'
 import type { SuppressionList } from '../../delivery/engagement/suppressions.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
 
 const email = z
   .string()
@@ -53,23 +53,22 @@ export function suppressionsRouter(list: SuppressionList): Router {
   const r = Router()
   r.get(
     suppressionSpecs.get.path,
-    validated(
-      suppressionSpecs.get,
-      async ({ params }, _req, res) => void res.json({ email: params.email, ...(await list.get(list.hashOf(params.email))) }),
+    validated(suppressionSpecs.get, async ({ params, reply }) =>
+      reply(200, { email: params.email, ...(await list.get(list.hashOf(params.email))) }),
     ),
   )
   r.post(
     suppressionSpecs.add.path,
-    validated(suppressionSpecs.add, async ({ body }, _req, res) => {
+    validated(suppressionSpecs.add, async ({ body, reply }) => {
       await list.add(list.hashOf(body.email), 'manual', 'api')
-      res.json({ email: body.email, ...(await list.get(list.hashOf(body.email))) })
+      reply(200, { email: body.email, ...(await list.get(list.hashOf(body.email))) })
     }),
   )
   r.delete(
     suppressionSpecs.remove.path,
-    validated(suppressionSpecs.remove, async ({ params }, _req, res) => {
+    validated(suppressionSpecs.remove, async ({ params, reply }) => {
       await list.remove(list.hashOf(params.email), 'api')
-      res.json({ email: params.email, suppressed: false })
+      reply(200, { email: params.email, suppressed: false })
     }),
   )
   return r

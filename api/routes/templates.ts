@@ -6,10 +6,9 @@ import { buildRenderContext, type Behavior, type Product, type RecommendationBlo
 import { TemplateRenderError } from '../../content/renderTemplate.js'
 import { templateId, templateInput } from '../../content/templateSchema.js'
 import type { TemplateStore } from '../../content/templateStore.js'
-import { ValidationError } from '../../core/errors.js'
+import { ValidationError, errorBody } from '../../core/errors.js'
 import { discountCode } from '../../delivery/deliver.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
 
 const storedTemplate = z
   .object({ definition: templateInput, version: z.number().int(), builtIn: z.boolean(), createdAt: z.number() })
@@ -117,30 +116,27 @@ export function templatesRouter(d: TemplateRouteDeps): Router {
   const r = Router()
   r.get(
     templateSpecs.list.path,
-    validated(templateSpecs.list, (_i, _req, res) => void res.json({ templates: d.templates.list() })),
+    validated(templateSpecs.list, ({ reply }) => reply(200, { templates: d.templates.list() })),
   )
   r.post(
     templateSpecs.create.path,
-    validated(templateSpecs.create, async ({ body }, _req, res) => void res.status(201).json(await d.templates.save(body))),
+    validated(templateSpecs.create, async ({ body, reply }) => reply(201, await d.templates.save(body))),
   )
   r.put(
     templateSpecs.update.path,
-    validated(
-      templateSpecs.update,
-      async ({ params, body }, _req, res) => void res.json(await d.templates.save({ ...body, id: params.id })),
-    ),
+    validated(templateSpecs.update, async ({ params, body, reply }) => reply(200, await d.templates.save({ ...body, id: params.id }))),
   )
   r.get(
     templateSpecs.get.path,
-    validated(templateSpecs.get, ({ params }, _req, res) => void res.json(d.templates.get(params.id))),
+    validated(templateSpecs.get, ({ params, reply }) => reply(200, d.templates.get(params.id))),
   )
   r.get(
     templateSpecs.versions.path,
-    validated(templateSpecs.versions, async ({ params }, _req, res) => void res.json({ versions: await d.templates.versions(params.id) })),
+    validated(templateSpecs.versions, async ({ params, reply }) => reply(200, { versions: await d.templates.versions(params.id) })),
   )
   r.post(
     templateSpecs.preview.path,
-    validated(templateSpecs.preview, async ({ params, body }, _req, res) => {
+    validated(templateSpecs.preview, async ({ params, body, reply }) => {
       const userKey = body.userId ?? 'preview-user'
       // A real user: their stored traits and email (decrypted only in this process, as for a send).
       const storedTraits = body.userId ? await d.users.traits([body.userId]) : {}
@@ -178,7 +174,7 @@ export function templatesRouter(d: TemplateRouteDeps): Router {
               : {}),
           }),
         )
-        res.json({ subject: out.subject, preheader: out.preheader, html: out.html, text: out.text, version: out.version })
+        reply(200, { subject: out.subject, preheader: out.preheader, html: out.html, text: out.text, version: out.version })
       } catch (err) {
         if (err instanceof TemplateRenderError)
           throw new ValidationError(`The template does not render for this input: ${err.message}`, [

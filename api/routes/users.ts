@@ -4,7 +4,8 @@ import type { Eraser } from '../../ingest/erasure/eraser.js'
 import type { SegmentEngine } from '../../segments/segmentEngine.js'
 import type { UserRepository } from '../../ingest/identity/users.js'
 import { type RouteSpec, validated } from '../route.js'
-import { errorBody } from '../../core/wireSchemas.js'
+import { errorBody } from '../../core/errors.js'
+import { userExport, userProfile } from '../responses/users.js'
 
 const userParams = z.object({ id: z.string().min(1).max(256) })
 const userQuery = z.object({ recent: z.coerce.number().int().min(0).max(1000).default(50) })
@@ -21,7 +22,7 @@ export const userSpecs = {
     auth: 'admin',
     params: userParams,
     query: userQuery,
-    responses: { 200: { description: 'The user' }, 401: unauthorized, 404: notFound },
+    responses: { 200: { description: 'The user', schema: userProfile }, 401: unauthorized, 404: notFound },
   },
   export: {
     method: 'get',
@@ -30,7 +31,7 @@ export const userSpecs = {
     tag: 'Users',
     auth: 'admin',
     params: userParams,
-    responses: { 200: { description: 'JSON export', contentType: 'application/json' }, 401: unauthorized, 404: notFound },
+    responses: { 200: { description: 'JSON export (a download)', schema: userExport }, 401: unauthorized, 404: notFound },
   },
   erase: {
     method: 'delete',
@@ -51,25 +52,25 @@ export function usersRouter(deps: { users: UserRepository; segments: SegmentEngi
   const router = Router()
   router.get(
     userSpecs.get.path,
-    validated(userSpecs.get, async ({ params, query }, _req, res) => {
+    validated(userSpecs.get, async ({ params, query, reply }) => {
       const { keys, ...profile } = await deps.users.profile(params.id, query.recent)
-      res.json({ ...profile, ...(await deps.segments.profileOf(params.id, keys)) })
+      reply(200, { ...profile, ...(await deps.segments.profileOf(params.id, keys)) })
     }),
   )
   router.get(
     userSpecs.export.path,
-    validated(userSpecs.export, async ({ params }, _req, res) => {
+    validated(userSpecs.export, async ({ params, reply }, _req, res) => {
       const data = await deps.users.export(params.id)
       res.setHeader('Content-Disposition', `attachment; filename="nudge-user-export.json"`)
-      res.json(data)
+      reply(200, data)
     }),
   )
   router.delete(
     userSpecs.erase.path,
-    validated(userSpecs.erase, async ({ params }, _req, res) => {
+    validated(userSpecs.erase, async ({ params, reply }) => {
       // Every table, every registered in-memory index, a tombstone for late signals (see Eraser).
       const { rowsDeleted } = await deps.eraser.erase(params.id, 'admin-api')
-      res.json({ erased: true, rowsDeleted })
+      reply(200, { erased: true, rowsDeleted })
     }),
   )
   return router
