@@ -27,6 +27,8 @@ import { pixelRouter, pixelSpecs } from './routes/pixel.js'
 import { segmentSpecs, segmentsRouter } from './routes/segments.js'
 import { userSpecs, usersRouter } from './routes/users.js'
 import { journeySpecs, journeysRouter } from './routes/journeys.js'
+import { runHistory } from '../journeys/runHistory.js'
+import { messageBodies } from '../delivery/messageBodies.js'
 import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
 import { templateSpecs, templatesRouter } from './routes/templates.js'
 import { trackingRouter, trackingSpecs } from './routes/tracking.js'
@@ -124,7 +126,7 @@ export function createApp(deps: AppDeps): Express {
       outcomes: j.outcomes,
       writer: deps.writer,
       consent: deps.consent,
-      client: j.store.client,
+      bodies: messageBodies(j.store.client),
       topics: { marketing: 'Offers, reminders and recommendations' },
       publicUrl: j.tracking.publicUrl,
       clicks: j.clicks,
@@ -147,7 +149,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(segmentsRouter(deps.segments, deps.now))
   app.use(experimentsRouter(deps.experiments))
   app.use(flagsRouter(deps.flags))
-  app.use(journeysRouter(deps.journeys))
+  app.use(journeysRouter(deps.journeys, runHistory(j.store.client)))
   app.use(messagesRouter(deps.journeys.mailbox))
   app.use(suppressionsRouter(j.suppressions))
   if (j.recommendations) app.use(catalogRouter(j.recommendations))

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import type { ParamsDictionary } from 'express-serve-static-core'
 import {
   InvalidJsonError,
   NudgeError,
@@ -41,12 +42,11 @@ const CHARSET_PARAM = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i
  * naming the problem; nothing a client sends can reach the error handler as an untyped 500.
  * Any content type is read (sendBeacon posts text/plain, SNS posts JSON as text/plain).
  */
-// `any` params: the handler after it keeps the params its own path declares.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function readBody(opts: BodyOptions): RequestHandler<any> {
+// Generic in the params, so the handler after it keeps the params its own path declares.
+export function readBody<P = ParamsDictionary>(opts: BodyOptions): RequestHandler<P> {
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
   const raw = express.raw({ type: () => true, limit: opts.limitBytes, inflate: true })
-  return (req: Request<any>, res: Response, next: NextFunction) => {
+  return (req: Request<P>, res: Response, next: NextFunction) => {
     // No body, nothing to refuse (a GET's stray Content-Encoding header is not a body).
     if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return next()
     const encoding =
@@ -74,8 +74,8 @@ export function readBody(opts: BodyOptions): RequestHandler<any> {
 }
 
 /** The /v1 and /api bodies: JSON under `limitBytes`. */
-export function jsonBody(limitBytes: number): RequestHandler<any> {
-  return readBody({ limitBytes })
+export function jsonBody<P = ParamsDictionary>(limitBytes: number): RequestHandler<P> {
+  return readBody<P>({ limitBytes })
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

@@ -1,15 +1,29 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { z } from 'zod'
 import { selectRows } from '../clickhouse/store.js'
 
-export interface RunSummary {
-  workflowId: string
-  userKey: string
-  correlation: string
-  version: number
-  startedAt: string
-  endedAt: string | null
-  outcome: string
-  test: boolean
+/** One run of a journey as its start and end records tell it (the admin API lists these). */
+export const runSummary = z
+  .object({
+    workflowId: z.string(),
+    userKey: z.string(),
+    correlation: z.string().describe('The correlation value the run follows ("" when it follows the user)'),
+    version: z.number().describe('The definition version the run follows'),
+    startedAt: z.string(),
+    endedAt: z.string().nullable().describe('null while it runs'),
+    outcome: z.string(),
+    test: z.boolean().describe('A test send (test user or test run)'),
+  })
+  .meta({ id: 'JourneyRun' })
+export type RunSummary = z.infer<typeof runSummary>
+
+export interface RunHistory {
+  recent(journeyId: string, opts: { user?: string; limit: number }): Promise<RunSummary[]>
+}
+
+/** The run records' reads, for whoever must not hold the store (the HTTP routes). */
+export function runHistory(client: ClickHouseClient): RunHistory {
+  return { recent: (journeyId, opts) => recentRuns(client, journeyId, opts) }
 }
 
 /** A journey's recent runs, newest first, from their start and end records in `journey_runs`. */

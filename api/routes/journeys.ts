@@ -4,7 +4,7 @@ import { NotFoundError, errorBody } from '../../core/errors.js'
 import { journeyRunState } from '../responses/journeyState.js'
 import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
 import type { StoredJourney } from '../../journeys/journeyService.js'
-import { recentRuns } from '../../journeys/runHistory.js'
+import { type RunHistory, runSummary } from '../../journeys/runHistory.js'
 import type { Journeys } from '../../runtime/journeysWiring.js'
 import { runId } from '../../workflows/client/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
@@ -19,17 +19,6 @@ const bad = {
 }
 const unknown = { description: 'Unknown journey', schema: errorBody }
 const conflict = { description: 'Not allowed in its current status', schema: errorBody }
-const runRow = z.object({
-  workflowId: z.string(),
-  userKey: z.string(),
-  correlation: z.string(),
-  version: z.number(),
-  startedAt: z.string(),
-  endedAt: z.string().nullable(),
-  outcome: z.string(),
-  test: z.boolean(),
-})
-
 export const journeySpecs = {
   list: {
     method: 'get',
@@ -125,7 +114,7 @@ export const journeySpecs = {
     params: idParams,
     // A user id is as long as ingest accepts (256); a correlation value is any property's text.
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), user: z.string().max(256).optional() }),
-    responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(runRow) }) } },
+    responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(runSummary) }) } },
   },
   state: {
     method: 'get',
@@ -146,7 +135,7 @@ function view(j: StoredJourney) {
   return { ...j.definition, status: j.status, version: j.version, updatedAt: new Date(j.updatedAt).toISOString() }
 }
 
-export function journeysRouter(j: Journeys): Router {
+export function journeysRouter(j: Journeys, history: RunHistory): Router {
   const r = Router()
   r.get(
     journeySpecs.list.path,
@@ -200,7 +189,7 @@ export function journeysRouter(j: Journeys): Router {
   r.get(
     journeySpecs.runs.path,
     validated(journeySpecs.runs, async ({ params, query, reply }) => {
-      reply(200, { runs: await recentRuns(j.store.client, params.id, query) })
+      reply(200, { runs: await history.recent(params.id, query) })
     }),
   )
   r.get(

@@ -1,9 +1,8 @@
-import express, { Router, type Request } from 'express'
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { readBody } from '../body.js'
-import type { ClickHouseClient } from '@clickhouse/client'
 import type { ConsentState } from '../../ingest/identity/consentState.js'
 import type { EventWriter } from '../../ingest/eventWriter.js'
-import { selectRows } from '../../clickhouse/store.js'
+import type { MessageBodies } from '../../delivery/messageBodies.js'
 import type { MessageLookup } from '../../delivery/engagement/messageLookup.js'
 import type { OutcomeRecorder } from '../../delivery/engagement/outcomes.js'
 import { ClickBursts } from '../../delivery/engagement/clickBursts.js'
@@ -77,7 +76,8 @@ export interface TrackingRouteDeps {
   outcomes: OutcomeRecorder
   writer: EventWriter
   consent: ConsentState
-  client: ClickHouseClient
+  /** The stored HTML of sent mail, for "view in browser". */
+  bodies: Pick<MessageBodies, 'html'>
   /** Topics a recipient can choose on the preferences page (label by topic). */
   topics: Record<string, string>
   publicUrl: () => string
@@ -87,6 +87,16 @@ export interface TrackingRouteDeps {
   now?: () => number
 }
 
+type Kind = 'o' | 'c' | 'u' | 'v'
+type Verified<K extends Kind> = Extract<NonNullable<ReturnType<typeof verifyToken>>, { k: K }>
+interface Tracking extends TrackingRouteDeps {
+  now: () => number
+  /** The token's payload when it verifies and is of `kind`; a 404 otherwise (never a redirect elsewhere). */
+  verify<K extends Kind>(token: string, kind: K): Verified<K>
+}
+
+const agent = (req: Request) => req.get('user-agent') ?? ''
+
 /**
  * The public endpoints in every email: open pixel, click redirect, view in browser, unsubscribe
  * and preferences. Each is authorised by its signed token alone; a token that does not verify is
@@ -94,29 +104,40 @@ export interface TrackingRouteDeps {
  * scanner clicks are recorded and flagged, not dropped.
  */
 export function trackingRouter(d: TrackingRouteDeps): Router {
-  const r = Router()
-  const now = d.now ?? Date.now
-  const bad = () => new NotFoundError('This link is not valid (it may have been changed or cut off)')
-  const verify = <K extends 'o' | 'c' | 'u' | 'v'>(token: string, kind: K) => {
-    const p = verifyToken(d.key, token)
-    if (!p || p.k !== kind) throw bad()
-    return p as Extract<NonNullable<typeof p>, { k: K }>
+  const t: Tracking = {
+    ...d,
+    now: d.now ?? Date.now,
+    verify: <K extends Kind>(token: string, kind: K) => {
+      const p = verifyToken(d.key, token)
+      if (!p || p.k !== kind) throw new NotFoundError('This link is not valid (it may have been changed or cut off)')
+      return p as Verified<K>
+    },
   }
-  const agent = (req: Request) => req.get('user-agent') ?? ''
+  const r = Router()
+  r.get('/t/o/:token', openPixel(t))
   // Different links of one message clicked in the last second: a scanner walks them all at once.
-  const clicks = d.clicks ?? new ClickBursts()
+  const click = clickRedirect(t, d.clicks ?? new ClickBursts())
+  r.get('/t/c/:token', click)
+  r.head('/t/c/:token', click)
+  r.get('/t/v/:token', viewInBrowser(t))
+  r.get('/u/:token', showPreferences(t))
+  r.post('/u/:token', readBody({ limitBytes: 16 * 1024, as: 'bytes' }), submitPreferences(t))
+  return r
+}
 
-  r.get('/t/o/:token', async (req, res, next) => {
+/** The pixel answers first; the open is recorded after (a failure is logged, the GIF is already sent). */
+function openPixel(t: Tracking): RequestHandler<{ token: string }> {
+  return async (req, res, next) => {
     try {
-      const p = verify(req.params.token!, 'o')
+      const p = t.verify(req.params.token, 'o')
       res.set('cache-control', 'no-store, private').type('image/gif').send(GIF)
       // Erased mail: dropped and counted, never stored (the engagement layer decides).
-      if (d.outcomes.dropsErased('open', p.m)) return
-      const message = await d.messages.get(p.m)
+      if (t.outcomes.dropsErased('open', p.m)) return
+      const message = await t.messages.get(p.m)
       if (!message) return
-      const at = now()
+      const at = t.now()
       const c = classifyOpen({ userAgent: agent(req), ip: req.ip, at, sentAt: message.sentAt })
-      await d.outcomes.record({
+      await t.outcomes.record({
         kind: 'open',
         message,
         at,
@@ -126,18 +147,20 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       })
     } catch (err) {
       if (!res.headersSent) next(err)
-      else d.log?.('open not recorded', { err: String(err) })
+      else t.log?.('open not recorded', { err: String(err) })
     }
-  })
+  }
+}
 
-  const click = async (req: Request, res: express.Response, next: express.NextFunction) => {
+function clickRedirect(t: Tracking, clicks: ClickBursts) {
+  return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const p = verify(String(req.params.token), 'c')
+      const p = t.verify(String(req.params.token), 'c')
       res.redirect(302, p.u)
-      if (d.outcomes.dropsErased('click', p.m)) return
-      const message = await d.messages.get(p.m)
+      if (t.outcomes.dropsErased('click', p.m)) return
+      const message = await t.messages.get(p.m)
       if (!message) return
-      const at = now()
+      const at = t.now()
       const c = classifyClick({
         userAgent: agent(req),
         ip: req.ip,
@@ -146,7 +169,7 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
         sentAt: message.sentAt,
         linksClickedWithinSecond: clicks.click(p.m, p.i, at),
       })
-      await d.outcomes.record({
+      await t.outcomes.record({
         kind: 'click',
         message,
         at,
@@ -157,69 +180,75 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
       })
     } catch (err) {
       if (!res.headersSent) next(err)
-      else d.log?.('click not recorded', { err: String(err) })
+      else t.log?.('click not recorded', { err: String(err) })
     }
   }
-  r.get('/t/c/:token', click)
-  r.head('/t/c/:token', click)
+}
 
-  r.get('/t/v/:token', async (req, res, next) => {
+function viewInBrowser(t: Tracking): RequestHandler<{ token: string }> {
+  return async (req, res, next) => {
     try {
-      const p = verify(req.params.token!, 'v')
-      if (d.outcomes.dropsErased('view', p.m)) throw new NotFoundError('This message is no longer available online')
-      const [row] = await selectRows<{ html: string }>(d.client, 'SELECT html FROM message_bodies WHERE message_id = {id:String} LIMIT 1', {
-        id: p.m,
-      })
-      if (!row) throw new NotFoundError('This message is no longer available online')
-      sendStoredMail(res, row.html)
+      const p = t.verify(req.params.token, 'v')
+      if (t.outcomes.dropsErased('view', p.m)) throw new NotFoundError('This message is no longer available online')
+      const html = await t.bodies.html(p.m)
+      if (html === undefined) throw new NotFoundError('This message is no longer available online')
+      sendStoredMail(res, html)
     } catch (err) {
       next(err)
     }
-  })
-
-  const unsubscribe = async (p: { m: string; t: string; uk: string }, topics: string[], granted: Record<string, boolean>) => {
-    // Erased mail: its recipient is gone; a consent row now would bring them back.
-    if (d.outcomes.dropsErased('unsubscribe', p.m)) return
-    const changedAt = now()
-    const changes = topics.map((topic) => ({
-      userKey: p.uk,
-      topic,
-      granted: granted[topic] ?? false,
-      changedAt,
-      source: 'unsubscribe' as const,
-    }))
-    // Through the writer: stored, and the journey router ends running journeys of that topic at once.
-    await d.writer.write({ events: [], consent: changes })
-    const message = await d.messages.get(p.m)
-    if (message && changes.some((c) => !c.granted)) await d.outcomes.record({ kind: 'unsubscribe', message, at: changedAt })
   }
-  const page = (p: { t: string; uk: string }, token: string, done: boolean) =>
-    preferencesPage({
-      topics: Object.entries(d.topics).map(([topic, label]) => ({ topic, label, subscribed: d.consent.isGranted(p.uk, topic) })),
-      actionUrl: `${d.publicUrl().replace(/\/+$/, '')}/u/${token}`,
-      done,
-    })
+}
 
-  r.get('/u/:token', (req, res, next) => {
+/** Records a consent change per topic from an unsubscribe link, and the unsubscribe outcome. */
+async function unsubscribe(t: Tracking, p: { m: string; t: string; uk: string }, topics: string[], granted: Record<string, boolean>) {
+  // Erased mail: its recipient is gone; a consent row now would bring them back.
+  if (t.outcomes.dropsErased('unsubscribe', p.m)) return
+  const changedAt = t.now()
+  const changes = topics.map((topic) => ({
+    userKey: p.uk,
+    topic,
+    granted: granted[topic] ?? false,
+    changedAt,
+    source: 'unsubscribe' as const,
+  }))
+  // Through the writer: stored, and the journey router ends running journeys of that topic at once.
+  await t.writer.write({ events: [], consent: changes })
+  const message = await t.messages.get(p.m)
+  if (message && changes.some((c) => !c.granted)) await t.outcomes.record({ kind: 'unsubscribe', message, at: changedAt })
+}
+
+function page(t: Tracking, p: { t: string; uk: string }, token: string, done: boolean): string {
+  return preferencesPage({
+    topics: Object.entries(t.topics).map(([topic, label]) => ({ topic, label, subscribed: t.consent.isGranted(p.uk, topic) })),
+    actionUrl: `${t.publicUrl().replace(/\/+$/, '')}/u/${token}`,
+    done,
+  })
+}
+
+function showPreferences(t: Tracking): RequestHandler<{ token: string }> {
+  return (req, res, next) => {
     try {
-      const p = verify(req.params.token!, 'u')
-      if (d.outcomes.dropsErased('preferences', p.m)) throw new NotFoundError('This link is no longer available')
+      const p = t.verify(req.params.token, 'u')
+      if (t.outcomes.dropsErased('preferences', p.m)) throw new NotFoundError('This link is no longer available')
       res
         .set('cache-control', 'no-store')
         .set('referrer-policy', 'no-referrer')
         .type('html')
-        .send(page(p, req.params.token!, false))
+        .send(page(t, p, req.params.token, false))
     } catch (err) {
       next(err)
     }
-  })
-  r.post('/u/:token', readBody({ limitBytes: 16 * 1024, as: 'bytes' }), async (req, res, next) => {
+  }
+}
+
+function submitPreferences(t: Tracking): RequestHandler<{ token: string }> {
+  return async (req, res, next) => {
     try {
-      const p = verify(req.params.token!, 'u')
+      const p = t.verify(req.params.token, 'u')
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
       // RFC 8058 one-click: the mailbox provider's POST, no page, no second step.
       if (isOneClickBody(req.get('content-type'), body)) {
-        await unsubscribe(p, [p.t], {})
+        await unsubscribe(t, p, [p.t], {})
         res.status(200).type('text').send('Unsubscribed.')
         return
       }
@@ -228,16 +257,15 @@ export function trackingRouter(d: TrackingRouteDeps): Router {
           { path: '(body)', rule: 'content_type', message: 'must be application/x-www-form-urlencoded or multipart/form-data' },
         ])
       const form = parsePreferencesForm(body)
-      const all = Object.keys(d.topics)
-      const keep = form.action === 'unsubscribe_all' ? new Set<string>() : new Set(form.topics.filter((t) => all.includes(t)))
-      await unsubscribe(p, all, Object.fromEntries(all.map((t) => [t, keep.has(t)])))
+      const all = Object.keys(t.topics)
+      const keep = form.action === 'unsubscribe_all' ? new Set<string>() : new Set(form.topics.filter((x) => all.includes(x)))
+      await unsubscribe(t, p, all, Object.fromEntries(all.map((x) => [x, keep.has(x)])))
       res
         .set('cache-control', 'no-store')
         .type('html')
-        .send(page(p, req.params.token!, true))
+        .send(page(t, p, req.params.token, true))
     } catch (err) {
       next(err)
     }
-  })
-  return r
+  }
 }
