@@ -1,5 +1,6 @@
 import { comparer, readerOf } from '../core/compareValue.js'
 import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../core/jsonValue.js'
+import type { Comparable } from '../segments/sqlBuilder.js'
 import type { ConditionTest } from './journeySchema.js'
 import type { JourneyEvent } from './matchEvent.js'
 
@@ -9,10 +10,10 @@ export interface UserFacts {
   computed: Record<string, unknown>
 }
 
-function compareAt(doc: unknown, path: string[], c: { op: string; value?: unknown }): boolean {
+function compareAt(doc: unknown, path: string[], c: Comparable): boolean {
   const v = atPath(doc, path) as Json | typeof MISSING
   const read = readerOf({ string: () => extractString(v), float: () => extractFloat(v), bool: () => extractBool(v) })
-  return comparer(c as never)(v !== MISSING && v !== null, read)
+  return comparer(c)(v !== MISSING && v !== null, read)
 }
 
 /** A condition split's tests, all of which must hold (pure; the facts were loaded by the activity). */

@@ -1,16 +1,15 @@
+import type { z } from 'zod'
 import { comparer, readerOf } from '../core/compareValue.js'
 import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../core/jsonValue.js'
+// Type only: the interpreter's bundle carries no schema; the filter type is the schema's.
+import type { propertyFilter } from '../segments/ruleSchema.js'
 
 /**
  * Pure event matching for journeys: the trigger router and the workflow (deterministic code)
  * both use it, so a run and the router agree on what an event means. Property filters read
  * values the way the segment compiler's SQL does.
  */
-export interface Filter {
-  path: string
-  op: string
-  value?: string | number | boolean | (string | number | boolean)[]
-}
+export type Filter = z.infer<typeof propertyFilter>
 
 /** What a run sees of an event (trigger or follow-up). */
 export interface JourneyEvent {
@@ -30,7 +29,7 @@ export function matchesFilters(properties: unknown, filters: readonly Filter[] |
   for (const f of filters) {
     const v = atPath(properties, f.path.split('.'))
     const read = readerOf({ string: () => extractString(v), float: () => extractFloat(v), bool: () => extractBool(v) })
-    if (!comparer(f as never)(v !== MISSING && v !== null, read)) return false
+    if (!comparer(f)(v !== MISSING && v !== null, read)) return false
   }
   return true
 }
