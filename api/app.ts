@@ -90,7 +90,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(statsSpecs),
   ...Object.values(reportSpecs),
   ...Object.values(webhookSpecs),
-  ...healthSpecs,
+  ...Object.values(healthSpecs),
 ]
 
 /** The Express app: pure wiring; every dependency is passed in. */

@@ -66,7 +66,8 @@ export function checkResponses(check: ResponseCheck | undefined): void {
   responseCheck = check
 }
 
-function replier<S extends RouteSpec>(spec: S, res: Response): Reply<S> {
+/** The typed `reply` for a handler that reads its request itself (ingest, webhooks, health). */
+export function replyTo<S extends RouteSpec>(spec: S, res: Response): Reply<S> {
   return ((status: number, body?: unknown) => {
     responseCheck?.(spec, status, body)
     res.status(status)
@@ -96,7 +97,7 @@ export function validated<S extends RouteSpec>(
         params: spec.params ? parseOrThrow(spec.params, req.params, 'path parameters') : undefined,
         query: spec.query ? parseOrThrow(spec.query, req.query, 'query parameters') : undefined,
         body: spec.body ? parseOrThrow(spec.body, req.body, 'request body') : undefined,
-        reply: replier(spec, res),
+        reply: replyTo(spec, res),
       } as Validated<Infer<S['params']>, Infer<S['query']>, Infer<S['body']>> & { reply: Reply<S> }
       await handler(input, req, res as Response<never>)
     } catch (err) {

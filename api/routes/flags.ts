@@ -11,7 +11,7 @@ const flagView = z
     key: z.string(),
     description: z.string().optional(),
     type: z.enum(FLAG_TYPES),
-    defaultValue: z.unknown(),
+    defaultValue: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag)'),
     enabled: z.boolean(),
     rules: z.array(flagRule),
     version: z.number(),
@@ -27,7 +27,7 @@ const unknown = { description: 'Unknown flag', schema: errorBody }
 const actorHeader = 'x-nudge-actor'
 const details = z
   .object({
-    value: z.unknown(),
+    value: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag), or the default sent'),
     reason: z.enum(['TARGETING_MATCH', 'SPLIT', 'DEFAULT', 'DISABLED', 'ERROR']),
     variant: z.string().optional(),
     errorCode: z.string().optional(),
@@ -98,8 +98,8 @@ export const flagSpecs = {
               at: z.string(),
               actor: z.string(),
               action: z.enum(['create', 'update', 'delete']),
-              before: z.unknown(),
-              after: z.unknown(),
+              before: flagDefinition.nullable().describe('null when created'),
+              after: flagDefinition.nullable().describe('null when deleted'),
             }),
           ),
         }),

@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import { z } from 'zod'
-import type { RouteSpec } from '../route.js'
+import { type RouteSpec, replyTo } from '../route.js'
 
 export interface HealthReport {
   ok: boolean
@@ -14,16 +14,19 @@ const healthBody = z
   })
   .meta({ id: 'Health' })
 
-export const healthSpecs: RouteSpec[] = [
-  {
+export const healthSpecs = {
+  healthz: {
     method: 'get',
     path: '/healthz',
     summary: 'Ready only when the API, the store and the worker (or, in an API-only process, Temporal) are',
     tag: 'Ops',
     auth: 'none',
-    responses: { 200: { description: 'Ready', schema: healthBody }, 503: { description: 'Not ready', schema: healthBody } },
+    responses: {
+      200: { description: 'Ready', schema: healthBody },
+      503: { description: 'Not ready: the same report, naming the check that failed', schema: healthBody },
+    },
   },
-  {
+  metrics: {
     method: 'get',
     path: '/metrics',
     summary:
@@ -32,13 +35,13 @@ export const healthSpecs: RouteSpec[] = [
     auth: 'none',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
   },
-]
+} satisfies Record<string, RouteSpec>
 
 export function healthRouter(check: () => Promise<HealthReport>): Router {
   const router = Router()
   router.get('/healthz', async (_req, res) => {
     const report = await check()
-    res.status(report.ok ? 200 : 503).json({ status: report.ok ? 'ok' : 'unavailable', checks: report.checks })
+    replyTo(healthSpecs.healthz, res)(report.ok ? 200 : 503, { status: report.ok ? 'ok' : 'unavailable', checks: report.checks })
   })
   return router
 }

@@ -10,7 +10,7 @@ import {
   snsEnvelopeSchema,
 } from '../../delivery/webhooks/webhookFormats.js'
 import { z } from 'zod'
-import type { RouteSpec } from '../route.js'
+import { type RouteSpec, replyTo } from '../route.js'
 import { errorBody, NotFoundError, UnauthorizedError } from '../../core/errors.js'
 import type { SnsVerifier } from '../../delivery/webhooks/snsSignature.js'
 import { SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER } from '../../delivery/webhooks/sendGridSignature.js'
@@ -32,7 +32,13 @@ export const webhookSpecs = {
     params: z.object({ provider: z.enum(['nudge', 'ses', 'sendgrid']) }),
     documentedBody: z.union([nudgeWebhookSchema, snsEnvelopeSchema, sendGridEventsSchema]),
     responses: {
-      200: { description: 'Recorded', schema: z.object({ received: z.number(), matched: z.number(), suppressed: z.number() }) },
+      200: {
+        description: 'Recorded (`received`, `matched`, `suppressed`), or for an SNS subscription confirmation whether it was confirmed',
+        schema: z.union([
+          z.object({ received: z.number(), matched: z.number(), suppressed: z.number() }),
+          z.object({ confirmed: z.boolean() }),
+        ]),
+      },
       400: { description: 'Invalid payload (the field is named)', schema: errorBody },
       401: { description: 'Missing or wrong key, a key in the URL, or a signature that does not verify', schema: errorBody },
     },
@@ -99,7 +105,7 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
           () => true,
           (err) => (d.log?.('SNS subscription not confirmed', { err: String(err) }), false),
         )
-        res.json({ confirmed })
+        replyTo(webhookSpecs.report, res)(200, { confirmed })
         return
       }
       let matched = 0
@@ -129,7 +135,7 @@ export function webhooksRouter(d: WebhookRouteDeps): Router {
           suppressed++
         }
       }
-      res.json({ received: result.events.length, matched, suppressed })
+      replyTo(webhookSpecs.report, res)(200, { received: result.events.length, matched, suppressed })
     } catch (err) {
       next(err)
     }
