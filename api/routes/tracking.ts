@@ -62,7 +62,10 @@ export const trackingSpecs = {
     auth: 'none',
     params: token,
     responses: {
-      200: { description: 'Done' },
+      200: {
+        description: 'Done: the preferences page, updated (a form post), or the text `Unsubscribed.` (one-click)',
+        contentType: 'text/html',
+      },
       400: { description: 'Neither form nor one-click body', schema: errorBody },
       404: { description: 'Token not valid', schema: errorBody },
     },
