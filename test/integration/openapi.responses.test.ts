@@ -47,7 +47,7 @@ function undocumented(schema: Json | undefined, value: unknown, at = '$'): strin
       ? undocumented(properties[k], v, `${at}.${k}`)
       : extra && typeof extra === 'object'
         ? undocumented(extra as Json, v, `${at}.${k}`)
-        : properties && extra === undefined
+        : properties && (extra === undefined || extra === false)
           ? [`${at}.${k}`]
           : [],
   )
