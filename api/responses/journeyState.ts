@@ -1,9 +1,10 @@
 import { z } from 'zod'
 
 /**
- * A run's live state as its workflow's `state` query answers it (workflows/journey.workflow.ts
- * JourneyState). The workflow bundle stays free of zod, so the type is declared there and this
- * schema documents it; `reply` checks at compile time that the state is this.
+ * A run's live state as its workflow's `state` query answers it (JourneyState in
+ * workflows/journey/runContract.ts). The workflow bundle stays free of zod, so the type is declared
+ * there and this schema documents it: `reply` checks at compile time that a state is assignable to
+ * it, and test/integration/openapi.responses.test.ts that it names no field the schema does not.
  */
 const flagUse = z.object({
   flag: z.string(),
