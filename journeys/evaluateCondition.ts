@@ -1,6 +1,5 @@
-import { comparer, readerOf } from '../core/compareValue.js'
+import { type Comparable, comparer, readerOf } from '../core/compareValue.js'
 import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../core/jsonValue.js'
-import type { Comparable } from '../segments/sqlBuilder.js'
 import type { ConditionTest } from './journeySchema.js'
 import type { JourneyEvent } from './matchEvent.js'
 
