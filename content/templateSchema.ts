@@ -39,10 +39,14 @@ export const templateInput = z
 export type TemplateInput = z.input<typeof templateInput>
 export type TemplateDefinition = z.output<typeof templateInput>
 
-export interface StoredTemplate {
-  definition: TemplateDefinition
-  version: number
-  /** Built in (content/templates/*.liquid) rather than saved through the API. */
-  builtIn: boolean
-  createdAt: number
-}
+/** A saved version of a template, as the store keeps it and the API answers it. */
+export const storedTemplate = z
+  .object({
+    definition: templateInput,
+    version: z.number().int(),
+    /** Built in (content/templates/*.liquid) rather than saved through the API. */
+    builtIn: z.boolean(),
+    createdAt: z.number().describe('Epoch ms'),
+  })
+  .meta({ id: 'Template' })
+export type StoredTemplate = z.infer<typeof storedTemplate>

@@ -4,15 +4,11 @@ import type { UserRepository } from '../../ingest/identity/users.js'
 import { messageUrls, type TrackingConfig } from '../../delivery/composeMessage.js'
 import { buildRenderContext, type Behavior, type Product, type RecommendationBlock } from '../../content/renderContext.js'
 import { TemplateRenderError } from '../../content/renderTemplate.js'
-import { templateId, templateInput } from '../../content/templateSchema.js'
+import { storedTemplate, templateId, templateInput } from '../../content/templateSchema.js'
 import type { TemplateStore } from '../../content/templateStore.js'
 import { ValidationError, errorBody } from '../../core/errors.js'
 import { discountCode } from '../../delivery/deliver.js'
 import { type RouteSpec, validated } from '../route.js'
-
-const storedTemplate = z
-  .object({ definition: templateInput, version: z.number().int(), builtIn: z.boolean(), createdAt: z.number() })
-  .meta({ id: 'Template' })
 
 export const previewRequest = z
   .object({
