@@ -2,10 +2,10 @@ import { Router } from 'express'
 import { z } from 'zod'
 import { NotFoundError } from '../../core/errors.js'
 import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
-import type { StoredJourney } from '../../journeys/journeyService.js'
+import type { JourneyService, StoredJourney } from '../../journeys/journeyService.js'
 import { recentRuns } from '../../journeys/runHistory.js'
-import type { Journeys } from '../../runtime/journeysWiring.js'
-import { runId } from '../../workflows/journeyRuns.js'
+import { type JourneyRuns, runId } from '../../workflows/journeyRuns.js'
+import type { Store } from '../../clickhouse/store.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/wireSchemas.js'
 
@@ -146,7 +146,14 @@ function view(j: StoredJourney) {
   return { ...j.definition, status: j.status, version: j.version, updatedAt: new Date(j.updatedAt).toISOString() }
 }
 
-export function journeysRouter(j: Journeys): Router {
+/** What these routes need from the journeys' composition (declared here; the composition root builds it). */
+export interface JourneyRouteDeps {
+  journeys: JourneyService
+  store: Pick<Store, 'client'>
+  runs: Pick<JourneyRuns, 'state'>
+}
+
+export function journeysRouter(j: JourneyRouteDeps): Router {
   const r = Router()
   r.get(
     journeySpecs.list.path,
