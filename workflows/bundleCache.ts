@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const WORKFLOWS_DIR = dirname(fileURLToPath(import.meta.url))
-const WORKFLOW_IMPORTS = ['journeys', 'core', join('analytics', 'segments', 'live')]
+const WORKFLOW_IMPORTS = ['journeys', 'core']
 
 /** A hash of everything that goes into the bundle: the workflow sources and the SDK version. */
 export function workflowSourceHash(): string {
