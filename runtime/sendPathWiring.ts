@@ -4,6 +4,15 @@ import { parseDuration } from '../core/duration.js'
 import { Deliverer, type DelivererOptions } from '../delivery/deliver.js'
 import { MessageExtrasWriter } from '../delivery/messageExtrasWriter.js'
 import { SendGate } from '../delivery/sendGate.js'
+import type { SendFactSources } from '../delivery/sendFacts.js'
+import { SuppressionList } from '../delivery/engagement/suppressions.js'
+import { SendLedgerReads } from '../journeys/sendLedgerReads.js'
+import { ConsentRecords } from '../ingest/identity/consentRecords.js'
+import { RecipientReads } from '../ingest/identity/recipientReads.js'
+import { EventReads } from '../ingest/eventReads.js'
+import { MembershipReads } from '../segments/membershipReads.js'
+import type { ContactCipher } from '../core/contactCipher.js'
+import type { ClickHouseClient } from '@clickhouse/client'
 import type { MailTransport } from '../delivery/transport.js'
 import type { TemplateStore } from '../content/templateStore.js'
 import { inGlobalHoldout } from '../experiments/assign.js'
@@ -29,8 +38,7 @@ export async function buildSendPath(d: JourneyDepsIn, x: SendPathIn) {
   const recorder = new JourneyRecorder(x.sendStore.client, Date.now, (u, at) => d.tombstones.isLate([u], at))
   const gateStore = await d.openConnection()
   const gate = new SendGate({
-    client: gateStore.client,
-    cipher: d.cipher,
+    reads: sendFactSources(gateStore.client, d.cipher, d.lookupKey),
     consentDefaults: config.consentDefaults,
     frequencyCap: config.frequencyCap,
     capMode: config.FREQUENCY_CAP_MODE,
@@ -67,6 +75,18 @@ export async function buildSendPath(d: JourneyDepsIn, x: SendPathIn) {
     if (r.reason === 'erased') d.tombstones.dropped('send')
   })
   return { recorder, gate, gateStore, deliverer }
+}
+
+/** The pre-send check's reads, each through the repository of the module that owns the table. */
+function sendFactSources(client: ClickHouseClient, cipher: ContactCipher, lookupKey: Buffer): SendFactSources {
+  return {
+    ledger: new SendLedgerReads(client),
+    consent: new ConsentRecords(client),
+    events: new EventReads(client),
+    recipients: new RecipientReads(client, cipher),
+    suppressions: new SuppressionList(client, lookupKey),
+    memberships: new MembershipReads(client),
+  }
 }
 
 /** Recommendation blocks and behaviour for templates, where this process has them. */
