@@ -12,6 +12,8 @@ import type { SendRequest } from './sendRequest.js'
  */
 export const SKIP_REASONS = ['erased', 'consent', 'suppressed', 'no_address', 'global_holdout', 'duplicate', 'frequency_cap'] as const
 export const DEFER_REASONS = ['quiet_hours', 'frequency_cap'] as const
+/** Skip reasons that name what decided: `<prefix>:<event or segment>`. */
+export const SKIP_REASON_PREFIXES = ['exit', 'left_segment', 'condition_false'] as const
 
 export type SendDecision =
   | { action: 'send'; resumed: boolean }

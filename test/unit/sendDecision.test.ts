@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { type SendDecision, type SendFacts, type SendPolicy, decideSend, runStep } from '../../delivery/sendDecision.js'
+import {
+  DEFER_REASONS,
+  SKIP_REASONS,
+  SKIP_REASON_PREFIXES,
+  type SendDecision,
+  type SendFacts,
+  type SendPolicy,
+  decideSend,
+  runStep,
+} from '../../delivery/sendDecision.js'
 import type { SendRequest } from '../../delivery/sendRequest.js'
 import type { JourneyEvent } from '../../journeys/matchEvent.js'
 import { ENGAGEMENT_EVENTS } from '../../segments/ruleSchema.js'
@@ -232,5 +241,14 @@ describe('decideSend: the pre-send decision as a pure function of the facts read
     expect(decideSend(request(), { ...all, granted: true }, policy, NOW)).toEqual(skip('exit:Order Completed'))
     expect(decideSend(request({ exit: [] }), { ...all, granted: true }, policy, NOW)).toEqual(skip('suppressed'))
     expect(decideSend(request({ exit: [] }), { ...all, granted: true, events: [] }, policy, NOW)).toEqual(skip('no_address'))
+  })
+
+  it('every reason the table produces is a documented code (or a documented prefix with what decided)', () => {
+    const known = new Set<string>([...SKIP_REASONS, ...DEFER_REASONS])
+    for (const c of cases) {
+      if (c.want.action !== 'skip' && c.want.action !== 'defer') continue
+      const code = c.want.reason.includes(':') ? c.want.reason.split(':')[0]! : c.want.reason
+      expect(known.has(code) || (SKIP_REASON_PREFIXES as readonly string[]).includes(code), c.want.reason).toBe(true)
+    }
   })
 })
