@@ -1,4 +1,4 @@
-// The layer rule of docs/architecture.md, checked by `npm test` (scripts/check-architecture.mjs).
+// The layer rule of docs/architecture.md, checked by `npm test` (scripts/check-house.mjs).
 // A folder may import its own layer and the layers listed before it, never one after it.
 const LAYERS = [
   ['core'], // shared kernel: ids, durations, JSON values, local time, errors, validation, logging

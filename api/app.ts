@@ -44,7 +44,7 @@ import type { ClickBursts } from '../delivery/engagement/clickBursts.js'
 import type { SuppressionList } from '../delivery/engagement/suppressions.js'
 import type { CaptureMailbox } from '../delivery/captureMailbox.js'
 import type { JourneyService } from '../journeys/journeyService.js'
-import type { JourneyRuns } from '../workflows/journeyRuns.js'
+import type { JourneyRuns } from '../workflows/client/journeyRuns.js'
 import type { TemplateStore } from '../content/templateStore.js'
 import type { RecommendationService } from '../content/recommendations/service.js'
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { NotFoundError } from '../core/errors.js'
-import { selectRows } from '../clickhouse/store.js'
+import { type DefinitionKind, DefinitionStore } from '../clickhouse/definitions/definitionStore.js'
 import { type CompiledTemplate, compileTemplate } from './compileTemplate.js'
 import { createLiquid, DEFAULT_LIMITS, type SandboxLimits } from './liquidEngine.js'
 import { type RenderedMessage, TemplateRenderError, renderTemplate } from './renderTemplate.js'
@@ -14,6 +14,36 @@ export const TEMPLATES_DIR = join(import.meta.dirname, 'templates')
 const CONTEXT_ROOTS = ['computed', 'recommendations', 'behavior'] as const
 type ContextRoot = (typeof CONTEXT_ROOTS)[number]
 
+/** A template as held: compiled once, with the parts of the context it reads. */
+type HeldTemplate = StoredTemplate & { compiled: CompiledTemplate; reads: Set<ContextRoot> }
+
+type Engines = { html: ReturnType<typeof createLiquid>; text: ReturnType<typeof createLiquid> }
+
+/** Saved versions in the `templates` table (no deletions); each is checked and compiled as it is held. */
+function templateKind(engines: Engines): DefinitionKind<StoredTemplate, HeldTemplate> {
+  return {
+    table: 'templates',
+    key: 'id',
+    time: 'created_at',
+    deletable: false,
+    columns: ['definition'],
+    keyOf: (t) => t.definition.id,
+    versionOf: (t) => t.version,
+    timeOf: (t) => t.createdAt,
+    encode: (t) => ({ definition: JSON.stringify(t.definition) }),
+    decode: (r) => ({ definition: JSON.parse(String(r.columns.definition)), version: r.version, builtIn: false, createdAt: r.at }),
+    prepare: (t) => hold({ ...t, definition: templateInput.parse(t.definition) }, engines),
+  }
+}
+
+function hold(stored: StoredTemplate, engines: Engines): HeldTemplate {
+  const compiled = compileTemplate(stored.definition, stored.version, engines)
+  const d = stored.definition
+  const text = `${d.subject} ${d.preheader ?? ''} ${d.body} ${d.text ?? ''}`
+  const reads = new Set(CONTEXT_ROOTS.filter((root) => new RegExp(`\\b${root}\\b`).test(text)))
+  return { ...stored, compiled, reads }
+}
+
 /**
  * Templates: the built-in ones (`content/templates/<id>.liquid`, front matter for subject,
  * preheader, format, topic) and versions saved through the API (ClickHouse `templates`; the
@@ -21,12 +51,12 @@ type ContextRoot = (typeof CONTEXT_ROOTS)[number]
  * load, or when another process saved (polled) — so a send only renders.
  */
 export class TemplateStore {
-  private readonly current = new Map<string, { stored: StoredTemplate; compiled: CompiledTemplate; reads: Set<ContextRoot> }>()
+  /** Built-ins (version 0), and saves when there is no store (a bench). */
+  private readonly local = new Map<string, HeldTemplate>()
+  private readonly saved?: DefinitionStore<StoredTemplate, HeldTemplate>
   /** Subject overrides (experiment variants) parsed once, not per send. */
   private readonly subjects = new Map<string, CompiledTemplate['subject']>()
-  private readonly engines: { html: ReturnType<typeof createLiquid>; text: ReturnType<typeof createLiquid> }
-  private poller?: NodeJS.Timeout
-  private seen = ''
+  private readonly engines: Engines
 
   constructor(
     private readonly opts: {
@@ -39,85 +69,46 @@ export class TemplateStore {
   ) {
     const limits = opts.limits ?? DEFAULT_LIMITS
     this.engines = { html: createLiquid('html', limits), text: createLiquid('text', limits) }
+    if (opts.client) this.saved = new DefinitionStore(opts.client, templateKind(this.engines), { log: opts.log })
     const dir = opts.dir ?? TEMPLATES_DIR
     for (const f of readdirSync(dir)
       .filter((x) => x.endsWith('.liquid'))
       .sort()) {
       const def = templateInput.parse(parseTemplateFile(f.slice(0, -'.liquid'.length), readFileSync(join(dir, f), 'utf8')))
-      this.put({ definition: def, version: 0, builtIn: true, createdAt: 0 })
+      this.local.set(def.id, hold({ definition: def, version: 0, builtIn: true, createdAt: 0 }, this.engines))
     }
   }
 
-  private put(stored: StoredTemplate): CompiledTemplate {
-    const compiled = compileTemplate(stored.definition, stored.version, this.engines)
-    const d = stored.definition
-    const text = `${d.subject} ${d.preheader ?? ''} ${d.body} ${d.text ?? ''}`
-    const reads = new Set(CONTEXT_ROOTS.filter((root) => new RegExp(`\\b${root}\\b`).test(text)))
-    this.current.set(d.id, { stored, compiled, reads })
-    return compiled
+  /** The current version: a saved one outranks a built-in (saved versions start at 1). */
+  private held(id: string): HeldTemplate | undefined {
+    return this.saved?.get(id) ?? this.local.get(id)
   }
 
   /** Loads saved versions (the latest of each id). */
   async load(): Promise<void> {
-    if (!this.opts.client) return
-    const rows = await selectRows<{ id: string; v: number; def: string; at: string }>(
-      this.opts.client,
-      'SELECT id, max(version) AS v, argMax(definition, version) AS def, toString(argMax(created_at, version)) AS at FROM templates GROUP BY id',
-    )
-    for (const r of rows) {
-      if ((this.current.get(r.id)?.stored.version ?? -1) >= Number(r.v)) continue
-      try {
-        this.put({
-          definition: templateInput.parse(JSON.parse(r.def)),
-          version: Number(r.v),
-          builtIn: false,
-          createdAt: Date.parse(`${r.at}Z`),
-        })
-      } catch (err) {
-        this.opts.log?.('stored template does not compile; keeping the previous version', { id: r.id, err: String(err) })
-      }
-    }
+    await this.saved?.load()
   }
 
   /** Follows saves made by other processes. */
   start(pollMs = 1000): void {
-    if (!this.opts.client || this.poller) return
-    this.poller = setInterval(
-      () => void this.poll().catch((err) => this.opts.log?.('template refresh failed', { err: String(err) })),
-      pollMs,
-    )
-    this.poller.unref()
+    this.saved?.start(pollMs)
   }
 
   stop(): void {
-    clearInterval(this.poller)
-    this.poller = undefined
-  }
-
-  private async poll(): Promise<void> {
-    const [row] = await selectRows<{ n: string; at: string }>(
-      this.opts.client!,
-      'SELECT count() AS n, toString(max(created_at)) AS at FROM templates',
-    )
-    const mark = `${row?.n}|${row?.at}`
-    if (mark !== this.seen) await this.load()
-    this.seen = mark
+    this.saved?.stop()
   }
 
   /** Validates and compiles (→ ValidationError with line and column), then stores a new version. */
   async save(input: TemplateInput): Promise<StoredTemplate> {
     const definition = templateInput.parse(input)
-    const prev = this.current.get(definition.id)?.stored
-    const version = Math.max(prev?.version ?? 0, await this.maxStoredVersion(definition.id)) + 1
-    const stored: StoredTemplate = { definition, version, builtIn: false, createdAt: (this.opts.now ?? Date.now)() }
-    compileTemplate(definition, version, this.engines) // throws before anything is stored
-    if (this.opts.client)
-      await this.opts.client.insert({
-        table: 'templates',
-        values: [{ id: definition.id, version, definition: JSON.stringify(definition), created_at: stored.createdAt }],
-        format: 'JSONEachRow',
-      })
-    this.put(stored)
+    const createdAt = (this.opts.now ?? Date.now)()
+    if (!this.saved) {
+      const stored = { definition, version: (this.local.get(definition.id)?.version ?? 0) + 1, builtIn: false, createdAt }
+      this.local.set(definition.id, hold(stored, this.engines))
+      return stored
+    }
+    const stored: StoredTemplate = { definition, version: await this.saved.nextVersion(definition.id), builtIn: false, createdAt }
+    await this.saved.save(stored) // compiles first: a template that does not compile is never stored
     return stored
   }
 
@@ -128,55 +119,35 @@ export class TemplateStore {
     return definition
   }
 
-  private async maxStoredVersion(id: string): Promise<number> {
-    if (!this.opts.client) return 0
-    const [row] = await selectRows<{ v: number }>(this.opts.client, 'SELECT max(version) AS v FROM templates WHERE id = {id:String}', {
-      id,
-    })
-    return Number(row?.v ?? 0)
-  }
-
   async versions(id: string): Promise<StoredTemplate[]> {
-    const rows = this.opts.client
-      ? await selectRows<{ v: number; def: string; at: string }>(
-          this.opts.client,
-          'SELECT version AS v, definition AS def, toString(created_at) AS at FROM templates WHERE id = {id:String} ORDER BY version',
-          { id },
-        )
-      : []
-    const out: StoredTemplate[] = rows.map((r) => ({
-      definition: JSON.parse(r.def),
-      version: Number(r.v),
-      builtIn: false,
-      createdAt: Date.parse(`${r.at}Z`),
-    }))
-    const cur = this.current.get(id)?.stored
-    if (cur?.builtIn) out.unshift(cur)
+    const out = (await this.saved?.versions(id)) ?? []
+    const cur = this.held(id)
+    if (cur?.builtIn) out.unshift(stored(cur))
     if (!out.length) throw new NotFoundError(`No template "${id}"`)
     return out
   }
 
   has(id: string): boolean {
-    return this.current.has(id)
+    return this.held(id) !== undefined
   }
 
   ids(): string[] {
-    return [...this.current.keys()].sort()
+    return [...new Set([...this.local.keys(), ...(this.saved?.entries.keys() ?? [])])].sort()
   }
 
   get(id: string): StoredTemplate {
-    const t = this.current.get(id)
+    const t = this.held(id)
     if (!t) throw new NotFoundError(`No template "${id}"`)
-    return t.stored
+    return stored(t)
   }
 
   list(): StoredTemplate[] {
-    return this.ids().map((id) => this.current.get(id)!.stored)
+    return this.ids().map((id) => stored(this.held(id)!))
   }
 
   /** Does the template read this part of the context (so a send loads it only when needed)? */
   reads(id: string, root: ContextRoot): boolean {
-    return this.current.get(id)?.reads.has(root) ?? false
+    return this.held(id)?.reads.has(root) ?? false
   }
 
   usesComputed(id: string): boolean {
@@ -198,7 +169,7 @@ export class TemplateStore {
     context: Record<string, unknown>,
     subjectOverride?: string,
   ): Promise<RenderedMessage & { version: number; topic: string }> {
-    const t = this.current.get(id)
+    const t = this.held(id)
     if (!t) throw new NotFoundError(`No template "${id}"`)
     let subject = subjectOverride ? this.subjects.get(subjectOverride) : undefined
     if (subjectOverride && !subject) {
@@ -214,8 +185,12 @@ export class TemplateStore {
       this.subjects.set(subjectOverride, subject)
     }
     const out = await renderTemplate(t.compiled, context, this.engines, subject)
-    return { ...out, version: t.stored.version, topic: t.stored.definition.topic }
+    return { ...out, version: t.version, topic: t.definition.topic }
   }
+}
+
+function stored({ compiled: _c, reads: _r, ...t }: HeldTemplate): StoredTemplate {
+  return t
 }
 
 /** `---\nsubject: …\npreheader: …\nformat: mjml\n---\n<body>` → a template definition. */

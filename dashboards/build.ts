@@ -11,7 +11,7 @@ import { falseTriggersDashboard } from './falseTriggers.dashboard.js'
 import { ingestionDashboard } from './ingestion.dashboard.js'
 import { journeysDashboard } from './journeys.dashboard.js'
 import { parseDuration } from '../core/duration.js'
-import { parseJourneySlos } from '../runtime/config.js'
+import { parseJourneySlos } from '../journeys/latencySlos.js'
 import type { Board } from './panels.js'
 import {
   type ProvisioningOptions,

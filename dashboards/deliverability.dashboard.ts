@@ -26,6 +26,13 @@ export function deliverabilityDashboard(): Board {
   })
   b.variable(journeyVariable())
 
+  ratesRow(b)
+  engagementOverTimeRow(b)
+  byJourneyRow(b)
+  return b
+}
+
+function ratesRow(b: Board): void {
   b.row('Rates per sent')
   b.stat({
     title: 'Sent',
@@ -83,7 +90,9 @@ export function deliverabilityDashboard(): Board {
       }),
     ],
   })
+}
 
+function engagementOverTimeRow(b: Board): void {
   b.row('Engagement over time')
   b.timeseries({
     title: 'Opens: people and machines',
@@ -152,7 +161,9 @@ export function deliverabilityDashboard(): Board {
       }),
     ],
   })
+}
 
+function byJourneyRow(b: Board): void {
   b.row('By journey')
   b.table({
     title: 'Per journey',
@@ -206,5 +217,4 @@ export function deliverabilityDashboard(): Board {
       }),
     ],
   })
-  return b
 }

@@ -36,6 +36,13 @@ export function experimentsDashboard(): Board {
   })
   b.variable(experimentVariable()).variable(nudgeApiVariable())
 
+  trafficRow(b)
+  conversionRow(b)
+  messagesRow(b)
+  return b
+}
+
+function trafficRow(b: Board): void {
   b.row('Traffic')
   b.stat({
     title: 'Units',
@@ -94,7 +101,9 @@ export function experimentsDashboard(): Board {
       }),
     ],
   })
+}
 
+function conversionRow(b: Board): void {
   b.row('Conversion')
   b.timeseries({
     title: 'Conversion rate by exposure time',
@@ -147,7 +156,9 @@ export function experimentsDashboard(): Board {
       }),
     ],
   })
+}
 
+function messagesRow(b: Board): void {
   b.row('Messages')
   b.table({
     title: 'Engagement per variant',
@@ -180,5 +191,4 @@ export function experimentsDashboard(): Board {
       }),
     ],
   })
-  return b
 }

@@ -22,6 +22,13 @@ export function falseTriggersDashboard(): Board {
   })
   b.variable(journeyVariable()).variable(nudgeApiVariable())
 
+  overviewRow(b)
+  byClassRow(b)
+  examplesRow(b)
+  return b
+}
+
+function overviewRow(b: Board): void {
   b.row('Overview')
   b.stat({
     title: 'False triggers',
@@ -75,7 +82,9 @@ export function falseTriggersDashboard(): Board {
       }),
     ],
   })
+}
 
+function byClassRow(b: Board): void {
   b.row('By class')
   b.timeseries({
     title: 'False triggers by class',
@@ -130,7 +139,9 @@ export function falseTriggersDashboard(): Board {
       }),
     ],
   })
+}
 
+function examplesRow(b: Board): void {
   b.row('Examples')
   b.table({
     title: 'Examples',
@@ -149,5 +160,4 @@ export function falseTriggersDashboard(): Board {
       }),
     ],
   })
-  return b
 }

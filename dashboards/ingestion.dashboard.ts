@@ -18,6 +18,13 @@ export function ingestionDashboard(): Board {
     refresh: '30s',
   })
 
+  overviewRow(b)
+  throughputRow(b)
+  errorsAndLatencyRow(b)
+  return b
+}
+
+function overviewRow(b: Board): void {
   b.row('Overview')
   b.stat({
     title: 'Events stored',
@@ -53,7 +60,9 @@ export function ingestionDashboard(): Board {
     description: 'nudge_ingest_queue_events: events accepted and waiting to be stored',
     queries: [prom({ expr: 'sum(nudge_ingest_queue_events)', instant: true })],
   })
+}
 
+function throughputRow(b: Board): void {
   b.row('Throughput')
   b.timeseries({
     title: 'Events per second',
@@ -80,7 +89,9 @@ export function ingestionDashboard(): Board {
     unit: 'ops',
     queries: [prom({ expr: 'sum by (outcome) (rate(nudge_ingest_events_total[$__rate_interval]))', legend: '{{outcome}}' })],
   })
+}
 
+function errorsAndLatencyRow(b: Board): void {
   b.row('Errors and latency')
   b.timeseries({
     title: 'Rejects by reason',
@@ -124,5 +135,4 @@ export function ingestionDashboard(): Board {
     description: 'nudge_ingest_queue_events per instance: accepted, not yet stored',
     queries: [prom({ expr: 'nudge_ingest_queue_events', legend: '{{instance}}' })],
   })
-  return b
 }

@@ -24,6 +24,13 @@ export function journeysDashboard(): Board {
   })
   b.variable(journeyVariable())
 
+  overviewRow(b)
+  overTimeRow(b)
+  byJourneyRow(b)
+  return b
+}
+
+function overviewRow(b: Board): void {
   b.row('Overview')
   b.stat({
     title: 'Entries',
@@ -84,8 +91,16 @@ export function journeysDashboard(): Board {
       }),
     ],
   })
+}
 
+function overTimeRow(b: Board): void {
   b.row('Over time')
+  volumeOverTime(b)
+  outcomesOverTime(b)
+}
+
+/** Entries, sends and skips over time: what the journeys do. */
+function volumeOverTime(b: Board): void {
   b.timeseries({
     title: 'Entries per journey',
     description: "Runs started (journey_runs, phase 'started')",
@@ -140,6 +155,10 @@ export function journeysDashboard(): Board {
       }),
     ],
   })
+}
+
+/** Conversions and how runs ended: what the journeys achieve. */
+function outcomesOverTime(b: Board): void {
   b.timeseries({
     title: 'Conversions per journey',
     description: "Runs ended on their exit event (outcome 'exit:…') or as converted",
@@ -193,7 +212,9 @@ export function journeysDashboard(): Board {
       }),
     ],
   })
+}
 
+function byJourneyRow(b: Board): void {
   b.row('By journey')
   b.table({
     title: 'Journeys',
@@ -228,5 +249,4 @@ export function journeysDashboard(): Board {
       }),
     ],
   })
-  return b
 }

@@ -31,6 +31,13 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
   })
   b.variable(journeyVariable()).variable(sloVariable(sloSeconds)).variable(nudgeApiVariable())
 
+  sloRow(b)
+  latencyByStageRow(b)
+  slowestRunsRow(b)
+  return b
+}
+
+function sloRow(b: Board): void {
   b.row('SLO')
   b.stat({
     title: 'p99 received → started',
@@ -89,43 +96,51 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
       }),
     ],
   })
+}
 
+/** One stage's p50/p90/p99 over time, with the SLO as a dashed reference line. */
+function stagePanel(b: Board, title: string, description: string, seconds: string, from: string, where: string): void {
+  b.timeseries({
+    title,
+    description,
+    unit: 's',
+    referenceLines: ['slo'],
+    min: 0,
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', 'p50', 'p90', 'p99', 'slo'],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${latencyQuantiles(seconds)}, ${SLO} AS slo
+          FROM ${from}
+          WHERE ${where}
+          GROUP BY time
+          ORDER BY time`,
+      }),
+    ],
+  })
+}
+
+function latencyByStageRow(b: Board): void {
   b.row('Latency by stage')
-  const stage = (title: string, description: string, seconds: string, from: string, where: string) =>
-    b.timeseries({
-      title,
-      description,
-      unit: 's',
-      referenceLines: ['slo'],
-      min: 0,
-      queries: [
-        sql({
-          format: 'time_series',
-          columns: ['time', 'p50', 'p90', 'p99', 'slo'],
-          sql: `
-            SELECT $__timeInterval(at) AS time, ${latencyQuantiles(seconds)}, ${SLO} AS slo
-            FROM ${from}
-            WHERE ${where}
-            GROUP BY time
-            ORDER BY time`,
-        }),
-      ],
-    })
-  stage(
+  stagePanel(
+    b,
     'Received → run started',
     'Receiving the trigger event to Temporal starting the run (journey_runs.received_at → at)',
     RECEIVED_TO_STARTED,
     'journey_runs',
     STARTED_RUNS,
   )
-  stage(
+  stagePanel(
+    b,
     'Event → received',
     "The event's timestamp to Nudge receiving it (journey_runs.trigger_at → received_at): the client's share",
     EVENT_TO_RECEIVED,
     'journey_runs',
     STARTED_RUNS,
   )
-  stage(
+  stagePanel(
+    b,
     'Step scheduled → sent',
     "A send step beginning to the message being handed over (journey_steps.scheduled_at → at, outcome 'sent'): gate, render, SMTP",
     SCHEDULED_TO_SENT,
@@ -164,7 +179,9 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
     unit: 'ops',
     queries: [prom({ expr: 'sum by (journey) (rate(nudge_send_failures_total[$__rate_interval]))', legend: '{{journey}}' })],
   })
+}
 
+function slowestRunsRow(b: Board): void {
   b.row('Slowest runs')
   b.table({
     title: 'Slowest runs',
@@ -183,5 +200,4 @@ export function triggerLatencyDashboard(sloSeconds = 300): Board {
       }),
     ],
   })
-  return b
 }

@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { BufferedInsert } from '../clickhouse/bufferedInsert.js'
+import { DefinitionStore } from '../clickhouse/definitions/definitionStore.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type AssignContext, type Assignment, assign, explainAssignment, rangesOverlap } from './assign.js'
 import { type Experiment, type ExperimentDefinition, type ExperimentStatus, SAFE_WHILE_RUNNING } from './experimentSchema.js'
-import { ExperimentStore } from './experimentStore.js'
+import { ExperimentStore, experimentKind } from './experimentStore.js'
 
 /**
  * Experiments: definitions and their lifecycle (draft → running → stopped → rolled out), sticky
@@ -34,17 +35,15 @@ const TRANSITIONS: Record<string, ExperimentStatus[]> = {
 
 export class ExperimentService {
   private readonly store: ExperimentStore
-  private experiments = new Map<string, Experiment>()
+  private readonly experiments: DefinitionStore<Experiment>
   private readonly exposures: BufferedInsert<Record<string, unknown>>
   /** Units whose first exposure this process has already logged, per experiment (bounded). */
   private exposed = new Set<string>()
-  private stamp = ''
-  private poller: NodeJS.Timeout | undefined
   private readonly now: () => number
-  private readonly changeListeners: (() => void)[] = []
 
   constructor(private readonly opts: ExperimentServiceOptions) {
     this.store = new ExperimentStore(opts.client)
+    this.experiments = new DefinitionStore(opts.client, experimentKind, { log: opts.log })
     this.now = opts.now ?? Date.now
     this.exposures = new BufferedInsert(opts.client, 'experiment_exposures', {
       lingerMs: 200,
@@ -54,38 +53,30 @@ export class ExperimentService {
     })
   }
 
-  async load(): Promise<void> {
-    this.stamp = await this.store.stamp()
-    this.experiments = new Map((await this.store.loadAll()).map((e) => [e.definition.key, e]))
+  load(): Promise<void> {
+    return this.experiments.load()
   }
 
   /** Follows changes made by other processes (a worker sees a start within `pollMs`). */
   start(): void {
-    this.poller = setInterval(
-      () => void this.refresh().catch((err) => this.opts.log?.('experiment refresh failed', { err: String(err) })),
-      this.opts.pollMs ?? 500,
-    )
-    this.poller.unref()
+    this.experiments.start(this.opts.pollMs ?? 500)
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.poller)
+    this.experiments.stop()
     await this.exposures.flush()
   }
 
   onChange(listener: () => void): void {
-    this.changeListeners.push(listener)
+    this.experiments.onChange(() => listener())
   }
 
-  async refresh(): Promise<void> {
-    const stamp = await this.store.stamp()
-    if (stamp === this.stamp) return
-    await this.load()
-    for (const l of this.changeListeners) l()
+  refresh(): Promise<void> {
+    return this.experiments.refresh()
   }
 
   list(): Experiment[] {
-    return [...this.experiments.values()].sort((a, b) => a.definition.key.localeCompare(b.definition.key))
+    return this.experiments.list()
   }
 
   has(key: string): boolean {
@@ -102,8 +93,8 @@ export class ExperimentService {
   async create(def: ExperimentDefinition): Promise<{ experiment: Experiment; warnings: Warning[] }> {
     if (this.experiments.has(def.key))
       throw new ConflictError(`Experiment "${def.key}" already exists; PUT /api/experiments/${def.key} to change it`)
-    const e: Experiment = { definition: def, status: 'draft', version: (await this.store.lastVersion(def.key)) + 1, updatedAt: this.now() }
-    await this.persist(e)
+    const e: Experiment = { definition: def, status: 'draft', version: await this.experiments.nextVersion(def.key), updatedAt: this.now() }
+    await this.experiments.save(e)
     return { experiment: e, warnings: await this.warnings(def) }
   }
 
@@ -125,7 +116,7 @@ export class ExperimentService {
         )
     }
     const e: Experiment = { ...cur, definition: def, version: cur.version + 1, updatedAt: this.now() }
-    await this.persist(e)
+    await this.experiments.save(e)
     return { experiment: e, warnings: await this.warnings(def) }
   }
 
@@ -145,15 +136,14 @@ export class ExperimentService {
         ])
       next.rolledOut = winner
     }
-    await this.persist(next)
+    await this.experiments.save(next)
     return next
   }
 
   async remove(key: string): Promise<void> {
     const cur = this.get(key)
     if (cur.status === 'running') throw new ConflictError(`Experiment "${key}" is running; stop it first`)
-    await this.store.save({ ...cur, version: cur.version + 1, updatedAt: this.now() }, true)
-    this.experiments.delete(key)
+    await this.experiments.remove({ ...cur, version: cur.version + 1, updatedAt: this.now() })
   }
 
   /** The unit's variant; a unit in the experiment has its first exposure logged (once). */
@@ -230,7 +220,7 @@ export class ExperimentService {
   private checkLayer(e: Experiment): void {
     const layer = e.definition.layer
     if (!layer) return
-    for (const other of this.experiments.values()) {
+    for (const other of this.experiments.entries.values()) {
       const o = other.definition.layer
       if (other.status !== 'running' || other.definition.key === e.definition.key || !o || o.id !== layer.id) continue
       if (rangesOverlap(layer.range, o.range))
@@ -251,12 +241,5 @@ export class ExperimentService {
     return metrics
       .filter(([, m]) => !known.has(m.event))
       .map(([path, m]) => ({ path: `${path}.event`, message: `no "${m.event}" event has been received yet` }))
-  }
-
-  private async persist(e: Experiment): Promise<void> {
-    await this.store.save(e)
-    this.experiments.set(e.definition.key, e)
-    this.stamp = await this.store.stamp()
-    for (const l of this.changeListeners) l()
   }
 }

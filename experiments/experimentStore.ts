@@ -1,74 +1,39 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { parseUtc } from '../ingest/identity/consentState.js'
+import type { DefinitionKind } from '../clickhouse/definitions/definitionStore.js'
 import { selectRows } from '../clickhouse/store.js'
 import type { Experiment, ExperimentDefinition, ExperimentStatus } from './experimentSchema.js'
 
-/** Experiments in ClickHouse: versioned definitions with their lifecycle, and first exposures. */
+/** An experiment's versions in the `experiments` table: its definition and its lifecycle. */
+export const experimentKind: DefinitionKind<Experiment> = {
+  table: 'experiments',
+  key: 'key',
+  deletable: true,
+  columns: ['definition', 'status', 'rolled_out', 'started_at', 'stopped_at'],
+  keyOf: (e) => e.definition.key,
+  versionOf: (e) => e.version,
+  timeOf: (e) => e.updatedAt,
+  encode: (e) => ({
+    definition: JSON.stringify(e.definition),
+    status: e.status,
+    rolled_out: e.rolledOut ?? '',
+    started_at: e.startedAt ?? null,
+    stopped_at: e.stoppedAt ?? null,
+  }),
+  decode: ({ columns: c, version, at }) => ({
+    definition: JSON.parse(String(c.definition)) as ExperimentDefinition,
+    status: c.status as ExperimentStatus,
+    ...(c.rolled_out ? { rolledOut: String(c.rolled_out) } : {}),
+    version,
+    updatedAt: at,
+    ...(c.started_at ? { startedAt: parseUtc(String(c.started_at)) } : {}),
+    ...(c.stopped_at ? { stoppedAt: parseUtc(String(c.stopped_at)) } : {}),
+  }),
+}
+
+/** Experiments' first exposures, and the events their metrics name. */
 export class ExperimentStore {
   constructor(private readonly client: ClickHouseClient) {}
-
-  async loadAll(): Promise<Experiment[]> {
-    const rows = await selectRows<{
-      def: string
-      status: ExperimentStatus
-      won: string
-      v: number
-      at: string
-      started: string | null
-      stopped: string | null
-      gone: number
-    }>(
-      this.client,
-      `SELECT argMax(definition, version) AS def, argMax(status, version) AS status, argMax(rolled_out, version) AS won, max(version) AS v,
-              argMax(updated_at, version) AS at, argMax(started_at, version) AS started, argMax(stopped_at, version) AS stopped, argMax(deleted, version) AS gone
-       FROM experiments GROUP BY key`,
-    )
-    return rows
-      .filter((r) => Number(r.gone) === 0)
-      .map((r) => ({
-        definition: JSON.parse(r.def) as ExperimentDefinition,
-        status: r.status,
-        ...(r.won ? { rolledOut: r.won } : {}),
-        version: Number(r.v),
-        updatedAt: parseUtc(r.at),
-        ...(r.started ? { startedAt: parseUtc(r.started) } : {}),
-        ...(r.stopped ? { stoppedAt: parseUtc(r.stopped) } : {}),
-      }))
-  }
-
-  /** The highest version ever stored for a key, deletions included (0 if none). */
-  async lastVersion(key: string): Promise<number> {
-    const [row] = await selectRows<{ v: number }>(this.client, 'SELECT max(version) AS v FROM experiments WHERE key = {key:String}', {
-      key,
-    })
-    return Number(row?.v ?? 0)
-  }
-
-  async save(e: Experiment, deleted = false): Promise<void> {
-    await this.client.insert({
-      table: 'experiments',
-      format: 'JSONEachRow',
-      values: [
-        {
-          key: e.definition.key,
-          definition: JSON.stringify(e.definition),
-          status: e.status,
-          rolled_out: e.rolledOut ?? '',
-          version: e.version,
-          updated_at: e.updatedAt,
-          started_at: e.startedAt ?? null,
-          stopped_at: e.stoppedAt ?? null,
-          deleted: deleted ? 1 : 0,
-        },
-      ],
-    })
-  }
-
-  /** Changes anywhere (another process) show as a new stamp. */
-  async stamp(): Promise<string> {
-    const [row] = await selectRows<{ s: string }>(this.client, 'SELECT toString(max(updated_at)) AS s FROM experiments')
-    return row?.s ?? ''
-  }
 
   async firstExposure(key: string, unit: string): Promise<{ variant: string; at: number } | null> {
     const [row] = await selectRows<{ variant: string; at: string }>(

@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { parseUtc } from '../ingest/identity/consentState.js'
-import { selectRows } from '../clickhouse/store.js'
+import { type DefinitionKind, DefinitionStore } from '../clickhouse/definitions/definitionStore.js'
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type JourneyDefinition, type JourneyStatus, journeyDefinition } from './journeySchema.js'
 import { type JourneyCatalog, validateJourney } from './validateJourney.js'
@@ -21,16 +20,31 @@ const MOVES: Record<JourneyStatus, JourneyStatus[]> = {
   archived: [],
 }
 
+/** A journey's versions in the `journeys` table: its definition and status. */
+const journeyKind: DefinitionKind<StoredJourney> = {
+  table: 'journeys',
+  key: 'id',
+  deletable: true,
+  columns: ['definition', 'status'],
+  keyOf: (j) => j.definition.id,
+  versionOf: (j) => j.version,
+  timeOf: (j) => j.updatedAt,
+  encode: (j) => ({ definition: JSON.stringify(j.definition), status: j.status }),
+  decode: ({ columns: c, version, at }) => ({
+    definition: JSON.parse(String(c.definition)) as JourneyDefinition,
+    status: c.status as JourneyStatus,
+    version,
+    updatedAt: at,
+  }),
+}
+
 /**
  * Journey definitions: versioned in ClickHouse (every save and status change is a new version),
  * held in memory for the trigger router, refreshed when another process changes them. A run
  * keeps the version it started with; a new version applies to runs that start after it.
  */
 export class JourneyService {
-  private journeys = new Map<string, StoredJourney>()
-  private stamp = ''
-  private poller: NodeJS.Timeout | undefined
-  private readonly listeners: (() => void)[] = []
+  private readonly journeys: DefinitionStore<StoredJourney>
   private readonly now: () => number
 
   constructor(
@@ -43,46 +57,31 @@ export class JourneyService {
     },
   ) {
     this.now = opts.now ?? Date.now
+    this.journeys = new DefinitionStore(opts.client, journeyKind, { log: opts.log })
   }
 
-  async load(): Promise<void> {
-    this.stamp = await this.currentStamp()
-    const rows = await selectRows<{ def: string; status: JourneyStatus; v: number; at: string; gone: number }>(
-      this.opts.client,
-      'SELECT argMax(definition, version) AS def, argMax(status, version) AS status, max(version) AS v, argMax(updated_at, version) AS at, argMax(deleted, version) AS gone FROM journeys GROUP BY id',
-    )
-    const next = new Map<string, StoredJourney>()
-    for (const r of rows) {
-      if (Number(r.gone)) continue
-      const definition = JSON.parse(r.def) as JourneyDefinition
-      next.set(definition.id, { definition, status: r.status, version: Number(r.v), updatedAt: parseUtc(r.at) })
-    }
-    this.journeys = next
-    for (const l of this.listeners) l()
+  load(): Promise<void> {
+    return this.journeys.load()
   }
 
   start(): void {
-    this.poller = setInterval(
-      () => void this.refresh().catch((err) => this.opts.log?.('journey refresh failed', { err: String(err) })),
-      this.opts.pollMs ?? 500,
-    )
-    this.poller.unref()
+    this.journeys.start(this.opts.pollMs ?? 500)
   }
 
   stop(): void {
-    clearInterval(this.poller)
+    this.journeys.stop()
   }
 
   onChange(listener: () => void): void {
-    this.listeners.push(listener)
+    this.journeys.onChange(() => listener())
   }
 
-  async refresh(): Promise<void> {
-    if ((await this.currentStamp()) !== this.stamp) await this.load()
+  refresh(): Promise<void> {
+    return this.journeys.refresh()
   }
 
   list(): StoredJourney[] {
-    return [...this.journeys.values()].sort((a, b) => a.definition.id.localeCompare(b.definition.id))
+    return this.journeys.list()
   }
 
   active(): StoredJourney[] {
@@ -111,7 +110,7 @@ export class JourneyService {
   async create(input: unknown, status: JourneyStatus = 'draft'): Promise<StoredJourney> {
     const def = this.check(input)
     if (this.journeys.has(def.id)) throw new ConflictError(`Journey "${def.id}" already exists; PUT /api/journeys/${def.id} to change it`)
-    return this.write(def, status, 1)
+    return this.write(def, status, await this.journeys.nextVersion(def.id))
   }
 
   /** A new version; runs already going keep theirs. */
@@ -135,42 +134,17 @@ export class JourneyService {
 
   async remove(id: string): Promise<void> {
     const cur = this.get(id)
-    await this.insert(cur.definition, cur.status, cur.version + 1, 1)
-    this.journeys.delete(id)
-    this.stamp = await this.currentStamp()
-    for (const l of this.listeners) l()
+    await this.journeys.remove({ ...cur, version: cur.version + 1, updatedAt: this.now() })
   }
 
-  private async write(def: JourneyDefinition, status: JourneyStatus, version: number): Promise<StoredJourney> {
-    const stored: StoredJourney = { definition: def, status, version, updatedAt: this.now() }
-    await this.insert(def, status, version, 0)
-    this.journeys.set(def.id, stored)
-    this.stamp = await this.currentStamp()
-    for (const l of this.listeners) l()
-    return stored
-  }
-
-  private async insert(def: JourneyDefinition, status: JourneyStatus, version: number, deleted: number): Promise<void> {
-    await this.opts.client.insert({
-      table: 'journeys',
-      format: 'JSONEachRow',
-      values: [{ id: def.id, definition: JSON.stringify(def), status, version, updated_at: this.now(), deleted }],
-    })
+  private write(definition: JourneyDefinition, status: JourneyStatus, version: number): Promise<StoredJourney> {
+    return this.journeys.save({ definition, status, version, updatedAt: this.now() })
   }
 
   /** A definition as it was at a version (runs carry theirs; this serves the API's history). */
   async version(id: string, version: number): Promise<JourneyDefinition> {
-    const [row] = await selectRows<{ definition: string }>(
-      this.opts.client,
-      'SELECT definition FROM journeys WHERE id = {id:String} AND version = {v:UInt32} LIMIT 1',
-      { id, v: version },
-    )
-    if (!row) throw new NotFoundError(`No version ${version} of journey "${id}"`)
-    return JSON.parse(row.definition) as JourneyDefinition
-  }
-
-  private async currentStamp(): Promise<string> {
-    const [row] = await selectRows<{ n: string; at: string }>(this.opts.client, 'SELECT count() AS n, max(updated_at) AS at FROM journeys')
-    return `${row?.n}:${row?.at}`
+    const [stored] = await this.journeys.versions(id, version)
+    if (!stored) throw new NotFoundError(`No version ${version} of journey "${id}"`)
+    return stored.definition
   }
 }

@@ -1,5 +1,5 @@
-import { comparer, readerOf } from '../segments/live/compareValue.js'
-import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../segments/live/jsonValue.js'
+import { comparer, readerOf } from '../core/compareValue.js'
+import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../core/jsonValue.js'
 
 /**
  * Pure event matching for journeys: the trigger router and the workflow (deterministic code)

@@ -5,7 +5,7 @@ import type { JourneyDefinition } from './journeySchema.js'
 import { type JourneyEvent, correlationOf, matchesFilters } from './matchEvent.js'
 import type { StoredJourney } from './journeyService.js'
 
-/** What the router needs of Temporal (workflows/journeyRuns.ts) — an interface so it can be tested alone. */
+/** What the router needs of Temporal (workflows/client/journeyRuns.ts) — an interface so it can be tested alone. */
 export interface RunPort {
   start(
     journey: JourneyDefinition,
@@ -120,7 +120,10 @@ export class TriggerRouter {
    */
   handleStored(events: readonly IngestEvent[], consent: readonly ConsentUpdate[], seq = 0, skipStarts?: ReadonlySet<string>): void {
     this.currentSeq = seq
-    if (seq) (this.seqs.push(seq), this.open.set(seq, (this.open.get(seq) ?? 0) + 1))
+    if (seq) {
+      this.seqs.push(seq)
+      this.open.set(seq, (this.open.get(seq) ?? 0) + 1)
+    }
     try {
       for (const e of events) this.routeEvent(e, skipStarts)
       for (const c of consent) if (!c.granted) this.exitUser(c.userKey, `opt_out:${c.topic}`, this.index.byConsentTopic.get(c.topic) ?? [])

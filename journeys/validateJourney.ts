@@ -65,7 +65,10 @@ export function validateJourney(j: JourneyDefinition, catalog: JourneyCatalog): 
     const i = queue.pop()!
     for (const { to } of successors(j.steps, i)) {
       const k = to === undefined ? undefined : index.get(to)
-      if (k !== undefined && !reached.has(k)) (reached.add(k), queue.push(k))
+      if (k !== undefined && !reached.has(k)) {
+        reached.add(k)
+        queue.push(k)
+      }
     }
   }
   j.steps.forEach((s, i) => {

@@ -5,7 +5,7 @@ import type { JourneyRecorder } from '../journeys/journeyRecorder.js'
 import type { JourneyService } from '../journeys/journeyService.js'
 import { scheduleFanOut } from '../journeys/scheduleFanOut.js'
 import { createJourneyActivities } from '../workflows/activities/journeyActivities.js'
-import type { JourneyRuns } from '../workflows/journeyRuns.js'
+import type { JourneyRuns } from '../workflows/client/journeyRuns.js'
 import type { JourneyDepsIn } from './journeyDeps.js'
 
 /** The journey activities the worker runs: facts, fan-out, trait writes and sends, on this process's parts. */

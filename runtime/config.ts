@@ -1,176 +1,15 @@
-import { z } from 'zod'
 import { KEY_TEXT } from '../core/contactCipher.js'
 import { parseDuration } from '../core/duration.js'
 import { isTimeZone, parseWindow } from '../core/localTime.js'
 import { parseSendGridPublicKey } from '../delivery/webhooks/sendGridSignature.js'
+import { parseJourneySlos } from '../journeys/latencySlos.js'
+import { type Env, envSchema } from './envSchema.js'
 
 /**
- * All configuration comes from the environment and is validated once at start.
- * Every bad variable is reported by name with the rule it broke, all at once.
+ * All configuration comes from the environment (the schema and its documentation: envSchema.ts) and
+ * is validated once at start. Every bad variable is reported by name with the rule it broke, all at once.
  */
-const port = z.coerce.number().int().min(1).max(65535)
-const positiveInt = z.coerce.number().int().positive()
-const csv = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean),
-)
-
-const envSchema = z.object({
-  PORT: port.default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  DATA_DIR: z.string().min(1).default('.data'),
-  ADMIN_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
-  // Earlier admin keys still accepted while clients move to the new one (rotation); remove after.
-  ADMIN_API_KEY_PREVIOUS: csv.optional(),
-  WRITE_KEYS: csv.optional(),
-  PUBLIC_URL: z.url().optional(),
-
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^[^:\s]+:\d+$/, 'must be host:port')
-    .optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('nudge'),
-  TEMPORAL_PORT: port.default(7233),
-  TEMPORAL_UI_PORT: port.default(8233),
-  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
-  // When set, the Temporal worker exports its own Prometheus metrics (e.g. temporal_workflow_task_execution_failed) on this port.
-  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  // Role `all`: start runs eagerly on this process's worker (their first task skips task matching).
-  TEMPORAL_EAGER_START: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-
-  CLICKHOUSE_URL: z.url().optional(),
-  CLICKHOUSE_USER: z.string().optional(),
-  CLICKHOUSE_PASSWORD: z.string().optional(),
-  CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier')
-    .optional(),
-
-  NUDGE_ENCRYPTION_KEY: z.string().optional(),
-  // Signs tracking, unsubscribe and view-in-browser links; independent of the encryption key.
-  NUDGE_LINK_SIGNING_KEY: z.string().optional(),
-  // Verification only, for rotation: comma-separated old keys (or derived-from-encryption-key).
-  NUDGE_LINK_SIGNING_KEY_PREVIOUS: z.string().optional(),
-  DROP_PROPERTY_KEYS: csv.default(['card_number', 'cardNumber', 'cc_number', 'cvv', 'cvc', 'password', 'ssn']),
-  CONSENT_DEFAULTS: z.string().default('tracking:granted,marketing:granted,transactional:granted'),
-  CONSENT_CATEGORY_MAP: z
-    .string()
-    .default(
-      'analytics:tracking,tracking:tracking,performance:tracking,marketing:marketing,advertising:marketing,email:marketing,transactional:transactional,necessary:transactional',
-    ),
-
-  INGEST_MAX_BATCH_ROWS: positiveInt.default(20_000),
-  INGEST_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(50),
-  INGEST_MAX_QUEUED_ROWS: positiveInt.default(200_000),
-  DEDUPE_WINDOW_IDS: positiveInt.default(2_000_000),
-  PURCHASE_EVENT: z.string().min(1).default('Order Completed'),
-  LOYALTY_TIERS: z.string().default('silver:100,gold:500,platinum:2000'),
-  SEGMENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
-  SEGMENT_BATCH_MS: z.coerce.number().int().min(0).max(5000).default(0),
-  // live: facts in memory, one process owns ingest; sql: a scoped query per round (any number of
-  // API processes). auto = live on the embedded engine, sql with a ClickHouse server.
-  SEGMENT_EVALUATION: z.enum(['auto', 'live', 'sql']).default('auto'),
-  // Share (0–1) of all users who get no journey email at all: the baseline for lift across all messaging.
-  GLOBAL_HOLDOUT: z.coerce.number().min(0).max(0.5).default(0),
-  // How often a process looks for experiment and flag changes made by another one.
-  CONFIG_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
-  // Delivery. Without SMTP_URL, mail goes to the embedded capture mailbox (GET /api/messages).
-  SMTP_URL: z
-    .string()
-    .regex(/^smtps?:\/\//, 'must be smtp://… or smtps://…')
-    .optional(),
-  MAIL_FROM: z.string().min(3).default('Nudge <nudge@localhost>'),
-  MAILBOX_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
-  // At most N marketing emails per window per user, across journeys ("1/16h"; "" = no cap).
-  FREQUENCY_CAP: z
-    .string()
-    .regex(/^(\d+\/\d+(\.\d+)?(ms|s|m|h|d|w))?$/, 'must look like 1/16h')
-    .default('1/16h'),
-  FREQUENCY_CAP_MODE: z.enum(['defer', 'skip']).default('defer'),
-  // Capped sends to one user within this window compete: the journey with the higher priority wins.
-  FREQUENCY_CAP_PRIORITY_WINDOW_MS: z.coerce.number().int().min(0).max(10_000).default(250),
-  // No marketing email in these local hours (user's `timezone` trait, else QUIET_HOURS_TZ); "" = none.
-  QUIET_HOURS: z
-    .string()
-    .regex(/^(([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)?$/, 'must look like 21:00-08:00')
-    .default(''),
-  QUIET_HOURS_TZ: z.string().default('UTC'),
-  // Test accounts: their journeys run for real but mail only the capture mailbox, and analytics leave them out.
-  TEST_USER_IDS: csv.default([]),
-  // PUBLIC_URL (above) is where recipients reach tracking, unsubscribe and view-in-browser links
-  // (default: this process's own address); use https in production — RFC 8058 one-click needs it.
-  TRACK_OPENS: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-  TRACK_CLICKS: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-  // Bounce/complaint webhooks (/webhooks/email/*) authenticate with this key only — never the admin
-  // key, never in the URL: X-Nudge-Webhook-Key, Authorization: Bearer, or HTTP Basic password
-  // (https://nudge:<key>@host/… in the ESP's endpoint). Unset: webhooks refuse every report.
-  WEBHOOK_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  // SendGrid Signed Event Webhook verification key (base64 DER, as SendGrid shows it, or PEM). Set:
-  // every /webhooks/email/sendgrid request must carry a valid signature.
-  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(1).optional(),
-  // Only these SNS topics may report SES events (comma-separated ARNs); empty = any topic (signature and key still checked).
-  SNS_TOPIC_ARNS: csv.default([]),
-  // A signed webhook (SNS Timestamp, SendGrid timestamp header) older than this is refused as a replay.
-  WEBHOOK_MAX_AGE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h')
-    .default('1h'),
-  // Express `trust proxy`: which hops may set X-Forwarded-For (req.ip feeds machine-open detection).
-  // "" or false = none (default); true = any; a hop count (1); or names/CIDRs: loopback, 10.0.0.0/8, uniquelocal.
-  TRUST_PROXY: z
-    .string()
-    .regex(
-      /^(true|false|\d+|((loopback|linklocal|uniquelocal|(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(\/\d{1,3})?)\s*(,\s*|$))+)?$/,
-      'must be true, false, a hop count, or a list like loopback,10.0.0.0/8',
-    )
-    .default(''),
-  // When set, GET /metrics requires Authorization: Bearer <METRICS_KEY>; unset = open.
-  METRICS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
-  SOFT_BOUNCE_LIMIT: positiveInt.default(3),
-  // Trigger latency SLO on what Nudge adds to a send (received → started + lateness), and per journey.
-  TRIGGER_LATENCY_SLO: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m')
-    .default('5m'),
-  TRIGGER_LATENCY_SLOS: z
-    .string()
-    .regex(/^([\w.-]+:\d+(\.\d+)?(ms|s|m|h))?(,[\w.-]+:\d+(\.\d+)?(ms|s|m|h))*$/, 'must look like cart-abandonment:60s,browse:5m')
-    .default(''),
-  // A trigger event older than this when it arrives is stale; sends of one user, journey and key this close are duplicates.
-  STALE_TRIGGER_MAX_AGE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
-    .default('24h'),
-  DUPLICATE_WINDOW: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
-    .default('24h'),
-  // How often the false-trigger monitor checks new sends (0 = never; the report still works).
-  FALSE_TRIGGER_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
-  TEST_EMAIL_PATTERN: z.string().optional(),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  // Ctrl-C / SIGTERM: how long the worker lets in-flight sends and steps finish before cancelling
-  // them (their runs resume after a restart); the worker is forced down 2 s after that.
-  SHUTDOWN_GRACE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s')
-    .default('8s'),
-})
-
-export type Env = z.infer<typeof envSchema>
+export type { Env }
 export type ConsentTopicState = 'granted' | 'denied'
 
 export interface Config extends Omit<Env, 'ADMIN_API_KEY'> {
@@ -200,25 +39,54 @@ export class ConfigError extends Error {
 export const DEV_WRITE_KEY = 'wk_demo'
 export const DEV_ADMIN_KEY = 'admin_demo_key'
 
-/** TRIGGER_LATENCY_SLOS (`cart-abandonment:60s,browse:5m`, already validated) → journey → ms. */
-export function parseJourneySlos(text: string): Record<string, number> {
-  return Object.fromEntries(
-    text
-      .split(',')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.lastIndexOf(':')), parseDuration(kv.slice(kv.lastIndexOf(':') + 1))!]),
-  )
-}
-
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(source)
-  const problems: string[] = []
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
-    throw new ConfigError(problems)
-  }
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`))
   const env = result.data
-  const production = source.NODE_ENV === 'production'
+  const problems: string[] = []
+  checkSecrets(env, source.NODE_ENV === 'production', problems)
+  const writeKeys = parseWriteKeys(env, problems)
+  const adminKey = env.ADMIN_API_KEY ?? DEV_ADMIN_KEY
+  checkKeysOpenOneDoor(env, adminKey, writeKeys, problems)
+  const consent = parseConsent(env, problems)
+  const loyaltyTiers = parseLoyaltyTiers(env, problems)
+  const testEmailPattern = parseTestEmailPattern(env, problems)
+  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    try {
+      parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    } catch (err) {
+      problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
+    }
+  checkPreviousAdminKeys(env, adminKey, writeKeys, problems)
+  if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
+  if (problems.length) throw new ConfigError(problems)
+
+  return {
+    ...env,
+    ADMIN_API_KEY: adminKey,
+    mode: {
+      temporal: env.TEMPORAL_ADDRESS ? 'external' : 'embedded',
+      clickhouse: env.CLICKHOUSE_URL ? 'external' : 'embedded',
+    },
+    writeKeys,
+    ...consent,
+    loyaltyTiers,
+    frequencyCap: env.FREQUENCY_CAP
+      ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! }
+      : undefined,
+    quietHours: parseWindow(env.QUIET_HOURS),
+    latencySlo: {
+      default: parseDuration(env.TRIGGER_LATENCY_SLO)!,
+      byJourney: parseJourneySlos(env.TRIGGER_LATENCY_SLOS),
+    },
+    testEmailPattern,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    webhookMaxAgeMs: parseDuration(env.WEBHOOK_MAX_AGE)!,
+  }
+}
+
+/** Production needs its own keys; the 32-byte secrets must parse (KEY_TEXT: hex or base64). */
+function checkSecrets(env: Env, production: boolean, problems: string[]): void {
   if (production && !env.ADMIN_API_KEY) problems.push('ADMIN_API_KEY: required when NODE_ENV=production')
   if (production && !env.WRITE_KEYS) problems.push('WRITE_KEYS: required when NODE_ENV=production')
   if (env.NUDGE_ENCRYPTION_KEY && !KEY_TEXT.test(env.NUDGE_ENCRYPTION_KEY.trim()))
@@ -234,7 +102,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       problems.push(
         `NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} must be 32 bytes as 64 hex characters or base64 (or derived-from-encryption-key)`,
       )
+}
 
+/** WRITE_KEYS (`source:key` or bare keys) → key → source name; the dev key when unset. */
+function parseWriteKeys(env: Env, problems: string[]): Map<string, string> {
   const writeKeys = new Map<string, string>()
   for (const entry of env.WRITE_KEYS ?? [DEV_WRITE_KEY]) {
     const colon = entry.indexOf(':')
@@ -242,15 +113,23 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (key.length < 6) problems.push(`WRITE_KEYS: key for "${sourceName}" must be at least 6 characters`)
     writeKeys.set(key, sourceName)
   }
-  // Each key opens one door. The webhook key sits in an ESP's console (often in its endpoint URL),
-  // the metrics key in a scraper's config, write keys in every visitor's browser: one of them being
-  // the admin key, or a public write key, would hand out more than its own door.
-  const adminKey = env.ADMIN_API_KEY ?? DEV_ADMIN_KEY
-  const scoped = [
+  return writeKeys
+}
+
+/** The keys handed to other systems: the webhook key and the metrics key. */
+const scopedKeys = (env: Env) =>
+  [
     ['WEBHOOK_KEY', env.WEBHOOK_KEY],
     ['METRICS_KEY', env.METRICS_KEY],
   ] as const
-  for (const [name, key] of scoped) {
+
+/**
+ * Each key opens one door. The webhook key sits in an ESP's console (often in its endpoint URL),
+ * the metrics key in a scraper's config, write keys in every visitor's browser: one of them being
+ * the admin key, or a public write key, would hand out more than its own door.
+ */
+function checkKeysOpenOneDoor(env: Env, adminKey: string, writeKeys: Map<string, string>, problems: string[]): void {
+  for (const [name, key] of scopedKeys(env)) {
     if (!key) continue
     if (key === adminKey)
       problems.push(`${name}: must differ from ADMIN_API_KEY (it is handed to another system; the admin key would go with it)`)
@@ -258,6 +137,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env.WEBHOOK_KEY && env.WEBHOOK_KEY === env.METRICS_KEY) problems.push('METRICS_KEY: must differ from WEBHOOK_KEY')
   if (writeKeys.has(adminKey)) problems.push('WRITE_KEYS: a write key must differ from ADMIN_API_KEY (write keys are public)')
+}
+
+/** A previous admin key still opens /api: it gets the same rules as the current one. */
+function checkPreviousAdminKeys(env: Env, adminKey: string, writeKeys: Map<string, string>, problems: string[]): void {
+  for (const old of env.ADMIN_API_KEY_PREVIOUS ?? []) {
+    if (old.length < 8) problems.push('ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters')
+    if (old === adminKey) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
+    if (writeKeys.has(old)) problems.push('ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key (write keys are public)')
+    for (const [name, key] of scopedKeys(env))
+      if (key && key === old) problems.push(`ADMIN_API_KEY_PREVIOUS: must differ from ${name} (it is handed to another system)`)
+  }
+}
+
+function parseConsent(env: Env, problems: string[]): Pick<Config, 'consentDefaults' | 'consentCategoryMap'> {
   const consentDefaults: Record<string, boolean> = {}
   for (const [topic, state] of pairs(env.CONSENT_DEFAULTS, 'CONSENT_DEFAULTS', problems)) {
     if (state !== 'granted' && state !== 'denied') problems.push(`CONSENT_DEFAULTS: "${topic}" must be granted or denied`)
@@ -266,57 +159,26 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const consentCategoryMap: Record<string, string> = {}
   for (const [category, topic] of pairs(env.CONSENT_CATEGORY_MAP, 'CONSENT_CATEGORY_MAP', problems))
     consentCategoryMap[category.toLowerCase()] = topic
-  const loyaltyTiers: { name: string; minLtv: number }[] = []
+  return { consentDefaults, consentCategoryMap }
+}
+
+/** LOYALTY_TIERS (`gold:500,…`) → tiers by ascending minimum lifetime value. */
+function parseLoyaltyTiers(env: Env, problems: string[]): Config['loyaltyTiers'] {
+  const loyaltyTiers: Config['loyaltyTiers'] = []
   for (const [name, min] of pairs(env.LOYALTY_TIERS, 'LOYALTY_TIERS', problems)) {
     if (!Number.isFinite(Number(min))) problems.push(`LOYALTY_TIERS: "${name}" needs a number, e.g. gold:500`)
     loyaltyTiers.push({ name, minLtv: Number(min) })
   }
-  let testEmailPattern: RegExp | undefined
-  if (env.TEST_EMAIL_PATTERN)
-    try {
-      testEmailPattern = new RegExp(env.TEST_EMAIL_PATTERN, 'i')
-    } catch {
-      problems.push('TEST_EMAIL_PATTERN: must be a regular expression, e.g. @example\\.test$')
-    }
-  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY)
-    try {
-      parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)
-    } catch (err) {
-      problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
-    }
-  // A previous admin key still opens /api: it gets the same rules as the current one.
-  for (const old of env.ADMIN_API_KEY_PREVIOUS ?? []) {
-    if (old.length < 8) problems.push('ADMIN_API_KEY_PREVIOUS: each key must be at least 8 characters')
-    if (old === adminKey) problems.push('ADMIN_API_KEY_PREVIOUS: must not repeat ADMIN_API_KEY')
-    if (writeKeys.has(old)) problems.push('ADMIN_API_KEY_PREVIOUS: must differ from every WRITE_KEYS key (write keys are public)')
-    for (const [name, key] of scoped)
-      if (key && key === old) problems.push(`ADMIN_API_KEY_PREVIOUS: must differ from ${name} (it is handed to another system)`)
-  }
-  if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
-  if (problems.length) throw new ConfigError(problems)
+  return loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv)
+}
 
-  return {
-    ...env,
-    ADMIN_API_KEY: env.ADMIN_API_KEY ?? DEV_ADMIN_KEY,
-    mode: {
-      temporal: env.TEMPORAL_ADDRESS ? 'external' : 'embedded',
-      clickhouse: env.CLICKHOUSE_URL ? 'external' : 'embedded',
-    },
-    writeKeys,
-    consentDefaults,
-    consentCategoryMap,
-    loyaltyTiers: loyaltyTiers.sort((a, b) => a.minLtv - b.minLtv),
-    frequencyCap: env.FREQUENCY_CAP
-      ? { max: Number(env.FREQUENCY_CAP.split('/')[0]), windowMs: parseDuration(env.FREQUENCY_CAP.split('/')[1]!)! }
-      : undefined,
-    quietHours: parseWindow(env.QUIET_HOURS),
-    latencySlo: {
-      default: parseDuration(env.TRIGGER_LATENCY_SLO)!,
-      byJourney: parseJourneySlos(env.TRIGGER_LATENCY_SLOS),
-    },
-    testEmailPattern,
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    webhookMaxAgeMs: parseDuration(env.WEBHOOK_MAX_AGE)!,
+function parseTestEmailPattern(env: Env, problems: string[]): RegExp | undefined {
+  if (!env.TEST_EMAIL_PATTERN) return undefined
+  try {
+    return new RegExp(env.TEST_EMAIL_PATTERN, 'i')
+  } catch {
+    problems.push('TEST_EMAIL_PATTERN: must be a regular expression, e.g. @example\\.test$')
+    return undefined
   }
 }
 

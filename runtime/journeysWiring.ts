@@ -1,4 +1,4 @@
-import { JourneyRuns } from '../workflows/journeyRuns.js'
+import { JourneyRuns } from '../workflows/client/journeyRuns.js'
 import type { AppJourneys } from '../api/app.js'
 import type { JourneyDepsIn } from './journeyDeps.js'
 import { startDefinitions } from './journeyDefinitions.js'

@@ -3,8 +3,8 @@ import { parseDuration } from '../core/duration.js'
 import type { JourneyService } from '../journeys/journeyService.js'
 import { RoutingProgress } from '../journeys/routingProgress.js'
 import { TriggerRouter } from '../journeys/triggerRouter.js'
-import { type JourneyRuns, runId } from '../workflows/journeyRuns.js'
-import { reconcileSchedules } from '../workflows/journeySchedules.js'
+import { type JourneyRuns, runId } from '../workflows/client/journeyRuns.js'
+import { reconcileSchedules } from '../workflows/client/journeySchedules.js'
 import type { JourneyDepsIn } from './journeyDeps.js'
 
 /**

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client'
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker'
-import { ensureSearchAttributes, missingSearchAttributesError } from '../workflows/searchAttributesSetup.js'
+import { ensureSearchAttributes, missingSearchAttributesError } from '../workflows/worker/searchAttributesSetup.js'
 import type { Config } from './config.js'
 import type { Role } from './role.js'
 

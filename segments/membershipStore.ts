@@ -2,7 +2,6 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { parseUtc } from '../ingest/identity/consentState.js'
 import { selectRows } from '../clickhouse/store.js'
 import { canonical, identityMap } from './compile.js'
-import type { SegmentDefinition } from './ruleSchema.js'
 import { dateTimeParam } from './sqlBuilder.js'
 
 export type TransitionCause = 'event' | 'sweep' | 'recompute' | 'definition' | 'deleted' | 'dependency' | 'consent'
@@ -17,51 +16,9 @@ export interface Transition {
   segmentVersion: number
 }
 
-export interface StoredSegment {
-  definition: SegmentDefinition
-  version: number
-  updatedAt: number
-}
-
-/** The segment tables: definitions (versioned), current membership, and the transition log. */
+/** The segment tables: current membership and the transition log (definitions: segmentCatalog.ts). */
 export class MembershipStore {
   constructor(private readonly client: ClickHouseClient) {}
-
-  async loadDefinitions(): Promise<StoredSegment[]> {
-    const rows = await selectRows<{ def: string; v: number; at: string; gone: number }>(
-      this.client,
-      'SELECT argMax(definition, version) AS def, max(version) AS v, argMax(updated_at, version) AS at, argMax(deleted, version) AS gone FROM segments GROUP BY id',
-    )
-    return rows
-      .filter((r) => Number(r.gone) === 0)
-      .map((r) => ({ definition: JSON.parse(r.def) as SegmentDefinition, version: Number(r.v), updatedAt: parseUtc(r.at) }))
-  }
-
-  /** The highest version ever stored for an id, deletions included (0 if none). */
-  async lastVersion(id: string): Promise<number> {
-    const [row] = await selectRows<{ v: number | string }>(this.client, 'SELECT max(version) AS v FROM segments WHERE id = {id:String}', {
-      id,
-    })
-    return Number(row?.v ?? 0)
-  }
-
-  async saveDefinition(def: SegmentDefinition, version: number, at: number, deleted = false): Promise<void> {
-    await this.client.insert({
-      table: 'segments',
-      format: 'JSONEachRow',
-      values: [
-        {
-          id: def.id,
-          name: def.name,
-          description: def.description ?? '',
-          definition: JSON.stringify(def),
-          version,
-          updated_at: at,
-          deleted: deleted ? 1 : 0,
-        },
-      ],
-    })
-  }
 
   async loadMembers(): Promise<Map<string, Set<string>>> {
     const rows = await selectRows<{ segment_id: string; user_key: string }>(

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow'
-import type { Activities } from './activities/index.js'
+import type { Activities } from './activities/healthcheckActivities.js'
 import { RETRY_POLICIES } from './retryPolicies.js'
 
 const { storeVersion } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY_POLICIES.healthcheck })

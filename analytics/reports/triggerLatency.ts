@@ -39,10 +39,13 @@ const SENDS = `
     AND ({journey:String} = '' OR journey_id = {journey:String})
   GROUP BY workflow_id, step_id, message_id`
 
-export async function triggerLatency(client: ClickHouseClient, q: LatencyQuery) {
-  const params = { from: q.from, until: q.until, journey: q.journeyId ?? '', bucket: q.bucketMs ?? 3_600_000 }
-  const toP = (a: number[] | undefined) => (a && a.length === 3 ? { p50: a[0]!, p90: a[1]!, p99: a[2]! } : null)
-  const [runs, steps, sends, hourly] = await Promise.all([
+const toP = (a: number[] | undefined) => (a && a.length === 3 ? { p50: a[0]!, p90: a[1]!, p99: a[2]! } : null)
+
+type LatencyParams = { from: number; until: number; journey: string; bucket: number }
+
+/** The four reductions ClickHouse does: per journey, per journey and step, per send (for the SLO), per journey and bucket. */
+function loadLatencies(client: ClickHouseClient, params: LatencyParams) {
+  return Promise.all([
     selectRows<{ journey_id: string; n: string; event_to_received: number[]; received_to_started: number[] }>(
       client,
       `SELECT journey_id, count() AS n,
@@ -78,6 +81,11 @@ export async function triggerLatency(client: ClickHouseClient, q: LatencyQuery) 
       params,
     ),
   ])
+}
+
+export async function triggerLatency(client: ClickHouseClient, q: LatencyQuery) {
+  const params = { from: q.from, until: q.until, journey: q.journeyId ?? '', bucket: q.bucketMs ?? 3_600_000 }
+  const [runs, steps, sends, hourly] = await loadLatencies(client, params)
   const sloOf = (j: string) => q.slo.byJourney[j] ?? q.slo.default
   const journeys = [...new Set([...runs.map((r) => r.journey_id), ...steps.map((s) => s.journey_id)])].sort()
   return {

@@ -3,7 +3,7 @@ import { qnorm } from './distributions.js'
 /**
  * Multiple-testing adjustment over the goal metrics × variants of one experiment (guardrails are
  * left out by the caller: they are one-sided alarms, not discoveries). The definitions are
- * STATS.md's, which are GrowthBook's (`adjustPValuesHolmBonferroni` /
+ * docs/stats.md's, which are GrowthBook's (`adjustPValuesHolmBonferroni` /
  * `adjustPValuesBenjaminiHochberg`, and `adjustedCI` for the intervals).
  *
  * - Holm (family-wise error): sort ascending; the i-th (0-based) becomes p·(m − i); running max;

@@ -2,7 +2,7 @@ import { dnorm, pnorm, qnorm } from './distributions.js'
 import type { EffectMoments } from './moments.js'
 
 /**
- * Bayesian test on the lift (STATS.md "Bayesian"; gbstats EffectBayesianABTest): the effect
+ * Bayesian test on the lift (docs/stats.md "Bayesian"; gbstats EffectBayesianABTest): the effect
  * estimate is treated as Gaussian, N(Δ, SE²), combined with a Gaussian prior N(m0, v0) —
  * flat (no prior) by default.
  */

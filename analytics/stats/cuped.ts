@@ -3,7 +3,7 @@ import { sampleCovariance, sampleMean, sampleVariance, unitCovariance, unitCovar
 import type { RatioAggregates } from './ratio.js'
 
 /**
- * CUPED (regression adjustment on a pre-exposure covariate), STATS.md "CUPED", with gbstats'
+ * CUPED (regression adjustment on a pre-exposure covariate), docs/stats.md "CUPED", with gbstats'
  * RegressionAdjustedStatistic / RegressionAdjustedRatioStatistic as the peer:
  * - θ is pooled over the two arms of a comparison (so it differs per treatment arm);
  * - an arm's adjusted mean is ȳ − θx̄, its per-unit variance σY² + θ²σX² − 2θσXY;

@@ -2,7 +2,7 @@ import { pt, ptUpper, qnorm, qt } from './distributions.js'
 import type { EffectMoments } from './moments.js'
 
 /**
- * Fixed-horizon frequentist test of H0: effect = 0 (STATS.md "Frequentist"; gbstats TwoSidedTTest,
+ * Fixed-horizon frequentist test of H0: effect = 0 (docs/stats.md "Frequentist"; gbstats TwoSidedTTest,
  * OneSidedTreatmentGreaterTTest, OneSidedTreatmentLesserTTest): Welch t with
  * Welch–Satterthwaite degrees of freedom, for proportions too.
  */

@@ -1,6 +1,6 @@
 /**
  * Per-unit moments from sufficient statistics, and the moments of the effect between two arms
- * (STATS.md "Moments" and "Frequentist").
+ * (docs/stats.md "Moments" and "Frequentist").
  *
  * Which variance a metric gets is decided here and only here, by whether it is binomial (the
  * metric type `binomial` of an analyze request; a `conversion` metric of an experiment): means
@@ -31,7 +31,7 @@ export function sampleCovariance(n: number, sumA: number, sumB: number, sumProdu
 }
 
 /**
- * p(1 − p) with p = Σy/n: the variance of a 0/1 metric (STATS.md: the population form, as
+ * p(1 − p) with p = Σy/n: the variance of a 0/1 metric (docs/stats.md: the population form, as
  * gbstats). Σy² is not needed: for y ∈ {0,1} it equals Σy (validation enforces that).
  */
 export function binomialVariance(n: number, sum: number): number {
@@ -71,7 +71,7 @@ export function unitCovariance(n: number, sumA: number, sumB: number, sumProduct
 
 /**
  * Delta-method variance of M/D from the moments of M and D:
- * σM²/μD² + σD²μM²/μD⁴ − 2σMD μM/μD³ (STATS.md "Ratio metrics"; also the relative lift's).
+ * σM²/μD² + σD²μM²/μD⁴ − 2σMD μM/μD³ (docs/stats.md "Ratio metrics"; also the relative lift's).
  */
 export function ratioVariance(meanM: number, varM: number, meanD: number, varD: number, covMD: number): number {
   const d2 = meanD * meanD

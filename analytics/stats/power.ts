@@ -5,7 +5,7 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
 /**
  * Power and minimum detectable effect of a frequentist test on the relative lift, before an
  * experiment runs: "with this many units, how likely are we to see a lift of x?" and "what lift
- * would we see 80 % of the time?". Definitions: STATS.md, as GrowthBook's TS power code
+ * would we see 80 % of the time?". Definitions: docs/stats.md, as GrowthBook's TS power code
  * (packages/shared/src/power).
  *
  * - SE of the relative lift by the delta method at μT = μC(1 + Δ), both arms with the control's
@@ -16,9 +16,9 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
  *   split of alpha (GrowthBook's convention; multiple-testing correction, when chosen, is applied
  *   to the results, not the plan). The arms only thin the units: n = totalUnits/arms.
  * - Sequential: the confidence sequence is wider than the fixed interval by zSeq/z(1−α/2), with
- *   zSeq the sequential half-width in SEs at N = 2n (the two arms compared; STATS.md); the variance
+ *   zSeq the sequential half-width in SEs at N = 2n (the two arms compared; docs/stats.md); the variance
  *   is inflated by the square of that ratio. The factor does not depend on the lift.
- * - MDE (STATS.md "the MDE solves the matching quadratic"; GrowthBook's definition): the lift
+ * - MDE (docs/stats.md "the MDE solves the matching quadratic"; GrowthBook's definition): the lift
  *   detected *in its own direction* with probability targetPower, 1 − Φ(z(1−α/2) − Δ/SE(Δ)) =
  *   targetPower, i.e. Δ/SE(Δ) = s* = z(1−α/2) + z(targetPower). A significant result of the wrong
  *   sign (the far tail Φ(−z − s), which `power` does count, as GrowthBook's power does) is not a
@@ -35,7 +35,7 @@ import { type PowerMetric, type PowerRequest, type PowerResponse, powerRequest }
  * - A binomial MDE that would take the conversion rate above 1 is not attainable either (GrowthBook
  *   reports it anyway).
  * - A negative mean (allowed: net revenue after refunds) keeps μT = μC(1 + Δ), as GrowthBook does;
- *   only μC² enters, so power and MDE are those of |μC|. In STATS.md's lift (μT − μC)/|μC| that
+ *   only μC² enters, so power and MDE are those of |μC|. In docs/stats.md's lift (μT − μC)/|μC| that
  *   effect reads as −Δ.
  */
 

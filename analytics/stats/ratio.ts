@@ -2,7 +2,7 @@ import { type ArmStat, ratioVariance, sampleCovariance, sampleMean, sampleVarian
 
 /**
  * Ratio metrics (revenue per send, clicks per open): μ = ΣM/ΣD over an arm's units, with the
- * per-unit delta-method variance σM²/μD² + σD²μM²/μD⁴ − 2σMD μM/μD³ (STATS.md "Ratio metrics";
+ * per-unit delta-method variance σM²/μD² + σD²μM²/μD⁴ − 2σMD μM/μD³ (docs/stats.md "Ratio metrics";
  * gbstats RatioStatistic). The lift formulas then apply to it unchanged.
  */
 export interface RatioAggregates {

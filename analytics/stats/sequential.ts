@@ -2,7 +2,7 @@ import type { Alternative } from './frequentist.js'
 import type { EffectMoments } from './moments.js'
 
 /**
- * Always-valid inference (STATS.md "Sequential"): asymptotic confidence sequences after
+ * Always-valid inference (docs/stats.md "Sequential"): asymptotic confidence sequences after
  * Waudby-Smith et al. 2023 (arXiv 2103.06476), normal-based, as gbstats' SequentialTTest. The
  * result can be looked at after every batch of data without inflating the error rate.
  *

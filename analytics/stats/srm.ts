@@ -5,7 +5,7 @@ import { pchisqUpper } from './distributions.js'
  * get? A mismatch means assignment or exposure logging is broken, and every other number of the
  * experiment is then suspect — so it is checked before any result is shown.
  *
- * Definition (STATS.md, as GrowthBook): Pearson's χ² = Σ (o − e)²/e over the arms with weight > 0,
+ * Definition (docs/stats.md, as GrowthBook): Pearson's χ² = Σ (o − e)²/e over the arms with weight > 0,
  * with e = w/Σw · Σo where both sums also run over those arms only; p from χ²(k − 1), k the
  * number of arms with weight > 0; flagged when p < 0.001; p = 1 with fewer than two such arms or
  * no units in them.

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { Connection } from '@temporalio/client'
-import { SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes.js'
+import { SEARCH_ATTRIBUTES } from '../../workflows/client/searchAttributes.js'
 import { removeDevServerRecord, stopStaleDevServer, writeDevServerRecord } from './devServerRecord.js'
 
 const WATCHDOG = fileURLToPath(new URL('./temporalWatchdog.mjs', import.meta.url))

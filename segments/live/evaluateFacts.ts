@@ -2,10 +2,10 @@ import { COMPUTED_KIND, NEVER_DAYS, type ComputedContext } from '../computedSql.
 import { durationMs } from '../duration.js'
 import type { ComputedProperty, Rule } from '../ruleSchema.js'
 import type { Comparable } from '../sqlBuilder.js'
-import { comparer, readerOf } from './compareValue.js'
+import { comparer, readerOf } from '../../core/compareValue.js'
 import { type FactPlan, countedMatch, leafSlots } from './factPlan.js'
-import { extractBool, extractFloat, extractString, MISSING, parseStored } from './jsonValue.js'
-import type { FactsView, Totals } from './factTable.js'
+import { extractBool, extractFloat, extractString, MISSING, parseStored } from '../../core/jsonValue.js'
+import type { FactsView, Totals } from './factsView.js'
 
 /**
  * The live twin of the segment compiler: a rule → a predicate over one user's facts, with the

@@ -1,8 +1,8 @@
 import { durationMs } from '../duration.js'
 import { type ComputedProperty, ENGAGEMENT_EVENTS, type Rule } from '../ruleSchema.js'
 import type { Comparable } from '../sqlBuilder.js'
-import { comparer, readerOf } from './compareValue.js'
-import { extractBool, extractFloat, extractString, atPath, MISSING } from './jsonValue.js'
+import { comparer, readerOf } from '../../core/compareValue.js'
+import { extractBool, extractFloat, extractString, atPath, MISSING } from '../../core/jsonValue.js'
 
 /**
  * What the live evaluator keeps per user for a set of rules: one slot per distinct behavioural

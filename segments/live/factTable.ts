@@ -1,33 +1,6 @@
 import type { FactPlan, LiveEvent } from './factPlan.js'
-import { atPath, extractFloat, extractString, jsonHas } from './jsonValue.js'
-
-/**
- * Every user's facts, column by column, laid out by a FactPlan: a row per user (an index), and
- * per slot a typed array (counts, trait times, consent) or a sparse map (the times of matching
- * events, the (time, key) pairs of a sequence side — most users have none). Columns, not an
- * object per user: a million users fit in a few hundred megabytes instead of a few gigabytes.
- * `seen` = the user has events or traits, which puts them in a segment's universe (as in SQL).
- * Pure: no I/O.
- */
-export interface Totals {
-  n: number
-  first: number
-  last: number
-  orders: number
-  sales: number
-  lastOrder: number
-  cats?: Map<string, number>
-}
-
-/** times: number[] · count: number · pairs: [time, key][] · trait: [json text, at] · consent: [granted, at] */
-export type SlotValue = number[] | number | [number, string][] | [string, number] | [boolean, number] | undefined
-
-/** One user's facts, as the evaluator reads them. */
-export interface FactsView {
-  readonly seen: boolean
-  slot(i: number): SlotValue
-  totals(): Totals | undefined
-}
+import { type FactsView, RowView, type SlotValue, type Totals } from './factsView.js'
+import { atPath, extractFloat, extractString, jsonHas } from '../../core/jsonValue.js'
 
 type Column =
   | { kind: 'count'; v: Float64Array }
@@ -51,6 +24,14 @@ export interface ColumnRange {
   categories: boolean
 }
 
+/**
+ * Every user's facts, column by column, laid out by a FactPlan: a row per user (an index), and
+ * per slot a typed array (counts, trait times, consent) or a sparse map (the times of matching
+ * events, the (time, key) pairs of a sequence side — most users have none). Columns, not an
+ * object per user: a million users fit in a few hundred megabytes instead of a few gigabytes.
+ * `seen` = the user has events or traits, which puts them in a segment's universe (as in SQL).
+ * Pure: no I/O.
+ */
 export class FactTable {
   private readonly index = new Map<string, number>()
   private keys: (string | undefined)[] = []
@@ -369,29 +350,6 @@ export class FactTable {
       }
     }
     this.capacity = cap
-  }
-}
-
-/**
- * One row, read on demand (no copy: evaluation reads a slot or two of a million rows). A pass
- * over every row moves one view along (`i`) and allocates nothing per user.
- */
-class RowView implements FactsView {
-  constructor(
-    private readonly table: FactTable,
-    public i: number,
-  ) {}
-
-  get seen(): boolean {
-    return this.table.isSeen(this.i)
-  }
-
-  slot(s: number): SlotValue {
-    return this.table.slotValue(this.i, s)
-  }
-
-  totals(): Totals | undefined {
-    return this.table.totalsOf(this.i)
   }
 }
 

@@ -31,9 +31,6 @@ async function columns(client: ClickHouseClient, query: string, params: Record<s
 }
 
 export async function loadFacts(client: ClickHouseClient, table: FactTable, opts: LoadOptions): Promise<[string, number][]> {
-  const { plan } = table
-  const { range, now } = opts
-  const due: [string, number][] = []
   const p = new Params()
   const keysParam = opts.keys ? p.bind(opts.keys, 'Array(String)') : ''
   const seqParam = opts.maxSeq !== undefined ? p.bind(opts.maxSeq, 'UInt64') : ''
@@ -45,68 +42,118 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
     ]
     return `FROM ${tableName} AS ${alias} LEFT ANY JOIN ${identityMap(keysParam || undefined, seqParam || undefined)} AS m ON ${alias}.user_key = m.anonymous_id${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}`
   }
-  const ms = 'toUnixTimestamp64Milli(e.timestamp)'
+  const ctx: LoadContext = { client, table, opts, p, from, due: [] }
+  await loadEvents(ctx)
+  await loadTraits(ctx)
+  await loadConsent(ctx)
+  return ctx.due
+}
 
-  // Events: the universe, totals, and one aggregate per event slot.
-  const inner: string[] = []
-  const outer: string[] = []
-  const read: ((col: (k: number) => unknown) => void)[] = []
-  let k = 0
-  const column = (expr: string, alias: string, onlyNonEmpty?: string) => {
-    inner.push(`${expr} AS ${alias}`)
-    if (onlyNonEmpty) outer.push(`groupArrayIf(u, ${onlyNonEmpty})`, `groupArrayIf(${alias}, ${onlyNonEmpty})`)
-    else outer.push(`groupArray(${alias})`)
-    const at = k
-    k += onlyNonEmpty ? 2 : 1
+/** What each part of a load shares: the bound parameters, the FROM clause, the times that come due. */
+interface LoadContext {
+  client: ClickHouseClient
+  table: FactTable
+  opts: LoadOptions
+  p: Params
+  from: (tableName: string, alias: string, where?: string[]) => string
+  due: [string, number][]
+}
+
+const MS = 'toUnixTimestamp64Milli(e.timestamp)'
+
+/**
+ * The columns of the one query over events: per user (inner) an aggregate, gathered (outer) into
+ * one array per column; each part says how to read its arrays back into the table.
+ */
+class EventColumns {
+  readonly inner: string[] = []
+  readonly outer: string[] = []
+  readonly read: ((col: (k: number) => unknown) => void)[] = []
+  private k = 0
+
+  /** With `onlyNonEmpty`, two arrays (the users, then their values) of the users it holds for. */
+  add(expr: string, alias: string, onlyNonEmpty?: string): number {
+    this.inner.push(`${expr} AS ${alias}`)
+    if (onlyNonEmpty) this.outer.push(`groupArrayIf(u, ${onlyNonEmpty})`, `groupArrayIf(${alias}, ${onlyNonEmpty})`)
+    else this.outer.push(`groupArray(${alias})`)
+    const at = this.k
+    this.k += onlyNonEmpty ? 2 : 1
     return at
   }
-  let usersAt = -1
-  if (opts.universe || range.totals) {
-    outer.push('groupArray(u)')
-    usersAt = k++
+
+  users(): number {
+    this.outer.push('groupArray(u)')
+    return this.k++
   }
-  if (range.totals) {
-    const purchase = `e.event = ${p.bind(plan.purchaseEvent, 'String')}`
-    const at = [
-      'count()',
-      `min(${ms})`,
-      `max(${ms})`,
-      `countIf(${purchase})`,
-      `sumIf(${revenueOf('e.properties')}, ${purchase})`,
-      `maxIf(${ms}, ${purchase})`,
-    ].map((t, j) => column(t, `t${j}`))
-    read.push((col) => {
-      const [n, first, last, orders, sales, lastOrder] = at.map((c) => col(c) as number[])
-      ;(col(usersAt) as string[]).forEach((u, j) =>
-        table.setTotals(table.row(u), {
-          n: n![j]!,
-          first: first![j]!,
-          last: last![j]!,
-          orders: orders![j]!,
-          sales: sales![j]!,
-          lastOrder: lastOrder![j]!,
-        }),
-      )
-    })
-  }
+}
+
+/** Events: the universe, totals, and one aggregate per event slot. */
+async function loadEvents(ctx: LoadContext): Promise<void> {
+  const { opts, table } = ctx
+  const range = opts.range
+  const cols = new EventColumns()
+  const usersAt = opts.universe || range.totals ? cols.users() : -1
+  if (range.totals) addTotals(ctx, cols, usersAt)
   if (range.categories) {
-    const at = column(CATEGORY_COUNTS, 'cats', 'notEmpty(cats)')
-    read.push((col) => {
+    const at = cols.add(CATEGORY_COUNTS, 'cats', 'notEmpty(cats)')
+    cols.read.push((col) => {
       const cats = col(at + 1) as Record<string, number>[]
       ;(col(at) as string[]).forEach((u, j) =>
         table.setCategories(table.row(u), new Map(Object.entries(cats[j]!).map(([c, n]) => [c, Number(n)]))),
       )
     })
   }
+  addSlots(ctx, cols)
+  if (!cols.outer.length) return
+  const ev = await columns(
+    ctx.client,
+    `SELECT ${cols.outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${cols.inner.map((x) => `, ${x}`).join('')} ${ctx.from('events', 'e', narrowing(ctx))} GROUP BY u)`,
+    ctx.p.values,
+  )
+  const col = (c: number) => ev[c] ?? []
+  if (opts.universe) for (const u of col(usersAt) as string[]) table.markSeen(table.row(u))
+  for (const r of cols.read) r(col)
+}
+
+function addTotals(ctx: LoadContext, cols: EventColumns, usersAt: number): void {
+  const { p, table } = ctx
+  const purchase = `e.event = ${p.bind(table.plan.purchaseEvent, 'String')}`
+  const at = [
+    'count()',
+    `min(${MS})`,
+    `max(${MS})`,
+    `countIf(${purchase})`,
+    `sumIf(${revenueOf('e.properties')}, ${purchase})`,
+    `maxIf(${MS}, ${purchase})`,
+  ].map((t, j) => cols.add(t, `t${j}`))
+  cols.read.push((col) => {
+    const [n, first, last, orders, sales, lastOrder] = at.map((c) => col(c) as number[])
+    ;(col(usersAt) as string[]).forEach((u, j) =>
+      table.setTotals(table.row(u), {
+        n: n![j]!,
+        first: first![j]!,
+        last: last![j]!,
+        orders: orders![j]!,
+        sales: sales![j]!,
+        lastOrder: lastOrder![j]!,
+      }),
+    )
+  })
+}
+
+/** One aggregate per event slot in the range; list slots also note when their times come due. */
+function addSlots(ctx: LoadContext, cols: EventColumns): void {
+  const { p, table, opts, due } = ctx
+  const { range, now } = opts
   for (let s = range.from; s < range.to; s++) {
-    const ps = plan.slots[s]!
+    const ps = table.plan.slots[s]!
     const slot = ps.slot
     let agg: string
     if (slot.kind === 'times')
-      agg = `groupArrayIf(${ms}, ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.windowMs)})`
+      agg = `groupArrayIf(${MS}, ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.windowMs)})`
     else if (slot.kind === 'pairs') {
       const key = slot.keyPath ? `JSONExtractString(${jsonPath(p, 'e.properties', slot.keyPath).join(', ')})` : "''"
-      agg = `groupArrayIf((${ms}, ${key}), ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.lookbackMs)})`
+      agg = `groupArrayIf((${MS}, ${key}), ${eventMatchSql(p, slot.match)} AND e.timestamp >= ${p.time(now - slot.lookbackMs)})`
     } else if (slot.kind === 'count') {
       const r = [
         slot.from !== undefined ? ` AND e.timestamp >= ${p.time(slot.from)}` : '',
@@ -115,8 +162,8 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
       agg = `countIf(${eventMatchSql(p, slot.match)}${r})`
     } else continue
     // Most users have none of a given event: only the non-empty ones travel.
-    const at = column(agg, `s${s}`, `s${s} != ${slot.kind === 'count' ? '0' : '[]'}`)
-    read.push((col) => {
+    const at = cols.add(agg, `s${s}`, `s${s} != ${slot.kind === 'count' ? '0' : '[]'}`)
+    cols.read.push((col) => {
       const values = col(at + 1) as unknown[]
       ;(col(at) as string[]).forEach((u, j) => {
         const i = table.row(u)
@@ -130,31 +177,30 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
       })
     })
   }
-  if (outer.length) {
-    // New slots only (no totals, no universe): read just the events they can match, not all.
-    const narrow: string[] = []
-    if (!opts.universe && !range.totals && !range.categories) {
-      const slots = plan.slots.slice(range.from, range.to).map((ps) => ps.slot)
-      const matches = slots.flatMap((sl) =>
-        sl.kind === 'times' || sl.kind === 'pairs' || sl.kind === 'count' ? [`(${eventMatchSql(p, sl.match)})`] : [],
-      )
-      if (matches.length) narrow.push(`(${matches.join(' OR ')})`)
-      const since = slots.map((sl) =>
-        sl.kind === 'times' ? now - sl.windowMs : sl.kind === 'pairs' ? now - sl.lookbackMs : sl.kind === 'count' ? sl.from : undefined,
-      )
-      if (since.length && since.every((t) => t !== undefined)) narrow.push(`e.timestamp >= ${p.time(Math.min(...(since as number[])))}`)
-    }
-    const ev = await columns(
-      client,
-      `SELECT ${outer.join(', ')} FROM (SELECT ${canonical('e')} AS u${inner.map((x) => `, ${x}`).join('')} ${from('events', 'e', narrow)} GROUP BY u)`,
-      p.values,
-    )
-    const col = (c: number) => ev[c] ?? []
-    if (opts.universe) for (const u of col(usersAt) as string[]) table.markSeen(table.row(u))
-    for (const r of read) r(col)
-  }
+}
 
-  // Traits: anyone with a trait is in the universe; referenced keys are kept (latest write).
+/** New slots only (no totals, no universe): read just the events they can match, not all. */
+function narrowing(ctx: LoadContext): string[] {
+  const { p, opts } = ctx
+  const { range, now } = opts
+  if (opts.universe || range.totals || range.categories) return []
+  const narrow: string[] = []
+  const slots = ctx.table.plan.slots.slice(range.from, range.to).map((ps) => ps.slot)
+  const matches = slots.flatMap((sl) =>
+    sl.kind === 'times' || sl.kind === 'pairs' || sl.kind === 'count' ? [`(${eventMatchSql(p, sl.match)})`] : [],
+  )
+  if (matches.length) narrow.push(`(${matches.join(' OR ')})`)
+  const since = slots.map((sl) =>
+    sl.kind === 'times' ? now - sl.windowMs : sl.kind === 'pairs' ? now - sl.lookbackMs : sl.kind === 'count' ? sl.from : undefined,
+  )
+  if (since.length && since.every((t) => t !== undefined)) narrow.push(`e.timestamp >= ${p.time(Math.min(...(since as number[])))}`)
+  return narrow
+}
+
+/** Traits: anyone with a trait is in the universe; referenced keys are kept (latest write). */
+async function loadTraits(ctx: LoadContext): Promise<void> {
+  const { client, table, opts, p, from } = ctx
+  const { range } = opts
   if (opts.universe) {
     const [users] = (await columns(
       client,
@@ -163,31 +209,31 @@ export async function loadFacts(client: ClickHouseClient, table: FactTable, opts
     )) as [string[]]
     for (const u of users ?? []) table.markSeen(table.row(u))
   }
-  const traitKeys = [...plan.traitSlots].filter(([, s]) => s >= range.from && s < range.to)
-  if (traitKeys.length) {
-    const [tu, tk, tv, tat] = (await columns(
-      client,
-      `SELECT groupArray(u), groupArray(k), groupArray(v), groupArray(at) FROM (
-         SELECT ${canonical('t')} AS u, t.key AS k, argMax(t.value, t.updated_at) AS v, toUnixTimestamp64Milli(max(t.updated_at)) AS at
-         ${from('traits', 't', ['t.key IN {traitKeys:Array(String)}'])} GROUP BY u, k)`,
-      { ...p.values, traitKeys: traitKeys.map(([key]) => key) },
-    )) as [string[], string[], string[], number[]]
-    tu.forEach((u, j) => table.setLatest(table.row(u), plan.traitSlots.get(tk[j]!)!, tv[j]!, tat[j]!))
-  }
+  const traitKeys = [...table.plan.traitSlots].filter(([, s]) => s >= range.from && s < range.to)
+  if (!traitKeys.length) return
+  const [tu, tk, tv, tat] = (await columns(
+    client,
+    `SELECT groupArray(u), groupArray(k), groupArray(v), groupArray(at) FROM (
+       SELECT ${canonical('t')} AS u, t.key AS k, argMax(t.value, t.updated_at) AS v, toUnixTimestamp64Milli(max(t.updated_at)) AS at
+       ${from('traits', 't', ['t.key IN {traitKeys:Array(String)}'])} GROUP BY u, k)`,
+    { ...p.values, traitKeys: traitKeys.map(([key]) => key) },
+  )) as [string[], string[], string[], number[]]
+  tu.forEach((u, j) => table.setLatest(table.row(u), table.plan.traitSlots.get(tk[j]!)!, tv[j]!, tat[j]!))
+}
 
-  // Consent of referenced topics (a consent row alone does not put a user in the universe).
-  const topics = [...plan.consentSlots].filter(([, s]) => s >= range.from && s < range.to)
-  if (topics.length) {
-    const [cu, ct, cg, cat] = (await columns(
-      client,
-      `SELECT groupArray(u), groupArray(topic), groupArray(g), groupArray(at) FROM (
-         SELECT ${canonical('c')} AS u, c.topic AS topic, argMax(c.granted, c.changed_at) AS g, toUnixTimestamp64Milli(max(c.changed_at)) AS at
-         ${from('consent', 'c', ['c.topic IN {topics:Array(String)}'])} GROUP BY u, topic)`,
-      { ...p.values, topics: topics.map(([t]) => t) },
-    )) as [string[], string[], number[], number[]]
-    cu.forEach((u, j) => table.setLatest(table.row(u), plan.consentSlots.get(ct[j]!)!, Number(cg[j]) === 1, cat[j]!))
-  }
-  return due
+/** Consent of referenced topics (a consent row alone does not put a user in the universe). */
+async function loadConsent(ctx: LoadContext): Promise<void> {
+  const { client, table, opts, p, from } = ctx
+  const topics = [...table.plan.consentSlots].filter(([, s]) => s >= opts.range.from && s < opts.range.to)
+  if (!topics.length) return
+  const [cu, ct, cg, cat] = (await columns(
+    client,
+    `SELECT groupArray(u), groupArray(topic), groupArray(g), groupArray(at) FROM (
+       SELECT ${canonical('c')} AS u, c.topic AS topic, argMax(c.granted, c.changed_at) AS g, toUnixTimestamp64Milli(max(c.changed_at)) AS at
+       ${from('consent', 'c', ['c.topic IN {topics:Array(String)}'])} GROUP BY u, topic)`,
+    { ...p.values, topics: topics.map(([t]) => t) },
+  )) as [string[], string[], number[], number[]]
+  cu.forEach((u, j) => table.setLatest(table.row(u), table.plan.consentSlots.get(ct[j]!)!, Number(cg[j]) === 1, cat[j]!))
 }
 
 /** anonymous / previous id → [user, linked at], the latest link winning (as the identity map). */

@@ -3,7 +3,8 @@ import type { RowSet } from '../../ingest/rows.js'
 import type { ConsentUpdate, IngestEvent } from '../../ingest/types.js'
 import type { Rule } from '../ruleSchema.js'
 import { FactPlan, type LiveEvent } from './factPlan.js'
-import { type ColumnRange, type FactsView, FactTable } from './factTable.js'
+import { type ColumnRange, FactTable } from './factTable.js'
+import type { FactsView } from './factsView.js'
 import { loadFacts, loadLinks } from './factsLoader.js'
 
 /**

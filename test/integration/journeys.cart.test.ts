@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../clickhouse/store.js'
 import { REMINDER_DELAY_FLAG, reminderTimingExperiment } from '../../experiments/examples.js'
 import { cartAbandonment } from '../../journeys/examples.js'
-import { runId } from '../../workflows/journeyRuns.js'
+import { runId } from '../../workflows/client/journeyRuns.js'
 import { admin, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
 

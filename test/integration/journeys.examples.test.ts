@@ -10,8 +10,8 @@ import {
   reengagement,
 } from '../../journeys/examples.js'
 import { installExamples } from '../../scripts/install-examples.js'
-import { runId } from '../../workflows/journeyRuns.js'
-import { scheduleId } from '../../workflows/journeySchedules.js'
+import { runId } from '../../workflows/client/journeyRuns.js'
+import { scheduleId } from '../../workflows/client/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, runsOf, sleep, track, waitFor } from '../helpers/journeys.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { selectRows } from '../../clickhouse/store.js'
-import { runId } from '../../workflows/journeyRuns.js'
+import { runId } from '../../workflows/client/journeyRuns.js'
 import { uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, identify, messagesTo, rawMessage, sleep, track, waitFor } from '../helpers/journeys.js'
 

@@ -5,7 +5,7 @@ import { cartAbandonment } from '../../journeys/examples.js'
 import { eventLabel, planSimulation } from '../../demo/simulator/model.js'
 import { runSimulation } from '../../demo/simulator/run.js'
 import type { ScenarioInput } from '../../demo/simulator/scenario.js'
-import { runId } from '../../workflows/journeyRuns.js'
+import { runId } from '../../workflows/client/journeyRuns.js'
 import { ADMIN_KEY, WRITE_KEY, admin, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, waitFor } from '../helpers/journeys.js'
 

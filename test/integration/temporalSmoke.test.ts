@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { freePort } from '../../runtime/freePort.js'
 import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
 import { startDevServer } from '../../runtime/temporal/temporalDevServer.js'
-import { SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes.js'
+import { SEARCH_ATTRIBUTES } from '../../workflows/client/searchAttributes.js'
 import { useTestNudge } from '../helpers/harness.js'
 
 describe('Temporal smoke: a real workflow on the real dev server', () => {

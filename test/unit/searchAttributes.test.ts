@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { missingSearchAttributesError } from '../../workflows/searchAttributesSetup.js'
+import { missingSearchAttributesError } from '../../workflows/worker/searchAttributesSetup.js'
 
 describe('search attributes Nudge cannot add', () => {
   it('stop the start with what to run (runs would otherwise fail their last task on every retry)', () => {

@@ -19,7 +19,7 @@ interface Fixture {
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/stats/analyze.json', import.meta.url), 'utf8')) as Fixture
 
 /**
- * STATS.md asks 1e-5; engine and reference compute the same definitions in double precision by
+ * docs/stats.md asks 1e-5; engine and reference compute the same definitions in double precision by
  * different routes (max deviation ~3e-15), so 1e-9 catches a changed definition — the n − 1 form
  * for proportions moves a standard error at n = 1000 by ~7e-6, which 1e-5 would let through.
  */
@@ -493,7 +493,7 @@ describe('degenerate cases: flags, nulls, never NaN or Infinity', () => {
   })
 })
 
-describe('proportions use the population variance p(1 − p) (STATS.md, as GrowthBook)', () => {
+describe('proportions use the population variance p(1 − p) (docs/stats.md, as GrowthBook)', () => {
   // n ≈ 30, where the n − 1 form would move the interval by ~2 %.
   const arms = [
     { name: 'control', n: 28, sum: 7 },

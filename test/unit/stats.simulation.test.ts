@@ -3,7 +3,7 @@ import { analyze } from '../../analytics/stats/analyze.js'
 import type { AnalyzeArm, AnalyzeRequest } from '../../analytics/stats/analyzeSchema.js'
 
 /**
- * The honesty checks of STATS.md, by simulation from per-unit data (seeded, so every run draws the
+ * The honesty checks of docs/stats.md, by simulation from per-unit data (seeded, so every run draws the
  * same numbers): A/A tests reject 5 % ± 1.5 % of the time at α = 0.05; 95 % intervals cover the true
  * effect 93–97 % of the time; sequential p-values stay valid when looked at 20 times — while the
  * fixed-horizon ones, peeked at the same way, do not (which shows the check can fail).

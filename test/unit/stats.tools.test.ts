@@ -56,7 +56,7 @@ interface Fixtures {
 const fx = JSON.parse(readFileSync(new URL('../fixtures/stats/tools.json', import.meta.url), 'utf8')) as Fixtures
 
 /**
- * The definitions must agree to 1e-5 (STATS.md); the engine and the reference compute the same
+ * The definitions must agree to 1e-5 (docs/stats.md); the engine and the reference compute the same
  * definitions in double precision by different routes, so anything above 1e-9 means a different
  * definition, not rounding — which is what this tolerance is for (the old n − 1 proportions, or a
  * loosely solved MDE, differ by 1e-6 and more).
@@ -105,7 +105,7 @@ function issues(schema: z.ZodType, input: unknown): { path: string; message: str
   return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
 }
 
-describe('fixtures (numpy/scipy reference) agree to 1e-9 (STATS.md asks 1e-5)', () => {
+describe('fixtures (numpy/scipy reference) agree to 1e-9 (docs/stats.md asks 1e-5)', () => {
   it('has at least 10 cases per function', () => {
     for (const key of ['srm', 'adjust', 'adjustedInterval', 'power', 'capping'] as const)
       expect(fx[key].length, key).toBeGreaterThanOrEqual(10)

@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow'
-import type { JourneyActivities } from './activities/journeyActivities.js'
-import { RETRY_POLICIES } from './retryPolicies.js'
+import type { JourneyActivities } from '../activities/journeyActivities.js'
+import { RETRY_POLICIES } from '../retryPolicies.js'
 
 const { fanOutSchedule } = proxyActivities<JourneyActivities>({
   startToCloseTimeout: '10 minutes',

@@ -1,8 +1,8 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
-import { ID_LIMITS, boundedId } from '../core/boundedId.js'
-import type { JourneyDefinition } from '../journeys/journeySchema.js'
-import type { JourneyEvent } from '../journeys/matchEvent.js'
-import type { JourneyInput, JourneyState } from './journey.workflow.js'
+import { ID_LIMITS, boundedId } from '../../core/boundedId.js'
+import type { JourneyDefinition } from '../../journeys/journeySchema.js'
+import type { JourneyEvent } from '../../journeys/matchEvent.js'
+import type { JourneyInput, JourneyState } from '../journey/runContract.js'
 
 /**
  * A run's workflow id: readable in the Temporal UI, and the same for the same (journey, user, key).

@@ -1,4 +1,4 @@
-import type { Comparable } from '../sqlBuilder.js'
+import type { Comparable } from '../segments/sqlBuilder.js'
 
 /**
  * The live twin of `sqlBuilder.compare`: the same type-aware comparison, on values read the way

@@ -1,7 +1,7 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client'
-import { ID_LIMITS, boundedId } from '../core/boundedId.js'
-import { parseDuration } from '../core/duration.js'
-import type { StoredJourney } from '../journeys/journeyService.js'
+import { ID_LIMITS, boundedId } from '../../core/boundedId.js'
+import { parseDuration } from '../../core/duration.js'
+import type { StoredJourney } from '../../journeys/journeyService.js'
 
 /** A journey's schedule id. The task queue is in it: Nudge installations sharing a namespace keep apart. */
 export function scheduleId(taskQueue: string, journeyId: string): string {

@@ -1,7 +1,7 @@
 import { type NativeConnection, Worker } from '@temporalio/worker'
-import type { Activities } from './activities/index.js'
-import type { JourneyActivities } from './activities/journeyActivities.js'
-import { failPermanentlyOnBadInput } from './activities/permanentFailures.js'
+import type { Activities } from '../activities/healthcheckActivities.js'
+import type { JourneyActivities } from '../activities/journeyActivities.js'
+import { failPermanentlyOnBadInput } from '../activities/permanentFailures.js'
 import { workflowBundlePath } from './bundleCache.js'
 
 export interface WorkerOptions {

@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client'
-import { SEARCH_ATTRIBUTES } from './searchAttributes.js'
+import { SEARCH_ATTRIBUTES } from '../client/searchAttributes.js'
 
 const TYPE_ENUM: Record<string, number> = { Text: 1, Keyword: 2, Int: 3, Double: 4, Bool: 5, Datetime: 6, KeywordList: 7 }
 
