@@ -8,7 +8,7 @@ import type { Eraser } from '../ingest/erasure/eraser.js'
 import type { ExperimentService } from '../experiments/experimentService.js'
 import type { FlagService } from '../experiments/flags/flagService.js'
 import { NotFoundError } from '../core/errors.js'
-import type { Metrics } from '../runtime/metrics.js'
+import type { Registry } from 'prom-client'
 import { requireAdmin, requireBearer } from './auth.js'
 import { securityHeaders } from './securityHeaders.js'
 import { type HttpGet, createSnsVerifier, fetchText } from '../delivery/webhooks/snsSignature.js'
@@ -27,8 +27,8 @@ import { pixelRouter, pixelSpecs } from './routes/pixel.js'
 import { segmentSpecs, segmentsRouter } from './routes/segments.js'
 import { userSpecs, usersRouter } from './routes/users.js'
 import { journeySpecs, journeysRouter } from './routes/journeys.js'
-import { runHistory } from '../journeys/runHistory.js'
-import { messageBodies } from '../delivery/messageBodies.js'
+import type { RunHistory } from '../journeys/runHistory.js'
+import type { MessageBodies } from '../delivery/messageBodies.js'
 import { messageSpecs, messagesPage, messagesRouter } from './routes/messages.js'
 import { templateSpecs, templatesRouter } from './routes/templates.js'
 import { trackingRouter, trackingSpecs } from './routes/tracking.js'
@@ -38,7 +38,44 @@ import { statsRouter, statsSpecs } from './routes/stats.js'
 import { reportSpecs, reportsRouter } from './routes/reports.js'
 import type { ExperimentResults } from '../analytics/results/resultsService.js'
 import { suppressionSpecs, suppressionsRouter } from './routes/suppressions.js'
-import type { Journeys } from '../runtime/journeysWiring.js'
+import type { TrackingConfig } from '../delivery/composeMessage.js'
+import type { MessageLookup } from '../delivery/engagement/messageLookup.js'
+import type { OutcomeRecorder } from '../delivery/engagement/outcomes.js'
+import type { ClickBursts } from '../delivery/engagement/clickBursts.js'
+import type { SuppressionList } from '../delivery/engagement/suppressions.js'
+import type { CaptureMailbox } from '../delivery/captureMailbox.js'
+import type { JourneyService } from '../journeys/journeyService.js'
+import type { JourneyRuns } from '../workflows/client/journeyRuns.js'
+import type { TemplateStore } from '../content/templateStore.js'
+import type { RecommendationService } from '../content/recommendations/service.js'
+
+/** What GET /metrics and the error handler need (the composition root builds it: runtime/metrics.ts). */
+export interface AppMetrics {
+  registry: Registry
+  rejected(code: string, status: number): void
+}
+
+/**
+ * What the HTTP routes need from the journeys' composition: declared here, by the consumer, and
+ * built by the composition root (runtime/journeysWiring.ts), so the adapter never imports it.
+ */
+export interface AppJourneys {
+  /** Run history for the journey routes, message bodies for view-in-browser (repositories, not SQL here). */
+  history: RunHistory
+  bodies: MessageBodies
+  tracking: TrackingConfig
+  messages: MessageLookup
+  outcomes: OutcomeRecorder
+  clicks: ClickBursts
+  suppressions: SuppressionList
+  journeys: JourneyService
+  runs: JourneyRuns
+  mailbox: CaptureMailbox
+  templates: TemplateStore
+  /** Computed properties for template previews. */
+  computed: (userKey: string) => Promise<Record<string, unknown>>
+  recommendations?: RecommendationService
+}
 
 export interface AppDeps {
   writeKeys: Map<string, string>
@@ -65,9 +102,9 @@ export interface AppDeps {
   segments: SegmentEngine
   experiments: ExperimentService
   flags: FlagService
-  journeys: Journeys
+  journeys: AppJourneys
   health: () => Promise<HealthReport>
-  metrics?: Metrics
+  metrics?: AppMetrics
   log: (msg: string, extra?: Record<string, unknown>) => void
   version?: string
   now?: () => number
@@ -126,7 +163,7 @@ export function createApp(deps: AppDeps): Express {
       outcomes: j.outcomes,
       writer: deps.writer,
       consent: deps.consent,
-      bodies: messageBodies(j.store.client),
+      bodies: j.bodies,
       topics: { marketing: 'Offers, reminders and recommendations' },
       publicUrl: j.tracking.publicUrl,
       clicks: j.clicks,
@@ -149,7 +186,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(segmentsRouter(deps.segments, deps.now))
   app.use(experimentsRouter(deps.experiments))
   app.use(flagsRouter(deps.flags))
-  app.use(journeysRouter(deps.journeys, runHistory(j.store.client)))
+  app.use(journeysRouter(deps.journeys, j.history))
   app.use(messagesRouter(deps.journeys.mailbox))
   app.use(suppressionsRouter(j.suppressions))
   if (j.recommendations) app.use(catalogRouter(j.recommendations))

@@ -6,7 +6,7 @@ import { TemplateRenderError } from '../content/renderTemplate.js'
 import type { MessageLookup } from './engagement/messageLookup.js'
 import type { OutcomeRecorder } from './engagement/outcomes.js'
 import type { JourneyRecorder } from '../journeys/journeyRecorder.js'
-import type { SendGate, SendRequest } from './sendGate.js'
+import type { GateDecision, Recipient, SendGate, SendRequest } from './sendGate.js'
 import type { MailTransport } from './transport.js'
 
 export interface DeliverResult {
@@ -93,161 +93,197 @@ export class Deliverer {
     // The run of an erased person: nothing is sent, and nothing of it is recorded (not even a skip).
     if (gate.erased(req)) return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     const [decision] = await Promise.all([gate.check(req), req.records ? recorder.all(req.records) : undefined])
-    const step = {
-      workflowId: req.workflowId,
-      journeyId: req.journeyId,
-      journeyVersion: req.journeyVersion,
-      userKey: req.userKey,
-      stepId: req.stepId,
-      stepType: 'send',
-      experimentKey: req.experimentKey,
-      variant: req.variant,
-      flags: req.flags,
-      messageId: req.messageId,
-      scheduledAt: req.scheduledAt,
+    if (decision.action !== 'send') return this.notSent(req, decision)
+    try {
+      return await this.send(req, decision.recipient, decision.resumed)
+    } catch (err) {
+      gate.release(req.userKey, req.messageId)
+      throw err
     }
-    const end = (outcome: string, test: boolean) =>
-      req.last
-        ? recorder.run({
-            workflowId: req.workflowId,
-            journeyId: req.journeyId,
-            journeyVersion: req.journeyVersion,
-            userKey: req.userKey,
-            correlation: req.correlation ?? '',
-            phase: 'ended',
-            outcome,
-            trigger: req.trigger,
-            test,
-          })
-        : undefined
+  }
+
+  /** The check said no, or not yet: recorded as the run's step (and its end, on a last step). */
+  private async notSent(req: SendRequest, decision: Exclude<GateDecision, { action: 'send' }>): Promise<DeliverResult> {
+    const { recorder } = this.opts
     if (decision.action === 'already_sent') {
-      await end('completed', req.test)
+      await this.endRun(req, 'completed', req.test)
       return { status: 'sent', reason: 'already_sent', ended: !!req.last }
     }
     if (decision.action === 'skip' && decision.reason === 'erased') return { status: 'skipped', reason: 'erased', exit: true, ended: true }
     if (decision.action === 'skip') {
       await Promise.all([
-        recorder.step({ ...step, outcome: 'skipped', reason: decision.reason, test: req.test }),
-        end(decision.exit ? decision.reason : 'completed', req.test),
+        recorder.step({ ...stepRecord(req), outcome: 'skipped', reason: decision.reason, test: req.test }),
+        this.endRun(req, decision.exit ? decision.reason : 'completed', req.test),
       ])
       return { status: 'skipped', reason: decision.reason, exit: decision.exit, ended: !!req.last }
     }
-    if (decision.action === 'defer') {
-      await recorder.step({ ...step, outcome: 'deferred', reason: decision.reason, test: req.test })
-      return { status: 'deferred', reason: decision.reason, until: decision.until }
-    }
-    const { recipient } = decision
+    await recorder.step({ ...stepRecord(req), outcome: 'deferred', reason: decision.reason, test: req.test })
+    return { status: 'deferred', reason: decision.reason, until: decision.until }
+  }
+
+  /** A last step records the run's end with its send (or skip). */
+  private async endRun(req: SendRequest, outcome: string, test: boolean): Promise<void> {
+    if (!req.last) return
+    await this.opts.recorder.run({
+      workflowId: req.workflowId,
+      journeyId: req.journeyId,
+      journeyVersion: req.journeyVersion,
+      userKey: req.userKey,
+      correlation: req.correlation ?? '',
+      phase: 'ended',
+      outcome,
+      trigger: req.trigger,
+      test,
+    })
+  }
+
+  /** Render → ledger `sending` and the extras → hand over → ledger `sent`, the step, the outcome. */
+  private async send(req: SendRequest, recipient: Recipient, resumed: boolean): Promise<DeliverResult> {
+    const { recorder } = this.opts
     const test = recipient.test
-    try {
-      const computed =
-        this.opts.computed && this.opts.templates.usesComputed(req.template) ? await this.opts.computed(req.userKey) : undefined
-      if (
-        this.opts.prepareUser &&
-        (this.opts.templates.reads(req.template, 'recommendations') || this.opts.templates.reads(req.template, 'behavior'))
-      )
-        await this.opts.prepareUser(req.userKey)
-      const topic = req.topic
-      const code = discountCode(req.messageId)
-      let rendered
-      try {
-        rendered = await this.opts.templates.render(
-          req.template,
-          buildRenderContext({
-            userKey: req.userKey,
-            email: recipient.email,
-            traits: recipient.traits,
-            ...(computed ? { computed } : {}),
-            trigger: { event: req.trigger.event, properties: req.trigger.properties, timestamp: req.trigger.timestamp },
-            journey: { id: req.journeyId, step: req.stepId },
-            experiment: { key: req.experimentKey, variant: req.variant },
-            message: { id: req.messageId, discountCode: code },
-            urls: messageUrls(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic }),
-            ...(this.opts.recommend ? { recommend: (b: RecommendationBlock, p?: string) => this.opts.recommend!(req.userKey, b, p) } : {}),
-            ...(this.opts.behavior && this.opts.templates.reads(req.template, 'behavior')
-              ? { behavior: this.opts.behavior(req.userKey) }
-              : {}),
-          }),
-          req.subject,
-        )
-      } catch (err) {
-        // A template that cannot render for this user skips the send (recorded with the reason):
-        // retrying would fail the same way, and half an email is worse than none. A render that
-        // only ran out of wall-clock time is retried (bounded) like any other transient failure.
-        if (!(err instanceof TemplateRenderError) || err.transient) throw err
-        gate.release(req.userKey, req.messageId)
-        await Promise.all([
-          recorder.step({ ...step, outcome: 'skipped', reason: 'template_error', test: req.test }),
-          end('template_error', req.test),
-        ])
-        return { status: 'skipped', reason: 'template_error', ended: !!req.last }
-      }
-      const composed = composeMessage(this.opts.tracking, { messageId: req.messageId, userKey: req.userKey, topic, html: rendered.html })
-      const ledger = {
-        messageId: req.messageId,
-        workflowId: req.workflowId,
-        journeyId: req.journeyId,
-        stepId: req.stepId,
-        userKey: req.userKey,
-        recipientHash: recipient.lookupHash ?? '',
-        template: req.template,
-        templateVersion: rendered.version,
-        subject: rendered.subject,
-        topic,
-        priority: req.priority,
-        experimentKey: req.experimentKey,
-        variant: req.variant,
-        scheduledAt: req.scheduledAt,
-        test,
-      }
-      const now = Date.now()
+    const code = discountCode(req.messageId)
+    const rendered = await this.render(req, recipient, code)
+    if (!rendered) {
+      this.opts.gate.release(req.userKey, req.messageId)
       await Promise.all([
-        decision.resumed ? undefined : recorder.send({ ...ledger, status: 'sending' }),
-        this.opts.extras?.bodies({ message_id: req.messageId, user_key: req.userKey, html: composed.html, created_at: now }),
-        rendered.html.includes(code)
-          ? this.opts.extras?.codes({
-              code,
-              message_id: req.messageId,
-              user_key: req.userKey,
-              journey_id: req.journeyId,
-              template: req.template,
-              created_at: now,
-            })
-          : undefined,
+        recorder.step({ ...stepRecord(req), outcome: 'skipped', reason: 'template_error', test: req.test }),
+        this.endRun(req, 'template_error', req.test),
       ])
-      await this.opts.transport.send({
-        messageId: req.messageId,
-        to: recipient.email!,
-        subject: rendered.subject,
-        html: composed.html,
-        text: rendered.text,
-        test,
-        headers: composed.headers,
-      })
-      const info = {
-        messageId: req.messageId,
-        userKey: req.userKey,
-        journeyId: req.journeyId,
-        stepId: req.stepId,
-        template: req.template,
-        topic,
-        experimentKey: req.experimentKey ?? '',
-        variant: req.variant ?? '',
-        recipientHash: recipient.lookupHash ?? '',
-        sentAt: Date.now(),
-        test,
-      }
-      this.opts.messages?.remember(info)
-      await Promise.all([
-        recorder.send({ ...ledger, status: 'sent' }),
-        recorder.step({ ...step, outcome: 'sent', test }),
-        end('completed', test),
-        this.opts.outcomes?.record({ kind: 'delivered', message: info, at: info.sentAt }),
-      ])
-      return { status: 'sent', ended: !!req.last }
-    } catch (err) {
-      gate.release(req.userKey, req.messageId)
-      throw err
+      return { status: 'skipped', reason: 'template_error', ended: !!req.last }
     }
+    const composed = composeMessage(this.opts.tracking, {
+      messageId: req.messageId,
+      userKey: req.userKey,
+      topic: req.topic,
+      html: rendered.html,
+    })
+    const ledger = ledgerRecord(req, recipient, rendered)
+    await Promise.all([
+      resumed ? undefined : recorder.send({ ...ledger, status: 'sending' }),
+      this.storeExtras(req, composed.html, rendered.html.includes(code) ? code : undefined),
+    ])
+    await this.opts.transport.send({
+      messageId: req.messageId,
+      to: recipient.email!,
+      subject: rendered.subject,
+      html: composed.html,
+      text: rendered.text,
+      test,
+      headers: composed.headers,
+    })
+    const info = {
+      messageId: req.messageId,
+      userKey: req.userKey,
+      journeyId: req.journeyId,
+      stepId: req.stepId,
+      template: req.template,
+      topic: req.topic,
+      experimentKey: req.experimentKey ?? '',
+      variant: req.variant ?? '',
+      recipientHash: recipient.lookupHash ?? '',
+      sentAt: Date.now(),
+      test,
+    }
+    this.opts.messages?.remember(info)
+    await Promise.all([
+      recorder.send({ ...ledger, status: 'sent' }),
+      recorder.step({ ...stepRecord(req), outcome: 'sent', test }),
+      this.endRun(req, 'completed', test),
+      this.opts.outcomes?.record({ kind: 'delivered', message: info, at: info.sentAt }),
+    ])
+    return { status: 'sent', ended: !!req.last }
+  }
+
+  /**
+   * The message rendered for this recipient, or undefined when the template cannot render for
+   * them: retrying would fail the same way, and half an email is worse than none. A render that
+   * only ran out of wall-clock time is retried (bounded) like any other transient failure.
+   */
+  private async render(req: SendRequest, recipient: Recipient, code: string) {
+    const o = this.opts
+    const computed = o.computed && o.templates.usesComputed(req.template) ? await o.computed(req.userKey) : undefined
+    if (o.prepareUser && (o.templates.reads(req.template, 'recommendations') || o.templates.reads(req.template, 'behavior')))
+      await o.prepareUser(req.userKey)
+    try {
+      return await o.templates.render(
+        req.template,
+        buildRenderContext({
+          userKey: req.userKey,
+          email: recipient.email,
+          traits: recipient.traits,
+          ...(computed ? { computed } : {}),
+          trigger: { event: req.trigger.event, properties: req.trigger.properties, timestamp: req.trigger.timestamp },
+          journey: { id: req.journeyId, step: req.stepId },
+          experiment: { key: req.experimentKey, variant: req.variant },
+          message: { id: req.messageId, discountCode: code },
+          urls: messageUrls(o.tracking, { messageId: req.messageId, userKey: req.userKey, topic: req.topic }),
+          ...(o.recommend ? { recommend: (b: RecommendationBlock, p?: string) => o.recommend!(req.userKey, b, p) } : {}),
+          ...(o.behavior && o.templates.reads(req.template, 'behavior') ? { behavior: o.behavior(req.userKey) } : {}),
+        }),
+        req.subject,
+      )
+    } catch (err) {
+      if (!(err instanceof TemplateRenderError) || err.transient) throw err
+      return undefined
+    }
+  }
+
+  /** The body (view in browser) and, when the message shows it, the discount code: stored before the handover. */
+  private async storeExtras(req: SendRequest, html: string, code: string | undefined): Promise<void> {
+    const extras = this.opts.extras
+    if (!extras) return
+    const now = Date.now()
+    await Promise.all([
+      extras.bodies({ message_id: req.messageId, user_key: req.userKey, html, created_at: now }),
+      code
+        ? extras.codes({
+            code,
+            message_id: req.messageId,
+            user_key: req.userKey,
+            journey_id: req.journeyId,
+            template: req.template,
+            created_at: now,
+          })
+        : undefined,
+    ])
+  }
+}
+
+/** The run's step as recorded (the outcome and reason are added). */
+function stepRecord(req: SendRequest) {
+  return {
+    workflowId: req.workflowId,
+    journeyId: req.journeyId,
+    journeyVersion: req.journeyVersion,
+    userKey: req.userKey,
+    stepId: req.stepId,
+    stepType: 'send',
+    experimentKey: req.experimentKey,
+    variant: req.variant,
+    flags: req.flags,
+    messageId: req.messageId,
+    scheduledAt: req.scheduledAt,
+  }
+}
+
+/** The send ledger's row for this message (the status is added). */
+function ledgerRecord(req: SendRequest, recipient: Recipient, rendered: { version: number; subject: string }) {
+  return {
+    messageId: req.messageId,
+    workflowId: req.workflowId,
+    journeyId: req.journeyId,
+    stepId: req.stepId,
+    userKey: req.userKey,
+    recipientHash: recipient.lookupHash ?? '',
+    template: req.template,
+    templateVersion: rendered.version,
+    subject: rendered.subject,
+    topic: req.topic,
+    priority: req.priority,
+    experimentKey: req.experimentKey,
+    variant: req.variant,
+    scheduledAt: req.scheduledAt,
+    test: recipient.test,
   }
 }
 

@@ -4,15 +4,13 @@ import type { SegmentEngine } from '../segments/segmentEngine.js'
 import type { Deliverer } from '../delivery/deliver.js'
 import type { TriggerRouter } from '../journeys/triggerRouter.js'
 import type { Tombstones } from '../ingest/erasure/tombstones.js'
+import type { AppMetrics } from '../api/app.js'
 
 /**
  * Prometheus metrics (`GET /metrics`). One registry per Nudge instance, so tests running several
  * instances in a process never share counters.
  */
-export interface Metrics {
-  registry: Registry
-  rejected(code: string, status: number): void
-}
+export type Metrics = AppMetrics
 
 /** Rows a buffered store write refused for their own data (dropped, never retried), by table. */
 export function addRefusedRowsMetric(registry: Registry, tables: Record<string, () => number>): void {
@@ -61,36 +59,7 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
       this.set(deps.writer.queueDepth)
     },
   })
-  const evaluation = new Histogram({
-    name: 'nudge_segment_evaluation_seconds',
-    help: 'From an event being stored to its segments being re-evaluated',
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  })
-  const transitions = new Counter({
-    name: 'nudge_segment_transitions_total',
-    help: 'Segment entries and exits',
-    labelNames: ['segment', 'direction', 'cause'],
-    registers: [registry],
-  })
-  new Gauge({
-    name: 'nudge_segment_sweep_lag_seconds',
-    help: 'Upper bound on how late a time-driven membership change is recorded (interval between sweeps + sweep duration)',
-    registers: [registry],
-    collect() {
-      const lag = deps.segments.sweepStatus.lagMs
-      if (lag !== null) this.set(lag / 1000)
-    },
-  })
-  new Gauge({
-    name: 'nudge_segment_sweep_duration_seconds',
-    help: 'Duration of the last sweep',
-    registers: [registry],
-    collect() {
-      const d = deps.segments.sweepStatus.lastDurationMs
-      if (d !== null) this.set(d / 1000)
-    },
-  })
+  addSegmentMetrics(registry, deps.segments)
 
   // Late signals of erased people (an old pixel, click, unsubscribe, bounce, a retried event, a
   // send of a run triggered before the erasure): dropped, never stored — counted here.
@@ -108,12 +77,46 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
     if (s.consentLimited) events.inc({ outcome: 'consent_limited' }, s.consentLimited)
     flush.observe(s.durationMs / 1000)
   })
-  deps.segments.onEvaluated((ls) => {
-    for (const l of ls) evaluation.observe(l / 1000)
-  })
-  deps.segments.onTransition((t) => transitions.inc({ segment: t.segmentId, direction: t.entered ? 'enter' : 'exit', cause: t.cause }))
 
   return { registry, rejected: (code, status) => rejects.inc({ code, status: String(status) }) }
+}
+
+/** Segment evaluation latency, entries and exits, and how late the sweep may record a change. */
+function addSegmentMetrics(registry: Registry, segments: SegmentEngine): void {
+  const evaluation = new Histogram({
+    name: 'nudge_segment_evaluation_seconds',
+    help: 'From an event being stored to its segments being re-evaluated',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  const transitions = new Counter({
+    name: 'nudge_segment_transitions_total',
+    help: 'Segment entries and exits',
+    labelNames: ['segment', 'direction', 'cause'],
+    registers: [registry],
+  })
+  new Gauge({
+    name: 'nudge_segment_sweep_lag_seconds',
+    help: 'Upper bound on how late a time-driven membership change is recorded (interval between sweeps + sweep duration)',
+    registers: [registry],
+    collect() {
+      const lag = segments.sweepStatus.lagMs
+      if (lag !== null) this.set(lag / 1000)
+    },
+  })
+  new Gauge({
+    name: 'nudge_segment_sweep_duration_seconds',
+    help: 'Duration of the last sweep',
+    registers: [registry],
+    collect() {
+      const d = segments.sweepStatus.lastDurationMs
+      if (d !== null) this.set(d / 1000)
+    },
+  })
+  segments.onEvaluated((ls) => {
+    for (const l of ls) evaluation.observe(l / 1000)
+  })
+  segments.onTransition((t) => transitions.inc({ segment: t.segmentId, direction: t.entered ? 'enter' : 'exit', cause: t.cause }))
 }
 
 /** Journey metrics: routing latency and backlog, and every send's outcome. */

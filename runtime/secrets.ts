@@ -84,7 +84,9 @@ export function parsePreviousKeys(text: string | undefined): (Buffer | typeof LE
       try {
         return parseEncryptionKey(x)
       } catch (err) {
-        throw new Error(`NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} ${(err as Error).message} (or ${LEGACY_LINK_KEY})`)
+        throw new Error(`NUDGE_LINK_SIGNING_KEY_PREVIOUS: entry ${i + 1} ${(err as Error).message} (or ${LEGACY_LINK_KEY})`, {
+          cause: err,
+        })
       }
     })
 }
@@ -101,7 +103,7 @@ function loadKey(
     try {
       return parseEncryptionKey(value)
     } catch (err) {
-      throw new Error(`${name}: ${(err as Error).message}`)
+      throw new Error(`${name}: ${(err as Error).message}`, { cause: err })
     }
   }
   if (!s.embedded)

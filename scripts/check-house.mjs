@@ -30,6 +30,15 @@ const long = tracked
 for (const [f, n] of long) console.error(`${f}: ${n} lines (at most ${MAX_LINES})`)
 results.push({ name: 'file sizes', ok: long.length === 0 })
 
+// Routes and the composition root hold no SQL text: queries live in the owning module's repository.
+const SQL = /\b(SELECT\s[\s\S]{0,200}?\sFROM|INSERT\s+INTO|ALTER\s+TABLE|DELETE\s+FROM|TRUNCATE\s+TABLE|CREATE\s+TABLE)\b/
+const wiring = spawnSync('git', ['ls-files', 'api', 'runtime'], { encoding: 'utf8' })
+  .stdout.split('\n')
+  .filter((f) => /\.(ts|mjs)$/.test(f))
+const withSql = wiring.filter((f) => SQL.test(readFileSync(f, 'utf8')))
+for (const f of withSql) console.error(`${f}: SQL text in a route or the composition root (move it to the owning module's repository)`)
+results.push({ name: 'no SQL in routes or wiring', ok: withSql.length === 0 })
+
 for (const r of results) console.log(`check ${r.name}: ${r.ok ? 'passed' : 'FAILED'}`)
 const passed = results.filter((r) => r.ok).length
 mkdirSync('test-results', { recursive: true })

@@ -3,10 +3,9 @@ import { z } from 'zod'
 import { NotFoundError, errorBody } from '../../core/errors.js'
 import { journeyRunState } from '../responses/journeyState.js'
 import { JOURNEY_STATUSES, journeyDefinition } from '../../journeys/journeySchema.js'
-import type { StoredJourney } from '../../journeys/journeyService.js'
+import type { JourneyService, StoredJourney } from '../../journeys/journeyService.js'
 import { type RunHistory, runSummary } from '../../journeys/runHistory.js'
-import type { Journeys } from '../../runtime/journeysWiring.js'
-import { runId } from '../../workflows/client/journeyRuns.js'
+import { type JourneyRuns, runId } from '../../workflows/client/journeyRuns.js'
 import { type RouteSpec, validated } from '../route.js'
 
 const idParams = z.object({ id: z.string().min(1).max(64) })
@@ -135,7 +134,13 @@ function view(j: StoredJourney) {
   return { ...j.definition, status: j.status, version: j.version, updatedAt: new Date(j.updatedAt).toISOString() }
 }
 
-export function journeysRouter(j: Journeys, history: RunHistory): Router {
+/** What these routes need from the journeys' composition (declared here; the composition root builds it). */
+export interface JourneyRouteDeps {
+  journeys: JourneyService
+  runs: Pick<JourneyRuns, 'state'>
+}
+
+export function journeysRouter(j: JourneyRouteDeps, history: RunHistory): Router {
   const r = Router()
   r.get(
     journeySpecs.list.path,

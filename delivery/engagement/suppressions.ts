@@ -43,4 +43,18 @@ export class SuppressionList {
     )
     return r && Number(r.active) === 1 ? { suppressed: true, reason: r.reason, source: r.source, at: r.at } : { suppressed: false }
   }
+
+  /**
+   * The lookup hashes of these users' current email addresses that are suppressed. By address: a
+   * bounced address stays suppressed whoever it belongs to.
+   */
+  async activeForUsers(userKeys: readonly string[]): Promise<Set<string>> {
+    const rows = await selectRows<{ lookup_hash: string }>(
+      this.client,
+      `SELECT lookup_hash FROM suppressions FINAL WHERE active = 1 AND lookup_hash IN (
+         SELECT argMax(lookup_hash, updated_at) FROM contacts WHERE user_key IN {keys:Array(String)} AND kind = 'email' GROUP BY user_key)`,
+      { keys: userKeys },
+    )
+    return new Set(rows.map((r) => r.lookup_hash))
+  }
 }

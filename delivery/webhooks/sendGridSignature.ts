@@ -37,7 +37,7 @@ export function createSendGridVerifier(o: SendGridVerifierOptions) {
     if (!/^\d{1,12}$/.test(headers.timestamp)) throw refuse('the timestamp header must be unix seconds')
     const at = Number(headers.timestamp) * 1000
     if (!withinSignedAge(at, now(), o.maxAgeMs)) throw refuse('the timestamp is outside the accepted age (WEBHOOK_MAX_AGE)')
-    let ok = false
+    let ok: boolean
     try {
       ok = verify(
         'sha256',

@@ -133,7 +133,7 @@ export function createSnsVerifier(o: SnsVerifierOptions): SnsVerifier {
       } catch (err) {
         throw err instanceof UnauthorizedError ? err : refuse(`the signing certificate could not be read (${(err as Error).message})`)
       }
-      let ok = false
+      let ok: boolean
       try {
         ok = verify(
           m.SignatureVersion === '1' ? 'sha1' : 'sha256',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createConnection } from 'node:net'
@@ -54,8 +54,22 @@ export const WAL_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wa
 export const devServerRecordFile = (dbFile: string) => join(dirname(dbFile), 'dev-server.json')
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
-  const ports = [opts.port, opts.uiPort].filter((p): p is number => !!p)
   const recordFile = opts.dbFile ? devServerRecordFile(opts.dbFile) : undefined
+  await clearTheWay(opts, recordFile)
+  const proc = spawnWatched(opts, devServerArgs(opts), recordFile)
+  const address = `127.0.0.1:${opts.port}`
+  await untilReady(opts, address, proc)
+  return {
+    address,
+    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    pid: await proc.serverPid,
+    stop: proc.stop,
+  }
+}
+
+/** A stale server of this database stopped; the ports free (else a clear error). */
+async function clearTheWay(opts: DevServerOptions, recordFile: string | undefined): Promise<void> {
+  const ports = [opts.port, opts.uiPort].filter((p): p is number => !!p)
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true })
     // A server of this database left running by a crash holds the database and, likely, the port.
@@ -69,6 +83,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
         `Port ${port} is already in use (another Temporal server or Nudge?). Stop it, or set TEMPORAL_PORT / TEMPORAL_UI_PORT.`,
       )
   }
+}
+
+/** `temporal server start-dev` arguments for these options. */
+function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn']
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort))
   else args.push('--headless')
@@ -83,40 +101,32 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true')
   // Eager start: a run started by a process that is also a worker gets its first task back directly.
   args.push('--dynamic-config-value', 'system.enableEagerWorkflowStart=true')
+  return args
+}
 
-  // Own process group: a terminal's Ctrl-C reaches Nudge, which stops the server last, after the
-  // worker has drained — not the server first, under a worker still finishing activities. Through
-  // the watchdog (its parent, holding a pipe from this process): when this process dies in any
-  // way, kill -9 included, the pipe closes and the watchdog stops the server.
+interface WatchedServer {
+  serverPid: Promise<number>
+  /** The watchdog's exit code once it exited (undefined while it runs). */
+  exited(): number | null | undefined
+  /** Its last lines of output. */
+  output: string[]
+  stop(): Promise<void>
+}
+
+/**
+ * Own process group: a terminal's Ctrl-C reaches Nudge, which stops the server last, after the
+ * worker has drained — not the server first, under a worker still finishing activities. Through
+ * the watchdog (its parent, holding a pipe from this process): when this process dies in any
+ * way, kill -9 included, the pipe closes and the watchdog stops the server.
+ */
+function spawnWatched(opts: DevServerOptions, args: string[], recordFile: string | undefined): WatchedServer {
   const child = spawn(process.execPath, [WATCHDOG, opts.cliPath, ...args], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true })
   child.stdin!.on('error', () => {}) // the watchdog gone already: nothing to tell it
   // Exiting (process.exit, an uncaught error): the pipe closes anyway; this only makes it prompt.
   const stopOnExit = () => child.kill('SIGTERM')
   process.once('exit', stopOnExit)
-  // The watchdog reports the server's pid; with a database, it is recorded for a start after a crash.
-  const serverPid = new Promise<number>((resolve, reject) => {
-    let text = ''
-    const report = child.stdio[3] as Readable
-    report.on('data', (d: Buffer) => {
-      text += d.toString('utf8')
-      if (!text.includes('\n')) return
-      const { pid } = JSON.parse(text) as { pid: number }
-      if (recordFile) writeDevServerRecord(recordFile, { pid, port: opts.port, dbFile: opts.dbFile! })
-      resolve(pid)
-    })
-    report.on('end', () => reject(new Error('the Temporal watchdog did not start the server')))
-  })
-  serverPid.catch(() => undefined)
-  const output: string[] = []
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      output.push(line)
-      if (output.length > 40) output.shift()
-      opts.log?.(line)
-    }
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
+  const serverPid = reportedPid(child.stdio[3] as Readable, opts, recordFile)
+  const output = keepOutput(child, opts.log)
   let exited: number | null | undefined
   const exit = new Promise<void>((resolve) =>
     child.on('exit', (code) => {
@@ -137,38 +147,68 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     process.removeListener('exit', stopOnExit)
     if (recordFile) removeDevServerRecord(recordFile)
   }
+  return { serverPid, exited: () => exited, output, stop }
+}
 
-  const address = `127.0.0.1:${opts.port}`
+/** The watchdog reports the server's pid; with a database, it is recorded for a start after a crash. */
+function reportedPid(report: Readable, opts: DevServerOptions, recordFile: string | undefined): Promise<number> {
+  const serverPid = new Promise<number>((resolve, reject) => {
+    let text = ''
+    report.on('data', (d: Buffer) => {
+      text += d.toString('utf8')
+      if (!text.includes('\n')) return
+      const { pid } = JSON.parse(text) as { pid: number }
+      if (recordFile) writeDevServerRecord(recordFile, { pid, port: opts.port, dbFile: opts.dbFile! })
+      resolve(pid)
+    })
+    report.on('end', () => reject(new Error('the Temporal watchdog did not start the server')))
+  })
+  serverPid.catch(() => undefined)
+  return serverPid
+}
+
+/** The last 40 lines the server printed (for a failed start's message), each also to `log`. */
+function keepOutput(child: ChildProcess, log: DevServerOptions['log']): string[] {
+  const output: string[] = []
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      output.push(line)
+      if (output.length > 40) output.shift()
+      log?.(line)
+    }
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  return output
+}
+
+/** Until the namespace answers; a server that exits or stays silent past the timeout is stopped and reported. */
+async function untilReady(opts: DevServerOptions, address: string, proc: WatchedServer): Promise<void> {
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000)
   for (;;) {
+    const exited = proc.exited()
     if (exited !== undefined) {
-      await stop()
-      throw new Error(`temporal server start-dev exited with ${exited}:\n${output.join('\n')}`)
+      await proc.stop()
+      throw new Error(`temporal server start-dev exited with ${exited}:\n${proc.output.join('\n')}`)
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 })
       try {
         await connection.workflowService.describeNamespace({ namespace: opts.namespace ?? 'default' })
-        break
+        return
       } finally {
         await connection.close()
       }
     } catch (err) {
       if (Date.now() > deadline) {
-        await stop()
+        await proc.stop()
         throw new Error(
-          `Temporal dev server not ready on ${address} after ${opts.readyTimeoutMs ?? 60_000} ms: ${String(err)}\n${output.join('\n')}`,
+          `Temporal dev server not ready on ${address} after ${opts.readyTimeoutMs ?? 60_000} ms: ${String(err)}\n${proc.output.join('\n')}`,
+          { cause: err },
         )
       }
       await new Promise((r) => setTimeout(r, 250))
     }
-  }
-
-  return {
-    address,
-    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    pid: await serverPid,
-    stop,
   }
 }
 

@@ -1,0 +1,23 @@
+import type { Logger } from '../core/log.js'
+import type { Config } from './config.js'
+import { startExperiments } from './experimentsWiring.js'
+import { startIdentity } from './identityWiring.js'
+import { createMetrics } from './metrics.js'
+import type { Role } from './role.js'
+import { startSegments } from './segmentsWiring.js'
+import { openMigratedStore } from './storeSetup.js'
+
+/**
+ * The data side of a process, in the order each part needs the previous ones: the store, ingest
+ * and identity, segments, the metrics registry, experiments and flags.
+ */
+export async function startData(config: Config, role: Role, log: Logger) {
+  const opened = await openMigratedStore(config, log)
+  const identity = await startIdentity(config, role, log, opened)
+  const { segmentStore, segments } = await startSegments(config, role, log, { ...opened, ...identity })
+  const metrics = createMetrics({ writer: identity.writer, segments, erased: identity.tombstones })
+  const { experiments, flags } = await startExperiments(config, log, { store: opened.store, segments, erasure: identity.erasure })
+  return { ...opened, ...identity, segmentStore, segments, metrics, experiments, flags }
+}
+
+export type DataParts = Awaited<ReturnType<typeof startData>>

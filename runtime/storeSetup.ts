@@ -1,0 +1,42 @@
+import { join } from 'node:path'
+import { migrate } from '../clickhouse/migrate.js'
+import { type Store, openStore } from '../clickhouse/store.js'
+import { type ContactCipher, createContactCipher } from '../core/contactCipher.js'
+import type { Logger } from '../core/log.js'
+import type { Config } from './config.js'
+import { type Secrets, loadSecrets } from './secrets.js'
+
+export interface OpenedStore {
+  secrets: Secrets
+  cipher: ContactCipher
+  /** The main connection: migrated, ingest and definitions write on it. */
+  store: Store
+  /** Another connection to the same store (the embedded engine runs one statement at a time per connection). */
+  openConnection: () => Promise<Store>
+}
+
+/** The secrets, then the store: opened and migrated before anything reads it. */
+export async function openMigratedStore(config: Config, log: Logger): Promise<OpenedStore> {
+  const secrets = loadSecrets(
+    {
+      encryptionKey: config.NUDGE_ENCRYPTION_KEY,
+      linkSigningKey: config.NUDGE_LINK_SIGNING_KEY,
+      previousLinkSigningKeys: config.NUDGE_LINK_SIGNING_KEY_PREVIOUS,
+      dataDir: config.DATA_DIR,
+      embedded: config.mode.clickhouse === 'embedded',
+    },
+    log.warn,
+  )
+  const cipher = createContactCipher(secrets.encryptionKey)
+  const storeOptions = {
+    url: config.CLICKHOUSE_URL,
+    user: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    dataDir: join(config.DATA_DIR, 'clickhouse'),
+  }
+  const store = await openStore(storeOptions)
+  const applied = await migrate(store.client)
+  log.info('store ready', { store: store.describe, migrationsApplied: applied })
+  return { secrets, cipher, store, openConnection: () => openStore(storeOptions) }
+}
