@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { KEY_TEXT } from '../core/contactCipher.js'
-import { parseDuration } from '../core/duration.js'
+import { DURATION_TEXT, parseDuration } from '../core/duration.js'
 import { isTimeZone, parseWindow } from '../core/localTime.js'
 import { parseSendGridPublicKey } from '../delivery/webhooks/sendGridSignature.js'
 
@@ -123,10 +123,7 @@ const envSchema = z.object({
   // Only these SNS topics may report SES events (comma-separated ARNs); empty = any topic (signature and key still checked).
   SNS_TOPIC_ARNS: csv.default([]),
   // A signed webhook (SNS Timestamp, SendGrid timestamp header) older than this is refused as a replay.
-  WEBHOOK_MAX_AGE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h')
-    .default('1h'),
+  WEBHOOK_MAX_AGE: z.string().regex(DURATION_TEXT, 'must be a duration like 1h').default('1h'),
   // Express `trust proxy`: which hops may set X-Forwarded-For (req.ip feeds machine-open detection).
   // "" or false = none (default); true = any; a hop count (1); or names/CIDRs: loopback, 10.0.0.0/8, uniquelocal.
   TRUST_PROXY: z
@@ -141,33 +138,21 @@ const envSchema = z.object({
   // Soft bounces within 30 days that suppress an address (hard bounces and complaints suppress at once).
   SOFT_BOUNCE_LIMIT: positiveInt.default(3),
   // Trigger latency SLO on what Nudge adds to a send (received → started + lateness), and per journey.
-  TRIGGER_LATENCY_SLO: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m')
-    .default('5m'),
+  TRIGGER_LATENCY_SLO: z.string().regex(DURATION_TEXT, 'must be a duration like 5m').default('5m'),
   TRIGGER_LATENCY_SLOS: z
     .string()
     .regex(/^([\w.-]+:\d+(\.\d+)?(ms|s|m|h))?(,[\w.-]+:\d+(\.\d+)?(ms|s|m|h))*$/, 'must look like cart-abandonment:60s,browse:5m')
     .default(''),
   // A trigger event older than this when it arrives is stale; sends of one user, journey and key this close are duplicates.
-  STALE_TRIGGER_MAX_AGE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
-    .default('24h'),
-  DUPLICATE_WINDOW: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
-    .default('24h'),
+  STALE_TRIGGER_MAX_AGE: z.string().regex(DURATION_TEXT, 'must be a duration like 24h').default('24h'),
+  DUPLICATE_WINDOW: z.string().regex(DURATION_TEXT, 'must be a duration like 24h').default('24h'),
   // How often the false-trigger monitor checks new sends (0 = never; the report still works).
   FALSE_TRIGGER_CHECK_MS: z.coerce.number().int().min(0).default(60_000),
   TEST_EMAIL_PATTERN: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   // Ctrl-C / SIGTERM: how long the worker lets in-flight sends and steps finish before cancelling
   // them (their runs resume after a restart); the worker is forced down 2 s after that.
-  SHUTDOWN_GRACE: z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s')
-    .default('8s'),
+  SHUTDOWN_GRACE: z.string().regex(DURATION_TEXT, 'must be a duration like 8s').default('8s'),
 })
 
 export type Env = z.infer<typeof envSchema>
