@@ -9,7 +9,7 @@ import {
   postPurchaseLoyalty,
   reengagement,
 } from '../../journeys/examples.js'
-import { installExamples } from '../../scripts/install-examples.js'
+import { installExamples } from '../../demo/installExamples.js'
 import { runId } from '../../workflows/journeyRuns.js'
 import { scheduleId } from '../../workflows/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
