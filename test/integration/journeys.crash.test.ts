@@ -135,7 +135,7 @@ describe('the Temporal dev server restarts on its data file → runs resume', ()
       env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' },
     })
     try {
-      await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '2500ms'))
+      await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '8s'))
       const users = Array.from({ length: 5 }, () => uid('restart'))
       for (const u of users) await identify(nudge.url, u, { email: `${u}@example.test` })
       for (const u of users) await track(nudge.url, u, 'Restart Probe')
@@ -144,7 +144,7 @@ describe('the Temporal dev server restarts on its data file → runs resume', ()
         10_000,
         'the runs',
       )
-      // Every run is still on its timer when the server goes: nothing has been sent yet.
+      // Every run is still on its timer (8 s, longer than the set-up takes) when the server goes: nothing has been sent yet.
       for (const u of users) expect(await messagesTo(nudge.url, `${u}@example.test`), u).toEqual([])
       await server.stop()
       await sleep(1000)
