@@ -26,7 +26,7 @@ import { createContactCipher } from '../core/contactCipher.js'
 import { freePort } from '../runtime/freePort.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
-import { check, fmt, percentile } from './bench/report.js'
+import { check, fmt, middle, percentile } from './bench/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
@@ -254,7 +254,7 @@ async function main() {
     [
       '',
       `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(ackedRequests.length / elapsed)} req/s) over ${fmt(elapsed, 1)} s`,
-      `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady[Math.floor(steady.length / 2)] ?? 0)} events/s`,
+      `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(middle(steady))} events/s`,
       `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(statuses)}`,
       `below saturation (open loop, ${fmt(pacedRate * 100)} events/s for ${pacedSeconds} s): p50 ${fmt(percentile(paced, 0.5), 1)} ms, p99 ${fmt(percentile(paced, 0.99), 1)} ms   statuses ${JSON.stringify(pacedStatuses)}`,
       `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
