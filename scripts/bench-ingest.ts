@@ -257,7 +257,7 @@ function report({ raw, sat, below, rssMb, counts, ackedEvents }: Figures): strin
   return [
     '',
     `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(sat.ackedRequests.length / sat.elapsed)} req/s) over ${fmt(sat.elapsed, 1)} s`,
-    `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(middle(steady))} events/s`,
+    `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady.length ? middle(steady) : 0)} events/s`,
     `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(sat.statuses)}`,
     `below saturation (open loop, ${fmt(below.rate * 100)} events/s for ${below.seconds} s): p50 ${fmt(percentile(below.latencies, 0.5), 1)} ms, p99 ${fmt(percentile(below.latencies, 0.99), 1)} ms   statuses ${JSON.stringify(below.statuses)}`,
     `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
