@@ -5,6 +5,10 @@ import { rule } from '../../segments/ruleSchema.js'
 import { journeyDefinition } from '../../journeys/journeySchema.js'
 import { coerceFlagValue, flagDefinition } from '../../experiments/flags/flagSchema.js'
 import { loadConfig } from '../../runtime/config.js'
+import { withDurationUnits } from '../../journeys/legacyDurations.js'
+import { compileSegment } from '../../segments/compile.js'
+import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../segments/computedSql.js'
+import type { JourneyDefinition } from '../../journeys/journeySchema.js'
 
 /** The one duration grammar (core/duration.ts): a number and a unit, for every kind. */
 describe('the duration grammar', () => {
@@ -65,6 +69,40 @@ describe('reading stored durations', () => {
       expect(storedDurationMs('soon', unit)).toBeNull()
     }
     expect(segmentDurationMs('soon')).toBeNaN()
+  })
+
+  it('a segment stored with a bare number compiles to the same window as the same seconds with their unit', () => {
+    const ctx = {
+      now: Date.parse('2026-06-01T00:00:00Z'),
+      purchaseEvent: 'Order Completed',
+      rfm: DEFAULT_RFM,
+      loyaltyTiers: DEFAULT_LOYALTY_TIERS,
+      consentDefaults: {},
+    }
+    const stored = compileSegment({ performed: { event: 'E', within: 3 } }, ctx)
+    expect(stored).toEqual(compileSegment({ performed: { event: 'E', within: '3s' } }, ctx))
+    expect(stored).not.toEqual(compileSegment({ performed: { event: 'E', within: '3ms' } }, ctx))
+  })
+
+  it('a journey stored with bare numbers passes the check again (activation) with the same lengths of time', () => {
+    const legacy = {
+      id: 'old',
+      name: 'Old',
+      trigger: { type: 'schedule', every: 3_600_000, segment: 's' },
+      entry: { consent: 'marketing', reentry: 'cooldown', cooldown: 86_400_000 },
+      exit: [],
+      steps: [
+        { id: 'wait', type: 'delay', duration: 900_000 },
+        { id: 'flagged', type: 'delay', flag: { key: 'f', default: 60_000 } },
+        { id: 'listen', type: 'wait', for: { event: 'E', match: 'user' }, timeout: 5000 },
+      ],
+    } as unknown as JourneyDefinition
+    expect(journeyDefinition.safeParse(legacy).success).toBe(false)
+    const read = journeyDefinition.parse(withDurationUnits(legacy)) as any
+    expect(parseDuration(read.trigger.every)).toBe(3_600_000)
+    expect(parseDuration(read.entry.cooldown)).toBe(86_400_000)
+    expect(read.steps.map((s: any) => parseDuration(s.duration ?? s.flag?.default ?? s.timeout))).toEqual([900_000, 60_000, 5000])
+    expect((legacy as any).steps[0].duration).toBe(900_000) // the stored definition is left as it is
   })
 
   it('a flag served or set by an experiment payload as a number is milliseconds, as it always was', () => {
