@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { durationIssue, durationTextMs, parseDuration, storedDurationMs } from '../../core/duration.js'
+import { z } from 'zod'
+import { DURATION_TEXT, durationIssue, durationTextMs, parseDuration, storedDurationMs } from '../../core/duration.js'
 import { durationMs as segmentDurationMs } from '../../segments/duration.js'
 import { rule } from '../../segments/ruleSchema.js'
-import { journeyDefinition } from '../../journeys/journeySchema.js'
+import { journeyDefinition, span } from '../../journeys/journeySchema.js'
 import { coerceFlagValue, flagDefinition } from '../../experiments/flags/flagSchema.js'
 import { loadConfig } from '../../runtime/config.js'
 import { withDurationUnits } from '../../journeys/legacyDurations.js'
@@ -136,6 +137,15 @@ describe('each kind refuses a bare number', () => {
     const flag = (defaultValue: unknown) => ({ key: 'f.delay', type: 'duration', defaultValue })
     expect(issueOf(flagDefinition.safeParse(flag(900)))).toEqual([{ path: 'defaultValue', rule: 'unit' }])
     expect(flagDefinition.safeParse(flag('15m')).success).toBe(true)
+  })
+
+  it('the API documents a duration as a string with its unit, never a number', () => {
+    const doc = z.toJSONSchema(span, { io: 'input', unrepresentable: 'any' })
+    expect(doc).toMatchObject({ type: 'string', pattern: DURATION_TEXT.source })
+    expect(doc).not.toHaveProperty('anyOf')
+    expect(JSON.stringify(z.toJSONSchema(rule, { io: 'input', unrepresentable: 'any' }))).toContain(
+      `"within":{"type":"string","pattern":${JSON.stringify(DURATION_TEXT.source)}`,
+    )
   })
 
   it('configuration', () => {
