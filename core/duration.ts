@@ -1,6 +1,7 @@
 /**
  * The one duration grammar: a number and a unit, "250ms", "90s", "15m", "24h", "7d", "2w". Segments,
- * journeys, flags (and experiment payloads that set them) and the environment all use it.
+ * journeys, flags and the environment all use it (an experiment's payload sets a duration flag's
+ * value, read as the flag's are; docs/migrating.md).
  *
  * API input must carry the unit: a bare number is refused (`durationIssue`, rule `unit`), because it
  * used to mean seconds in segments and milliseconds in journeys and flags. Definitions stored before
