@@ -9,7 +9,7 @@ import { type ResultsForLines, liftLines } from '../analytics/reports/liftLines.
 import { triggerLatency } from '../analytics/reports/triggerLatency.js'
 import { buildAll, writeBuild } from '../dashboards/build.js'
 import { exportTables, importCommands } from '../dashboards/exportStore.js'
-import { adminPost, installExamples } from '../scripts/install-examples.js'
+import { adminPost, installExamples } from './installExamples.js'
 import { planSimulation } from './simulator/model.js'
 import { runSimulation } from './simulator/run.js'
 import { demoDefinitions, demoScenario, demoTruth } from './demoScenario.js'

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { propertyFilter } from '../segments/ruleSchema.js'
 import { COMPUTED_PROPERTIES } from '../segments/ruleSchema.js'
 import { consentTopic } from '../core/wireSchemas.js'
-import { parseDuration } from '../core/duration.js'
+import { durationField } from '../core/durationSchema.js'
 
 /**
  * A journey, as one schema: the API validates with it, the types come from it, the workflow
@@ -13,15 +13,8 @@ import { parseDuration } from '../core/duration.js'
 export const journeyId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, _ and -)')
 export const stepId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, _ and -)')
 
-/** "15m", "1h", "90s", "250ms", "3d" — or milliseconds. */
-export const span = z
-  .union([z.string(), z.number().int().min(0)])
-  .refine((v) => parseDuration(v) !== null, {
-    message: 'must be a duration like 250ms, 90s, 15m, 24h, 3d (or milliseconds)',
-    params: { rule: 'duration' },
-  })
-  .refine((v) => (parseDuration(v) ?? 0) <= 366 * 86_400_000, { message: 'must be at most a year', params: { rule: 'max' } })
-  .meta({ examples: ['15m', '72h'] })
+/** A duration by the one grammar (core/duration.ts): "250ms", "90s", "15m", "72h", "3d". */
+export const span = durationField({ ms: 366 * 86_400_000, text: 'a year' })
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)')
 const comparableValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean()]))])

@@ -3,6 +3,7 @@ import { type DefinitionKind, DefinitionStore } from '../clickhouse/definitions/
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js'
 import { type JourneyDefinition, type JourneyStatus, journeyDefinition } from './journeySchema.js'
 import { type JourneyCatalog, validateJourney } from './validateJourney.js'
+import { withDurationUnits } from './legacyDurations.js'
 import { toFieldIssues } from '../core/fieldIssues.js'
 
 export interface StoredJourney {
@@ -128,7 +129,7 @@ export class JourneyService {
       throw new ConflictError(`A ${cur.status} journey cannot become ${status}`, [
         { path: 'status', rule: 'transition', message: `${cur.status} → ${status} is not allowed` },
       ])
-    if (status === 'active') this.check(cur.definition) // references may have gone since it was saved
+    if (status === 'active') this.check(withDurationUnits(cur.definition)) // references may have gone since it was saved
     return this.write(cur.definition, status, cur.version + 1)
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DURATION_TEXT } from '../core/duration.js'
 
 /**
  * The environment Nudge reads, as one zod schema: each variable's type, rule, default and
@@ -271,7 +272,7 @@ const webhookEnv = {
     .describe('Comma-separated SNS topic ARNs allowed to report SES events; empty = any topic (SNS signatures are always verified).'),
   WEBHOOK_MAX_AGE: z
     .string()
-    .regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'must be a duration like 1h')
+    .regex(DURATION_TEXT, 'must be a duration like 1h')
     .default('1h')
     .describe('A signed webhook (SNS `Timestamp`, SendGrid timestamp header) older than this is refused as a replay.'),
   TRUST_PROXY: z
@@ -297,7 +298,7 @@ const webhookEnv = {
 const observabilityEnv = {
   TRIGGER_LATENCY_SLO: z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like 5m')
+    .regex(DURATION_TEXT, 'must be a duration like 5m')
     .default('5m')
     .describe('Latency SLO on what Nudge adds to a send (received → run started, plus lateness after the schedule).'),
   TRIGGER_LATENCY_SLOS: z
@@ -307,12 +308,12 @@ const observabilityEnv = {
     .describe('Per-journey latency SLOs (`journey:duration,…`); other journeys use `TRIGGER_LATENCY_SLO`.'),
   STALE_TRIGGER_MAX_AGE: z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
+    .regex(DURATION_TEXT, 'must be a duration like 24h')
     .default('24h')
     .describe('A trigger event older than this when it arrives is stale: it starts no run.'),
   DUPLICATE_WINDOW: z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'must be a duration like 24h')
+    .regex(DURATION_TEXT, 'must be a duration like 24h')
     .default('24h')
     .describe('Sends of one user, journey, step and key this close together are duplicates.'),
   FALSE_TRIGGER_CHECK_MS: z.coerce
@@ -324,7 +325,7 @@ const observabilityEnv = {
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('`debug` logs every ingest flush, and memory every 5 s.'),
   SHUTDOWN_GRACE: z
     .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 8s')
+    .regex(DURATION_TEXT, 'must be a duration like 8s')
     .default('8s')
     .describe(
       'On Ctrl-C or SIGTERM, how long in-flight sends and steps may finish before they are cancelled (their runs resume after a restart); the worker is forced down 2 s later.',

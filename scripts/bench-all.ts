@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
+import { stripVTControlCharacters } from 'node:util'
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => `bench:${s.trim()}`)
@@ -14,7 +15,8 @@ const scripts = Object.keys(pkg.scripts).filter((s) => s.startsWith('bench:') &&
 mkdirSync('bench-results', { recursive: true })
 
 const rows: { bench: string; figure: string; target: string; met: boolean }[] = []
-const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
+// The benchmarks colour some output; the summary reads plain text.
+const strip = (s: string) => stripVTControlCharacters(s)
 for (const script of scripts) {
   process.stderr.write(`running ${script} …\n`)
   const started = Date.now()

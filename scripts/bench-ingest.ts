@@ -26,7 +26,7 @@ import { createContactCipher } from '../core/contactCipher.js'
 import { freePort } from '../runtime/freePort.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
-import { check, fmt, percentile } from './bench/report.js'
+import { check, fmt, middle, percentile } from './bench/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
@@ -148,6 +148,130 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
   })
 }
 
+/** Where the load goes, and the request counter both phases share (each request stamps unique ids). */
+interface Load {
+  agent: Agent
+  target: URL
+  next: () => number
+  /** Events acknowledged so far, both phases. */
+  acked: { events: number }
+}
+
+/** Closed loop: CLIENTS keep-alive clients post back to back for SECONDS; throughput, latency and statuses. */
+async function saturate(load: Load) {
+  const latencies = new Float64Array(4_000_000)
+  let nLat = 0
+  const statuses: Record<number, number> = {}
+  const ackedRequests: number[] = []
+  const perSecond: number[] = []
+  let lastAcked = 0
+  const ticker = setInterval(() => {
+    perSecond.push(load.acked.events - lastAcked)
+    lastAcked = load.acked.events
+  }, 1000)
+  const started = performance.now()
+  const endAt = started + SECONDS * 1000
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < endAt) {
+        const n = load.next()
+        const body = stamp(templates[n % templates.length]!, n)
+        const t0 = performance.now()
+        let status: number
+        try {
+          status = await post(load.agent, load.target, body)
+        } catch {
+          status = 0
+        }
+        if (nLat < latencies.length) latencies[nLat++] = performance.now() - t0
+        statuses[status] = (statuses[status] ?? 0) + 1
+        if (status === 200) {
+          ackedRequests.push(n)
+          load.acked.events += 100
+        } else if (status === 429 || status === 503) await new Promise((r) => setTimeout(r, 50))
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  clearInterval(ticker)
+  return { measured: latencies.subarray(0, nLat), statuses, ackedRequests, perSecond, elapsed, events: load.acked.events }
+}
+
+/**
+ * Latency below saturation: an open-loop load at `rate` requests/s (requests start on schedule
+ * whether or not earlier ones have answered).
+ */
+async function paced(load: Load, rate: number, seconds: number) {
+  const latencies: number[] = []
+  const statuses: Record<number, number> = {}
+  const start = performance.now()
+  const pending: Promise<void>[] = []
+  for (let i = 0; performance.now() - start < seconds * 1000; i++) {
+    const due = start + (i * 1000) / rate
+    const wait = due - performance.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    const n = load.next()
+    const t0 = performance.now()
+    pending.push(
+      post(load.agent, load.target, stamp(templates[n % templates.length]!, n)).then(
+        (status) => {
+          latencies.push(performance.now() - t0)
+          statuses[status] = (statuses[status] ?? 0) + 1
+          if (status === 200) load.acked.events += 100
+        },
+        () => void (statuses[0] = (statuses[0] ?? 0) + 1),
+      ),
+    )
+  }
+  await Promise.all(pending)
+  return { latencies, statuses }
+}
+
+/** Stops the product cleanly (flush, drain), then counts what it stored. */
+async function storedCounts(child: ChildProcess, dataDir: string) {
+  child.kill('SIGINT')
+  await new Promise((r) => child.once('exit', r))
+  const store = await openStore({ dataDir: join(dataDir, 'clickhouse') })
+  const [counts] = await selectRows<{ n: string; u: string }>(store.client, 'SELECT count() AS n, uniqExact(message_id) AS u FROM events')
+  await store.close()
+  rmSync(dataDir, { recursive: true, force: true })
+  return { stored: Number(counts?.n ?? 0), unique: Number(counts?.u ?? 0) }
+}
+
+type Figures = {
+  raw: { eventsPerSec: number }
+  sat: Awaited<ReturnType<typeof saturate>>
+  below: Awaited<ReturnType<typeof paced>> & { rate: number; seconds: number }
+  rssMb: number
+  counts: { stored: number; unique: number }
+  ackedEvents: number
+}
+
+function report({ raw, sat, below, rssMb, counts, ackedEvents }: Figures): string {
+  const eventsPerSec = sat.events / sat.elapsed
+  const p50 = percentile(sat.measured, 0.5)
+  const p99 = percentile(sat.measured, 0.99)
+  const ratio = eventsPerSec / raw.eventsPerSec
+  const steady = sat.perSecond.slice(2, -1).sort((a, b) => a - b)
+  const { stored } = counts
+  return [
+    '',
+    `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(sat.ackedRequests.length / sat.elapsed)} req/s) over ${fmt(sat.elapsed, 1)} s`,
+    `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady.length ? middle(steady) : 0)} events/s`,
+    `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(sat.statuses)}`,
+    `below saturation (open loop, ${fmt(below.rate * 100)} events/s for ${below.seconds} s): p50 ${fmt(percentile(below.latencies, 0.5), 1)} ms, p99 ${fmt(percentile(below.latencies, 0.99), 1)} ms   statuses ${JSON.stringify(below.statuses)}`,
+    `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
+    `raw engine    ${fmt(raw.eventsPerSec)} events/s (same rows, direct inserts)`,
+    `ratio         ${fmt(ratio * 100, 1)} % of the raw engine rate`,
+    `stored        ${fmt(stored)} rows, ${fmt(counts.unique)} unique, acknowledged ${fmt(ackedEvents)} (both phases) → ${stored === ackedEvents ? 'none lost, none doubled' : 'MISMATCH'}`,
+    '',
+    `HTTP ingest: ${fmt(eventsPerSec)} events/s acknowledged, 32 clients, batches of 100   (target ≥100k events/s: ${check(eventsPerSec >= 100_000)})`,
+    `HTTP ingest vs raw engine inserts: ${fmt(ratio * 100, 1)} % (${fmt(eventsPerSec)} of ${fmt(raw.eventsPerSec)} events/s)   (target ≥25 % of raw: ${check(ratio >= 0.25)})`,
+    `batch latency at saturation: p50 ${fmt(p50, 1)} ms · p99 ${fmt(p99, 1)} ms (below saturation p99 ${fmt(percentile(below.latencies, 0.99), 1)} ms)   (target p99 < 100 ms: ${check(p99 < 100)})`,
+    `peak RSS (API + worker + engine): ${fmt(rssMb)} MB   (target RSS < 600 MB: ${check(rssMb < 600)})`,
+  ].join('\n')
+}
+
 async function main() {
   await ensureTemporalCli()
   console.log(
@@ -160,114 +284,27 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'nudge-bench-'))
   const { child, url } = await startProduct(dataDir)
-  const target = new URL(url)
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS })
-  const latencies = new Float64Array(4_000_000)
-  let nLat = 0
-  const statuses: Record<number, number> = {}
-  const ackedRequests: number[] = []
   let reqNo = 0
+  const load: Load = {
+    agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }),
+    target: new URL(url),
+    next: () => reqNo++,
+    acked: { events: 0 },
+  }
   let peakRss = 0
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, readStatus(child.pid!).rss)), 100)
-  const perSecond: number[] = []
-  let lastAcked = 0
-  let ackedEvents = 0
-  const ticker = setInterval(() => {
-    perSecond.push(ackedEvents - lastAcked)
-    lastAcked = ackedEvents
-  }, 1000)
 
-  const started = performance.now()
-  const endAt = started + SECONDS * 1000
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (performance.now() < endAt) {
-        const n = reqNo++
-        const body = stamp(templates[n % templates.length]!, n)
-        const t0 = performance.now()
-        let status = 0
-        try {
-          status = await post(agent, target, body)
-        } catch {
-          status = 0
-        }
-        if (nLat < latencies.length) latencies[nLat++] = performance.now() - t0
-        statuses[status] = (statuses[status] ?? 0) + 1
-        if (status === 200) {
-          ackedRequests.push(n)
-          ackedEvents += 100
-        } else if (status === 429 || status === 503) await new Promise((r) => setTimeout(r, 50))
-      }
-    }),
-  )
-  const elapsed = (performance.now() - started) / 1000
-  const saturatedEvents = ackedEvents
-  clearInterval(ticker)
-
-  // Latency below saturation: an open-loop load at half the throughput just measured (requests
-  // start on schedule whether or not earlier ones have answered).
-  const pacedRate = Math.max(1, Math.floor(ackedRequests.length / elapsed / 2))
-  const paced: number[] = []
-  const pacedStatuses: Record<number, number> = {}
-  const pacedSeconds = Number(process.env.BENCH_PACED_SECONDS ?? 15)
-  const pacedStart = performance.now()
-  const pending: Promise<void>[] = []
-  for (let i = 0; performance.now() - pacedStart < pacedSeconds * 1000; i++) {
-    const due = pacedStart + (i * 1000) / pacedRate
-    const wait = due - performance.now()
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    const n = reqNo++
-    const t0 = performance.now()
-    pending.push(
-      post(agent, target, stamp(templates[n % templates.length]!, n)).then(
-        (status) => {
-          paced.push(performance.now() - t0)
-          pacedStatuses[status] = (pacedStatuses[status] ?? 0) + 1
-          if (status === 200) ackedEvents += 100
-        },
-        () => void (pacedStatuses[0] = (pacedStatuses[0] ?? 0) + 1),
-      ),
-    )
-  }
-  await Promise.all(pending)
+  const sat = await saturate(load)
+  // Below saturation: half the throughput just measured.
+  const rate = Math.max(1, Math.floor(sat.ackedRequests.length / sat.elapsed / 2))
+  const seconds = Number(process.env.BENCH_PACED_SECONDS ?? 15)
+  const below = { ...(await paced(load, rate, seconds)), rate, seconds }
   clearInterval(sampler)
   const hwm = readStatus(child.pid!).hwm
-  agent.destroy()
+  load.agent.destroy()
 
-  // Stop the product cleanly (flush, drain), then count what it stored.
-  child.kill('SIGINT')
-  await new Promise((r) => child.once('exit', r))
-  const store = await openStore({ dataDir: join(dataDir, 'clickhouse') })
-  const [counts] = await selectRows<{ n: string; u: string }>(store.client, 'SELECT count() AS n, uniqExact(message_id) AS u FROM events')
-  await store.close()
-  rmSync(dataDir, { recursive: true, force: true })
-
-  const measured = latencies.subarray(0, nLat)
-  const eventsPerSec = saturatedEvents / elapsed
-  const p50 = percentile(measured, 0.5)
-  const p99 = percentile(measured, 0.99)
-  const rssMb = Math.max(peakRss, hwm) / 1024 / 1024
-  const ratio = eventsPerSec / raw.eventsPerSec
-  const steady = perSecond.slice(2, -1).sort((a, b) => a - b)
-  const stored = Number(counts?.n ?? 0)
-  console.log(
-    [
-      '',
-      `HTTP ingest   ${fmt(eventsPerSec)} events/s acknowledged (${fmt(ackedRequests.length / elapsed)} req/s) over ${fmt(elapsed, 1)} s`,
-      `              slowest steady second ${fmt(steady[0] ?? 0)} events/s, median second ${fmt(steady[Math.floor(steady.length / 2)] ?? 0)} events/s`,
-      `latency       p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms   statuses ${JSON.stringify(statuses)}`,
-      `below saturation (open loop, ${fmt(pacedRate * 100)} events/s for ${pacedSeconds} s): p50 ${fmt(percentile(paced, 0.5), 1)} ms, p99 ${fmt(percentile(paced, 0.99), 1)} ms   statuses ${JSON.stringify(pacedStatuses)}`,
-      `peak RSS      ${fmt(rssMb)} MB (Nudge process: API + worker + chdb engine)`,
-      `raw engine    ${fmt(raw.eventsPerSec)} events/s (same rows, direct inserts)`,
-      `ratio         ${fmt(ratio * 100, 1)} % of the raw engine rate`,
-      `stored        ${fmt(stored)} rows, ${fmt(Number(counts?.u ?? 0))} unique, acknowledged ${fmt(ackedEvents)} (both phases) → ${stored === ackedEvents ? 'none lost, none doubled' : 'MISMATCH'}`,
-      '',
-      `HTTP ingest: ${fmt(eventsPerSec)} events/s acknowledged, 32 clients, batches of 100   (target ≥100k events/s: ${check(eventsPerSec >= 100_000)})`,
-      `HTTP ingest vs raw engine inserts: ${fmt(ratio * 100, 1)} % (${fmt(eventsPerSec)} of ${fmt(raw.eventsPerSec)} events/s)   (target ≥25 % of raw: ${check(ratio >= 0.25)})`,
-      `batch latency at saturation: p50 ${fmt(p50, 1)} ms · p99 ${fmt(p99, 1)} ms (below saturation p99 ${fmt(percentile(paced, 0.99), 1)} ms)   (target p99 < 100 ms: ${check(p99 < 100)})`,
-      `peak RSS (API + worker + engine): ${fmt(rssMb)} MB   (target RSS < 600 MB: ${check(rssMb < 600)})`,
-    ].join('\n'),
-  )
+  const counts = await storedCounts(child, dataDir)
+  console.log(report({ raw, sat, below, rssMb: Math.max(peakRss, hwm) / 1024 / 1024, counts, ackedEvents: load.acked.events }))
 }
 
 main().catch((err) => {

@@ -26,7 +26,7 @@ import { createLogger } from '../core/log.js'
 import { startNudge } from '../runtime/nudge.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { startDevServer } from '../runtime/temporal/temporalDevServer.js'
-import { check, fmt, percentile } from './bench/report.js'
+import { check, fmt, greatest, percentile } from './bench/report.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const RATES = (process.env.BENCH_RATES ?? '25,50,75,100,150').split(',').map(Number)
@@ -135,7 +135,7 @@ const q = <T>(sql: string, params: Record<string, unknown> = {}) => selectRows<T
 /** A latency row; `target` makes it a target row (BENCHMARKS.md), `bound` only marks it under or over. */
 const row = (label: string, values: number[], target: number, bound = Infinity) =>
   console.log(
-    `${label.padEnd(50)} p50 ${fmt(percentile(values, 0.5))} ms · p99 ${fmt(percentile(values, 0.99))} ms · max ${fmt(Math.max(...values))} ms` +
+    `${label.padEnd(50)} p50 ${fmt(percentile(values, 0.5))} ms · p99 ${fmt(percentile(values, 0.99))} ms · max ${fmt(greatest(values))} ms` +
       (Number.isFinite(target) ? `   (target p99 < ${fmt(target)} ms: ${check(percentile(values, 0.99) < target)})` : '') +
       (Number.isFinite(bound) ? `   [p99 ${percentile(values, 0.99) < bound ? '<' : '≥'} ${fmt(bound)} ms]` : ''),
   )

@@ -1,44 +1,12 @@
 /**
- * `npm run examples` — installs the seed's journeys into a running Nudge through its API: the
- * reminder-delay flag and timing experiment, the browse experiment, the other journeys' delay flags, the inactive segment, and the
- * five journeys, activated. Idempotent: what exists already is left as it is.
+ * `npm run examples` — installs the seed's journeys, flags, experiments and segment into a running
+ * Nudge through its API (demo/installExamples.ts). Idempotent.
  *
  * NUDGE_URL (default http://127.0.0.1:3000), ADMIN_API_KEY (default the dev key).
  */
-import { reminderDelayFlag, reminderTimingExperiment } from '../experiments/examples.js'
-import { browseExperiment, exampleJourneys, inactiveSegment, journeyDelayFlags } from '../journeys/examples.js'
+import { installExamples } from '../demo/installExamples.js'
 
-/** POSTs as the admin; 409 (it exists, or is already in that state) is fine for an idempotent install. */
-export function adminPost(base: string, adminKey: string, log: (line: string) => void = () => {}) {
-  return async (path: string, body?: unknown): Promise<void> => {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body ?? {}),
-    })
-    const text = await res.text()
-    if (!res.ok && res.status !== 409) throw new Error(`${path}: ${res.status} ${text}`)
-    log(`${res.status === 409 ? 'exists ' : 'created'} ${path}`)
-  }
-}
-
-export async function installExamples(base: string, adminKey: string, log: (line: string) => void = () => {}): Promise<void> {
-  const call = adminPost(base, adminKey, log)
-  await call('/api/segments', inactiveSegment)
-  for (const e of [reminderTimingExperiment, browseExperiment]) {
-    await call('/api/experiments', e)
-    await call(`/api/experiments/${e.key}/start`)
-  }
-  for (const f of [reminderDelayFlag, ...journeyDelayFlags]) await call('/api/flags', f)
-  for (const j of exampleJourneys) {
-    await call('/api/journeys', j)
-    await call(`/api/journeys/${j.id}/activate`)
-  }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  await installExamples(process.env.NUDGE_URL ?? 'http://127.0.0.1:3000', process.env.ADMIN_API_KEY ?? 'admin_demo_key', (l) =>
-    console.log(l),
-  )
-  console.log('The seed journeys are active. Send events (see the README) and watch runs in the Temporal UI.')
-}
+await installExamples(process.env.NUDGE_URL ?? 'http://127.0.0.1:3000', process.env.ADMIN_API_KEY ?? 'admin_demo_key', (l) =>
+  console.log(l),
+)
+console.log('The seed journeys are active. Send events (see the README) and watch runs in the Temporal UI.')

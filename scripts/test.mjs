@@ -23,13 +23,13 @@ if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
     root ? 'Installing Chromium (apt) for the browser test…' : 'No /usr/bin/chromium and not root: set CHROMIUM_PATH for the browser test',
   )
   if (root) {
-    let apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+    const apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     })
     if (apt.status !== 0) {
       spawnSync('apt-get', ['update'], { stdio: 'inherit' })
-      apt = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
         stdio: 'inherit',
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
       })

@@ -1,8 +1,10 @@
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
+import { storedDurationMs } from '../core/duration.js'
 
-/** "15m" | "24h" | "7d" | "2w" | seconds → milliseconds. */
+/**
+ * Milliseconds of a segment rule's duration as stored: the one grammar ("15m", "24h", "7d"), or a bare
+ * number of seconds — what a number meant in segments before units were required, so a stored segment
+ * keeps its window. New input is refused a bare number (segments/ruleSchema.ts).
+ */
 export function durationMs(d: string | number): number {
-  if (typeof d === 'number') return Math.round(d * 1000)
-  const unit = d.slice(-1) as keyof typeof UNIT_MS
-  return Math.round(Number(d.slice(0, -1)) * UNIT_MS[unit])
+  return Math.round(storedDurationMs(d, 's') ?? Number.NaN)
 }

@@ -1,27 +1,14 @@
 import { z } from 'zod'
+import { durationField } from '../core/durationSchema.js'
 
 /**
  * The segment rule language: JSON, nested AND / OR / NOT over leaves. One schema drives the API's
  * validation, the TypeScript types the compiler works on, and the OpenAPI document.
  *
- * Durations are `<n><unit>` with unit m, h, d or w (e.g. "7d", "24h"), or a number of seconds.
+ * Durations follow the one grammar (core/duration.ts): a number and a unit, e.g. "7d", "24h", "90s".
  */
 // Ten years is more than any behavioural window means, and keeps date arithmetic in range.
-const MAX_DURATION_MS = 10 * 365 * 86_400_000
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
-const DURATION_TEXT = /^\d+(\.\d+)?[mhdw]$/
-// One check, one issue: a malformed duration is a format error only (its size means nothing yet).
-export const duration = z
-  .union([z.string().meta({ pattern: DURATION_TEXT.source }), z.number()])
-  .superRefine((d, ctx) => {
-    if (typeof d === 'string' && !DURATION_TEXT.test(d))
-      return ctx.addIssue({ code: 'custom', message: 'must look like 15m, 24h, 7d or 2w', params: { rule: 'format' } })
-    if (typeof d === 'number' && !(d > 0))
-      return ctx.addIssue({ code: 'custom', message: 'must be a positive number of seconds', params: { rule: 'min' } })
-    const ms = typeof d === 'number' ? d * 1000 : typeof d === 'string' ? Number(d.slice(0, -1)) * UNIT_MS[d.slice(-1)]! : 0
-    if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 10 years', params: { rule: 'max' } })
-  })
-  .meta({ description: 'A duration: "15m", "24h", "7d", "2w", or seconds', examples: ['7d', '24h'] })
+export const duration = durationField({ ms: 10 * 365 * 86_400_000, text: '10 years' })
 
 /** `and` / `or` take at most this many rules (the schema below and the node-by-node check share it). */
 export const MAX_RULE_CHILDREN = 50

@@ -1,11 +1,13 @@
 import { z } from 'zod'
-import { parseDuration } from '../../core/duration.js'
+import { DURATION_HINT, durationIssue, parseDuration } from '../../core/duration.js'
 
 export { parseDuration }
 
 /**
- * A feature flag, as one schema (API validation, types, OpenAPI). Values are typed; a duration
- * is written "15m", "1h", "90s" (or milliseconds) and served as milliseconds.
+ * A feature flag, as one schema (API validation, types, OpenAPI). Values are typed; a duration is
+ * written by the one grammar (core/duration.ts: "15m", "1h", "90s") and stored and served as
+ * milliseconds. A bare number as input is refused (rule `unit`); as stored (normalised) or set by an
+ * experiment's payload it is milliseconds, which is what it always meant here.
  */
 export const FLAG_TYPES = ['boolean', 'string', 'number', 'duration', 'json'] as const
 export type FlagType = (typeof FLAG_TYPES)[number]
@@ -64,11 +66,13 @@ const flagFields = z.object({
 /** Values must be of the flag's type; rule ids unique. */
 function checkValues(f: Omit<z.output<typeof flagFields>, 'key'>, ctx: z.RefinementCtx): void {
   const check = (path: (string | number)[], v: unknown) => {
-    if (coerceFlagValue(f.type, v) === undefined)
+    if (f.type === 'duration' && typeof v === 'number')
+      ctx.addIssue({ code: 'custom', path, message: durationIssue(v)!.message, params: { rule: 'unit' } })
+    else if (coerceFlagValue(f.type, v) === undefined)
       ctx.addIssue({
         code: 'custom',
         path,
-        message: `must be a ${f.type}${f.type === 'duration' ? ' ("15m", "1h", "90s" or milliseconds)' : ''}`,
+        message: f.type === 'duration' ? `must be ${DURATION_HINT}` : `must be a ${f.type}`,
         params: { rule: 'type' },
       })
   }

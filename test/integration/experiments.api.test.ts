@@ -121,6 +121,12 @@ describe('flags API and the OpenFeature provider', () => {
     const bad = await admin(url(), 'POST', { key, type: 'duration', defaultValue: 'soonish' })
     expect(bad.status).toBe(400)
     expect(bad.json.error.issues[0]).toMatchObject({ path: 'defaultValue', rule: 'type' })
+    // A bare number is refused: it would be milliseconds here but once meant seconds in segments.
+    const bare = await admin(url(), 'POST', { key, type: 'duration', defaultValue: 3600 })
+    expect(bare.status).toBe(400)
+    expect(bare.json.error.issues).toEqual([
+      expect.objectContaining({ path: 'defaultValue', rule: 'unit', message: expect.stringMatching(/with a unit/) }),
+    ])
 
     const created = await admin(
       url(),

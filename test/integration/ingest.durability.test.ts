@@ -47,14 +47,33 @@ describe('durability: a 200 means stored; failures are 503/429 with Retry-After,
     expect(res.headers.get('retry-after')).toBe('1')
     expect(await count(batch.map((e) => e.messageId))).toBe(0)
   })
+})
+
+describe('durability: a graceful stop flushes what it accepted', () => {
+  // A long linger holds accepted events in the writer's queue, so the stop finds them there.
+  const fx = useTestNudge({ env: { INGEST_LINGER_MS: '1000' } })
+  const count = (ids: string[]) => countRows(fx.nudge.store.client, 'events', 'message_id IN {ids:Array(String)}', { ids })
 
   it('graceful stop flushes what was accepted: requests in flight during stop are stored or refused, never dropped', async () => {
+    // One write starts the linger clock: the next batch waits up to a second behind it.
+    expect((await post(`${fx.nudge.url}/v1/track`, { messageId: uid('m'), userId: 'u-stop', event: 'Early' })).status).toBe(200)
     const sent = Array.from({ length: 10 }, () => ({ messageId: uid('m'), userId: 'u-stop', event: 'Late' }))
-    const inflight = sent.map((e) => post(`${fx.nudge.url}/v1/track`, e).catch(() => ({ status: 0 })))
-    const restarting = fx.restart() // stops at once, while the requests are in flight
-    const results = await Promise.all(inflight)
+    const answered: { status: number; at: number }[] = []
+    const inflight = sent.map((e, i) =>
+      post(`${fx.nudge.url}/v1/track`, e)
+        .catch(() => ({ status: 0 }))
+        .then((r) => (answered[i] = { status: r.status, at: Date.now() })),
+    )
+    await new Promise((r) => setTimeout(r, 200)) // received and queued, not yet written
+    const stopAt = Date.now()
+    const restarting = fx.restart()
+    await Promise.all(inflight)
     await restarting
-    const acked = sent.filter((_, i) => results[i]!.status === 200).map((e) => e.messageId)
+    // Each request was stored (200) or refused (503 / 429 / connection refused), never anything else.
+    for (const a of answered) expect([0, 200, 429, 503]).toContain(a.status)
+    const acked = sent.filter((_, i) => answered[i]!.status === 200).map((e) => e.messageId)
+    // The stop itself acknowledged some: they were still queued when it began, and it wrote them.
+    expect(answered.filter((a) => a.status === 200 && a.at >= stopAt).length).toBeGreaterThan(0)
     expect(await count(acked)).toBe(acked.length)
   })
 })

@@ -8,7 +8,7 @@ import { startDevServer } from '../../runtime/temporal/temporalDevServer.js'
 import { startEmbedded } from '../helpers/child.js'
 import { selectRows } from '../../clickhouse/store.js'
 import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
-import { activeJourney, expectOneMessageEach, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
+import { activeJourney, endedRun, expectOneMessageEach, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
 
 const probe = (id: string, event: string, delay: string) => ({
   id,
@@ -135,7 +135,7 @@ describe('the Temporal dev server restarts on its data file → runs resume', ()
       env: { CONFIG_POLL_MS: '100', FREQUENCY_CAP: '', QUIET_HOURS: '' },
     })
     try {
-      await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '2500ms'))
+      await activeJourney(nudge.url, probe('restart-probe', 'Restart Probe', '8s'))
       const users = Array.from({ length: 5 }, () => uid('restart'))
       for (const u of users) await identify(nudge.url, u, { email: `${u}@example.test` })
       for (const u of users) await track(nudge.url, u, 'Restart Probe')
@@ -144,11 +144,14 @@ describe('the Temporal dev server restarts on its data file → runs resume', ()
         10_000,
         'the runs',
       )
+      // Every run is still on its timer (8 s, longer than the set-up takes) when the server goes: nothing has been sent yet.
+      for (const u of users) expect(await messagesTo(nudge.url, `${u}@example.test`), u).toEqual([])
       await server.stop()
       await sleep(1000)
       server = await startDevServer({ cliPath, port, dbFile })
-      for (const u of users)
-        await waitFor(async () => (await messagesTo(nudge.url, `${u}@example.test`)).length === 1, 60_000, `the message to ${u}`)
+      // After it comes back each waiting run sends its message, once, and ends.
+      await expectOneMessageEach(nudge.url, users, (u) => `restart-probe for ${u}`)
+      for (const u of users) expect(await endedRun(nudge.url, 'restart-probe', u), u).toMatchObject({ outcome: 'completed' })
       expect((await post(`${nudge.url}/v1/track`, { userId: users[0], event: 'After Restart' })).status).toBe(200)
     } finally {
       await nudge.stop()

@@ -9,7 +9,7 @@ import {
   postPurchaseLoyalty,
   reengagement,
 } from '../../journeys/examples.js'
-import { installExamples } from '../../scripts/install-examples.js'
+import { installExamples } from '../../demo/installExamples.js'
 import { runId } from '../../workflows/client/journeyRuns.js'
 import { scheduleId } from '../../workflows/client/journeySchedules.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
@@ -64,6 +64,17 @@ describe('journeys: definitions, the seed examples end to end, erasure', () => {
       ],
     })
     expect(loop.json.error.issues).toEqual([expect.objectContaining({ rule: 'cycle' })])
+    // A bare number once meant milliseconds here and seconds in segments: now it needs its unit.
+    const bare = await admin(url(), 'POST', {
+      id: 'bare-delay',
+      name: 'Bare delay',
+      trigger: { type: 'event', event: 'X' },
+      steps: [{ id: 'wait', type: 'delay', duration: 60000 }],
+    })
+    expect(bare.status).toBe(400)
+    expect(bare.json.error.issues).toEqual([
+      expect.objectContaining({ path: 'steps[0].duration', rule: 'unit', message: expect.stringMatching(/with a unit, e\.g\. 15m/) }),
+    ])
   })
 
   it('lifecycle: a draft does not trigger; a paused journey takes no new entries; archived is final; runs keep their version', async () => {

@@ -65,12 +65,12 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
     await admin(segmentsUrl(), 'POST', {
       id: 'viewed-1s',
       name: 'Viewed in the last 3 seconds',
-      rule: { performed: { event: 'Product Viewed', within: 3 } },
+      rule: { performed: { event: 'Product Viewed', within: '3s' } },
     })
     await admin(segmentsUrl(), 'POST', {
       id: 'cart-abandoned',
       name: 'Added to cart, no checkout within 3 s',
-      rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: 3, sameProperty: 'cartId' } },
+      rule: { sequence: { first: { event: 'Product Added' }, then: { event: 'Order Completed' }, within: '3s', sameProperty: 'cartId' } },
     })
     const [quick, abandoner, buyer] = [uid('u'), uid('u'), uid('u')]
     await track(quick, 'Product Viewed')
@@ -96,7 +96,7 @@ describe.each(['live', 'sql'])('segments (%s): API, real-time membership from in
     await admin(segmentsUrl(), 'POST', {
       id: 'signed-up-idle',
       name: 'Signed up, no product view in the last second',
-      rule: { and: [{ performed: { event: 'Signed Up' } }, { not: { performed: { event: 'Product Viewed', within: 3 } } }] },
+      rule: { and: [{ performed: { event: 'Signed Up' } }, { not: { performed: { event: 'Product Viewed', within: '3s' } } }] },
     })
     const user = uid('u')
     await track(user, 'Signed Up')

@@ -32,6 +32,13 @@ describe('segment rules: every route runs the same validation', () => {
     ['an and of 51 rules (the schema says at most 50)', { and: Array.from({ length: 51 }, () => exists) }, 'rule.and', 'max'],
     ['an or of 51 rules', { not: { or: Array.from({ length: 51 }, () => exists) } }, 'rule.not.or', 'max'],
     ['a malformed duration', { performed: { event: 'E', within: '7 days' } }, 'rule.performed.within', 'format'],
+    ['a bare number (a duration needs its unit)', { performed: { event: 'E', within: 7 } }, 'rule.performed.within', 'unit'],
+    [
+      'a bare number as a sequence lookback',
+      { sequence: { first: { event: 'A' }, then: { event: 'B' }, within: '1h', lookback: 30 } },
+      'rule.sequence.lookback',
+      'unit',
+    ],
     ['a duration over ten years', { performed: { event: 'E', within: '600w' } }, 'rule.performed.within', 'max'],
   ])('%s → 400 at validate, preview and create, one issue naming the field and rule', async (_what, rule, path, ruleName) => {
     const { validate, preview, create } = await allThree(rule)
