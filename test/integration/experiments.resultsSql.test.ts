@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../../clickhouse/migrate.js'
-import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
+import { type Store, openStore } from '../../clickhouse/store.js'
 import type { Metric } from '../../experiments/experimentSchema.js'
 import { loadArmStats, loadDaily } from '../../analytics/results/armStats.js'
 import { tempDataDir } from '../helpers/harness.js'
@@ -70,7 +70,12 @@ function expected(metric: Metric, opts: { until: number; preDays?: number; cap?:
   for (const row of rows) {
     const y = Math.min(row.y, cap)
     const a = (out[row.variant] ??= { n: 0, sum: 0, sumSquares: 0, xs: 0, xss: 0, xy: 0 })
-    ;(a.n++, (a.sum += y), (a.sumSquares += y * y), (a.xs += row.x), (a.xss += row.x * row.x), (a.xy += row.x * y))
+    a.n++
+    a.sum += y
+    a.sumSquares += y * y
+    a.xs += row.x
+    a.xss += row.x * row.x
+    a.xy += row.x * y
   }
   return out
 }

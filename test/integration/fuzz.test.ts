@@ -245,7 +245,7 @@ describe('fuzz: no input gives a 5xx', () => {
       const run = async (r: FuzzRequest) => {
         const started = performance.now()
         let status: number
-        let text = ''
+        let text: string
         try {
           const res = await fetch(r.url, {
             method: r.method,
