@@ -193,6 +193,9 @@ export class JourneyRun {
    * long (many events while it waits) continues as new mid-wait, keeping the wait's end.
    */
   async pause(ms: number, stepId: string): Promise<boolean> {
+    // The state shows the wait's end from the moment the run is `waiting` (a query can come during
+    // the flush); the timer itself starts after the flush, as it always has (replay keeps the same commands).
+    this.state.until = Date.now() + ms
     if (ms >= FLUSH_BEFORE_WAIT_MS) await this.flush()
     const until = Date.now() + ms
     this.state.until = until

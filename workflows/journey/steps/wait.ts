@@ -15,8 +15,8 @@ export const waitStep: StepHandler<StepOf<'wait'>> = {
     run.state.status = 'waiting'
     const timeout = run.takeResumed() ?? parseDuration(s.timeout) ?? 0
     const scheduledAt = Date.now() + timeout
+    run.state.until = scheduledAt // before the flush: a query during it sees a waiting run with its end
     if (timeout >= FLUSH_BEFORE_WAIT_MS) await run.flush()
-    run.state.until = scheduledAt
     const key = (messageId: string) => `${s.id}\u0000${messageId}`
     const match = () => run.received.find((e) => !run.consumed.has(key(e.messageId)) && matchesRunEvent(s.for, e, run.match))
     const hit = () => match() !== undefined
