@@ -1,23 +1,11 @@
 import { Router, type Request } from 'express'
 import { z } from 'zod'
-import { FLAG_TYPES, flagDefinition, flagRule, flagUpdate } from '../../experiments/flags/flagSchema.js'
+import { type FlagView, flagAuditEntry, flagDefinition, flagUpdate, flagView } from '../../experiments/flags/flagSchema.js'
 import type { FlagService, StoredFlag } from '../../experiments/flags/flagService.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/errors.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(200) })
-const flagView = z
-  .object({
-    key: z.string(),
-    description: z.string().optional(),
-    type: z.enum(FLAG_TYPES),
-    defaultValue: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag)'),
-    enabled: z.boolean(),
-    rules: z.array(flagRule),
-    version: z.number(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'Flag' })
 const bad = {
   description: 'Invalid flag: `issues` name each field and rule (a value not of the flag’s type, duplicate rule ids, …)',
   schema: errorBody,
@@ -92,17 +80,7 @@ export const flagSpecs = {
     responses: {
       200: {
         description: 'Changes, oldest first',
-        schema: z.object({
-          changes: z.array(
-            z.object({
-              at: z.string(),
-              actor: z.string(),
-              action: z.enum(['create', 'update', 'delete']),
-              before: flagDefinition.nullable().describe('null when created'),
-              after: flagDefinition.nullable().describe('null when deleted'),
-            }),
-          ),
-        }),
+        schema: z.object({ changes: z.array(flagAuditEntry) }),
       },
     },
   },
@@ -118,7 +96,7 @@ export const flagSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-function view(f: StoredFlag) {
+function view(f: StoredFlag): FlagView {
   return { ...f.definition, version: f.version, updatedAt: new Date(f.updatedAt).toISOString() }
 }
 

@@ -92,8 +92,36 @@ export const flagDefinition = flagFields.superRefine(checkValues).meta({ id: 'Fl
 export const flagUpdate = flagFields.omit({ key: true }).superRefine(checkValues)
 
 export type FlagInput = z.output<typeof flagDefinition>
-export type FlagRule = FlagInput['rules'][number] & { id: string }
-export type FlagDefinition = Omit<FlagInput, 'rules'> & { rules: FlagRule[] }
+
+/** A value of the flag's type, as stored and served. */
+const servedValue = (what: string) =>
+  z.unknown().describe(`${what}: a value of the flag’s type (durations in ms; any JSON for a json flag)`)
+
+/** A flag as stored and served (normalizeFlag): every rule has an id, values are of the flag's type. */
+export const storedFlagDefinition = flagFields
+  .extend({
+    defaultValue: servedValue('The default'),
+    rules: z.array(flagRule.extend({ id: z.string(), value: servedValue('What the rule serves').optional() })),
+  })
+  .meta({ id: 'StoredFlagDefinition' })
+export type FlagDefinition = z.infer<typeof storedFlagDefinition>
+export type FlagRule = FlagDefinition['rules'][number]
+
+/** A flag as the API answers it: its definition, version and time of the last change. */
+export const flagView = storedFlagDefinition.extend({ version: z.number(), updatedAt: z.string() }).meta({ id: 'Flag' })
+export type FlagView = z.infer<typeof flagView>
+
+/** One change in a flag's audit log: who, when, and the definition before and after. */
+export const flagAuditEntry = z
+  .object({
+    at: z.string(),
+    actor: z.string(),
+    action: z.enum(['create', 'update', 'delete']),
+    before: storedFlagDefinition.nullable().describe('null when created'),
+    after: storedFlagDefinition.nullable().describe('null when deleted'),
+  })
+  .meta({ id: 'FlagChange' })
+export type AuditEntry = z.infer<typeof flagAuditEntry>
 
 /** Stored and served normalised: durations in milliseconds; every rule has an id. */
 export function normalizeFlag(f: FlagInput): FlagDefinition {
