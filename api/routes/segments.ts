@@ -18,6 +18,7 @@ const segmentView = z
     size: z.number(),
   })
   .meta({ id: 'Segment' })
+type SegmentView = z.infer<typeof segmentView>
 const bad = {
   description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles',
   schema: errorBody,
@@ -134,7 +135,7 @@ export const segmentSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-function view(s: ReturnType<SegmentEngine['get']>) {
+function view(s: ReturnType<SegmentEngine['get']>): SegmentView {
   return { ...s.definition, version: s.version, updatedAt: new Date(s.updatedAt).toISOString(), size: s.size }
 }
 

@@ -107,10 +107,6 @@ export const storedFlagDefinition = flagFields
 export type FlagDefinition = z.infer<typeof storedFlagDefinition>
 export type FlagRule = FlagDefinition['rules'][number]
 
-/** A flag as the API answers it: its definition, version and time of the last change. */
-export const flagView = storedFlagDefinition.extend({ version: z.number(), updatedAt: z.string() }).meta({ id: 'Flag' })
-export type FlagView = z.infer<typeof flagView>
-
 /** One change in a flag's audit log: who, when, and the definition before and after. */
 export const flagAuditEntry = z
   .object({
@@ -135,3 +131,19 @@ export function normalizeFlag(f: FlagInput): FlagDefinition {
     })),
   }
 }
+
+/**
+ * What an evaluation answers, with OpenFeature's reasons (evaluateFlag.ts): the value, why, and what
+ * went wrong when the caller's default was served (reason ERROR).
+ */
+export const flagEvaluation = z
+  .object({
+    value: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag), or the default sent'),
+    reason: z.enum(['TARGETING_MATCH', 'SPLIT', 'DEFAULT', 'DISABLED', 'ERROR']),
+    variant: z.string().optional(),
+    errorCode: z.enum(['FLAG_NOT_FOUND', 'TYPE_MISMATCH', 'PARSE_ERROR']).optional(),
+    errorMessage: z.string().optional(),
+    flagMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .meta({ id: 'FlagEvaluation' })
+export type FlagEvaluation = z.infer<typeof flagEvaluation>
