@@ -25,6 +25,7 @@ const bad = {
 }
 // The rule is checked node by node by the engine (precise paths); the schema here documents it.
 const definitionBody = segmentDefinition.extend({ rule: z.unknown() })
+const sample = z.number().int().min(0).max(1000).default(20)
 
 export const segmentSpecs = {
   list: {
@@ -66,6 +67,7 @@ export const segmentSpecs = {
     auth: 'admin',
     params: idParams,
     body: definitionBody.omit({ id: true }),
+    documentedBody: segmentDefinition.omit({ id: true }),
     responses: { 200: { description: 'Updated', schema: segmentView }, 400: bad, 404: { description: 'Unknown', schema: errorBody } },
   },
   remove: {
@@ -84,6 +86,7 @@ export const segmentSpecs = {
     tag: 'Segments',
     auth: 'admin',
     body: z.object({ rule: z.unknown() }),
+    documentedBody: z.object({ rule }),
     responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad },
   },
   preview: {
@@ -92,7 +95,8 @@ export const segmentSpecs = {
     summary: 'Size and a sample of members of a rule, without saving',
     tag: 'Segments',
     auth: 'admin',
-    body: z.object({ rule: z.unknown(), sample: z.number().int().min(0).max(1000).default(20) }),
+    body: z.object({ rule: z.unknown(), sample }),
+    documentedBody: z.object({ rule, sample }),
     responses: { 200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) }, 400: bad },
   },
   members: {
