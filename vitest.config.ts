@@ -9,6 +9,8 @@ export default defineConfig({
     isolate: true,
     maxWorkers: 2,
     globalSetup: ['test/helpers/globalSetup.ts'],
+    // Every reply of a Nudge running in the test's process is checked against its documented schema.
+    setupFiles: ['test/helpers/responseCheck.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -40,7 +40,8 @@ export function buildOpenApi(specs: RouteSpec[], info: { version: string }): Rec
   for (const spec of specs) {
     const path = spec.path.replace(/:([A-Za-z_]+)/g, '{$1}')
     const parameters = [...objectParams(spec.params, 'path'), ...objectParams(spec.query, 'query')]
-    const body = spec.body ?? spec.documentedBody
+    // A custom-validated body (validated loosely, checked by its owner) documents its real schema.
+    const body = spec.documentedBody ?? spec.body
     paths[path] ??= {}
     paths[path][spec.method] = {
       summary: spec.summary,

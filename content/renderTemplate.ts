@@ -1,15 +1,11 @@
 import type { Liquid } from 'liquidjs'
 import { wellFormed } from '../core/textBounds.js'
 import type { CompiledTemplate } from './compileTemplate.js'
+import type { RenderedMessage } from './templateSchema.js'
 import { htmlToText } from './htmlToText.js'
 import { escapeHtml } from './tracking/rewriteLinks.js'
 
-export interface RenderedMessage {
-  subject: string
-  preheader: string
-  html: string
-  text: string
-}
+export type { RenderedMessage }
 
 /**
  * A render that failed: the send is skipped with this reason — never a half-rendered email.

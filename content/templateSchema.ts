@@ -50,3 +50,7 @@ export const storedTemplate = z
   })
   .meta({ id: 'Template' })
 export type StoredTemplate = z.infer<typeof storedTemplate>
+
+/** A rendered email: what a send composes and a template preview answers (with the version rendered). */
+export const renderedMessage = z.object({ subject: z.string(), preheader: z.string(), html: z.string(), text: z.string() })
+export type RenderedMessage = z.infer<typeof renderedMessage>

@@ -1,17 +1,21 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { SMTPServer } from 'smtp-server'
+import { z } from 'zod'
 import { selectRows } from '../clickhouse/store.js'
 import { GroupInsert } from '../clickhouse/groupInsert.js'
 
-export interface CapturedMessage {
-  messageId: string
-  receivedAt: string
-  from: string
-  to: string[]
-  subject: string
-  /** How many times the transport handed this Message-ID over (retries collapse into one message). */
-  deliveries: number
-}
+/** A captured message as listed (GET /api/messages documents this schema). */
+export const capturedMessage = z
+  .object({
+    messageId: z.string(),
+    receivedAt: z.string(),
+    from: z.string(),
+    to: z.array(z.string()),
+    subject: z.string(),
+    deliveries: z.number().describe('How many times the transport handed this Message-ID over (retries collapse into one message)'),
+  })
+  .meta({ id: 'CapturedMessage' })
+export type CapturedMessage = z.infer<typeof capturedMessage>
 
 type MailboxRow = { message_id: string; received_at: number; mail_from: string; rcpt_to: string[]; subject: string; raw: string }
 

@@ -1,4 +1,5 @@
 import { pchisqUpper } from './distributions.js'
+import type { SrmResponse } from './toolsSchema.js'
 
 /**
  * Sample ratio mismatch: does the traffic each arm actually got match the split it was meant to
@@ -21,20 +22,10 @@ import { pchisqUpper } from './distributions.js'
 /** The p-value below which a split is flagged: strict, because SRM is checked on every look. */
 export const SRM_THRESHOLD = 0.001
 
-export interface SrmWarning {
-  code: 'units_in_zero_weight_arm'
-  /** Index of the arm, as in `observed`. */
-  arm: number
-  units: number
-  message: string
-}
-
-export interface SrmResult {
-  chiSquare: number
-  pValue: number
-  flagged: boolean
-  warnings: SrmWarning[]
-}
+/** The result as the stats tools document it (toolsSchema.ts `srmResponse`): one schema, this type derived from it. */
+export type SrmResult = SrmResponse
+/** An arm with weight 0 that received units (its index as in `observed`). */
+export type SrmWarning = SrmResponse['warnings'][number]
 
 export function srm(observed: readonly number[], weights: readonly number[], threshold = SRM_THRESHOLD): SrmResult {
   if (observed.length !== weights.length) throw new RangeError(`observed has ${observed.length} arms but weights has ${weights.length}`)

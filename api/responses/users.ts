@@ -1,29 +1,12 @@
 import { z } from 'zod'
 import { jsonObject } from '../../core/wireSchemas.js'
+import { linkedIdentity, storedEvent } from '../../ingest/identity/storedEvent.js'
 
 /**
  * What `GET /api/users/:id` and its export answer. ingest/identity/users.ts reads it from the
- * store; `reply` checks at compile time that what it reads is this. Traits, properties and
- * computed values are the customer's free-form JSON.
+ * store; `reply` checks at compile time that what it reads is this (a stored event and a linked
+ * identity are ingest's schemas). Traits and computed values are the customer's free-form JSON.
  */
-const storedEvent = z
-  .object({
-    messageId: z.string(),
-    type: z.string(),
-    event: z.string(),
-    name: z.string(),
-    userId: z.string(),
-    anonymousId: z.string(),
-    timestamp: z.string(),
-    receivedAt: z.string(),
-    properties: jsonObject,
-    context: jsonObject.optional(),
-    traits: jsonObject.optional(),
-    consentLimited: z.boolean().describe('Stored without tracking consent: kept minimal'),
-  })
-  .meta({ id: 'StoredEvent' })
-
-const identity = z.object({ anonymousId: z.string(), kind: z.string(), linkedAt: z.string() })
 const consent = z.object({
   current: z.record(z.string(), z.boolean()),
   timeline: z.array(z.object({ userKey: z.string(), topic: z.string(), granted: z.boolean(), changedAt: z.string(), source: z.string() })),
@@ -34,7 +17,7 @@ export const userProfile = z
     userId: z.string(),
     traits: jsonObject.describe('Free-form: the traits identify calls sent'),
     contacts: z.record(z.string(), z.string()).describe('Contact traits (email, phone), masked'),
-    identities: z.array(identity),
+    identities: z.array(linkedIdentity),
     consent,
     recentEvents: z.array(storedEvent),
     segments: z.array(z.string()).describe('Segments the user is in now'),
@@ -47,7 +30,7 @@ export const userExport = z
     exportedAt: z.string(),
     userId: z.string(),
     profile: z.object({ traits: jsonObject, contacts: z.record(z.string(), z.string()).describe('Decrypted') }),
-    identities: z.array(identity),
+    identities: z.array(linkedIdentity),
     consent,
     events: z.array(storedEvent),
   })

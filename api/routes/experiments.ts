@@ -22,6 +22,7 @@ const experimentView = experimentDefinition
     stoppedAt: z.string().optional(),
   })
   .meta({ id: 'Experiment' })
+type ExperimentView = z.infer<typeof experimentView>
 const withWarnings = z.object({ experiment: experimentView, warnings: z.array(definitionWarning) })
 const bad = {
   description: 'Invalid definition: `issues` name each field and rule (weights must sum to 1, variant keys unique, …)',
@@ -119,7 +120,7 @@ export const experimentSpecs = {
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString())
 
-function view(e: Experiment) {
+function view(e: Experiment): ExperimentView {
   return {
     ...e.definition,
     status: e.status,

@@ -1,23 +1,14 @@
 import { Router, type Request } from 'express'
 import { z } from 'zod'
-import { FLAG_TYPES, flagDefinition, flagRule, flagUpdate } from '../../experiments/flags/flagSchema.js'
+import { flagAuditEntry, flagDefinition, flagEvaluation, flagUpdate, storedFlagDefinition } from '../../experiments/flags/flagSchema.js'
 import type { FlagService, StoredFlag } from '../../experiments/flags/flagService.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/errors.js'
 
 const keyParams = z.object({ key: z.string().min(1).max(200) })
-const flagView = z
-  .object({
-    key: z.string(),
-    description: z.string().optional(),
-    type: z.enum(FLAG_TYPES),
-    defaultValue: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag)'),
-    enabled: z.boolean(),
-    rules: z.array(flagRule),
-    version: z.number(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'Flag' })
+/** A flag as answered: its stored definition, version and time of the last change (`view`). */
+const flagView = storedFlagDefinition.extend({ version: z.number(), updatedAt: z.string() }).meta({ id: 'Flag' })
+type FlagView = z.infer<typeof flagView>
 const bad = {
   description: 'Invalid flag: `issues` name each field and rule (a value not of the flag’s type, duplicate rule ids, …)',
   schema: errorBody,
@@ -25,16 +16,6 @@ const bad = {
 const unknown = { description: 'Unknown flag', schema: errorBody }
 /** Who made a change, for the audit log (defaults to "admin"). */
 const actorHeader = 'x-nudge-actor'
-const details = z
-  .object({
-    value: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag), or the default sent'),
-    reason: z.enum(['TARGETING_MATCH', 'SPLIT', 'DEFAULT', 'DISABLED', 'ERROR']),
-    variant: z.string().optional(),
-    errorCode: z.string().optional(),
-    errorMessage: z.string().optional(),
-    flagMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  })
-  .meta({ id: 'FlagEvaluation' })
 
 export const flagSpecs = {
   list: {
@@ -92,17 +73,7 @@ export const flagSpecs = {
     responses: {
       200: {
         description: 'Changes, oldest first',
-        schema: z.object({
-          changes: z.array(
-            z.object({
-              at: z.string(),
-              actor: z.string(),
-              action: z.enum(['create', 'update', 'delete']),
-              before: flagDefinition.nullable().describe('null when created'),
-              after: flagDefinition.nullable().describe('null when deleted'),
-            }),
-          ),
-        }),
+        schema: z.object({ changes: z.array(flagAuditEntry) }),
       },
     },
   },
@@ -114,11 +85,11 @@ export const flagSpecs = {
     auth: 'admin',
     params: keyParams,
     body: z.object({ context: z.record(z.string(), z.unknown()).default({}), defaultValue: z.unknown().optional() }),
-    responses: { 200: { description: 'Evaluation', schema: details } },
+    responses: { 200: { description: 'Evaluation', schema: flagEvaluation } },
   },
 } satisfies Record<string, RouteSpec>
 
-function view(f: StoredFlag) {
+function view(f: StoredFlag): FlagView {
   return { ...f.definition, version: f.version, updatedAt: new Date(f.updatedAt).toISOString() }
 }
 

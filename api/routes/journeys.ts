@@ -12,6 +12,7 @@ const idParams = z.object({ id: z.string().min(1).max(64) })
 const journeyView = journeyDefinition
   .safeExtend({ status: z.enum(JOURNEY_STATUSES), version: z.number(), updatedAt: z.string() })
   .meta({ id: 'Journey' })
+type JourneyView = z.infer<typeof journeyView>
 const bad = {
   description: 'Invalid definition: `issues` give the JSON path and rule (unreachable step, unknown template, flag or segment, …)',
   schema: errorBody,
@@ -130,7 +131,7 @@ export const journeySpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-function view(j: StoredJourney) {
+function view(j: StoredJourney): JourneyView {
   return { ...j.definition, status: j.status, version: j.version, updatedAt: new Date(j.updatedAt).toISOString() }
 }
 

@@ -1,21 +1,10 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import { NotFoundError, errorBody } from '../../core/errors.js'
-import type { CaptureMailbox } from '../../delivery/captureMailbox.js'
+import { type CaptureMailbox, capturedMessage } from '../../delivery/captureMailbox.js'
 import { type RouteSpec, validated } from '../route.js'
 import { isoDateTime } from '../../core/wireSchemas.js'
 import { storedMailHeaders } from '../securityHeaders.js'
-
-const message = z
-  .object({
-    messageId: z.string(),
-    receivedAt: z.string(),
-    from: z.string(),
-    to: z.array(z.string()),
-    subject: z.string(),
-    deliveries: z.number(),
-  })
-  .meta({ id: 'CapturedMessage' })
 
 export const messageSpecs = {
   list: {
@@ -29,7 +18,7 @@ export const messageSpecs = {
       limit: z.coerce.number().int().min(1).max(1000).default(100),
       before: isoDateTime.optional().describe('Only messages received before this time'),
     }),
-    responses: { 200: { description: 'Messages', schema: z.object({ messages: z.array(message) }) } },
+    responses: { 200: { description: 'Messages', schema: z.object({ messages: z.array(capturedMessage) }) } },
   },
   raw: {
     method: 'get',

@@ -18,12 +18,14 @@ const segmentView = z
     size: z.number(),
   })
   .meta({ id: 'Segment' })
+type SegmentView = z.infer<typeof segmentView>
 const bad = {
   description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles',
   schema: errorBody,
 }
 // The rule is checked node by node by the engine (precise paths); the schema here documents it.
 const definitionBody = segmentDefinition.extend({ rule: z.unknown() })
+const sample = z.number().int().min(0).max(1000).default(20)
 
 export const segmentSpecs = {
   list: {
@@ -65,6 +67,7 @@ export const segmentSpecs = {
     auth: 'admin',
     params: idParams,
     body: definitionBody.omit({ id: true }),
+    documentedBody: segmentDefinition.omit({ id: true }),
     responses: { 200: { description: 'Updated', schema: segmentView }, 400: bad, 404: { description: 'Unknown', schema: errorBody } },
   },
   remove: {
@@ -83,6 +86,7 @@ export const segmentSpecs = {
     tag: 'Segments',
     auth: 'admin',
     body: z.object({ rule: z.unknown() }),
+    documentedBody: z.object({ rule }),
     responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad },
   },
   preview: {
@@ -91,7 +95,8 @@ export const segmentSpecs = {
     summary: 'Size and a sample of members of a rule, without saving',
     tag: 'Segments',
     auth: 'admin',
-    body: z.object({ rule: z.unknown(), sample: z.number().int().min(0).max(1000).default(20) }),
+    body: z.object({ rule: z.unknown(), sample }),
+    documentedBody: z.object({ rule, sample }),
     responses: { 200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) }, 400: bad },
   },
   members: {
@@ -134,7 +139,7 @@ export const segmentSpecs = {
   },
 } satisfies Record<string, RouteSpec>
 
-function view(s: ReturnType<SegmentEngine['get']>) {
+function view(s: ReturnType<SegmentEngine['get']>): SegmentView {
   return { ...s.definition, version: s.version, updatedAt: new Date(s.updatedAt).toISOString(), size: s.size }
 }
 

@@ -1,6 +1,7 @@
 import { Router } from 'express'
 import { z } from 'zod'
 import type { SuppressionList } from '../../delivery/engagement/suppressions.js'
+import { suppressionStatus } from '../../delivery/engagement/suppressionStatus.js'
 import { type RouteSpec, validated } from '../route.js'
 import { errorBody } from '../../core/errors.js'
 
@@ -9,15 +10,7 @@ const email = z
   .trim()
   .max(320)
   .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
-const status = z
-  .object({
-    email: z.string(),
-    suppressed: z.boolean(),
-    reason: z.string().optional(),
-    source: z.string().optional(),
-    at: z.string().optional(),
-  })
-  .meta({ id: 'Suppression' })
+const status = z.object({ email: z.string(), ...suppressionStatus.shape }).meta({ id: 'Suppression' })
 
 export const suppressionSpecs = {
   get: {

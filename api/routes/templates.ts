@@ -4,7 +4,7 @@ import type { UserRepository } from '../../ingest/identity/users.js'
 import { messageUrls, type TrackingConfig } from '../../delivery/composeMessage.js'
 import { buildRenderContext, type Behavior, type Product, type RecommendationBlock } from '../../content/renderContext.js'
 import { TemplateRenderError } from '../../content/renderTemplate.js'
-import { storedTemplate, templateId, templateInput } from '../../content/templateSchema.js'
+import { renderedMessage, storedTemplate, templateId, templateInput } from '../../content/templateSchema.js'
 import type { TemplateStore } from '../../content/templateStore.js'
 import { ValidationError, errorBody } from '../../core/errors.js'
 import { discountCode } from '../../delivery/deliver.js'
@@ -30,9 +30,7 @@ export const previewRequest = z
   .strict()
   .meta({ id: 'TemplatePreviewRequest' })
 
-const previewResponse = z
-  .object({ subject: z.string(), preheader: z.string(), html: z.string(), text: z.string(), version: z.number() })
-  .meta({ id: 'TemplatePreview' })
+const previewResponse = renderedMessage.extend({ version: z.number() }).meta({ id: 'TemplatePreview' })
 
 const idParam = z.object({ id: templateId })
 

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../clickhouse/store.js'
 import { contactLookupHash } from '../../ingest/rows.js'
+import type { SuppressionStatus } from './suppressionStatus.js'
 
 export type SuppressionReason = 'hard_bounce' | 'complaint' | 'soft_bounces' | 'manual'
 
@@ -35,7 +36,7 @@ export class SuppressionList {
     })
   }
 
-  async get(lookupHash: string): Promise<{ suppressed: boolean; reason?: string; source?: string; at?: string }> {
+  async get(lookupHash: string): Promise<SuppressionStatus> {
     const [r] = await selectRows<{ reason: string; source: string; at: string; active: number }>(
       this.client,
       'SELECT reason, source, toString(at) AS at, active FROM suppressions FINAL WHERE lookup_hash = {h:String}',

@@ -3,7 +3,7 @@ import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } 
 import type { Comparable } from '../../clickhouse/sqlBuilder.js'
 import type { Assignment } from '../assign.js'
 import { bucketerOf } from '../hash.js'
-import { type FlagDefinition, coerceFlagValue } from './flagSchema.js'
+import { type FlagDefinition, type FlagEvaluation, coerceFlagValue } from './flagSchema.js'
 
 /**
  * Flag evaluation, pure, with OpenFeature's reasons: the first rule whose conditions hold serves
@@ -14,14 +14,8 @@ import { type FlagDefinition, coerceFlagValue } from './flagSchema.js'
  */
 export type Requested = 'boolean' | 'string' | 'number' | 'object'
 
-export interface Details<T> {
-  value: T
-  reason: 'TARGETING_MATCH' | 'SPLIT' | 'DEFAULT' | 'DISABLED' | 'ERROR'
-  variant?: string
-  errorCode?: 'FLAG_NOT_FOUND' | 'TYPE_MISMATCH' | 'PARSE_ERROR'
-  errorMessage?: string
-  flagMetadata?: Record<string, string | number | boolean>
-}
+/** An evaluation (flagSchema.ts `flagEvaluation`) whose value has the type the caller asked for. */
+export type Details<T> = Omit<FlagEvaluation, 'value'> & { value: T }
 
 export interface FlagDeps {
   isMember(segmentId: string, unit: string): boolean

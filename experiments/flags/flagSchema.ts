@@ -92,8 +92,32 @@ export const flagDefinition = flagFields.superRefine(checkValues).meta({ id: 'Fl
 export const flagUpdate = flagFields.omit({ key: true }).superRefine(checkValues)
 
 export type FlagInput = z.output<typeof flagDefinition>
-export type FlagRule = FlagInput['rules'][number] & { id: string }
-export type FlagDefinition = Omit<FlagInput, 'rules'> & { rules: FlagRule[] }
+
+/** A value of the flag's type, as stored and served. */
+const servedValue = (what: string) =>
+  z.unknown().describe(`${what}: a value of the flag’s type (durations in ms; any JSON for a json flag)`)
+
+/** A flag as stored and served (normalizeFlag): every rule has an id, values are of the flag's type. */
+export const storedFlagDefinition = flagFields
+  .extend({
+    defaultValue: servedValue('The default'),
+    rules: z.array(flagRule.extend({ id: z.string(), value: servedValue('What the rule serves').optional() })),
+  })
+  .meta({ id: 'StoredFlagDefinition' })
+export type FlagDefinition = z.infer<typeof storedFlagDefinition>
+export type FlagRule = FlagDefinition['rules'][number]
+
+/** One change in a flag's audit log: who, when, and the definition before and after. */
+export const flagAuditEntry = z
+  .object({
+    at: z.string(),
+    actor: z.string(),
+    action: z.enum(['create', 'update', 'delete']),
+    before: storedFlagDefinition.nullable().describe('null when created'),
+    after: storedFlagDefinition.nullable().describe('null when deleted'),
+  })
+  .meta({ id: 'FlagChange' })
+export type AuditEntry = z.infer<typeof flagAuditEntry>
 
 /** Stored and served normalised: durations in milliseconds; every rule has an id. */
 export function normalizeFlag(f: FlagInput): FlagDefinition {
@@ -107,3 +131,19 @@ export function normalizeFlag(f: FlagInput): FlagDefinition {
     })),
   }
 }
+
+/**
+ * What an evaluation answers, with OpenFeature's reasons (evaluateFlag.ts): the value, why, and what
+ * went wrong when the caller's default was served (reason ERROR).
+ */
+export const flagEvaluation = z
+  .object({
+    value: z.unknown().describe('A value of the flag’s type (durations in ms; any JSON for a json flag), or the default sent'),
+    reason: z.enum(['TARGETING_MATCH', 'SPLIT', 'DEFAULT', 'DISABLED', 'ERROR']),
+    variant: z.string().optional(),
+    errorCode: z.enum(['FLAG_NOT_FOUND', 'TYPE_MISMATCH', 'PARSE_ERROR']).optional(),
+    errorMessage: z.string().optional(),
+    flagMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .meta({ id: 'FlagEvaluation' })
+export type FlagEvaluation = z.infer<typeof flagEvaluation>

@@ -2,10 +2,10 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { DefinitionStore } from '../../clickhouse/definitions/definitionStore.js'
 import { ConflictError, NotFoundError } from '../../core/errors.js'
 import { type Details, type EvaluationContext, type FlagDeps, type Requested, evaluateFlag } from './evaluateFlag.js'
-import { type FlagInput, normalizeFlag } from './flagSchema.js'
-import { type AuditEntry, type CachedFlag, type StoredFlag, flagKind, readAudit, writeAudit } from './flagStore.js'
+import { type AuditEntry, type FlagInput, normalizeFlag } from './flagSchema.js'
+import { type CachedFlag, type StoredFlag, flagKind, readAudit, writeAudit } from './flagStore.js'
 
-export type { AuditEntry, StoredFlag } from './flagStore.js'
+export type { StoredFlag } from './flagStore.js'
 
 /**
  * Flags: definitions in ClickHouse (versioned), every change in an audit log (who, when, before,

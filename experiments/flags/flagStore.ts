@@ -3,21 +3,13 @@ import type { DefinitionKind } from '../../clickhouse/definitions/definitionStor
 import { selectRows } from '../../clickhouse/store.js'
 import { parseUtc } from '../../ingest/identity/consentState.js'
 import { type CompiledFlag, compileFlag } from './evaluateFlag.js'
-import type { FlagDefinition } from './flagSchema.js'
+import type { AuditEntry, FlagDefinition } from './flagSchema.js'
 
 /** Flags in ClickHouse: versioned definitions (`flags`) and the audit log (`flag_audit`). */
 export interface StoredFlag {
   definition: FlagDefinition
   version: number
   updatedAt: number
-}
-
-export interface AuditEntry {
-  at: string
-  actor: string
-  action: 'create' | 'update' | 'delete'
-  before: FlagDefinition | null
-  after: FlagDefinition | null
 }
 
 /** A flag as held in memory: compiled once, evaluated without I/O. */

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { type ContactCipher, maskContact } from '../../core/contactCipher.js'
 import { NotFoundError } from '../../core/errors.js'
 import type { ConsentState } from './consentState.js'
+import type { LinkedIdentity, StoredEvent } from './storedEvent.js'
 import type { ErasedSubject } from '../erasure/erasureRegistry.js'
 import { ERASED_TABLES } from '../erasure/tablePlan.js'
 import { erasedIdHash } from '../erasure/tombstones.js'
@@ -11,21 +12,6 @@ import { selectRows } from '../../clickhouse/store.js'
  * One person's data across every table: the user API, the export (data subject access) and
  * erasure. A user's history includes what their linked anonymous ids did before they signed in.
  */
-export interface StoredEvent {
-  messageId: string
-  type: string
-  event: string
-  name: string
-  userId: string
-  anonymousId: string
-  timestamp: string
-  receivedAt: string
-  properties: Record<string, unknown>
-  context?: Record<string, unknown>
-  traits?: Record<string, unknown>
-  consentLimited: boolean
-}
-
 interface EventRowOut {
   message_id: string
   type: string
@@ -54,7 +40,7 @@ export class UserRepository {
   ) {}
 
   /** The user id plus every anonymous / aliased id linked to it. */
-  async keysOf(userId: string): Promise<{ keys: string[]; identities: { anonymousId: string; kind: string; linkedAt: string }[] }> {
+  async keysOf(userId: string): Promise<{ keys: string[]; identities: LinkedIdentity[] }> {
     const rows = await selectRows<{ anonymous_id: string; link_kind: string; first_linked: string }>(
       this.client,
       `SELECT anonymous_id, argMax(kind, linked_at) AS link_kind, min(linked_at) AS first_linked
