@@ -10,6 +10,7 @@ import { selectRows } from '../../clickhouse/store.js'
 import type { SendRequest } from '../../delivery/sendGate.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, identify, messagesTo, rawMessage, track, waitFor } from '../helpers/journeys.js'
+import { runRow, sentRow } from '../helpers/rows.js'
 
 const WEBHOOK_KEY = 'whk_erasure_test_key'
 
@@ -362,47 +363,12 @@ describe('erasure is complete and final', () => {
     await c().insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: [
-        {
-          workflow_id: w,
-          journey_id: j,
-          journey_version: 1,
-          user_key: 'u',
-          correlation: '',
-          phase: 'started',
-          outcome: '',
-          trigger_message_id: `t-${w}`,
-          trigger_event: 'Product Added',
-          trigger_at: t0 - 3 * 86_400_000,
-          received_at: t0,
-          at: t0 + 100,
-          is_test: 0,
-        },
-      ],
+      values: [runRow({ workflow_id: w, journey_id: j, user_key: 'u', trigger_at: t0 - 3 * 86_400_000, received_at: t0, at: t0 + 100 })],
     })
     await c().insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: [
-        {
-          message_id: messageId,
-          status: 'sent',
-          at: t0 + 1000,
-          workflow_id: w,
-          journey_id: j,
-          step_id: 'mail',
-          user_key: 'u',
-          recipient_hash: '',
-          template: 'cart-reminder',
-          subject: 's',
-          topic: 'marketing',
-          priority: 0,
-          experiment_key: '',
-          variant: '',
-          scheduled_at: t0 + 900,
-          is_test: 0,
-        },
-      ],
+      values: [sentRow({ message_id: messageId, workflow_id: w, journey_id: j, user_key: 'u', at: t0 + 1000, scheduled_at: t0 + 900 })],
     })
     const monitor = (isErasedMessage?: (id: string) => boolean) =>
       new FalseTriggerMonitor({
