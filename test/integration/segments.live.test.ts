@@ -13,6 +13,7 @@ import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
 import { segmentEvent } from '../../ingest/segmentSpec.js'
 import { createContactCipher } from '../../core/contactCipher.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { seededRandom } from '../helpers/random.js'
 
 /**
  * Differential: the live evaluator (facts in memory) must say exactly what the compiled SQL says,
@@ -24,16 +25,7 @@ import { tempDataDir } from '../helpers/harness.js'
 const NOW = Date.now()
 const DAY = 86_400_000
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-const rand = rng(20261128)
+const rand = seededRandom(20261128)
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
 
 const ODD = [10, '25', 'abc', null, 1.5, true, '1e2', ' 3', 0, -4, 'Shoes', '', 'Infinity', [1, 2], { a: 1 }] as const
