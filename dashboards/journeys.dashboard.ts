@@ -104,7 +104,6 @@ function volumeOverTime(b: Board): void {
   countOverTime(b, {
     title: 'Entries per journey',
     description: "Runs started (journey_runs, phase 'started')",
-    series: ['journey', 'toString(journey_id)'],
     count: ['entries', RUNS],
     from: 'journey_runs',
     where: `phase = 'started'`,
@@ -112,7 +111,6 @@ function volumeOverTime(b: Board): void {
   countOverTime(b, {
     title: 'Sends per journey',
     description: "Messages sent (send_ledger, status 'sent')",
-    series: ['journey', 'toString(journey_id)'],
     count: ['sends', SENDS],
     from: 'send_ledger',
     where: `status = 'sent'`,
@@ -134,7 +132,6 @@ function outcomesOverTime(b: Board): void {
   countOverTime(b, {
     title: 'Conversions per journey',
     description: "Runs ended on their exit event (outcome 'exit:…') or as converted",
-    series: ['journey', 'toString(journey_id)'],
     count: ['conversions', RUNS],
     from: 'journey_runs',
     where: `phase = 'ended' AND ${CONVERTED}`,
@@ -210,8 +207,9 @@ const SENDS = 'uniqExact(message_id)'
 const SKIPS = 'uniqExact(workflow_id, step_id, message_id)'
 
 /**
- * A count per time bucket, one series per value of `series` (its name and SQL expression), over
- * the non-test rows of one table for the picked journeys: the shape of every panel over time here.
+ * A count per time bucket, one series per value of `series` (its name and SQL expression; by
+ * default the journey), over the non-test rows of one table for the picked journeys: the shape of
+ * every panel over time here.
  */
 function countOverTime(
   b: Board,

@@ -390,6 +390,18 @@ describe('erasure is complete and final', () => {
     expect((await admin(`${base()}/api/users/${user}`, 'DELETE')).status).toBe(200)
     const counted = (await dropped(base())).send ?? 0
     const workflowId = `journey:erased-probe:${user}`
+    /** The run's record of its delay step, as the worker buffers it. */
+    const waited = (at: number) => ({
+      workflowId,
+      journeyId: 'erased-probe',
+      journeyVersion: 1,
+      userKey: user,
+      stepId: 'wait',
+      stepType: 'delay' as const,
+      outcome: 'waited' as const,
+      test: false,
+      at,
+    })
     const req: SendRequest = {
       messageId: `${workflowId}:mail`,
       workflowId,
@@ -415,19 +427,7 @@ describe('erasure is complete and final', () => {
       test: false,
       records: {
         runs: [],
-        steps: [
-          {
-            workflowId,
-            journeyId: 'erased-probe',
-            journeyVersion: 1,
-            userKey: user,
-            stepId: 'wait',
-            stepType: 'delay',
-            outcome: 'waited',
-            at: triggeredAt + 2,
-            test: false,
-          },
-        ],
+        steps: [waited(triggeredAt + 2)],
       },
     }
     // The run's buffered records, on their way when the user was erased: not written either.
@@ -445,19 +445,7 @@ describe('erasure is complete and final', () => {
           at: triggeredAt,
         },
       ],
-      steps: [
-        {
-          workflowId,
-          journeyId: 'erased-probe',
-          journeyVersion: 1,
-          userKey: user,
-          stepId: 'wait',
-          stepType: 'delay',
-          outcome: 'waited',
-          test: false,
-          at: triggeredAt + 1,
-        },
-      ],
+      steps: [waited(triggeredAt + 1)],
     })
     const result = await fx.nudge.journeys.deliverer!.deliver(req)
     expect(result).toMatchObject({ status: 'skipped', reason: 'erased' })
