@@ -216,14 +216,14 @@ function countOverTime(
   o: {
     title: string
     description: string
-    series: [string, string]
+    series?: [string, string]
     count: [string, string]
     from: string
     where: string
     stacked?: boolean
   },
 ): void {
-  const [label, labelSql] = o.series
+  const [label, labelSql] = o.series ?? ['journey', 'toString(journey_id)']
   const [count, countSql] = o.count
   b.timeseries({
     title: o.title,
