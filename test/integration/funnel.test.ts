@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
 import { journeyFunnel } from '../../analytics/reports/funnel.js'
-import { type Store, openStore } from '../../clickhouse/store.js'
+import type { Store } from '../../clickhouse/store.js'
 import { tempDataDir } from '../helpers/harness.js'
 import { runRow, sentRow, trackRow } from '../helpers/rows.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * The journey funnel on planted rows: a run converts when its user buys after its message went
@@ -17,8 +17,7 @@ describe('journey funnel: entered → sent → opened → clicked → converted'
   const data = tempDataDir()
   let store: Store
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     const run = (w: string, journey: string, user: string, phase: string, outcome: string, at: number, test = 0) =>
       runRow({ workflow_id: w, journey_id: journey, user_key: user, phase, outcome, trigger_event: 'x', at, is_test: test })
     const send = (w: string, journey: string, user: string, at: number, test = 0) =>
