@@ -1,4 +1,4 @@
-import { BLOCKS, type BehaviorFlags, type BlockName, type TriggerProduct } from './recommendations/types.js'
+import { BLOCKS, type BehaviorFlags, type BlockName, noBehavior, type TriggerProduct } from './recommendations/types.js'
 
 /** The product shape templates see; recommended products are a superset of it. */
 export type Product = TriggerProduct
@@ -30,14 +30,7 @@ export interface ContextInput {
   offerPercent?: number
 }
 
-export const EMPTY_BEHAVIOR: Behavior = {
-  abandoned_cart: false,
-  viewed_categories: [],
-  favourite_category: null,
-  most_viewed_product: null,
-  days_since_purchase: null,
-  purchases: 0,
-}
+export const EMPTY_BEHAVIOR: Behavior = noBehavior()
 
 export function buildRenderContext(c: ContextInput): Record<string, unknown> {
   const products = triggerProducts(c.trigger.properties)

@@ -14,6 +14,7 @@ import { journeyVariable } from './variables.js'
 const EVENTS = `$__timeFilter(at) AND is_test = 0 AND ${journeyFilter()}`
 const SENT = `(SELECT uniqExact(message_id) FROM send_ledger WHERE $__timeFilter(at) AND status = 'sent' AND is_test = 0 AND ${journeyFilter()})`
 const human = (event: string) => `uniqExactIf(message_id, event = '${event}' AND machine = 0)`
+const machine = (event: string) => `uniqExactIf(message_id, event = '${event}' AND machine = 1)`
 const any = (event: string) => `uniqExactIf(message_id, event = '${event}')`
 
 export function deliverabilityDashboard(): Board {
@@ -94,37 +95,17 @@ function ratesRow(b: Board): void {
 
 function engagementOverTimeRow(b: Board): void {
   b.row('Engagement over time')
-  b.timeseries({
+  peopleAndMachinesOverTime(b, {
     title: 'Opens: people and machines',
     description: 'Distinct messages opened by people (machine = 0), and by machines (privacy proxies, prefetch: machine = 1)',
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'opens', 'machine_opens'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, ${human('open')} AS opens, uniqExactIf(message_id, event = 'open' AND machine = 1) AS machine_opens
-          FROM message_events
-          WHERE ${EVENTS} AND event = 'open'
-          GROUP BY time
-          ORDER BY time`,
-      }),
-    ],
+    event: 'open',
+    columns: ['opens', 'machine_opens'],
   })
-  b.timeseries({
+  peopleAndMachinesOverTime(b, {
     title: 'Clicks',
     description: 'Distinct messages clicked by people, and by link scanners (machine = 1)',
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'clicks', 'scanner_clicks'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, ${human('click')} AS clicks, uniqExactIf(message_id, event = 'click' AND machine = 1) AS scanner_clicks
-          FROM message_events
-          WHERE ${EVENTS} AND event = 'click'
-          GROUP BY time
-          ORDER BY time`,
-      }),
-    ],
+    event: 'click',
+    columns: ['clicks', 'scanner_clicks'],
   })
   b.timeseries({
     title: 'Bounces by type',
@@ -189,7 +170,7 @@ function byJourneyRow(b: Board): void {
             GROUP BY journey
             UNION ALL
             SELECT toString(journey_id), 0, ${human('open')}, ${human('click')}, ${any('unsubscribe')}, ${any('bounce')}, ${any('complaint')},
-                   uniqExactIf(message_id, event = 'open' AND machine = 1)
+                   ${machine('open')}
             FROM message_events
             WHERE ${EVENTS}
             GROUP BY journey_id
@@ -214,6 +195,27 @@ function byJourneyRow(b: Board): void {
           WHERE ${EVENTS} AND event = 'open' AND machine = 1
           GROUP BY reason
           ORDER BY opens DESC, reason`,
+      }),
+    ],
+  })
+}
+
+/** One event over time as two series: the messages people engaged with, and those machines did. */
+function peopleAndMachinesOverTime(b: Board, o: { title: string; description: string; event: string; columns: [string, string] }): void {
+  const [people, machines] = o.columns
+  b.timeseries({
+    title: o.title,
+    description: o.description,
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', people, machines],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${human(o.event)} AS ${people}, ${machine(o.event)} AS ${machines}
+          FROM message_events
+          WHERE ${EVENTS} AND event = '${o.event}'
+          GROUP BY time
+          ORDER BY time`,
       }),
     ],
   })

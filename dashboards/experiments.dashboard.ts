@@ -105,19 +105,11 @@ function trafficRow(b: Board): void {
 
 function conversionRow(b: Board): void {
   b.row('Conversion')
-  b.timeseries({
+  conversionRateOverTime(b, {
     title: 'Conversion rate by exposure time',
     description:
       "Units first exposed in each interval, per variant: the share that did the primary metric's event within its window (counted up to the end of the range, so the latest cohorts are still filling in)",
-    displayName: '${__field.labels.variant}',
-    unit: 'percentunit',
-    min: 0,
-    links: [RESULTS_LINK],
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'variant', 'conversion_rate'],
-        sql: `
+    sql: `
           WITH ${GOAL}
           SELECT $__timeInterval(u.exposed_at) AS time, u.variant AS variant,
                  avg(arrayExists(t -> t >= u.exposed_at AND t < u.exposed_at + toIntervalMillisecond(window_ms), e.ts)) AS conversion_rate
@@ -126,22 +118,12 @@ function conversionRow(b: Board): void {
           WHERE $__timeFilter(u.exposed_at)
           GROUP BY time, variant
           ORDER BY time`,
-      }),
-    ],
   })
-  b.timeseries({
+  conversionRateOverTime(b, {
     title: 'Cumulative conversion per variant (daily)',
     description:
       "At the end of each UTC day: of the units exposed by then, the share that converted (primary metric, within its window, by that day) — the series the stats engine's daily results are computed from. Lift with its confidence interval: the Nudge API, GET /api/experiments/${experiment}/results (link on this panel).",
-    displayName: '${__field.labels.variant}',
-    unit: 'percentunit',
-    min: 0,
-    links: [RESULTS_LINK],
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'variant', 'conversion_rate'],
-        sql: `
+    sql: `
           WITH ${GOAL},
             arrayMap(i -> toStartOfDay($__fromTime, 'UTC') + toIntervalDay(i + 1),
                      range(toUInt32(dateDiff('day', toStartOfDay($__fromTime, 'UTC'), $__toTime) + 1))) AS day_ends
@@ -153,8 +135,6 @@ function conversionRow(b: Board): void {
           WHERE u.exposed_at < d
           GROUP BY time, variant
           ORDER BY time`,
-      }),
-    ],
   })
 }
 
@@ -190,5 +170,18 @@ function messagesRow(b: Board): void {
           ORDER BY variant`,
       }),
     ],
+  })
+}
+
+/** Per-variant conversion rate series, linked to the API's results with their intervals. */
+function conversionRateOverTime(b: Board, o: { title: string; description: string; sql: string }): void {
+  b.timeseries({
+    title: o.title,
+    description: o.description,
+    displayName: '${__field.labels.variant}',
+    unit: 'percentunit',
+    min: 0,
+    links: [RESULTS_LINK],
+    queries: [sql({ format: 'time_series', columns: ['time', 'variant', 'conversion_rate'], sql: o.sql })],
   })
 }

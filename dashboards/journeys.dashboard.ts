@@ -101,99 +101,49 @@ function overTimeRow(b: Board): void {
 
 /** Entries, sends and skips over time: what the journeys do. */
 function volumeOverTime(b: Board): void {
-  b.timeseries({
+  countOverTime(b, {
     title: 'Entries per journey',
     description: "Runs started (journey_runs, phase 'started')",
-    displayName: '${__field.labels.journey}',
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'journey', 'entries'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, toString(journey_id) AS journey, uniqExact(workflow_id, trigger_message_id) AS entries
-          FROM journey_runs
-          WHERE $__timeFilter(at) AND phase = 'started' AND is_test = 0 AND ${journeyFilter()}
-          GROUP BY time, journey
-          ORDER BY time`,
-      }),
-    ],
+    count: ['entries', RUNS],
+    from: 'journey_runs',
+    where: `phase = 'started'`,
   })
-  b.timeseries({
+  countOverTime(b, {
     title: 'Sends per journey',
     description: "Messages sent (send_ledger, status 'sent')",
-    displayName: '${__field.labels.journey}',
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'journey', 'sends'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, toString(journey_id) AS journey, uniqExact(message_id) AS sends
-          FROM send_ledger
-          WHERE $__timeFilter(at) AND status = 'sent' AND is_test = 0 AND ${journeyFilter()}
-          GROUP BY time, journey
-          ORDER BY time`,
-      }),
-    ],
+    count: ['sends', SENDS],
+    from: 'send_ledger',
+    where: `status = 'sent'`,
   })
-  b.timeseries({
+  countOverTime(b, {
     title: 'Skips by reason',
     description:
       "Send steps skipped (journey_steps, outcome 'skipped'), by the gate's reason: consent, frequency cap, suppression, exit, template error…",
-    displayName: '${__field.labels.reason}',
-    stack: true,
-    bars: true,
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'reason', 'skips'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, if(reason = '', '(none)', reason) AS reason, uniqExact(workflow_id, step_id, message_id) AS skips
-          FROM journey_steps
-          WHERE $__timeFilter(at) AND outcome = 'skipped' AND is_test = 0 AND ${journeyFilter()}
-          GROUP BY time, reason
-          ORDER BY time`,
-      }),
-    ],
+    series: ['reason', `if(reason = '', '(none)', reason)`],
+    count: ['skips', SKIPS],
+    from: 'journey_steps',
+    where: `outcome = 'skipped'`,
+    stacked: true,
   })
 }
 
 /** Conversions and how runs ended: what the journeys achieve. */
 function outcomesOverTime(b: Board): void {
-  b.timeseries({
+  countOverTime(b, {
     title: 'Conversions per journey',
     description: "Runs ended on their exit event (outcome 'exit:…') or as converted",
-    displayName: '${__field.labels.journey}',
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'journey', 'conversions'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, toString(journey_id) AS journey, uniqExact(workflow_id, trigger_message_id) AS conversions
-          FROM journey_runs
-          WHERE $__timeFilter(at) AND phase = 'ended' AND ${CONVERTED} AND is_test = 0 AND ${journeyFilter()}
-          GROUP BY time, journey
-          ORDER BY time`,
-      }),
-    ],
+    count: ['conversions', RUNS],
+    from: 'journey_runs',
+    where: `phase = 'ended' AND ${CONVERTED}`,
   })
-  b.timeseries({
+  countOverTime(b, {
     title: 'Run outcomes',
     description: 'How runs ended: completed, exit:<event>, holdout, exited, template_error…',
-    displayName: '${__field.labels.outcome}',
-    stack: true,
-    bars: true,
-    queries: [
-      sql({
-        format: 'time_series',
-        columns: ['time', 'outcome', 'runs'],
-        sql: `
-          SELECT $__timeInterval(at) AS time, toString(outcome) AS outcome, uniqExact(workflow_id, trigger_message_id) AS runs
-          FROM journey_runs
-          WHERE $__timeFilter(at) AND phase = 'ended' AND is_test = 0 AND ${journeyFilter()}
-          GROUP BY time, outcome
-          ORDER BY time`,
-      }),
-    ],
+    series: ['outcome', 'toString(outcome)'],
+    count: ['runs', RUNS],
+    from: 'journey_runs',
+    where: `phase = 'ended'`,
+    stacked: true,
   })
   b.barchart({
     title: 'Skips by reason (total)',
@@ -246,6 +196,50 @@ function byJourneyRow(b: Board): void {
           )
           GROUP BY journey
           ORDER BY entries DESC, journey`,
+      }),
+    ],
+  })
+}
+
+/** Distinct runs, sends and skipped steps: a retried activity's second row counts once. */
+const RUNS = 'uniqExact(workflow_id, trigger_message_id)'
+const SENDS = 'uniqExact(message_id)'
+const SKIPS = 'uniqExact(workflow_id, step_id, message_id)'
+
+/**
+ * A count per time bucket, one series per value of `series` (its name and SQL expression; by
+ * default the journey), over the non-test rows of one table for the picked journeys: the shape of
+ * every panel over time here.
+ */
+function countOverTime(
+  b: Board,
+  o: {
+    title: string
+    description: string
+    series?: [string, string]
+    count: [string, string]
+    from: string
+    where: string
+    stacked?: boolean
+  },
+): void {
+  const [label, labelSql] = o.series ?? ['journey', 'toString(journey_id)']
+  const [count, countSql] = o.count
+  b.timeseries({
+    title: o.title,
+    description: o.description,
+    displayName: `\${__field.labels.${label}}`,
+    ...(o.stacked ? { stack: true, bars: true } : {}),
+    queries: [
+      sql({
+        format: 'time_series',
+        columns: ['time', label, count],
+        sql: `
+          SELECT $__timeInterval(at) AS time, ${labelSql} AS ${label}, ${countSql} AS ${count}
+          FROM ${o.from}
+          WHERE $__timeFilter(at) AND ${o.where} AND is_test = 0 AND ${journeyFilter()}
+          GROUP BY time, ${label}
+          ORDER BY time`,
       }),
     ],
   })

@@ -1,15 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { selectRows } from '../../clickhouse/store.js'
+import type { CovariateSums } from '../stats/cuped.js'
 import { type ResultsQuery, capSql, dailySumsSql, exposureCountsSql, metricSumsSql, queryParams } from './metricSql.js'
 
-export interface ArmStats {
-  n: number
-  sum: number
-  sumSquares: number
-  covariateSum: number
-  covariateSumSquares: number
-  sumProductCovariate: number
-}
+/** An arm's sums as stored data gives them: what CUPED (and the plain tests) are computed from. */
+export type ArmStats = CovariateSums
 
 export interface StoredStats {
   /** Units per arm. */

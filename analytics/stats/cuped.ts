@@ -13,13 +13,17 @@ import type { RatioAggregates } from './ratio.js'
  *   and covariance in the population form, p(1 − p) and Σxy/n − x̄ȳ, θ included (moments.ts).
  */
 
-export interface CupedAggregates {
+/** One arm's sufficient statistics of a metric Y and its pre-exposure covariate X. */
+export interface CovariateSums {
   n: number
   sum: number
   sumSquares: number
   covariateSum: number
   covariateSumSquares: number
   sumProductCovariate: number
+}
+
+export interface CupedAggregates extends CovariateSums {
   /** A binomial metric: population moments (see moments.ts). */
   binomial: boolean
 }

@@ -133,14 +133,7 @@ export class DefinitionStore<T, C extends T = T> {
   async save(item: T): Promise<C> {
     const entry = this.prepare(item)
     return this.exclusive(async () => {
-      const key = this.kind.keyOf(item)
-      await this.table.write({
-        key,
-        version: this.kind.versionOf(item),
-        at: this.kind.timeOf(item),
-        deleted: false,
-        columns: this.kind.encode(item),
-      })
+      const key = await this.store(item, { deleted: false })
       this.current.set(key, entry)
       this.changed([key])
       return entry
@@ -150,14 +143,7 @@ export class DefinitionStore<T, C extends T = T> {
   /** Stores `item` (the key's next version) as a deletion and drops the key here. */
   remove(item: T): Promise<void> {
     return this.exclusive(async () => {
-      const key = this.kind.keyOf(item)
-      await this.table.write({
-        key,
-        version: this.kind.versionOf(item),
-        at: this.kind.timeOf(item),
-        deleted: true,
-        columns: this.kind.encode(item),
-      })
+      const key = await this.store(item, { deleted: true })
       this.current.delete(key)
       this.changed([key])
     })
@@ -166,6 +152,19 @@ export class DefinitionStore<T, C extends T = T> {
   /** Every stored version of a key, oldest first (deletions included), or just `version`. */
   async versions(key: string, version?: number): Promise<T[]> {
     return (await this.table.versions(key, version)).map((row) => this.kind.decode(row))
+  }
+
+  /** Writes `item` as its key's row (a save or a deletion) and returns the key. */
+  private async store(item: T, o: { deleted: boolean }): Promise<string> {
+    const key = this.kind.keyOf(item)
+    await this.table.write({
+      key,
+      version: this.kind.versionOf(item),
+      at: this.kind.timeOf(item),
+      deleted: o.deleted,
+      columns: this.kind.encode(item),
+    })
+    return key
   }
 
   private prepare(item: T): C {

@@ -1,6 +1,6 @@
 import type { UserBehavior } from './behaviorIndex.js'
 import type { CatalogSnapshot } from './catalog.js'
-import { type BehaviorFlags, DAY_MS } from './types.js'
+import { type BehaviorFlags, DAY_MS, noBehavior } from './types.js'
 
 /**
  * What a template may branch on, from one user's index entry. Categories come from the catalog
@@ -27,15 +27,7 @@ export function favouriteCategory(u: Readonly<UserBehavior> | undefined, catalog
 }
 
 export function behaviorFlags(u: Readonly<UserBehavior> | undefined, catalog: CatalogSnapshot, now: number): BehaviorFlags {
-  if (!u)
-    return {
-      abandoned_cart: false,
-      viewed_categories: [],
-      favourite_category: null,
-      most_viewed_product: null,
-      days_since_purchase: null,
-      purchases: 0,
-    }
+  if (!u) return noBehavior()
   const viewed = new Set<string>()
   for (const e of u.viewed) {
     const c = catalog.get(e.id)?.category

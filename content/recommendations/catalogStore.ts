@@ -16,14 +16,8 @@ export interface CatalogStoreOptions {
   now?: () => number
 }
 
-interface ProductRow {
-  product_id: string
-  name: string
-  category: string
-  price: number
-  currency: string
-  image_url: string
-  url: string
+/** A row of the read below: the product's plain fields as they are, the rest as ClickHouse sends them. */
+type ProductRow = Pick<Product, 'product_id' | 'name' | 'category' | 'price' | 'currency' | 'image_url' | 'url'> & {
   attributes: string
   in_stock: number
   at_ms: number | string

@@ -90,3 +90,15 @@ export const behaviorFlags = z
   })
   .meta({ id: 'BehaviorFlags' })
 export type BehaviorFlags = z.infer<typeof behaviorFlags>
+
+/** The flags of a user Nudge knows nothing about (a fresh object each time: callers may keep it). */
+export function noBehavior(): BehaviorFlags {
+  return {
+    abandoned_cart: false,
+    viewed_categories: [],
+    favourite_category: null,
+    most_viewed_product: null,
+    days_since_purchase: null,
+    purchases: 0,
+  }
+}

@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { writeDevServerRecord } from '../../runtime/temporal/devServerRecord.js'
-import { freePort } from '../../runtime/freePort.js'
 import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
 import { devServerRecordFile } from '../../runtime/temporal/temporalDevServer.js'
-import { startEmbedded } from '../helpers/child.js'
+import { embeddedEnv, startEmbedded } from '../helpers/child.js'
 import { sleep } from '../helpers/journeys.js'
 
 /**
@@ -48,41 +47,41 @@ describe('the Temporal dev server dies with Nudge', () => {
     for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   })
-  const envFor = async () => ({
-    DATA_DIR: dir,
-    PORT: String(await freePort()),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    WRITE_KEYS: 'web:wk_devserver',
-    ADMIN_API_KEY: 'admin_devserver_key',
-    NUDGE_ENCRYPTION_KEY: 'c'.repeat(64),
-    LOG_LEVEL: 'info',
-  })
+  const envFor = () =>
+    embeddedEnv(dir, {
+      WRITE_KEYS: 'web:wk_devserver',
+      ADMIN_API_KEY: 'admin_devserver_key',
+      NUDGE_ENCRYPTION_KEY: 'c'.repeat(64),
+      LOG_LEVEL: 'info',
+    })
   const serverPid = () => (JSON.parse(readFileSync(devServerRecordFile(dbFile), 'utf8')) as { pid: number }).pid
-
-  it('kill -9 of Nudge’s whole process group: the server stops and frees its port', async () => {
+  /** Nudge in a process group of its own, and its dev server (killed after the tests if one is left). */
+  const startDetached = async () => {
     const env = await envFor()
     const nudge = await startEmbedded(env, 90_000, { detached: true })
     const pid = serverPid()
     started.push(pid)
-    expect(await portOpen(Number(env.TEMPORAL_PORT))).toBe(true)
-    process.kill(-nudge.child.pid!, 'SIGKILL')
-    await nudge.exited
-    const ms = await freedWithin(Number(env.TEMPORAL_PORT), pid, 15_000)
-    console.log(`group kill: dev server gone and port free after ${ms} ms`)
-    expect(ms).toBeGreaterThanOrEqual(0)
+    return { port: Number(env.TEMPORAL_PORT), nudge, pid }
+  }
+  /** Once Nudge has exited: ms until its dev server is gone and the port free (-1 past 15 s), logged as `what`. */
+  const serverGoneAfter = async (what: string, s: Awaited<ReturnType<typeof startDetached>>) => {
+    await s.nudge.exited
+    const ms = await freedWithin(s.port, s.pid, 15_000)
+    console.log(`${what}: dev server gone and port free after ${ms} ms`)
+    return ms
+  }
+
+  it('kill -9 of Nudge’s whole process group: the server stops and frees its port', async () => {
+    const s = await startDetached()
+    expect(await portOpen(s.port)).toBe(true)
+    process.kill(-s.nudge.child.pid!, 'SIGKILL')
+    expect(await serverGoneAfter('group kill', s)).toBeGreaterThanOrEqual(0)
   }, 180_000)
 
   it('kill -9 of the Nudge process alone: the same, and the next start on the DATA_DIR works', async () => {
-    const env = await envFor()
-    const nudge = await startEmbedded(env, 90_000, { detached: true })
-    const pid = serverPid()
-    started.push(pid)
-    nudge.child.kill('SIGKILL')
-    await nudge.exited
-    const ms = await freedWithin(Number(env.TEMPORAL_PORT), pid, 15_000)
-    console.log(`process kill: dev server gone and port free after ${ms} ms`)
-    expect(ms).toBeGreaterThanOrEqual(0)
+    const s = await startDetached()
+    s.nudge.child.kill('SIGKILL')
+    expect(await serverGoneAfter('process kill', s)).toBeGreaterThanOrEqual(0)
   }, 180_000)
 
   it('a server of this DATA_DIR left running (no watchdog) is stopped by the next start, which then runs', async () => {

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../runtime/freePort.js'
 import { devServerRecordFile } from '../../runtime/temporal/temporalDevServer.js'
 import { runId } from '../../workflows/client/journeyRuns.js'
-import { startEmbedded } from '../helpers/child.js'
-import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, uid } from '../helpers/harness.js'
+import { NO_SEND_LIMITS, TEST_KEYS, embeddedEnv, startEmbedded } from '../helpers/child.js'
+import { uid } from '../helpers/harness.js'
 import { activeJourney, expectOneMessageEach, identify, track, waitFor } from '../helpers/journeys.js'
 
 /**
@@ -41,18 +40,7 @@ describe('kill -9 of Nudge and its Temporal dev server (SQLite in WAL mode)', ()
   })
 
   it('after a restart every acknowledged trigger has its run and each message is sent once', async () => {
-    const env = {
-      DATA_DIR: dir,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      WRITE_KEYS: `web:${WRITE_KEY}`,
-      ADMIN_API_KEY: ADMIN_KEY,
-      NUDGE_ENCRYPTION_KEY: ENCRYPTION_KEY,
-      FREQUENCY_CAP: '',
-      QUIET_HOURS: '',
-      LOG_LEVEL: 'warn',
-    }
+    const env = await embeddedEnv(dir, { ...TEST_KEYS, ...NO_SEND_LIMITS, LOG_LEVEL: 'warn' })
     const base = `http://127.0.0.1:${env.PORT}`
     const temporalAt = `127.0.0.1:${env.TEMPORAL_PORT}`
     /** Whether each user's run exists on the server (any state). */
@@ -108,8 +96,7 @@ describe('kill -9 of Nudge and its Temporal dev server (SQLite in WAL mode)', ()
       await waitFor(() => runsExist(all), 60_000, 'every acknowledged trigger’s run')
       await expectOneMessageEach(base, all, (u) => `wal-probe for ${u}`)
     } finally {
-      second.child.kill('SIGINT')
-      await second.exited
+      await second.stop()
     }
   }, 300_000)
 })

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../runtime/freePort.js'
-import { startEmbedded } from '../helpers/child.js'
+import { embeddedEnv, startEmbedded } from '../helpers/child.js'
 
 /**
  * `npm start` as a user runs it: the embedded process with its own Temporal dev server, chdb and
@@ -14,15 +13,7 @@ describe('npm start: embedded Nudge end to end', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('starts everything, serves the Temporal UI, stops cleanly on SIGINT, and keeps what it acknowledged', async () => {
-    const env = {
-      DATA_DIR: dir,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      WRITE_KEYS: 'e2e:wk_e2e_key',
-      ADMIN_API_KEY: 'admin_e2e_key',
-      LOG_LEVEL: 'info',
-    }
+    const env = await embeddedEnv(dir, { WRITE_KEYS: 'e2e:wk_e2e_key', ADMIN_API_KEY: 'admin_e2e_key', LOG_LEVEL: 'info' })
     const first = await startEmbedded(env)
     expect(first.output()).toContain('Nudge is running (embedded)')
     expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200)
@@ -50,8 +41,7 @@ describe('npm start: embedded Nudge end to end', () => {
       const user = await fetch(`http://127.0.0.1:${env.PORT}/api/users/e2e-user`, { headers: { authorization: 'Bearer admin_e2e_key' } })
       expect(((await user.json()) as { recentEvents: { messageId: string }[] }).recentEvents.map((e) => e.messageId)).toEqual(['e2e-1'])
     } finally {
-      second.child.kill('SIGINT')
-      await second.exited
+      await second.stop()
     }
   }, 240_000)
 })

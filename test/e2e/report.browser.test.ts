@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { admin, useTestNudge } from '../helpers/harness.js'
 import { launchChromium } from '../helpers/browser.js'
+import { runRow, sentRow, trackRow } from '../helpers/rows.js'
 
 /**
  * The demo's report in a real browser (headless Chromium): the page loads from a file as the
@@ -46,60 +47,37 @@ describe('the HTML report in a browser', () => {
       format: 'JSONEachRow',
       values: units
         .filter((u, i) => i % (u.variant === 'fast' ? 3 : 5) === 0)
-        .map((u) => ({
-          message_id: `b-${u.unit}`,
-          source: 't',
-          type: 'track',
-          event: `Buy ${key}`,
-          user_id: u.unit,
-          user_key: u.unit,
-          timestamp: u.at + 60_000,
-          received_at: u.at + 60_000,
-          properties: '{}',
-          traits: '{}',
-          context: '{}',
-        })),
+        .map((u) => trackRow({ message_id: `b-${u.unit}`, user: u.unit, event: `Buy ${key}`, at: u.at + 60_000 })),
     })
     await c.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: units.slice(0, 50).map((u, i) => ({
-        workflow_id: `w-${u.unit}`,
-        journey_id: 'cart-abandonment',
-        journey_version: 1,
-        user_key: u.unit,
-        correlation: '',
-        phase: 'started',
-        outcome: '',
-        trigger_message_id: `t${i}`,
-        trigger_event: 'Product Added',
-        trigger_at: u.at,
-        received_at: u.at + 20,
-        at: u.at + 60 + i,
-        is_test: 0,
-      })),
+      values: units.slice(0, 50).map((u, i) =>
+        runRow({
+          workflow_id: `w-${u.unit}`,
+          journey_id: 'cart-abandonment',
+          user_key: u.unit,
+          trigger_message_id: `t${i}`,
+          trigger_at: u.at,
+          received_at: u.at + 20,
+          at: u.at + 60 + i,
+        }),
+      ),
     })
     await c.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: units.slice(0, 40).map((u) => ({
-        message_id: `m-${u.unit}`,
-        status: 'sent',
-        at: u.at + 900_000,
-        workflow_id: `w-${u.unit}`,
-        journey_id: 'cart-abandonment',
-        step_id: 'reminder',
-        user_key: u.unit,
-        recipient_hash: '',
-        template: 'cart-reminder',
-        subject: 's',
-        topic: 'marketing',
-        priority: 0,
-        experiment_key: '',
-        variant: '',
-        scheduled_at: u.at + 899_000,
-        is_test: 0,
-      })),
+      values: units.slice(0, 40).map((u) =>
+        sentRow({
+          message_id: `m-${u.unit}`,
+          workflow_id: `w-${u.unit}`,
+          journey_id: 'cart-abandonment',
+          step_id: 'reminder',
+          user_key: u.unit,
+          at: u.at + 900_000,
+          scheduled_at: u.at + 899_000,
+        }),
+      ),
     })
 
     const res = await fetch(`${base}/api/reports/html`, { headers: { authorization: 'Bearer admin_test_key_123' } })

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../runtime/freePort.js'
-import { startEmbedded } from '../helpers/child.js'
+import { NO_SEND_LIMITS, embeddedEnv, installJourney, interrupt, startEmbedded } from '../helpers/child.js'
 import { type EspSink, startEspSink } from '../helpers/espSink.js'
 import { sleep, waitFor } from '../helpers/journeys.js'
 
@@ -25,19 +24,14 @@ describe('SIGINT during a burst of due sends', () => {
   it('exits 0 within 15 s, and after a restart all 200 due mails were delivered once each', async () => {
     esp = await startEspSink({ delayMs: 150 })
     const deliveries = esp.deliveries
-    const env = {
-      DATA_DIR: dir,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
+    const env = await embeddedEnv(dir, {
       WRITE_KEYS: 'web:wk_drain_key',
       ADMIN_API_KEY: 'admin_drain_key',
       NUDGE_ENCRYPTION_KEY: 'b'.repeat(64),
       SMTP_URL: esp.url,
-      FREQUENCY_CAP: '',
-      QUIET_HOURS: '',
+      ...NO_SEND_LIMITS,
       LOG_LEVEL: 'info',
-    }
+    })
     const base = `http://127.0.0.1:${env.PORT}`
     const headers = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('wk_drain_key:').toString('base64')}` }
     const adminHeaders = { 'content-type': 'application/json', authorization: 'Bearer admin_drain_key' }
@@ -51,17 +45,12 @@ describe('SIGINT during a burst of due sends', () => {
       subject: 'due now for {{ user.id }}',
       body: '<p>Hello {{ user.id }}, this one was due.</p>',
     }
-    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(
-      201,
-    )
-    const journey = {
+    await installJourney(base, 'admin_drain_key', template, {
       id: 'drain-probe',
       name: 'drain probe',
       trigger: { type: 'event', event: 'Drain Probe' },
       steps: [{ id: 'send', type: 'send', template: 'drain-note' }],
-    }
-    expect((await fetch(`${base}/api/journeys`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(journey) })).status).toBe(201)
-    expect((await fetch(`${base}/api/journeys/drain-probe/activate`, { method: 'POST', headers: adminHeaders })).status).toBe(200)
+    })
     const identified = await fetch(`${base}/v1/batch`, {
       method: 'POST',
       headers,
@@ -78,11 +67,7 @@ describe('SIGINT during a burst of due sends', () => {
     // Mid-burst: some mail is out, most is due or being handed over.
     await waitFor(async () => deliveries.length >= 10, 60_000, 'the burst to begin')
     const atSignal = deliveries.length
-    const t0 = Date.now()
-    first.child.kill('SIGINT')
-    const code = await Promise.race([first.exited, sleep(30_000).then(() => 'still running')])
-    const exitMs = Date.now() - t0
-    if (code === 'still running') first.child.kill('SIGKILL')
+    const { code, exitMs } = await interrupt(first)
     console.log(`SIGINT with ${atSignal}/200 delivered; exited ${String(code)} after ${exitMs} ms; ${deliveries.length} delivered by then`)
     console.log(
       first
@@ -121,8 +106,7 @@ describe('SIGINT during a burst of due sends', () => {
       expect(new Set(deliveries.map((d) => d.messageId)).size).toBe(200)
       expect(deliveries).toHaveLength(200)
     } finally {
-      second.child.kill('SIGINT')
-      await second.exited
+      await second.stop()
     }
   }, 300_000)
 })

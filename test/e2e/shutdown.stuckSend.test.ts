@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../runtime/freePort.js'
-import { startEmbedded } from '../helpers/child.js'
+import { NO_SEND_LIMITS, embeddedEnv, installJourney, interrupt, startEmbedded } from '../helpers/child.js'
 import { type EspSink, startEspSink } from '../helpers/espSink.js'
 import { sleep, waitFor } from '../helpers/journeys.js'
 
@@ -23,37 +22,26 @@ describe('Ctrl-C with a send stuck on the ESP', () => {
 
   it('stops within the grace bounds, reports the unfinished drain, and the mail goes out after a restart', async () => {
     esp = await startEspSink({ hang: () => hang })
-    const env = {
-      DATA_DIR: dir,
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
+    const env = await embeddedEnv(dir, {
       WRITE_KEYS: 'web:wk_stuck_key',
       ADMIN_API_KEY: 'admin_stuck_key',
       NUDGE_ENCRYPTION_KEY: 'd'.repeat(64),
       SMTP_URL: esp.url,
-      FREQUENCY_CAP: '',
-      QUIET_HOURS: '',
+      ...NO_SEND_LIMITS,
       SHUTDOWN_GRACE: '1s',
       LOG_LEVEL: 'info',
-    }
+    })
     const base = `http://127.0.0.1:${env.PORT}`
     const headers = { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('wk_stuck_key:').toString('base64')}` }
-    const adminHeaders = { 'content-type': 'application/json', authorization: 'Bearer admin_stuck_key' }
 
     const first = await startEmbedded(env)
     const template = { id: 'stuck-note', format: 'html', subject: 'for {{ user.id }}', body: '<p>Hello {{ user.id }}</p>' }
-    expect((await fetch(`${base}/api/templates`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(template) })).status).toBe(
-      201,
-    )
-    const journey = {
+    await installJourney(base, 'admin_stuck_key', template, {
       id: 'stuck-probe',
       name: 'stuck probe',
       trigger: { type: 'event', event: 'Stuck Probe' },
       steps: [{ id: 'send', type: 'send', template: 'stuck-note' }],
-    }
-    expect((await fetch(`${base}/api/journeys`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(journey) })).status).toBe(201)
-    expect((await fetch(`${base}/api/journeys/stuck-probe/activate`, { method: 'POST', headers: adminHeaders })).status).toBe(200)
+    })
     const batch = [
       { type: 'identify', userId: 'stuck-1', traits: { email: 'stuck-1@example.test' } },
       { type: 'track', userId: 'stuck-1', event: 'Stuck Probe' },
@@ -62,11 +50,7 @@ describe('Ctrl-C with a send stuck on the ESP', () => {
     // The send has reached the ESP, which now holds it without an answer.
     await waitFor(async () => esp.held.length > 0, 30_000, 'the send to reach the ESP')
 
-    const t0 = Date.now()
-    first.child.kill('SIGINT')
-    const code = await Promise.race([first.exited, sleep(30_000).then(() => 'still running')])
-    const exitMs = Date.now() - t0
-    if (code === 'still running') first.child.kill('SIGKILL')
+    const { code, exitMs } = await interrupt(first)
     console.log(`stuck send: exited ${String(code)} after ${exitMs} ms`)
     console.log(
       first
@@ -90,8 +74,7 @@ describe('Ctrl-C with a send stuck on the ESP', () => {
       await sleep(2000)
       expect(esp.deliveries.map((d) => d.to)).toEqual(['stuck-1@example.test'])
     } finally {
-      second.child.kill('SIGINT')
-      await second.exited
+      await second.stop()
     }
   }, 300_000)
 })

@@ -3,11 +3,10 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import type { EventWriter } from '../../ingest/eventWriter.js'
-import { migrate } from '../../clickhouse/migrate.js'
 import { FALSE_TRIGGER_CLASSES } from '../../analytics/reports/falseTriggers.js'
 import type { SegmentEngine } from '../../segments/segmentEngine.js'
 import { srm } from '../../analytics/stats/srm.js'
-import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
+import { type Store, selectRows } from '../../clickhouse/store.js'
 import { type AlertSqlCheck, SRM_MIN_UNITS } from '../../dashboards/alerts.js'
 import { buildAll } from '../../dashboards/build.js'
 import { DASHBOARD_TABLES, exportTables, importCommands } from '../../dashboards/exportStore.js'
@@ -26,6 +25,7 @@ import type { Deliverer } from '../../delivery/deliver.js'
 import type { TriggerRouter } from '../../journeys/triggerRouter.js'
 import { addJourneyMetrics, createMetrics } from '../../runtime/metrics.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * The dashboards and alert rules as code: the generated JSON and YAML are valid and consistent,
@@ -688,8 +688,7 @@ describe('dashboards as code: every query on the real engine', () => {
     (await (await store.client.query({ query, format: 'JSON' })).json()) as unknown as Result
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     for (const [table, values] of Object.entries(rows)) {
       expect(values.length, table).toBeGreaterThan(0)
       await store.client.insert({ table, values, format: 'JSONEachRow' })

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DefinitionKind, DefinitionStore } from '../../clickhouse/definitions/definitionStore.js'
-import { migrate } from '../../clickhouse/migrate.js'
 import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
 import { tempDataDir, uid } from '../helpers/harness.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * The one store behind segments, flags, experiments, journeys and templates, against the real
@@ -45,8 +45,7 @@ describe('definition store (versioned, polled, cached) on real chdb', () => {
   let store: Store
   let other: Store
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     // A second connection to the same data stands in for another process.
     other = await openStore({ dataDir: data.dir })
   })

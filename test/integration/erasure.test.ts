@@ -10,6 +10,7 @@ import { selectRows } from '../../clickhouse/store.js'
 import type { SendRequest } from '../../delivery/sendGate.js'
 import { admin, post, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, identify, messagesTo, rawMessage, track, waitFor } from '../helpers/journeys.js'
+import { runRow, sentRow } from '../helpers/rows.js'
 
 const WEBHOOK_KEY = 'whk_erasure_test_key'
 
@@ -362,47 +363,12 @@ describe('erasure is complete and final', () => {
     await c().insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: [
-        {
-          workflow_id: w,
-          journey_id: j,
-          journey_version: 1,
-          user_key: 'u',
-          correlation: '',
-          phase: 'started',
-          outcome: '',
-          trigger_message_id: `t-${w}`,
-          trigger_event: 'Product Added',
-          trigger_at: t0 - 3 * 86_400_000,
-          received_at: t0,
-          at: t0 + 100,
-          is_test: 0,
-        },
-      ],
+      values: [runRow({ workflow_id: w, journey_id: j, user_key: 'u', trigger_at: t0 - 3 * 86_400_000, received_at: t0, at: t0 + 100 })],
     })
     await c().insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: [
-        {
-          message_id: messageId,
-          status: 'sent',
-          at: t0 + 1000,
-          workflow_id: w,
-          journey_id: j,
-          step_id: 'mail',
-          user_key: 'u',
-          recipient_hash: '',
-          template: 'cart-reminder',
-          subject: 's',
-          topic: 'marketing',
-          priority: 0,
-          experiment_key: '',
-          variant: '',
-          scheduled_at: t0 + 900,
-          is_test: 0,
-        },
-      ],
+      values: [sentRow({ message_id: messageId, workflow_id: w, journey_id: j, user_key: 'u', at: t0 + 1000, scheduled_at: t0 + 900 })],
     })
     const monitor = (isErasedMessage?: (id: string) => boolean) =>
       new FalseTriggerMonitor({
@@ -424,6 +390,18 @@ describe('erasure is complete and final', () => {
     expect((await admin(`${base()}/api/users/${user}`, 'DELETE')).status).toBe(200)
     const counted = (await dropped(base())).send ?? 0
     const workflowId = `journey:erased-probe:${user}`
+    /** The run's record of its delay step, as the worker buffers it. */
+    const waited = (at: number) => ({
+      workflowId,
+      journeyId: 'erased-probe',
+      journeyVersion: 1,
+      userKey: user,
+      stepId: 'wait',
+      stepType: 'delay' as const,
+      outcome: 'waited' as const,
+      test: false,
+      at,
+    })
     const req: SendRequest = {
       messageId: `${workflowId}:mail`,
       workflowId,
@@ -449,19 +427,7 @@ describe('erasure is complete and final', () => {
       test: false,
       records: {
         runs: [],
-        steps: [
-          {
-            workflowId,
-            journeyId: 'erased-probe',
-            journeyVersion: 1,
-            userKey: user,
-            stepId: 'wait',
-            stepType: 'delay',
-            outcome: 'waited',
-            at: triggeredAt + 2,
-            test: false,
-          },
-        ],
+        steps: [waited(triggeredAt + 2)],
       },
     }
     // The run's buffered records, on their way when the user was erased: not written either.
@@ -479,19 +445,7 @@ describe('erasure is complete and final', () => {
           at: triggeredAt,
         },
       ],
-      steps: [
-        {
-          workflowId,
-          journeyId: 'erased-probe',
-          journeyVersion: 1,
-          userKey: user,
-          stepId: 'wait',
-          stepType: 'delay',
-          outcome: 'waited',
-          test: false,
-          at: triggeredAt + 1,
-        },
-      ],
+      steps: [waited(triggeredAt + 1)],
     })
     const result = await fx.nudge.journeys.deliverer!.deliver(req)
     expect(result).toMatchObject({ status: 'skipped', reason: 'erased' })

@@ -1,12 +1,12 @@
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
-import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
+import { type Store, selectRows } from '../../clickhouse/store.js'
 import { type AssignContext, assign, explainAssignment, variantRanges } from '../../experiments/assign.js'
 import type { Experiment, ExperimentDefinition } from '../../experiments/experimentSchema.js'
 import { experimentDefinition } from '../../experiments/experimentSchema.js'
 import { bucketOf, bucketSql, murmur3 } from '../../experiments/hash.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 const N = 100_000
 const units = Array.from({ length: N }, (_, i) => (i % 10 === 0 ? `usér-${i}-ü` : `user-${i}`))
@@ -37,8 +37,7 @@ describe('one hash everywhere: TypeScript and ClickHouse agree', () => {
   const data = tempDataDir()
   let store: Store
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
   })
   afterAll(async () => {
     await store?.close()

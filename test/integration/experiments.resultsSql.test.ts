@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
-import { type Store, openStore } from '../../clickhouse/store.js'
+import type { Store } from '../../clickhouse/store.js'
 import type { Metric } from '../../experiments/experimentSchema.js'
 import { loadArmStats, loadDaily } from '../../analytics/results/armStats.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { trackRow } from '../helpers/rows.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * The SQL that turns stored exposures and events into the engine's sufficient statistics, checked
@@ -84,8 +85,7 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
   const data = tempDataDir()
   let store: Store
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     const all = [...units, testUnit]
     await store.client.insert({
       table: 'experiment_exposures',
@@ -101,19 +101,11 @@ describe('experiment results SQL: sufficient statistics per arm', () => {
       table: 'events',
       format: 'JSONEachRow',
       values: all.flatMap((u) =>
-        u.orders.concat(u.pre).map((o) => ({
-          message_id: `m${m++}`,
-          source: 't',
-          type: 'track',
-          event: 'Order Completed',
-          user_id: u.unit,
-          user_key: u.unit,
-          timestamp: o.at,
-          received_at: o.at,
-          properties: JSON.stringify({ revenue: o.revenue }),
-          traits: '{}',
-          context: '{}',
-        })),
+        u.orders
+          .concat(u.pre)
+          .map((o) =>
+            trackRow({ message_id: `m${m++}`, user: u.unit, event: 'Order Completed', at: o.at, properties: { revenue: o.revenue } }),
+          ),
       ),
     })
   })

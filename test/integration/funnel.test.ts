@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
 import { journeyFunnel } from '../../analytics/reports/funnel.js'
-import { type Store, openStore } from '../../clickhouse/store.js'
+import type { Store } from '../../clickhouse/store.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { runRow, sentRow, trackRow } from '../helpers/rows.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * The journey funnel on planted rows: a run converts when its user buys after its message went
@@ -16,54 +17,12 @@ describe('journey funnel: entered → sent → opened → clicked → converted'
   const data = tempDataDir()
   let store: Store
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
-    const run = (w: string, journey: string, user: string, phase: string, outcome: string, at: number, test = 0) => ({
-      workflow_id: w,
-      journey_id: journey,
-      journey_version: 1,
-      user_key: user,
-      correlation: '',
-      phase,
-      outcome,
-      trigger_message_id: `t-${w}`,
-      trigger_event: 'x',
-      trigger_at: at,
-      received_at: at,
-      at,
-      is_test: test,
-    })
-    const send = (w: string, journey: string, user: string, at: number, test = 0) => ({
-      message_id: `m-${w}`,
-      status: 'sent',
-      at,
-      workflow_id: w,
-      journey_id: journey,
-      step_id: 'mail',
-      user_key: user,
-      recipient_hash: '',
-      template: 't',
-      subject: 's',
-      topic: 'marketing',
-      priority: 0,
-      experiment_key: '',
-      variant: '',
-      scheduled_at: at,
-      is_test: test,
-    })
-    const order = (user: string, at: number, n: number) => ({
-      message_id: `o-${user}-${n}`,
-      source: 't',
-      type: 'track',
-      event: 'Order Completed',
-      user_id: user,
-      user_key: user,
-      timestamp: at,
-      received_at: at,
-      properties: '{}',
-      traits: '{}',
-      context: '{}',
-    })
+    store = await openMigratedStore(data.dir)
+    const run = (w: string, journey: string, user: string, phase: string, outcome: string, at: number, test = 0) =>
+      runRow({ workflow_id: w, journey_id: journey, user_key: user, phase, outcome, trigger_event: 'x', at, is_test: test })
+    const send = (w: string, journey: string, user: string, at: number, test = 0) =>
+      sentRow({ message_id: `m-${w}`, workflow_id: w, journey_id: journey, user_key: user, at, template: 't', is_test: test })
+    const order = (user: string, at: number, n: number) => trackRow({ message_id: `o-${user}-${n}`, user, event: 'Order Completed', at })
     await store.client.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',

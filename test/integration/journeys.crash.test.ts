@@ -5,9 +5,9 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../runtime/freePort.js'
 import { ensureTemporalCli } from '../../runtime/temporal/temporalCli.js'
 import { startDevServer } from '../../runtime/temporal/temporalDevServer.js'
-import { startEmbedded } from '../helpers/child.js'
+import { NO_SEND_LIMITS, TEST_KEYS, startEmbedded } from '../helpers/child.js'
 import { selectRows } from '../../clickhouse/store.js'
-import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY, admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
+import { admin, post, startTestNudge, tempDataDir, uid, useTestNudge } from '../helpers/harness.js'
 import { activeJourney, endedRun, expectOneMessageEach, identify, messagesTo, sleep, track, waitFor } from '../helpers/journeys.js'
 
 const probe = (id: string, event: string, delay: string) => ({
@@ -30,11 +30,8 @@ describe('crashes: every due message is sent exactly once', () => {
       PORT: String(await freePort()),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: `crash-${process.pid}`,
-      WRITE_KEYS: `web:${WRITE_KEY}`,
-      ADMIN_API_KEY: ADMIN_KEY,
-      NUDGE_ENCRYPTION_KEY: ENCRYPTION_KEY,
-      FREQUENCY_CAP: '',
-      QUIET_HOURS: '',
+      ...TEST_KEYS,
+      ...NO_SEND_LIMITS,
       LOG_LEVEL: 'warn',
     }
     const base = `http://127.0.0.1:${env.PORT}`
@@ -53,8 +50,7 @@ describe('crashes: every due message is sent exactly once', () => {
     try {
       await expectOneMessageEach(base, users, (u) => `crash-probe for ${u}`)
     } finally {
-      second.child.kill('SIGINT')
-      await second.exited
+      await second.stop()
     }
   })
 })

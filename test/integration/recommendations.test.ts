@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
-import { type Store, openStore } from '../../clickhouse/store.js'
+import type { Store } from '../../clickhouse/store.js'
 import { loadBehavior } from '../../content/recommendations/behaviorLoader.js'
 import { RecommendationService } from '../../content/recommendations/service.js'
 import type { BlockName, RecommendedProduct } from '../../content/recommendations/types.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { trackRow } from '../helpers/rows.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * Recommendations on the real engine: events as the ingest path stores them, catalog rows through
@@ -77,25 +78,21 @@ describe('recommendations on real data (chdb), injected clock', () => {
   let loadStats: Awaited<ReturnType<RecommendationService['load']>>
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     await store.client.insert({
       table: 'events',
       format: 'JSONEachRow',
       values: events.map((e, i) => ({
-        message_id: `m${String(i).padStart(3, '0')}`,
-        source: 'test',
-        type: 'track',
-        event: e.event,
+        ...trackRow({
+          message_id: `m${String(i).padStart(3, '0')}`,
+          user: e.user,
+          event: e.event,
+          at: e.at,
+          properties: e.props,
+          source: 'test',
+        }),
         name: '',
-        user_id: e.user,
         anonymous_id: '',
-        user_key: e.user,
-        timestamp: e.at,
-        received_at: e.at,
-        properties: JSON.stringify(e.props),
-        traits: '{}',
-        context: '{}',
       })),
     })
     svc = new RecommendationService({ client: store.client, now: () => NOW })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { admin, uid, useTestNudge } from '../helpers/harness.js'
+import { runRow, sentRow, trackRow } from '../helpers/rows.js'
 
 /**
  * Trigger latency and false-trigger detection on recorded journey data: each kind of mistake is
@@ -26,40 +27,19 @@ describe('reports: trigger latency and false triggers', () => {
     expect(created.status, JSON.stringify(created.json)).toBe(201)
     const t0 = Date.now() - 60 * MIN
     const c = fx.nudge.store.client
-    const run = (w: string, user: string, corr: string, trigger: number, received: number, started: number, test = 0) => ({
-      workflow_id: w,
-      journey_id: j,
-      journey_version: 1,
-      user_key: user,
-      correlation: corr,
-      phase: 'started',
-      outcome: '',
-      trigger_message_id: `t-${w}`,
-      trigger_event: 'Product Added',
-      trigger_at: trigger,
-      received_at: received,
-      at: started,
-      is_test: test,
-    })
-    const send = (w: string, user: string, at: number, test = 0) => [
-      {
-        message_id: `m-${w}`,
-        status: 'sent',
-        at,
+    const run = (w: string, user: string, corr: string, trigger: number, received: number, started: number, test = 0) =>
+      runRow({
         workflow_id: w,
         journey_id: j,
-        step_id: 'mail',
         user_key: user,
-        recipient_hash: '',
-        template: 'cart-reminder',
-        subject: 's',
-        topic: 'marketing',
-        priority: 0,
-        experiment_key: '',
-        variant: '',
-        scheduled_at: at - 50,
+        correlation: corr,
+        trigger_at: trigger,
+        received_at: received,
+        at: started,
         is_test: test,
-      },
+      })
+    const send = (w: string, user: string, at: number, test = 0) => [
+      sentRow({ message_id: `m-${w}`, workflow_id: w, journey_id: j, user_key: user, at, scheduled_at: at - 50, is_test: test }),
     ]
     const u = (n: string) => `${j}-${n}`
     await c.insert({
@@ -90,19 +70,8 @@ describe('reports: trigger latency and false triggers', () => {
         ...send('w7', u('slow'), t0 + 6 * MIN + 200),
       ],
     })
-    const ev = (user: string, cart: string, at: number) => ({
-      message_id: uid('e'),
-      source: 't',
-      type: 'track',
-      event: 'Order Completed',
-      user_id: user,
-      user_key: user,
-      timestamp: at,
-      received_at: at,
-      properties: JSON.stringify({ cart_id: cart }),
-      traits: '{}',
-      context: '{}',
-    })
+    const ev = (user: string, cart: string, at: number) =>
+      trackRow({ message_id: uid('e'), user, event: 'Order Completed', at, properties: { cart_id: cart } })
     await c.insert({
       table: 'events',
       format: 'JSONEachRow',
@@ -228,43 +197,32 @@ describe('reports: trigger latency and false triggers', () => {
     await c.insert({
       table: 'journey_runs',
       format: 'JSONEachRow',
-      values: Object.keys(users).map((n) => ({
-        workflow_id: `w-${u(n)}`,
-        journey_id: j,
-        journey_version: 1,
-        user_key: u(n),
-        correlation: '',
-        phase: 'started',
-        outcome: '',
-        trigger_message_id: `t-${n}`,
-        trigger_event: 'segment_entry',
-        trigger_at: t0,
-        received_at: t0,
-        at: t0 + 100,
-        is_test: 0,
-      })),
+      values: Object.keys(users).map((n) =>
+        runRow({
+          workflow_id: `w-${u(n)}`,
+          journey_id: j,
+          user_key: u(n),
+          trigger_message_id: `t-${n}`,
+          trigger_event: 'segment_entry',
+          trigger_at: t0,
+          received_at: t0,
+          at: t0 + 100,
+        }),
+      ),
     })
     await c.insert({
       table: 'send_ledger',
       format: 'JSONEachRow',
-      values: Object.keys(users).map((n) => ({
-        message_id: `m-${u(n)}`,
-        status: 'sent',
-        at: t0 + 10 * MIN,
-        workflow_id: `w-${u(n)}`,
-        journey_id: j,
-        step_id: 'mail',
-        user_key: u(n),
-        recipient_hash: '',
-        template: 'reengagement',
-        subject: 's',
-        topic: 'marketing',
-        priority: 0,
-        experiment_key: '',
-        variant: '',
-        scheduled_at: t0 + 10 * MIN,
-        is_test: 0,
-      })),
+      values: Object.keys(users).map((n) =>
+        sentRow({
+          message_id: `m-${u(n)}`,
+          workflow_id: `w-${u(n)}`,
+          journey_id: j,
+          user_key: u(n),
+          at: t0 + 10 * MIN,
+          template: 'reengagement',
+        }),
+      ),
     })
     const report = (await admin(`${base()}/api/reports/false-triggers?journey=${j}`)).json
     // 'later' left after the send: the condition held when it went out.

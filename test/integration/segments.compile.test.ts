@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../clickhouse/migrate.js'
 import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../segments/computedSql.js'
 import { type CompileContext, compileScoped, compileSegment } from '../../segments/compile.js'
 import type { Rule } from '../../segments/ruleSchema.js'
-import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
+import { type Store, selectRows } from '../../clickhouse/store.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * Table-driven: given these events and traits (inserted as the ingest path stores them), at this
@@ -65,8 +65,7 @@ describe('segment compiler on real data (chdb), injected clock', () => {
   }
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     await store.client.insert({
       table: 'events',
       format: 'JSONEachRow',

@@ -3,16 +3,17 @@ import { ConsentState } from '../../ingest/identity/consentState.js'
 import { EventWriter } from '../../ingest/eventWriter.js'
 import { NO_DROP } from '../../ingest/minimize.js'
 import { normalizeEvent } from '../../ingest/normalize.js'
-import { migrate } from '../../clickhouse/migrate.js'
 import { type CompileContext, compileSegment } from '../../segments/compile.js'
 import { DEFAULT_LOYALTY_TIERS, DEFAULT_RFM } from '../../segments/computedSql.js'
 import { type LiveContext, compileLive } from '../../segments/live/evaluateFacts.js'
 import { LiveFacts } from '../../segments/live/liveFacts.js'
 import type { Rule } from '../../segments/ruleSchema.js'
-import { type Store, openStore, selectRows } from '../../clickhouse/store.js'
+import { type Store, selectRows } from '../../clickhouse/store.js'
 import { segmentEvent } from '../../ingest/segmentSpec.js'
 import { createContactCipher } from '../../core/contactCipher.js'
 import { tempDataDir } from '../helpers/harness.js'
+import { seededRandom } from '../helpers/random.js'
+import { openMigratedStore } from '../helpers/store.js'
 
 /**
  * Differential: the live evaluator (facts in memory) must say exactly what the compiled SQL says,
@@ -24,16 +25,7 @@ import { tempDataDir } from '../helpers/harness.js'
 const NOW = Date.now()
 const DAY = 86_400_000
 
-function rng(seed: number) {
-  return () => {
-    seed |= 0
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-const rand = rng(20261128)
+const rand = seededRandom(20261128)
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
 
 const ODD = [10, '25', 'abc', null, 1.5, true, '1e2', ' 3', 0, -4, 'Shoes', '', 'Infinity', [1, 2], { a: 1 }] as const
@@ -206,8 +198,7 @@ describe('live segment facts agree with the compiled SQL', () => {
   }
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     writer = new EventWriter({
       client: store.client,
       consent: new ConsentState(ctx.consentDefaults),
@@ -291,8 +282,7 @@ describe('live facts load while ingest goes on', () => {
   })
 
   it('batches stored while a new rule loads are counted exactly once (neither lost nor doubled)', async () => {
-    store = await openStore({ dataDir: data.dir })
-    await migrate(store.client)
+    store = await openMigratedStore(data.dir)
     const writer = new EventWriter({
       client: store.client,
       consent: new ConsentState({ tracking: true }),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { admin, useTestNudge } from '../helpers/harness.js'
+import { trackRow } from '../helpers/rows.js'
 
 /**
  * The stats engine over HTTP ("bring your own aggregates") and an experiment's results computed
@@ -223,48 +224,22 @@ describe('stats API and experiment results', () => {
       exposures.push({ experiment_key: key, unit, variant, first_at: at, context: '{}', rank: 1e15 - at })
       const rate = variant === 'control' ? 0.2 : 0.26
       if ((i * 7919) % 1000 < rate * 1000)
-        events.push({
-          message_id: `${unit}-p`,
-          source: 't',
-          type: 'track',
-          event: `Purchase ${key}`,
-          user_id: unit,
-          user_key: unit,
-          timestamp: at + 3_600_000,
-          received_at: at + 3_600_000,
-          properties: '{"revenue":40}',
-          traits: '{}',
-          context: '{}',
-        })
-      if (i % 50 === 0)
-        events.push({
-          message_id: `${unit}-u`,
-          source: 't',
-          type: 'track',
-          event: `Unsub ${key}`,
-          user_id: unit,
-          user_key: unit,
-          timestamp: at + 1000,
-          received_at: at + 1000,
-          properties: '{}',
-          traits: '{}',
-          context: '{}',
-        })
+        events.push(
+          trackRow({ message_id: `${unit}-p`, user: unit, event: `Purchase ${key}`, at: at + 3_600_000, properties: { revenue: 40 } }),
+        )
+      if (i % 50 === 0) events.push(trackRow({ message_id: `${unit}-u`, user: unit, event: `Unsub ${key}`, at: at + 1000 }))
     }
     exposures.push({ experiment_key: key, unit: 'qa-1', variant: 'treatment', first_at: now - DAY, context: '{}', rank: 1 })
-    events.push({
-      message_id: `qa-${key}`,
-      source: 't',
-      type: 'track',
-      event: `Purchase ${key}`,
-      user_id: 'qa-1',
-      user_key: 'qa-1',
-      timestamp: now - DAY + 1000,
-      received_at: now,
-      properties: '{"revenue":99999}',
-      traits: '{}',
-      context: '{}',
-    })
+    events.push(
+      trackRow({
+        message_id: `qa-${key}`,
+        user: 'qa-1',
+        event: `Purchase ${key}`,
+        at: now - DAY + 1000,
+        received_at: now,
+        properties: { revenue: 99999 },
+      }),
+    )
     await fx.nudge.store.client.insert({ table: 'experiment_exposures', format: 'JSONEachRow', values: exposures })
     await fx.nudge.store.client.insert({ table: 'events', format: 'JSONEachRow', values: events })
 
@@ -381,19 +356,7 @@ describe('stats API and experiment results', () => {
       // Held-out users buy 10 % of the time, mailed ones 20 %; each purchase is 50.
       const k = held ? i / 4 : i - Math.floor(i / 4) - 1 // index within its group
       if (held ? k % 10 === 0 : k % 5 === 0)
-        events.push({
-          message_id: `o-${user}`,
-          source: 't',
-          type: 'track',
-          event: 'Order Completed',
-          user_id: user,
-          user_key: user,
-          timestamp: at + 3_600_000,
-          received_at: at + 3_600_000,
-          properties: '{"revenue":50}',
-          traits: '{}',
-          context: '{}',
-        })
+        events.push(trackRow({ message_id: `o-${user}`, user, event: 'Order Completed', at: at + 3_600_000, properties: { revenue: 50 } }))
     }
     await fx.nudge.store.client.insert({ table: 'journey_runs', format: 'JSONEachRow', values: runs })
     await fx.nudge.store.client.insert({ table: 'journey_steps', format: 'JSONEachRow', values: steps })

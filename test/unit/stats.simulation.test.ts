@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { analyze } from '../../analytics/stats/analyze.js'
 import type { AnalyzeArm, AnalyzeRequest } from '../../analytics/stats/analyzeSchema.js'
+import { seededRandom } from '../helpers/random.js'
 
 /**
  * The honesty checks of docs/stats.md, by simulation from per-unit data (seeded, so every run draws the
@@ -11,18 +12,6 @@ import type { AnalyzeArm, AnalyzeRequest } from '../../analytics/stats/analyzeSc
  * Counts are large enough that a correct engine sits well inside the bands (4000 runs: the binomial
  * standard error of a 5 % rate is 0.34 %, of a 95 % coverage the same).
  */
-
-/** mulberry32: small, fast, good enough for simulation; one stream per scenario. */
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Standard normal by Box–Muller (polar form avoided: fixed two uniforms per pair). */
 function normals(u: () => number) {
@@ -107,7 +96,7 @@ interface Scenario {
 
 /** Runs a scenario once per run; returns the share of runs where `hit` held for the comparison. */
 function share(s: Scenario, hit: (c: ReturnType<typeof analyze>['comparisons'][number]) => boolean): number {
-  const u = rng(s.seed)
+  const u = seededRandom(s.seed)
   const z = normals(u)
   let hits = 0
   for (let r = 0; r < s.runs; r++) {
@@ -266,7 +255,7 @@ describe('95 % intervals cover the true effect 93–97 % of the time', () => {
 
   it('ratio (revenue per send), relative: +10 %', () => {
     // per unit: d ∈ {1..4} sends, revenue m = d·value·(1 + 0.5z): the true ratio is `value`
-    const u = rng(18)
+    const u = seededRandom(18)
     const z = normals(u)
     const arm = (name: string, n: number, value: number): AnalyzeArm => {
       let sum = 0
@@ -306,7 +295,7 @@ describe('sequential p-values stay valid under 20 peeks (A/A)', () => {
   const PEEKS = 20
   /** Share of runs where any of the 20 looks rejects at α; the data grow by `batch` per arm per look. */
   function peeking(settings: Settings, unit: Unit, batch: number, runs: number, seed: number): number {
-    const u = rng(seed)
+    const u = seededRandom(seed)
     const z = normals(u)
     let rejected = 0
     for (let r = 0; r < runs; r++) {

@@ -15,6 +15,7 @@ import {
   srmRequest,
   srmResponse,
 } from '../../analytics/stats/toolsSchema.js'
+import { seededRandom } from '../helpers/random.js'
 
 /**
  * The stats tools against independent reference values (scripts/stats/reference_tools.py, numpy +
@@ -83,18 +84,6 @@ function tracker() {
       expect(max, `${group}: worst at ${where}`).toBeLessThanOrEqual(TOL)
       console.info(`${group}: max deviation ${max.toExponential(2)}`)
     },
-  }
-}
-
-/** mulberry32: a small seeded PRNG, so the simulations are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -250,7 +239,7 @@ describe('srm', () => {
       [0.5, 0.5],
       [0.5, 0.25, 0.25],
     ]) {
-      const rand = rng(weights.length * 7919)
+      const rand = seededRandom(weights.length * 7919)
       const cum = weights.map((_, i) => weights.slice(0, i + 1).reduce((a, b) => a + b, 0))
       let flagged = 0
       let below05 = 0
@@ -274,7 +263,7 @@ describe('srm', () => {
   })
 
   it('flags a real 2 % imbalance at n = 100k in nearly every draw', () => {
-    const rand = rng(42)
+    const rand = seededRandom(42)
     let flagged = 0
     for (let d = 0; d < 200; d++) {
       let a = 0
@@ -297,7 +286,7 @@ describe('adjustPValues', () => {
   })
 
   it('is ≥ raw, ≤ 1, monotone in the raw p, keeps input order; Holm ≥ BH', () => {
-    const rand = rng(2024)
+    const rand = seededRandom(2024)
     for (let t = 0; t < 300; t++) {
       const m = 1 + Math.floor(rand() * 40)
       const p = Array.from({ length: m }, () => (rand() < 0.3 ? rand() ** 6 : rand()))
@@ -325,7 +314,7 @@ describe('adjustPValues', () => {
 
 describe('adjustedInterval', () => {
   it('excludes 0 exactly when the adjusted p < alpha, and never narrows', () => {
-    const rand = rng(99)
+    const rand = seededRandom(99)
     for (let t = 0; t < 2000; t++) {
       const se = 0.001 + rand() * 0.05
       const estimate = (rand() - 0.5) * 8 * se
@@ -410,7 +399,7 @@ describe('power', () => {
   })
 
   it('the mde, fed back as the effect, gives targetPower back in its own direction (1e-12): power = target + the wrong-sign tail', () => {
-    const rand = rng(7)
+    const rand = seededRandom(7)
     let checked = 0
     for (let t = 0; t < 300; t++) {
       const metric =

@@ -31,7 +31,7 @@ const event = (userKey: string): IngestEvent =>
     receivedAt: Date.now(),
   }) as unknown as IngestEvent
 
-function setup(startImpl: (userKey: string) => Promise<unknown>) {
+function setup(startImpl: (userKey: string) => Promise<unknown>, opts: Partial<ConstructorParameters<typeof TriggerRouter>[0]> = {}) {
   const started: string[] = []
   const runs: RunPort = {
     start: async (_j, _v, userKey) => {
@@ -50,6 +50,7 @@ function setup(startImpl: (userKey: string) => Promise<unknown>) {
     isGranted: () => true,
     isTestUser: () => false,
     concurrency: 1,
+    ...opts,
   })
   return { router, started }
 }
@@ -97,24 +98,8 @@ describe('TriggerRouter.stop', () => {
 describe('TriggerRouter and erasure', () => {
   it('a start queued before its user was erased is not made when its turn comes (asked at the call, by trigger time)', async () => {
     const gates: (() => void)[] = []
-    const started: string[] = []
     const erased = new Map<string, number>()
-    const runs: RunPort = {
-      start: async (_j, _v, userKey) => {
-        await new Promise<void>((r) => gates.push(r))
-        started.push(userKey)
-      },
-      signalEvent: async () => true,
-      signalExit: async () => true,
-      openRuns: async () => [],
-    }
-    const router = new TriggerRouter({
-      runs,
-      journeys: () => [journey],
-      runId: (j, u) => `${j}:${u}`,
-      isGranted: () => true,
-      isTestUser: () => false,
-      concurrency: 1,
+    const { router, started } = setup(() => new Promise<void>((r) => gates.push(r)), {
       isErased: (u, at) => at <= (erased.get(u) ?? -Infinity),
     })
     router.handleStored([event('a'), event('gone'), event('b')], [], 1)
