@@ -1,0 +1,69 @@
+/**
+ * The burst row of `npm run bench:triggers`: BENCH_BURST (default 500) reminders due in the same
+ * second. A journey waits until a wall-clock minute (a delay `until` a UTC window that opens at the
+ * next minute boundary far enough ahead), then sends; its runs are all started before that instant,
+ * so every one of them falls due at exactly the same millisecond. Measured: due → the message
+ * received by the SMTP server (the capture mailbox stamps each message as it arrives), and how many
+ * messages arrived twice (must be 0). Target: every message handed to SMTP within 2 s, p99.
+ */
+import { selectRows } from '../clickhouse/store.js'
+import { check, fmt, greatest, percentile } from './bench/report.js'
+import type { ClickHouseClient } from '@clickhouse/client'
+
+export interface BurstBench {
+  client: ClickHouseClient
+  /** POSTs a body to Nudge; the HTTP status. */
+  call(path: string, body: unknown, headers?: Record<string, string>): Promise<number>
+  /** Creates and activates a journey. */
+  journey(id: string, event: string, steps: unknown[]): Promise<void>
+}
+
+const TARGET_MS = 2000
+/** Time to start every run before the due instant (identify + triggers + the router's starts). */
+const LEAD_MS = 25_000
+
+const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16)
+
+export async function burstRow(b: BurstBench, size = Number(process.env.BENCH_BURST ?? 500)): Promise<void> {
+  const q = async (sql: string, params: Record<string, unknown> = {}) =>
+    Number((await selectRows<{ n: string }>(b.client, sql, params))[0]!.n)
+  const due = Math.ceil((Date.now() + LEAD_MS) / 60_000) * 60_000
+  await b.journey('bench-burst', 'Bench Burst', [
+    { id: 'wait', type: 'delay', until: { from: hhmm(due), to: hhmm(due + 60_000), timezone: 'UTC' } },
+    { id: 'send', type: 'send', template: 'related-products' },
+  ])
+  const users = Array.from({ length: size }, (_, i) => `b-${i}`)
+  for (let i = 0; i < size; i += 100) {
+    const part = users.slice(i, i + 100)
+    const identify = part.map((u) => ({ type: 'identify', userId: u, traits: { email: `${u}@bench.example` } }))
+    if ((await b.call('/v1/batch', { batch: identify })) !== 200) throw new Error('identify batch refused')
+  }
+  for (let i = 0; i < size; i += 100) {
+    const batch = users.slice(i, i + 100).map((u) => ({ type: 'track', userId: u, event: 'Bench Burst', properties: {} }))
+    if ((await b.call('/v1/batch', { batch })) !== 200) throw new Error('trigger batch refused')
+  }
+  const startedSql = "SELECT count() AS n FROM journey_runs WHERE journey_id = 'bench-burst' AND phase = 'started'"
+  while ((await q(startedSql)) < size && Date.now() < due) await new Promise((r) => setTimeout(r, 250))
+  const startedBeforeDue = await q(startedSql)
+  const mailSql = "SELECT uniqExact(message_id) AS n FROM mailbox WHERE startsWith(arrayElement(rcpt_to, 1), 'b-')"
+  const end = due + 120_000
+  while ((await q(mailSql)) < size && Date.now() < end) await new Promise((r) => setTimeout(r, 250))
+  const rows = await selectRows<{ ms: number }>(
+    b.client,
+    `SELECT toUnixTimestamp64Milli(min(received_at)) - {due:Int64} AS ms FROM mailbox
+     WHERE startsWith(arrayElement(rcpt_to, 1), 'b-') GROUP BY message_id`,
+    { due },
+  )
+  const ms = rows.map((r) => Number(r.ms))
+  const twice = await q("SELECT count() - uniqExact(message_id) AS n FROM mailbox WHERE startsWith(arrayElement(rcpt_to, 1), 'b-')")
+  const usersTwice = await q(
+    "SELECT count() - uniqExact(user_key) AS n FROM (SELECT DISTINCT user_key, message_id FROM send_ledger WHERE journey_id = 'bench-burst' AND status = 'sent')",
+  )
+  const p99 = percentile(ms, 0.99)
+  console.log(
+    `${`burst: ${size} due at one instant → handed to SMTP`.padEnd(50)} p50 ${fmt(percentile(ms, 0.5))} ms · p99 ${fmt(p99)} ms · max ${fmt(greatest(ms))} ms   (target p99 < ${fmt(TARGET_MS)} ms: ${check(ms.length === size && p99 < TARGET_MS)})`,
+  )
+  console.log(
+    `  burst correctness: ${startedBeforeDue} of ${size} runs started before the due instant; ${ms.length} of ${size} messages received; ${twice} received twice; ${usersTwice} users sent twice`,
+  )
+}
