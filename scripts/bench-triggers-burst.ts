@@ -63,6 +63,23 @@ export async function burstRow(b: BurstBench, size = Number(process.env.BENCH_BU
   console.log(
     `${`burst: ${size} due at one instant → handed to SMTP`.padEnd(50)} p50 ${fmt(percentile(ms, 0.5))} ms · p99 ${fmt(p99)} ms · max ${fmt(greatest(ms))} ms   (target p99 < ${fmt(TARGET_MS)} ms: ${check(ms.length === size && p99 < TARGET_MS)})`,
   )
+  // Where the time goes: the timer fired (the run took its next step), the check passed (ledger `sending`), SMTP.
+  const phases = await selectRows<{ fired: number; checked: number; smtp: number }>(
+    b.client,
+    `SELECT toUnixTimestamp64Milli(w.at) - {due:Int64} AS fired, toUnixTimestamp64Milli(l.sending) - toUnixTimestamp64Milli(w.at) AS checked,
+            toUnixTimestamp64Milli(m.received) - toUnixTimestamp64Milli(l.sending) AS smtp
+     FROM (SELECT workflow_id, min(at) AS at FROM journey_steps WHERE journey_id = 'bench-burst' AND step_id = 'wait' GROUP BY workflow_id) AS w
+     INNER JOIN (SELECT workflow_id, any(message_id) AS message_id, minIf(at, status = 'sending') AS sending FROM send_ledger WHERE journey_id = 'bench-burst' GROUP BY workflow_id) AS l USING workflow_id
+     INNER JOIN (SELECT message_id, min(received_at) AS received FROM mailbox GROUP BY message_id) AS m ON m.message_id = l.message_id`,
+    { due },
+  )
+  const labels = { fired: 'due → timer fired', checked: 'fired → checked (ledger sending)', smtp: 'checked → received by SMTP' }
+  for (const k of ['fired', 'checked', 'smtp'] as const) {
+    const v = phases.map((p) => Number(p[k]))
+    console.log(
+      `  ${`burst: ${labels[k]}`.padEnd(48)} p50 ${fmt(percentile(v, 0.5))} ms · p99 ${fmt(percentile(v, 0.99))} ms · max ${fmt(greatest(v))} ms`,
+    )
+  }
   console.log(
     `  burst correctness: ${startedBeforeDue} of ${size} runs started before the due instant; ${ms.length} of ${size} messages received; ${twice} received twice; ${usersTwice} users sent twice`,
   )
