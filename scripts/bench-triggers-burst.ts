@@ -16,6 +16,8 @@ export interface BurstBench {
   call(path: string, body: unknown, headers?: Record<string, string>): Promise<number>
   /** Creates and activates a journey. */
   journey(id: string, event: string, steps: unknown[]): Promise<void>
+  /** The floor: an empty workflow whose first task is due at `due` (start delay); resolves when it completed. */
+  emptyDueAt(due: number, i: number): Promise<void>
 }
 
 const TARGET_MS = 2000
@@ -24,7 +26,18 @@ const LEAD_MS = 25_000
 
 const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16)
 
+/** The floor, same machine, same server: `size` empty workflows due at one instant → completed (ms after due). */
+async function floorBurst(b: BurstBench, size: number): Promise<number[]> {
+  const due = Date.now() + 10_000
+  const done = await Promise.all(Array.from({ length: size }, (_, i) => b.emptyDueAt(due, i).then(() => Date.now() - due)))
+  console.log(
+    `${`floor: ${size} empty workflows due at one instant → completed`.padEnd(50)} p50 ${fmt(percentile(done, 0.5))} ms · p99 ${fmt(percentile(done, 0.99))} ms · max ${fmt(greatest(done))} ms`,
+  )
+  return done
+}
+
 export async function burstRow(b: BurstBench, size = Number(process.env.BENCH_BURST ?? 500)): Promise<void> {
+  await floorBurst(b, size)
   const q = async (sql: string, params: Record<string, unknown> = {}) =>
     Number((await selectRows<{ n: string }>(b.client, sql, params))[0]!.n)
   const due = Math.ceil((Date.now() + LEAD_MS) / 60_000) * 60_000

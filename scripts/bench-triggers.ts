@@ -176,6 +176,12 @@ async function floorAt(rate: number): Promise<number[]> {
   return ms
 }
 
+/** An empty workflow whose first task the server schedules at `due`; resolves when it has completed. */
+async function emptyDueAt(due: number, i: number): Promise<void> {
+  const opts = { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-burst-${due}-${i}`, startDelay: Math.max(1, due - Date.now()) }
+  await (await nudge.temporal.workflow.start('noopWorkflow', opts)).result()
+}
+
 /** Nudge at `rate`: one `track` per trigger; trigger posted → its run accepted by Temporal. */
 async function nudgeAt(rate: number): Promise<{ ms: number[]; started: number[]; router: number[] }> {
   const users = await drive(`s${rate}`, 'Bench Start', rate, false)
@@ -318,7 +324,7 @@ try {
   )
 
   const sendsDue = PARTS.has('sends') ? await sendsAndDelays(floorBest) : ''
-  if (PARTS.has('burst')) await burstRow({ client: nudge.store.client, call, journey })
+  if (PARTS.has('burst')) await burstRow({ client: nudge.store.client, call, journey, emptyDueAt })
   if (PARTS.has('sweep')) {
     console.log('')
     console.log(`floor: highest rate with issued → accepted p99 < ${P99_TARGET} ms: ${floorBest}/s`)
