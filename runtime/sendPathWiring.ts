@@ -30,18 +30,15 @@ export interface SendPathIn {
 
 /**
  * The send path (processes that run the worker): run records, the pre-send check and the
- * deliverer. The embedded engine runs one statement at a time per connection, so the pre-send
- * check reads on a connection of its own, and so do the run records and the send ledger: a burst
- * of due sends writes runs, steps and ledger rows while the send path's connection stores the
- * bodies, the outcomes and the router's rows, and neither queues behind the other.
+ * deliverer. The pre-send check reads on a connection of its own: the embedded engine runs one
+ * statement at a time per connection, and the recorder's group commits use the send path's.
  */
 export async function buildSendPath(d: JourneyDepsIn, x: SendPathIn) {
   const { config } = d
-  const recordStore = await d.openConnection()
-  const recorder = new JourneyRecorder(recordStore.client, Date.now, (u, at) => d.tombstones.isLate([u], at))
-  const checkStore = await d.openConnection()
+  const recorder = new JourneyRecorder(x.sendStore.client, Date.now, (u, at) => d.tombstones.isLate([u], at))
+  const gateStore = await d.openConnection()
   const gate = new SendGate({
-    reads: sendFactSources(checkStore.client, d.cipher, d.lookupKey),
+    reads: sendFactSources(gateStore.client, d.cipher, d.lookupKey),
     consentDefaults: config.consentDefaults,
     frequencyCap: config.frequencyCap,
     capMode: config.FREQUENCY_CAP_MODE,
@@ -77,12 +74,6 @@ export async function buildSendPath(d: JourneyDepsIn, x: SendPathIn) {
   deliverer.observe((_req, r) => {
     if (r.reason === 'erased') d.tombstones.dropped('send')
   })
-  // The caller closes `gateStore` once the worker has drained: both connections opened here.
-  const gateStore: Pick<Store, 'close'> = {
-    close: async () => {
-      await Promise.all([checkStore.close(), recordStore.close()])
-    },
-  }
   return { recorder, gate, gateStore, deliverer }
 }
 
