@@ -8,6 +8,7 @@ import type { OutcomeRecorder } from './engagement/outcomes.js'
 import type { JourneyRecorder } from '../journeys/journeyRecorder.js'
 import type { GateDecision, Recipient, SendGate, SendRequest } from './sendGate.js'
 import type { MailTransport } from './transport.js'
+import { OneAtATime } from './oneAtATime.js'
 
 export interface DeliverResult {
   status: 'sent' | 'skipped' | 'deferred'
@@ -62,6 +63,9 @@ export class Deliverer {
   }
 
   private readonly inFlight = new Set<Promise<unknown>>()
+  /** The delivery under way for each message id (see `deliver`). */
+  private readonly byMessage = new Map<string, Promise<DeliverResult>>()
+  private readonly renders = new OneAtATime()
 
   /**
    * Waits for the deliveries under way now (not for later ones). An erasure writes its tombstone
@@ -72,7 +76,21 @@ export class Deliverer {
     await Promise.allSettled([...this.inFlight])
   }
 
-  async deliver(req: SendRequest): Promise<DeliverResult> {
+  /**
+   * A second attempt of a message whose first is still under way here (its activity timed out, or
+   * its run was replayed before the first attempt's result was recorded) waits for that one and
+   * shares its result: one message is checked, rendered and handed over once, however many
+   * attempts ask, and a slow burst is not made slower by repeating its own work.
+   */
+  deliver(req: SendRequest): Promise<DeliverResult> {
+    const running = this.byMessage.get(req.messageId)
+    if (running) return running
+    const p = this.observed(req).finally(() => this.byMessage.delete(req.messageId))
+    this.byMessage.set(req.messageId, p)
+    return p
+  }
+
+  private async observed(req: SendRequest): Promise<DeliverResult> {
     let result: DeliverResult
     const once = this.deliverOnce(req)
     this.inFlight.add(once)
@@ -205,22 +223,24 @@ export class Deliverer {
     if (o.prepareUser && (o.templates.reads(req.template, 'recommendations') || o.templates.reads(req.template, 'behavior')))
       await o.prepareUser(req.userKey)
     try {
-      return await o.templates.render(
-        req.template,
-        buildRenderContext({
-          userKey: req.userKey,
-          email: recipient.email,
-          traits: recipient.traits,
-          ...(computed ? { computed } : {}),
-          trigger: { event: req.trigger.event, properties: req.trigger.properties, timestamp: req.trigger.timestamp },
-          journey: { id: req.journeyId, step: req.stepId },
-          experiment: { key: req.experimentKey, variant: req.variant },
-          message: { id: req.messageId, discountCode: code },
-          urls: messageUrls(o.tracking, { messageId: req.messageId, userKey: req.userKey, topic: req.topic }),
-          ...(o.recommend ? { recommend: (b: RecommendationBlock, p?: string) => o.recommend!(req.userKey, b, p) } : {}),
-          ...(o.behavior && o.templates.reads(req.template, 'behavior') ? { behavior: o.behavior(req.userKey) } : {}),
-        }),
-        req.subject,
+      return await this.renders.run(() =>
+        o.templates.render(
+          req.template,
+          buildRenderContext({
+            userKey: req.userKey,
+            email: recipient.email,
+            traits: recipient.traits,
+            ...(computed ? { computed } : {}),
+            trigger: { event: req.trigger.event, properties: req.trigger.properties, timestamp: req.trigger.timestamp },
+            journey: { id: req.journeyId, step: req.stepId },
+            experiment: { key: req.experimentKey, variant: req.variant },
+            message: { id: req.messageId, discountCode: code },
+            urls: messageUrls(o.tracking, { messageId: req.messageId, userKey: req.userKey, topic: req.topic }),
+            ...(o.recommend ? { recommend: (b: RecommendationBlock, p?: string) => o.recommend!(req.userKey, b, p) } : {}),
+            ...(o.behavior && o.templates.reads(req.template, 'behavior') ? { behavior: o.behavior(req.userKey) } : {}),
+          }),
+          req.subject,
+        ),
       )
     } catch (err) {
       if (!(err instanceof TemplateRenderError) || err.transient) throw err

@@ -13,7 +13,10 @@
  *    handed to the SMTP transport and recorded `sent`. Target p99 < 1 s.
  * 3. Delayed steps at BENCH_DELAY_RATE (default the send rate) of a 2 s delay → how late the step
  *    fired after its scheduled time. Target p99 < 1 s.
+ * 4. A burst: BENCH_BURST (default 500) reminders due at one instant → handed to SMTP; target p99 < 2 s
+ *    (bench-triggers-burst.ts).
  * Every run's outcome is then checked: each started once, each due message sent once.
+ * BENCH_PARTS (default sweep,sends,burst) picks the parts to run (sends without the sweep: BENCH_SEND_RATE or 25/s).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -27,9 +30,11 @@ import { startNudge } from '../runtime/nudge.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { startDevServer } from '../runtime/temporal/temporalDevServer.js'
 import { check, fmt, greatest, percentile } from './bench/report.js'
+import { burstRow } from './bench-triggers-burst.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
-const RATES = (process.env.BENCH_RATES ?? '25,50,75,100,150').split(',').map(Number)
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'sweep,sends,burst').split(','))
+const RATES = PARTS.has('sweep') ? (process.env.BENCH_RATES ?? '25,50,75,100,150').split(',').map(Number) : []
 const P99_TARGET = 250
 const WRITE_KEY = 'wk_bench_key'
 const ADMIN = 'admin_bench_key'
@@ -171,6 +176,12 @@ async function floorAt(rate: number): Promise<number[]> {
   return ms
 }
 
+/** An empty workflow whose first task the server schedules at `due`; resolves when it has completed. */
+async function emptyDueAt(due: number, i: number): Promise<void> {
+  const opts = { taskQueue: config.TEMPORAL_TASK_QUEUE, workflowId: `noop-burst-${due}-${i}`, startDelay: Math.max(1, due - Date.now()) }
+  await (await nudge.temporal.workflow.start('noopWorkflow', opts)).result()
+}
+
 /** Nudge at `rate`: one `track` per trigger; trigger posted → its run accepted by Temporal. */
 async function nudgeAt(rate: number): Promise<{ ms: number[]; started: number[]; router: number[] }> {
   const users = await drive(`s${rate}`, 'Bench Start', rate, false)
@@ -193,6 +204,72 @@ async function nudgeAt(rate: number): Promise<{ ms: number[]; started: number[];
     started: started.map((r) => Number(r.ms)),
     router: users.map((u) => routerMs.get(u)!),
   }
+}
+
+/** Immediate sends and delays at half the floor's rate (the issue's target rate for them); the sends' correctness line. */
+async function sendsAndDelays(floorBest: number): Promise<string> {
+  // Sends and delays at half the floor's rate (the issue's target rate for them).
+  const SEND_RATE = Number(process.env.BENCH_SEND_RATE ?? Math.max(5, Math.round((floorBest || 50) / 2)))
+  const DELAY_RATE = Number(process.env.BENCH_DELAY_RATE ?? SEND_RATE)
+  const sent = await drive('i', 'Bench Send', SEND_RATE)
+  await settle(
+    'immediate sends',
+    async () =>
+      Number(
+        (
+          await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent'")
+        )[0]!.n,
+      ),
+    sent.length,
+  )
+  const sends = await q<{ ms: number }>(
+    `SELECT toUnixTimestamp64Milli(l.at) - toUnixTimestamp64Milli(r.received_at) AS ms
+     FROM (SELECT workflow_id, min(at) AS at FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent' GROUP BY workflow_id) AS l
+     INNER JOIN (SELECT workflow_id, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' AND phase = 'started' GROUP BY workflow_id) AS r USING workflow_id`,
+  )
+  // Where a send's time goes: until the run began, the pre-send check, the hand-over.
+  const phases = await q<{ begin: number; check: number; hand: number }>(
+    `SELECT toUnixTimestamp64Milli(r.started) - toUnixTimestamp64Milli(r.received_at) AS begin,
+            toUnixTimestamp64Milli(l.sending) - toUnixTimestamp64Milli(r.started) AS check,
+            toUnixTimestamp64Milli(l.sent) - toUnixTimestamp64Milli(l.sending) AS hand
+     FROM (SELECT workflow_id, minIf(at, status = 'sending') AS sending, minIf(at, status = 'sent') AS sent FROM send_ledger WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS l
+     INNER JOIN (SELECT workflow_id, minIf(at, phase = 'started') AS started, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS r USING workflow_id`,
+  )
+
+  const delayed = await drive('d', 'Bench Delay', DELAY_RATE)
+  await settle(
+    'delayed steps',
+    async () =>
+      Number(
+        (await q<{ n: string }>("SELECT count() AS n FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'"))[0]!.n,
+      ),
+    delayed.length,
+  )
+  const late = await q<{ ms: number }>(
+    "SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'",
+  )
+
+  console.log('')
+  row(
+    `event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`,
+    sends.map((r) => Number(r.ms)),
+    1000,
+  )
+  for (const k of ['begin', 'check', 'hand'] as const)
+    row(
+      `  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`,
+      phases.map((p) => Number(p[k])),
+      Infinity,
+    )
+  row(
+    `delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`,
+    late.map((r) => Number(r.ms)),
+    1000,
+  )
+  const captured = Number(
+    (await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM mailbox WHERE arrayElement(rcpt_to, 1) LIKE 'i-%'"))[0]!.n,
+  )
+  return `; ${sent.length} sends due, ${captured} distinct messages captured`
 }
 
 try {
@@ -246,76 +323,19 @@ try {
     )[0]!.n,
   )
 
-  // Sends and delays at half the floor's rate (the issue's target rate for them).
-  const SEND_RATE = Number(process.env.BENCH_SEND_RATE ?? Math.max(5, Math.round((floorBest || RATES[0]!) / 2)))
-  const DELAY_RATE = Number(process.env.BENCH_DELAY_RATE ?? SEND_RATE)
-  const sent = await drive('i', 'Bench Send', SEND_RATE)
-  await settle(
-    'immediate sends',
-    async () =>
-      Number(
-        (
-          await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent'")
-        )[0]!.n,
-      ),
-    sent.length,
-  )
-  const sends = await q<{ ms: number }>(
-    `SELECT toUnixTimestamp64Milli(l.at) - toUnixTimestamp64Milli(r.received_at) AS ms
-     FROM (SELECT workflow_id, min(at) AS at FROM send_ledger WHERE journey_id = 'bench-send' AND status = 'sent' GROUP BY workflow_id) AS l
-     INNER JOIN (SELECT workflow_id, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' AND phase = 'started' GROUP BY workflow_id) AS r USING workflow_id`,
-  )
-  // Where a send's time goes: until the run began, the pre-send check, the hand-over.
-  const phases = await q<{ begin: number; check: number; hand: number }>(
-    `SELECT toUnixTimestamp64Milli(r.started) - toUnixTimestamp64Milli(r.received_at) AS begin,
-            toUnixTimestamp64Milli(l.sending) - toUnixTimestamp64Milli(r.started) AS check,
-            toUnixTimestamp64Milli(l.sent) - toUnixTimestamp64Milli(l.sending) AS hand
-     FROM (SELECT workflow_id, minIf(at, status = 'sending') AS sending, minIf(at, status = 'sent') AS sent FROM send_ledger WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS l
-     INNER JOIN (SELECT workflow_id, minIf(at, phase = 'started') AS started, min(received_at) AS received_at FROM journey_runs WHERE journey_id = 'bench-send' GROUP BY workflow_id) AS r USING workflow_id`,
-  )
-  const captured = Number(
-    (await q<{ n: string }>("SELECT uniqExact(message_id) AS n FROM mailbox WHERE arrayElement(rcpt_to, 1) LIKE 'i-%'"))[0]!.n,
-  )
-
-  const delayed = await drive('d', 'Bench Delay', DELAY_RATE)
-  await settle(
-    'delayed steps',
-    async () =>
-      Number(
-        (await q<{ n: string }>("SELECT count() AS n FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'"))[0]!.n,
-      ),
-    delayed.length,
-  )
-  const late = await q<{ ms: number }>(
-    "SELECT toUnixTimestamp64Milli(at) - toUnixTimestamp64Milli(scheduled_at) AS ms FROM journey_steps WHERE journey_id = 'bench-delay' AND step_id = 'wait'",
-  )
-
-  console.log('')
-  row(
-    `event → immediate send (${SEND_RATE}/s, ${sends.length} sends)`,
-    sends.map((r) => Number(r.ms)),
-    1000,
-  )
-  for (const k of ['begin', 'check', 'hand'] as const)
-    row(
-      `  send: ${{ begin: 'event → run began', check: 'run began → checked (gate)', hand: 'checked → handed to SMTP' }[k]}`,
-      phases.map((p) => Number(p[k])),
-      Infinity,
+  const sendsDue = PARTS.has('sends') ? await sendsAndDelays(floorBest) : ''
+  if (PARTS.has('burst')) await burstRow({ client: nudge.store.client, call, journey, emptyDueAt })
+  if (PARTS.has('sweep')) {
+    console.log('')
+    console.log(`floor: highest rate with issued → accepted p99 < ${P99_TARGET} ms: ${floorBest}/s`)
+    console.log(`Nudge: highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s`)
+    console.log(
+      `Nudge's highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s of the floor's ${floorBest}/s = ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 % of the floor: ${check(ratio >= 0.8)})`,
     )
-  row(
-    `delayed step lateness (${DELAY_RATE}/s, ${late.length} steps)`,
-    late.map((r) => Number(r.ms)),
-    1000,
-  )
-  console.log('')
-  console.log(`floor: highest rate with issued → accepted p99 < ${P99_TARGET} ms: ${floorBest}/s`)
-  console.log(`Nudge: highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s`)
-  console.log(
-    `Nudge's highest rate with event → run accepted p99 < ${P99_TARGET} ms: ${oursBest}/s of the floor's ${floorBest}/s = ${Number.isFinite(ratio) ? fmt(ratio * 100) : '—'} %   (target ≥ 80 % of the floor: ${check(ratio >= 0.8)})`,
-  )
-  console.log(
-    `correctness: ${ours.reduce((a, s) => a + s.ms.length, 0)} triggers, each run started (${dupStarts} started twice); ${sent.length} sends due, ${captured} distinct messages captured`,
-  )
+    console.log(
+      `correctness: ${ours.reduce((a, s) => a + s.ms.length, 0)} triggers, each run started (${dupStarts} started twice)${sendsDue}`,
+    )
+  }
   const mem = process.memoryUsage()
   console.log(`memory: RSS ${fmt(mem.rss / 1e6)} MB, heap ${fmt(mem.heapUsed / 1e6)} MB; load average ${load()}`)
 } finally {
