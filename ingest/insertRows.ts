@@ -1,33 +1,48 @@
-import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { insertBytes } from '../clickhouse/insertBytes.js'
 import { EVENT_COLUMNS, type RowSet } from './rows.js'
 
 /**
- * Writes one batch's rows. Profile tables first, event rows last: the event insert also
- * records the message ids (materialized view), so if anything before it fails, the client's
- * retry is not mistaken for a duplicate.
+ * Writes one batch's rows in two inserts: the profile rows first, all in one (migration 012 routes
+ * each to its table), the event rows last. The event insert also records the message ids
+ * (materialized view), so if anything before it fails, the client's retry is not mistaken for a
+ * duplicate.
  *
  * Event rows go as TabSeparated: their properties/context are JSON text already, and JSON
  * formats would escape every quote in them a second time. TSV only escapes tab, newline and
  * backslash, and is the cheapest format for the engine to parse (measured in bench:ingest).
  */
 export async function insertRows(client: ClickHouseClient, rows: RowSet): Promise<void> {
-  const side: [string, unknown[]][] = [
-    ['identities', rows.identities],
-    ['traits', rows.traits],
-    ['contacts', rows.contacts],
+  const side = sideRowsJson(rows)
+  if (side.length) await insertBytes(client, { table: 'ingest_side_rows', format: 'JSONEachRow', body: side })
+  if (rows.events.length) await insertEventRows(client, rows.events)
+}
+
+export async function insertEventRows(client: ClickHouseClient, events: RowSet['events']): Promise<void> {
+  await insertBytes(client, {
+    table: 'events',
+    columns: EVENT_COLUMNS,
+    body: Buffer.from(toTsv(events)),
+    format: 'TabSeparated',
+    // A historical import may span many months (one partition each); the default cap is 100.
+    settings: { max_partitions_per_insert_block: 0 },
+  })
+}
+
+/** The profile rows as JSONEachRow lines for `ingest_side_rows`, each tagged with its table. */
+export function sideRowsJson(rows: RowSet): Buffer {
+  let out = ''
+  const kinds: [string, unknown[]][] = [
+    ['identity', rows.identities],
+    ['trait', rows.traits],
+    ['contact', rows.contacts],
     ['consent', rows.consent],
   ]
-  for (const [table, values] of side) if (values.length) await client.insert({ table, values, format: 'JSONEachRow' })
-  if (rows.events.length)
-    await client.insert({
-      table: 'events',
-      columns: [...EVENT_COLUMNS] as [string, ...string[]],
-      values: Readable.from([Buffer.from(toTsv(rows.events))], { objectMode: false }),
-      format: 'TabSeparated',
-      // A historical import may span many months (one partition each); the default cap is 100.
-      clickhouse_settings: { max_partitions_per_insert_block: '0' },
-    })
+  for (const [kind, values] of kinds) {
+    const tag = `{"row_kind":"${kind}",`
+    for (const v of values) out += `${tag}${JSON.stringify(v).slice(1)}\n`
+  }
+  return Buffer.from(out)
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/
