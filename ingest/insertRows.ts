@@ -66,15 +66,22 @@ function tsvTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
 }
 
+const LAST = EVENT_COLUMNS.length - 1
+
 export function toTsv(rows: RowSet['events']): string {
   let out = ''
-  for (const r of rows) {
-    let line = ''
+  // Each time column's last value, formatted: a batch's events share their received_at (and a
+  // request's events often their sent_at and timestamp), so most times repeat the row before.
+  const lastMs = EVENT_COLUMNS.map(() => Number.NaN)
+  const lastText = EVENT_COLUMNS.map(() => '')
+  for (const r of rows)
     for (let i = 0; i < EVENT_COLUMNS.length; i++) {
       const v = r[EVENT_COLUMNS[i]!]
-      line += (i ? '\t' : '') + (IS_TIME[i] && typeof v === 'number' ? tsvTime(v) : tsvField(v))
+      let text: string
+      if (!IS_TIME[i] || typeof v !== 'number') text = tsvField(v)
+      else if (v === lastMs[i]) text = lastText[i]!
+      else text = lastText[i] = tsvTime((lastMs[i] = v))
+      out += text + (i === LAST ? '\n' : '\t')
     }
-    out += `${line}\n`
-  }
   return out
 }
