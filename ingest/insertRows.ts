@@ -22,7 +22,7 @@ export async function insertEventRows(client: ClickHouseClient, events: RowSet['
   await insertBytes(client, {
     table: 'events',
     columns: EVENT_COLUMNS,
-    body: Buffer.from(toTsv(events)),
+    body: toTsv(events),
     format: 'TabSeparated',
     // A historical import may span many months (one partition each); the default cap is 100.
     settings: { max_partitions_per_insert_block: 0 },
@@ -66,22 +66,36 @@ function tsvTime(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
 }
 
-const LAST = EVENT_COLUMNS.length - 1
-
-export function toTsv(rows: RowSet['events']): string {
-  let out = ''
+/**
+ * The event rows as TabSeparated bytes. Each line is encoded into one growing Buffer as it is made:
+ * one string of a whole batch, then encoded, costs as much again as making it (the engine wants
+ * bytes; a batch's text is a rope of tens of thousands of pieces to flatten first).
+ */
+export function toTsv(rows: RowSet['events']): Buffer {
   // Each time column's last value, formatted: a batch's events share their received_at (and a
   // request's events often their sent_at and timestamp), so most times repeat the row before.
   const lastMs = EVENT_COLUMNS.map(() => Number.NaN)
   const lastText = EVENT_COLUMNS.map(() => '')
-  for (const r of rows)
+  let buf = Buffer.allocUnsafe(Math.max(4096, rows.length * 1024))
+  let at = 0
+  for (const r of rows) {
+    let line = ''
     for (let i = 0; i < EVENT_COLUMNS.length; i++) {
       const v = r[EVENT_COLUMNS[i]!]
       let text: string
       if (!IS_TIME[i] || typeof v !== 'number') text = tsvField(v)
       else if (v === lastMs[i]) text = lastText[i]!
       else text = lastText[i] = tsvTime((lastMs[i] = v))
-      out += text + (i === LAST ? '\n' : '\t')
+      line += i ? `\t${text}` : text
     }
-  return out
+    line += '\n'
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (at + line.length * 3 > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, at + line.length * 3))
+      buf.copy(bigger, 0, 0, at)
+      buf = bigger
+    }
+    at += buf.write(line, at)
+  }
+  return buf.subarray(0, at)
 }

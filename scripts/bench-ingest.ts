@@ -65,7 +65,7 @@ async function floorRate(): Promise<{ eventsPerSec: number; rows: number }> {
       }
       const built = buildRows(events, [], ctx, Date.now())
       for (const l of built.newLinks) ctx.knownLinks.add(l)
-      batches.push({ body: Buffer.from(toTsv(built.rows.events)), rows: built.rows.events.length })
+      batches.push({ body: toTsv(built.rows.events), rows: built.rows.events.length })
     }
     let events = 0
     const started = performance.now()
