@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { registerRawInsert } from './insertBytes.js'
 
 /**
  * The one ClickHouse client Nudge uses, with either transport: HTTP to a server/cluster, or the
@@ -46,10 +47,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   mkdirSync(dir, { recursive: true })
   // chdb/connection is loaded lazily so a server deployment never loads the native engine.
   const { createChdbConnection } = await import('chdb/connection')
+  const connection = createChdbConnection({ path: dir })
   const client = createClient({
-    connection: createChdbConnection({ path: dir }),
+    connection,
     clickhouse_settings: settings,
   } as Parameters<typeof createClient>[0])
+  registerRawInsert(client, (p) => connection.chdb.rawInsert(p as Parameters<typeof connection.chdb.rawInsert>[0]))
   return wrap(client, 'chdb', `chdb:${dir}`)
 }
 

@@ -43,9 +43,12 @@ export function buildRows(
     topics.set(c.topic, { granted: c.granted, at: c.changedAt })
     consentChanges.push(c)
   }
+  const hasChoices = (key: string) => ctx.consent.recorded(key).size > 0 || pending.has(key)
   const topicsOf = (key: string) => [...ctx.consent.recorded(key).keys(), ...(pending.get(key)?.keys() ?? [])]
   /** On a link, the newer recorded choice of either id holds for both. */
   const carryOver = (user: string, anonymous: string, messageId: string) => {
+    // Most ids never recorded a choice: nothing to carry (and no sets to build, per event).
+    if (!hasChoices(user) && !hasChoices(anonymous)) return
     const topics = new Set([...topicsOf(user), ...topicsOf(anonymous)])
     for (const topic of topics) {
       const u = recordedNow(user, topic)

@@ -47,6 +47,8 @@ export interface FlushStats {
   duplicates: number
   consentLimited: number
   durationMs: number
+  /** Of `durationMs`, the time spent in the store's inserts (the rest is dedupe and building rows). */
+  insertMs: number
 }
 
 /**
@@ -287,7 +289,9 @@ export class EventWriter {
     built.rows.seq = seq
     for (const rows of [built.rows.events, built.rows.traits, built.rows.identities, built.rows.consent])
       for (const r of rows) r.ingest_seq = seq
+    const insertStarted = this.now()
     await insertRows(this.opts.client, built.rows)
+    const insertMs = this.now() - insertStarted
     this.batchSeq = seq
 
     // Only now is it true: remember ids, links and consent for the next batches.
@@ -301,6 +305,7 @@ export class EventWriter {
       duplicates: events.length - fresh.length,
       consentLimited: built.consentLimited,
       durationMs: this.now() - started,
+      insertMs,
     }
     for (const l of this.flushListeners) l(stats)
     return { events: fresh, consent: built.consentChanges, rows: built.rows }

@@ -1,32 +1,38 @@
 /**
  * The dedupe window: the last `capacity` message ids, kept as 64-bit fingerprints in typed
  * arrays (≈ 24 bytes an id instead of ~100 for a JS string in a Set), evicted oldest first.
+ * The arrays start small and double as ids arrive, up to `capacity`: a window sized for a busy
+ * day costs a quiet process nothing (2M ids preallocated were 48 MB at start).
  *
  * A hit is only a *suspect*: the writer confirms it against the store before dropping the
  * event, so a fingerprint collision can never lose data. A miss is authoritative within the
  * window — the same guarantee Segment gives for its own dedupe window.
  */
+const INITIAL_IDS = 4096
+
 export class RecentIds {
-  private readonly mask: number
-  private readonly hi: Uint32Array
-  private readonly lo: Uint32Array
-  private readonly ringHi: Uint32Array
-  private readonly ringLo: Uint32Array
+  private mask = 0
+  private hi = new Uint32Array(0)
+  private lo = new Uint32Array(0)
+  private ringHi: Uint32Array
+  private ringLo: Uint32Array
   private ringNext = 0
   private count = 0
 
   constructor(readonly capacity: number) {
-    let size = 16
-    while (size < capacity * 2) size *= 2 // load factor ≤ 0.5 keeps linear probing short
-    this.mask = size - 1
-    this.hi = new Uint32Array(size)
-    this.lo = new Uint32Array(size)
-    this.ringHi = new Uint32Array(capacity)
-    this.ringLo = new Uint32Array(capacity)
+    const ring = Math.min(capacity, INITIAL_IDS)
+    this.ringHi = new Uint32Array(ring)
+    this.ringLo = new Uint32Array(ring)
+    this.rehash(ring)
   }
 
   get size(): number {
     return this.count
+  }
+
+  /** Bytes held by the window's arrays (it grows with the ids it holds). */
+  get bytes(): number {
+    return (this.hi.length + this.lo.length + this.ringHi.length + this.ringLo.length) * 4
   }
 
   has(id: string): boolean {
@@ -38,15 +44,43 @@ export class RecentIds {
   add(id: string): void {
     const [h, l] = fingerprint(id)
     if (this.find(h, l) >= 0) return
+    if (this.count === this.ringHi.length && this.count < this.capacity) this.grow()
     if (this.count === this.capacity) this.remove(this.ringHi[this.ringNext]!, this.ringLo[this.ringNext]!)
+    this.place(h, l)
+    this.ringHi[this.ringNext] = h
+    this.ringLo[this.ringNext] = l
+    this.ringNext = (this.ringNext + 1) % this.ringHi.length
+    this.count++
+  }
+
+  /** Doubles the ring (not yet wrapped: nothing was evicted below capacity) and the hash table. */
+  private grow(): void {
+    const ids = Math.min(this.capacity, this.ringHi.length * 2)
+    const ringHi = new Uint32Array(ids)
+    const ringLo = new Uint32Array(ids)
+    ringHi.set(this.ringHi)
+    ringLo.set(this.ringLo)
+    this.ringNext = this.count
+    this.ringHi = ringHi
+    this.ringLo = ringLo
+    this.rehash(ids)
+  }
+
+  /** A table for `ids` ids at load factor ≤ 0.5 (keeps linear probing short), refilled from the ring. */
+  private rehash(ids: number): void {
+    let size = 16
+    while (size < ids * 2) size *= 2
+    this.mask = size - 1
+    this.hi = new Uint32Array(size)
+    this.lo = new Uint32Array(size)
+    for (let k = 0; k < this.count; k++) this.place(this.ringHi[k]!, this.ringLo[k]!)
+  }
+
+  private place(h: number, l: number): void {
     let i = l & this.mask
     while (this.hi[i] !== 0 || this.lo[i] !== 0) i = (i + 1) & this.mask
     this.hi[i] = h
     this.lo[i] = l
-    this.ringHi[this.ringNext] = h
-    this.ringLo[this.ringNext] = l
-    this.ringNext = (this.ringNext + 1) % this.capacity
-    this.count++
   }
 
   private find(h: number, l: number): number {

@@ -33,6 +33,15 @@ describe('RecentIds: the dedupe window', () => {
     expect(window.size).toBe(order.length)
   })
 
+  it('starts small and grows to its capacity, still the last `capacity` ids', () => {
+    const window = new RecentIds(100_000)
+    expect(window.bytes).toBeLessThan(100_000)
+    for (let i = 0; i < 250_000; i++) window.add(`g-${i}`)
+    expect(window.size).toBe(100_000)
+    for (let i = 150_000; i < 250_000; i += 7) expect(window.has(`g-${i}`)).toBe(true)
+    for (let i = 0; i < 150_000; i += 7) expect(window.has(`g-${i}`)).toBe(false)
+  })
+
   it('fingerprints are 64 bits and never the empty marker', () => {
     const seen = new Set<string>()
     for (let i = 0; i < 200_000; i++) seen.add(fingerprint(`ajs-${i}-${i * 7}`).join(':'))
