@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
-import { registerRawInsert } from './insertBytes.js'
 
 /**
  * The one ClickHouse client Nudge uses, with either transport: HTTP to a server/cluster, or the
@@ -52,7 +51,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     connection,
     clickhouse_settings: settings,
   } as Parameters<typeof createClient>[0])
-  registerRawInsert(client, (p) => connection.chdb.rawInsert(p as Parameters<typeof connection.chdb.rawInsert>[0]))
   return wrap(client, 'chdb', `chdb:${dir}`)
 }
 

@@ -7,10 +7,9 @@ import { EVENT_COLUMNS, type RowSet } from './rows.js'
  * records the message ids (materialized view), so if anything before it fails, the client's retry
  * is not mistaken for a duplicate.
  *
- * Every table's rows go to the engine as one Buffer in its input format (see insertBytes): one
- * insert per table that has rows. (A Null staging table whose views fill the four profile tables
- * in one statement was measured too: slower than these direct inserts once they skip the client's
- * string path — the engine plans every view's query on every insert.)
+ * One insert per table that has rows. (A Null staging table whose views fill the four profile
+ * tables in one statement was measured too: slower than these direct inserts — the engine plans
+ * every view's query on every insert.)
  *
  * Event rows go as TabSeparated: their properties/context are JSON text already, and JSON
  * formats would escape every quote in them a second time. TSV only escapes tab, newline and
@@ -23,8 +22,7 @@ export async function insertRows(client: ClickHouseClient, rows: RowSet): Promis
     ['contacts', rows.contacts],
     ['consent', rows.consent],
   ]
-  for (const [table, values] of side)
-    if (values.length) await insertBytes(client, { table, format: 'JSONEachRow', body: jsonEachRow(values) })
+  for (const [table, values] of side) if (values.length) await client.insert({ table, values, format: 'JSONEachRow' })
   if (rows.events.length) await insertEventRows(client, rows.events)
 }
 
@@ -37,13 +35,6 @@ export async function insertEventRows(client: ClickHouseClient, events: RowSet['
     // A historical import may span many months (one partition each); the default cap is 100.
     settings: { max_partitions_per_insert_block: 0 },
   })
-}
-
-/** Rows as JSONEachRow bytes (what the client's JSONEachRow insert sends, without its string path). */
-export function jsonEachRow(values: object[]): Buffer {
-  let out = ''
-  for (const v of values) out += `${JSON.stringify(v)}\n`
-  return Buffer.from(out)
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/
