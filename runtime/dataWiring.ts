@@ -14,10 +14,10 @@ import { openMigratedStore } from './storeSetup.js'
 export async function startData(config: Config, role: Role, log: Logger) {
   const opened = await openMigratedStore(config, log)
   const identity = await startIdentity(config, role, log, opened)
-  const { segmentStore, segments } = await startSegments(config, role, log, { ...opened, ...identity })
+  const { segmentStore, previewStore, segments } = await startSegments(config, role, log, { ...opened, ...identity })
   const metrics = createMetrics({ writer: identity.writer, segments, erased: identity.tombstones })
   const { experiments, flags } = await startExperiments(config, log, { store: opened.store, segments, erasure: identity.erasure })
-  return { ...opened, ...identity, segmentStore, segments, metrics, experiments, flags }
+  return { ...opened, ...identity, segmentStore, previewStore, segments, metrics, experiments, flags }
 }
 
 export type DataParts = Awaited<ReturnType<typeof startData>>

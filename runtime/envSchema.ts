@@ -178,6 +178,13 @@ const segmentEnv = {
     .max(5000)
     .default(0)
     .describe('SQL evaluation: `0` evaluates as soon as the engine is free; more waits that long to batch.'),
+  SEGMENT_PREVIEW_TIMEOUT: z
+    .string()
+    .regex(DURATION_TEXT, 'must be a duration like 10s')
+    .default('10s')
+    .describe(
+      'An admin segment preview or rule check taking longer is cancelled and answered with a 503 (it runs on a connection of its own).',
+    ),
   SEGMENT_EVALUATION: z
     .enum(['auto', 'live', 'sql'])
     .default('auto')

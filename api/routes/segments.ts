@@ -18,6 +18,7 @@ const segmentView = z
     size: z.number(),
   })
   .meta({ id: 'Segment' })
+const tooSlow = { description: 'Not answered within SEGMENT_PREVIEW_TIMEOUT; retry after Retry-After seconds', schema: errorBody }
 const bad = {
   description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles',
   schema: errorBody,
@@ -83,7 +84,7 @@ export const segmentSpecs = {
     tag: 'Segments',
     auth: 'admin',
     body: z.object({ rule: z.unknown() }),
-    responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad },
+    responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad, 503: tooSlow },
   },
   preview: {
     method: 'post',
@@ -92,7 +93,11 @@ export const segmentSpecs = {
     tag: 'Segments',
     auth: 'admin',
     body: z.object({ rule: z.unknown(), sample: z.number().int().min(0).max(1000).default(20) }),
-    responses: { 200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) }, 400: bad },
+    responses: {
+      200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) },
+      400: bad,
+      503: tooSlow,
+    },
   },
   members: {
     method: 'get',
