@@ -6,17 +6,22 @@ import { createMetrics } from './metrics.js'
 import type { Role } from './role.js'
 import { startSegments } from './segmentsWiring.js'
 import { openMigratedStore } from './storeSetup.js'
+import { startupStep } from './startupStep.js'
 
 /**
  * The data side of a process, in the order each part needs the previous ones: the store, ingest
  * and identity, segments, the metrics registry, experiments and flags.
  */
 export async function startData(config: Config, role: Role, log: Logger) {
-  const opened = await openMigratedStore(config, log)
+  const opened = await startupStep(log, 'store opened and migrated', () => openMigratedStore(config, log))
   const identity = await startIdentity(config, role, log, opened)
-  const { segmentStore, previewStore, segments } = await startSegments(config, role, log, { ...opened, ...identity })
+  const { segmentStore, previewStore, segments } = await startupStep(log, 'segments', () =>
+    startSegments(config, role, log, { ...opened, ...identity }),
+  )
   const metrics = createMetrics({ writer: identity.writer, segments, erased: identity.tombstones })
-  const { experiments, flags } = await startExperiments(config, log, { store: opened.store, segments, erasure: identity.erasure })
+  const { experiments, flags } = await startupStep(log, 'experiments and flags', () =>
+    startExperiments(config, log, { store: opened.store, segments, erasure: identity.erasure }),
+  )
   return { ...opened, ...identity, segmentStore, previewStore, segments, metrics, experiments, flags }
 }
 

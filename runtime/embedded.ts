@@ -5,6 +5,7 @@ import { configOrExit, stopOnSignals } from './processLifecycle.js'
 import { type DevServer, startDevServer } from './temporal/temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporal/temporalCli.js'
 import { DataDirInUse } from './temporal/devServerRecord.js'
+import { startupStep } from './startupStep.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev
@@ -19,7 +20,7 @@ export async function main(): Promise<void> {
   if (!address) {
     let cli: string
     try {
-      cli = await ensureTemporalCli((l) => log.info(l))
+      cli = await startupStep(log, 'Temporal CLI', () => ensureTemporalCli((l) => log.info(l)))
     } catch (err) {
       if (err instanceof TemporalCliUnavailable) {
         process.stderr.write(`${err.message}\n`)
@@ -27,7 +28,9 @@ export async function main(): Promise<void> {
       }
       throw err
     }
-    dev = await startDevServer(embeddedDevServerOptions(config, cli, { warn: log.warn })).catch((err: unknown) => {
+    dev = await startupStep(log, 'Temporal dev server', () =>
+      startDevServer(embeddedDevServerOptions(config, cli, { warn: log.warn })),
+    ).catch((err: unknown) => {
       if (!(err instanceof DataDirInUse)) throw err
       process.stderr.write(`${err.message}\n`)
       process.exit(3)

@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import type { OpenedStore } from './storeSetup.js'
 import type { Role } from './role.js'
 import type { Store } from '../clickhouse/store.js'
+import { startupStep } from './startupStep.js'
 
 /**
  * Ingest and identity: consent, the tombstones of erased people, the erasure registry (every
@@ -16,10 +17,10 @@ import type { Store } from '../clickhouse/store.js'
 export async function startIdentity(config: Config, role: Role, log: Logger, s: OpenedStore) {
   const { store, secrets } = s
   const consent = new ConsentState(config.consentDefaults)
-  await consent.load(store.client)
+  await startupStep(log, 'consent state', () => consent.load(store.client))
   // Erased people's ids (keyed hashes): late signals and retried events of them are dropped.
   const tombstones = new Tombstones(store.client, secrets.erasureSalt)
-  await tombstones.load()
+  await startupStep(log, 'erasure tombstones', () => tombstones.load())
   // With a shared ClickHouse another process may erase: follow its tombstones (a worker's send gate needs them).
   if (config.mode.clickhouse === 'external') tombstones.follow(Math.max(config.CONFIG_POLL_MS, 1000), log.warn)
   const erasure = new ErasureRegistry()
@@ -44,7 +45,7 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
   writer.onFlush((f) => log.debug('ingest flush', { ...f }))
   const memoryLog = logMemory(writer, log)
   if (role !== 'worker') {
-    const remembered = await writer.warmUp()
+    const remembered = await startupStep(log, 'dedupe window', () => writer.warmUp())
     log.debug('dedupe window warmed', { ids: remembered })
   }
   erasure.register({ name: 'ingest identity links', eraseUser: (p) => writer.forgetLinks(p.keys), knows: (p) => writer.knowsLinks(p.keys) })
