@@ -45,12 +45,41 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
   writer.onFlush((f) => log.debug('ingest flush', { ...f }))
   const memoryLog = logMemory(writer, log)
   if (role !== 'worker') {
-    const remembered = await startupStep(log, 'dedupe window', () => writer.warmUp())
-    log.debug('dedupe window warmed', { ids: remembered })
+    // Batch numbers go on from the stored ones before anything follows the writer (live segment
+    // facts load up to them); the dedupe window's ids (up to DEDUPE_WINDOW_IDS, seconds at a
+    // million stored events) load after start-up — see warmUpInBackground.
+    await startupStep(log, 'batch numbers', () => writer.resumeSeq())
+    warmUpInBackground(writer, log)
   }
   erasure.register({ name: 'ingest identity links', eraseUser: (p) => writer.forgetLinks(p.keys), knows: (p) => writer.knowsLinks(p.keys) })
   const users = new UserRepository(store.client, s.cipher, consent, secrets.erasureSalt)
   return { consent, tombstones, erasure, writer, memoryLog, users }
+}
+
+/**
+ * The dedupe window's ids load while the process already answers: ingest is held meanwhile
+ * (requests are accepted and wait; each is acknowledged only once stored, after the load), so a
+ * retried event from before the restart is still recognised — start-up does not wait for it,
+ * and nothing is stored twice. A failed load is retried; after five, ingest goes on without the
+ * window and logs that a retry of an event stored before the restart could be stored twice.
+ */
+function warmUpInBackground(writer: EventWriter, log: Logger): void {
+  const started = performance.now()
+  void writer.exclusive(async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ids = await writer.warmUp()
+        log.info('dedupe window loaded (ingest was held until now)', { ids, ms: Math.round(performance.now() - started) })
+        return
+      } catch (err) {
+        if (attempt === 5)
+          return log.error('dedupe window not loaded; a retry of an event from before the restart may be stored twice', {
+            err: String(err),
+          })
+        await new Promise((r) => setTimeout(r, 500 * attempt))
+      }
+    }
+  })
 }
 
 /** Memory and the ingest queue at debug level, every 5 s (cleared by the shutdown plan). */
