@@ -74,6 +74,18 @@ async function saturation(agent: Agent, target: URL, next: () => number): Promis
 interface Sample {
   at: number
   rss: number
+  /** V8 heap used and memory held outside it (buffers), from the process's /metrics. */
+  heap: number
+  external: number
+}
+
+async function memoryOf(url: string): Promise<{ heap: number; external: number }> {
+  const text = await fetch(`${url}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  )
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+  return { heap: read('nudge_nodejs_heap_size_used_bytes'), external: read('nudge_nodejs_external_memory_bytes') }
 }
 
 /** Open loop: `rate` events/s in batches of 100, and TRIGGERS people/s into the journeys. */
@@ -84,7 +96,11 @@ async function soak(child: Child, agent: Agent, rate: number, next: () => number
   const acked = { events: 0, refused: 0, triggers: 0 }
   const samples: Sample[] = []
   const started = performance.now()
-  const sampler = setInterval(() => samples.push({ at: (performance.now() - started) / 1000, rss: rssOf(child.child.pid!) }), SAMPLE_MS)
+  const sampler = setInterval(() => {
+    const at = (performance.now() - started) / 1000
+    const rss = rssOf(child.child.pid!)
+    void memoryOf(child.url).then((m) => samples.push({ at, rss, ...m }))
+  }, SAMPLE_MS)
   const inflight = new Set<Promise<void>>()
   const track = (p: Promise<void>) => {
     inflight.add(p)
@@ -133,7 +149,10 @@ function report(rate: number, run: Awaited<ReturnType<typeof soak>>) {
   const end = tail.reduce((a, s) => a + s.rss, 0) / Math.max(1, tail.length)
   const growth = (end / after.rss - 1) * 100
   const mb = (b: number) => fmt(b / 1e6)
+  samples.sort((a, b) => a.at - b.at)
   console.log(`RSS samples (MB, every ${SAMPLE_MS / 1000} s): ${samples.map((s) => mb(s.rss)).join(' ')}`)
+  console.log(`  V8 heap used (MB):             ${samples.map((s) => mb(s.heap)).join(' ')}`)
+  console.log(`  external (MB):                 ${samples.map((s) => mb(s.external)).join(' ')}`)
   const minutes = Math.ceil(SECONDS / 60)
   const p99s: number[] = []
   for (let m = 0; m < minutes; m++) {
