@@ -14,7 +14,7 @@ import { startupStep } from './startupStep.js'
  * Ingest and identity: consent, the tombstones of erased people, the erasure registry (every
  * in-memory holder of people's data registers with it), the event writer and the users.
  */
-export async function startIdentity(config: Config, role: Role, log: Logger, s: OpenedStore) {
+export async function startIdentity(config: Config, role: Role, log: Logger, s: OpenedStore & { started: Promise<void> }) {
   const { store, secrets } = s
   const consent = new ConsentState(config.consentDefaults)
   await startupStep(log, 'consent state', () => consent.load(store.client))
@@ -49,7 +49,7 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
     // facts load up to them); the dedupe window's ids (up to DEDUPE_WINDOW_IDS, seconds at a
     // million stored events) load after start-up — see warmUpInBackground.
     await startupStep(log, 'batch numbers', () => writer.resumeSeq())
-    warmUpInBackground(writer, log)
+    warmUpInBackground(writer, log, s.started)
   }
   erasure.register({ name: 'ingest identity links', eraseUser: (p) => writer.forgetLinks(p.keys), knows: (p) => writer.knowsLinks(p.keys) })
   const users = new UserRepository(store.client, s.cipher, consent, secrets.erasureSalt)
@@ -57,15 +57,17 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
 }
 
 /**
- * The dedupe window's ids load while the process already answers: ingest is held meanwhile
+ * The dedupe window's ids load once the process is up (`after`): ingest is held meanwhile
  * (requests are accepted and wait; each is acknowledged only once stored, after the load), so a
  * retried event from before the restart is still recognised — start-up does not wait for it,
  * and nothing is stored twice. A failed load is retried; after five, ingest goes on without the
  * window and logs that a retry of an event stored before the restart could be stored twice.
  */
-function warmUpInBackground(writer: EventWriter, log: Logger): void {
+function warmUpInBackground(writer: EventWriter, log: Logger, after: Promise<void>): void {
   const started = performance.now()
+  // Held from now (HTTP may listen before `after`), loaded once the process is up.
   void writer.exclusive(async () => {
+    await after
     for (let attempt = 1; ; attempt++) {
       try {
         const ids = await writer.warmUp()

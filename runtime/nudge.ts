@@ -92,10 +92,13 @@ export interface RunningNudge {
 /** Starts one process: each part in the order the next needs it (see the files it calls). */
 export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const { config, log, role } = opts
-  const data = await startData(config, role, log)
+  // Settles once the process is up (listening, worker running): background loads wait for it.
+  let up: () => void = () => {}
+  const started = new Promise<void>((r) => (up = r))
+  const data = await startData(config, role, log, started)
   const t = await startupStep(log, 'Temporal connected', () => connectTemporal(config, role, opts.temporalAddress))
   const ingest = role !== 'worker' ? ingestService(config, data) : undefined
-  const recs = await startupStep(log, 'recommendations', () => startRecommendations(role, log, { ...data }))
+  const recs = await startupStep(log, 'recommendations', () => startRecommendations(role, log, { ...data, started }))
   const where: { url?: string } = {}
   const journeys = await startupStep(log, 'journeys', () =>
     buildJourneys(journeyDeps(opts, data, t, { ingest, recommendations: recs.recommendations, where })),
@@ -134,6 +137,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
           where,
         })
       : undefined
+  up()
   const steps = planShutdown({
     data,
     journeys,

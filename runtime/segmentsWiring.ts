@@ -17,7 +17,7 @@ export async function startSegments(
   config: Config,
   role: Role,
   log: Logger,
-  x: { store: Store; openConnection: () => Promise<Store>; writer: EventWriter; erasure: ErasureRegistry },
+  x: { store: Store; openConnection: () => Promise<Store>; writer: EventWriter; erasure: ErasureRegistry; started: Promise<void> },
 ): Promise<{ segmentStore: Store; previewStore: Store; segments: SegmentEngine }> {
   const { writer } = x
   const segmentStore = role === 'worker' ? x.store : await x.openConnection()
@@ -39,7 +39,10 @@ export async function startSegments(
   if (role !== 'worker') {
     // Following first, then loading: whatever is stored while facts load is replayed onto them.
     writer.onStored((events, consentChanges, rows) => segments.handleStored(events, consentChanges, rows))
-    await segments.load()
+    // Every user's facts (seconds at a million events, on this thread) load once the process is
+    // up, not while it starts; what is stored meanwhile is replayed onto them.
+    await segments.load({ liveFactsLater: true })
+    void x.started.then(() => segments.startLiveFacts())
     if (config.SEGMENT_SWEEP_INTERVAL_MS > 0) segments.start()
   } else {
     // A worker reads membership (journey conditions, flag and experiment targeting); it follows

@@ -90,10 +90,19 @@ export class SegmentEngine {
     return this.queue.lagMs
   }
 
-  async load(): Promise<void> {
+  /**
+   * Definitions, membership and the RFM cut points; then (live) every user's facts load in the
+   * background — at once, or with `liveFactsLater` when the caller says (`startLiveFacts`), e.g.
+   * once the process is healthy. Until a segment's facts are in, it is evaluated by its query.
+   */
+  async load(opts: { liveFactsLater?: boolean } = {}): Promise<void> {
     await this.catalog.load()
     await this.membership.load(this.store)
     await this.evaluator.refreshRfm(true)
+    if (!opts.liveFactsLater) this.startLiveFacts()
+  }
+
+  startLiveFacts(): void {
     this.evaluator.live?.start()
   }
 
