@@ -77,15 +77,25 @@ interface Sample {
   /** V8 heap used and memory held outside it (buffers), from the process's /metrics. */
   heap: number
   external: number
+  /** Work held in memory: Temporal calls the router has queued, events waiting to be stored, segment work behind. */
+  routing: number
+  ingestQueue: number
+  segmentLagS: number
 }
 
-async function memoryOf(url: string): Promise<{ heap: number; external: number }> {
+async function memoryOf(url: string): Promise<Omit<Sample, 'at' | 'rss'>> {
   const text = await fetch(`${url}/metrics`).then(
     (r) => r.text(),
     () => '',
   )
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
-  return { heap: read('nudge_nodejs_heap_size_used_bytes'), external: read('nudge_nodejs_external_memory_bytes') }
+  return {
+    heap: read('nudge_nodejs_heap_size_used_bytes'),
+    external: read('nudge_nodejs_external_memory_bytes'),
+    routing: read('nudge_journey_routing_queue'),
+    ingestQueue: read('nudge_ingest_queue_events'),
+    segmentLagS: read('nudge_segment_queue_lag_seconds'),
+  }
 }
 
 /** Open loop: `rate` events/s in batches of 100, and TRIGGERS people/s into the journeys. */
@@ -153,6 +163,9 @@ function report(rate: number, run: Awaited<ReturnType<typeof soak>>) {
   console.log(`RSS samples (MB, every ${SAMPLE_MS / 1000} s): ${samples.map((s) => mb(s.rss)).join(' ')}`)
   console.log(`  V8 heap used (MB):             ${samples.map((s) => mb(s.heap)).join(' ')}`)
   console.log(`  external (MB):                 ${samples.map((s) => mb(s.external)).join(' ')}`)
+  console.log(`  routing queue (calls):         ${samples.map((s) => fmt(s.routing)).join(' ')}`)
+  console.log(`  ingest queue (events):         ${samples.map((s) => fmt(s.ingestQueue)).join(' ')}`)
+  console.log(`  segment queue lag (s):         ${samples.map((s) => fmt(s.segmentLagS, 1)).join(' ')}`)
   const minutes = Math.ceil(SECONDS / 60)
   const p99s: number[] = []
   for (let m = 0; m < minutes; m++) {
