@@ -76,6 +76,8 @@ interface Sample {
   rss: number
   /** V8 heap used and memory held outside it (buffers), from the process's /metrics. */
   heap: number
+  /** V8 heap committed (what of RSS is V8's, used or not). */
+  heapTotal: number
   external: number
   /** Work held in memory: Temporal calls the router has queued, events waiting to be stored, segment work behind. */
   routing: number
@@ -91,6 +93,7 @@ async function memoryOf(url: string): Promise<Omit<Sample, 'at' | 'rss'>> {
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
   return {
     heap: read('nudge_nodejs_heap_size_used_bytes'),
+    heapTotal: read('nudge_nodejs_heap_size_total_bytes'),
     external: read('nudge_nodejs_external_memory_bytes'),
     routing: read('nudge_journey_routing_queue'),
     ingestQueue: read('nudge_ingest_queue_events'),
@@ -162,7 +165,10 @@ function report(rate: number, run: Awaited<ReturnType<typeof soak>>) {
   samples.sort((a, b) => a.at - b.at)
   console.log(`RSS samples (MB, every ${SAMPLE_MS / 1000} s): ${samples.map((s) => mb(s.rss)).join(' ')}`)
   console.log(`  V8 heap used (MB):             ${samples.map((s) => mb(s.heap)).join(' ')}`)
+  console.log(`  V8 heap committed (MB):        ${samples.map((s) => mb(s.heapTotal)).join(' ')}`)
   console.log(`  external (MB):                 ${samples.map((s) => mb(s.external)).join(' ')}`)
+  // The rest is native: the embedded engine (its caches, parts, merges), the Temporal core, code.
+  console.log(`  native = RSS − heap − ext (MB): ${samples.map((s) => mb(s.rss - s.heapTotal - s.external)).join(' ')}`)
   console.log(`  routing queue (calls):         ${samples.map((s) => fmt(s.routing)).join(' ')}`)
   console.log(`  ingest queue (events):         ${samples.map((s) => fmt(s.ingestQueue)).join(' ')}`)
   console.log(`  segment queue lag (s):         ${samples.map((s) => fmt(s.segmentLagS, 1)).join(' ')}`)
