@@ -88,6 +88,14 @@ const temporalEnv = {
         'off',
       ),
     ),
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(500)
+    .describe(
+      'Journey runs the worker keeps in memory between their steps (each up to ~1 MB); a run evicted replays its history when it wakes. The SDK default grows with the machine’s memory (≈ 2,400 here), and so did RSS with the number of waiting runs.',
+    ),
   TEMPORAL_EAGER_START: flag.describe(
     'When one process ingests and runs the worker (`npm start`), new runs start eagerly: their first task comes back with the start call instead of through task matching.',
   ),

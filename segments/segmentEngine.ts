@@ -47,6 +47,8 @@ const DEFAULT_PREVIEW_BUDGET_MS = 10_000
 
 export class SegmentEngine {
   private readonly store: MembershipStore
+  /** The same tables read for admin pages (members, size history): on the preview connection. */
+  private readonly adminReads: MembershipStore
   private readonly catalog: SegmentCatalog
   private readonly membership = new Membership()
   private readonly queue: WorkQueue
@@ -58,6 +60,7 @@ export class SegmentEngine {
   constructor(private readonly opts: SegmentEngineOptions) {
     this.now = opts.now ?? Date.now
     this.store = new MembershipStore(opts.client)
+    this.adminReads = new MembershipStore(opts.previewClient ?? opts.client)
     this.catalog = new SegmentCatalog(opts.client, opts.log)
     this.queue = new WorkQueue(opts.log, this.now)
     this.evaluator = new SegmentEvaluator({ ...opts, now: this.now }, this.catalog, this.membership, this.store, this.queue)
@@ -250,12 +253,12 @@ export class SegmentEngine {
 
   memberPage(id: string, after: string, limit: number) {
     this.get(id)
-    return this.store.members(id, after, limit)
+    return this.adminReads.members(id, after, limit)
   }
 
   sizeHistory(id: string, bucket: 'hour' | 'day', from: number, to: number) {
     this.get(id)
-    return this.store.sizeHistory(id, bucket, from, to)
+    return this.adminReads.sizeHistory(id, bucket, from, to)
   }
 
   /** Called with every batch the ingest path stored (with the rows as stored, for live facts). */
