@@ -1,10 +1,10 @@
 import { devServerSteps, embeddedDevServerOptions } from './temporal/embeddedDevServer.js'
-import { createLogger } from '../core/log.js'
-import { startNudge } from './nudge.js'
+import { type Logger, createLogger } from '../core/log.js'
 import { configOrExit, stopOnSignals } from './processLifecycle.js'
 import { type DevServer, startDevServer } from './temporal/temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporal/temporalCli.js'
 import { DataDirInUse } from './temporal/devServerRecord.js'
+import { startupStep } from './startupStep.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev
@@ -19,7 +19,7 @@ export async function main(): Promise<void> {
   if (!address) {
     let cli: string
     try {
-      cli = await ensureTemporalCli((l) => log.info(l))
+      cli = await startupStep(log, 'Temporal CLI', () => ensureTemporalCli((l) => log.info(l)))
     } catch (err) {
       if (err instanceof TemporalCliUnavailable) {
         process.stderr.write(`${err.message}\n`)
@@ -27,15 +27,23 @@ export async function main(): Promise<void> {
       }
       throw err
     }
-    dev = await startDevServer(embeddedDevServerOptions(config, cli, { warn: log.warn })).catch((err: unknown) => {
-      if (!(err instanceof DataDirInUse)) throw err
-      process.stderr.write(`${err.message}\n`)
+    // The server boots in its own process while this one loads the rest of Nudge (seconds of
+    // module loading); nothing opens the store before it is up (that also proves DATA_DIR is ours).
+    const starting = startupStep(log, 'Temporal dev server', () =>
+      startDevServer(embeddedDevServerOptions(config, cli, { warn: log.warn })),
+    )
+    const [, started] = await Promise.all([loadNudge(log), starting.catch((err: unknown) => err)])
+    if (started instanceof DataDirInUse) {
+      process.stderr.write(`${started.message}\n`)
       process.exit(3)
-    })
+    }
+    if (!isDevServer(started)) throw started
+    dev = started
     address = dev.address
     log.info('Temporal dev server ready', { address, ui: dev.uiUrl })
   }
 
+  const { startNudge } = await loadNudge(log)
   const nudge = await startNudge({ config, role: 'all', temporalAddress: address, log }).catch(async (err) => {
     await dev?.stop()
     throw err
@@ -58,6 +66,16 @@ export async function main(): Promise<void> {
   // Nudge's own plan, then the dev server last: the worker has drained and every connection to
   // the server is closed by then.
   stopOnSignals(() => nudge.stop(devServerSteps(dev)), log)
+}
+
+let nudgeModule: Promise<typeof import('./nudge.js')> | undefined
+/** The composition root and all it imports (the engines, MJML, the Temporal worker), loaded once. */
+function loadNudge(log: Logger): Promise<typeof import('./nudge.js')> {
+  return (nudgeModule ??= startupStep(log, 'modules loaded', () => import('./nudge.js')))
+}
+
+function isDevServer(x: unknown): x is DevServer {
+  return typeof x === 'object' && x !== null && 'address' in x && 'stop' in x
 }
 
 main().catch((err) => {

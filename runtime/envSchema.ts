@@ -88,6 +88,14 @@ const temporalEnv = {
         'off',
       ),
     ),
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(500)
+    .describe(
+      'Journey runs the worker keeps in memory between their steps (each up to ~1 MB); a run evicted replays its history when it wakes. The SDK default grows with the machine’s memory (≈ 2,400 here), and so did RSS with the number of waiting runs.',
+    ),
   TEMPORAL_EAGER_START: flag.describe(
     'When one process ingests and runs the worker (`npm start`), new runs start eagerly: their first task comes back with the start call instead of through task matching.',
   ),
@@ -178,6 +186,13 @@ const segmentEnv = {
     .max(5000)
     .default(0)
     .describe('SQL evaluation: `0` evaluates as soon as the engine is free; more waits that long to batch.'),
+  SEGMENT_PREVIEW_TIMEOUT: z
+    .string()
+    .regex(DURATION_TEXT, 'must be a duration like 10s')
+    .default('10s')
+    .describe(
+      'An admin segment preview or rule check taking longer is cancelled and answered with a 503 (it runs on a connection of its own).',
+    ),
   SEGMENT_EVALUATION: z
     .enum(['auto', 'live', 'sql'])
     .default('auto')

@@ -8,18 +8,19 @@ import type { Config } from './config.js'
 import type { OpenedStore } from './storeSetup.js'
 import type { Role } from './role.js'
 import type { Store } from '../clickhouse/store.js'
+import { startupStep } from './startupStep.js'
 
 /**
  * Ingest and identity: consent, the tombstones of erased people, the erasure registry (every
  * in-memory holder of people's data registers with it), the event writer and the users.
  */
-export async function startIdentity(config: Config, role: Role, log: Logger, s: OpenedStore) {
+export async function startIdentity(config: Config, role: Role, log: Logger, s: OpenedStore & { started: Promise<void> }) {
   const { store, secrets } = s
   const consent = new ConsentState(config.consentDefaults)
-  await consent.load(store.client)
+  await startupStep(log, 'consent state', () => consent.load(store.client))
   // Erased people's ids (keyed hashes): late signals and retried events of them are dropped.
   const tombstones = new Tombstones(store.client, secrets.erasureSalt)
-  await tombstones.load()
+  await startupStep(log, 'erasure tombstones', () => tombstones.load())
   // With a shared ClickHouse another process may erase: follow its tombstones (a worker's send gate needs them).
   if (config.mode.clickhouse === 'external') tombstones.follow(Math.max(config.CONFIG_POLL_MS, 1000), log.warn)
   const erasure = new ErasureRegistry()
@@ -44,12 +45,43 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
   writer.onFlush((f) => log.debug('ingest flush', { ...f }))
   const memoryLog = logMemory(writer, log)
   if (role !== 'worker') {
-    const remembered = await writer.warmUp()
-    log.debug('dedupe window warmed', { ids: remembered })
+    // Batch numbers go on from the stored ones before anything follows the writer (live segment
+    // facts load up to them); the dedupe window's ids (up to DEDUPE_WINDOW_IDS, seconds at a
+    // million stored events) load after start-up — see warmUpInBackground.
+    await startupStep(log, 'batch numbers', () => writer.resumeSeq())
+    warmUpInBackground(writer, log, s.started)
   }
   erasure.register({ name: 'ingest identity links', eraseUser: (p) => writer.forgetLinks(p.keys), knows: (p) => writer.knowsLinks(p.keys) })
   const users = new UserRepository(store.client, s.cipher, consent, secrets.erasureSalt)
   return { consent, tombstones, erasure, writer, memoryLog, users }
+}
+
+/**
+ * The dedupe window's ids load once the process is up (`after`): ingest is held meanwhile
+ * (requests are accepted and wait; each is acknowledged only once stored, after the load), so a
+ * retried event from before the restart is still recognised — start-up does not wait for it,
+ * and nothing is stored twice. A failed load is retried; after five, ingest goes on without the
+ * window and logs that a retry of an event stored before the restart could be stored twice.
+ */
+function warmUpInBackground(writer: EventWriter, log: Logger, after: Promise<void>): void {
+  const started = performance.now()
+  // Held from now (HTTP may listen before `after`), loaded once the process is up.
+  void writer.exclusive(async () => {
+    await after
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ids = await writer.warmUp()
+        log.info('dedupe window loaded (ingest was held until now)', { ids, ms: Math.round(performance.now() - started) })
+        return
+      } catch (err) {
+        if (attempt === 5)
+          return log.error('dedupe window not loaded; a retry of an event from before the restart may be stored twice', {
+            err: String(err),
+          })
+        await new Promise((r) => setTimeout(r, 500 * attempt))
+      }
+    }
+  })
 }
 
 /** Memory and the ingest queue at debug level, every 5 s (cleared by the shutdown plan). */

@@ -81,7 +81,7 @@ export function createMetrics(deps: { writer: EventWriter; segments: SegmentEngi
   return { registry, rejected: (code, status) => rejects.inc({ code, status: String(status) }) }
 }
 
-/** Segment evaluation latency, entries and exits, and how late the sweep may record a change. */
+/** Segment evaluation latency, entries and exits, and how far behind the sweeps and the live path run. */
 function addSegmentMetrics(registry: Registry, segments: SegmentEngine): void {
   const evaluation = new Histogram({
     name: 'nudge_segment_evaluation_seconds',
@@ -97,11 +97,19 @@ function addSegmentMetrics(registry: Registry, segments: SegmentEngine): void {
   })
   new Gauge({
     name: 'nudge_segment_sweep_lag_seconds',
-    help: 'Upper bound on how late a time-driven membership change is recorded (interval between sweeps + sweep duration)',
+    help: 'How late sweeps run behind their due time (due to finished; a sweep still waiting counts as it waits). A time-driven change is recorded at most the sweep interval plus this late',
     registers: [registry],
     collect() {
       const lag = segments.sweepStatus.lagMs
       if (lag !== null) this.set(lag / 1000)
+    },
+  })
+  new Gauge({
+    name: 'nudge_segment_queue_lag_seconds',
+    help: 'How long the oldest segment work not yet finished (membership changes of an event round, a sweep, a recompute) has been queued; 0 when caught up',
+    registers: [registry],
+    collect() {
+      this.set(segments.queueLagMs / 1000)
     },
   })
   new Gauge({

@@ -36,6 +36,7 @@ import { healthCheck } from './health.js'
 import { startHttp } from './httpWiring.js'
 import { shutdownSteps as planShutdown } from './shutdownSteps.js'
 import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
+import { startupStep } from './startupStep.js'
 
 export type { Role } from './role.js'
 export { reportLinks } from './reportLinks.js'
@@ -91,26 +92,26 @@ export interface RunningNudge {
 /** Starts one process: each part in the order the next needs it (see the files it calls). */
 export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const { config, log, role } = opts
-  const data = await startData(config, role, log)
-  const t = await connectTemporal(config, role, opts.temporalAddress)
-  const ingest =
-    role !== 'worker'
-      ? new IngestService({
-          writer: data.writer,
-          dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS),
-          consentCategoryMap: config.consentCategoryMap,
-        })
-      : undefined
-  const recs = await startRecommendations(role, log, { ...data })
+  // Settles once the process is up (listening, worker running): background loads wait for it.
+  let up: () => void = () => {}
+  const started = new Promise<void>((r) => (up = r))
+  const data = await startData(config, role, log, started)
+  const t = await startupStep(log, 'Temporal connected', () => connectTemporal(config, role, opts.temporalAddress))
+  const ingest = role !== 'worker' ? ingestService(config, data) : undefined
+  const recs = await startupStep(log, 'recommendations', () => startRecommendations(role, log, { ...data, started }))
   const where: { url?: string } = {}
-  const journeys = await buildJourneys(journeyDeps(opts, data, t, { ingest, recommendations: recs.recommendations, where }))
+  const journeys = await startupStep(log, 'journeys', () =>
+    buildJourneys(journeyDeps(opts, data, t, { ingest, recommendations: recs.recommendations, where })),
+  )
   const eraser = buildEraser(data, journeys)
   followJourneys(data, journeys)
-  await requireSearchAttributes(t.connection, config.TEMPORAL_NAMESPACE)
+  await startupStep(log, 'search attributes', () => requireSearchAttributes(t.connection, config.TEMPORAL_NAMESPACE))
   const consentRefresh = followConsent(config, log, data)
   const graceMs = parseDuration(config.SHUTDOWN_GRACE)!
   const worker = t.nativeConnection
-    ? await startWorker(config, log, { nativeConnection: t.nativeConnection, client: data.store.client, journeys, graceMs })
+    ? await startupStep(log, 'worker', () =>
+        startWorker(config, log, { nativeConnection: t.nativeConnection!, client: data.store.client, journeys, graceMs }),
+      )
     : undefined
   const detect = falseTriggerOptions(config, journeys.journeys)
   const falseTriggers = startFalseTriggers(config, role, log, {
@@ -136,6 +137,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
           where,
         })
       : undefined
+  up()
   const steps = planShutdown({
     data,
     journeys,
@@ -167,6 +169,14 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     shutdownSteps: steps,
     stop,
   }
+}
+
+function ingestService(config: Config, data: DataParts): IngestService {
+  return new IngestService({
+    writer: data.writer,
+    dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS),
+    consentCategoryMap: config.consentCategoryMap,
+  })
 }
 
 function journeyDeps(

@@ -74,6 +74,7 @@ export function shutdownSteps(p: StoppableParts): ShutdownStep[] {
       run: async () => {
         await journeys.closeStores()
         await p.recsStore.close()
+        if (data.previewStore !== data.segmentStore) await data.previewStore.close()
         if (data.segmentStore !== data.store) await data.segmentStore.close()
         await data.store.close()
       },

@@ -29,6 +29,7 @@ export async function startWorker(
     activities: { ...createActivities({ client: x.client }), ...x.journeys.activities! },
     shutdownGraceMs: graceMs,
     shutdownForceMs: graceMs + WORKER_FORCE_AFTER_GRACE_MS,
+    maxCachedWorkflows: config.TEMPORAL_MAX_CACHED_WORKFLOWS,
   })
   let workerError: unknown
   const workerRun = worker.run().catch((err) => {

@@ -1,3 +1,4 @@
+import type { ClickHouseClient } from '@clickhouse/client'
 import type { RowSet } from '../ingest/rows.js'
 import type { ConsentUpdate, IngestEvent } from '../ingest/types.js'
 import { computedProfile } from './computedProfile.js'
@@ -32,10 +33,22 @@ export type { SweepStatus } from './segmentSweeper.js'
 export interface SegmentEngineOptions extends Omit<EvaluatorOptions, 'now'> {
   sweepIntervalMs: number
   now?: () => number
+  /**
+   * Where admin previews and rule checks run: a connection of their own, so a costly preview never
+   * queues membership changes behind it (the embedded engine runs one statement at a time per
+   * connection). Default: `client` (fine for a ClickHouse server, which runs statements side by side).
+   */
+  previewClient?: ClickHouseClient
+  /** A preview or check taking longer is cancelled and answered with a 503 (PreviewTimeoutError); default 10 s. */
+  previewBudgetMs?: number
 }
+
+const DEFAULT_PREVIEW_BUDGET_MS = 10_000
 
 export class SegmentEngine {
   private readonly store: MembershipStore
+  /** The same tables read for admin pages (members, size history): on the preview connection. */
+  private readonly adminReads: MembershipStore
   private readonly catalog: SegmentCatalog
   private readonly membership = new Membership()
   private readonly queue: WorkQueue
@@ -47,8 +60,9 @@ export class SegmentEngine {
   constructor(private readonly opts: SegmentEngineOptions) {
     this.now = opts.now ?? Date.now
     this.store = new MembershipStore(opts.client)
+    this.adminReads = new MembershipStore(opts.previewClient ?? opts.client)
     this.catalog = new SegmentCatalog(opts.client, opts.log)
-    this.queue = new WorkQueue(opts.log)
+    this.queue = new WorkQueue(opts.log, this.now)
     this.evaluator = new SegmentEvaluator({ ...opts, now: this.now }, this.catalog, this.membership, this.store, this.queue)
     this.sweeper = new SegmentSweeper({
       catalog: this.catalog,
@@ -66,14 +80,32 @@ export class SegmentEngine {
     return this.evaluator.live !== undefined
   }
 
+  /** The last sweep, with its lag as of now (a sweep due and still waiting counts while it waits). */
   get sweepStatus(): SweepStatus {
-    return this.sweeper.status
+    return { ...this.sweeper.status, lagMs: this.sweeper.lagMs }
   }
 
-  async load(): Promise<void> {
+  /**
+   * How far behind the live path runs: how long the oldest segment work not yet finished (an event
+   * round's membership changes, a sweep, a recompute) has been queued. 0 when caught up.
+   */
+  get queueLagMs(): number {
+    return this.queue.lagMs
+  }
+
+  /**
+   * Definitions, membership and the RFM cut points; then (live) every user's facts load in the
+   * background — at once, or with `liveFactsLater` when the caller says (`startLiveFacts`), e.g.
+   * once the process is healthy. Until a segment's facts are in, it is evaluated by its query.
+   */
+  async load(opts: { liveFactsLater?: boolean } = {}): Promise<void> {
     await this.catalog.load()
     await this.membership.load(this.store)
     await this.evaluator.refreshRfm(true)
+    if (!opts.liveFactsLater) this.startLiveFacts()
+  }
+
+  startLiveFacts(): void {
     this.evaluator.live?.start()
   }
 
@@ -193,15 +225,26 @@ export class SegmentEngine {
   /** What save would check, without saving: the same rule is refused (or accepted) by both. */
   async validate(input: unknown): Promise<Rule> {
     const rule = this.check('__validate__', input)
-    await dryRun(this.opts.client, rule, this.evaluator.context())
+    await dryRun(this.previewClient, rule, this.evaluator.context(), this.previewBudgetMs)
     return rule
   }
 
-  /** Size and a sample of who would match, without saving anything. */
+  /**
+   * Size and a sample of who would match, without saving anything — off the work queue and the
+   * segment connection, within a time budget (see SegmentEngineOptions.previewClient).
+   */
   async preview(input: unknown, sample = 20): Promise<{ size: number; sample: string[] }> {
     const rule = this.check('__preview__', input)
     await this.evaluator.refreshRfm()
-    return previewRule(this.opts.client, rule, this.evaluator.context(), sample)
+    return previewRule(this.previewClient, rule, this.evaluator.context(), sample, this.previewBudgetMs)
+  }
+
+  private get previewClient(): ClickHouseClient {
+    return this.opts.previewClient ?? this.opts.client
+  }
+
+  private get previewBudgetMs(): number {
+    return this.opts.previewBudgetMs ?? DEFAULT_PREVIEW_BUDGET_MS
   }
 
   recompute(id: string, cause: TransitionCause = 'recompute'): Promise<Transition[]> {
@@ -210,12 +253,12 @@ export class SegmentEngine {
 
   memberPage(id: string, after: string, limit: number) {
     this.get(id)
-    return this.store.members(id, after, limit)
+    return this.adminReads.members(id, after, limit)
   }
 
   sizeHistory(id: string, bucket: 'hour' | 'day', from: number, to: number) {
     this.get(id)
-    return this.store.sizeHistory(id, bucket, from, to)
+    return this.adminReads.sizeHistory(id, bucket, from, to)
   }
 
   /** Called with every batch the ingest path stored (with the rows as stored, for live facts). */

@@ -6,7 +6,12 @@ import type { WorkQueue } from './workQueue.js'
 export interface SweepStatus {
   lastStartedAt: number | null
   lastDurationMs: number | null
-  /** Upper bound on how late a time-driven change was recorded: interval between sweeps + the sweep itself. */
+  /**
+   * How late sweeps run behind their due time: from when a sweep was due (its timer fired, or it
+   * was asked for) to when it finished — the last one's, or the one still due if that is longer
+   * (so a stall shows while it lasts). A time-driven change is recorded at most the interval
+   * plus this late.
+   */
   lagMs: number | null
   segments: number
   /** Of those, how many were swept incrementally (only the users whose events crossed a window). */
@@ -24,6 +29,9 @@ const MAX_SWEEP_CANDIDATES = 50_000
 export class SegmentSweeper {
   readonly status: SweepStatus = { lastStartedAt: null, lastDurationMs: null, lagMs: null, segments: 0, incremental: 0 }
   private timer: NodeJS.Timeout | undefined
+  /** When the oldest sweep not yet finished was due (undefined: none is due). */
+  private dueAt: number | undefined
+  private lastLagMs: number | null = null
 
   constructor(
     private readonly deps: {
@@ -49,18 +57,27 @@ export class SegmentSweeper {
     clearInterval(this.timer)
   }
 
+  /** The lag as of now (see SweepStatus.lagMs): a sweep that is due and waiting counts as it waits. */
+  get lagMs(): number | null {
+    const waiting = this.dueAt === undefined ? null : this.deps.now() - this.dueAt
+    return waiting === null ? this.lastLagMs : Math.max(waiting, this.lastLagMs ?? 0)
+  }
+
   /** Revisits every segment that time alone can change. */
   sweep(): Promise<void> {
     const { evaluator, queue, now } = this.deps
+    // A sweep asked for while another is still due joins it in spirit: lateness counts from the first.
+    this.dueAt ??= now()
     return queue.enqueue(async () => {
+      const due = this.dueAt ?? now()
+      this.dueAt = undefined
       const started = now()
-      const previous = this.status.lastStartedAt
       const rfmMoved = await evaluator.refreshRfm()
-      const due = [...this.deps.catalog.segments.values()].filter((s) => s.triggers.timeDependent)
+      const segments = [...this.deps.catalog.segments.values()].filter((s) => s.triggers.timeDependent)
       let incremental = 0
-      if (evaluator.live) incremental = await evaluator.live.sweep(due, rfmMoved)
-      else for (const s of due) if (await this.sweepOne(s, started)) incremental++
-      this.done(started, previous, due.length, incremental)
+      if (evaluator.live) incremental = await evaluator.live.sweep(segments, rfmMoved)
+      else for (const s of segments) if (await this.sweepOne(s, started)) incremental++
+      this.done(started, due, segments.length, incremental)
     })
   }
 
@@ -93,14 +110,9 @@ export class SegmentSweeper {
     return true
   }
 
-  private done(started: number, previous: number | null, segments: number, incremental: number): void {
-    const duration = this.deps.now() - started
-    Object.assign(this.status, {
-      lastStartedAt: started,
-      lastDurationMs: duration,
-      lagMs: (previous === null ? this.deps.intervalMs : started - previous) + duration,
-      segments,
-      incremental,
-    })
+  private done(started: number, due: number, segments: number, incremental: number): void {
+    const finished = this.deps.now()
+    this.lastLagMs = finished - due
+    Object.assign(this.status, { lastStartedAt: started, lastDurationMs: finished - started, lagMs: this.lastLagMs, segments, incremental })
   }
 }

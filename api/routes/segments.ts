@@ -19,6 +19,7 @@ const segmentView = z
   })
   .meta({ id: 'Segment' })
 type SegmentView = z.infer<typeof segmentView>
+const tooSlow = { description: 'Not answered within SEGMENT_PREVIEW_TIMEOUT; retry after Retry-After seconds', schema: errorBody }
 const bad = {
   description: 'Invalid rule: `issues` name the JSON path of each bad node; also unknown references and cycles',
   schema: errorBody,
@@ -87,7 +88,7 @@ export const segmentSpecs = {
     auth: 'admin',
     body: z.object({ rule: z.unknown() }),
     documentedBody: z.object({ rule }),
-    responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad },
+    responses: { 200: { description: 'Valid', schema: z.object({ valid: z.literal(true) }) }, 400: bad, 503: tooSlow },
   },
   preview: {
     method: 'post',
@@ -97,7 +98,11 @@ export const segmentSpecs = {
     auth: 'admin',
     body: z.object({ rule: z.unknown(), sample }),
     documentedBody: z.object({ rule, sample }),
-    responses: { 200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) }, 400: bad },
+    responses: {
+      200: { description: 'Preview', schema: z.object({ size: z.number(), sample: z.array(z.string()) }) },
+      400: bad,
+      503: tooSlow,
+    },
   },
   members: {
     method: 'get',

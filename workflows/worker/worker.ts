@@ -13,6 +13,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number
   /** …and past this the worker stops regardless (run() rejects). */
   shutdownForceMs?: number
+  /** Runs kept in memory between activations (bounds the worker's memory); default: the SDK's. */
+  maxCachedWorkflows?: number
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -29,5 +31,6 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     maxConcurrentLocalActivityExecutions: 400,
     ...(opts.shutdownGraceMs !== undefined ? { shutdownGraceTime: opts.shutdownGraceMs } : {}),
     ...(opts.shutdownForceMs !== undefined ? { shutdownForceTime: opts.shutdownForceMs } : {}),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   })
 }
