@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConsentState } from '../ingest/identity/consentState.js'
@@ -27,6 +27,7 @@ import { openStore, selectRows } from '../clickhouse/store.js'
 import { segmentEvent } from '../ingest/segmentSpec.js'
 import { createContactCipher } from '../core/contactCipher.js'
 import { freePort } from '../runtime/freePort.js'
+import { WRITE_KEY, postBatch } from './benchChild.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
 import { check, fmt, middle, percentile } from './bench/report.js'
@@ -35,7 +36,6 @@ import { type RssParts, sampleRss } from './bench/memory.js'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 10)
-const WRITE_KEY = 'wk_bench_key'
 const templates = Array.from({ length: 64 }, (_, i) => makeBatchTemplate(i))
 
 async function floorRate(): Promise<{ eventsPerSec: number; rows: number }> {
@@ -118,31 +118,6 @@ async function startProduct(dataDir: string): Promise<{ child: ChildProcess; url
   return { child, url }
 }
 
-function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: '/v1/batch',
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`,
-        },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
 /** Where the load goes, and the request counter both phases share (each request stamps unique ids). */
 interface Load {
   agent: Agent
@@ -174,7 +149,7 @@ async function saturate(load: Load) {
         const t0 = performance.now()
         let status: number
         try {
-          status = await post(load.agent, load.target, body)
+          status = await postBatch(load.agent, load.target, body)
         } catch {
           status = 0
         }
@@ -208,7 +183,7 @@ async function paced(load: Load, rate: number, seconds: number) {
     const n = load.next()
     const t0 = performance.now()
     pending.push(
-      post(load.agent, load.target, stamp(templates[n % templates.length]!, n)).then(
+      postBatch(load.agent, load.target, stamp(templates[n % templates.length]!, n)).then(
         (status) => {
           latencies.push(performance.now() - t0)
           statuses[status] = (statuses[status] ?? 0) + 1
