@@ -38,7 +38,7 @@ describe('delay step', () => {
     expect(waiting.step).toBe('long')
     expect(waiting.until! - Date.now()).toBeGreaterThan(3_500_000)
     expect((await run.searchAttributes()).JourneyStep).toBe('long')
-    await run.signalExit('opt_out:marketing')
+    await run.exitWith('opt_out:marketing')
     const state = await run.result()
     expect(state).toMatchObject({ status: 'ended', outcome: 'opt_out:marketing', step: 'long' })
     expect(state.until).toBeUndefined()

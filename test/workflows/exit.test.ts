@@ -56,8 +56,8 @@ describe('exit step and exit criteria', () => {
   it('an exit signal (an opt-out, leaving the segment) ends it with the reason given; the first reason wins', async () => {
     const run = await t.start(journey(waiting))
     await until(async () => (await run.state()).status === 'waiting')
-    await run.signalExit('segment_exit:buyers')
-    await run.signalExit('opt_out:marketing')
+    await run.exitWith('segment_exit:buyers')
+    await run.exitWith('opt_out:marketing')
     expect(await run.result()).toMatchObject({ outcome: 'segment_exit:buyers' })
   })
 

@@ -50,7 +50,7 @@ export interface FakeRun {
   startedAt: number
   result(): Promise<JourneyState>
   signal(e: Partial<JourneyEvent> & { event: string }): Promise<void>
-  signalExit(reason: string): Promise<void>
+  exitWith(reason: string): Promise<void>
   state(): Promise<JourneyState>
   /** The run's `Keyword` search attributes (first value each). */
   searchAttributes(): Promise<Record<string, string | undefined>>
@@ -210,7 +210,7 @@ export function useInterpreter(opts: { suggestContinueAsNewAfter?: number } = {}
     run.handle = it.env.client.workflow.getHandle(workflowId)
     run.result = () => run.handle.result() as Promise<JourneyState>
     run.signal = (e) => run.handle.signal('event', event(e, userKey))
-    run.signalExit = (reason) => run.handle.signal('exit', { reason })
+    run.exitWith = (reason) => run.handle.signal('exit', { reason })
     run.state = () => run.handle.query<JourneyState>('state')
     run.searchAttributes = async () => {
       const d = await run.handle.describe()

@@ -106,7 +106,7 @@ describe('wait-for-event step', () => {
     await run.signal(e)
     await run.handle.signal('event', run.input.trigger) // the trigger again: a duplicate start
     await until(async () => (await run.state()).eventsSeen === 2)
-    await run.signalExit('test_done')
+    await run.exitWith('test_done')
     expect(await run.result()).toMatchObject({ eventsSeen: 2, outcome: 'test_done' })
   })
 })
