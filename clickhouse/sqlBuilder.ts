@@ -31,8 +31,6 @@ export class Params {
 
 import type { Comparable, Scalar, ScalarKind } from '../core/compareValue.js'
 
-export type { Comparable, ScalarKind }
-
 /**
  * A type-aware comparison. The filter's value decides how the stored value is read: a number
  * compares numerically, a string as text, a boolean as a boolean; list operators take the type

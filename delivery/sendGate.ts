@@ -4,8 +4,6 @@ import type { GateDecision, Recipient, SendRequest } from './sendRequest.js'
 import { membershipKey } from '../segments/membershipReads.js'
 import { consentKey } from '../ingest/identity/consentRecords.js'
 
-export type { GateDecision, Recipient, SendRequest } from './sendRequest.js'
-
 export interface GateOptions extends SendPolicy {
   /** Where the facts are read: each table through the module that owns it. */
   reads: SendFactSources

@@ -2,7 +2,8 @@ import { type ComputedContext, COMPUTED_KIND, computedExpr } from './computedSql
 import { durationMs } from './duration.js'
 import { type Rule, ENGAGEMENT_EVENTS } from './ruleSchema.js'
 import type { EventMatchSpec } from './live/factPlan.js'
-import { type Comparable, Params, compare, jsonPath } from '../clickhouse/sqlBuilder.js'
+import type { Comparable } from '../core/compareValue.js'
+import { Params, compare, jsonPath } from '../clickhouse/sqlBuilder.js'
 
 /**
  * The segment compiler: a rule → one parameterised ClickHouse query that returns the member

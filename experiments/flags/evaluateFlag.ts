@@ -1,6 +1,6 @@
 import { comparer, readerOf } from '../../core/compareValue.js'
 import { type Json, MISSING, atPath, extractBool, extractFloat, extractString } from '../../core/jsonValue.js'
-import type { Comparable } from '../../clickhouse/sqlBuilder.js'
+import type { Comparable } from '../../core/compareValue.js'
 import type { Assignment } from '../assign.js'
 import { bucketerOf } from '../hash.js'
 import { type FlagDefinition, type FlagEvaluation, coerceFlagValue } from './flagSchema.js'

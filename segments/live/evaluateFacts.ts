@@ -1,7 +1,7 @@
 import { COMPUTED_KIND, NEVER_DAYS, type ComputedContext } from '../computedSql.js'
 import { durationMs } from '../duration.js'
 import type { ComputedProperty, Rule } from '../ruleSchema.js'
-import type { Comparable } from '../../clickhouse/sqlBuilder.js'
+import type { Comparable } from '../../core/compareValue.js'
 import { comparer, readerOf } from '../../core/compareValue.js'
 import { type FactPlan, countedMatch, leafSlots } from './factPlan.js'
 import { extractBool, extractFloat, extractString, MISSING, parseStored } from '../../core/jsonValue.js'

@@ -1,6 +1,6 @@
 import { durationMs } from '../duration.js'
 import { type ComputedProperty, ENGAGEMENT_EVENTS, type Rule } from '../ruleSchema.js'
-import type { Comparable } from '../../clickhouse/sqlBuilder.js'
+import type { Comparable } from '../../core/compareValue.js'
 import { comparer, readerOf } from '../../core/compareValue.js'
 import { extractBool, extractFloat, extractString, atPath, MISSING } from '../../core/jsonValue.js'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { SendGate, type GateOptions, type SendRequest } from '../../delivery/sendGate.js'
+import { SendGate, type GateOptions } from '../../delivery/sendGate.js'
+import type { SendRequest } from '../../delivery/sendRequest.js'
 import type { SendFactSources } from '../../delivery/sendFacts.js'
 import type { LedgerEntry } from '../../journeys/sendLedgerReads.js'
 

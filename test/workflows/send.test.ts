@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client'
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../../core/errors.js'
 import type { DeliverResult } from '../../delivery/deliver.js'
-import type { SendRequest } from '../../delivery/sendGate.js'
+import type { SendRequest } from '../../delivery/sendRequest.js'
 import { callNames, journey, path, until, useInterpreter } from './interpreter.js'
 
 /** The send step: one deliver activity (gate + compose + transport), which may defer, skip or end the run. */

@@ -1,6 +1,6 @@
 import { uuid4 } from '@temporalio/workflow'
 import type { DeliverResult } from '../../../delivery/deliver.js'
-import type { SendRequest } from '../../../delivery/sendGate.js'
+import type { SendRequest } from '../../../delivery/sendRequest.js'
 import type { RunRecords } from '../../../journeys/journeyRecorder.js'
 import { deliver } from '../activityProxies.js'
 import type { JourneyRun } from '../journeyRun.js'
