@@ -9,7 +9,7 @@ import type { JourneyRecorder } from '../journeys/journeyRecorder.js'
 import type { SendGate } from './sendGate.js'
 import type { GateDecision, Recipient, SendRequest } from './sendRequest.js'
 import type { MailTransport } from './transport.js'
-import { OneAtATime } from './oneAtATime.js'
+import { OneAtATime } from '../core/oneAtATime.js'
 
 export interface DeliverResult {
   status: 'sent' | 'skipped' | 'deferred'

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { OneAtATime } from '../../core/oneAtATime.js'
 import { type DefinitionRow, DefinitionTable, type DefinitionTableSpec } from './definitionTable.js'
 
 /**
@@ -36,7 +37,7 @@ export class DefinitionStore<T, C extends T = T> {
   private readonly listeners: Listener[] = []
   private stamp = ''
   private poller: NodeJS.Timeout | undefined
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly serial = new OneAtATime()
 
   constructor(
     client: ClickHouseClient,
@@ -183,8 +184,6 @@ export class DefinitionStore<T, C extends T = T> {
   }
 
   private exclusive<R>(work: () => Promise<R>): Promise<R> {
-    const result = this.queue.then(work)
-    this.queue = result.catch(() => undefined)
-    return result
+    return this.serial.run(work)
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { OneAtATime } from '../../delivery/oneAtATime.js'
+import { OneAtATime } from '../../core/oneAtATime.js'
 
 describe('OneAtATime (the deliverer renders one template at a time)', () => {
   it('runs tasks in turn, never two at once, in the order handed in', async () => {
