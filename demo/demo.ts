@@ -32,7 +32,8 @@ import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
  * (Ctrl-C stops it); DEMO_EXIT=1 stops when done.
  * DEMO_SHOPPERS (800: about 4½ minutes), DEMO_SEED (7), DEMO_MINUTES_PER_SECOND (6),
  * DEMO_SHOPPERS_PER_SECOND (4: faster arrivals outrun 2 cores and blur the arms), DEMO_DATA_DIR
- * (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser).
+ * (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser), DEMO_RUN_ID
+ * (fixes the user ids, so the experiment arms are the same run after run; by default each run differs).
  */
 const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 800)
 const SEED = Number(process.env.DEMO_SEED ?? 7)
@@ -101,13 +102,17 @@ const simOptions = {
   url: base,
   writeKey,
   adminKey,
-  scenario: demoScenario({
-    seed: SEED,
-    shoppers: SHOPPERS,
-    minutesPerSecond: SPEED,
-    testIds: config.TEST_USER_IDS,
-    ...(process.env.DEMO_SHOPPERS_PER_SECOND ? { shoppersPerSecond: Number(process.env.DEMO_SHOPPERS_PER_SECOND) } : {}),
-  }),
+  scenario: {
+    ...demoScenario({
+      seed: SEED,
+      shoppers: SHOPPERS,
+      minutesPerSecond: SPEED,
+      testIds: config.TEST_USER_IDS,
+      ...(process.env.DEMO_SHOPPERS_PER_SECOND ? { shoppersPerSecond: Number(process.env.DEMO_SHOPPERS_PER_SECOND) } : {}),
+    }),
+    // DEMO_RUN_ID fixes the user ids (and so every experiment arm) for a reproducible run.
+    ...(process.env.DEMO_RUN_ID ? { runId: process.env.DEMO_RUN_ID } : {}),
+  },
   progress: true,
 }
 const summary = await runSimulation(simOptions)

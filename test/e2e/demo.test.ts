@@ -67,7 +67,15 @@ describe('npm run demo', () => {
     const data = join(dir, 'run')
     // The demo's own clock (6 simulated minutes a second): its arms stay apart and clicks come before organic purchases.
     const { code, out } = await runDemo(
-      { ...(await ports()), DEMO_DATA_DIR: data, DEMO_EXIT: '1', DEMO_SHOPPERS: '40', DEMO_SEED: '3', LOG_LEVEL: 'warn' },
+      {
+        ...(await ports()),
+        DEMO_DATA_DIR: data,
+        DEMO_EXIT: '1',
+        DEMO_SHOPPERS: '40',
+        DEMO_SEED: '3',
+        DEMO_RUN_ID: 'ci1',
+        LOG_LEVEL: 'warn',
+      },
       300_000,
     )
     expect(code, out).toBe(0)
