@@ -26,7 +26,7 @@ describe('continue-as-new', () => {
     await until(async () => (await run.handle.describe()).runId !== first)
     const resumed = await until(async () => {
       const s = await run.state().catch(() => undefined)
-      return s?.status === 'waiting' && s
+      return s?.status === 'waiting' && s.until !== undefined && s // the carried state says waiting before the wait re-enters
     })
     // Where it was: the same step, the same end, what it heard, its arm.
     expect(resumed).toMatchObject({ step: 'listen', until: waiting.until, experimentKey: 'exp', variant: 'a' })
