@@ -32,7 +32,7 @@ export async function startChild(dataDir: string, env: Record<string, string> = 
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       WRITE_KEYS: `bench:${WRITE_KEY}`,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
