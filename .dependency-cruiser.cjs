@@ -9,6 +9,7 @@ const LAYERS = [
   ['content'], // templates, Liquid + MJML, recommendations, tracked links
   ['journeys'], // definitions, trigger routing, run records
   ['delivery'], // the send gate, compose + send, outcomes, suppressions, ESP webhooks
+  ['destinations'], // behaviour out: destination definitions, outbox, senders (webhook, HubSpot, Salesforce, Segment)
   ['analytics'], // stats engine, experiment results, reports
   ['workflows'], // Temporal: the journey interpreter, activities, worker, client
   ['api', 'dashboards'], // HTTP adapter; Grafana as code

@@ -48,6 +48,8 @@ import type { JourneyService } from '../journeys/journeyService.js'
 import type { JourneyRuns } from '../workflows/client/journeyRuns.js'
 import type { TemplateStore } from '../content/templateStore.js'
 import type { RecommendationService } from '../content/recommendations/service.js'
+import type { DestinationsAdmin } from '../destinations/destinationAdmin.js'
+import { destinationSpecs, destinationsRouter } from './routes/destinations.js'
 
 /** What GET /metrics and the error handler need (the composition root builds it: runtime/metrics.ts). */
 export interface AppMetrics {
@@ -108,6 +110,8 @@ export interface AppDeps {
   log: (msg: string, extra?: Record<string, unknown>) => void
   version?: string
   now?: () => number
+  /** `/api/destinations` (runtime/destinationsWiring.ts). */
+  destinations?: DestinationsAdmin
 }
 
 export const allSpecs: RouteSpec[] = [
@@ -128,6 +132,7 @@ export const allSpecs: RouteSpec[] = [
   ...Object.values(reportSpecs),
   ...Object.values(webhookSpecs),
   ...Object.values(healthSpecs),
+  ...Object.values(destinationSpecs),
 ]
 
 /** The Express app: pure wiring; every dependency is passed in. */
@@ -192,6 +197,7 @@ export function createApp(deps: AppDeps): Express {
   if (j.recommendations) app.use(catalogRouter(j.recommendations))
   app.use(statsRouter(deps.results, deps.holdout))
   app.use(reportsRouter(deps.reports))
+  if (deps.destinations) app.use(destinationsRouter(deps.destinations))
   app.use(
     templatesRouter({
       templates: j.templates,

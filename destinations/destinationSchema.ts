@@ -21,6 +21,8 @@ const id = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, - and _')
+  // GET /api/destinations/report is the report, not a destination.
+  .refine((v) => v !== 'report', { message: '"report" is reserved', params: { rule: 'reserved' } })
 
 /** A secret (token, write key, signing secret): write-only, answered masked (see maskSecret). */
 const secret = z.string().min(8, 'must be at least 8 characters').max(4096)

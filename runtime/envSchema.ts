@@ -347,6 +347,23 @@ const observabilityEnv = {
     ),
 }
 
+const destinationsEnv = {
+  DESTINATIONS_POLL: z
+    .string()
+    .regex(DURATION_TEXT, 'must be a duration like 2s')
+    .default('2s')
+    .describe(
+      'How often the worker moves new segment changes, traits and outcomes into the destinations’ outbox and starts their deliveries (and how soon other processes see a destination change).',
+    ),
+  DESTINATIONS_RETRY_INITIAL: z
+    .string()
+    .regex(DURATION_TEXT, 'must be a duration like 1s')
+    .default('1s')
+    .describe(
+      'First retry interval of a failed destination batch; it doubles up to 5 minutes, or waits what the server’s Retry-After asked.',
+    ),
+}
+
 /** Sections of docs/configuration.md, in this order; the schema is their union. */
 export const ENV_SECTIONS = {
   'Process and keys': serviceEnv,
@@ -358,6 +375,7 @@ export const ENV_SECTIONS = {
   'Mail and sending policy': mailEnv,
   'Webhooks, proxies and metrics': webhookEnv,
   'Trigger latency, false triggers, logs and shutdown': observabilityEnv,
+  Destinations: destinationsEnv,
 } as const
 
 export const envSchema = z.object({
@@ -370,6 +388,7 @@ export const envSchema = z.object({
   ...mailEnv,
   ...webhookEnv,
   ...observabilityEnv,
+  ...destinationsEnv,
 })
 
 export type Env = z.infer<typeof envSchema>

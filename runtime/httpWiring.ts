@@ -15,6 +15,7 @@ import type { DataParts } from './dataWiring.js'
 import type { FalseTriggerOptions } from './falseTriggersWiring.js'
 import type { Journeys } from './journeysWiring.js'
 import { reportLinks } from './reportLinks.js'
+import type { DestinationsAdmin } from '../destinations/destinationAdmin.js'
 
 /** In-flight HTTP requests get this long to finish once the server stops accepting; then their connections are closed. */
 export const HTTP_CLOSE_MS = 3000
@@ -31,6 +32,7 @@ export interface HttpParts {
   detect: FalseTriggerOptions
   /** Where this process listens, once it does (links in mail and reports). */
   where: { url?: string }
+  destinations?: DestinationsAdmin
 }
 
 /** The API: the Express app on its port. Resolves once it listens; sets `where.url`. */
@@ -85,6 +87,7 @@ function appDeps(config: Config, log: Logger, httpGet: HttpGet | undefined, p: H
     health: p.health,
     metrics: data.metrics,
     log: log.error,
+    ...(p.destinations ? { destinations: p.destinations } : {}),
   }
 }
 

@@ -30,13 +30,14 @@ import { type JourneyDepsIn, type Journeys, buildJourneys } from './journeysWiri
 import { buildEraser } from './erasureWiring.js'
 import { addJourneyMetrics, addRefusedRowsMetric } from './metrics.js'
 import { followConsent } from './identityWiring.js'
-import { startWorker } from './workerWiring.js'
+import { type RunningWorker, startWorker } from './workerWiring.js'
 import { type FalseTriggerOptions, falseTriggerOptions, startFalseTriggers } from './falseTriggersWiring.js'
 import { healthCheck } from './health.js'
 import { startHttp } from './httpWiring.js'
 import { shutdownSteps as planShutdown } from './shutdownSteps.js'
 import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { startupStep } from './startupStep.js'
+import { type Destinations, startDestinations } from './destinationsWiring.js'
 
 export type { Role } from './role.js'
 export { reportLinks } from './reportLinks.js'
@@ -73,6 +74,7 @@ export interface RunningNudge {
   /** What false-trigger checks compare sends with (journeys' exits and the policies in force). */
   falseTriggerOptions: FalseTriggerOptions
   results: ExperimentResults
+  destinations: Destinations
   /** The connection reports and results read on. */
   reportsClient: ClickHouseClient
   /** Role `all` with TEMPORAL_EAGER_START: a client that starts runs on this process's worker. */
@@ -107,12 +109,9 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   followJourneys(data, journeys)
   await startupStep(log, 'search attributes', () => requireSearchAttributes(t.connection, config.TEMPORAL_NAMESPACE))
   const consentRefresh = followConsent(config, log, data)
+  const destinations = await startupStep(log, 'destinations', () => startDestinations(config, role, log, { data, temporal: t.temporal }))
   const graceMs = parseDuration(config.SHUTDOWN_GRACE)!
-  const worker = t.nativeConnection
-    ? await startupStep(log, 'worker', () =>
-        startWorker(config, log, { nativeConnection: t.nativeConnection!, client: data.store.client, journeys, graceMs }),
-      )
-    : undefined
+  const worker = await workerStep(opts, { data, t, journeys, graceMs, destinations })
   const detect = falseTriggerOptions(config, journeys.journeys)
   const falseTriggers = startFalseTriggers(config, role, log, {
     ...data,
@@ -135,6 +134,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
           reportsClient: recs.recsStore.client,
           detect,
           where,
+          destinations: destinations.admin,
         })
       : undefined
   up()
@@ -150,6 +150,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     graceMs,
     log,
   })
+  steps.unshift(destinationsStep(destinations))
   let stopping: Promise<void> | undefined
   const stop = (after: readonly ShutdownStep[] = []) => (stopping ??= runShutdownPlan([...steps, ...after], log).then(() => undefined))
   return {
@@ -161,6 +162,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     falseTriggers,
     falseTriggerOptions: detect,
     results,
+    destinations,
     reportsClient: recs.recsStore.client,
     temporal: t.temporal,
     eagerTemporal: t.eagerTemporal,
@@ -207,5 +209,25 @@ function followJourneys(data: DataParts, journeys: Journeys): void {
   const router = journeys.router
   if (router) data.writer.onStored((events, consentChanges, rows) => router.handleStored(events, consentChanges, rows.seq))
 }
+
+/** The worker (roles with a native connection): journey, housekeeping and destination activities. */
+function workerStep(
+  opts: NudgeOptions,
+  x: { data: DataParts; t: TemporalConnections; journeys: Journeys; graceMs: number; destinations: Destinations },
+): Promise<RunningWorker | undefined> {
+  const { nativeConnection } = x.t
+  if (!nativeConnection) return Promise.resolve(undefined)
+  const parts = {
+    nativeConnection,
+    client: x.data.store.client,
+    journeys: x.journeys,
+    graceMs: x.graceMs,
+    destinations: x.destinations.activities,
+  }
+  return startupStep(opts.log, 'worker', () => startWorker(opts.config, opts.log, parts))
+}
+
+/** Destinations stop feeding first: their loop reads the store and starts runs, which later steps close. */
+const destinationsStep = (d: Destinations): ShutdownStep => ({ name: 'destinations', timeoutMs: 5000, run: () => d.stop() })
 
 const pick = <T, K extends keyof T>(o: T, ...keys: K[]) => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>

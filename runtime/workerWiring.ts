@@ -19,14 +19,14 @@ export interface RunningWorker {
 export async function startWorker(
   config: Config,
   log: Logger,
-  x: { nativeConnection: NativeConnection; client: ClickHouseClient; journeys: Journeys; graceMs: number },
+  x: { nativeConnection: NativeConnection; client: ClickHouseClient; journeys: Journeys; graceMs: number; destinations?: object },
 ): Promise<RunningWorker> {
   const { graceMs } = x
   const worker = await createWorker({
     connection: x.nativeConnection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: { ...createActivities({ client: x.client }), ...x.journeys.activities! },
+    activities: { ...createActivities({ client: x.client }), ...x.journeys.activities!, ...x.destinations },
     shutdownGraceMs: graceMs,
     shutdownForceMs: graceMs + WORKER_FORCE_AFTER_GRACE_MS,
     maxCachedWorkflows: config.TEMPORAL_MAX_CACHED_WORKFLOWS,

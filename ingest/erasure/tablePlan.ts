@@ -26,6 +26,8 @@ export const ERASED_TABLES: Readonly<Record<string, string>> = {
   message_events: 'user_key IN {keys:Array(String)} OR message_id IN {messageIds:Array(String)}',
   message_bodies: 'user_key IN {keys:Array(String)} OR message_id IN {messageIds:Array(String)}',
   false_triggers: 'user_key IN {keys:Array(String)} OR message_id IN {messageIds:Array(String)}',
+  // A person's pending records and dead letters for destinations go with them.
+  destination_outbox: 'user_key IN {keys:Array(String)}',
 }
 
 /** Tables an erasure leaves, and why each holds no one's data (or must outlive them). */
@@ -43,6 +45,8 @@ export const KEPT_TABLES: Readonly<Record<string, string>> = {
   products: 'the product catalog',
   templates: 'email templates (operator content)',
   nudge_migrations: 'applied schema migrations',
+  destinations: 'destination definitions (operator configuration)',
+  destination_cursors: 'how far the destinations feeder has read each source table',
   // Materialised views store nothing themselves: they write into the tables above.
   events_to_message_ids: 'a materialised view into message_ids',
   segment_transitions_to_membership: 'a materialised view into segment_membership',

@@ -1,0 +1,112 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { Cursors } from './cursors.js'
+import type { DestinationRecord } from './destinationRecord.js'
+import type { DestinationDefinition } from './destinationSchema.js'
+import { Outbox, type OutboxRow } from './outbox.js'
+import { selects, withTraits } from './routeRecords.js'
+import { readConversions, readOutcomes, readSends, readTransitions, type SourceRead } from './sourceReads.js'
+
+/**
+ * Rows are read again this far back: a row stamped just before the last read can land just after
+ * it (a group commit in flight, another process). Ids derived from the rows make the overlap harmless.
+ */
+export const OVERLAP_MS = 30_000
+
+export interface FeederDeps {
+  client: ClickHouseClient
+  /** The destinations records go to: enabled, of a kind Nudge can send to. */
+  destinations: () => DestinationDefinition[]
+  /** Whether anything about the user may leave for this destination (consent to every topic; not erased). */
+  mayLeave: (userKey: string, d: DestinationDefinition) => boolean
+  traitsOf: (userKey: string) => Promise<Record<string, unknown>>
+  onEnqueued?: (destinationId: string, n: number) => void
+  onWithheld?: (destinationId: string, n: number) => void
+  now?: () => number
+}
+
+/**
+ * Moves new facts into the outbox: reads each source past its cursor, picks per destination the
+ * records its selection takes (and consent allows), skips the ones it already has, enqueues the
+ * rest, then advances the cursor. One poll at a time; a failed poll leaves the cursors where they
+ * were, so the next one reads the same rows again.
+ */
+export class Feeder {
+  private readonly cursors: Cursors
+  private readonly outbox: Outbox
+  private readonly now: () => number
+
+  constructor(private readonly d: FeederDeps) {
+    this.cursors = new Cursors(d.client)
+    this.outbox = new Outbox(d.client, d.now)
+    this.now = d.now ?? Date.now
+  }
+
+  async poll(): Promise<number> {
+    const destinations = this.d.destinations()
+    if (!destinations.length) return 0
+    const conversionEvents = [
+      ...new Set(
+        destinations.flatMap((d) => (d.records.outcomes?.kinds.includes('converted') ? [d.records.outcomes.conversionEvent] : [])),
+      ),
+    ]
+    const reads: [string, (since: number) => Promise<SourceRead>][] = [
+      ['segment_transitions', (s) => readTransitions(this.d.client, s)],
+      ['send_ledger', (s) => readSends(this.d.client, s)],
+      ['message_events', (s) => readOutcomes(this.d.client, s)],
+      ['conversions', (s) => readConversions(this.d.client, s, conversionEvents)],
+    ]
+    const records: DestinationRecord[] = []
+    const positions: [string, number][] = []
+    for (const [source, readSource] of reads) {
+      const cursor = await this.cursors.get(source)
+      // A first start reads from now: destinations receive what happens from here on, not the history.
+      const since = cursor === undefined ? this.now() : cursor - OVERLAP_MS
+      const got = await readSource(Math.max(0, since))
+      records.push(...got.records)
+      positions.push([source, Math.max(cursor ?? since, got.until)])
+    }
+    let enqueued = 0
+    const traits = memo(this.d.traitsOf)
+    for (const dest of destinations) enqueued += await this.enqueue(dest, records, traits)
+    for (const [source, position] of positions) await this.cursors.set(source, position, this.now())
+    return enqueued
+  }
+
+  private async enqueue(dest: DestinationDefinition, records: DestinationRecord[], traitsOf: FeederDeps['traitsOf']): Promise<number> {
+    const allowed = records.filter((r) => this.d.mayLeave(r.userKey, dest))
+    const picked = allowed.filter((r) => selects(dest, r))
+    const withheld = records.filter((r) => selects(dest, r)).length - picked.length
+    if (withheld) this.d.onWithheld?.(dest.id, withheld)
+    const all = [...picked, ...(await withTraits(dest, allowed, traitsOf))]
+    if (!all.length) return 0
+    const known = await this.outbox.known(
+      dest.id,
+      all.map((r) => r.id),
+    )
+    const now = this.now()
+    const fresh = all.filter((r) => !known.has(r.id))
+    const rows: OutboxRow[] = fresh.map((record, i) => ({
+      destinationId: dest.id,
+      record,
+      // Event time orders a user's records; the traits record follows the record it was computed after.
+      seq: record.at * 4096 + (record.kind === 'traits' ? 4095 : i % 4095),
+      state: 'pending',
+      attempts: 0,
+      lastError: '',
+      enqueuedAt: now,
+      updatedAt: now,
+    }))
+    await this.outbox.write(rows)
+    if (rows.length) this.d.onEnqueued?.(dest.id, rows.length)
+    return rows.length
+  }
+}
+
+function memo(f: (k: string) => Promise<Record<string, unknown>>): (k: string) => Promise<Record<string, unknown>> {
+  const seen = new Map<string, Promise<Record<string, unknown>>>()
+  return (k) => {
+    let p = seen.get(k)
+    if (!p) seen.set(k, (p = f(k)))
+    return p
+  }
+}
