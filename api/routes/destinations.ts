@@ -8,8 +8,16 @@ import { type RouteSpec, validated } from '../route.js'
 
 const idParams = z.object({ id: z.string().min(1).max(64) })
 /** A destination as answered: its definition with every secret masked, its version and last change. */
+const stamp = { version: z.number(), updatedAt: z.string() }
+const [webhook, hubspot, salesforce, segment, kafka] = destinationDefinition.options
 const destinationView = z
-  .intersection(destinationDefinition, z.object({ version: z.number(), updatedAt: z.string() }))
+  .discriminatedUnion('kind', [
+    webhook.extend(stamp),
+    hubspot.extend(stamp),
+    salesforce.extend(stamp),
+    segment.extend(stamp),
+    kafka.extend(stamp),
+  ])
   .meta({ id: 'Destination' })
 const reportRow = z
   .object({
