@@ -19,6 +19,8 @@ export interface DelivererDeps {
   client: ClickHouseClient
   destination: (id: string) => DestinationDefinition | undefined
   mayLeave: (userKey: string, d: DestinationDefinition) => boolean
+  /** Whether the user was erased (meanwhile): their rows are not written back. */
+  erased?: (userKey: string) => boolean
   limiter?: RateLimiter
   onDelivered?: (destinationId: string, n: number, lagMs: number[]) => void
   onDead?: (destinationId: string, n: number) => void
@@ -93,6 +95,9 @@ export class Deliverer {
     stopped?: { rest: OutboxRow[]; retry: RetryResult },
   ): Promise<void> {
     const now = this.now()
+    // An erasure during the batch deleted the user's rows: writing their new state would bring them back.
+    const kept = (rows: OutboxRow[]) => rows.filter((r) => !this.d.erased?.(r.record.userKey))
+    done = { delivered: kept(done.delivered), dead: done.dead.filter(([r]) => kept([r]).length), withheld: kept(done.withheld) }
     await this.outbox.move(done.delivered, 'delivered', { attempts: (r) => r.attempts + 1 })
     for (const [row, reason] of done.dead) await this.outbox.move([row], 'dead', { attempts: (r) => r.attempts + 1, error: reason })
     await this.outbox.move(done.withheld, 'withheld', { error: 'consent withdrawn' })
@@ -107,7 +112,8 @@ export class Deliverer {
     if (stopped) {
       // Only the record that failed was tried; the ones after it wait their turn unchanged.
       const [failed] = stopped.rest
-      if (failed) await this.outbox.move([failed], 'pending', { attempts: (r) => r.attempts + 1, error: stopped.retry.reason })
+      if (failed && kept([failed]).length)
+        await this.outbox.move([failed], 'pending', { attempts: (r) => r.attempts + 1, error: stopped.retry.reason })
       this.d.onRetry?.(destinationId)
     }
   }

@@ -59,11 +59,12 @@ export class Feeder {
     const positions: [string, number][] = []
     for (const [source, readSource] of reads) {
       const cursor = await this.cursors.get(source)
-      // A first start reads from now: destinations receive what happens from here on, not the history.
-      const since = cursor === undefined ? this.now() : cursor - OVERLAP_MS
+      // A first start reads from (about) now: destinations receive what happens from here on, not
+      // the history — the overlap's worth before, so a fact of the moment a destination was created is not missed.
+      const since = (cursor ?? this.now()) - OVERLAP_MS
       const got = await readSource(Math.max(0, since))
       records.push(...got.records)
-      positions.push([source, Math.max(cursor ?? since, got.until)])
+      positions.push([source, Math.max(cursor ?? this.now(), got.until)])
     }
     let enqueued = 0
     const traits = memo(this.d.traitsOf)

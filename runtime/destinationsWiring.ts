@@ -46,12 +46,14 @@ export async function startDestinations(
   if (role === 'api') return { admin: destinationsAdmin(client, service), stop: async () => service.store.stop() }
 
   const deliverable = (d: DestinationDefinition | undefined): d is DestinationDefinition => !!d && d.enabled && !!senderFor(d)
+  const erased = (userKey: string) => data.tombstones.erasedAt('user', userKey) !== undefined
   const mayLeave = (userKey: string, d: DestinationDefinition) =>
-    data.tombstones.erasedAt('user', userKey) === undefined && d.consentTopics.every((t) => data.consent.isGranted(userKey, t))
+    !erased(userKey) && d.consentTopics.every((t) => data.consent.isGranted(userKey, t))
   const deliverer = new Deliverer({
     client,
     destination: (id) => service.store.get(id)?.definition,
     mayLeave,
+    erased,
     onDelivered: (id, n, lags) => (metrics.records(id, 'delivered', n), metrics.delivered(id, lags)),
     onDead: (id, n) => metrics.records(id, 'dead_lettered', n),
     onRetry: (id) => metrics.retried(id),

@@ -196,6 +196,10 @@ describe('destinations', () => {
     const contact = await waitFor('contact', () => hs.contacts.get(user))
     expect(contact.properties).toEqual({ nudge_segment: 'dest-buyers' })
     await waitFor('event', () => hs.events.find((e) => e.objectId === contact.id))
+    // Every destination has delivered this user's records (no batch in flight during the erasure).
+    await waitFor('the other destinations', () =>
+      forUser(hook, user).length >= 2 && forUser(flaky, user).length >= 2 && forUser(consentSrv, user).length >= 2 ? true : undefined,
+    )
     expect((await admin(`${fx.nudge.url}/api/users/${user}`, 'DELETE')).status).toBeLessThan(300)
     expect(hs.deleted).toContain(user)
     const rows = await selectRows<{ n: string }>(
