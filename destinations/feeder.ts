@@ -62,7 +62,7 @@ export class Feeder {
       // A first start reads from (about) now: destinations receive what happens from here on, not
       // the history — the overlap's worth before, so a fact of the moment a destination was created is not missed.
       const since = (cursor ?? this.now()) - OVERLAP_MS
-      const got = await readSource(Math.max(0, since))
+      const got = await readPages(readSource, Math.max(0, since))
       records.push(...got.records)
       positions.push([source, Math.max(cursor ?? this.now(), got.until)])
     }
@@ -101,6 +101,36 @@ export class Feeder {
     if (rows.length) this.d.onEnqueued?.(dest.id, rows.length)
     return rows.length
   }
+}
+
+/** Pages a poll reads of one source at most; the rest waits for the next poll. */
+const MAX_PAGES = 20
+
+/**
+ * Reads a source page after page while pages come back full. The next page starts at the last
+ * page's newest millisecond (inclusive: rows sharing it are read again, their ids dedupe them).
+ */
+async function readPages(
+  readSource: (since: number) => Promise<SourceRead>,
+  since: number,
+): Promise<{ records: DestinationRecord[]; until: number }> {
+  const records: DestinationRecord[] = []
+  let from = since
+  let until = since
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const got = await readSource(from)
+    records.push(...got.records)
+    until = Math.max(until, got.until)
+    // A full page all within one millisecond cannot be paged by time: the next poll takes it up.
+    if (!got.full || got.until - 1 <= from) break
+    from = got.until - 1
+  }
+  return { records: dedupe(records), until }
+}
+
+function dedupe(records: DestinationRecord[]): DestinationRecord[] {
+  const seen = new Set<string>()
+  return records.filter((r) => !seen.has(r.id) && seen.add(r.id))
 }
 
 function memo(f: (k: string) => Promise<Record<string, unknown>>): (k: string) => Promise<Record<string, unknown>> {

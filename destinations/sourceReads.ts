@@ -13,6 +13,8 @@ export interface SourceRead {
   records: DestinationRecord[]
   /** The newest stamp read (ms), or `since` when nothing was. */
   until: number
+  /** The read stopped at its row limit: more rows may follow `until` (the feeder reads on). */
+  full: boolean
 }
 
 const LIMIT = 5000
@@ -83,7 +85,7 @@ export async function readOutcomes(client: ClickHouseClient, since: number): Pro
  * credited to the last such message. Read by arrival (`received_at`): a late event still counts.
  */
 export async function readConversions(client: ClickHouseClient, since: number, eventNames: string[]): Promise<SourceRead> {
-  if (!eventNames.length) return { records: [], until: since }
+  if (!eventNames.length) return { records: [], until: since, full: false }
   const rows = await selectRows<{
     message_id: string
     user_key: string
@@ -129,5 +131,5 @@ function outcome(
 }
 
 function read<R extends { at: string | number }>(since: number, rows: R[], toRecord: (r: R) => DestinationRecord): SourceRead {
-  return { records: rows.map(toRecord), until: rows.reduce((m, r) => Math.max(m, Number(r.at)), since) }
+  return { records: rows.map(toRecord), until: rows.reduce((m, r) => Math.max(m, Number(r.at)), since), full: rows.length >= LIMIT }
 }
