@@ -105,7 +105,7 @@ export const destinationSpecs = {
     summary: 'Records the destination refused, or that failed every attempt, oldest first',
     params: idParams,
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-    responses: { 200: { description: 'Dead letters', schema: z.object({ deadLetters: z.array(deadLetter) }) }, 404: unknown },
+    responses: { 200: { description: 'Dead letters', schema: z.object({ deadLetters: z.array(deadLetter) }) }, 400: bad, 404: unknown },
   },
   replay: {
     ...base,
@@ -114,7 +114,11 @@ export const destinationSpecs = {
     summary: 'Send dead letters again (all, or `recordIds`), in their original order',
     params: idParams,
     body: z.object({ recordIds: z.array(z.string().min(1).max(64)).min(1).max(10_000).optional() }).strict(),
-    responses: { 200: { description: 'How many went back to pending', schema: z.object({ replayed: z.number() }) }, 404: unknown },
+    responses: {
+      200: { description: 'How many went back to pending', schema: z.object({ replayed: z.number() }) },
+      400: bad,
+      404: unknown,
+    },
   },
 } satisfies Record<string, RouteSpec>
 
