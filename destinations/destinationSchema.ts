@@ -65,8 +65,17 @@ export const sourcePath = z
 /** Destination field name → source path. Each kind restricts the names its API accepts. */
 const mapping = (name: z.ZodString) =>
   z
-    .record(name, sourcePath)
-    .refine((m) => Object.keys(m).length <= 100, { message: 'at most 100 mapped fields', params: { rule: 'max' } })
+    .record(z.string(), sourcePath)
+    // Field names are checked here rather than as the record's key schema: zod reports a bad key as
+    // "Invalid key in record", and the API promises to name the rule the name broke.
+    .superRefine((m, ctx) => {
+      if (Object.keys(m).length > 100) ctx.addIssue({ code: 'custom', message: 'at most 100 mapped fields', params: { rule: 'max' } })
+      for (const key of Object.keys(m)) {
+        const r = name.safeParse(key)
+        if (!r.success)
+          ctx.addIssue({ code: 'custom', path: [key], message: `field name ${r.error.issues[0]!.message}`, params: { rule: 'field_name' } })
+      }
+    })
     .default({})
 
 /** Which records go to the destination. */

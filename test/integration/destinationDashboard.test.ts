@@ -69,7 +69,8 @@ describe('destinations dashboard', () => {
   )
 
   it('the report table agrees with the outbox: per destination counts', async () => {
-    const query = expandQuery(board.sql[0]!.spec.sql, {
+    const report = board.sql.find((c) => c.spec.columns[0] === 'destination')!
+    const query = expandQuery(report.spec.sql, {
       from: new Date(0),
       to: new Date(now),
       intervalMs: 60_000,

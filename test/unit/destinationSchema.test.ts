@@ -42,7 +42,7 @@ describe('destination schema', () => {
       expect.objectContaining({ rule: 'unknown_key' }),
     )
     const hubspot = { ...segmentDest, kind: 'hubspot', config: { accessToken: 'pat-123456789', mapping: { 'Bad Name': 'userId' } } }
-    expect(issues(hubspot)).toContainEqual(expect.objectContaining({ path: 'config.mapping.Bad Name', rule: 'format' }))
+    expect(issues(hubspot)).toContainEqual(expect.objectContaining({ path: 'config.mapping.Bad Name', rule: 'field_name' }))
     const sf = {
       ...segmentDest,
       kind: 'salesforce',
