@@ -106,4 +106,3 @@ function perDestinationRow(b: Board): void {
     ],
   })
 }
-
