@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { migrate } from '../clickhouse/migrate.js'
+import { CLUSTER_QUERY_SETTINGS } from '../clickhouse/clusterSettings.js'
+import { loadMigrations, migrate } from '../clickhouse/migrate.js'
 import { type Store, openStore } from '../clickhouse/store.js'
 import { type ContactCipher, createContactCipher } from '../core/contactCipher.js'
 import type { Logger } from '../core/log.js'
@@ -34,9 +35,14 @@ export async function openMigratedStore(config: Config, log: Logger): Promise<Op
     password: config.CLICKHOUSE_PASSWORD,
     database: config.CLICKHOUSE_DATABASE,
     dataDir: join(config.DATA_DIR, 'clickhouse'),
+    settings: config.CLICKHOUSE_CLUSTER ? CLUSTER_QUERY_SETTINGS : undefined,
   }
   const store = await openStore(storeOptions)
-  const applied = await migrate(store.client)
+  // The database is the client's: a Distributed table names the one its local tables are in.
+  const cluster = config.CLICKHOUSE_CLUSTER
+    ? { cluster: config.CLICKHOUSE_CLUSTER, database: config.CLICKHOUSE_DATABASE ?? 'default' }
+    : undefined
+  const applied = await migrate(store.client, loadMigrations(), cluster)
   log.info('store ready', { store: store.describe, migrationsApplied: applied })
   return { secrets, cipher, store, openConnection: () => openStore(storeOptions) }
 }
