@@ -3,11 +3,10 @@
  * cluster DDL (clusterDdl.ts) reads this table and nothing else, so a new table is one line here,
  * never a new branch in the transform; a test fails for any migration table missing from it.
  *
- * - `sharded`: by a hash of one column; for per-user tables the column that holds the user, so one user's facts (events,
- *   traits, consent, membership, runs, sends) are on one shard. Per-user reads then touch one
- *   shard's rows, a ReplacingMergeTree can only collapse rows that sit on the same shard (so the
- *   user must be the shard key of every such per-user table), and a join of two per-user tables
- *   on the user can run shard-locally (`distributed_product_mode = 'local'`).
+ * - `sharded`: by a hash of one column. For a per-user table, the column that holds the user, so
+ *   one user's facts (events, traits, consent, membership, runs, sends) are on one shard: per-user
+ *   reads touch one shard, and a ReplacingMergeTree — which only collapses rows on the same shard —
+ *   stays exact, because the user is part of what it collapses on.
  * - `view`: filled only by a materialized view from `of` on the same shard (the view writes
  *   local-to-local), so its rows follow the source's user. Its Distributed table has no sharding
  *   key: a direct INSERT is refused instead of landing on a shard the view would not choose.
