@@ -51,17 +51,17 @@ export function migrationStatements(statements: string[], cluster?: ClusterOptio
 }
 
 export async function migrate(client: ClickHouseClient, migrations = loadMigrations(), cluster?: ClusterOptions): Promise<number[]> {
-  for (const query of migrationStatements([MIGRATIONS_LEDGER_DDL], cluster)) await client.command({ query })
+  // Every statement is rewritten before the first runs: one the cluster transform cannot place
+  // stops the migration before it has changed anything (one server: the same strings, unchanged).
+  const ledger = migrationStatements([MIGRATIONS_LEDGER_DDL], cluster)
+  const planned = migrations.map((m) => ({ ...m, statements: migrationStatements(m.statements, cluster) }))
+  for (const query of ledger) await client.command({ query })
   const done = new Set(
     (await selectRows<{ version: number }>(client, 'SELECT version FROM nudge_migrations FINAL')).map((r) => Number(r.version)),
   )
-  // Every pending statement is rewritten before the first runs: one the cluster transform cannot
-  // place stops the migration before it has changed anything.
-  const pending = migrations
-    .filter((m) => !done.has(m.version))
-    .map((m) => ({ ...m, statements: migrationStatements(m.statements, cluster) }))
   const applied: number[] = []
-  for (const m of pending) {
+  for (const m of planned) {
+    if (done.has(m.version)) continue
     for (const statement of m.statements) await client.command({ query: statement })
     await client.insert({
       table: 'nudge_migrations',

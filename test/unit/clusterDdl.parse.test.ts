@@ -53,6 +53,15 @@ describe('generated DDL parses with the real engine (chdb 26.7)', () => {
   })
 })
 
+describe('migrate with a cluster stops before its first statement when one cannot be placed', () => {
+  it('nothing runs, not even the ledger', async () => {
+    const bad = { version: 999, name: 'bad', statements: ['CREATE TABLE IF NOT EXISTS unplaced (a String) ENGINE = MergeTree ORDER BY a'] }
+    await expect(migrate(store.client, [...loadMigrations(), bad], cluster)).rejects.toThrow(/table "unplaced" has no placement/)
+    const [row] = await selectRows<{ n: string }>(store.client, 'SELECT count() AS n FROM system.tables WHERE database = currentDatabase()')
+    expect(Number(row!.n)).toBe(0)
+  })
+})
+
 describe('one server: the migrations create what they always did', () => {
   it('migrated without a cluster, the store has no Replicated or Distributed table and every placement names a real table', async () => {
     await migrate(store.client)
