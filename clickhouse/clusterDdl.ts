@@ -126,6 +126,9 @@ const expressionOf = (column: string) => AS.exec(column)?.[1]!.trim() ?? column
  * Column changes go to the local table and then to the Distributed one (a Distributed table has
  * columns but no storage, so it must learn each new column to read it). Everything else an ALTER
  * does — indexes, TTL, settings, projections, mutations — is storage: the local table only.
+ * An `everywhere` table is one replication group across shards, so its ALTER may run once per
+ * shard on the same replicas; migrations are `IF [NOT] EXISTS` (a test holds that), so the
+ * repeats change nothing.
  */
 const COLUMN_COMMAND = /^(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b/i
 const STORAGE_COMMAND =
