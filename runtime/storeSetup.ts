@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { ClusterOptions } from '../clickhouse/clusterDdl.js'
 import { CLUSTER_QUERY_SETTINGS } from '../clickhouse/clusterSettings.js'
 import { loadMigrations, migrate } from '../clickhouse/migrate.js'
 import { type Store, openStore } from '../clickhouse/store.js'
@@ -14,6 +15,8 @@ export interface OpenedStore {
   store: Store
   /** Another connection to the same store (the embedded engine runs one statement at a time per connection). */
   openConnection: () => Promise<Store>
+  /** CLICKHOUSE_CLUSTER and the client's database, when the store is a cluster. */
+  cluster?: ClusterOptions
 }
 
 /** The secrets, then the store: opened and migrated before anything reads it. */
@@ -44,5 +47,5 @@ export async function openMigratedStore(config: Config, log: Logger): Promise<Op
     : undefined
   const applied = await migrate(store.client, loadMigrations(), cluster)
   log.info('store ready', { store: store.describe, migrationsApplied: applied })
-  return { secrets, cipher, store, openConnection: () => openStore(storeOptions) }
+  return { secrets, cipher, store, openConnection: () => openStore(storeOptions), cluster }
 }

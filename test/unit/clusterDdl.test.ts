@@ -10,6 +10,7 @@ import {
 import { TABLE_PLACEMENT } from '../../clickhouse/clusterTables.js'
 import { ClusterDdlError, parseDdl } from '../../clickhouse/ddlShape.js'
 import { MIGRATIONS_LEDGER_DDL, loadMigrations, migrationStatements } from '../../clickhouse/migrate.js'
+import { ERASED_TABLES } from '../../ingest/erasure/tablePlan.js'
 import { ConfigError, loadConfig } from '../../runtime/config.js'
 
 const opts = { cluster: 'nudge', database: 'nudge_db' }
@@ -215,6 +216,15 @@ describe('cluster DDL: views, ALTERs and DROPs', () => {
     expect(toClusterStatements('ALTER TABLE products ADD COLUMN IF NOT EXISTS brand String', opts)).toEqual([
       'ALTER TABLE products ON CLUSTER nudge ADD COLUMN IF NOT EXISTS brand String',
     ])
+  })
+
+  it("an erasure's delete of every table holding people's data becomes one mutation of its local tables, ON CLUSTER", () => {
+    for (const [table, where] of Object.entries(ERASED_TABLES)) {
+      const local = TABLE_PLACEMENT[table]!.kind === 'everywhere' ? table : `${table}_local`
+      expect(toClusterStatements(`ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, opts)).toEqual([
+        `ALTER TABLE ${local} ON CLUSTER nudge DELETE WHERE ${where} SETTINGS mutations_sync = 2`,
+      ])
+    }
   })
 
   it('an ALTER mixing both sends every command to the local table and only the column commands to the Distributed one', () => {
