@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client'
 
 /**
  * The one ClickHouse client Nudge uses, with either transport: HTTP to a server/cluster, or the
@@ -23,6 +23,8 @@ export interface StoreOptions {
   /** Data directory for the embedded engine (one process per directory). */
   dataDir?: string
   requestTimeoutMs?: number
+  /** More query settings for the server (a cluster's: clusterSettings.ts). */
+  settings?: ClickHouseSettings
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -38,7 +40,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       password: opts.password,
       database: opts.database,
       request_timeout: opts.requestTimeoutMs ?? 30_000,
-      clickhouse_settings: settings,
+      clickhouse_settings: { ...settings, ...opts.settings },
     })
     return wrap(client, 'http', opts.url.replace(/\/\/[^@/]*@/, '//***@'))
   }

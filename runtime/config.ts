@@ -58,6 +58,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`SENDGRID_WEBHOOK_PUBLIC_KEY: must be SendGrid's verification key (base64 or PEM, EC P-256): ${(err as Error).message}`)
     }
   checkPreviousAdminKeys(env, adminKey, writeKeys, problems)
+  if (env.CLICKHOUSE_CLUSTER && !env.CLICKHOUSE_URL)
+    problems.push('CLICKHOUSE_CLUSTER: needs CLICKHOUSE_URL (the embedded engine, chdb, is one node in this process and has no cluster)')
   if (!isTimeZone(env.QUIET_HOURS_TZ)) problems.push(`QUIET_HOURS_TZ: "${env.QUIET_HOURS_TZ}" is not an IANA time zone`)
   if (problems.length) throw new ConfigError(problems)
 

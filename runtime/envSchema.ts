@@ -113,6 +113,16 @@ const storeEnv = {
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier')
     .optional()
     .describe('Database for `CLICKHOUSE_URL`.'),
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier')
+    .optional()
+    .meta(
+      doc(
+        'A cluster in the servers’ `remote_servers`: the migrations create replicated tables sharded by user plus Distributed tables over them, `ON CLUSTER` ([scaling-out.md](scaling-out.md)). Needs `CLICKHOUSE_URL`.',
+        'one server: the migrations run as written',
+      ),
+    ),
 }
 
 const keyEnv = {

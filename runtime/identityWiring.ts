@@ -52,7 +52,7 @@ export async function startIdentity(config: Config, role: Role, log: Logger, s: 
     warmUpInBackground(writer, log, s.started)
   }
   erasure.register({ name: 'ingest identity links', eraseUser: (p) => writer.forgetLinks(p.keys), knows: (p) => writer.knowsLinks(p.keys) })
-  const users = new UserRepository(store.client, s.cipher, consent, secrets.erasureSalt)
+  const users = new UserRepository(store.client, s.cipher, consent, secrets.erasureSalt, s.cluster)
   return { consent, tombstones, erasure, writer, memoryLog, users }
 }
 

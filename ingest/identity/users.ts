@@ -6,6 +6,7 @@ import type { LinkedIdentity, StoredEvent } from './storedEvent.js'
 import type { ErasedSubject } from '../erasure/erasureRegistry.js'
 import { ERASED_TABLES } from '../erasure/tablePlan.js'
 import { erasedIdHash } from '../erasure/tombstones.js'
+import { type ClusterOptions, toClusterStatements } from '../../clickhouse/clusterDdl.js'
 import { selectRows } from '../../clickhouse/store.js'
 
 /**
@@ -37,6 +38,8 @@ export class UserRepository {
     private readonly consent: ConsentState,
     /** Keys the hashes of the erasure log (the erasure salt from the secrets). */
     private readonly erasureKey: Buffer,
+    /** On a cluster (CLICKHOUSE_CLUSTER), deletes go to every shard's local tables. */
+    private readonly cluster?: ClusterOptions,
   ) {}
 
   /** The user id plus every anonymous / aliased id linked to it. */
@@ -229,7 +232,10 @@ export class UserRepository {
       const n = Number(c?.n ?? 0)
       if (n === 0) continue
       rows += n
-      await this.client.command({ query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, query_params: params })
+      const mutation = `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`
+      // A Distributed table holds no rows to delete: on a cluster the mutation names the local tables, ON CLUSTER.
+      for (const query of this.cluster ? toClusterStatements(mutation, this.cluster) : [mutation])
+        await this.client.command({ query, query_params: params })
     }
     return rows
   }
