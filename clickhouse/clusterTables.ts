@@ -64,4 +64,9 @@ export const TABLE_PLACEMENT: Readonly<Record<string, Placement>> = {
   false_triggers: user(),
   // Checked for every late signal, on whichever node receives it.
   erased_ids: everywhere,
+  // Destination definitions and the feeder's cursors: operator configuration, read by every node.
+  destinations: everywhere,
+  destination_cursors: everywhere,
+  // Every version of a record is its user's, so the ReplacingMergeTree collapses them on one shard.
+  destination_outbox: user(),
 }

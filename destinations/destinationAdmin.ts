@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { ClusterOptions } from '../clickhouse/clusterDdl.js'
 import type { DestinationDefinition } from './destinationSchema.js'
 import { type DestinationReportRow, deadLetters, destinationReport, replayDeadLetters } from './destinationReport.js'
 import { DestinationService, type StoredDestination } from './destinationStore.js'
@@ -22,6 +23,7 @@ export function destinationsAdmin(
   service: DestinationService,
   /** After a replay: the destination's batch run is started at once rather than at the next tick. */
   kick?: (id: string) => Promise<void>,
+  cluster?: ClusterOptions,
 ): DestinationsAdmin {
   return {
     list: () => service.list(),
@@ -30,7 +32,7 @@ export function destinationsAdmin(
     update: (id, def) => service.update(id, def),
     async remove(id) {
       await service.remove(id)
-      await new Outbox(client).dropDestination(id)
+      await new Outbox(client, Date.now, cluster).dropDestination(id)
     },
     report: () => destinationReport(client),
     deadLetters(id, limit) {

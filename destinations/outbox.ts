@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { type ClusterOptions, toClusterStatements } from '../clickhouse/clusterDdl.js'
 import { selectRows } from '../clickhouse/store.js'
 import type { DestinationRecord } from './destinationRecord.js'
 
@@ -46,6 +47,8 @@ export class Outbox {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly now: () => number = Date.now,
+    /** On a cluster (CLICKHOUSE_CLUSTER), a deletion goes to every shard's local table. */
+    private readonly cluster?: ClusterOptions,
   ) {}
 
   /** Which of these record ids a destination already has (in any state): they are not enqueued twice. */
@@ -120,10 +123,9 @@ export class Outbox {
 
   /** Forgets a deleted destination's rows (its pending records and dead letters go nowhere now). */
   async dropDestination(destinationId: string): Promise<void> {
-    await this.client.command({
-      query: 'ALTER TABLE destination_outbox DELETE WHERE destination_id = {d:String} SETTINGS mutations_sync = 2',
-      query_params: { d: destinationId },
-    })
+    const mutation = 'ALTER TABLE destination_outbox DELETE WHERE destination_id = {d:String} SETTINGS mutations_sync = 2'
+    for (const query of this.cluster ? toClusterStatements(mutation, this.cluster) : [mutation])
+      await this.client.command({ query, query_params: { d: destinationId } })
   }
 }
 

@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client'
-import { createContactCipher } from '../core/contactCipher.js'
 import { parseDuration } from '../core/duration.js'
 import type { Logger } from '../core/log.js'
 import { type DestinationsAdmin, destinationsAdmin } from '../destinations/destinationAdmin.js'
@@ -37,13 +36,13 @@ export async function startDestinations(
 ): Promise<Destinations> {
   const { data } = x
   const client = data.store.client
-  const service = new DestinationService(client, createContactCipher(data.secrets.encryptionKey), log.warn)
+  const service = new DestinationService(client, data.cipher, log.warn)
   await service.store.load()
   service.store.start(parseDuration(config.DESTINATIONS_POLL)!)
   const metrics = createDestinationMetrics(data.metrics.registry)
   const all = () => service.list().map((s) => s.definition)
   registerErasure(data, all, metrics, log)
-  if (role === 'api') return { admin: destinationsAdmin(client, service), stop: async () => service.store.stop() }
+  if (role === 'api') return { admin: destinationsAdmin(client, service, undefined, data.cluster), stop: async () => service.store.stop() }
 
   const deliverable = (d: DestinationDefinition | undefined): d is DestinationDefinition => !!d && d.enabled && !!senderFor(d)
   const erased = (userKey: string) => data.tombstones.erasedAt('user', userKey) !== undefined
@@ -79,7 +78,7 @@ export async function startDestinations(
   })
   dispatcher.follow(parseDuration(config.DESTINATIONS_POLL)!)
   return {
-    admin: destinationsAdmin(client, service, (id) => dispatcher.start(id)),
+    admin: destinationsAdmin(client, service, (id) => dispatcher.start(id), data.cluster),
     activities: createDestinationActivities(deliverer),
     dispatcher,
     async stop() {

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS destination_outbox (
   updated_at DateTime64(3, 'UTC'),
   version UInt64
 ) ENGINE = ReplacingMergeTree(version)
-ORDER BY (destination_id, record_id);
+ORDER BY (destination_id, user_key, record_id);
 
 -- How far the feeder has read each source table (segment_transitions, message_events, send_ledger, events).
 CREATE TABLE IF NOT EXISTS destination_cursors (

@@ -64,6 +64,9 @@ describe('cluster DDL: placements are data, and complete', () => {
       suppressions: 'everywhere',
       false_triggers: 'user_key',
       erased_ids: 'everywhere',
+      destinations: 'everywhere',
+      destination_cursors: 'everywhere',
+      destination_outbox: 'user_key',
     })
   })
 
