@@ -72,6 +72,7 @@ export async function startDestinations(
     feeder,
     outbox: deliverer.outbox,
     deliverable: (id) => deliverable(service.store.get(id)?.definition),
+    any: () => service.store.entries.size > 0,
     retryInitialMs: parseDuration(config.DESTINATIONS_RETRY_INITIAL)!,
     onLag: (id, ms) => metrics.lag(id, ms),
     log: log.warn,

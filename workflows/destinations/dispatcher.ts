@@ -10,6 +10,8 @@ export interface DispatcherDeps {
   outbox: Outbox
   /** Destinations that may be delivered to now (enabled, a sender for their kind). */
   deliverable: (id: string) => boolean
+  /** Whether any destination is defined: with none, a tick reads nothing (the store is left to ingest). */
+  any: () => boolean
   retryInitialMs: number
   onLag?: (destinationId: string, lagMs: number) => void
   log?: (msg: string, extra?: Record<string, unknown>) => void
@@ -30,6 +32,7 @@ export class Dispatcher {
   constructor(private readonly d: DispatcherDeps) {}
 
   async tick(): Promise<void> {
+    if (!this.d.any()) return
     await this.d.feeder.poll()
     const now = (this.d.now ?? Date.now)()
     for (const [id, p] of await this.d.outbox.pending()) {
