@@ -357,21 +357,13 @@ const observabilityEnv = {
     ),
 }
 
+const pollDoc =
+  'How often the worker moves new segment changes, traits and outcomes into the destinations’ outbox and starts their deliveries (and how soon other processes see a destination change).'
+const retryDoc =
+  'First retry interval of a failed destination batch; it doubles up to 5 minutes, or waits what the server’s Retry-After asked.'
 const destinationsEnv = {
-  DESTINATIONS_POLL: z
-    .string()
-    .regex(DURATION_TEXT, 'must be a duration like 2s')
-    .default('2s')
-    .describe(
-      'How often the worker moves new segment changes, traits and outcomes into the destinations’ outbox and starts their deliveries (and how soon other processes see a destination change).',
-    ),
-  DESTINATIONS_RETRY_INITIAL: z
-    .string()
-    .regex(DURATION_TEXT, 'must be a duration like 1s')
-    .default('1s')
-    .describe(
-      'First retry interval of a failed destination batch; it doubles up to 5 minutes, or waits what the server’s Retry-After asked.',
-    ),
+  DESTINATIONS_POLL: z.string().regex(DURATION_TEXT, 'must be a duration like 2s').default('2s').describe(pollDoc),
+  DESTINATIONS_RETRY_INITIAL: z.string().regex(DURATION_TEXT, 'must be a duration like 1s').default('1s').describe(retryDoc),
 }
 
 /** Sections of docs/configuration.md, in this order; the schema is their union. */
