@@ -6,6 +6,7 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { stringify } from 'yaml'
 import { type AlertRules, alertRules } from './alerts.js'
 import { deliverabilityDashboard } from './deliverability.dashboard.js'
+import { destinationsDashboard } from './destinations.dashboard.js'
 import { experimentsDashboard } from './experiments.dashboard.js'
 import { falseTriggersDashboard } from './falseTriggers.dashboard.js'
 import { ingestionDashboard } from './ingestion.dashboard.js'
@@ -59,6 +60,7 @@ export function boards(o: BuildOptions = {}): Board[] {
     experimentsDashboard(),
     ingestionDashboard(),
     deliverabilityDashboard(),
+    destinationsDashboard(),
   ]
 }
 

@@ -27,6 +27,7 @@ export const DASHBOARD_TABLES = [
   'experiment_exposures',
   'events',
   'false_triggers',
+  'destination_outbox',
 ] as const
 
 /** Writes `<table>.native` for each table into `outDir`; returns table → rows written. */

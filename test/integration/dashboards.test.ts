@@ -23,6 +23,8 @@ import {
 import type { SqlCheck } from '../../dashboards/panels.js'
 import type { Deliverer } from '../../delivery/deliver.js'
 import type { TriggerRouter } from '../../journeys/triggerRouter.js'
+import { destinationReport } from '../../destinations/destinationReport.js'
+import { createDestinationMetrics } from '../../runtime/destinationMetrics.js'
 import { addJourneyMetrics, createMetrics } from '../../runtime/metrics.js'
 import { tempDataDir } from '../helpers/harness.js'
 import { openMigratedStore } from '../helpers/store.js'
@@ -56,8 +58,14 @@ const alertSql = build.alerts.sql
 
 /** Two settings of the dashboards' variables: everything ("All"), and a picked subset. */
 const SCENARIOS: Record<string, Record<string, VariableValue>> = {
-  all: { journey: ALL, experiment: 'cart-timing', slo_seconds: String(SLO), nudge_api: 'http://localhost:3000' },
-  picked: { journey: ['cart-abandonment', 'welcome'], experiment: 'three-arm', slo_seconds: '60', nudge_api: 'http://localhost:3000' },
+  all: { journey: ALL, experiment: 'cart-timing', slo_seconds: String(SLO), nudge_api: 'http://localhost:3000', destination: ALL },
+  picked: {
+    journey: ['cart-abandonment', 'welcome'],
+    experiment: 'three-arm',
+    slo_seconds: '60',
+    nudge_api: 'http://localhost:3000',
+    destination: ['crm', 'segment-prod'],
+  },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,6 +94,7 @@ const rows: Record<string, Record<string, unknown>[]> = {
   experiment_exposures: [],
   events: [],
   false_triggers: [],
+  destination_outbox: [],
 }
 
 for (const id of JOURNEYS)
@@ -458,6 +467,43 @@ rows.false_triggers!.push({
   evidence: '{}',
 })
 
+// The destinations outbox: records on their way to three destinations, each in its latest state.
+// Every tenth record was first written pending and then moved on (a higher version): the report
+// counts its latest state once.
+const DESTINATIONS = ['crm', 'segment-prod', 'warehouse']
+const OUTBOX_STATES = ['delivered', 'delivered', 'dead', 'pending', 'withheld'] as const
+const RECORD_KINDS = ['segment_entered', 'segment_exited', 'sent', 'opened', 'clicked'] as const
+/** Each record's latest state, as the destinations report must count it. */
+const outboxFinal: { destination: string; state: (typeof OUTBOX_STATES)[number]; attempts: number; at: number }[] = []
+for (let k = 0; k < 240; k++) {
+  const destination = DESTINATIONS[k % DESTINATIONS.length]!
+  const state = OUTBOX_STATES[k % OUTBOX_STATES.length]!
+  const at = FROM + Math.floor(r() * 6 * DAY)
+  const record = { id: `rec-${k}`, userKey: `u${k % 150}`, kind: RECORD_KINDS[k % RECORD_KINDS.length]!, at, data: { segmentId: 'vip' } }
+  const attempts = state === 'pending' ? k % 3 : state === 'withheld' ? 0 : 1 + (k % 4)
+  const base = {
+    destination_id: destination,
+    record_id: record.id,
+    user_key: record.userKey,
+    seq: k,
+    at,
+    kind: record.kind,
+    payload: JSON.stringify(record),
+    enqueued_at: at + 1000,
+  }
+  if (k % 10 === 0)
+    rows.destination_outbox!.push({ ...base, state: 'pending', attempts: 0, last_error: '', updated_at: at + 1000, version: 2 * k + 1 })
+  rows.destination_outbox!.push({
+    ...base,
+    state,
+    attempts,
+    last_error: state === 'dead' ? 'HTTP 400: invalid property' : '',
+    updated_at: state === 'pending' ? at + 1000 : at + 1000 + Math.floor(r() * 10 * MIN),
+    version: 2 * k + 2,
+  })
+  outboxFinal.push({ destination, state, attempts, at })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -489,7 +535,7 @@ function sqlTargets(json: unknown): { panel: string; target: Record<string, unkn
 // ---------------------------------------------------------------------------------------------
 
 describe('dashboards as code: generated JSON and YAML', () => {
-  it('builds six dashboards with unique uids and titles, and six alert rules', () => {
+  it('builds seven dashboards with unique uids and titles, and six alert rules', () => {
     expect(build.dashboards.map((d) => d.json.uid)).toEqual([
       'nudge-journeys',
       'nudge-trigger-latency',
@@ -497,8 +543,9 @@ describe('dashboards as code: generated JSON and YAML', () => {
       'nudge-experiments',
       'nudge-ingestion',
       'nudge-deliverability',
+      'nudge-destinations',
     ])
-    expect(new Set(build.dashboards.map((d) => d.json.title)).size).toBe(6)
+    expect(new Set(build.dashboards.map((d) => d.json.title)).size).toBe(7)
     expect(build.alertGroup.rules?.map((r) => r.uid)).toEqual([
       'nudge-trigger-latency-slo',
       'nudge-false-trigger',
@@ -646,6 +693,7 @@ describe('dashboards as code: generated JSON and YAML', () => {
       segments: fake<SegmentEngine>({ sweepStatus: { lagMs: null, lastDurationMs: null } }),
     })
     addJourneyMetrics(metrics.registry, { router: fake<TriggerRouter>(), deliverer: fake<Deliverer>() })
+    createDestinationMetrics(metrics.registry)
     const exported = new Set<string>()
     for (const m of await metrics.registry.getMetricsAsJSON()) {
       exported.add(m.name)
@@ -708,6 +756,7 @@ describe('dashboards as code: every query on the real engine', () => {
       'experiment_exposures',
       'events',
       'false_triggers',
+      'destination_outbox',
     ])
       expect(
         Number((await selectRows<{ n: number }>(store.client, `SELECT count() AS n FROM ${table}`))[0]!.n),
@@ -756,6 +805,7 @@ describe('dashboards as code: every query on the real engine', () => {
     }
     expect(await values('nudge-journeys', 'journey')).toEqual(JOURNEYS.slice().sort())
     expect((await values('nudge-experiments', 'experiment')).slice().sort()).toEqual(['cart-timing', 'retired-arm', 'skewed', 'three-arm'])
+    expect(await values('nudge-destinations', 'destination')).toEqual(DESTINATIONS)
   })
 
   it('figures on the panels match the seed: entries counted once, test sends left out, opens are people', async () => {
@@ -781,6 +831,45 @@ describe('dashboards as code: every query on the real engine', () => {
     ]) // the test account's exposure left out
     const picked = await one('nudge-journeys', 'Journeys', SCENARIOS.picked!)
     expect(picked.map((x) => x.journey).sort()).toEqual(['cart-abandonment', 'welcome'])
+  })
+
+  it('the destinations report counts each record once in its latest state, as GET /api/destinations/report does', async () => {
+    const report = panelSql.find((x) => x.source === 'nudge-destinations' && x.name === 'Destinations report')!
+    const table = async (vars: Record<string, VariableValue>) => (await run(expandQuery(report.spec.sql, context(vars)))).data
+    const count = (d: string, state: string) => outboxFinal.filter((x) => x.destination === d && x.state === state).length
+    const want = (d: string) => [d, count(d, 'delivered'), count(d, 'dead'), count(d, 'withheld'), count(d, 'pending')]
+    const figures = (data: Record<string, unknown>[]) =>
+      data.map((x) => [x.destination, Number(x.delivered), Number(x.dead_lettered), Number(x.withheld), Number(x.pending)])
+    const all = await table(SCENARIOS.all!)
+    expect(figures(all)).toEqual(DESTINATIONS.map(want))
+    expect(figures(await table(SCENARIOS.picked!))).toEqual(['crm', 'segment-prod'].map(want))
+    // Retried attempts as the API counts them: a pending record's attempts all failed; a finished one's last did not.
+    const retried = (d: string) =>
+      outboxFinal
+        .filter((x) => x.destination === d)
+        .reduce((n, x) => n + (x.state === 'pending' ? x.attempts : Math.max(0, x.attempts - 1)), 0)
+    expect(all.map((x) => Number(x.retried))).toEqual(DESTINATIONS.map(retried))
+    // The same figures as the API's report (destinations/destinationReport.ts) over the same outbox; the lag within a few seconds.
+    const api = await destinationReport(store.client)
+    expect(
+      all.map((x) => [
+        x.destination,
+        Number(x.delivered),
+        Number(x.retried),
+        Number(x.dead_lettered),
+        Number(x.withheld),
+        Number(x.pending),
+      ]),
+    ).toEqual(api.map((x) => [x.destinationId, x.delivered, x.retried, x.deadLettered, x.withheld, x.pending]))
+    for (const [i, x] of api.entries()) {
+      expect(x.lagMs, x.destinationId).toBeGreaterThan(0)
+      expect(Math.abs(Number(all[i]!.lag_s) * 1000 - x.lagMs), x.destinationId).toBeLessThan(5000)
+    }
+    // Over the week, the per-destination series add up to the same delivered and dead-lettered records.
+    const series = panelSql.find((x) => x.source === 'nudge-destinations' && x.name === 'Records · ${destination}')!
+    const points = (await run(expandQuery(series.spec.sql, context({ ...SCENARIOS.all!, destination: ['warehouse'] })))).data
+    expect(points.reduce((n, p) => n + Number(p.delivered), 0)).toBe(count('warehouse', 'delivered'))
+    expect(points.reduce((n, p) => n + Number(p.dead_lettered), 0)).toBe(count('warehouse', 'dead'))
   })
 
   it('the SRM p-value in SQL agrees with the stats engine: exactly for two arms, closely for three', async () => {
