@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DURATION_TEXT } from '../core/duration.js'
+import { kafkaEnv } from './kafka/kafkaEnv.js'
 
 /**
  * The environment Nudge reads, as one zod schema: each variable's type, rule, default and
@@ -358,6 +359,7 @@ export const ENV_SECTIONS = {
   'Mail and sending policy': mailEnv,
   'Webhooks, proxies and metrics': webhookEnv,
   'Trigger latency, false triggers, logs and shutdown': observabilityEnv,
+  Kafka: kafkaEnv,
 } as const
 
 export const envSchema = z.object({
@@ -370,6 +372,7 @@ export const envSchema = z.object({
   ...mailEnv,
   ...webhookEnv,
   ...observabilityEnv,
+  ...kafkaEnv,
 })
 
 export type Env = z.infer<typeof envSchema>
