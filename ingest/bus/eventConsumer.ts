@@ -44,6 +44,7 @@ const MAX_BACKOFF_MS = 5000
 export class EventConsumer {
   private readonly consumer: Consumer
   private stopping = false
+  private assigned: number[] = []
 
   constructor(private readonly opts: ConsumerOptions) {
     this.consumer = opts.kafka.consumer({
@@ -56,7 +57,16 @@ export class EventConsumer {
     })
   }
 
+  /** The partitions of the topic this member holds since the group's last rebalance. */
+  get partitions(): readonly number[] {
+    return this.assigned
+  }
+
   async start(): Promise<void> {
+    this.consumer.on(
+      this.consumer.events.GROUP_JOIN,
+      (e) => (this.assigned = [...(e.payload.memberAssignment[this.opts.topic] ?? [])].sort()),
+    )
     await this.consumer.connect()
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true })
     await this.consumer.run({
