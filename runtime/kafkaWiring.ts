@@ -28,7 +28,7 @@ export async function startBus(config: Config, log: Logger, opts: { produce: boo
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, log: log.warn })
   await ensureTopics(kafka, { topic: config.KAFKA_TOPIC, deadLetterTopic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS })
   if (!opts.produce) return { kafka }
-  const producer = new EventProducer(kafka, config.KAFKA_TOPIC)
+  const producer = new EventProducer(kafka, config.KAFKA_TOPIC, config.INGEST_MAX_QUEUED_ROWS)
   await producer.connect()
   return { kafka, producer }
 }

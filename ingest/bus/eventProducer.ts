@@ -1,5 +1,5 @@
 import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs'
-import { NotReadyError, StoreUnavailableError } from '../../core/errors.js'
+import { NotReadyError, OverloadedError, StoreUnavailableError } from '../../core/errors.js'
 import type { EventBus } from '../ingestService.js'
 import { type BusMessage, HEADER_RECEIVED_AT, HEADER_SOURCE } from './wireMessage.js'
 
@@ -19,6 +19,7 @@ interface Pending {
 export class EventProducer implements EventBus {
   private readonly producer: Producer
   private readonly queue: Pending[] = []
+  private queued = 0
   private sending = false
   private closed = false
   private idleWaiters: (() => void)[] = []
@@ -26,6 +27,8 @@ export class EventProducer implements EventBus {
   constructor(
     kafka: Kafka,
     private readonly topic: string,
+    /** Events waiting for the bus at most; beyond it requests get 429 (bounded memory, as the writer's queue). */
+    private readonly maxQueued: number,
   ) {
     // Retries are bounded (kafkajs's idempotent default is forever): an HTTP request must end in
     // a 503 the client retries, and a repeat that reaches the topic twice is dropped by the
@@ -40,6 +43,9 @@ export class EventProducer implements EventBus {
   publish(messages: BusMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new NotReadyError('Nudge is shutting down; retry against another instance'))
     if (!messages.length) return Promise.resolve()
+    if (this.queued + messages.length > this.maxQueued)
+      return Promise.reject(new OverloadedError(`The event bus queue is full (${this.queued} events waiting); retry shortly`))
+    this.queued += messages.length
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ messages, resolve, reject })
       if (!this.sending) void this.sendQueued()
@@ -69,6 +75,7 @@ export class EventProducer implements EventBus {
     try {
       while (this.queue.length) {
         const batch = this.takeBatch()
+        for (const p of batch) this.queued -= p.messages.length
         try {
           await this.producer.send({
             topic: this.topic,
