@@ -12,6 +12,7 @@ import { ADMIN_KEY, ENCRYPTION_KEY, WRITE_KEY } from './harness.js'
 /** The run's broker (globalSetup), or a clear failure saying why there is none. */
 export function kafkaBrokers(): string {
   const brokers = inject('kafkaBrokers')
+  if (!brokers && inject('kafkaUnavailable')) throw new Error(inject('kafkaUnavailable'))
   if (!brokers)
     throw new Error(
       'No Kafka broker in this run: name a kafka*.test.ts file (or no file) to vitest, or set KAFKA_BROKERS to your own cluster',
