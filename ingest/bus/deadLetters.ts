@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import { type IHeaders, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs'
 import { HEADER_ERROR } from './wireMessage.js'
 
 export interface DeadLetter {
@@ -20,7 +20,12 @@ export class DeadLetters {
     private readonly topic: string,
     private readonly sourceTopic: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 6, maxRetryTime: 3000 } })
+    this.producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: 6, maxRetryTime: 3000 },
+    })
   }
 
   connect(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kafka, Message } from 'kafkajs'
+import { type Kafka, type Message, Partitioners } from 'kafkajs'
 import { inject } from 'vitest'
 import { createKafka } from '../../ingest/bus/kafkaClient.js'
 import { selectRows } from '../../clickhouse/store.js'
@@ -79,7 +79,7 @@ export async function startKafkaNudge(
 
 /** Produces raw messages (as any other system would), acks from all replicas. */
 export async function produceRaw(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   try {
     for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2000) })
