@@ -241,7 +241,7 @@ async function main() {
   const text = report({ floor, sat, below, rss, counts, ackedEvents: load.acked.events })
   if (process.env.BENCH_KAFKA !== '1') return console.log(text)
   console.log(`kafka: the same closed loop with INGEST_MODE=kafka (${SECONDS} s)…`)
-  const deps = { saturate, storedCounts, clients: CLIENTS, firstRequest: reqNo }
+  const deps = { saturate, paced, storedCounts, clients: CLIENTS, firstRequest: reqNo }
   const kafka = await kafkaRow(deps, sat.events / sat.elapsed)
   // The Kafka rows go before the summary block (the text's last lines), its lines into it.
   const [rows, summary] = text.split('\n\n')
