@@ -24,7 +24,7 @@ export function createKafka(s: Pick<BusSettings, 'brokers' | 'clientId' | 'log'>
     logCreator:
       () =>
       ({ namespace, level, log }: LogEntry) => {
-        if (level > logLevel.WARN) return
+        if (level > logLevel.WARN || isNoise(namespace, log.message)) return
         const { message, ...extra } = log
         s.log?.(`kafka ${namespace}: ${message}`, extra)
       },
@@ -32,6 +32,18 @@ export function createKafka(s: Pick<BusSettings, 'brokers' | 'clientId' | 'log'>
     // default ~5 s, so the API answers 503 only when the bus is really gone.
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
   })
+}
+
+/**
+ * kafkajs logs every error response of a connection (a fresh broker's "coordinator is loading",
+ * a leader moving), which the caller then retries and reports if it fails for good; and warns that
+ * bounded retries of an idempotent producer weaken its guarantees — bounded on purpose (see
+ * EventProducer), the consumer's dedupe covers a repeat.
+ */
+function isNoise(namespace: string, message: string): boolean {
+  return (
+    (namespace === 'Connection' && message.startsWith('Response ')) || message.startsWith('Limiting retries for the idempotent producer')
+  )
 }
 
 /**
