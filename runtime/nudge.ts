@@ -102,7 +102,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const started = new Promise<void>((r) => (up = r))
   const data = await startData(config, role, log, started)
   const t = await startupStep(log, 'Temporal connected', () => connectTemporal(config, role, opts.temporalAddress))
-  const { ingest, bus } = await ingestSide(opts, data)
+  const { ingest, httpIngest, bus } = await ingestSide(opts, data)
   const recs = await startupStep(log, 'recommendations', () => startRecommendations(role, log, { ...data, started }))
   const where: { url?: string } = {}
   const journeys = await startupStep(log, 'journeys', () =>
@@ -132,7 +132,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     ? await startHttp(config, log, opts, {
         data,
         journeys,
-        ingest: ingest!,
+        ingest: httpIngest!,
         eraser,
         health,
         results,
@@ -205,11 +205,16 @@ const planShutdown = ({ bus, ...parts }: Parameters<typeof shutdownSteps>[0] & {
 /** API and worker-less roles: HTTP unless told not to (`npm run start:consumer`). */
 const serves = (opts: NudgeOptions) => opts.role !== 'worker' && opts.http !== false
 
-/** Where accepted events go: the writer (INGEST_MODE=direct) or, through the ingest service, the Kafka producer. */
-async function ingestSide(opts: NudgeOptions, data: DataParts): Promise<{ ingest?: IngestService; bus?: Bus }> {
+/**
+ * Where accepted events go. `ingest` (journey activities' traits, message outcomes) always stores
+ * through this process's writer: a step after it may read what it wrote. `httpIngest` (the API)
+ * does too with INGEST_MODE=direct; with `kafka` it produces to the topic and a consumer stores.
+ */
+async function ingestSide(opts: NudgeOptions, data: DataParts): Promise<{ ingest?: IngestService; httpIngest?: IngestService; bus?: Bus }> {
   if (opts.role === 'worker') return {}
   const bus = await startupStep(opts.log, 'Kafka', () => startBus(opts.config, opts.log, { produce: serves(opts) }))
-  return { ingest: ingestService(opts.config, data, bus), bus }
+  const ingest = ingestService(opts.config, data, undefined)
+  return { ingest, httpIngest: bus ? ingestService(opts.config, data, bus) : ingest, bus }
 }
 
 function journeyDeps(
