@@ -51,6 +51,11 @@ export class EventConsumer {
       groupId: opts.groupId,
       // Short fetch waits: the end-to-end lag under light load is what a user sees.
       maxWaitTimeInMs: 100,
+      // Bigger fetches than kafkajs's defaults (1 MB a partition, 10 MB in all): a round of
+      // batches is bounded by its inserts' latency, so more events a round is more events a
+      // second (1 → 4 MB a partition: 19k → 22k events/s consumed on this machine).
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       // A member killed without leaving holds its partitions this long: short, since a batch
       // heartbeats while it is stored (see handleBatch), however slow the store.
       sessionTimeout: 10_000,
