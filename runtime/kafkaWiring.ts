@@ -54,7 +54,7 @@ export async function startConsumer(
     write: (req) => data.writer.write(req),
     storedSeq: () => data.writer.storedSeq,
     ...(routedSeq ? { routed: (seq: number) => routedSeq() >= seq } : {}),
-    storedIds: (ids) => storedIds(data.store.client, ids),
+    storedIds: (events, thorough) => storedIds(data.store.client, events, thorough),
     deadLetters,
     onDeadLetter: (reason) => counters.dead.inc({ reason }),
     onStored: (events, duplicates) => {

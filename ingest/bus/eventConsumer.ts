@@ -17,8 +17,8 @@ export interface ConsumerOptions extends DecodeOptions {
   storedSeq(): number
   /** Whether routing (journey starts and signals) has finished for every batch up to `seq`; absent: nothing routes here. */
   routed?(seq: number): boolean
-  /** Of these message ids, those already stored (by this process or any other). */
-  storedIds(ids: string[]): Promise<Set<string>>
+  /** Of these events' ids, those already stored (by this process or any other); `thorough` after an assignment or a failed write (see storedIds.ts). */
+  storedIds(events: IngestEvent[], thorough: boolean): Promise<Set<string>>
   deadLetters: DeadLetters
   onDeadLetter?(reason: string): void
   onStored?(events: IngestEvent[], duplicates: number): void
@@ -45,6 +45,8 @@ export class EventConsumer {
   private readonly consumer: Consumer
   private stopping = false
   private assigned: number[] = []
+  /** Partitions whose next batch may follow an interrupted insert: newly assigned, or a write failed. */
+  private readonly unsure = new Set<number>()
 
   constructor(private readonly opts: ConsumerOptions) {
     this.consumer = opts.kafka.consumer({
@@ -70,10 +72,10 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
-    this.consumer.on(
-      this.consumer.events.GROUP_JOIN,
-      (e) => (this.assigned = [...(e.payload.memberAssignment[this.opts.topic] ?? [])].sort()),
-    )
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.assigned = [...(e.payload.memberAssignment[this.opts.topic] ?? [])].sort()
+      for (const p of this.assigned) this.unsure.add(p)
+    })
     await this.consumer.connect()
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true })
     await this.consumer.run({
@@ -122,17 +124,22 @@ export class EventConsumer {
 
   /** Stores what is not stored yet; returns the writer's batch number to wait for routing of. */
   private async store(events: Decodable[], dead: DeadLetter[], partition: number): Promise<number> {
-    const have = await this.opts.storedIds(events.map((e) => e.event.messageId))
+    const have = await this.opts.storedIds(
+      events.map((e) => e.event),
+      this.unsure.has(partition),
+    )
     const fresh = have.size ? events.filter((e) => !have.has(e.event.messageId)) : events
     if (fresh.length) {
       try {
         await this.opts.write({ events: fresh.map((e) => e.event) })
       } catch (err) {
+        this.unsure.add(partition)
         if (!(err instanceof ValidationError)) throw err
         // The store refused something in the batch for its own data: find it, dead-letter it, store the rest.
         await this.storeOneByOne(fresh, dead, partition)
       }
     }
+    this.unsure.delete(partition)
     this.opts.onStored?.(
       fresh.map((e) => e.event),
       events.length - fresh.length,
