@@ -20,6 +20,8 @@ import { configOrExit, stopOnSignals } from '../runtime/processLifecycle.js'
 import { devServerSteps, embeddedDevServerOptions } from '../runtime/temporal/embeddedDevServer.js'
 import { startDevServer } from '../runtime/temporal/temporalDevServer.js'
 import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
+import { brokerSteps, startLocalBroker } from '../runtime/kafka/localBroker.js'
+import { kafkaCaughtUp } from './demoKafka.js'
 
 /**
  * `npm run demo` — the whole of Nudge on this machine: the Temporal dev server with its UI, the
@@ -34,6 +36,8 @@ import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
  * DEMO_SHOPPERS_PER_SECOND (4: faster arrivals outrun 2 cores and blur the arms), DEMO_DATA_DIR
  * (.data/demo, emptied at start), DEMO_OPEN=0 (do not open the report in a browser), DEMO_RUN_ID
  * (fixes the user ids, so the experiment arms are the same run after run; by default each run differs).
+ * DEMO_KAFKA=1: INGEST_MODE=kafka — the API acknowledges by producing to Kafka and an in-process
+ * consumer stores; a local single-node broker runs unless KAFKA_BROKERS names one (docs/kafka.md).
  */
 const SHOPPERS = Number(process.env.DEMO_SHOPPERS ?? 800)
 const SEED = Number(process.env.DEMO_SEED ?? 7)
@@ -48,6 +52,7 @@ process.env.DATA_DIR = DEMO_DIR
 // printed truth assumes no cap; FREQUENCY_CAP set here is kept, and said.
 const capped = !!process.env.FREQUENCY_CAP
 process.env.FREQUENCY_CAP ??= ''
+if (process.env.DEMO_KAFKA === '1') process.env.INGEST_MODE = 'kafka'
 const config = configOrExit()
 
 for (const port of [config.PORT, ...(config.TEMPORAL_ADDRESS ? [] : [config.TEMPORAL_PORT, config.TEMPORAL_UI_PORT])])
@@ -69,11 +74,16 @@ const say = (line = '') => process.stdout.write(`${line}\n`)
 const dev = config.TEMPORAL_ADDRESS
   ? undefined
   : await startDevServer(embeddedDevServerOptions(config, await ensureTemporalCli((l) => say(l))))
+const broker = await startLocalBroker(config, say)
 const nudge = await startNudge({ config, role: 'all', temporalAddress: config.TEMPORAL_ADDRESS ?? dev!.address, log })
 const base = nudge.url!
 const adminKey = config.ADMIN_API_KEY
 const writeKey = [...config.writeKeys.keys()][0]!
 say(`Nudge is running: API ${base} · Temporal UI ${dev?.uiUrl ?? config.TEMPORAL_ADDRESS}`)
+if (config.INGEST_MODE === 'kafka')
+  say(
+    `Events flow through Kafka: API → ${config.KAFKA_TOPIC} on ${config.KAFKA_BROKERS!.join(',')} → consumer group ${config.KAFKA_GROUP_ID} → store`,
+  )
 
 // The experiments, the delay flags and the cart journey with its content experiment, every delay
 // compressed like the simulated clock, installed before the seed examples: theirs (with real
@@ -118,6 +128,7 @@ const simOptions = {
 const summary = await runSimulation(simOptions)
 // The last reminders' engagement and purchases are in flight for a moment after the simulator stops.
 await new Promise((r) => setTimeout(r, 3000))
+if (config.INGEST_MODE === 'kafka') await kafkaCaughtUp(config, say)
 await nudge.falseTriggers.check()
 const until = Date.now()
 const range = { from: started - 60_000, until }
@@ -210,7 +221,7 @@ say(
 
 // Nudge's shutdown plan, then the dev server last (as `npm start` stops): a step that fails or
 // overruns is logged and the exit code says so; a second Ctrl-C forces the exit.
-const shutdown = () => nudge.stop(devServerSteps(dev))
+const shutdown = () => nudge.stop([...brokerSteps(broker), ...devServerSteps(dev)])
 if (process.env.DEMO_EXIT) {
   await shutdown().then(
     () => process.exit(0),

@@ -5,6 +5,9 @@ import { parseOrThrow, toFieldIssues } from '../core/fieldIssues.js'
 import type { EventWriter } from './eventWriter.js'
 import { normalizeEvent, storedSize } from './normalize.js'
 import type { IngestEvent } from './types.js'
+import type { NormalizeOptions } from './normalize.js'
+import type { SegmentEvent } from './segmentSpec.js'
+import { type BusMessage, wireValue } from './bus/wireMessage.js'
 
 export interface IngestRequest {
   kind: EventType | 'batch'
@@ -15,25 +18,44 @@ export interface IngestRequest {
   bodyBytes: number
 }
 
+/** Where acknowledged events go with `INGEST_MODE=kafka`: resolves once the bus holds them all. */
+export interface EventBus {
+  publish(messages: BusMessage[]): Promise<void>
+}
+
 export interface IngestServiceOptions {
   writer: EventWriter
+  /** When set, requests are acknowledged once on the bus (its consumer stores them), not stored here. */
+  bus?: EventBus
   dropKey: (key: string) => boolean
   consentCategoryMap: Record<string, string>
 }
 
 const MAX_REPORTED_ISSUES = 50
 
-/** Validate → normalise → durable write. Whole requests are accepted or rejected, never half. */
+/**
+ * Validate → normalise → durable write (or, with a bus, a durable produce). Whole requests are
+ * accepted or rejected, never half. The validation is the same either way: the bus carries only
+ * what the store would have taken.
+ */
 export class IngestService {
   constructor(private readonly opts: IngestServiceOptions) {}
 
   async ingest(req: IngestRequest): Promise<{ accepted: number }> {
+    const bus = this.opts.bus
+    if (bus) {
+      const wire: BusMessage[] = []
+      const events = this.prepare(req, wire)
+      await bus.publish(wire)
+      return { accepted: events.length }
+    }
     const events = this.prepare(req)
     await this.opts.writer.write({ events })
     return { accepted: events.length }
   }
 
-  prepare(req: IngestRequest): IngestEvent[] {
+  /** `wire`, when given, receives each event as the bus carries it (Segment JSON keyed by user). */
+  prepare(req: IngestRequest, wire?: BusMessage[]): IngestEvent[] {
     const base = {
       source: req.source,
       receivedAt: req.receivedAt,
@@ -48,7 +70,7 @@ export class IngestService {
       if (!isRecord(req.body))
         throw new ValidationError('The body must be a JSON object', [{ path: '(body)', rule: 'type', message: 'must be an object' }])
       const raw = parseOrThrow(segmentEvent, { ...req.body, type: req.kind }, `${req.kind} event`)
-      return [normalizeEvent(raw, base)]
+      return [normalizeFor(raw, base, wire)]
     }
 
     const envelope = parseOrThrow(batchRequest, req.body, 'batch')
@@ -65,7 +87,7 @@ export class IngestService {
         if (issues.length < MAX_REPORTED_ISSUES) issues.push(...toFieldIssues(parsed.error, item, ['batch', i]))
         return
       }
-      const event = normalizeEvent(parsed.data, batchOpts)
+      const event = normalizeFor(parsed.data, batchOpts, wire)
       if (checkSizes && storedSize(event) > MAX_EVENT_BYTES)
         tooLarge.push({ path: `batch[${i}]`, rule: 'max_bytes', message: `must be at most ${MAX_EVENT_BYTES} bytes` })
       else events.push(event)
@@ -87,6 +109,14 @@ export class IngestService {
     }
     return events
   }
+}
+
+function normalizeFor(raw: SegmentEvent, opts: NormalizeOptions, wire: BusMessage[] | undefined): IngestEvent {
+  if (!wire) return normalizeEvent(raw, opts)
+  const value = wireValue(raw, opts) // first: normalising changes `raw` in place
+  const event = normalizeEvent(raw, opts)
+  wire.push({ key: event.userKey, value, source: opts.source, receivedAt: opts.receivedAt })
+  return event
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -5,6 +5,8 @@ import { type DevServer, startDevServer } from './temporal/temporalDevServer.js'
 import { TemporalCliUnavailable, ensureTemporalCli } from './temporal/temporalCli.js'
 import { DataDirInUse } from './temporal/devServerRecord.js'
 import { startupStep } from './startupStep.js'
+import { brokerSteps, startLocalBroker } from './kafka/localBroker.js'
+import { KafkaUnavailable } from './kafka/kafkaDist.js'
 
 /**
  * `npm start`: embedded Nudge in the foreground. Without TEMPORAL_ADDRESS it runs a Temporal dev
@@ -43,8 +45,16 @@ export async function main(): Promise<void> {
     log.info('Temporal dev server ready', { address, ui: dev.uiUrl })
   }
 
+  // INGEST_MODE=kafka without KAFKA_BROKERS: a local broker, like the dev server.
+  const broker = await startupStep(log, 'Kafka broker', () => startLocalBroker(config, (l) => log.info(l))).catch(async (err) => {
+    await dev?.stop()
+    if (!(err instanceof KafkaUnavailable)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(3)
+  })
   const { startNudge } = await loadNudge(log)
   const nudge = await startNudge({ config, role: 'all', temporalAddress: address, log }).catch(async (err) => {
+    await broker?.stop()
     await dev?.stop()
     throw err
   })
@@ -56,6 +66,9 @@ export async function main(): Promise<void> {
       `  API          ${nudge.url}      (docs: ${nudge.url}/docs)`,
       `  Temporal UI  ${dev?.uiUrl ?? `external: ${address}`}`,
       `  Store        ${nudge.store.describe}`,
+      ...(config.INGEST_MODE === 'kafka'
+        ? [`  Kafka        ${config.KAFKA_BROKERS!.join(',')} (topic ${config.KAFKA_TOPIC}${broker ? ', local broker' : ''})`]
+        : []),
       `  Try:  curl -u ${firstKey}: ${nudge.url}/v1/track -H 'content-type: application/json' \\`,
       `          -d '{"userId":"u1","event":"Product Viewed","properties":{"sku":"A1"}}'`,
       `  Ctrl-C stops it cleanly.`,
@@ -65,7 +78,7 @@ export async function main(): Promise<void> {
 
   // Nudge's own plan, then the dev server last: the worker has drained and every connection to
   // the server is closed by then.
-  stopOnSignals(() => nudge.stop(devServerSteps(dev)), log)
+  stopOnSignals(() => nudge.stop([...brokerSteps(broker), ...devServerSteps(dev)]), log)
 }
 
 let nudgeModule: Promise<typeof import('./nudge.js')> | undefined

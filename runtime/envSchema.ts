@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DURATION_TEXT } from '../core/duration.js'
+import { kafkaEnv } from './kafka/kafkaEnv.js'
 
 /**
  * The environment Nudge reads, as one zod schema: each variable's type, rule, default and
@@ -378,6 +379,7 @@ export const ENV_SECTIONS = {
   'Webhooks, proxies and metrics': webhookEnv,
   'Trigger latency, false triggers, logs and shutdown': observabilityEnv,
   Destinations: destinationsEnv,
+  Kafka: kafkaEnv,
 } as const
 
 export const envSchema = z.object({
@@ -391,6 +393,7 @@ export const envSchema = z.object({
   ...webhookEnv,
   ...observabilityEnv,
   ...destinationsEnv,
+  ...kafkaEnv,
 })
 
 export type Env = z.infer<typeof envSchema>

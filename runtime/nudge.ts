@@ -34,10 +34,11 @@ import { type RunningWorker, startWorker } from './workerWiring.js'
 import { type FalseTriggerOptions, falseTriggerOptions, startFalseTriggers } from './falseTriggersWiring.js'
 import { healthCheck } from './health.js'
 import { startHttp } from './httpWiring.js'
-import { shutdownSteps as planShutdown } from './shutdownSteps.js'
+import { shutdownSteps } from './shutdownSteps.js'
 import { type ShutdownStep, runShutdownPlan } from './shutdownPlan.js'
 import { startupStep } from './startupStep.js'
 import { type Destinations, startDestinations } from './destinationsWiring.js'
+import { type Bus, startBus, startConsumer, withBusSteps } from './kafkaWiring.js'
 
 export type { Role } from './role.js'
 export { reportLinks } from './reportLinks.js'
@@ -55,6 +56,10 @@ export interface NudgeOptions {
   port?: number
   /** How webhook verification fetches SNS certificates and SubscribeURLs (tests: a loopback server); default: https fetch. */
   webhookHttpGet?: HttpGet
+  /** Serve the API (default: roles `all` and `api`); `npm run start:consumer` says no. */
+  http?: boolean
+  /** With INGEST_MODE=kafka, consume the events topic in this process (default: role `all`). */
+  consume?: boolean
 }
 
 export interface RunningNudge {
@@ -99,7 +104,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const started = new Promise<void>((r) => (up = r))
   const data = await startData(config, role, log, started)
   const t = await startupStep(log, 'Temporal connected', () => connectTemporal(config, role, opts.temporalAddress))
-  const ingest = role !== 'worker' ? ingestService(config, data) : undefined
+  const { ingest, httpIngest, bus } = await ingestSide(opts, data)
   const recs = await startupStep(log, 'recommendations', () => startRecommendations(role, log, { ...data, started }))
   const where: { url?: string } = {}
   const journeys = await startupStep(log, 'journeys', () =>
@@ -122,21 +127,20 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   const health = healthCheck({ store: data.store, worker: worker?.worker, connection: t.connection })
   // Results and reports read much: on the recommendations' connection (not the ingest one).
   const results = new ExperimentResults({ client: recs.recsStore.client, experiments: data.experiments, testUsers: config.TEST_USER_IDS })
-  const http =
-    role !== 'worker'
-      ? await startHttp(config, log, opts, {
-          data,
-          journeys,
-          ingest: ingest!,
-          eraser,
-          health,
-          results,
-          reportsClient: recs.recsStore.client,
-          detect,
-          where,
-          destinations: destinations.admin,
-        })
-      : undefined
+  const http = serves(opts)
+    ? await startHttp(config, log, opts, {
+        data,
+        journeys,
+        ingest: httpIngest!,
+        eraser,
+        health,
+        results,
+        reportsClient: recs.recsStore.client,
+        detect,
+        where,
+        destinations: destinations.admin,
+      })
+    : undefined
   up()
   const steps = planShutdown({
     data,
@@ -149,6 +153,7 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
     server: http?.server,
     graceMs,
     log,
+    bus: await consumingBus(opts, bus, data, journeys),
   })
   steps.unshift(destinationsStep(destinations))
   let stopping: Promise<void> | undefined
@@ -173,12 +178,45 @@ export async function startNudge(opts: NudgeOptions): Promise<RunningNudge> {
   }
 }
 
-function ingestService(config: Config, data: DataParts): IngestService {
+/**
+ * The bus with its consumer started, where this process consumes (INGEST_MODE=kafka: role `all`,
+ * or `consume`) — once the process is up. Its commits wait for the journey router, when it routes here.
+ */
+async function consumingBus(opts: NudgeOptions, bus: Bus | undefined, data: DataParts, journeys: Journeys): Promise<Bus | undefined> {
+  if (!bus || !(opts.consume ?? opts.role === 'all')) return bus
+  const router = journeys.router
+  bus.consumer = await startupStep(opts.log, 'Kafka consumer', () =>
+    startConsumer(opts.config, opts.log, bus, data, router ? () => router.routedSeq : undefined),
+  )
+  return bus
+}
+
+function ingestService(config: Config, data: DataParts, bus: Bus | undefined): IngestService {
   return new IngestService({
     writer: data.writer,
+    ...(bus?.producer ? { bus: bus.producer } : {}),
     dropKey: makeKeyMatcher(config.DROP_PROPERTY_KEYS),
     consentCategoryMap: config.consentCategoryMap,
   })
+}
+
+/** The shutdown plan, with the bus's steps where they belong (see withBusSteps). */
+const planShutdown = ({ bus, ...parts }: Parameters<typeof shutdownSteps>[0] & { bus: Bus | undefined }) =>
+  withBusSteps(shutdownSteps(parts), bus)
+
+/** API and worker-less roles: HTTP unless told not to (`npm run start:consumer`). */
+const serves = (opts: NudgeOptions) => opts.role !== 'worker' && opts.http !== false
+
+/**
+ * Where accepted events go. `ingest` (journey activities' traits, message outcomes) always stores
+ * through this process's writer: a step after it may read what it wrote. `httpIngest` (the API)
+ * does too with INGEST_MODE=direct; with `kafka` it produces to the topic and a consumer stores.
+ */
+async function ingestSide(opts: NudgeOptions, data: DataParts): Promise<{ ingest?: IngestService; httpIngest?: IngestService; bus?: Bus }> {
+  if (opts.role === 'worker') return {}
+  const bus = await startupStep(opts.log, 'Kafka', () => startBus(opts.config, opts.log, { produce: serves(opts) }))
+  const ingest = ingestService(opts.config, data, undefined)
+  return { ingest, httpIngest: bus ? ingestService(opts.config, data, bus) : ingest, bus }
 }
 
 function journeyDeps(

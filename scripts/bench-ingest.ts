@@ -9,6 +9,8 @@
  *    100 events each) for BENCH_SECONDS (default 30).
  * 3. Latency at half the saturation rate (open loop), and peak RSS with its parts.
  * 4. Afterwards, every acknowledged event is counted in the store (none lost, none doubled).
+ * 5. BENCH_KAFKA=1: the closed loop again with INGEST_MODE=kafka (HTTP → Kafka → ClickHouse), its
+ *    end-to-end rate and lag next to the direct figure (scripts/bench/kafkaRow.ts).
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -31,6 +33,7 @@ import { ensureTemporalCli } from '../runtime/temporal/temporalCli.js'
 import { makeBatchTemplate, stamp } from './bench/payloads.js'
 import { check, fmt, middle, percentile } from './bench/report.js'
 import { type RssParts, sampleRss } from './bench/memory.js'
+import { kafkaRow } from './bench/kafkaRow.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30)
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32)
@@ -235,7 +238,14 @@ async function main() {
   load.agent.destroy()
 
   const counts = await storedCounts(child, dataDir)
-  console.log(report({ floor, sat, below, rss, counts, ackedEvents: load.acked.events }))
+  const text = report({ floor, sat, below, rss, counts, ackedEvents: load.acked.events })
+  if (process.env.BENCH_KAFKA !== '1') return console.log(text)
+  console.log(`kafka: the same closed loop with INGEST_MODE=kafka (${SECONDS} s)…`)
+  const deps = { saturate, paced, storedCounts, clients: CLIENTS, firstRequest: reqNo }
+  const kafka = await kafkaRow(deps, sat.events / sat.elapsed)
+  // The Kafka rows go before the summary block (the text's last lines), its lines into it.
+  const [rows, summary] = text.split('\n\n')
+  console.log([rows, ...kafka.lines, '', summary, ...kafka.summary].join('\n'))
 }
 
 main().catch((err) => {
