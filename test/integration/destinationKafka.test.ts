@@ -90,9 +90,10 @@ describe('kafka destinations', () => {
     await reader?.disconnect()
   })
 
+  // KAFKA_BROKERS (ingest stays direct): the default of a destination that names no brokers.
   const fx = useTestNudge({
     role: 'all',
-    env: { DESTINATIONS_POLL: '200ms', DESTINATIONS_RETRY_INITIAL: '100ms', SEGMENT_BATCH_MS: '10' },
+    env: () => ({ DESTINATIONS_POLL: '200ms', DESTINATIONS_RETRY_INITIAL: '100ms', SEGMENT_BATCH_MS: '10', KAFKA_BROKERS: kafkaBrokers() }),
   })
   const api = (path = '') => `${fx.nudge.url}/api/destinations${path}`
   const track = (userId: string, event: string) => post(`${fx.nudge.url}/v1/track`, { userId, event, messageId: uid('m') })
@@ -124,8 +125,10 @@ describe('kafka destinations', () => {
       ).toBe(201)
   })
 
-  it('records arrive on the topic keyed by user, in each user’s order on one partition, with the webhook body and the id header', async () => {
-    expect((await admin(api(), 'POST', destination('kd-main', topics.main))).status).toBe(201)
+  it('records (brokers from KAFKA_BROKERS) arrive on the topic keyed by user, in each user’s order on one partition, with the webhook body and the id header', async () => {
+    // No brokers of its own: KAFKA_BROKERS.
+    expect((await admin(api(), 'POST', destination('kd-main', topics.main, {}, { brokers: undefined }))).status).toBe(201)
+    expect((await admin(api('/kd-main'))).json.config.brokers).toBeUndefined()
     const users = [uid('u'), uid('u'), uid('u')]
     for (const user of users) await track(user, 'Checkout Started')
     for (const user of users) await track(user, 'Product Viewed')
