@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { DestinationDefinition } from './destinationSchema.js'
 import { Outbox, type OutboxRow } from './outbox.js'
 import { RateLimiter } from './rateLimiter.js'
-import { senderFor } from './senders/senderFor.js'
+import { type SenderContext, senderFor } from './senders/senderFor.js'
 import type { SendResult } from './senders/httpCall.js'
 
 export type RetryResult = Extract<SendResult, { status: 'retry' }>
@@ -22,6 +22,8 @@ export interface DelivererDeps {
   /** Whether the user was erased (meanwhile): their rows are not written back. */
   erased?: (userKey: string) => boolean
   limiter?: RateLimiter
+  /** What the senders need of the process (Kafka's producers). */
+  senders?: SenderContext
   onDelivered?: (destinationId: string, n: number, lagMs: number[]) => void
   onDead?: (destinationId: string, n: number) => void
   onRetry?: (destinationId: string) => void
@@ -49,14 +51,14 @@ export class Deliverer {
   /** The next batch's record ids (empty: nothing pending, or the destination is gone, disabled or cannot be sent to). */
   async nextBatch(destinationId: string): Promise<{ recordIds: string[]; maxAttempts: number }> {
     const dest = this.d.destination(destinationId)
-    if (!dest || !dest.enabled || !senderFor(dest)) return { recordIds: [], maxAttempts: 1 }
+    if (!dest || !dest.enabled || !senderFor(dest, this.d.senders)) return { recordIds: [], maxAttempts: 1 }
     const rows = await this.outbox.inState(destinationId, 'pending', dest.batchSize)
     return { recordIds: rows.map((r) => r.record.id), maxAttempts: dest.maxAttempts }
   }
 
   async send(destinationId: string, recordIds: string[]): Promise<BatchOutcome> {
     const dest = this.d.destination(destinationId)
-    const sender = dest && senderFor(dest)
+    const sender = dest && senderFor(dest, this.d.senders)
     if (!dest || !sender || !dest.enabled) return { delivered: 0, dead: 0, withheld: 0 }
     const rows = await this.outbox.inState(destinationId, 'pending', recordIds.length, recordIds)
     const done = { delivered: [] as OutboxRow[], dead: [] as [OutboxRow, string][], withheld: [] as OutboxRow[] }

@@ -188,7 +188,10 @@ const kafkaConfig = z
       .regex(/^[a-zA-Z0-9._-]+$/, 'must be a Kafka topic name'),
     /** Brokers; unset = KAFKA_BROKERS. */
     brokers: z.array(z.string().min(1).max(300)).max(50).optional(),
+    /** Body `properties` → source path (unset: every field of the record), as the webhook kind. */
     mapping: mapping(z.string().min(1).max(100)),
+    /** The topic is compacted (cleanup.policy=compact): an erasure produces a tombstone keyed by the user. */
+    compacted: z.boolean().default(false),
   })
   .strict()
 

@@ -1,8 +1,9 @@
 import type { DestinationDefinition } from './destinationSchema.js'
-import { senderFor } from './senders/senderFor.js'
+import { type SenderContext, senderFor } from './senders/senderFor.js'
 
 export interface ErasureCallDeps {
   destinations: () => DestinationDefinition[]
+  senders?: SenderContext
   onResult?: (destinationId: string, ok: boolean, reason?: string) => void
   sleep?: (ms: number) => Promise<void>
 }
@@ -13,15 +14,15 @@ const MAX_WAIT_MS = 5000
 
 /**
  * An erasure's delete calls: each destination that has one (HubSpot's GDPR delete, Salesforce's
- * record delete, a Segment regulation, a webhook's `user_erased`) is asked to delete every id the
- * person was known by — disabled destinations too, they may hold what was sent before. A few
+ * record delete, a Segment regulation, a webhook's `user_erased`, a tombstone on a compacted Kafka
+ * topic) is asked to delete every id the person was known by — disabled destinations too, they may hold what was sent before. A few
  * attempts, then the failure is reported (metric, log): the erasure in Nudge never waits on a CRM.
  * Pending records and dead letters go with the person's rows (`destination_outbox` is an erased table).
  */
 export async function sendErasures(d: ErasureCallDeps, keys: string[]): Promise<void> {
   const sleep = d.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   for (const dest of d.destinations()) {
-    const erase = senderFor(dest)?.erase
+    const erase = senderFor(dest, d.senders)?.erase
     if (!erase) continue
     for (const key of keys) {
       let last = ''

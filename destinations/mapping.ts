@@ -36,3 +36,15 @@ export function defaultFields(record: DestinationRecord): Record<string, unknown
   const { traits, ...rest } = record.data
   return { ...rest, ...(traits ? { traits } : {}) }
 }
+
+/** The JSON body of a record as the webhook and Kafka kinds send it (docs/destinations.md). */
+export function recordBody(r: DestinationRecord, mapping: Record<string, string>): Record<string, unknown> {
+  return {
+    id: r.id,
+    type: r.kind,
+    event: EVENT_NAMES[r.kind],
+    userId: r.userKey,
+    timestamp: new Date(r.at).toISOString(),
+    properties: Object.keys(mapping).length ? mapRecord(r, mapping) : defaultFields(r),
+  }
+}

@@ -7,7 +7,8 @@ import { DestinationService } from '../destinations/destinationStore.js'
 import { Deliverer } from '../destinations/deliverer.js'
 import { sendErasures } from '../destinations/erasureCalls.js'
 import { Feeder } from '../destinations/feeder.js'
-import { senderFor } from '../destinations/senders/senderFor.js'
+import { KafkaProducers } from '../destinations/senders/kafkaProducers.js'
+import { type SenderContext, senderFor } from '../destinations/senders/senderFor.js'
 import { createDestinationActivities, type DestinationActivities } from '../workflows/activities/destinationActivities.js'
 import { Dispatcher } from '../workflows/destinations/dispatcher.js'
 import type { Config } from './config.js'
@@ -41,10 +42,20 @@ export async function startDestinations(
   service.store.start(parseDuration(config.DESTINATIONS_POLL)!)
   const metrics = createDestinationMetrics(data.metrics.registry)
   const all = () => service.list().map((s) => s.definition)
-  registerErasure(data, all, metrics, log)
-  if (role === 'api') return { admin: destinationsAdmin(client, service, undefined, data.cluster), stop: async () => service.store.stop() }
+  // Connected on first use: a process with no Kafka destination never opens a connection.
+  const producers = new KafkaProducers(`${config.KAFKA_CLIENT_ID}-destinations`, log.warn)
+  const senders: SenderContext = { kafka: { producers, brokers: config.KAFKA_BROKERS ?? [] } }
+  registerErasure(data, { all, senders }, metrics, log)
+  if (role === 'api')
+    return {
+      admin: destinationsAdmin(client, service, undefined, data.cluster),
+      async stop() {
+        service.store.stop()
+        await producers.close()
+      },
+    }
 
-  const deliverable = (d: DestinationDefinition | undefined): d is DestinationDefinition => !!d && d.enabled && !!senderFor(d)
+  const deliverable = (d: DestinationDefinition | undefined): d is DestinationDefinition => !!d && d.enabled && !!senderFor(d, senders)
   const erased = (userKey: string) => data.tombstones.erasedAt('user', userKey) !== undefined
   const mayLeave = (userKey: string, d: DestinationDefinition) =>
     !erased(userKey) && d.consentTopics.every((t) => data.consent.isGranted(userKey, t))
@@ -53,6 +64,7 @@ export async function startDestinations(
     destination: (id) => service.store.get(id)?.definition,
     mayLeave,
     erased,
+    senders,
     onDelivered: (id, n, lags) => (metrics.records(id, 'delivered', n), metrics.delivered(id, lags)),
     onDead: (id, n) => metrics.records(id, 'dead_lettered', n),
     onRetry: (id) => metrics.retried(id),
@@ -85,17 +97,25 @@ export async function startDestinations(
     async stop() {
       service.store.stop()
       await dispatcher.stop()
+      // After the dispatcher: a batch still sending keeps its producer until it ends.
+      await producers.close()
     },
   }
 }
 
-function registerErasure(data: DataParts, all: () => DestinationDefinition[], metrics: DestinationMetrics, log: Logger): void {
+function registerErasure(
+  data: DataParts,
+  d: { all: () => DestinationDefinition[]; senders: SenderContext },
+  metrics: DestinationMetrics,
+  log: Logger,
+): void {
   data.erasure.register({
     name: 'destination delete calls',
     eraseUser: (s) =>
       sendErasures(
         {
-          destinations: all,
+          destinations: d.all,
+          senders: d.senders,
           onResult: (id, ok, reason) => {
             metrics.erasure(id, ok ? 'ok' : 'failed')
             if (!ok) log.warn('a destination did not confirm an erasure', { destination: id, reason })

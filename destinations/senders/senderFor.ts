@@ -1,15 +1,22 @@
 import type { DestinationDefinition } from '../destinationSchema.js'
 import { hubspotSender } from './hubspotSender.js'
+import { kafkaSender } from './kafkaSender.js'
+import type { KafkaProducers } from './kafkaProducers.js'
 import { salesforceSender } from './salesforceSender.js'
 import { segmentSender } from './segmentSender.js'
 import type { Sender } from './sender.js'
 import { webhookSender } from './webhookSender.js'
 
+/** What a sender may need of the process: Kafka's producers (shared per broker list) and default brokers. */
+export interface SenderContext {
+  kafka?: { producers: KafkaProducers; brokers: string[] }
+}
+
 /**
- * The sender of a destination's kind, or undefined when Nudge cannot deliver to it yet: `kafka`
- * waits for the Kafka client (ingest/bus/), so its records are not enqueued at all.
+ * The sender of a destination's kind, or undefined when this process cannot deliver to it: a
+ * `kafka` destination needs the process's producers (runtime/destinationsWiring.ts passes them).
  */
-export function senderFor(d: DestinationDefinition): Sender | undefined {
+export function senderFor(d: DestinationDefinition, ctx: SenderContext = {}): Sender | undefined {
   switch (d.kind) {
     case 'webhook':
       return webhookSender(d)
@@ -20,6 +27,6 @@ export function senderFor(d: DestinationDefinition): Sender | undefined {
     case 'segment':
       return segmentSender(d)
     case 'kafka':
-      return undefined
+      return ctx.kafka ? kafkaSender(d, ctx.kafka.producers, ctx.kafka.brokers) : undefined
   }
 }

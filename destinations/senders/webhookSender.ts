@@ -1,6 +1,6 @@
 import type { DestinationOf } from '../destinationSchema.js'
-import { type DestinationRecord, EVENT_NAMES } from '../destinationRecord.js'
-import { defaultFields, mapRecord } from '../mapping.js'
+import type { DestinationRecord } from '../destinationRecord.js'
+import { recordBody } from '../mapping.js'
 import { SIGNATURE_HEADER, signBody } from '../signature.js'
 import { httpCall } from './httpCall.js'
 import type { Sender } from './sender.js'
@@ -24,15 +24,7 @@ export function webhookSender(d: DestinationOf<'webhook'>, now: () => number = D
   }
   return {
     send(r: DestinationRecord) {
-      const mapped = Object.keys(d.config.mapping).length ? mapRecord(r, d.config.mapping) : defaultFields(r)
-      return post(r.id, {
-        id: r.id,
-        type: r.kind,
-        event: EVENT_NAMES[r.kind],
-        userId: r.userKey,
-        timestamp: new Date(r.at).toISOString(),
-        properties: mapped,
-      })
+      return post(r.id, recordBody(r, d.config.mapping))
     },
     erase(userId: string) {
       return post(`erase-${userId}`, { type: 'user_erased', userId, timestamp: new Date(now()).toISOString() })

@@ -1,4 +1,4 @@
-import { type Admin, Kafka, type LogEntry, logLevel } from 'kafkajs'
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs'
 
 /** Where the bus is and what its topics are called (from KAFKA_* settings). */
 export interface BusSettings {
@@ -16,7 +16,11 @@ export interface BusSettings {
  * One kafkajs client. Its own logger is routed to ours at warn level: kafkajs logs every
  * reconnect and rebalance at info, which would drown Nudge's log under a broker restart.
  */
-export function createKafka(s: Pick<BusSettings, 'brokers' | 'clientId' | 'log'>): Kafka {
+export function createKafka(
+  s: Pick<BusSettings, 'brokers' | 'clientId' | 'log'>,
+  /** A caller with retries of its own (destinations: a Temporal backoff) bounds kafkajs's here. */
+  tuning: Pick<KafkaConfig, 'retry' | 'connectionTimeout' | 'requestTimeout'> = {},
+): Kafka {
   return new Kafka({
     clientId: s.clientId,
     brokers: s.brokers,
@@ -31,6 +35,7 @@ export function createKafka(s: Pick<BusSettings, 'brokers' | 'clientId' | 'log'>
     // A broker that is briefly away (a restart, a leader move) is retried well past kafkajs's
     // default ~5 s, so the API answers 503 only when the bus is really gone.
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    ...tuning,
   })
 }
 

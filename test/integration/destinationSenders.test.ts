@@ -1,8 +1,11 @@
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DestinationDefinition, type DestinationOf, destinationDefinition } from '../../destinations/destinationSchema.js'
 import type { DestinationRecord } from '../../destinations/destinationRecord.js'
 import { senderFor } from '../../destinations/senders/senderFor.js'
 import { parseRetryAfter } from '../../destinations/senders/httpCall.js'
+import { classifyKafkaError } from '../../destinations/senders/kafkaErrors.js'
+import { KafkaProducers } from '../../destinations/senders/kafkaProducers.js'
 import { signBody, verifySignature } from '../../destinations/signature.js'
 import type { FakeServer } from '../helpers/fakeHttpServer.js'
 import { startFakeWebhookServer } from '../helpers/fakeWebhookServer.js'
@@ -252,8 +255,50 @@ describe('segment sender', () => {
   })
 })
 
-describe('kafka', () => {
-  it('is a kind with its config, but has no sender yet (the Kafka client is not on main)', () => {
+describe('kafka sender', () => {
+  const producers = new KafkaProducers('nudge-test')
+  afterAll(() => producers.close())
+  const ctx = { kafka: { producers, brokers: [] } }
+  /** A protocol error as kafkajs raises it from a broker's answer (its type names the error code). */
+  const protocol = (type: string) => Object.assign(new KafkaJSProtocolError(`broker said ${type}`), { type })
+  /** kafkajs's wrapper once its own retries are spent, the broker's last answer as its cause. */
+  const exhausted = (cause: Error) => new KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 2, retryTime: 1000 })
+
+  it('needs the process’s producers: without them the kind has no sender (nothing is enqueued)', () => {
     expect(senderFor(define('kafka', { topic: 'nudge.behaviour' }))).toBeUndefined()
+    expect(senderFor(define('kafka', { topic: 'nudge.behaviour' }), ctx)).toBeDefined()
+  })
+
+  it('no brokers in the destination nor KAFKA_BROKERS is a permanent failure, named', async () => {
+    expect(await senderFor(define('kafka', { topic: 'nudge.behaviour' }), ctx)!.send(rec())).toMatchObject({
+      status: 'permanent',
+      reason: expect.stringContaining('KAFKA_BROKERS'),
+    })
+  })
+
+  it('erasure is a tombstone only on a compacted topic: an uncompacted one has no delete call', () => {
+    expect(senderFor(define('kafka', { topic: 't' }), ctx)!.erase).toBeUndefined()
+    expect(senderFor(define('kafka', { topic: 't', compacted: true }), ctx)!.erase).toBeDefined()
+  })
+
+  it('classifies broker failures: too large, authorization and invalid topic are permanent; the rest retried', () => {
+    for (const type of ['MESSAGE_TOO_LARGE', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION'])
+      expect(classifyKafkaError(exhausted(protocol(type)))).toMatchObject({
+        status: 'permanent',
+        reason: expect.stringContaining(type),
+      })
+    for (const type of ['NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'LEADER_NOT_AVAILABLE'])
+      expect(classifyKafkaError(exhausted(protocol(type)))).toMatchObject({ status: 'retry', code: 'unavailable' })
+    expect(classifyKafkaError(protocol('REQUEST_TIMED_OUT'))).toMatchObject({ status: 'retry', code: 'timeout' })
+    expect(classifyKafkaError(new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out'))).toMatchObject({
+      status: 'retry',
+      code: 'timeout',
+    })
+    expect(classifyKafkaError(exhausted(new KafkaJSConnectionError('Connection error: ECONNREFUSED')))).toMatchObject({
+      status: 'retry',
+      code: 'network',
+      reason: expect.stringContaining('ECONNREFUSED'),
+    })
+    expect(classifyKafkaError(new Error('something else'))).toMatchObject({ status: 'retry' })
   })
 })
