@@ -93,9 +93,20 @@ export class SchemaArbitraries {
     }
     const minLength = schema.minLength ?? 0
     const maxLength = Math.max(minLength, Math.min(schema.maxLength ?? 20, 40))
+    if (maxLength < 1) return fc.constant('')
+    // Identifier-like strings of the asked length, drawn directly: a regex of bounded length
+    // filtered to a minimum it can rarely reach (a 16-character secret) never ends.
+    const word = fc.tuple(
+      fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz'),
+      fc.string({
+        unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789_'),
+        minLength: Math.max(0, minLength - 1),
+        maxLength: maxLength - 1,
+      }),
+    )
     return fc.oneof(
       fc.string({ minLength, maxLength }),
-      fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((s) => s.length >= minLength && s.length <= maxLength),
+      word.map(([first, rest]) => first + rest),
     )
   }
 
