@@ -136,7 +136,9 @@ export class EventConsumer {
         this.unsure.add(partition)
         if (!(err instanceof ValidationError)) throw err
         // The store refused something in the batch for its own data: find it, dead-letter it, store the rest.
-        await this.storeOneByOne(fresh, dead, partition)
+        // Added to `dead` only once all are through: an attempt that fails midway is retried whole,
+        // and would otherwise dead-letter the same refused message once per attempt.
+        dead.push(...(await this.storeOneByOne(fresh, partition)))
       }
     }
     this.unsure.delete(partition)
@@ -147,12 +149,14 @@ export class EventConsumer {
     return this.opts.storedSeq()
   }
 
-  private async storeOneByOne(events: Decodable[], dead: DeadLetter[], partition: number): Promise<void> {
+  private async storeOneByOne(events: Decodable[], partition: number): Promise<DeadLetter[]> {
+    const refused: DeadLetter[] = []
     for (const { event, message } of events)
       await this.opts.write({ events: [event] }).catch((err: unknown) => {
         if (!(err instanceof ValidationError)) throw err
-        dead.push({ message, partition, reason: `storable: ${err.message}` })
+        refused.push({ message, partition, reason: `storable: ${err.message}` })
       })
+    return refused
   }
 
   /**
