@@ -73,7 +73,7 @@ export class EventConsumer {
 
   async start(): Promise<void> {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.assigned = [...(e.payload.memberAssignment[this.opts.topic] ?? [])].sort()
+      this.assigned = [...(e.payload.memberAssignment[this.opts.topic] ?? [])].sort((a, b) => a - b)
       for (const p of this.assigned) this.unsure.add(p)
     })
     await this.consumer.connect()
