@@ -39,7 +39,12 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaB
   const properties = join(dir, 'server.properties')
   writeFileSync(properties, serverProperties(join(dir, 'log'), port, controllerPort))
   const jvm = jvmArgs(opts)
-  format(jvm, properties)
+  try {
+    format(jvm, properties)
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true }) // no broker to stop yet, but its temp dir exists
+    throw err
+  }
   const proc = spawnWatched([...jvm, 'kafka.Kafka', properties], opts.log)
   const brokers = `127.0.0.1:${port}`
   const stop = async () => {
