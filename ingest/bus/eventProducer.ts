@@ -70,8 +70,10 @@ export class EventProducer implements EventBus {
   private takeBatch(): Pending[] {
     const batch = [this.queue.shift()!]
     let bytes = bytesOf(batch[0]!)
-    while (this.queue.length && bytes + bytesOf(this.queue[0]!) <= MAX_SEND_BYTES) {
-      bytes += bytesOf(this.queue[0]!)
+    while (this.queue.length) {
+      const next = bytesOf(this.queue[0]!)
+      if (bytes + next > MAX_SEND_BYTES) break
+      bytes += next
       batch.push(this.queue.shift()!)
     }
     return batch
