@@ -1,4 +1,5 @@
-import { type IHeaders, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs'
+import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import { orderedProducer } from './kafkaClient.js'
 import { HEADER_ERROR } from './wireMessage.js'
 
 export interface DeadLetter {
@@ -20,12 +21,7 @@ export class DeadLetters {
     private readonly topic: string,
     private readonly sourceTopic: string,
   ) {
-    this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: { retries: 6, maxRetryTime: 3000 },
-    })
+    this.producer = orderedProducer(kafka)
   }
 
   connect(): Promise<void> {

@@ -1,6 +1,7 @@
-import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs'
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs'
 import { NotReadyError, OverloadedError, StoreUnavailableError } from '../../core/errors.js'
 import type { EventBus } from '../ingestService.js'
+import { orderedProducer } from './kafkaClient.js'
 import { type BusMessage, HEADER_RECEIVED_AT, HEADER_SOURCE } from './wireMessage.js'
 
 interface Pending {
@@ -30,17 +31,7 @@ export class EventProducer implements EventBus {
     /** Events waiting for the bus at most; beyond it requests get 429 (bounded memory, as the writer's queue). */
     private readonly maxQueued: number,
   ) {
-    // The Java client's partitioner (murmur2 of the key): another system producing a user's events
-    // with a Java client puts them on the same partition as Nudge does.
-    // Retries are bounded (kafkajs's idempotent default is forever): an HTTP request must end in
-    // a 503 the client retries, and a repeat that reaches the topic twice is dropped by the
-    // consumer's dedupe on messageId.
-    this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: { retries: 6, maxRetryTime: 3000 },
-    })
+    this.producer = orderedProducer(kafka)
   }
 
   connect(): Promise<void> {

@@ -1,4 +1,4 @@
-import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs'
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel, Partitioners, type Producer } from 'kafkajs'
 
 /** Where the bus is and what its topics are called (from KAFKA_* settings). */
 export interface BusSettings {
@@ -36,6 +36,23 @@ export function createKafka(
     // default ~5 s, so the API answers 503 only when the bus is really gone.
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
     ...tuning,
+  })
+}
+
+/**
+ * A producer whose sends land in order and once: idempotent, one request in flight, acks from every
+ * in-sync replica (the caller passes `acks: -1`). The Java client's partitioner (murmur2 of the key):
+ * another system producing a user's events with a Java client puts them on the same partition as
+ * Nudge does. Retries are bounded (kafkajs's idempotent default is forever): an HTTP request must
+ * end in a 503 the client retries, and a repeat that reaches the topic twice is dropped by the
+ * consumer's dedupe on messageId.
+ */
+export function orderedProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 6, maxRetryTime: 3000 },
   })
 }
 
