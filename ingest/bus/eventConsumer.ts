@@ -161,7 +161,7 @@ export class EventConsumer {
 
   /**
    * Runs `fn` until it succeeds, backing off on failures (a full writer queue, the store or the
-   * bus briefly away) and heartbeating meanwhile, so the group keeps this member. Undefined when
+   * bus briefly away); handleBatch heartbeats meanwhile, so the group keeps this member. Undefined when
    * the consumer stops or loses the partition first: the batch is left uncommitted for the next owner.
    */
   private async untilDone<T>(p: EachBatchPayload, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
@@ -174,19 +174,17 @@ export class EventConsumer {
           this.opts.log('kafka consumer: batch not stored yet; retrying', { err: String(err), partition: p.batch.partition, wait })
         await new Promise((r) => setTimeout(r, wait))
         if (this.stopping || !p.isRunning() || p.isStale()) return undefined
-        await p.heartbeat().catch(() => undefined)
       }
     }
   }
 
-  /** Waits (heartbeating) until routing has caught up with `seq`; false if stopped first. */
+  /** Waits (handleBatch heartbeats) until routing has caught up with `seq`; false if stopped first. */
   private async untilRouted(p: EachBatchPayload, seq: number): Promise<boolean> {
     const routed = this.opts.routed
     if (!routed) return true
-    for (let i = 0; !routed(seq); i++) {
+    while (!routed(seq)) {
       if (this.stopping || !p.isRunning() || p.isStale()) return false
       await new Promise((r) => setTimeout(r, 20))
-      if (i % 100 === 99) await p.heartbeat().catch(() => undefined)
     }
     return true
   }
