@@ -3,7 +3,7 @@ import { Cursors } from './cursors.js'
 import type { DestinationRecord } from './destinationRecord.js'
 import type { DestinationDefinition } from './destinationSchema.js'
 import { Outbox, type OutboxRow } from './outbox.js'
-import { selects, withTraits } from './routeRecords.js'
+import { selects, traitsRecordIds, withTraits } from './routeRecords.js'
 import { readConversions, readOutcomes, readSends, readTransitions, type SourceRead } from './sourceReads.js'
 
 /**
@@ -78,12 +78,11 @@ export class Feeder {
     const picked = allowed.filter((r) => selects(dest, r))
     const withheld = records.filter((r) => selects(dest, r)).length - picked.length
     if (withheld) this.d.onWithheld?.(dest.id, withheld)
-    const all = [...picked, ...(await withTraits(dest, allowed, traitsOf))]
-    if (!all.length) return 0
-    const known = await this.outbox.known(
-      dest.id,
-      all.map((r) => r.id),
-    )
+    const candidates = [...picked.map((r) => r.id), ...traitsRecordIds(dest, allowed)]
+    if (!candidates.length) return 0
+    const known = await this.outbox.known(dest.id, candidates)
+    // Traits are computed after the outbox answered: only for users whose traits record is new.
+    const all = [...picked, ...(await withTraits(dest, allowed, traitsOf, known))]
     const now = this.now()
     const fresh = all.filter((r) => !known.has(r.id))
     const rows: OutboxRow[] = fresh.map((record, i) => ({
