@@ -152,4 +152,21 @@ describe('destination outbox and delivery', () => {
     // A burst of 5, then 5 more at 200 ms apart.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
   })
+  it('the feeder moves past a millisecond holding more rows than a page (a segment recompute stamps every change alike)', async () => {
+    const bulk = { ...dest, id: 'bulk', records: { segments: { segments: ['vip'], entered: true, exited: true } } } as DestinationDefinition
+    let now = Date.now() + 60_000
+    const feeder = new Feeder({ client: store.client, destinations: () => [bulk], mayLeave, traitsOf: async () => ({}), now: () => now })
+    await feeder.poll() // the cursors at "now"
+    const t = now + 10
+    await transitions([
+      ...Array.from({ length: 6000 }, (_, i) => ({ user: `bulk-${i}`, entered: true, at: t })),
+      { user: 'bulk-after', entered: true, at: t + 1 },
+    ])
+    now += 1000
+    await feeder.poll()
+    await feeder.poll()
+    const pending = await new Outbox(store.client).inState('bulk', 'pending', 10_000)
+    expect(pending.filter((r) => r.record.userKey.startsWith('bulk-')).length).toBe(6001)
+    expect(pending.at(-1)!.record.userKey).toBe('bulk-after')
+  })
 })
