@@ -169,4 +169,31 @@ describe('destination outbox and delivery', () => {
     expect(pending.filter((r) => r.record.userKey.startsWith('bulk-')).length).toBe(6001)
     expect(pending.at(-1)!.record.userKey).toBe('bulk-after')
   })
+  it('a batch that outlasts its time budget settles what it sent and leaves the rest pending', async () => {
+    const slow = { ...dest, id: 'slow' } as DestinationDefinition
+    const outbox = new Outbox(store.client)
+    const at = Date.now()
+    await outbox.write(
+      ['s1', 's2', 's3'].map((id, i) => ({
+        destinationId: 'slow',
+        record: { id, userKey: `slow-${id}`, kind: 'opened' as const, at: at + i, data: { messageId: id } },
+        seq: at + i,
+        state: 'pending' as const,
+        attempts: 0,
+        lastError: '',
+        enqueuedAt: at,
+        updatedAt: at,
+      })),
+    )
+    // Each look at the clock is 3 minutes later: the budget (5 minutes) runs out before the third record.
+    let clock = at
+    const d = new Deliverer({
+      client: store.client,
+      destination: (id) => (id === 'slow' ? slow : undefined),
+      mayLeave,
+      now: () => (clock += 180_000),
+    })
+    expect(await d.send('slow', ['s1', 's2', 's3'])).toEqual({ delivered: 2, dead: 0, withheld: 0 })
+    expect((await outbox.inState('slow', 'pending', 10)).map((r) => r.record.id)).toEqual(['s3'])
+  })
 })
