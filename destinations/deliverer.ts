@@ -7,6 +7,13 @@ import type { SendResult } from './senders/httpCall.js'
 
 export type RetryResult = Extract<SendResult, { status: 'retry' }>
 
+/**
+ * How long one `send` keeps sending: well inside the batch activity's 10-minute start-to-close
+ * timeout (workflows/destinations/destinationBatch.workflow.ts), leaving room for one last request
+ * (at most 2 minutes) and the settle. A slow rate limit on a large batch would otherwise outlast it.
+ */
+export const SEND_BUDGET_MS = 5 * 60_000
+
 export interface BatchOutcome {
   delivered: number
   dead: number
@@ -63,8 +70,13 @@ export class Deliverer {
     const rows = await this.outbox.inState(destinationId, 'pending', recordIds.length, recordIds)
     const done = { delivered: [] as OutboxRow[], dead: [] as [OutboxRow, string][], withheld: [] as OutboxRow[] }
     let retry: RetryResult | undefined
+    const started = this.now()
     let i = 0
     for (; i < rows.length; i++) {
+      // Past the budget, the batch ends here: what was sent is settled and the rest stays pending for
+      // the next batch. Running into the activity's timeout instead would settle nothing: the whole
+      // batch sent again on every attempt, then dead-lettered though delivered.
+      if (i > 0 && this.now() - started > SEND_BUDGET_MS) break
       const row = rows[i]!
       if (!this.d.mayLeave(row.record.userKey, dest)) {
         done.withheld.push(row)

@@ -3,8 +3,8 @@ import { Cursors } from './cursors.js'
 import type { DestinationRecord } from './destinationRecord.js'
 import type { DestinationDefinition } from './destinationSchema.js'
 import { Outbox, type OutboxRow } from './outbox.js'
-import { selects, withTraits } from './routeRecords.js'
-import { readConversions, readOutcomes, readSends, readTransitions, type SourceRead } from './sourceReads.js'
+import { selects, traitsRecordIds, withTraits } from './routeRecords.js'
+import { LIMIT, readConversions, readOutcomes, readSends, readTransitions, type SourceRead } from './sourceReads.js'
 
 /**
  * Rows are read again this far back: a row stamped just before the last read can land just after
@@ -49,11 +49,11 @@ export class Feeder {
         destinations.flatMap((d) => (d.records.outcomes?.kinds.includes('converted') ? [d.records.outcomes.conversionEvent] : [])),
       ),
     ]
-    const reads: [string, (since: number) => Promise<SourceRead>][] = [
-      ['segment_transitions', (s) => readTransitions(this.d.client, s)],
-      ['send_ledger', (s) => readSends(this.d.client, s)],
-      ['message_events', (s) => readOutcomes(this.d.client, s)],
-      ['conversions', (s) => readConversions(this.d.client, s, conversionEvents)],
+    const reads: [string, ReadSource][] = [
+      ['segment_transitions', (s, o) => readTransitions(this.d.client, s, o)],
+      ['send_ledger', (s, o) => readSends(this.d.client, s, o)],
+      ['message_events', (s, o) => readOutcomes(this.d.client, s, o)],
+      ['conversions', (s, o) => readConversions(this.d.client, s, conversionEvents, o)],
     ]
     const records: DestinationRecord[] = []
     const positions: [string, number][] = []
@@ -61,10 +61,10 @@ export class Feeder {
       const cursor = await this.cursors.get(source)
       // A first start reads from (about) now: destinations receive what happens from here on, not
       // the history — the overlap's worth before, so a fact of the moment a destination was created is not missed.
-      const since = (cursor ?? this.now()) - OVERLAP_MS
-      const got = await readPages(readSource, Math.max(0, since))
+      const position = cursor ?? this.now()
+      const got = await readPages(readSource, Math.max(0, position - OVERLAP_MS), position)
       records.push(...got.records)
-      positions.push([source, Math.max(cursor ?? this.now(), got.until)])
+      positions.push([source, Math.max(position, got.until)])
     }
     let enqueued = 0
     const traits = memo(this.d.traitsOf)
@@ -78,12 +78,11 @@ export class Feeder {
     const picked = allowed.filter((r) => selects(dest, r))
     const withheld = records.filter((r) => selects(dest, r)).length - picked.length
     if (withheld) this.d.onWithheld?.(dest.id, withheld)
-    const all = [...picked, ...(await withTraits(dest, allowed, traitsOf))]
-    if (!all.length) return 0
-    const known = await this.outbox.known(
-      dest.id,
-      all.map((r) => r.id),
-    )
+    const candidates = [...picked.map((r) => r.id), ...traitsRecordIds(dest, allowed)]
+    if (!candidates.length) return 0
+    const known = await this.outbox.known(dest.id, candidates)
+    // Traits are computed after the outbox answered: only for users whose traits record is new.
+    const all = [...picked, ...(await withTraits(dest, allowed, traitsOf, known))]
     const now = this.now()
     const fresh = all.filter((r) => !known.has(r.id))
     const rows: OutboxRow[] = fresh.map((record, i) => ({
@@ -103,27 +102,26 @@ export class Feeder {
   }
 }
 
-/** Pages a poll reads of one source at most; the rest waits for the next poll. */
+/** Pages a poll reads of one source past its cursor at most; the rest waits for the next poll. */
 const MAX_PAGES = 20
 
+type ReadSource = (since: number, offset: number) => Promise<SourceRead>
+
 /**
- * Reads a source page after page while pages come back full. The next page starts at the last
- * page's newest millisecond (inclusive: rows sharing it are read again, their ids dedupe them).
+ * Reads a source page after page (by offset, in the read's fixed order) while pages come back full.
+ * The overlap up to the cursor is always read through, and the page limit counts only once the read
+ * has passed the cursor: so every poll moves the cursor on, however many rows share one millisecond
+ * or crowd the overlap (paging by time stopped at a full page within one millisecond, and a limit
+ * spent inside the overlap left the cursor where it was — the feeder read the same rows forever).
  */
-async function readPages(
-  readSource: (since: number) => Promise<SourceRead>,
-  since: number,
-): Promise<{ records: DestinationRecord[]; until: number }> {
+async function readPages(readSource: ReadSource, since: number, cursor: number): Promise<{ records: DestinationRecord[]; until: number }> {
   const records: DestinationRecord[] = []
-  let from = since
   let until = since
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const got = await readSource(from)
+  for (let page = 1, offset = 0; ; page++, offset += LIMIT) {
+    const got = await readSource(since, offset)
     records.push(...got.records)
     until = Math.max(until, got.until)
-    // A full page all within one millisecond cannot be paged by time: the next poll takes it up.
-    if (!got.full || got.until - 1 <= from) break
-    from = got.until - 1
+    if (!got.full || (page >= MAX_PAGES && until > cursor)) break
   }
   return { records: dedupe(records), until }
 }

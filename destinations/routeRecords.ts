@@ -27,22 +27,38 @@ export function selects(d: DestinationDefinition, r: DestinationRecord): boolean
 /**
  * Computed traits travel when something happened to the user: one traits record per user per read,
  * after their latest record, keyed by it (so an overlapping read makes the same id), carrying the
- * properties the destination selected.
+ * properties the destination selected. A traits record the outbox already holds (`known`) is not
+ * computed again: every poll re-reads the overlap, and a user's traits cost store queries.
  */
 export async function withTraits(
   d: DestinationDefinition,
   happened: DestinationRecord[],
   traitsOf: (userKey: string) => Promise<Record<string, unknown>>,
+  known: ReadonlySet<string> = new Set(),
 ): Promise<DestinationRecord[]> {
   const props = d.records.traits?.properties
   if (!props) return []
-  const latest = new Map<string, DestinationRecord>()
-  for (const r of happened) if ((latest.get(r.userKey)?.at ?? -1) <= r.at) latest.set(r.userKey, r)
   const out: DestinationRecord[] = []
-  for (const [userKey, last] of latest) {
+  for (const [userKey, last] of latestPerUser(happened)) {
+    const id = traitsRecordId(d, last)
+    if (known.has(id)) continue
     const all = await traitsOf(userKey)
     const traits = Object.fromEntries(props.map((p) => [p, all[p] ?? null]))
-    out.push({ id: recordId('traits', d.id, last.id), userKey, kind: 'traits', at: last.at, data: { traits } })
+    out.push({ id, userKey, kind: 'traits', at: last.at, data: { traits } })
   }
   return out
+}
+
+/** The ids of the traits records `withTraits` would make (none when the destination takes no traits). */
+export function traitsRecordIds(d: DestinationDefinition, happened: DestinationRecord[]): string[] {
+  if (!d.records.traits) return []
+  return [...latestPerUser(happened).values()].map((last) => traitsRecordId(d, last))
+}
+
+const traitsRecordId = (d: DestinationDefinition, last: DestinationRecord) => recordId('traits', d.id, last.id)
+
+function latestPerUser(happened: DestinationRecord[]): Map<string, DestinationRecord> {
+  const latest = new Map<string, DestinationRecord>()
+  for (const r of happened) if ((latest.get(r.userKey)?.at ?? -1) <= r.at) latest.set(r.userKey, r)
+  return latest
 }

@@ -20,10 +20,14 @@ export function mapSecrets(d: DestinationDefinition, f: (value: string, path: st
 
 export const masked = (d: DestinationDefinition) => mapSecrets(d, maskSecret)
 
-/** Masked values in `next` stand for the secrets of `stored` at the same path. */
+/**
+ * Masked values in `next` stand for the secrets of `stored` at the same path — only while the
+ * secrets still go where they went: an update that points the destination at another URL must send
+ * them itself, or anyone who may edit a destination could have its stored token sent to their host.
+ */
 export function keepMaskedSecrets(next: DestinationDefinition, stored: DestinationDefinition | undefined): DestinationDefinition {
   const held = new Map<string, string>()
-  if (stored && stored.kind === next.kind) mapSecrets(stored, (v, p) => (held.set(p, v), v))
+  if (stored && stored.kind === next.kind && sameEndpoints(stored, next)) mapSecrets(stored, (v, p) => (held.set(p, v), v))
   return mapSecrets(next, (v, p) => (isMasked(v) && held.has(p) ? held.get(p)! : v))
 }
 
@@ -32,4 +36,13 @@ export function unresolvedMasks(d: DestinationDefinition): string[] {
   const out: string[] = []
   mapSecrets(d, (v, p) => (isMasked(v) && out.push(`config.${p}`), v))
   return out
+}
+
+/** The config keys holding the URLs a kind's secrets are sent to. */
+const ENDPOINT_KEYS = ['url', 'baseUrl', 'instanceUrl', 'endpoint', 'deletion.apiUrl']
+
+function sameEndpoints(a: DestinationDefinition, b: DestinationDefinition): boolean {
+  const at = (d: DestinationDefinition, path: string) =>
+    path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], d.config)
+  return ENDPOINT_KEYS.every((path) => at(a, path) === at(b, path))
 }

@@ -6,7 +6,7 @@ import type { OutcomeRecordKind } from './destinationSchema.js'
 /**
  * Reads what destinations receive from the tables Nudge already writes — the transition log, the
  * send ledger, message outcomes, the conversion events — so no write path had to learn about
- * destinations. Each read takes rows stamped after `since` (ms) and returns records with ids
+ * destinations. Each read takes rows stamped after `since` (ms), in a fixed order from `offset` on, and returns records with ids
  * derived from the row, so an overlapping read finds the same ids.
  */
 export interface SourceRead {
@@ -17,14 +17,14 @@ export interface SourceRead {
   full: boolean
 }
 
-const LIMIT = 5000
+export const LIMIT = 5000
 
-export async function readTransitions(client: ClickHouseClient, since: number): Promise<SourceRead> {
+export async function readTransitions(client: ClickHouseClient, since: number, offset = 0): Promise<SourceRead> {
   const rows = await selectRows<{ segment_id: string; user_key: string; entered: number; at: string | number }>(
     client,
     `SELECT segment_id, user_key, entered, toUnixTimestamp64Milli(at) AS at FROM segment_transitions
-     WHERE at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY at, segment_id, user_key LIMIT {limit:UInt32}`,
-    { since, limit: LIMIT },
+     WHERE at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY at, segment_id, user_key, entered LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+    { since, limit: LIMIT, offset },
   )
   return read(since, rows, (r) => {
     const at = Number(r.at)
@@ -40,7 +40,7 @@ export async function readTransitions(client: ClickHouseClient, since: number): 
 }
 
 /** Mail sent (the ledger's `sent` rows; test sends never leave). */
-export async function readSends(client: ClickHouseClient, since: number): Promise<SourceRead> {
+export async function readSends(client: ClickHouseClient, since: number, offset = 0): Promise<SourceRead> {
   const rows = await selectRows<{
     message_id: string
     user_key: string
@@ -51,8 +51,9 @@ export async function readSends(client: ClickHouseClient, since: number): Promis
   }>(
     client,
     `SELECT message_id, user_key, journey_id, step_id, template, toUnixTimestamp64Milli(at) AS at FROM send_ledger
-     WHERE status = 'sent' AND is_test = 0 AND at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY at LIMIT {limit:UInt32}`,
-    { since, limit: LIMIT },
+     WHERE status = 'sent' AND is_test = 0 AND at > fromUnixTimestamp64Milli({since:Int64})
+     ORDER BY at, message_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+    { since, limit: LIMIT, offset },
   )
   return read(since, rows, (r) => outcome('sent', r, Number(r.at)))
 }
@@ -60,7 +61,7 @@ export async function readSends(client: ClickHouseClient, since: number): Promis
 const OUTCOME_OF: Record<string, OutcomeRecordKind> = { open: 'opened', click: 'clicked', unsubscribe: 'unsubscribed' }
 
 /** Opens, clicks and unsubscribes; machine opens and clicks (scanners, prefetch) are not behaviour. */
-export async function readOutcomes(client: ClickHouseClient, since: number): Promise<SourceRead> {
+export async function readOutcomes(client: ClickHouseClient, since: number, offset = 0): Promise<SourceRead> {
   const rows = await selectRows<{
     message_id: string
     event: string
@@ -74,8 +75,8 @@ export async function readOutcomes(client: ClickHouseClient, since: number): Pro
     client,
     `SELECT message_id, event, user_key, journey_id, step_id, template, url, toUnixTimestamp64Milli(at) AS at FROM message_events
      WHERE event IN ('open', 'click', 'unsubscribe') AND is_test = 0 AND machine = 0 AND at > fromUnixTimestamp64Milli({since:Int64})
-     ORDER BY at LIMIT {limit:UInt32}`,
-    { since, limit: LIMIT },
+     ORDER BY at, message_id, event, url LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+    { since, limit: LIMIT, offset },
   )
   return read(since, rows, (r) => outcome(OUTCOME_OF[r.event]!, r, Number(r.at)))
 }
@@ -84,7 +85,7 @@ export async function readOutcomes(client: ClickHouseClient, since: number): Pro
  * Conversions: a conversion event (by name) from a user who was sent mail in the 7 days before it,
  * credited to the last such message. Read by arrival (`received_at`): a late event still counts.
  */
-export async function readConversions(client: ClickHouseClient, since: number, eventNames: string[]): Promise<SourceRead> {
+export async function readConversions(client: ClickHouseClient, since: number, eventNames: string[], offset = 0): Promise<SourceRead> {
   if (!eventNames.length) return { records: [], until: since, full: false }
   const rows = await selectRows<{
     message_id: string
@@ -103,8 +104,8 @@ export async function readConversions(client: ClickHouseClient, since: number, e
                  GROUP BY user_key) AS s ON s.user_key = e.user_key
      WHERE e.type = 'track' AND e.event IN {names:Array(String)} AND e.received_at > fromUnixTimestamp64Milli({since:Int64})
        AND e.timestamp >= s.last_at AND e.timestamp < s.last_at + INTERVAL 7 DAY
-     ORDER BY e.received_at LIMIT {limit:UInt32}`,
-    { since, names: eventNames, limit: LIMIT },
+     ORDER BY e.received_at, e.message_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
+    { since, names: eventNames, limit: LIMIT, offset },
   )
   const out = read(since, rows, (r) => ({
     id: recordId('converted', r.message_id),

@@ -152,4 +152,48 @@ describe('destination outbox and delivery', () => {
     // A burst of 5, then 5 more at 200 ms apart.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
   })
+  it('the feeder moves past a millisecond holding more rows than a page (a segment recompute stamps every change alike)', async () => {
+    const bulk = { ...dest, id: 'bulk', records: { segments: { segments: ['vip'], entered: true, exited: true } } } as DestinationDefinition
+    let now = Date.now() + 60_000
+    const feeder = new Feeder({ client: store.client, destinations: () => [bulk], mayLeave, traitsOf: async () => ({}), now: () => now })
+    await feeder.poll() // the cursors at "now"
+    const t = now + 10
+    await transitions([
+      ...Array.from({ length: 6000 }, (_, i) => ({ user: `bulk-${i}`, entered: true, at: t })),
+      { user: 'bulk-after', entered: true, at: t + 1 },
+    ])
+    now += 1000
+    await feeder.poll()
+    await feeder.poll()
+    const pending = await new Outbox(store.client).inState('bulk', 'pending', 10_000)
+    expect(pending.filter((r) => r.record.userKey.startsWith('bulk-')).length).toBe(6001)
+    expect(pending.at(-1)!.record.userKey).toBe('bulk-after')
+  })
+  it('a batch that outlasts its time budget settles what it sent and leaves the rest pending', async () => {
+    const slow = { ...dest, id: 'slow' } as DestinationDefinition
+    const outbox = new Outbox(store.client)
+    const at = Date.now()
+    await outbox.write(
+      ['s1', 's2', 's3'].map((id, i) => ({
+        destinationId: 'slow',
+        record: { id, userKey: `slow-${id}`, kind: 'opened' as const, at: at + i, data: { messageId: id } },
+        seq: at + i,
+        state: 'pending' as const,
+        attempts: 0,
+        lastError: '',
+        enqueuedAt: at,
+        updatedAt: at,
+      })),
+    )
+    // Each look at the clock is 3 minutes later: the budget (5 minutes) runs out before the third record.
+    let clock = at
+    const d = new Deliverer({
+      client: store.client,
+      destination: (id) => (id === 'slow' ? slow : undefined),
+      mayLeave,
+      now: () => (clock += 180_000),
+    })
+    expect(await d.send('slow', ['s1', 's2', 's3'])).toEqual({ delivered: 2, dead: 0, withheld: 0 })
+    expect((await outbox.inState('slow', 'pending', 10)).map((r) => r.record.id)).toEqual(['s3'])
+  })
 })

@@ -118,7 +118,11 @@ describe('destinations', () => {
     expect(attempts[0]!.json.userId).toBe(user)
     const retriedAt = attempts.find((a, i) => i > 0 && a.json.id === attempts[0]!.json.id)!.at
     expect(retriedAt - attempts[0]!.at).toBeGreaterThanOrEqual(950)
-    const report = (await admin(api('/report'))).json.destinations.find((r: { destinationId: string }) => r.destinationId === 'crm-hook')
+    // The receiver has the retried record before the batch writes its states: wait for the outbox.
+    const report = await waitFor('report after delivery', async () => {
+      const row = (await admin(api('/report'))).json.destinations.find((r: { destinationId: string }) => r.destinationId === 'crm-hook')
+      return row?.delivered >= 4 ? row : undefined
+    })
     expect(report).toMatchObject({ retried: expect.any(Number), deadLettered: 0 })
     expect(report.retried).toBeGreaterThanOrEqual(1)
     expect(report.delivered).toBeGreaterThanOrEqual(4)

@@ -73,6 +73,10 @@ describe('secrets', () => {
     expect(unresolvedMasks(kept)).toEqual([])
     expect(unresolvedMasks(keepMaskedSecrets(next, undefined))).toEqual(['config.deletion.token'])
   })
+  it('a masked value is not kept once the destination points elsewhere: the secret must be sent again', () => {
+    const moved = destinationDefinition.parse({ ...masked(d), config: { ...masked(d).config, endpoint: 'https://elsewhere.example' } })
+    expect(unresolvedMasks(keepMaskedSecrets(moved, d))).toEqual(['config.writeKey', 'config.deletion.token'])
+  })
 })
 
 describe('mapping and selection', () => {
