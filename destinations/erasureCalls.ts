@@ -15,8 +15,10 @@ const MAX_WAIT_MS = 5000
 /**
  * An erasure's delete calls: each destination that has one (HubSpot's GDPR delete, Salesforce's
  * record delete, a Segment regulation, a webhook's `user_erased`, a tombstone on a compacted Kafka
- * topic) is asked to delete every id the person was known by — disabled destinations too, they may hold what was sent before. A few
- * attempts, then the failure is reported (metric, log): the erasure in Nudge never waits on a CRM.
+ * topic) is asked to delete every id the person was known by — disabled destinations too, they may hold what was sent before.
+ * The erasure waits for these calls, but boundedly: a few attempts per destination and id, each
+ * within the destination's timeout, then the failure is reported (metric, log) and Nudge's own
+ * erasure completes regardless — a CRM that is down delays it, never fails it.
  * Pending records and dead letters go with the person's rows (`destination_outbox` is an erased table).
  */
 export async function sendErasures(d: ErasureCallDeps, keys: string[]): Promise<void> {

@@ -1,12 +1,9 @@
-import type { FieldIssue } from '../core/errors.js'
-import { PayloadTooLargeError, ValidationError } from '../core/errors.js'
-import { type EventType, MAX_EVENT_BYTES, batchRequest, segmentEvent } from './segmentSpec.js'
+import { type FieldIssue, PayloadTooLargeError, ValidationError } from '../core/errors.js'
+import { type EventType, MAX_EVENT_BYTES, type SegmentEvent, batchRequest, segmentEvent } from './segmentSpec.js'
 import { parseOrThrow, toFieldIssues } from '../core/fieldIssues.js'
 import type { EventWriter } from './eventWriter.js'
-import { normalizeEvent, storedSize } from './normalize.js'
+import { type NormalizeOptions, normalizeEvent, storedSize } from './normalize.js'
 import type { IngestEvent } from './types.js'
-import type { NormalizeOptions } from './normalize.js'
-import type { SegmentEvent } from './segmentSpec.js'
 import { type BusMessage, wireValue } from './bus/wireMessage.js'
 
 export interface IngestRequest {
