@@ -174,9 +174,16 @@ describe('journeys with long, unicode and UUID keys: every run ends, once, with 
       )
       expect(row!.m.startsWith('segment:key-probers:entered:'), label).toBe(true)
       expect(utf8Length(row!.m), label).toBeLessThanOrEqual(ID_LIMITS.messageId)
-      expect((await fx.nudge.temporal.workflow.getHandle(run.workflowId).describe()).searchAttributes.EndReason, label).toEqual([
-        'completed',
-      ])
+      // The run record says it ended before the workflow's last task (which sets EndReason) is done.
+      const described = await waitFor(
+        async () => {
+          const d = await fx.nudge.temporal.workflow.getHandle(run.workflowId).describe()
+          return d.status.name === 'COMPLETED' && d
+        },
+        10_000,
+        `${label}: the workflow to complete`,
+      )
+      expect(described.searchAttributes.EndReason, label).toEqual(['completed'])
     }
     await sleep(500)
     for (const [label, userId] of all) expect((await messagesTo(base(), emails.get(userId)!)).length, label).toBe(1)
