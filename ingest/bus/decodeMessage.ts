@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs'
 import { toFieldIssues } from '../../core/fieldIssues.js'
+import { jsonLimitIssues } from '../../core/jsonLimits.js'
 import { normalizeEvent, storedSize } from '../normalize.js'
 import { MAX_EVENT_BYTES, segmentEvent } from '../segmentSpec.js'
 import type { IngestEvent } from '../types.js'
@@ -14,7 +15,7 @@ export type Decoded = { ok: true; event: IngestEvent } | { ok: false; reason: st
 
 /**
  * One message off the topic → the event as the API would have stored it, or why not. The same
- * zod schema and size limit as the HTTP API: a system producing straight to the topic gets no
+ * JSON limits, zod schema and size limit as the HTTP API: a system producing straight to the topic gets no
  * looser door. What fails here is a dead letter, never a retry — it would fail again.
  */
 export function decodeMessage(message: KafkaMessage, opts: DecodeOptions): Decoded {
@@ -25,6 +26,10 @@ export function decodeMessage(message: KafkaMessage, opts: DecodeOptions): Decod
   } catch (err) {
     return { ok: false, reason: `invalid_json: ${(err as Error).message}` }
   }
+  // The HTTP body layer's depth and lone-surrogate checks: the store can never take either, so a
+  // message holding one would be refused on every retry of its batch.
+  const limits = jsonLimitIssues(json)
+  if (limits.length) return { ok: false, reason: `json_limits: ${limits.map((i) => `${i.path} ${i.message}`).join('; ')}`.slice(0, 1000) }
   const parsed = segmentEvent.safeParse(json)
   if (!parsed.success) {
     const issues = toFieldIssues(parsed.error, json, [])

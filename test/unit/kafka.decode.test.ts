@@ -86,5 +86,8 @@ describe('the bus carries what the store would have taken', () => {
     expect(reason(JSON.stringify({ type: 'track', event: 'x' }))).toBe('invalid_event')
     expect(reason(JSON.stringify({ type: 'track', userId: 'u', event: 'x', properties: { blob: 'y'.repeat(40_000) } }))).toBe('max_bytes')
     expect(reason(null)).toBe('empty')
+    // The body layer's JSON limits hold on the bus too: a lone surrogate, a value nested past the depth limit.
+    expect(reason('{"type":"track","userId":"u","event":"x","properties":{"s":"\\ud800"}}')).toBe('json_limits')
+    expect(reason(`{"type":"track","userId":"u","event":"x","properties":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`)).toBe('json_limits')
   })
 })
