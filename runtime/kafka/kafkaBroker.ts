@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createKafka } from '../../ingest/bus/kafkaClient.js'
+import { keepOutput } from '../childOutput.js'
 import { freePort } from '../freePort.js'
 import { KAFKA_VERSION, KafkaUnavailable } from './kafkaDist.js'
 
@@ -127,16 +128,7 @@ function spawnWatched(args: string[], log?: (line: string) => void): Watched {
   child.stdin!.on('error', () => {})
   const stopOnExit = () => child.kill('SIGTERM')
   process.once('exit', stopOnExit)
-  const output: string[] = []
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      output.push(line)
-      if (output.length > 40) output.shift()
-      log?.(line)
-    }
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
+  const output = keepOutput(child, log)
   let exited: number | null | undefined
   const exit = new Promise<void>((resolve) => child.on('exit', (code) => ((exited = code), resolve())))
   const stop = async () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createConnection } from 'node:net'
@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { Connection } from '@temporalio/client'
 import { SEARCH_ATTRIBUTES } from '../../workflows/client/searchAttributes.js'
+import { keepOutput } from '../childOutput.js'
 import { removeDevServerRecord, stopStaleDevServer, writeDevServerRecord } from './devServerRecord.js'
 
 const WATCHDOG = fileURLToPath(new URL('./temporalWatchdog.mjs', import.meta.url))
@@ -165,21 +166,6 @@ function reportedPid(report: Readable, opts: DevServerOptions, recordFile: strin
   })
   serverPid.catch(() => undefined)
   return serverPid
-}
-
-/** The last 40 lines the server printed (for a failed start's message), each also to `log`. */
-function keepOutput(child: ChildProcess, log: DevServerOptions['log']): string[] {
-  const output: string[] = []
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      output.push(line)
-      if (output.length > 40) output.shift()
-      log?.(line)
-    }
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
-  return output
 }
 
 /** Until the namespace answers; a server that exits or stays silent past the timeout is stopped and reported. */
