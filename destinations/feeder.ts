@@ -34,6 +34,8 @@ export class Feeder {
   private readonly cursors: Cursors
   private readonly outbox: Outbox
   private readonly now: () => number
+  /** Per destination, the ids withheld at the previous poll (see countWithheld). */
+  private readonly lastWithheld = new Map<string, Set<string>>()
 
   constructor(private readonly d: FeederDeps) {
     this.cursors = new Cursors(d.client)
@@ -73,11 +75,28 @@ export class Feeder {
     return enqueued
   }
 
+  /**
+   * Every poll re-reads the overlap, so a withheld record is seen about OVERLAP_MS / poll times:
+   * counted once, when it was not among the previous poll's withheld records.
+   */
+  private countWithheld(destinationId: string, withheld: DestinationRecord[]): void {
+    const before = this.lastWithheld.get(destinationId)
+    const ids = new Set(withheld.map((r) => r.id))
+    this.lastWithheld.set(destinationId, ids)
+    let fresh = 0
+    for (const id of ids) if (!before?.has(id)) fresh++
+    if (fresh) this.d.onWithheld?.(destinationId, fresh)
+  }
+
   private async enqueue(dest: DestinationDefinition, records: DestinationRecord[], traitsOf: FeederDeps['traitsOf']): Promise<number> {
-    const allowed = records.filter((r) => this.d.mayLeave(r.userKey, dest))
+    const allowed: DestinationRecord[] = []
+    const withheld: DestinationRecord[] = []
+    for (const r of records) {
+      if (this.d.mayLeave(r.userKey, dest)) allowed.push(r)
+      else if (selects(dest, r)) withheld.push(r)
+    }
     const picked = allowed.filter((r) => selects(dest, r))
-    const withheld = records.filter((r) => selects(dest, r)).length - picked.length
-    if (withheld) this.d.onWithheld?.(dest.id, withheld)
+    this.countWithheld(dest.id, withheld)
     const candidates = [...picked.map((r) => r.id), ...traitsRecordIds(dest, allowed)]
     if (!candidates.length) return 0
     const known = await this.outbox.known(dest.id, candidates)
