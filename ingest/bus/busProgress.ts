@@ -20,10 +20,13 @@ export async function busProgress(kafka: Kafka, s: { topic: string; deadLetterTo
       admin.fetchTopicOffsets(s.deadLetterTopic),
       admin.fetchOffsets({ groupId: s.groupId, topics: [s.topic] }),
     ])
-    const sum = (xs: { high: string; low: string }[]) => xs.reduce((n, p) => n + Number(p.high) - Number(p.low), 0)
-    const committed = (group?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0)
-    const produced = ends.reduce((n, p) => n + Number(p.high), 0)
-    return { produced, committed, deadLetters: sum(dead), partitions: ends.length }
+    const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0)
+    return {
+      produced: sum(ends, (p) => Number(p.high)),
+      committed: sum(group?.partitions ?? [], (p) => Math.max(0, Number(p.offset))),
+      deadLetters: sum(dead, (p) => Number(p.high) - Number(p.low)),
+      partitions: ends.length,
+    }
   } finally {
     await admin.disconnect()
   }

@@ -1,6 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
 import { orderedProducer } from './kafkaClient.js'
-import { HEADER_ERROR } from './wireMessage.js'
+import { HEADER_ERROR, HEADER_ORIGIN } from './wireMessage.js'
 
 export interface DeadLetter {
   message: KafkaMessage
@@ -40,7 +40,7 @@ export class DeadLetters {
         headers: {
           ...(l.message.headers as IHeaders | undefined),
           [HEADER_ERROR]: l.reason,
-          'nudge-origin': `${this.sourceTopic}/${l.partition}/${l.message.offset}`,
+          [HEADER_ORIGIN]: `${this.sourceTopic}/${l.partition}/${l.message.offset}`,
         },
       })),
     })

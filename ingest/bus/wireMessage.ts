@@ -11,6 +11,8 @@ export const HEADER_SOURCE = 'nudge-source'
 export const HEADER_RECEIVED_AT = 'nudge-received-at'
 /** On a dead letter: why it could not be stored (`rule: message`). */
 export const HEADER_ERROR = 'nudge-error'
+/** On a dead letter: where it came from, `topic/partition/offset`. */
+export const HEADER_ORIGIN = 'nudge-origin'
 /** Source name of events produced to the topic by something other than Nudge's API. */
 export const EXTERNAL_SOURCE = 'kafka'
 
